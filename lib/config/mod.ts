@@ -1,0 +1,55 @@
+/**
+ * Configuration: every setting comes from the environment, parsed by a zod schema with defaults.
+ * Only a service's `main.ts` calls {@linkcode loadConfig}; everything below it receives plain values.
+ * @module
+ */
+import { z } from "zod";
+
+/** Thrown when the environment does not satisfy a config schema. Names every bad variable. */
+export class ConfigError extends TypeError {
+  constructor(message: string) {
+    super(message);
+    this.name = "ConfigError";
+  }
+}
+
+/** Parses `env` with `schema`; throws one readable error naming each bad variable. */
+export function loadConfig<S extends z.ZodType>(
+  schema: S,
+  env: Record<string, string | undefined> = Deno.env.toObject(),
+): z.output<S> {
+  const result = schema.safeParse(env);
+  if (!result.success) {
+    const lines = result.error.issues.map((i) => {
+      const name = i.path.join(".") || "(environment)";
+      const value = env[String(i.path[0])];
+      return `  ${name}=${value === undefined ? "(unset)" : JSON.stringify(value)}: ${i.message}`;
+    });
+    throw new ConfigError(`Cannot load configuration:\n${lines.join("\n")}`);
+  }
+  return result.data;
+}
+
+/** A TCP port number from an env string. */
+export const Port = z.coerce.number().int().min(0).max(65535);
+
+/** "true"/"false"/"1"/"0"/"yes"/"no" from an env string. */
+export const EnvBool = z.enum(["true", "false", "1", "0", "yes", "no"]).transform((v) =>
+  v === "true" || v === "1" || v === "yes"
+);
+
+/** Settings every process shares. */
+export const BaseConfig = z.object({
+  REDIS_URL: z.string().regex(/^rediss?:\/\//, "must be a redis:// URL").default("redis://127.0.0.1:6379"),
+  DATABASE_URL: z.string().regex(/^postgres(ql)?:\/\//, "must be a postgres:// URL").default(
+    "postgres://postgres@127.0.0.1:5432/kalency",
+  ),
+  KALENCY_PREFIX: z.string().min(1).regex(/^[A-Za-z0-9:_{}-]+$/, "letters, digits, ':', '_', '-' only")
+    .default(
+      "kalency:v1",
+    ),
+  LOG_LEVEL: z.enum(["debug", "info", "warn", "error"]).default("info"),
+  /** Bind address for every HTTP listener. */
+  KALENCY_HOST: z.string().default("127.0.0.1"),
+});
+export type BaseConfig = z.output<typeof BaseConfig>;

@@ -1,0 +1,64 @@
+import { z } from "zod";
+
+const DECIMAL_REGEXP = /^(0|[1-9][0-9]*)(\.[0-9]+)?$/;
+
+/**
+ * A non-negative decimal amount. On the wire it is a string ("65000.25"); requests may also send a
+ * JSON number, which is converted with its shortest exact text form (1e-7 style is refused).
+ */
+export const Decimal = z.union([z.string(), z.number()]).transform((v, ctx) => {
+  const text = typeof v === "number" ? String(v) : v.trim();
+  if (!DECIMAL_REGEXP.test(text)) {
+    ctx.addIssue({
+      code: "custom",
+      message: `must be a non-negative decimal number like "12.5", got ${JSON.stringify(v)}`,
+    });
+    return z.NEVER;
+  }
+  return text;
+});
+
+/** A decimal string as written by Kalency itself (always a string). */
+export const DecimalString = z.string().regex(DECIMAL_REGEXP, "must be a decimal string");
+/** A decimal string that may be negative (balance changes). */
+export const SignedDecimalString = z.string().regex(
+  /^-?(0|[1-9][0-9]*)(\.[0-9]+)?$/,
+  "must be a decimal string",
+);
+
+export const SYMBOL_REGEXP = /^[A-Z0-9]{1,12}-[A-Z0-9]{1,12}$/;
+/** A market symbol, BASE-QUOTE in upper case ("BTC-USD"). */
+export const Symbol = z.string().regex(SYMBOL_REGEXP, "must be BASE-QUOTE in capitals, e.g. BTC-USD");
+export const Asset = z.string().regex(/^[A-Z0-9]{1,12}$/, "must be an asset code in capitals, e.g. USD");
+
+export const UserId = z.string().min(1).max(64).regex(
+  /^[A-Za-z0-9_.@:-]+$/,
+  "letters, digits and _ . @ : - only",
+);
+export const OrderId = z.string().min(1).max(64);
+export const ClientOrderId = z.string().min(1).max(64).regex(
+  /^[A-Za-z0-9_.:-]+$/,
+  "letters, digits and _ . : - only",
+);
+
+export const Side = z.enum(["BUY", "SELL"]);
+export type Side = z.output<typeof Side>;
+export const OrderType = z.enum(["LIMIT", "MARKET"]);
+export type OrderType = z.output<typeof OrderType>;
+export const TimeInForce = z.enum(["GTC", "IOC", "FOK"]);
+export type TimeInForce = z.output<typeof TimeInForce>;
+/** Self-trade prevention, as Binance defines it. */
+export const StpMode = z.enum(["EXPIRE_TAKER", "EXPIRE_MAKER", "EXPIRE_BOTH", "NONE"]);
+export type StpMode = z.output<typeof StpMode>;
+export const OrderStatus = z.enum([
+  "ACCEPTED",
+  "PARTIALLY_FILLED",
+  "FILLED",
+  "CANCELED",
+  "EXPIRED",
+  "REJECTED",
+]);
+export type OrderStatus = z.output<typeof OrderStatus>;
+
+/** Milliseconds since the Unix epoch. */
+export const EpochMs = z.number().int().nonnegative();

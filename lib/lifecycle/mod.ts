@@ -1,0 +1,79 @@
+/**
+ * Process lifecycle: SIGINT/SIGTERM start one orderly shutdown (stop accepting, drain, close), and the
+ * process exits 0 when it is done. A second signal while shutting down exits at once.
+ * @module
+ */
+
+const SIGNALS: Deno.Signal[] = ["SIGINT", "SIGTERM"];
+
+export interface Shutdown {
+  /** Aborted when a shutdown starts; pass it to loops and servers. */
+  readonly signal: AbortSignal;
+  /** Registers a closer; closers run in reverse order of registration (last opened, first closed). */
+  defer(name: string, close: () => unknown | Promise<unknown>): void;
+  /** Starts the shutdown (also what a signal does). Resolves when every closer has run. */
+  shutdown(reason?: string): Promise<void>;
+  /** Resolves once the shutdown has finished. */
+  readonly done: Promise<void>;
+}
+
+export interface ShutdownOptions {
+  /** Listen for SIGINT/SIGTERM (default true). Tests pass false. */
+  listen?: boolean;
+  /** Give up on a closer after this many ms (default 10_000). */
+  closeTimeoutMs?: number;
+  onClose?: (name: string, error?: unknown) => void;
+}
+
+/** Creates the one shutdown controller of a process. */
+export function createShutdown(options: ShutdownOptions = {}): Shutdown {
+  const controller = new AbortController();
+  const closers: { name: string; close: () => unknown }[] = [];
+  let running: Promise<void> | undefined;
+  let resolveDone!: () => void;
+  const done = new Promise<void>((r) => resolveDone = r);
+  const timeout = options.closeTimeoutMs ?? 10_000;
+
+  async function runClosers() {
+    for (const { name, close } of closers.reverse()) {
+      let timer: number | undefined;
+      try {
+        await Promise.race([
+          Promise.resolve().then(close),
+          new Promise((_, reject) =>
+            timer = setTimeout(() => reject(new Error(`timed out after ${timeout} ms`)), timeout)
+          ),
+        ]);
+        options.onClose?.(name);
+      } catch (error) {
+        options.onClose?.(name, error);
+      } finally {
+        clearTimeout(timer);
+      }
+    }
+  }
+
+  const onSignal = () => {
+    if (running) Deno.exit(130); // a second Ctrl-C: the user wants out now
+    void self.shutdown("signal");
+  };
+  const self: Shutdown = {
+    signal: controller.signal,
+    done,
+    defer(name, close) {
+      closers.push({ name, close });
+    },
+    shutdown(reason) {
+      if (!running) {
+        controller.abort(reason ?? "shutdown");
+        running = runClosers().finally(() => {
+          if (options.listen !== false) { for (const s of SIGNALS) Deno.removeSignalListener(s, onSignal); }
+          resolveDone();
+        });
+      }
+      return running;
+    },
+  };
+  if (options.listen !== false) { for (const s of SIGNALS) Deno.addSignalListener(s, onSignal); }
+  return self;
+}

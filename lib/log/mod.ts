@@ -1,0 +1,78 @@
+/**
+ * Structured logging: one JSON line per event on stdout, or a readable coloured line when stdout is a
+ * terminal. This is the one module allowed to write to the console for services.
+ * @module
+ */
+
+export type LogLevel = "debug" | "info" | "warn" | "error";
+const LEVEL_ORDER: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40 };
+const COLOURS: Record<LogLevel, string> = {
+  debug: "\x1b[90m",
+  info: "\x1b[36m",
+  warn: "\x1b[33m",
+  error: "\x1b[31m",
+};
+
+export interface Logger {
+  debug(msg: string, fields?: Record<string, unknown>): void;
+  info(msg: string, fields?: Record<string, unknown>): void;
+  warn(msg: string, fields?: Record<string, unknown>): void;
+  error(msg: string, fields?: Record<string, unknown>): void;
+  child(fields: Record<string, unknown>): Logger;
+}
+
+export interface LoggerOptions {
+  level?: LogLevel;
+  /** Force pretty (true) or JSON (false) output; default: pretty on a TTY unless LOG_FORMAT=json. */
+  pretty?: boolean;
+  /** Where lines go; default stdout. Tests pass a collector. */
+  write?: (line: string) => void;
+}
+
+function isTty(): boolean {
+  try {
+    return Deno.stdout.isTerminal();
+  } catch {
+    return false;
+  }
+}
+
+function errorFields(value: unknown): unknown {
+  if (value instanceof Error) return { name: value.name, message: value.message, stack: value.stack };
+  return value;
+}
+
+/** Creates a logger for one process or component. */
+export function createLogger(service: string, options: LoggerOptions = {}): Logger {
+  const min = LEVEL_ORDER[options.level ?? "info"];
+  const pretty = options.pretty ?? isTty();
+  const write = options.write ?? ((line: string) => console.log(line));
+  function make(bound: Record<string, unknown>): Logger {
+    function emit(level: LogLevel, msg: string, fields?: Record<string, unknown>) {
+      if (LEVEL_ORDER[level] < min) return;
+      const all: Record<string, unknown> = { ...bound, ...fields };
+      for (const k of Object.keys(all)) all[k] = errorFields(all[k]);
+      if (pretty) {
+        const time = new Date().toISOString().slice(11, 23);
+        const rest = Object.keys(all).length
+          ? " " +
+            Object.entries(all).map(([k, v]) =>
+              `\x1b[90m${k}=\x1b[0m${typeof v === "string" ? v : JSON.stringify(v)}`
+            )
+              .join(" ")
+          : "";
+        write(`\x1b[90m${time}\x1b[0m ${COLOURS[level]}${level.padEnd(5)}\x1b[0m ${msg}${rest}`);
+      } else {
+        write(JSON.stringify({ time: new Date().toISOString(), level, service, msg, ...all }));
+      }
+    }
+    return {
+      debug: (m, f) => emit("debug", m, f),
+      info: (m, f) => emit("info", m, f),
+      warn: (m, f) => emit("warn", m, f),
+      error: (m, f) => emit("error", m, f),
+      child: (f) => make({ ...bound, ...f }),
+    };
+  }
+  return make({});
+}

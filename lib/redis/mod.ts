@@ -1,0 +1,302 @@
+/**
+ * Redis Streams helpers over node-redis (RESP2 for typed stream replies).
+ *
+ * Every entry has two fields: `type` (for humans tailing the stream) and `payload` (JSON of the
+ * message encoded by the stream's zod schema). Consumers decode through the same schema; an entry
+ * that does not decode is copied to `<stream>:dead` with the reason, and acknowledged.
+ * @module
+ */
+import { createClient } from "redis";
+import type { z } from "zod";
+import { type StreamDef, streamKey } from "@lib/contracts";
+
+function makeClient(url: string, name: string | undefined, reconnect: boolean) {
+  return createClient({
+    url,
+    RESP: 2,
+    name,
+    socket: {
+      connectTimeout: 5000,
+      reconnectStrategy: reconnect ? (retries: number) => Math.min(100 * 2 ** retries, 2000) : false,
+    },
+  });
+}
+
+/** A node-redis client speaking RESP2. */
+export type RedisClient = ReturnType<typeof makeClient>;
+
+/** Opens a connection (RESP2). Errors are reported to `onError` instead of crashing the process. */
+export async function connectRedis(
+  url: string,
+  options: { name?: string; onError?: (e: Error) => void; reconnect?: boolean } = {},
+): Promise<RedisClient> {
+  const client = makeClient(url, options.name, options.reconnect !== false);
+  // node-redis emits "error" on every failed reconnect; an unhandled one would end the process
+  (client as unknown as { on(e: "error", f: (e: Error) => void): void }).on(
+    "error",
+    options.onError ?? (() => {}),
+  );
+  await client.connect();
+  return client;
+}
+
+/** A stream entry as read from Redis. */
+export interface RawEntry {
+  id: string;
+  message: Record<string, string>;
+}
+
+/** Encodes a message for a stream: validates it and returns the entry's fields. */
+export function encodeEntry<S extends z.ZodType>(
+  stream: StreamDef<S>,
+  message: z.input<S>,
+): Record<string, string> {
+  const parsed = stream.schema.parse(message) as z.output<S>;
+  return { type: stream.entryType(parsed), payload: JSON.stringify(parsed) };
+}
+
+export type DecodeResult<T> = { ok: true; value: T } | { ok: false; reason: string };
+
+/** Decodes an entry through the stream's schema. */
+export function decodeEntry<S extends z.ZodType>(
+  stream: StreamDef<S>,
+  entry: RawEntry,
+): DecodeResult<z.output<S>> {
+  const payload = entry.message.payload;
+  if (payload === undefined) return { ok: false, reason: "entry has no payload field" };
+  let json: unknown;
+  try {
+    json = JSON.parse(payload);
+  } catch (e) {
+    return { ok: false, reason: `payload is not JSON: ${(e as Error).message}` };
+  }
+  const r = stream.schema.safeParse(json);
+  if (!r.success) {
+    const why = r.error.issues.map((i) => `${i.path.join(".") || "(root)"}: ${i.message}`).join("; ");
+    return { ok: false, reason: `payload does not match the ${stream.name} contract: ${why}` };
+  }
+  return { ok: true, value: r.data as z.output<S> };
+}
+
+export interface PublishOptions {
+  /** Approximate cap on the stream length (XADD MAXLEN ~). Unset: no trimming. */
+  maxLen?: number;
+}
+
+/** XADDs a batch of messages to one stream in one round trip. Returns the new entry ids. */
+export async function publishBatch<S extends z.ZodType>(
+  redis: RedisClient,
+  prefix: string,
+  stream: StreamDef<S>,
+  messages: z.input<S>[],
+  options: PublishOptions = {},
+): Promise<string[]> {
+  if (messages.length === 0) return [];
+  const key = streamKey(prefix, stream);
+  const multi = redis.multi();
+  const trim = options.maxLen
+    ? { TRIM: { strategy: "MAXLEN" as const, strategyModifier: "~" as const, threshold: options.maxLen } }
+    : undefined;
+  for (const m of messages) multi.xAdd(key, "*", encodeEntry(stream, m), trim);
+  return (await multi.execAsPipeline()) as unknown as string[];
+}
+
+/** XADDs one message. */
+export async function publish<S extends z.ZodType>(
+  redis: RedisClient,
+  prefix: string,
+  stream: StreamDef<S>,
+  message: z.input<S>,
+  options: PublishOptions = {},
+): Promise<string> {
+  return (await publishBatch(redis, prefix, stream, [message], options))[0];
+}
+
+/** Copies an undecodable or poisoned entry to `<stream>:dead` with the reason. */
+export async function deadLetter(
+  redis: RedisClient,
+  key: string,
+  entry: RawEntry,
+  reason: string,
+  source: string,
+): Promise<void> {
+  await redis.xAdd(`${key}:dead`, "*", {
+    reason,
+    source,
+    originalId: entry.id,
+    original: JSON.stringify(entry.message),
+  });
+}
+
+function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal?.aborted) return resolve();
+    const t = setTimeout(resolve, ms);
+    signal?.addEventListener("abort", () => {
+      clearTimeout(t);
+      resolve();
+    }, { once: true });
+  });
+}
+
+export interface ConsumeOptions<T> {
+  group: string;
+  consumer: string;
+  /** Stops the loop; noticed within `blockMs`. */
+  signal: AbortSignal;
+  /**
+   * Handles one decoded batch. Entries are acknowledged only after it resolves, so a handler that
+   * commits its own store first gives at-least-once delivery; handlers must be idempotent.
+   */
+  handle: (batch: { id: string; value: T }[]) => Promise<void>;
+  /** Where the group starts when it is created: "0" (whole stream, the default) or "$". */
+  startId?: string;
+  blockMs?: number;
+  count?: number;
+  /** Called after a failed handler; the loop waits `retryMs` and retries the same entries. */
+  onError?: (e: unknown) => void;
+  onDead?: (entry: RawEntry, reason: string) => void;
+  retryMs?: number;
+}
+
+/**
+ * Consumer-group loop: reads this consumer's pending entries first (resume after a crash), then new
+ * ones; dead-letters entries that do not decode; acknowledges after `handle` resolves.
+ * Resolves when `signal` aborts. `redis` must be a connection of its own (it blocks).
+ */
+export async function consumeGroup<S extends z.ZodType>(
+  redis: RedisClient,
+  prefix: string,
+  stream: StreamDef<S>,
+  options: ConsumeOptions<z.output<S>>,
+): Promise<void> {
+  const key = streamKey(prefix, stream);
+  const { group, consumer, signal } = options;
+  const count = options.count ?? 500;
+  const blockMs = options.blockMs ?? 1000;
+  await ensureGroup(redis, key, group, options.startId ?? "0");
+  let cursor = "0"; // own pending entries first
+  while (!signal.aborted) {
+    let entries: RawEntry[];
+    try {
+      const res = await redis.xReadGroup(group, consumer, { key, id: cursor }, {
+        COUNT: count,
+        ...(cursor === ">" ? { BLOCK: blockMs } : {}),
+      });
+      entries = (res?.[0]?.messages ?? []) as RawEntry[];
+    } catch (e) {
+      if (signal.aborted) break;
+      if (String(e).includes("NOGROUP")) {
+        await ensureGroup(redis, key, group, options.startId ?? "0").catch(() => {});
+      }
+      options.onError?.(e);
+      await sleep(options.retryMs ?? 500, signal);
+      continue;
+    }
+    if (entries.length === 0) {
+      if (cursor !== ">") cursor = ">";
+      continue;
+    }
+    const good: { id: string; value: z.output<S> }[] = [];
+    const dead: string[] = [];
+    for (const entry of entries) {
+      if (!entry.message) { // deleted while pending
+        dead.push(entry.id);
+        continue;
+      }
+      const d = decodeEntry(stream, entry);
+      if (d.ok) good.push({ id: entry.id, value: d.value });
+      else {
+        await deadLetter(redis, key, entry, d.reason, `${group}/${consumer}`);
+        options.onDead?.(entry, d.reason);
+        dead.push(entry.id);
+      }
+    }
+    // retry the handler until it succeeds or we are stopped: never skip, never ack unhandled work
+    while (good.length > 0) {
+      try {
+        await options.handle(good);
+        break;
+      } catch (e) {
+        options.onError?.(e);
+        if (signal.aborted) return;
+        await sleep(options.retryMs ?? 500, signal);
+        if (signal.aborted) return;
+      }
+    }
+    const ids = [...good.map((g) => g.id), ...dead];
+    if (ids.length) await redis.xAck(key, group, ids);
+    if (cursor !== ">") cursor = entries[entries.length - 1].id;
+  }
+}
+
+/** Creates a consumer group (and the stream) if missing. */
+export async function ensureGroup(
+  redis: RedisClient,
+  key: string,
+  group: string,
+  startId = "0",
+): Promise<void> {
+  try {
+    await redis.xGroupCreate(key, group, startId, { MKSTREAM: true });
+  } catch (e) {
+    if (!String(e).includes("BUSYGROUP")) throw e;
+  }
+}
+
+export interface FollowOptions {
+  signal: AbortSignal;
+  /** Exclusive start id; "$" for only new entries. */
+  fromId: string;
+  blockMs?: number;
+  count?: number;
+  onError?: (e: unknown) => void;
+}
+
+/**
+ * Follows a stream with plain XREAD (no group) from an id, yielding raw batches in order.
+ * For the engine's input and the gateway's fan-out. `redis` must be a connection of its own.
+ */
+export async function* followStream(
+  redis: RedisClient,
+  key: string,
+  options: FollowOptions,
+): AsyncGenerator<RawEntry[]> {
+  let cursor = options.fromId;
+  if (cursor === "$") {
+    // resolve "$" once so that entries between reads are never missed
+    const last = await redis.xRevRange(key, "+", "-", { COUNT: 1 });
+    cursor = last?.[0]?.id ?? "0-0";
+  }
+  while (!options.signal.aborted) {
+    try {
+      const res = await redis.xRead({ key, id: cursor }, {
+        COUNT: options.count ?? 1000,
+        BLOCK: options.blockMs ?? 1000,
+      });
+      const entries = (res?.[0]?.messages ?? []) as RawEntry[];
+      if (entries.length === 0) continue;
+      cursor = entries[entries.length - 1].id;
+      yield entries;
+    } catch (e) {
+      if (options.signal.aborted) return;
+      options.onError?.(e);
+      await sleep(500, options.signal);
+    }
+  }
+}
+
+/** Compares two stream ids ("ms-seq"); negative when a < b. */
+export function compareStreamIds(a: string, b: string): number {
+  const [am, as = "0"] = a.split("-");
+  const [bm, bs = "0"] = b.split("-");
+  const d = BigInt(am) - BigInt(bm);
+  if (d !== 0n) return d < 0n ? -1 : 1;
+  const e = BigInt(as) - BigInt(bs);
+  return e === 0n ? 0 : e < 0n ? -1 : 1;
+}
+
+/** Milliseconds part of a stream id. */
+export function streamIdMs(id: string): number {
+  return Number(id.slice(0, id.indexOf("-") >>> 0 || id.length));
+}

@@ -1,0 +1,124 @@
+/**
+ * Test fixtures: unique key prefixes on the real Redis, and throwaway PostgreSQL databases cloned
+ * from a migrated template, so test files run in parallel without touching each other.
+ * @module
+ */
+import { connectRedis, type RedisClient } from "@lib/redis";
+import { connectDb, migrate, MIGRATIONS_DIR, type Sql, withDatabase } from "@lib/db";
+
+export const TEST_REDIS_URL = Deno.env.get("REDIS_URL") ?? "redis://127.0.0.1:6379";
+/** The server's maintenance database; test databases are created next to it. */
+export const TEST_DATABASE_URL = Deno.env.get("TEST_DATABASE_URL") ??
+  "postgres://postgres@127.0.0.1:5432/test";
+
+/** A key prefix no other test uses. */
+export function uniquePrefix(label = "t"): string {
+  return `kt:${label}:${crypto.randomUUID().slice(0, 8)}`;
+}
+
+/** Deletes every key under a prefix (used when a test ends). */
+export async function deletePrefix(redis: RedisClient, prefix: string): Promise<void> {
+  let cursor = "0";
+  do {
+    const r = await redis.scan(cursor, { MATCH: `${prefix}:*`, COUNT: 1000 });
+    cursor = String(r.cursor);
+    if (r.keys.length) await redis.unlink(r.keys);
+  } while (cursor !== "0");
+}
+
+/** A Redis connection and a fresh prefix; disposing removes the prefix's keys and closes. */
+export async function redisFixture(label?: string): Promise<
+  { redis: RedisClient; prefix: string; url: string } & AsyncDisposable
+> {
+  const redis = await connectRedis(TEST_REDIS_URL);
+  const prefix = uniquePrefix(label);
+  return {
+    redis,
+    prefix,
+    url: TEST_REDIS_URL,
+    async [Symbol.asyncDispose]() {
+      await deletePrefix(redis, prefix).catch(() => {});
+      await redis.close();
+    },
+  };
+}
+
+async function migrationsHash(): Promise<string> {
+  const names = [...Deno.readDirSync(MIGRATIONS_DIR)].map((e) => e.name).filter((n) => n.endsWith(".sql"))
+    .sort();
+  let text = "";
+  for (const n of names) text += n + (await Deno.readTextFile(`${MIGRATIONS_DIR}/${n}`));
+  const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text));
+  return [...new Uint8Array(digest)].slice(0, 5).map((b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+/** Makes sure a migrated template database exists for the current migrations; returns its name. */
+async function ensureTemplate(admin: Sql): Promise<string> {
+  const name = `kalency_tpl_${await migrationsHash()}`;
+  await admin`SELECT pg_advisory_lock(4242)`;
+  try {
+    const found = await admin`SELECT 1 FROM pg_database WHERE datname = ${name}`;
+    if (found.length === 0) {
+      const building = `${name}_build`;
+      await admin.unsafe(`DROP DATABASE IF EXISTS ${building}`);
+      await admin.unsafe(`CREATE DATABASE ${building}`);
+      await migrate(withDatabase(TEST_DATABASE_URL, building));
+      await admin.unsafe(`ALTER DATABASE ${building} RENAME TO ${name}`);
+    }
+  } finally {
+    await admin`SELECT pg_advisory_unlock(4242)`;
+  }
+  return name;
+}
+
+/** A fresh database with the current schema; disposing drops it. */
+export async function dbFixture(): Promise<{ sql: Sql; url: string; name: string } & AsyncDisposable> {
+  const admin = connectDb(TEST_DATABASE_URL, { max: 1 });
+  try {
+    const template = await ensureTemplate(admin);
+    const name = `kalency_t_${crypto.randomUUID().replaceAll("-", "").slice(0, 12)}`;
+    await admin.unsafe(`CREATE DATABASE ${name} TEMPLATE ${template}`);
+    const url = withDatabase(TEST_DATABASE_URL, name);
+    const sql = connectDb(url);
+    return {
+      sql,
+      url,
+      name,
+      async [Symbol.asyncDispose]() {
+        await sql.end({ timeout: 5 });
+        const a = connectDb(TEST_DATABASE_URL, { max: 1 });
+        await a.unsafe(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`).catch(() => {});
+        await a.end({ timeout: 5 });
+      },
+    };
+  } finally {
+    await admin.end({ timeout: 5 });
+  }
+}
+
+/** Polls `fn` until it returns a truthy value or the time is up. */
+export async function waitFor<T>(
+  fn: () => Promise<T> | T,
+  options: { timeoutMs?: number; intervalMs?: number; what?: string } = {},
+): Promise<NonNullable<T>> {
+  const deadline = Date.now() + (options.timeoutMs ?? 10_000);
+  let last: unknown;
+  while (Date.now() < deadline) {
+    try {
+      const v = await fn();
+      if (v) return v as NonNullable<T>;
+    } catch (e) {
+      last = e;
+    }
+    await new Promise((r) => setTimeout(r, options.intervalMs ?? 50));
+  }
+  throw new Error(`timed out waiting for ${options.what ?? "condition"}${last ? `: ${last}` : ""}`);
+}
+
+/** A free TCP port on loopback. */
+export function freePort(): number {
+  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = (l.addr as Deno.NetAddr).port;
+  l.close();
+  return port;
+}
