@@ -53,3 +53,16 @@ export const BaseConfig = z.object({
   KALENCY_HOST: z.string().default("127.0.0.1"),
 });
 export type BaseConfig = z.output<typeof BaseConfig>;
+
+/**
+ * Default ports of every process, each overridable by its env variable. Other services serve only
+ * `/healthz` and `/metrics` on theirs.
+ */
+export const DEFAULT_PORTS = {
+  KALENCY_WEB_PORT: 8000,
+  KALENCY_GATEWAY_PORT: 8080,
+  KALENCY_ENGINE_PORT: 9101,
+  KALENCY_SIM_PORT: 9102,
+  KALENCY_CANDLES_PORT: 9103,
+  KALENCY_LEDGER_PORT: 9104,
+} as const;

@@ -70,3 +70,21 @@ export const SimControl = z.discriminatedUnion("action", [
   }),
 ]);
 export type SimControl = z.output<typeof SimControl>;
+
+/** Rolling 24-hour statistics of a symbol, kept by the candle aggregator. */
+export const Ticker = z.object({
+  symbol: Symbol,
+  last: DecimalString,
+  open24h: DecimalString,
+  high24h: DecimalString,
+  low24h: DecimalString,
+  volume24h: DecimalString,
+  quoteVolume24h: DecimalString,
+  /** last - open24h, signed. */
+  change24h: z.string(),
+  /** Percent change with 2 decimals, signed ("-1.25"). */
+  changePct24h: z.string(),
+  trades24h: z.number().int().nonnegative(),
+  ts: EpochMs,
+});
+export type Ticker = z.output<typeof Ticker>;

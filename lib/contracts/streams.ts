@@ -77,4 +77,6 @@ export const keys = {
   book: (p: string, symbol: string) => `${p}:book:${symbol}`,
   /** List of a symbol's recent executions (JSON, newest first), trimmed. */
   trades: (p: string, symbol: string) => `${p}:trades:${symbol}`,
+  /** String: Ticker JSON of a symbol (kept by the candle aggregator). */
+  ticker: (p: string, symbol: string) => `${p}:ticker:${symbol}`,
 } as const;
