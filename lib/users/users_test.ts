@@ -1,0 +1,80 @@
+import assert from "node:assert/strict";
+import { dbFixture } from "@lib/testing";
+import {
+  apiKeySignature,
+  canonicalRequest,
+  createUser,
+  ensureUser,
+  findUser,
+  listUsers,
+  setRole,
+  UserError,
+  verifyCredentials,
+} from "./mod.ts";
+
+const FAST = { memorySize: 1024, iterations: 1 };
+
+Deno.test("createUser() stores an argon2id hash and verifyCredentials() checks it", async () => {
+  await using db = await dbFixture();
+  const user = await createUser(db.sql, { username: "alice", password: "correct horse" }, FAST);
+  assert.match(user.userId, /^usr_[0-9a-f]{16}$/);
+  assert.equal(user.role, "user");
+  const [row] = await db.sql`SELECT password_hash FROM users WHERE user_id = ${user.userId}`;
+  assert.match(String(row.password_hash), /^\$argon2id\$/);
+  assert.equal((await verifyCredentials(db.sql, "ALICE", "correct horse"))?.userId, user.userId);
+  assert.equal((await verifyCredentials(db.sql, user.userId, "correct horse"))?.userId, user.userId);
+  assert.equal(await verifyCredentials(db.sql, "alice", "wrong horse"), undefined);
+  assert.equal(await verifyCredentials(db.sql, "nobody", "correct horse"), undefined);
+});
+
+Deno.test("createUser() refuses a taken username, case-insensitively, and bad input", async () => {
+  await using db = await dbFixture();
+  await createUser(db.sql, { username: "bob", password: "password1" }, FAST);
+  await assert.rejects(
+    createUser(db.sql, { username: "BOB", password: "password1" }, FAST),
+    (e) => e instanceof UserError && e.code === "USERNAME_TAKEN",
+  );
+  await assert.rejects(
+    createUser(db.sql, { username: "x", password: "password1" }, FAST),
+    (e) => e instanceof UserError && e.code === "INVALID_USERNAME",
+  );
+  await assert.rejects(
+    createUser(db.sql, { username: "carol", password: "short" }, FAST),
+    (e) => e instanceof UserError && e.code === "INVALID_PASSWORD",
+  );
+});
+
+Deno.test("ensureUser() is idempotent and repairs role and password", async () => {
+  await using db = await dbFixture();
+  const first = await ensureUser(
+    db.sql,
+    { username: "admin", password: "admin-pass-1", role: "admin" },
+    FAST,
+  );
+  assert.equal(first.created, true);
+  const again = await ensureUser(
+    db.sql,
+    { username: "admin", password: "admin-pass-1", role: "admin" },
+    FAST,
+  );
+  assert.equal(again.created, false);
+  assert.equal(again.user.userId, first.user.userId);
+  await setRole(db.sql, first.user.userId, "user");
+  const repaired = await ensureUser(
+    db.sql,
+    { username: "admin", password: "admin-pass-2", role: "admin" },
+    FAST,
+  );
+  assert.equal(repaired.user.role, "admin");
+  assert.ok(await verifyCredentials(db.sql, "admin", "admin-pass-2"));
+  assert.equal((await listUsers(db.sql)).length, 1);
+  assert.equal((await findUser(db.sql, { username: "Admin" }))?.role, "admin");
+});
+
+Deno.test("apiKeySignature() signs the newline-joined canonical request", async () => {
+  const req = { timestamp: 1700000000000, method: "post", path: "/v1/orders", query: "a=1", body: "{}" };
+  assert.equal(canonicalRequest(req), "1700000000000\nPOST\n/v1/orders\na=1\n{}");
+  const sig = await apiKeySignature("secret", req);
+  assert.match(sig, /^[0-9a-f]{64}$/);
+  assert.notEqual(sig, await apiKeySignature("secret", { ...req, body: "{ }" }));
+});
