@@ -37,6 +37,17 @@ function isTty(): boolean {
   }
 }
 
+/** LOG_FORMAT=pretty|json overrides the TTY guess (the supervisor sets it for its children). */
+function prettyByDefault(): boolean {
+  let format: string | undefined;
+  try {
+    format = Deno.env.get("LOG_FORMAT");
+  } catch { /* no env permission */ }
+  if (format === "pretty") return true;
+  if (format === "json") return false;
+  return isTty();
+}
+
 function errorFields(value: unknown): unknown {
   if (value instanceof Error) return { name: value.name, message: value.message, stack: value.stack };
   return value;
@@ -45,7 +56,7 @@ function errorFields(value: unknown): unknown {
 /** Creates a logger for one process or component. */
 export function createLogger(service: string, options: LoggerOptions = {}): Logger {
   const min = LEVEL_ORDER[options.level ?? "info"];
-  const pretty = options.pretty ?? isTty();
+  const pretty = options.pretty ?? prettyByDefault();
   const write = options.write ?? ((line: string) => console.log(line));
   function make(bound: Record<string, unknown>): Logger {
     function emit(level: LogLevel, msg: string, fields?: Record<string, unknown>) {

