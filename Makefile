@@ -1,20 +1,21 @@
-# Thin wrapper over `deno task`, for people without Deno on PATH: fetches Deno from npm into
-# .tools/deno first.
+# Two commands on a fresh Debian machine with Node.js/npm: `make up` and `make test`.
+# They install what is missing (Deno from npm into .tools/deno; Debian packages with apt as root),
+# then run `deno task up` / `deno task test`. With Deno on PATH, run those tasks directly.
 SHELL := /bin/bash
-DENO_VERSION := 2.9.6
-DENO := $(shell command -v deno 2>/dev/null || echo .tools/deno/node_modules/.bin/deno)
+DENO := $(shell command -v deno 2>/dev/null || echo $(CURDIR)/.tools/deno/node_modules/.bin/deno)
 
-.PHONY: up test check bench tools deno ci
-up: deno ## bring the whole system up
+.PHONY: up test check bench ci
+up: ## bring the whole system up (Ctrl-C stops it)
+	@bash tools/setup.sh
 	$(DENO) task up
-test: deno ## run every test (needs Redis and PostgreSQL; see README)
+test: ## run every test against a real Redis and PostgreSQL (started when not running)
+	@bash tools/setup.sh --tests
 	$(DENO) task test
-check: deno
+check: ## formatting, lint and type checks
+	@bash tools/setup.sh
 	$(DENO) task check
-bench: deno
+bench: ## the engine benchmark on the standard workload
+	@bash tools/setup.sh
 	$(DENO) task bench:engine
-ci: ## what CI runs
+ci: ## exactly what CI runs
 	bash .ci/run
-deno:
-	@command -v deno >/dev/null 2>&1 || [ -x .tools/deno/node_modules/.bin/deno ] || \
-	  npm install --prefix .tools/deno --no-audit --no-fund --loglevel=error deno@$(DENO_VERSION)

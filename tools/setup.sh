@@ -1,0 +1,61 @@
+#!/usr/bin/env bash
+# Prepares a Debian machine for Kalency. Used by `make up`, `make test` and CI.
+#   tools/setup.sh            Deno (from npm, into .tools/deno) and the Debian packages the system needs
+#   tools/setup.sh --tests    also the test tools (chromium, wrk), and makes sure Redis answers on
+#                             127.0.0.1:6379 and PostgreSQL on 127.0.0.1:5432 (trust auth for local
+#                             connections, a `test` database), starting them when they are not running
+# Prints the PATH entry to use for Deno on its last line when it installed Deno.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+tests=false
+[ "${1:-}" = "--tests" ] && tests=true
+step() { printf '\033[1m== %s\033[0m\n' "$*" >&2; }
+
+if ! command -v deno >/dev/null 2>&1 && [ ! -x .tools/deno/node_modules/.bin/deno ]; then
+  step "installing Deno from npm into .tools/deno"
+  npm install --prefix .tools/deno --no-audit --no-fund --loglevel=error deno@2.9.6 >&2 || exit 1
+fi
+
+need=()
+command -v redis-server >/dev/null 2>&1 || need+=(redis-server redis-tools)
+ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need+=(postgresql)
+if $tests; then
+  command -v chromium >/dev/null 2>&1 || need+=(chromium)
+  command -v wrk >/dev/null 2>&1 || need+=(wrk)
+fi
+if [ ${#need[@]} -gt 0 ]; then
+  if [ "$(id -u)" -ne 0 ]; then
+    echo "Kalency needs these Debian packages: ${need[*]}. Run: sudo apt-get install ${need[*]}" >&2
+    exit 1
+  fi
+  step "installing ${need[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq >&2 && apt-get install -y -qq "${need[@]}" >/dev/null || { echo "apt-get install failed" >&2; exit 1; }
+fi
+$tests || exit 0
+
+if ! redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1; then
+  step "starting redis-server on 127.0.0.1:6379"
+  mkdir -p .data/test-redis
+  redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --save "" --appendonly no \
+    --dir "$PWD/.data/test-redis" --logfile "$PWD/.data/test-redis/redis.log"
+  for _ in $(seq 1 50); do redis-cli -h 127.0.0.1 ping >/dev/null 2>&1 && break; sleep 0.2; done
+fi
+
+pg_ok() { psql -h 127.0.0.1 -U postgres -d postgres -Atqc 'select 1' >/dev/null 2>&1; }
+if ! pg_ok; then
+  step "starting PostgreSQL on 127.0.0.1:5432"
+  ver=$(ls /usr/lib/postgresql | sort -n | tail -1)
+  [ -n "$(pg_lsclusters -h 2>/dev/null)" ] || pg_createcluster "$ver" main >/dev/null
+  for hba in /etc/postgresql/*/main/pg_hba.conf; do
+    grep -q '^host all all 127.0.0.1/32 trust' "$hba" ||
+      sed -i '1i host all all 127.0.0.1/32 trust\nhost all all ::1/128 trust\nlocal all all trust' "$hba"
+  done
+  pg_ctlcluster --skip-systemctl-redirect "$ver" main start 2>/dev/null ||
+    pg_ctlcluster --skip-systemctl-redirect "$ver" main reload
+  for _ in $(seq 1 50); do pg_ok && break; sleep 0.2; done
+fi
+pg_ok || { echo "PostgreSQL does not answer on 127.0.0.1:5432 as user postgres with trust auth" >&2; exit 1; }
+psql -h 127.0.0.1 -U postgres -d postgres -Atqc "select 1 from pg_database where datname='test'" | grep -q 1 ||
+  psql -h 127.0.0.1 -U postgres -d postgres -qc 'create database test'
+exit 0
