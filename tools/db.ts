@@ -21,7 +21,9 @@ async function main(): Promise<number> {
     } else if (command === "status") {
       console.log((await runDbmate(url, ["status"])).trim());
     } else {
-      console.error("usage: deno run -A tools/db.ts migrate|reset|status   (DATABASE_URL selects the database)");
+      console.error(
+        "usage: deno run -A tools/db.ts migrate|reset|status   (DATABASE_URL selects the database)",
+      );
       return 2;
     }
     return 0;

@@ -61,7 +61,12 @@ function serviceSpecs(): ServiceSpec[] {
 }
 
 async function buildWeb(deno: string): Promise<void> {
-  const out = await new Deno.Command(deno, { args: ["run", "-A", "web/build.ts"], cwd: ROOT, stdout: "piped", stderr: "piped" })
+  const out = await new Deno.Command(deno, {
+    args: ["run", "-A", "web/build.ts"],
+    cwd: ROOT,
+    stdout: "piped",
+    stderr: "piped",
+  })
     .output();
   if (!out.success) {
     const text = new TextDecoder().decode(out.stderr).trim().split("\n").slice(-3).join(" ");
@@ -134,7 +139,11 @@ async function main(): Promise<number> {
     // Redis
     const redisUrl = Deno.env.get("REDIS_URL");
     if (redisUrl) {
-      if (!await redisAnswers(redisUrl)) throw new UpError(`Redis at REDIS_URL=${maskUrl(redisUrl)} does not answer: start it or fix REDIS_URL`);
+      if (!await redisAnswers(redisUrl)) {
+        throw new UpError(
+          `Redis at REDIS_URL=${maskUrl(redisUrl)} does not answer: start it or fix REDIS_URL`,
+        );
+      }
       say(`redis: using ${maskUrl(redisUrl)}`);
     } else if (await redisAnswers(DEFAULT_REDIS_URL)) {
       say(`redis: using the server on ${DEFAULT_REDIS_URL}`);
@@ -150,7 +159,9 @@ async function main(): Promise<number> {
     const databaseUrl = envDb ?? DEFAULT_DATABASE_URL;
     if (envDb) {
       if (!await postgresAnswers(envDb)) {
-        throw new UpError(`PostgreSQL at DATABASE_URL=${maskUrl(envDb)} does not answer: start it or fix DATABASE_URL`);
+        throw new UpError(
+          `PostgreSQL at DATABASE_URL=${maskUrl(envDb)} does not answer: start it or fix DATABASE_URL`,
+        );
       }
       say(`postgres: using ${maskUrl(envDb)}`);
     } else if (await postgresAnswers(DEFAULT_DATABASE_URL)) {
@@ -167,7 +178,11 @@ async function main(): Promise<number> {
     try {
       await migrate(databaseUrl);
     } catch (e) {
-      throw new UpError(`Migrations failed: ${(e as Error).message.split("\n").slice(-2).join(" ")}. Fix the database or run deno task db:reset`);
+      throw new UpError(
+        `Migrations failed: ${
+          (e as Error).message.split("\n").slice(-2).join(" ")
+        }. Fix the database or run deno task db:reset`,
+      );
     }
     say("building web islands...");
     await buildWeb(deno);
@@ -198,7 +213,12 @@ async function main(): Promise<number> {
       }))
     );
 
-    const health = await Promise.all(specs.map(async (s) => ({ s, ok: await waitHealthy(host === "0.0.0.0" ? "127.0.0.1" : host, s.port, 90_000, stop.signal) })));
+    const health = await Promise.all(
+      specs.map(async (s) => ({
+        s,
+        ok: await waitHealthy(host === "0.0.0.0" ? "127.0.0.1" : host, s.port, 90_000, stop.signal),
+      })),
+    );
     if (stop.signal.aborted) {
       await shutdown();
       return 0;
@@ -221,7 +241,9 @@ async function main(): Promise<number> {
       "",
     ];
     console.log(lines.join("\n"));
-    await new Promise<void>((resolve) => stop.signal.addEventListener("abort", () => resolve(), { once: true }));
+    await new Promise<void>((resolve) =>
+      stop.signal.addEventListener("abort", () => resolve(), { once: true })
+    );
     await shutdown();
     return 0;
   } catch (e) {

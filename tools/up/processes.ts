@@ -42,9 +42,16 @@ export interface StartOptions {
 }
 
 /** Starts one service; restarts it (up to 5 times a minute) when it exits unexpectedly. */
-export function supervise(spec: ServiceSpec, index: number, width: number, options: StartOptions): Supervised {
+export function supervise(
+  spec: ServiceSpec,
+  index: number,
+  width: number,
+  options: StartOptions,
+): Supervised {
   const colour = COLOURS[index % COLOURS.length];
-  const label = options.colour ? `${colour}${spec.name.padEnd(width)} |${RESET}` : `${spec.name.padEnd(width)} |`;
+  const label = options.colour
+    ? `${colour}${spec.name.padEnd(width)} |${RESET}`
+    : `${spec.name.padEnd(width)} |`;
   const encoder = new TextEncoder();
   const write = (s: string) => Deno.stdout.writeSync(encoder.encode(s));
   let stopping = false;
@@ -111,7 +118,12 @@ export function supervise(spec: ServiceSpec, index: number, width: number, optio
 }
 
 /** Polls http://host:port/healthz until it answers 200 or the time is up. */
-export async function waitHealthy(host: string, port: number, timeoutMs: number, signal: AbortSignal): Promise<boolean> {
+export async function waitHealthy(
+  host: string,
+  port: number,
+  timeoutMs: number,
+  signal: AbortSignal,
+): Promise<boolean> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline && !signal.aborted) {
     try {
