@@ -96,7 +96,7 @@ async function main(): Promise<number> {
   const stop = new AbortController();
   let stopping: Promise<void> | undefined;
 
-  async function shutdown() {
+  function shutdown(): Promise<void> {
     stop.abort();
     stopping ??= (async () => {
       say("stopping services...");
@@ -129,7 +129,7 @@ async function main(): Promise<number> {
     }
     // refuse taken ports before starting anything
     for (const s of specs) {
-      if (await portInUse(host, s.port)) {
+      if (portInUse(host, s.port)) {
         throw new UpError(
           `Port ${s.port} (${s.name}) is already in use: stop whatever holds it (is Kalency already running?) or set ${s.portVar}`,
         );

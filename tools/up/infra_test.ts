@@ -31,10 +31,10 @@ Deno.test("startPostgres() initialises a cluster in the folder, serves it, and s
   await Deno.remove(dir, { recursive: true });
 });
 
-Deno.test("portInUse() tells a taken port from a free one", async () => {
+Deno.test("portInUse() tells a taken port from a free one", () => {
   const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
   const port = (l.addr as Deno.NetAddr).port;
-  assert.equal(await portInUse("127.0.0.1", port), true);
+  assert.equal(portInUse("127.0.0.1", port), true);
   l.close();
-  assert.equal(await portInUse("127.0.0.1", port), false);
+  assert.equal(portInUse("127.0.0.1", port), false);
 });

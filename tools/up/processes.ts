@@ -21,7 +21,7 @@ export interface Supervised {
   stop(): Promise<void>;
 }
 
-function linePrinter(label: string, colour: boolean, write: (s: string) => void) {
+function linePrinter(label: string, write: (s: string) => void) {
   let rest = "";
   return (chunk: Uint8Array, decoder: TextDecoder) => {
     rest += decoder.decode(chunk, { stream: true });
@@ -70,7 +70,7 @@ export function supervise(
       stderr: "piped",
     }).spawn();
     const pump = async (stream: ReadableStream<Uint8Array>) => {
-      const print = linePrinter(label, options.colour, write);
+      const print = linePrinter(label, write);
       const decoder = new TextDecoder();
       for await (const chunk of stream) print(chunk, decoder);
     };
