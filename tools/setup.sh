@@ -22,6 +22,7 @@ ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need+=(postgresql)
 if $tests; then
   command -v chromium >/dev/null 2>&1 || need+=(chromium)
   command -v wrk >/dev/null 2>&1 || need+=(wrk)
+  command -v docker-compose >/dev/null 2>&1 || docker compose version >/dev/null 2>&1 || need+=(docker-compose)
 fi
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" -ne 0 ]; then
