@@ -22,7 +22,7 @@ export async function runHealthChecks(
   const out: HealthReport["checks"] = {};
   await Promise.all(
     Object.entries(checks).map(async ([name, check]) => {
-      let timer: number | undefined;
+      let timer: ReturnType<typeof setTimeout> | undefined;
       try {
         const detail = await Promise.race([
           check(),

@@ -36,7 +36,7 @@ export function createShutdown(options: ShutdownOptions = {}): Shutdown {
 
   async function runClosers() {
     for (const { name, close } of closers.reverse()) {
-      let timer: number | undefined;
+      let timer: ReturnType<typeof setTimeout> | undefined;
       try {
         await Promise.race([
           Promise.resolve().then(close),

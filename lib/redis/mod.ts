@@ -300,3 +300,15 @@ export function compareStreamIds(a: string, b: string): number {
 export function streamIdMs(id: string): number {
   return Number(id.slice(0, id.indexOf("-") >>> 0 || id.length));
 }
+
+/** XRANGE as plain entries (node-redis types the reply as possibly null; it never is for a range). */
+export async function readRange(
+  redis: RedisClient,
+  key: string,
+  start = "-",
+  end = "+",
+  count?: number,
+): Promise<RawEntry[]> {
+  const res = await redis.xRange(key, start, end, count ? { COUNT: count } : undefined);
+  return ((res ?? []) as (RawEntry | null)[]).filter((e): e is RawEntry => e !== null && e.message !== null);
+}

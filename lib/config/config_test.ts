@@ -1,0 +1,34 @@
+import assert from "node:assert/strict";
+import { z } from "zod";
+import { BaseConfig, ConfigError, EnvBool, loadConfig, Port } from "./mod.ts";
+
+Deno.test("loadConfig() applies defaults", () => {
+  const c = loadConfig(BaseConfig, {});
+  assert.equal(c.REDIS_URL, "redis://127.0.0.1:6379");
+  assert.equal(c.KALENCY_PREFIX, "kalency:v1");
+  assert.equal(c.LOG_LEVEL, "info");
+});
+
+Deno.test("loadConfig() names every bad variable and its value", () => {
+  const schema = BaseConfig.extend({
+    KALENCY_GATEWAY_PORT: Port.default(8080),
+    FLAG: EnvBool.default(false),
+  });
+  try {
+    loadConfig(schema, { REDIS_URL: "http://nope", KALENCY_GATEWAY_PORT: "eighty", LOG_LEVEL: "loud" });
+    assert.fail("should throw");
+  } catch (e) {
+    assert.ok(e instanceof ConfigError);
+    assert.match(e.message, /Cannot load configuration/);
+    assert.match(e.message, /REDIS_URL="http:\/\/nope": must be a redis:\/\/ URL/);
+    assert.match(e.message, /KALENCY_GATEWAY_PORT="eighty"/);
+    assert.match(e.message, /LOG_LEVEL="loud"/);
+  }
+});
+
+Deno.test("Port and EnvBool parse environment strings", () => {
+  const s = z.object({ P: Port, B: EnvBool });
+  assert.deepEqual(loadConfig(s, { P: "9101", B: "yes" }), { P: 9101, B: true });
+  assert.deepEqual(loadConfig(s, { P: "0", B: "0" }), { P: 0, B: false });
+  assert.throws(() => loadConfig(s, { P: "70000", B: "true" }), ConfigError);
+});

@@ -1,0 +1,43 @@
+import assert from "node:assert/strict";
+import { Registry } from "@lib/metrics";
+import { opsHandler, runHealthChecks } from "./mod.ts";
+
+Deno.test("runHealthChecks() is ok only when every check passes, and reports why not", async () => {
+  const ok = await runHealthChecks("svc", {
+    redis: () => Promise.resolve(),
+    lag: () => Promise.resolve({ behind: 3 }),
+  });
+  assert.equal(ok.status, "ok");
+  assert.deepEqual(ok.checks.lag, { ok: true, detail: { behind: 3 } });
+  const bad = await runHealthChecks("svc", {
+    redis: () => Promise.reject(new Error("connection refused")),
+    slow: () => new Promise((r) => setTimeout(r, 500)),
+  }, 50);
+  assert.equal(bad.status, "unavailable");
+  assert.equal(bad.checks.redis.error, "connection refused");
+  assert.match(bad.checks.slow.error!, /no answer within 50 ms/);
+  await new Promise((r) => setTimeout(r, 500));
+});
+
+Deno.test("opsHandler() serves /healthz, /metrics and a problem+json 404", async () => {
+  const registry = new Registry();
+  registry.counter("things_total", "Things").inc();
+  let healthy = true;
+  const handler = opsHandler("svc", registry, {
+    dep: () => healthy ? Promise.resolve() : Promise.reject(new Error("down")),
+  });
+  let res = await handler(new Request("http://x/healthz"));
+  assert.equal(res.status, 200);
+  assert.equal((await res.json()).status, "ok");
+  healthy = false;
+  res = await handler(new Request("http://x/healthz"));
+  assert.equal(res.status, 503);
+  assert.equal((await res.json()).checks.dep.error, "down");
+  res = await handler(new Request("http://x/metrics"));
+  assert.match(res.headers.get("content-type")!, /text\/plain; version=0.0.4/);
+  assert.match(await res.text(), /kalency_things_total 1/);
+  res = await handler(new Request("http://x/nope"));
+  assert.equal(res.status, 404);
+  assert.equal(res.headers.get("content-type"), "application/problem+json");
+  assert.equal((await res.json()).code, "NOT_FOUND");
+});

@@ -1,0 +1,54 @@
+import assert from "node:assert/strict";
+import { createShutdown } from "./mod.ts";
+
+Deno.test("createShutdown() aborts, then runs closers in reverse order, once", async () => {
+  const order: string[] = [];
+  const s = createShutdown({ listen: false });
+  s.defer("redis", () => order.push("redis"));
+  s.defer("server", async () => {
+    await new Promise((r) => setTimeout(r, 10));
+    order.push("server");
+  });
+  assert.equal(s.signal.aborted, false);
+  const a = s.shutdown("test");
+  const b = s.shutdown("again");
+  assert.equal(s.signal.aborted, true);
+  await Promise.all([a, b, s.done]);
+  assert.deepEqual(order, ["server", "redis"]);
+});
+
+Deno.test("a failing or hanging closer does not stop the others", async () => {
+  const seen: [string, boolean][] = [];
+  const s = createShutdown({ listen: false, closeTimeoutMs: 30, onClose: (n, e) => seen.push([n, !e]) });
+  s.defer("last", () => {});
+  s.defer("hangs", () => new Promise(() => {}));
+  s.defer("throws", () => {
+    throw new Error("boom");
+  });
+  await s.shutdown();
+  assert.deepEqual(seen, [["throws", false], ["hangs", false], ["last", true]]);
+});
+
+Deno.test("a real SIGTERM makes a service exit 0 after its closers ran", async () => {
+  const script = `
+    import { createShutdown } from "${new URL("./mod.ts", import.meta.url).href}";
+    const s = createShutdown();
+    s.defer("x", () => console.log("closed"));
+    console.log("ready");
+    await s.done;
+    Deno.exit(0);
+  `;
+  const child = new Deno.Command(Deno.execPath(), { args: ["eval", script], stdout: "piped" }).spawn();
+  const reader = child.stdout.getReader();
+  let text = "";
+  while (!text.includes("ready")) text += new TextDecoder().decode((await reader.read()).value);
+  child.kill("SIGTERM");
+  for (;;) {
+    const { value, done } = await reader.read();
+    if (done) break;
+    text += new TextDecoder().decode(value);
+  }
+  const status = await child.status;
+  assert.equal(status.code, 0);
+  assert.match(text, /closed/);
+});

@@ -1,0 +1,24 @@
+import assert from "node:assert/strict";
+import { createLogger } from "./mod.ts";
+
+Deno.test("createLogger() writes one JSON line per event with the service and fields", () => {
+  const lines: string[] = [];
+  const log = createLogger("gateway", { pretty: false, write: (l) => lines.push(l) }).child({ gw: "g1" });
+  log.info("started", { port: 8080 });
+  log.debug("hidden");
+  log.error("failed", { err: new Error("boom") });
+  assert.equal(lines.length, 2);
+  const a = JSON.parse(lines[0]);
+  assert.equal(a.level, "info");
+  assert.equal(a.service, "gateway");
+  assert.equal(a.msg, "started");
+  assert.equal(a.port, 8080);
+  assert.equal(a.gw, "g1");
+  assert.equal(JSON.parse(lines[1]).err.message, "boom");
+});
+
+Deno.test("pretty output is one readable coloured line", () => {
+  const lines: string[] = [];
+  createLogger("x", { pretty: true, level: "debug", write: (l) => lines.push(l) }).warn("slow", { ms: 12 });
+  assert.match(lines[0], /\x1b\[33mwarn .*slow .*ms=.*12/);
+});

@@ -1,0 +1,127 @@
+import assert from "node:assert/strict";
+import { streamKey, STREAMS, type Tick } from "@lib/contracts";
+import { redisFixture } from "@lib/testing";
+import {
+  compareStreamIds,
+  connectRedis,
+  consumeGroup,
+  decodeEntry,
+  followStream,
+  publish,
+  publishBatch,
+  readRange,
+} from "./mod.ts";
+
+const tick = (price: string, ts = 1): Tick => ({ symbol: "BTC-USD", price, delta: "0", volume: "1", ts });
+
+Deno.test("publishBatch() writes a batch in order with type and payload fields", async () => {
+  await using fx = await redisFixture("pub");
+  const ids = await publishBatch(fx.redis, fx.prefix, STREAMS.ticks, [tick("1"), tick("2"), tick("3")]);
+  assert.equal(ids.length, 3);
+  const entries = await readRange(fx.redis, streamKey(fx.prefix, STREAMS.ticks));
+  assert.deepEqual(entries.map((e) => e.id), ids);
+  assert.equal(entries[0].message.type, "tick");
+  const d = decodeEntry(STREAMS.ticks, entries[2]);
+  assert.ok(d.ok && d.value.price === "3");
+});
+
+Deno.test("publish() refuses a message that breaks the contract", async () => {
+  await using fx = await redisFixture("pub");
+  await assert.rejects(() => publish(fx.redis, fx.prefix, STREAMS.ticks, { ...tick("1"), price: "-5" }));
+  assert.equal(await fx.redis.exists(streamKey(fx.prefix, STREAMS.ticks)), 0);
+});
+
+Deno.test("consumeGroup() acks after the handler, dead-letters bad entries, and retries failures", async () => {
+  await using fx = await redisFixture("grp");
+  const key = streamKey(fx.prefix, STREAMS.ticks);
+  await publish(fx.redis, fx.prefix, STREAMS.ticks, tick("1"));
+  await fx.redis.xAdd(key, "*", { type: "tick", payload: "{not json" });
+  await fx.redis.xAdd(key, "*", { type: "tick", payload: JSON.stringify({ symbol: "btc" }) });
+  await publish(fx.redis, fx.prefix, STREAMS.ticks, tick("2"));
+
+  const reader = await connectRedis(fx.url);
+  const stop = new AbortController();
+  const seen: string[] = [];
+  let failOnce = true;
+  const loop = consumeGroup(reader, fx.prefix, STREAMS.ticks, {
+    group: "g",
+    consumer: "c1",
+    signal: stop.signal,
+    blockMs: 100,
+    retryMs: 20,
+    handle: async (batch) => {
+      if (failOnce) {
+        failOnce = false;
+        throw new Error("store down");
+      }
+      for (const b of batch) seen.push(b.value.price);
+      await Promise.resolve();
+    },
+  });
+  const deadline = Date.now() + 5000;
+  while (seen.length < 2 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+  stop.abort();
+  await loop;
+  await reader.close();
+  assert.deepEqual(seen, ["1", "2"]);
+  const pending = await fx.redis.xPending(key, "g");
+  assert.equal(pending.pending, 0);
+  const dead = await readRange(fx.redis, `${key}:dead`);
+  assert.equal(dead.length, 2);
+  assert.match(dead[0].message.reason, /not JSON/);
+  assert.match(dead[1].message.reason, /does not match the ticks contract: symbol/);
+});
+
+Deno.test("consumeGroup() first finishes its own pending entries after a crash", async () => {
+  await using fx = await redisFixture("grp");
+  const key = streamKey(fx.prefix, STREAMS.ticks);
+  await publishBatch(fx.redis, fx.prefix, STREAMS.ticks, [tick("1"), tick("2")]);
+  await fx.redis.xGroupCreate(key, "g", "0");
+  await fx.redis.xReadGroup("g", "c1", { key, id: ">" }, { COUNT: 10 }); // delivered, never acked: a crash
+  const reader = await connectRedis(fx.url);
+  const stop = new AbortController();
+  const seen: string[] = [];
+  const loop = consumeGroup(reader, fx.prefix, STREAMS.ticks, {
+    group: "g",
+    consumer: "c1",
+    signal: stop.signal,
+    blockMs: 100,
+    handle: (batch) => {
+      for (const b of batch) seen.push(b.value.price);
+      if (seen.length >= 2) stop.abort();
+      return Promise.resolve();
+    },
+  });
+  await loop;
+  await reader.close();
+  assert.deepEqual(seen, ["1", "2"]);
+  assert.equal((await fx.redis.xPending(key, "g")).pending, 0);
+});
+
+Deno.test("followStream() yields entries after an id, in order, and new ones live", async () => {
+  await using fx = await redisFixture("follow");
+  const key = streamKey(fx.prefix, STREAMS.ticks);
+  const [first] = await publishBatch(fx.redis, fx.prefix, STREAMS.ticks, [tick("1"), tick("2")]);
+  const reader = await connectRedis(fx.url);
+  const stop = new AbortController();
+  const got: string[] = [];
+  const done = (async () => {
+    for await (
+      const batch of followStream(reader, key, { fromId: first, signal: stop.signal, blockMs: 100 })
+    ) {
+      for (const e of batch) got.push(JSON.parse(e.message.payload).price);
+      if (got.length >= 2) stop.abort();
+    }
+  })();
+  await new Promise((r) => setTimeout(r, 50));
+  await publish(fx.redis, fx.prefix, STREAMS.ticks, tick("3"));
+  await done;
+  await reader.close();
+  assert.deepEqual(got, ["2", "3"]);
+});
+
+Deno.test("compareStreamIds() orders ids numerically", () => {
+  assert.ok(compareStreamIds("10-0", "9-5") > 0);
+  assert.ok(compareStreamIds("10-2", "10-10") < 0);
+  assert.equal(compareStreamIds("7-1", "7-1"), 0);
+});
