@@ -1,0 +1,263 @@
+/**
+ * The batch writer: every output of one batch of commands (replies, executions, order events, wallet
+ * events, book deltas, dead letters, read models) and the new checkpoint go to Redis in ONE MULTI/EXEC,
+ * so an output exists if and only if its command is marked applied.
+ *
+ * `buildBatch` is pure (it returns Redis commands as argument arrays); `commitBatch` sends them.
+ * @module
+ */
+import { type EngineReply, type Execution, keys, type OrderAck, streamKey, STREAMS } from "@lib/contracts";
+import type { RawEntry, RedisClient } from "@lib/redis";
+import type { CommandOutput, ReadModelChanges } from "./engine_api.ts";
+
+/** Where the engine keeps the ids of commands whose apply threw, so replays skip them too. */
+export function poisonKey(prefix: string): string {
+  return `${prefix}:engine:poison`;
+}
+
+/** The dead-letter stream of the command stream. */
+export function deadLetterKey(prefix: string): string {
+  return `${streamKey(prefix, STREAMS.orders)}:dead`;
+}
+
+/**
+ * The full key of a command's reply stream. `replyTo` is a stream name under the prefix
+ * (`replies:<senderId>`, as `replyStream(id).name` gives); the full key is accepted too.
+ * Anything else is refused (undefined), so a command cannot make the engine write to another stream.
+ */
+export function replyKey(prefix: string, replyTo: string): string | undefined {
+  const full = replyTo.startsWith(`${prefix}:stream:`) ? replyTo : streamKey(prefix, replyTo);
+  const name = full.slice(`${prefix}:stream:`.length);
+  return /^replies:[A-Za-z0-9_.:-]{1,100}$/.test(name) ? full : undefined;
+}
+
+const CLOSED_STATUSES = new Set(["FILLED", "CANCELED", "EXPIRED", "REJECTED"]);
+
+export interface OutputOptions {
+  prefix: string;
+  /** Approximate cap (MAXLEN ~) of executions, order-events, wallet and book streams. */
+  streamMaxLen: number;
+  /** Approximate cap of each reply stream. */
+  replyMaxLen: number;
+  /** Seconds a closed order's JSON stays readable. */
+  closedOrderTtlSeconds: number;
+  /** Newest fills kept per user. @default {500} */
+  userTradesLimit?: number;
+  /** Newest trades kept per symbol. @default {1000} */
+  symbolTradesLimit?: number;
+  /** Newest orders kept in a user's history. @default {1000} */
+  orderHistoryLimit?: number;
+}
+
+/** A command that was not applied: it goes to `<prefix>:stream:orders:dead` with the reason. */
+export interface DeadCommand {
+  entry: RawEntry;
+  reason: string;
+  /** Who dead-lettered it and why ("matching-engine/decode", "matching-engine/apply"). */
+  source: string;
+  /** A rejection for the sender when its reply stream could be read from the entry. */
+  reply?: { key: string; reply: EngineReply };
+  /** The apply threw: remember the id so that replays skip the command too. */
+  poison?: boolean;
+}
+
+/** What one batch produced. */
+export interface Batch {
+  outputs: CommandOutput[];
+  dead: DeadCommand[];
+  changes: ReadModelChanges;
+  /** Id of the last entry of the batch (applied or dead-lettered). */
+  checkpoint: string;
+}
+
+/** Redis commands as argument arrays. */
+export type RedisCommand = string[];
+
+/** Builds the Redis commands of one batch. The last command sets the checkpoint (and returns the old one). */
+export class BatchBuilder {
+  readonly #o: Required<OutputOptions>;
+  readonly #keys: Record<"executions" | "orderEvents" | "wallet" | "book" | "dead" | "poison", string>;
+  readonly #maxLen: string;
+  readonly #replyMaxLen: string;
+  readonly #ttl: string;
+
+  constructor(options: OutputOptions) {
+    this.#o = { userTradesLimit: 500, symbolTradesLimit: 1000, orderHistoryLimit: 1000, ...options };
+    const p = options.prefix;
+    this.#keys = {
+      executions: streamKey(p, STREAMS.executions),
+      orderEvents: streamKey(p, STREAMS.orderEvents),
+      wallet: streamKey(p, STREAMS.wallet),
+      book: streamKey(p, STREAMS.book),
+      dead: deadLetterKey(p),
+      poison: poisonKey(p),
+    };
+    this.#maxLen = String(options.streamMaxLen);
+    this.#replyMaxLen = String(options.replyMaxLen);
+    this.#ttl = String(options.closedOrderTtlSeconds);
+  }
+
+  build(batch: Batch): RedisCommand[] {
+    const p = this.#o.prefix;
+    const k = this.#keys;
+    const cmds: RedisCommand[] = [];
+    const xadd = (key: string, maxLen: string, type: string, payload: string) =>
+      cmds.push(["XADD", key, "MAXLEN", "~", maxLen, "*", "type", type, "payload", payload]);
+
+    // Fills fan out to per-user and per-symbol lists: one LPUSH per list per batch, oldest first so
+    // the newest ends up at the head.
+    const userFills = new Map<string, string[]>();
+    const symbolTrades = new Map<string, string[]>();
+    const push = (m: Map<string, string[]>, key: string, v: string) => {
+      const list = m.get(key);
+      if (list) list.push(v);
+      else m.set(key, [v]);
+    };
+
+    // Streams are written in command order; within a command in the order the engine produced them.
+    for (const out of batch.outputs) {
+      for (const e of out.executions) {
+        const json = JSON.stringify(e);
+        xadd(k.executions, this.#maxLen, "execution", json);
+        pushFill(e, json);
+      }
+      for (const ev of out.orderEvents) xadd(k.orderEvents, this.#maxLen, ev.event, JSON.stringify(ev));
+      for (const w of out.walletEvents) xadd(k.wallet, this.#maxLen, w.reason, JSON.stringify(w));
+      for (const d of out.bookDeltas) xadd(k.book, this.#maxLen, "delta", JSON.stringify(d));
+      if (out.replyTo) {
+        const key = replyKey(p, out.replyTo);
+        if (key) xadd(key, this.#replyMaxLen, out.reply.ok ? "ok" : "rejected", JSON.stringify(out.reply));
+      }
+    }
+    function pushFill(e: Execution, json: string) {
+      push(userFills, e.makerUserId, json);
+      if (e.takerUserId !== e.makerUserId) push(userFills, e.takerUserId, json);
+      push(symbolTrades, e.symbol, json);
+    }
+
+    for (const d of batch.dead) {
+      // same fields as deadLetter() in @lib/redis, queued here so the skip commits with the batch
+      cmds.push([
+        "XADD",
+        k.dead,
+        "MAXLEN",
+        "~",
+        this.#maxLen,
+        "*",
+        "reason",
+        d.reason,
+        "source",
+        d.source,
+        "originalId",
+        d.entry.id,
+        "original",
+        JSON.stringify(d.entry.message),
+      ]);
+      if (d.reply) {
+        xadd(d.reply.key, this.#replyMaxLen, "rejected", JSON.stringify(d.reply.reply));
+      }
+      if (d.poison) cmds.push(["SADD", k.poison, d.entry.id]);
+    }
+
+    for (const [userId, list] of userFills) {
+      const key = keys.userTrades(p, userId);
+      cmds.push(["LPUSH", key, ...list]);
+      cmds.push(["LTRIM", key, "0", String(this.#o.userTradesLimit - 1)]);
+    }
+    for (const [symbol, list] of symbolTrades) {
+      const key = keys.trades(p, symbol);
+      cmds.push(["LPUSH", key, ...list]);
+      cmds.push(["LTRIM", key, "0", String(this.#o.symbolTradesLimit - 1)]);
+    }
+    cmds.push(...this.readModels(batch.changes));
+    cmds.push(["SET", keys.checkpoint(p), batch.checkpoint, "GET"]);
+    return cmds;
+  }
+
+  /** The read-model writes for a set of changes (also used alone, for the initial markets). */
+  readModels(changes: ReadModelChanges): RedisCommand[] {
+    const p = this.#o.prefix;
+    const cmds: RedisCommand[] = [];
+    if (changes.wallets.length) {
+      const args = ["HSET", keys.wallets(p)];
+      for (const w of changes.wallets) args.push(w.userId, JSON.stringify(w));
+      cmds.push(args);
+    }
+    if (changes.markets.length) {
+      const args = ["HSET", keys.markets(p)];
+      for (const m of changes.markets) args.push(m.symbol, JSON.stringify(m));
+      cmds.push(args);
+    }
+    for (const b of changes.books) cmds.push(["SET", keys.book(p, b.symbol), JSON.stringify(b)]);
+
+    // per user: one ZADD for open orders, one ZREM for closed ones, one ZADD + trim for history,
+    // one HSET for client order ids
+    const closedIds = new Set(changes.closedOrderIds);
+    const perUser = new Map<
+      string,
+      { open: string[]; closed: string[]; history: string[]; coids: string[] }
+    >();
+    const written = new Set<string>();
+    for (const o of changes.orders) {
+      let u = perUser.get(o.userId);
+      if (!u) perUser.set(o.userId, u = { open: [], closed: [], history: [], coids: [] });
+      const closed = isClosed(o) || closedIds.has(o.orderId);
+      const key = keys.order(p, o.orderId);
+      const json = JSON.stringify(o);
+      cmds.push(closed ? ["SET", key, json, "EX", this.#ttl] : ["SET", key, json]);
+      written.add(o.orderId);
+      const score = String(o.createdAt);
+      if (closed) u.closed.push(o.orderId);
+      else u.open.push(score, o.orderId);
+      u.history.push(score, o.orderId);
+      if (o.clientOrderId !== undefined && o.status !== "REJECTED") u.coids.push(o.clientOrderId, o.orderId);
+    }
+    // an order that left the book without a new state in this batch only needs its TTL
+    for (const id of changes.closedOrderIds) {
+      if (!written.has(id)) cmds.push(["EXPIRE", keys.order(p, id), this.#ttl]);
+    }
+    const keep = String(-this.#o.orderHistoryLimit - 1);
+    for (const [userId, u] of perUser) {
+      if (u.open.length) cmds.push(["ZADD", keys.openOrders(p, userId), ...u.open]);
+      if (u.closed.length) cmds.push(["ZREM", keys.openOrders(p, userId), ...u.closed]);
+      const history = keys.orderHistory(p, userId);
+      cmds.push(["ZADD", history, ...u.history]);
+      cmds.push(["ZREMRANGEBYRANK", history, "0", keep]);
+      if (u.coids.length) cmds.push(["HSET", keys.clientOrderIds(p, userId), ...u.coids]);
+    }
+    return cmds;
+  }
+}
+
+function isClosed(o: OrderAck): boolean {
+  return CLOSED_STATUSES.has(o.status);
+}
+
+/** Thrown when the checkpoint found in Redis is not the one this process wrote last: another writer. */
+export class CheckpointConflictError extends Error {
+  constructor(readonly expected: string | null, readonly found: string | null) {
+    super(
+      `Cannot continue: the checkpoint was ${found ?? "(unset)"} but this engine last wrote ${
+        expected ?? "(unset)"
+      }; another engine is writing under the same prefix`,
+    );
+    this.name = "CheckpointConflictError";
+  }
+}
+
+/**
+ * Sends one batch as MULTI/EXEC. `previous` is the checkpoint this process expects to replace; the
+ * SET ... GET at the end of the transaction reports the real one, so a second engine writing under
+ * the same prefix is detected at its first batch.
+ */
+export async function commitBatch(
+  redis: RedisClient,
+  commands: RedisCommand[],
+  previous: string | null,
+): Promise<void> {
+  const multi = redis.multi();
+  for (const c of commands) multi.addCommand(c);
+  const replies = await multi.exec() as unknown[];
+  const found = replies[replies.length - 1] as string | null;
+  if (found !== previous) throw new CheckpointConflictError(previous, found);
+}

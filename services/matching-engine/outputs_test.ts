@@ -1,0 +1,260 @@
+import assert from "node:assert/strict";
+import {
+  type Execution,
+  keys,
+  type OrderAck,
+  replyStream,
+  type StreamDef,
+  streamKey,
+  STREAMS,
+  type WalletView,
+} from "@lib/contracts";
+import { decodeEntry, type RawEntry } from "@lib/redis";
+import { redisFixture } from "@lib/testing";
+import type { CommandOutput, ReadModelChanges } from "./engine_api.ts";
+import {
+  type Batch,
+  BatchBuilder,
+  CheckpointConflictError,
+  commitBatch,
+  deadLetterKey,
+  poisonKey,
+  replyKey,
+} from "./outputs.ts";
+
+const TS = 1_764_118_000_000;
+
+function ack(over: Partial<OrderAck>): OrderAck {
+  return {
+    orderId: "o-1",
+    userId: "alice",
+    symbol: "BTC-USD",
+    side: "BUY",
+    type: "LIMIT",
+    timeInForce: "GTC",
+    postOnly: false,
+    stp: "EXPIRE_TAKER",
+    status: "ACCEPTED",
+    price: "65000",
+    qty: "1",
+    filledQty: "0",
+    remainingQty: "1",
+    filledQuote: "0",
+    avgPrice: "0",
+    createdAt: TS,
+    ts: TS,
+    ...over,
+  };
+}
+
+function execution(seq: number, maker: string, taker: string): Execution {
+  return {
+    tradeId: `BTC-USD-${seq}`,
+    symbol: "BTC-USD",
+    seq,
+    price: "65000",
+    qty: "0.5",
+    quoteQty: "32500",
+    makerOrderId: "o-1",
+    makerUserId: maker,
+    takerOrderId: "o-2",
+    takerUserId: taker,
+    takerSide: "SELL",
+    buyerUserId: maker,
+    sellerUserId: taker,
+    buyOrderId: "o-1",
+    sellOrderId: "o-2",
+    makerFee: "0",
+    takerFee: "0",
+    feeAsset: "USD",
+    ts: TS + 1,
+  };
+}
+
+function wallet(userId: string, free: string): WalletView {
+  return { userId, balances: [{ asset: "USD", free, locked: "0" }], updatedAt: TS };
+}
+
+function noChanges(): ReadModelChanges {
+  return { orders: [], closedOrderIds: [], wallets: [], markets: [], books: [] };
+}
+
+function sampleBatch(): Batch {
+  const place: CommandOutput = {
+    replyTo: "replies:gw-1",
+    reply: { ok: true, cmdId: "c-1", order: ack({}) },
+    executions: [],
+    orderEvents: [{ event: "NEW", order: ack({}), ts: TS }],
+    walletEvents: [{
+      userId: "alice",
+      asset: "USD",
+      freeDelta: "-65000",
+      lockedDelta: "65000",
+      free: "35000",
+      locked: "65000",
+      reason: "LOCK",
+      ts: TS,
+    }],
+    bookDeltas: [{ symbol: "BTC-USD", seq: 1, bids: [["65000", "1"]], asks: [], ts: TS }],
+  };
+  const sell: CommandOutput = {
+    replyTo: "replies:gw-1",
+    reply: {
+      ok: true,
+      cmdId: "c-2",
+      order: ack({ orderId: "o-2", userId: "bob", side: "SELL", status: "FILLED" }),
+    },
+    executions: [execution(1, "alice", "bob")],
+    orderEvents: [],
+    walletEvents: [],
+    bookDeltas: [],
+  };
+  const rejected: CommandOutput = {
+    reply: { ok: false, cmdId: "c-3", reason: "INSUFFICIENT_BALANCE", message: "not enough USD" },
+    executions: [],
+    orderEvents: [],
+    walletEvents: [],
+    bookDeltas: [],
+  };
+  return {
+    outputs: [place, sell, rejected],
+    dead: [{
+      entry: { id: "1-5", message: { type: "place", payload: "{" } },
+      reason: "payload is not JSON",
+      source: "matching-engine/decode",
+      poison: true,
+    }],
+    changes: {
+      orders: [
+        ack({ status: "PARTIALLY_FILLED", filledQty: "0.5", remainingQty: "0.5" }),
+        ack({ orderId: "o-2", userId: "bob", side: "SELL", status: "FILLED", clientOrderId: "bob-1" }),
+      ],
+      closedOrderIds: ["o-2", "o-old"],
+      wallets: [wallet("alice", "35000"), wallet("bob", "132500")],
+      markets: [],
+      books: [{
+        symbol: "BTC-USD",
+        seq: 2,
+        bids: [{ price: "65000", qty: "0.5", orders: 1 }],
+        asks: [],
+        ts: TS,
+      }],
+    },
+    checkpoint: `${TS}-7`,
+  };
+}
+
+function builder(prefix: string): BatchBuilder {
+  return new BatchBuilder({ prefix, streamMaxLen: 1000, replyMaxLen: 100, closedOrderTtlSeconds: 3600 });
+}
+
+Deno.test("replyKey() accepts reply stream names and full keys only", () => {
+  assert.equal(replyKey("p", "replies:gw-1"), "p:stream:replies:gw-1");
+  assert.equal(replyKey("p", "p:stream:replies:gw-1"), "p:stream:replies:gw-1");
+  assert.equal(replyKey("p", "executions"), undefined);
+  assert.equal(replyKey("p", "p:stream:executions"), undefined);
+  assert.equal(replyKey("p", "replies:a b"), undefined);
+});
+
+Deno.test("BatchBuilder.build() ends with the checkpoint and writes streams in command order", () => {
+  const cmds = builder("p").build(sampleBatch());
+  assert.deepEqual(cmds.at(-1), ["SET", "p:engine:checkpoint", `${TS}-7`, "GET"]);
+  const xadds = cmds.filter((c) => c[0] === "XADD").map((c) => [c[1], c[7] ?? c[6]]);
+  assert.deepEqual(xadds.map((x) => x[0]), [
+    "p:stream:order-events",
+    "p:stream:wallet",
+    "p:stream:book",
+    "p:stream:replies:gw-1",
+    "p:stream:executions",
+    "p:stream:replies:gw-1",
+    "p:stream:orders:dead",
+  ]);
+  // one LPUSH per list, one ZADD per user and set, the closed order expires
+  assert.equal(cmds.filter((c) => c[0] === "LPUSH" && c[1] === "p:fills:alice").length, 1);
+  assert.ok(cmds.some((c) => c[0] === "SET" && c[1] === "p:order:o-2" && c[3] === "EX" && c[4] === "3600"));
+  assert.ok(cmds.some((c) => c[0] === "EXPIRE" && c[1] === "p:order:o-old"));
+  assert.ok(cmds.some((c) => c[0] === "SADD" && c[1] === "p:engine:poison" && c[2] === "1-5"));
+});
+
+Deno.test("commitBatch() writes every output and read model in one transaction", async () => {
+  await using fx = await redisFixture("outputs");
+  const { redis, prefix } = fx;
+  const batch = sampleBatch();
+  await commitBatch(redis, builder(prefix).build(batch), null);
+
+  assert.equal(await redis.get(keys.checkpoint(prefix)), `${TS}-7`);
+  const replies = (await redis.xRange(streamKey(prefix, replyStream("gw-1")), "-", "+")) as RawEntry[];
+  assert.deepEqual(
+    replies.map((e) => decodeEntry(replyStream("gw-1"), e)).map((d) => d.ok && d.value.cmdId),
+    ["c-1", "c-2"],
+  );
+  const execs = (await redis.xRange(streamKey(prefix, STREAMS.executions), "-", "+")) as RawEntry[];
+  assert.equal(execs.length, 1);
+  const decoded = decodeEntry(STREAMS.executions, execs[0]);
+  assert.ok(decoded.ok);
+  assert.equal(decoded.value.tradeId, "BTC-USD-1");
+  for (const s of [STREAMS.orderEvents, STREAMS.wallet, STREAMS.book] as StreamDef[]) {
+    const entries = (await redis.xRange(streamKey(prefix, s), "-", "+")) as RawEntry[];
+    assert.equal(entries.length, 1, s.name);
+    assert.ok(decodeEntry(s, entries[0]).ok, s.name);
+  }
+  const dead = (await redis.xRange(deadLetterKey(prefix), "-", "+")) as RawEntry[];
+  assert.equal(dead[0].message.originalId, "1-5");
+  assert.equal(dead[0].message.source, "matching-engine/decode");
+  assert.deepEqual(await redis.sMembers(poisonKey(prefix)), ["1-5"]);
+
+  assert.equal(JSON.parse((await redis.hGet(keys.wallets(prefix), "bob"))!).balances[0].free, "132500");
+  assert.equal(JSON.parse((await redis.get(keys.order(prefix, "o-1")))!).status, "PARTIALLY_FILLED");
+  assert.equal(await redis.ttl(keys.order(prefix, "o-1")), -1);
+  assert.ok(await redis.ttl(keys.order(prefix, "o-2")) > 3500);
+  assert.deepEqual(await redis.zRange(keys.openOrders(prefix, "alice"), 0, -1), ["o-1"]);
+  assert.deepEqual(await redis.zRange(keys.openOrders(prefix, "bob"), 0, -1), []);
+  assert.deepEqual(await redis.zRange(keys.orderHistory(prefix, "bob"), 0, -1), ["o-2"]);
+  assert.equal(await redis.hGet(keys.clientOrderIds(prefix, "bob"), "bob-1"), "o-2");
+  assert.equal(await redis.lLen(keys.userTrades(prefix, "alice")), 1);
+  assert.equal(await redis.lLen(keys.userTrades(prefix, "bob")), 1);
+  assert.equal(await redis.lLen(keys.trades(prefix, "BTC-USD")), 1);
+  assert.equal(JSON.parse((await redis.get(keys.book(prefix, "BTC-USD")))!).seq, 2);
+});
+
+Deno.test("commitBatch() trims user fills, symbol trades and order history", async () => {
+  await using fx = await redisFixture("outputs");
+  const { redis, prefix } = fx;
+  const b = new BatchBuilder({
+    prefix,
+    streamMaxLen: 1000,
+    replyMaxLen: 100,
+    closedOrderTtlSeconds: 60,
+    userTradesLimit: 3,
+    symbolTradesLimit: 4,
+    orderHistoryLimit: 2,
+  });
+  const executions = [1, 2, 3, 4, 5].map((i) => execution(i, "alice", "bob"));
+  const orders = [1, 2, 3].map((i) => ack({ orderId: `o-${i}`, createdAt: TS + i }));
+  const out: CommandOutput = {
+    reply: { ok: true, cmdId: "c" },
+    executions,
+    orderEvents: [],
+    walletEvents: [],
+    bookDeltas: [],
+  };
+  await commitBatch(
+    redis,
+    b.build({ outputs: [out], dead: [], changes: { ...noChanges(), orders }, checkpoint: "1-1" }),
+    null,
+  );
+  const fills = await redis.lRange(keys.userTrades(prefix, "alice"), 0, -1);
+  assert.deepEqual(fills.map((f) => JSON.parse(f).seq), [5, 4, 3]); // newest first
+  assert.equal(await redis.lLen(keys.trades(prefix, "BTC-USD")), 4);
+  assert.deepEqual(await redis.zRange(keys.orderHistory(prefix, "alice"), 0, -1), ["o-2", "o-3"]);
+});
+
+Deno.test("commitBatch() refuses to continue when another writer moved the checkpoint", async () => {
+  await using fx = await redisFixture("outputs");
+  const { redis, prefix } = fx;
+  const b = builder(prefix);
+  const empty = (checkpoint: string): Batch => ({ outputs: [], dead: [], changes: noChanges(), checkpoint });
+  await commitBatch(redis, b.build(empty("1-1")), null);
+  await commitBatch(redis, b.build(empty("1-2")), "1-1");
+  await assert.rejects(() => commitBatch(redis, b.build(empty("1-3")), "1-1"), CheckpointConflictError);
+});

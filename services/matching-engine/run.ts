@@ -1,0 +1,451 @@
+/**
+ * The engine's loop: read a batch of commands (plain XREAD from the last applied id), apply each to
+ * the in-memory engine, commit every output of the batch and the new checkpoint in one MULTI/EXEC,
+ * and snapshot the state now and then. The next batch is read and applied while the previous one
+ * commits; commits stay strictly in order.
+ * @module
+ */
+import { keys, streamKey, STREAMS } from "@lib/contracts";
+import type { Logger } from "@lib/log";
+import { LATENCY_BUCKETS, type Registry } from "@lib/metrics";
+import { compareStreamIds, type RawEntry, type RedisClient, streamIdMs } from "@lib/redis";
+import { MultiErrorReply } from "redis";
+import type { CommandOutput, EngineSettings, MatchingEngine, ReadModelChanges } from "./engine_api.ts";
+import { deadWithReply, intake, SOURCE } from "./intake.ts";
+import {
+  BatchBuilder,
+  CheckpointConflictError,
+  commitBatch,
+  type DeadCommand,
+  type OutputOptions,
+  type RedisCommand,
+} from "./outputs.ts";
+import { type EngineFactory, recoverEngine } from "./recovery.ts";
+import { type SaveOptions, saveSnapshot, type SnapshotManifest } from "./snapshot_store.ts";
+
+/** The metrics the loop keeps; `/metrics` renders them. */
+export function createEngineMetrics(registry: Registry) {
+  const snapshotTakenAt = registry.gauge(
+    "engine_snapshot_taken_at_seconds",
+    "Unix time of the last saved snapshot",
+  );
+  return {
+    commands: registry.counter("engine_commands_total", "Commands applied, by type"),
+    rejections: registry.counter("engine_rejections_total", "Commands answered with a rejection, by reason"),
+    deadLetters: registry.counter("engine_dead_letters_total", "Command entries dead-lettered, by source"),
+    executions: registry.counter("engine_executions_total", "Trades executed"),
+    batchSize: registry.histogram(
+      "engine_batch_size",
+      "Command entries per batch",
+      [1, 10, 50, 100, 250, 500, 1000, 2000, 5000, 10000, 20000],
+    ),
+    applySeconds: registry.histogram("engine_batch_apply_seconds", "Time to apply one batch in memory"),
+    commitSeconds: registry.histogram("engine_batch_commit_seconds", "MULTI/EXEC latency of one batch"),
+    lagEntries: registry.gauge(
+      "engine_command_lag_entries",
+      `Command entries not yet applied (counted up to ${LAG_CAP})`,
+    ),
+    lagMs: registry.gauge(
+      "engine_command_lag_ms",
+      "Id time of the newest command minus that of the last applied",
+    ),
+    snapshotTakenAt,
+    snapshotAge: registry.gauge(
+      "engine_snapshot_age_seconds",
+      "Seconds since the last saved snapshot",
+      (g) => {
+        const at = snapshotTakenAt.get();
+        if (at > 0) g.set(Math.max(0, Date.now() / 1000 - at));
+      },
+    ),
+    snapshotSeconds: registry.histogram(
+      "engine_snapshot_seconds",
+      "Snapshot time by phase: serialize (blocks the loop), store (compress + write, off the loop)",
+      [...LATENCY_BUCKETS, 30, 60],
+    ),
+    snapshotBytes: registry.gauge(
+      "engine_snapshot_bytes",
+      "Size of the last snapshot, by form (json, stored)",
+    ),
+    recoverySeconds: registry.gauge(
+      "engine_recovery_seconds",
+      "Time of the last start-up recovery, by phase",
+    ),
+    replayed: registry.gauge("engine_recovery_replayed_commands", "Commands re-applied at the last start-up"),
+  };
+}
+export type EngineMetrics = ReturnType<typeof createEngineMetrics>;
+
+/** Entries counted at most when measuring the lag. */
+export const LAG_CAP = 1000;
+
+export interface RunOptions {
+  prefix: string;
+  /** Entries per read and per commit. */
+  batchSize: number;
+  /** BLOCK of each read; bounds how long a stop waits. */
+  blockMs: number;
+  snapshotIntervalMs: number;
+  /** Also snapshot after this many commands (0: by time only). */
+  snapshotEvery: number;
+  snapshot: SaveOptions;
+  outputs: Omit<OutputOptions, "prefix">;
+  /** Trim commands older than this (and inside a snapshot) after each snapshot; 0 keeps them. */
+  commandRetentionMs: number;
+  /** Past this many command entries, trim what the latest snapshot covers; 0 disables. */
+  commandMaxLen: number;
+}
+
+export interface EngineDeps {
+  /** Commits batches (MULTI/EXEC). */
+  writer: RedisClient;
+  /** Blocking XREAD of the command stream: a connection of its own. */
+  reader: RedisClient;
+  /** Snapshots, recovery, trimming and lag probes, so a large snapshot never delays a commit. */
+  aux: RedisClient;
+  factory: EngineFactory;
+  settings: EngineSettings;
+  log: Logger;
+  metrics: EngineMetrics;
+}
+
+function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal?.aborted) return resolve();
+    const t = setTimeout(done, ms);
+    function done() {
+      clearTimeout(t);
+      signal?.removeEventListener("abort", done);
+      resolve();
+    }
+    signal?.addEventListener("abort", done, { once: true });
+  });
+}
+
+/** Runs one engine over one prefix. Build it with {@linkcode EngineRunner.start}. */
+export class EngineRunner {
+  readonly #deps: EngineDeps;
+  readonly #o: RunOptions;
+  readonly #builder: BatchBuilder;
+  readonly #commandsKey: string;
+  #engine: MatchingEngine;
+  /** Last entry applied or skipped in memory (may be ahead of the committed checkpoint). */
+  #cursor: string;
+  /** The checkpoint in Redis as this process last wrote it. */
+  #committed: string | null;
+  #inflight: Promise<void> = Promise.resolve();
+  #commitError: unknown;
+  #snapshotting: Promise<void> | undefined;
+  #lastSnapshotAt = performance.now();
+  #lastSnapshotCursor: string;
+  #sinceSnapshot = 0;
+  #lastLoopAt = Date.now();
+  #manifest: SnapshotManifest | undefined;
+
+  private constructor(
+    deps: EngineDeps,
+    options: RunOptions,
+    state: { engine: MatchingEngine; cursor: string; checkpoint: string | null; manifest?: SnapshotManifest },
+  ) {
+    this.#deps = deps;
+    this.#o = options;
+    this.#builder = new BatchBuilder({ prefix: options.prefix, ...options.outputs });
+    this.#commandsKey = streamKey(options.prefix, STREAMS.orders);
+    this.#engine = state.engine;
+    this.#cursor = state.cursor;
+    this.#committed = state.checkpoint;
+    this.#manifest = state.manifest;
+    this.#lastSnapshotCursor = state.manifest?.cursor ?? "0-0";
+  }
+
+  /** Recovers the state (snapshot + replay to the checkpoint) and returns a runner ready to `run`. */
+  static async start(deps: EngineDeps, options: RunOptions): Promise<EngineRunner> {
+    const t0 = performance.now();
+    const r = await recoverEngine(deps.aux, options.prefix, deps.factory, deps.settings, { log: deps.log });
+    const m = deps.metrics;
+    m.recoverySeconds.set(r.timings.loadMs / 1000, { phase: "load" });
+    m.recoverySeconds.set(r.timings.restoreMs / 1000, { phase: "restore" });
+    m.recoverySeconds.set(r.timings.replayMs / 1000, { phase: "replay" });
+    m.replayed.set(r.replayed);
+    if (r.manifest) m.snapshotTakenAt.set(r.manifest.takenAt / 1000);
+    const runner = new EngineRunner(deps, options, {
+      engine: r.engine,
+      cursor: r.cursor,
+      checkpoint: r.checkpoint,
+      manifest: r.manifest,
+    });
+    if (r.fresh) await runner.#writeInitialReadModels(r.changes);
+    deps.log.info("engine recovered", {
+      fresh: r.fresh,
+      snapshot: r.manifest?.cursor ?? null,
+      checkpoint: r.checkpoint,
+      replayed: r.replayed,
+      loadMs: Math.round(r.timings.loadMs),
+      restoreMs: Math.round(r.timings.restoreMs),
+      replayMs: Math.round(r.timings.replayMs),
+      totalMs: Math.round(performance.now() - t0),
+    });
+    return runner;
+  }
+
+  /** The live engine (tests compare its state). */
+  get engine(): MatchingEngine {
+    return this.#engine;
+  }
+
+  /** Last command-stream id applied (or skipped) in memory. */
+  get cursor(): string {
+    return this.#cursor;
+  }
+
+  /** Wall-clock ms of the loop's last turn; a turn happens at least every `blockMs` while healthy. */
+  get lastLoopAt(): number {
+    return this.#lastLoopAt;
+  }
+
+  get lastSnapshot(): SnapshotManifest | undefined {
+    return this.#manifest;
+  }
+
+  /** Entries after the cursor (counted up to {@linkcode LAG_CAP}) and their id-time distance. */
+  async measureLag(): Promise<{ entries: number; ms: number }> {
+    const cursor = this.#cursor;
+    const aux = this.#deps.aux;
+    const newest = await aux.xRevRange(this.#commandsKey, "+", "-", { COUNT: 1 });
+    const last = newest?.[0]?.id;
+    let lag = { entries: 0, ms: 0 };
+    if (last !== undefined && compareStreamIds(last, cursor) > 0) {
+      const behind = await aux.xRange(this.#commandsKey, `(${cursor}`, "+", { COUNT: LAG_CAP });
+      lag = { entries: behind?.length ?? 0, ms: Math.max(0, streamIdMs(last) - streamIdMs(cursor)) };
+    }
+    this.#deps.metrics.lagEntries.set(lag.entries);
+    this.#deps.metrics.lagMs.set(lag.ms);
+    return lag;
+  }
+
+  /**
+   * Runs until `signal` aborts, then finishes the batch in hand, commits it, saves a final snapshot
+   * and resolves. Rejects on an error the engine must not continue after (another writer, a
+   * recovery that cannot be faithful).
+   */
+  async run(signal: AbortSignal): Promise<void> {
+    const { reader, log } = this.#deps;
+    let readFailures = 0;
+    while (!signal.aborted) {
+      this.#lastLoopAt = Date.now();
+      if (this.#commitError) break;
+      let entries: RawEntry[];
+      try {
+        const res = await reader.xRead({ key: this.#commandsKey, id: this.#cursor }, {
+          COUNT: this.#o.batchSize,
+          BLOCK: this.#o.blockMs,
+        });
+        entries = (res?.[0]?.messages ?? []) as RawEntry[];
+        readFailures = 0;
+      } catch (e) {
+        if (signal.aborted) break;
+        if (readFailures++ % 20 === 0) log.warn("reading commands failed; retrying", { error: e });
+        await sleep(Math.min(100 * 2 ** readFailures, 2000), signal);
+        continue;
+      }
+      if (entries.length > 0) await this.#process(entries);
+      this.#maybeSnapshot();
+    }
+    await this.#drain();
+    await this.#snapshotting;
+    if (this.#cursor !== this.#lastSnapshotCursor) await this.#takeSnapshot();
+  }
+
+  /** Waits for the commit in flight; rethrows its error. */
+  async #drain(): Promise<void> {
+    await this.#inflight;
+    if (this.#commitError) throw this.#commitError;
+  }
+
+  async #process(entries: RawEntry[]): Promise<void> {
+    const { metrics: m, log } = this.#deps;
+    const prefix = this.#o.prefix;
+    const t0 = performance.now();
+    const outputs: CommandOutput[] = [];
+    const dead: DeadCommand[] = [];
+    let poisonAt = -1;
+    for (let i = 0; i < entries.length; i++) {
+      const entry = entries[i];
+      const r = intake(prefix, entry);
+      if (!r.ok) {
+        dead.push(r.dead);
+        m.deadLetters.inc({ source: r.dead.source });
+        log.warn("command dead-lettered", { id: entry.id, reason: r.dead.reason });
+        continue;
+      }
+      let out: CommandOutput;
+      try {
+        out = this.#engine.apply(r.command, r.meta);
+      } catch (e) {
+        log.error("applying a command threw; dead-lettering it and rebuilding the state without it", {
+          id: entry.id,
+          type: r.command.type,
+          error: e,
+        });
+        const d = deadWithReply(
+          prefix,
+          entry,
+          `apply threw: ${(e as Error)?.message ?? String(e)}`,
+          SOURCE.apply,
+        );
+        dead.push({ ...d, poison: true });
+        m.deadLetters.inc({ source: SOURCE.apply });
+        poisonAt = i;
+        break;
+      }
+      outputs.push(out);
+      m.commands.inc({ type: r.command.type });
+      if (!out.reply.ok) m.rejections.inc({ reason: out.reply.reason });
+      if (out.executions.length) m.executions.inc(undefined, out.executions.length);
+    }
+    let changes: ReadModelChanges;
+    let last = entries[entries.length - 1].id;
+    if (poisonAt >= 0) {
+      // The throw may have left the state half-changed. Rebuild it from the snapshot and the committed
+      // commands plus this batch's commands before the poison one; its read-model changes are a
+      // superset of what this batch touched, so writing them all leaves the read models exact.
+      await this.#drain();
+      const rebuilt = await recoverEngine(this.#deps.aux, prefix, this.#deps.factory, this.#deps.settings, {
+        collectChanges: true,
+        extra: entries.slice(0, poisonAt),
+        log,
+      });
+      this.#engine = rebuilt.engine;
+      changes = rebuilt.changes!;
+      last = entries[poisonAt].id;
+    } else {
+      changes = this.#engine.takeChanges();
+    }
+    const commands = this.#builder.build({ outputs, dead, changes, checkpoint: last });
+    m.applySeconds.observe((performance.now() - t0) / 1000);
+    m.batchSize.observe(poisonAt >= 0 ? poisonAt + 1 : entries.length);
+    await this.#drain();
+    this.#cursor = last;
+    this.#sinceSnapshot += outputs.length;
+    this.#inflight = this.#commit(commands, last).catch((e) => {
+      this.#commitError = e;
+    });
+  }
+
+  async #commit(commands: RedisCommand[], checkpoint: string): Promise<void> {
+    const { writer, log, metrics } = this.#deps;
+    const t0 = performance.now();
+    for (let attempt = 1;; attempt++) {
+      try {
+        await commitBatch(writer, commands, this.#committed);
+        break;
+      } catch (e) {
+        if (e instanceof CheckpointConflictError) throw e;
+        if (e instanceof MultiErrorReply) {
+          // EXEC ran (Redis does not roll back): the batch is committed, but some write was refused
+          log.error("some writes of a committed batch failed", {
+            checkpoint,
+            errors: [...e.errors()].slice(0, 5).map(String),
+          });
+          break;
+        }
+        if (attempt % 10 === 1) {
+          log.warn("committing a batch failed; retrying", { checkpoint, attempt, error: e });
+        }
+        await sleep(Math.min(50 * 2 ** attempt, 2000));
+        // the connection may have dropped after EXEC reached Redis: look before sending it again
+        const found = await writer.get(keys.checkpoint(this.#o.prefix)).catch(() => undefined);
+        if (found === checkpoint) break;
+        if (found !== undefined && found !== this.#committed) {
+          throw new CheckpointConflictError(this.#committed, found);
+        }
+      }
+    }
+    this.#committed = checkpoint;
+    metrics.commitSeconds.observe((performance.now() - t0) / 1000);
+  }
+
+  async #writeInitialReadModels(changes: ReadModelChanges | undefined): Promise<void> {
+    const markets = [...(changes?.markets ?? [])];
+    for (const spec of this.#deps.settings.markets) {
+      if (!markets.some((m) => m.symbol === spec.symbol)) markets.push(spec);
+    }
+    const initial: ReadModelChanges = {
+      orders: changes?.orders ?? [],
+      closedOrderIds: changes?.closedOrderIds ?? [],
+      wallets: changes?.wallets ?? [],
+      books: changes?.books ?? [],
+      markets,
+    };
+    const multi = this.#deps.writer.multi();
+    for (const c of this.#builder.readModels(initial)) multi.addCommand(c);
+    await multi.exec();
+  }
+
+  #maybeSnapshot(): void {
+    if (this.#snapshotting || this.#cursor === this.#lastSnapshotCursor) return;
+    const due = performance.now() - this.#lastSnapshotAt >= this.#o.snapshotIntervalMs ||
+      (this.#o.snapshotEvery > 0 && this.#sinceSnapshot >= this.#o.snapshotEvery);
+    if (!due) return;
+    this.#snapshotting = this.#takeSnapshot()
+      .catch((e) => this.#deps.log.error("saving a snapshot failed", { error: e }))
+      .finally(() => this.#snapshotting = undefined);
+  }
+
+  /**
+   * Serializes the state now (between batches, so it is consistent) and saves it once the batch that
+   * produced it is committed: a saved snapshot never runs ahead of the checkpoint.
+   */
+  async #takeSnapshot(): Promise<void> {
+    const { metrics: m, log } = this.#deps;
+    const t0 = performance.now();
+    const cursor = this.#cursor;
+    const snapshot = this.#engine.snapshot();
+    const json = JSON.stringify(snapshot);
+    const t1 = performance.now();
+    this.#lastSnapshotAt = t1;
+    this.#sinceSnapshot = 0;
+    m.snapshotSeconds.observe((t1 - t0) / 1000, { phase: "serialize" });
+    await this.#inflight;
+    if (this.#commitError) return;
+    const manifest = await saveSnapshot(this.#deps.aux, this.#o.prefix, {
+      cursor,
+      lastCommandId: snapshot.lastCommandId,
+      json,
+      takenAt: Date.now(),
+    }, this.#o.snapshot);
+    const t2 = performance.now();
+    this.#manifest = manifest;
+    this.#lastSnapshotCursor = cursor;
+    m.snapshotSeconds.observe((t2 - t1) / 1000, { phase: "store" });
+    m.snapshotBytes.set(manifest.jsonBytes, { form: "json" });
+    m.snapshotBytes.set(manifest.bytes, { form: "stored" });
+    m.snapshotTakenAt.set(manifest.takenAt / 1000);
+    log.debug("snapshot saved", {
+      cursor,
+      jsonBytes: manifest.jsonBytes,
+      bytes: manifest.bytes,
+      serializeMs: Math.round(t1 - t0),
+      storeMs: Math.round(t2 - t1),
+    });
+    await this.#trimCommands(cursor).catch((e) =>
+      log.warn("trimming the command stream failed", { error: e })
+    );
+  }
+
+  /** Trims commands the snapshot covers, as the retention settings allow. */
+  async #trimCommands(snapshotCursor: string): Promise<void> {
+    const aux = this.#deps.aux;
+    const key = this.#commandsKey;
+    let minId: string | undefined;
+    if (this.#o.commandRetentionMs > 0) {
+      const limit = `${Math.max(0, streamIdMs(snapshotCursor) - this.#o.commandRetentionMs)}-0`;
+      minId = limit;
+    }
+    if (this.#o.commandMaxLen > 0 && await aux.xLen(key) > this.#o.commandMaxLen) minId = snapshotCursor;
+    if (minId === undefined) return;
+    // never past the snapshot: recovery needs every command after it
+    if (compareStreamIds(minId, snapshotCursor) > 0) minId = snapshotCursor;
+    await aux.xTrim(key, "MINID", minId, { strategyModifier: "~" });
+  }
+}
