@@ -1,0 +1,75 @@
+/**
+ * Authentication of a request: a signed API-key request (X-API-Key + X-Timestamp + X-Signature), the
+ * original's plain X-API-Key when legacy keys are enabled, or a Bearer access token.
+ * @module
+ */
+import type { Context } from "hono";
+import { ApiError } from "./errors.ts";
+import type { ApiKeyService } from "./api_keys.ts";
+import type { Principal, TokenService } from "./tokens.ts";
+
+export interface AuthenticatorDeps {
+  tokens: TokenService;
+  apiKeys: ApiKeyService;
+  /** key -> userId of the original's API_KEYS, when KALENCY_LEGACY_API_KEYS is on. */
+  legacyKeys?: Map<string, string>;
+}
+
+/** Authenticates requests and WebSocket logins. */
+export class Authenticator {
+  constructor(readonly deps: AuthenticatorDeps) {}
+
+  /** The request's principal, or undefined when it carries no credentials; throws 401 when they are bad. */
+  async identify(c: Context): Promise<Principal | undefined> {
+    const apiKey = c.req.header("x-api-key");
+    if (apiKey !== undefined) {
+      const signature = c.req.header("x-signature");
+      const legacyUser = this.deps.legacyKeys?.get(apiKey);
+      if (!signature && legacyUser) return { userId: legacyUser, role: "user", via: "legacyKey" };
+      if (!apiKey.startsWith("ak_") && !signature) {
+        throw new ApiError(
+          401,
+          "INVALID_API_KEY",
+          "API key is unknown; unsigned keys from API_KEYS need KALENCY_LEGACY_API_KEYS=true",
+        );
+      }
+      const url = new URL(c.req.url);
+      return await this.deps.apiKeys.verifyRequest({
+        keyId: apiKey,
+        timestamp: c.req.header("x-timestamp"),
+        signature,
+        recvWindow: c.req.header("x-recv-window"),
+      }, {
+        method: c.req.method,
+        path: url.pathname,
+        query: url.search.startsWith("?") ? url.search.slice(1) : url.search,
+        body: c.req.method === "GET" || c.req.method === "HEAD" ? "" : await c.req.text(),
+      });
+    }
+    const authorization = c.req.header("authorization");
+    if (authorization === undefined) return undefined;
+    const m = /^Bearer\s+(\S+)\s*$/i.exec(authorization);
+    if (!m) {
+      throw new ApiError(401, "MISSING_BEARER_TOKEN", "Authorization must be 'Bearer <access token>'");
+    }
+    return await this.deps.tokens.verifyAccess(m[1]);
+  }
+
+  /**
+   * Authenticates a WebSocket login token: an access token, `<keyId>:<secret>` of an API key, or a
+   * legacy key. Undefined when refused.
+   */
+  async token(token: string): Promise<Principal | undefined> {
+    try {
+      const legacyUser = this.deps.legacyKeys?.get(token);
+      if (legacyUser) return { userId: legacyUser, role: "user", via: "legacyKey" };
+      const colon = token.indexOf(":");
+      if (token.startsWith("ak_") && colon > 0) {
+        return await this.deps.apiKeys.verifySecret(token.slice(0, colon), token.slice(colon + 1));
+      }
+      return await this.deps.tokens.verifyAccess(token);
+    } catch {
+      return undefined;
+    }
+  }
+}

@@ -1,0 +1,139 @@
+/**
+ * Every error the gateway sends is an RFC 9457 problem document (`application/problem+json`) with a
+ * stable SCREAMING_SNAKE `code`, `field` when it is about one request field, and `errors` for
+ * validation failures. Handlers throw {@linkcode ApiError}; one `onError` renders it.
+ * @module
+ */
+import type { Context } from "hono";
+import { HTTPException } from "hono/http-exception";
+import type { ContentfulStatusCode } from "hono/utils/http-status";
+import type { RejectReason } from "@lib/contracts";
+import type { Logger } from "@lib/log";
+
+export const PROBLEM_CONTENT_TYPE = "application/problem+json";
+
+/** One failed check of a request field. */
+export interface FieldError {
+  field: string;
+  message: string;
+  code?: string;
+}
+
+export interface ProblemOptions {
+  field?: string;
+  errors?: FieldError[];
+  headers?: Record<string, string>;
+  /** Extra members copied into the problem document. */
+  extra?: Record<string, unknown>;
+}
+
+const TITLES: Record<number, string> = {
+  400: "Bad Request",
+  401: "Unauthorized",
+  403: "Forbidden",
+  404: "Not Found",
+  405: "Method Not Allowed",
+  409: "Conflict",
+  413: "Content Too Large",
+  415: "Unsupported Media Type",
+  422: "Unprocessable Content",
+  429: "Too Many Requests",
+  500: "Internal Server Error",
+  503: "Service Unavailable",
+  504: "Gateway Timeout",
+};
+
+/** An error that becomes a problem response. */
+export class ApiError extends Error {
+  constructor(
+    readonly status: ContentfulStatusCode,
+    readonly code: string,
+    message: string,
+    readonly options: ProblemOptions = {},
+  ) {
+    super(message);
+    this.name = "ApiError";
+  }
+}
+
+/** The problem document of a status, code and detail. */
+export function problemBody(
+  status: number,
+  code: string,
+  detail: string,
+  options: ProblemOptions = {},
+): Record<string, unknown> {
+  return {
+    type: `https://kalency.dev/problems/${code.toLowerCase().replaceAll("_", "-")}`,
+    title: TITLES[status] ?? "Error",
+    status,
+    detail,
+    code,
+    ...(options.field ? { field: options.field } : {}),
+    ...(options.errors ? { errors: options.errors } : {}),
+    ...options.extra,
+  };
+}
+
+/** A problem response. */
+export function problemResponse(
+  status: number,
+  code: string,
+  detail: string,
+  options: ProblemOptions = {},
+): Response {
+  return new Response(JSON.stringify(problemBody(status, code, detail, options)), {
+    status,
+    headers: { "content-type": PROBLEM_CONTENT_TYPE, ...options.headers },
+  });
+}
+
+/** HTTP status of each engine rejection reason. */
+export const REJECT_STATUS: Record<RejectReason, ContentfulStatusCode> = {
+  UNKNOWN_SYMBOL: 404,
+  UNKNOWN_ORDER: 404,
+  UNKNOWN_ASSET: 404,
+  MARKET_PAUSED: 422,
+  INSUFFICIENT_BALANCE: 422,
+  TOO_MANY_OPEN_ORDERS: 422,
+  DUPLICATE_MARKET: 409,
+  INVALID_ORDER: 400,
+  PRICE_OFF_TICK: 400,
+  QTY_OFF_STEP: 400,
+  QTY_TOO_SMALL: 400,
+  QTY_TOO_LARGE: 400,
+  NOTIONAL_TOO_SMALL: 400,
+  PRICE_OUT_OF_BAND: 400,
+  POST_ONLY_WOULD_CROSS: 400,
+  AMOUNT_TOO_LARGE: 400,
+};
+
+/** The ApiError for an engine rejection. */
+export function rejectionError(r: { reason: RejectReason; message: string; field?: string }): ApiError {
+  return new ApiError(REJECT_STATUS[r.reason] ?? 400, r.reason, r.message, r.field ? { field: r.field } : {});
+}
+
+/** Builds the app's `onError`: ApiError and HTTPException become problems; anything else is a 500. */
+export function errorHandler(log: Logger): (err: Error, c: Context) => Response {
+  return function onError(err, c) {
+    if (err instanceof ApiError) {
+      return problemResponse(err.status, err.code, err.message, err.options);
+    }
+    if (err instanceof HTTPException) {
+      const status = err.status;
+      const code = status === 413 ? "PAYLOAD_TOO_LARGE" : status === 401 ? "UNAUTHORIZED" : "HTTP_ERROR";
+      return problemResponse(status, code, err.message || TITLES[status] || "Error");
+    }
+    log.error("unhandled error", { method: c.req.method, path: c.req.path, error: err });
+    return problemResponse(500, "INTERNAL", "The gateway failed to handle this request; it was logged");
+  };
+}
+
+/** The app's `notFound`: a 404 problem naming the method and path. */
+export function notFoundHandler(c: Context): Response {
+  return problemResponse(
+    404,
+    "ROUTE_NOT_FOUND",
+    `No route for ${c.req.method} ${c.req.path}; see /v1/openapi.json for the routes`,
+  );
+}

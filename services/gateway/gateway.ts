@@ -1,0 +1,155 @@
+/**
+ * Wires the gateway from plain settings and open connections: engine client, auth, limits, read
+ * models and the app. main.ts (env, signals, sockets) and the tests both build it this way.
+ * @module
+ */
+import type { Context } from "hono";
+import { keys, streamKey, STREAMS } from "@lib/contracts";
+import type { Sql } from "@lib/db";
+import { runHealthChecks } from "@lib/health";
+import type { Logger } from "@lib/log";
+import type { Registry } from "@lib/metrics";
+import { compareStreamIds, type RedisClient, streamIdMs } from "@lib/redis";
+import { ApiKeyService } from "./api_keys.ts";
+import { type CandleReader, createApp, type GatewayDeps } from "./app.ts";
+import { Authenticator } from "./auth.ts";
+import { EngineClient } from "./engine_client.ts";
+import { RateLimiter } from "./rate_limit.ts";
+import { ReadModels } from "./read_models.ts";
+import { TokenService } from "./tokens.ts";
+
+export const VERSION = "1.0.0";
+
+export interface GatewaySettings {
+  prefix: string;
+  gatewayId: string;
+  jwtSecret: string;
+  apiKeySecret: string;
+  accessTtlSec: number;
+  refreshTtlSec: number;
+  engineTimeoutMs: number;
+  engineStallMs: number;
+  bodyLimitBytes: number;
+  rateLimit: false | { windowMs: number; ip: number; user: number; auth: number };
+  corsOrigins: string[] | "*";
+  secureHeaders: boolean;
+  readCacheMs: number;
+  apiKeyCacheMs: number;
+  recvWindowMs: number;
+  /** key -> userId, when legacy unsigned keys are on. */
+  legacyKeys?: Map<string, string>;
+  trustProxy: boolean;
+}
+
+export interface GatewayResources {
+  /** Shared connection for commands, reads, limits. */
+  redis: RedisClient;
+  /** Connection of its own for the blocking reply reader. */
+  reader: RedisClient;
+  sql: Sql;
+  log: Logger;
+  metrics: Registry;
+  candles?: CandleReader;
+  mounts?: GatewayDeps["mounts"];
+  /** Client address when not behind a trusted proxy. */
+  connAddress?: (c: Context) => string | undefined;
+}
+
+/** Fails when commands wait in the stream and the engine's checkpoint has not moved for `stallMs`. */
+export async function engineHealth(redis: RedisClient, prefix: string, stallMs: number) {
+  const [checkpoint, last] = await Promise.all([
+    redis.get(keys.checkpoint(prefix)),
+    redis.xRevRange(streamKey(prefix, STREAMS.orders), "+", "-", { COUNT: 1 }),
+  ]);
+  const lastCommandId = last?.[0]?.id;
+  const detail = {
+    checkpoint,
+    checkpointAgeMs: checkpoint ? Date.now() - streamIdMs(checkpoint) : null,
+    lastCommandId: lastCommandId ?? null,
+  };
+  const behind = lastCommandId && (!checkpoint || compareStreamIds(checkpoint, lastCommandId) < 0);
+  if (behind && Date.now() - streamIdMs(lastCommandId) > stallMs) {
+    throw new Error(
+      `engine has not applied commands for more than ${stallMs} ms (checkpoint ${checkpoint ?? "none"}, ` +
+        `last command ${lastCommandId})`,
+    );
+  }
+  return detail;
+}
+
+/** A wired gateway; `close()` stops the reply reader (the caller closes the connections). */
+export async function buildGateway(s: GatewaySettings, r: GatewayResources) {
+  const { redis, sql, log, metrics } = r;
+  const engine = new EngineClient({
+    redis,
+    reader: r.reader,
+    prefix: s.prefix,
+    gatewayId: s.gatewayId,
+    timeoutMs: s.engineTimeoutMs,
+    log: log.child({ component: "engine-client" }),
+    metrics,
+  });
+  await engine.start();
+  const tokens = new TokenService(sql, {
+    secret: s.jwtSecret,
+    accessTtlSec: s.accessTtlSec,
+    refreshTtlSec: s.refreshTtlSec,
+  });
+  const apiKeys = new ApiKeyService(sql, redis, {
+    serverKey: s.apiKeySecret,
+    cacheMs: s.apiKeyCacheMs,
+    recvWindowMs: s.recvWindowMs,
+    prefix: s.prefix,
+  });
+  const auth = new Authenticator({ tokens, apiKeys, legacyKeys: s.legacyKeys });
+  const limiter = s.rateLimit
+    ? new RateLimiter({
+      redis,
+      prefix: s.prefix,
+      windowMs: s.rateLimit.windowMs,
+      log,
+      rejected: metrics.counter("gateway_rate_limited_total", "Requests refused by a rate limit"),
+    })
+    : undefined;
+  const reads = new ReadModels(redis, s.prefix, s.readCacheMs);
+  const { app, registry } = createApp({
+    redis,
+    sql,
+    prefix: s.prefix,
+    engine,
+    reads,
+    tokens,
+    apiKeys,
+    auth,
+    limiter,
+    limits: s.rateLimit ? s.rateLimit : { ip: 0, user: 0, auth: 0 },
+    log,
+    metrics,
+    candles: r.candles,
+    mounts: r.mounts,
+    health: () =>
+      runHealthChecks("gateway", {
+        redis: () => redis.ping(),
+        postgres: () => sql`SELECT 1`.then(() => undefined),
+        replyReader: () => {
+          if (!engine.alive) throw new Error("the engine reply reader is not running");
+          return Promise.resolve({ pending: engine.pending, gatewayId: s.gatewayId });
+        },
+        engine: () => engineHealth(redis, s.prefix, s.engineStallMs),
+      }),
+    clientIp: (c: Context) => {
+      if (s.trustProxy) {
+        const fwd = c.req.header("x-forwarded-for")?.split(",")[0]?.trim();
+        if (fwd) return fwd;
+      }
+      return r.connAddress?.(c) ?? "unknown";
+    },
+    options: {
+      bodyLimitBytes: s.bodyLimitBytes,
+      corsOrigins: s.corsOrigins,
+      secureHeaders: s.secureHeaders,
+      version: VERSION,
+    },
+  });
+  return { app, registry, engine, auth, tokens, apiKeys, reads, limiter, close: () => engine.close() };
+}

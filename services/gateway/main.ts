@@ -1,0 +1,200 @@
+/**
+ * The gateway process: REST /v1, auth, rate limits, the engine command path and the WebSocket feed.
+ * Config -> resources -> wiring -> serve until SIGINT/SIGTERM -> close in reverse -> exit 0.
+ * @module
+ */
+import type { Context, Hono } from "hono";
+import { getConnInfo } from "hono/deno";
+import { loadConfig } from "@lib/config";
+import { connectDb, type Sql } from "@lib/db";
+import { createShutdown } from "@lib/lifecycle";
+import { createLogger, type Logger } from "@lib/log";
+import { addProcessMetrics, Registry } from "@lib/metrics";
+import { connectRedis, type RedisClient } from "@lib/redis";
+import { ensureUser } from "@lib/users";
+import type { CandleReader } from "./app.ts";
+import type { Authenticator } from "./auth.ts";
+import { GatewayConfig, parseLegacyKeys } from "./config.ts";
+import { buildGateway, type GatewayResources } from "./gateway.ts";
+
+function randomHex(bytes: number): string {
+  return [...crypto.getRandomValues(new Uint8Array(bytes))].map((b) => b.toString(16).padStart(2, "0")).join(
+    "",
+  );
+}
+
+interface MarketFeed {
+  routes: Hono<any>;
+  close(): Promise<void>;
+}
+
+/** The WebSocket feed module, when this build has it (services/gateway/ws/mod.ts). */
+async function loadFeedModule(): Promise<
+  { createMarketFeed(deps: Record<string, unknown>): Promise<MarketFeed> } | undefined
+> {
+  const url = new URL("./ws/mod.ts", import.meta.url);
+  try {
+    await Deno.stat(url);
+  } catch {
+    return undefined;
+  }
+  return await import(url.href);
+}
+
+/** The candle read path of lib/candles, when this build has it. */
+async function loadCandleReader(
+  redis: RedisClient,
+  sql: Sql,
+  prefix: string,
+): Promise<CandleReader | undefined> {
+  const url = new URL("../../lib/candles/mod.ts", import.meta.url);
+  try {
+    await Deno.stat(url);
+  } catch {
+    return undefined;
+  }
+  const mod = await import(url.href) as {
+    readCandles?: (r: RedisClient, s: Sql, p: string, q: Record<string, unknown>) => Promise<unknown[]>;
+  };
+  const read = mod.readCandles;
+  if (!read) return undefined;
+  return (q) => read(redis, sql, prefix, q);
+}
+
+async function main(): Promise<void> {
+  const config = loadConfig(GatewayConfig);
+  const log: Logger = createLogger("gateway", { level: config.LOG_LEVEL });
+  const metrics = new Registry();
+  addProcessMetrics(metrics, "gateway");
+  const shutdown = createShutdown({
+    onClose: (name, error) =>
+      error ? log.warn("close failed", { name, error }) : log.debug("closed", { name }),
+  });
+  const gatewayId = config.KALENCY_GATEWAY_ID ?? `gw-${randomHex(6)}`;
+
+  let jwtSecret = config.KALENCY_JWT_SECRET;
+  if (!jwtSecret) {
+    jwtSecret = randomHex(32);
+    log.warn("KALENCY_JWT_SECRET is unset: using a random key; tokens end with this process");
+  }
+  let apiKeySecret = config.KALENCY_API_KEY_SECRET;
+  if (!apiKeySecret) {
+    apiKeySecret = config.KALENCY_JWT_SECRET ?? jwtSecret;
+    log.warn("KALENCY_API_KEY_SECRET is unset: deriving API secrets from the JWT key (dev only)");
+  }
+
+  const onRedisError = (e: Error) => log.warn("redis error", { error: e.message });
+  const redis = await connectRedis(config.REDIS_URL, { name: `kalency-${gatewayId}`, onError: onRedisError });
+  shutdown.defer("redis", () => redis.close());
+  const reader = await connectRedis(config.REDIS_URL, {
+    name: `kalency-${gatewayId}-replies`,
+    onError: onRedisError,
+  });
+  shutdown.defer("reply reader connection", () => reader.destroy());
+  const sql = connectDb(config.DATABASE_URL, { max: 10 });
+  shutdown.defer("postgres", () => sql.end({ timeout: 5 }));
+
+  const mounts: NonNullable<GatewayResources["mounts"]> = [];
+  const candles = await loadCandleReader(redis, sql, config.KALENCY_PREFIX);
+  if (!candles) log.warn("lib/candles is not available: the candles route answers 503");
+
+  // the feed is mounted into the app, and its logins use the app's authenticator: a late binding
+  const authRef: { current?: Authenticator } = {};
+  const feedModule = await loadFeedModule();
+  if (feedModule) {
+    const feed = await feedModule.createMarketFeed({
+      redisUrl: config.REDIS_URL,
+      prefix: config.KALENCY_PREFIX,
+      log: log.child({ component: "ws" }),
+      metrics,
+      authenticate: async (token: string) => {
+        const p = await authRef.current?.token(token);
+        return p ? { userId: p.userId, role: p.role } : undefined;
+      },
+      signal: shutdown.signal,
+    });
+    shutdown.defer("websocket feed", () => feed.close());
+    mounts.push({ routes: feed.routes, describe: (_m: string, path: string) => `WebSocket ${path}` });
+  } else {
+    log.warn("no WebSocket feed module in this build: /v1/ws and /ws/* are not served");
+  }
+
+  const gateway = await buildGateway({
+    prefix: config.KALENCY_PREFIX,
+    gatewayId,
+    jwtSecret,
+    apiKeySecret,
+    accessTtlSec: config.KALENCY_ACCESS_TOKEN_TTL_SEC,
+    refreshTtlSec: config.KALENCY_REFRESH_TOKEN_TTL_SEC,
+    engineTimeoutMs: config.KALENCY_ENGINE_TIMEOUT_MS,
+    engineStallMs: config.KALENCY_ENGINE_STALL_MS,
+    bodyLimitBytes: config.KALENCY_BODY_LIMIT_BYTES,
+    rateLimit: config.KALENCY_RATE_LIMIT
+      ? {
+        windowMs: config.KALENCY_RATE_LIMIT_WINDOW_MS,
+        ip: config.KALENCY_RATE_LIMIT_IP,
+        user: config.KALENCY_RATE_LIMIT_USER,
+        auth: config.KALENCY_RATE_LIMIT_AUTH,
+      }
+      : false,
+    corsOrigins: config.KALENCY_CORS_ORIGINS.trim() === "*"
+      ? "*"
+      : config.KALENCY_CORS_ORIGINS.split(",").map((s) => s.trim()).filter(Boolean),
+    secureHeaders: config.KALENCY_SECURE_HEADERS,
+    readCacheMs: config.KALENCY_READ_CACHE_MS,
+    apiKeyCacheMs: config.KALENCY_API_KEY_CACHE_MS,
+    recvWindowMs: config.KALENCY_RECV_WINDOW_MS,
+    legacyKeys: config.KALENCY_LEGACY_API_KEYS ? parseLegacyKeys(config.API_KEYS) : undefined,
+    trustProxy: config.KALENCY_TRUST_PROXY,
+  }, {
+    redis,
+    reader,
+    sql,
+    log,
+    metrics,
+    candles,
+    mounts,
+    connAddress: (c: Context) => {
+      try {
+        return getConnInfo(c).remote.address;
+      } catch {
+        return undefined;
+      }
+    },
+  });
+  authRef.current = gateway.auth;
+  shutdown.defer("engine client", () => gateway.close());
+
+  if (config.KALENCY_ADMIN_USERNAME && config.KALENCY_ADMIN_PASSWORD) {
+    const { user, created } = await ensureUser(sql, {
+      username: config.KALENCY_ADMIN_USERNAME,
+      password: config.KALENCY_ADMIN_PASSWORD,
+      role: "admin",
+    });
+    log.info(created ? "admin created" : "admin present", { username: user.username, userId: user.userId });
+    gateway.engine.send({ type: "openAccount", userId: user.userId }).catch(() => {});
+  }
+
+  const app = gateway.app;
+  const server = Deno.serve({
+    hostname: config.KALENCY_HOST,
+    port: config.KALENCY_GATEWAY_PORT,
+    onListen: ({ hostname, port }) =>
+      log.info("listening", { url: `http://${hostname}:${port}`, gatewayId, prefix: config.KALENCY_PREFIX }),
+  }, app.fetch);
+  // registered last, so it runs first: stop taking requests, then close what they used
+  shutdown.defer("http server", () => server.shutdown());
+
+  await shutdown.done;
+  log.info("stopped");
+}
+
+if (import.meta.main) {
+  try {
+    await main();
+    Deno.exit(0);
+  } catch (e) {
+    console.error(e instanceof Error ? e.message : e);
+    Deno.exit(1);
+  }
+}

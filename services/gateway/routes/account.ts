@@ -1,0 +1,125 @@
+import type { WalletView } from "@lib/contracts";
+import { findUser } from "@lib/users";
+import type { GatewayDeps, RouteFn } from "../app.ts";
+import { okReply } from "../engine_client.ts";
+import { ApiError } from "../errors.ts";
+import {
+  ApiKeyView,
+  CreateApiKeyRequest,
+  CreatedApiKey,
+  KeyIdParams,
+  MeResponse,
+  MyTradesQuery,
+  TradeList,
+  WalletResponse,
+} from "../schemas.ts";
+import { z } from "zod";
+
+/** The original's wallet maps plus the balances list. */
+export function walletBody(w: WalletView) {
+  const available: Record<string, string> = {};
+  const reserved: Record<string, string> = {};
+  for (const b of w.balances) {
+    available[b.asset] = b.free;
+    reserved[b.asset] = b.locked;
+  }
+  return { userId: w.userId, available, reserved, balances: w.balances, updatedAt: w.updatedAt };
+}
+
+/** Who am I, wallet, my trades, API keys. */
+export function accountRoutes(route: RouteFn, deps: GatewayDeps): void {
+  route({
+    method: "get",
+    path: "/v1/me",
+    summary: "The authenticated user",
+    tags: ["account"],
+    auth: "user",
+    responses: { 200: { description: "The user", schema: MeResponse } },
+  }, async (c, { principal }) => {
+    const user = await findUser(deps.sql, { userId: principal.userId });
+    return c.json({
+      userId: principal.userId,
+      username: user?.username ?? null,
+      role: principal.role,
+      via: principal.via,
+    });
+  });
+
+  route({
+    method: "get",
+    path: "/v1/wallet",
+    summary: "Your balances: available and reserved per asset, and a balances list",
+    tags: ["account"],
+    auth: "user",
+    responses: { 200: { description: "Wallet", schema: WalletResponse } },
+  }, async (c, { principal }) => {
+    let wallet = await deps.reads.wallet(principal.userId);
+    if (!wallet) {
+      // like the original, a wallet exists from its first read: open the account (idempotent)
+      const reply = okReply(await deps.engine.send({ type: "openAccount", userId: principal.userId }));
+      wallet = reply.wallet ?? await deps.reads.wallet(principal.userId);
+    }
+    if (!wallet) throw new ApiError(503, "WALLET_UNAVAILABLE", "The wallet is not available yet; retry");
+    return c.json(walletBody(wallet));
+  });
+
+  const myTrades = {
+    summary: "Your fills (as maker or taker), oldest first",
+    tags: ["account"],
+    auth: "user" as const,
+    query: MyTradesQuery,
+    responses: { 200: { description: "Executions", schema: TradeList } },
+  };
+  for (const path of ["/v1/trades/mine", "/v1/me/trades"]) {
+    route({ method: "get", path, ...myTrades }, async (c, { query, principal }) => {
+      const fills = await deps.reads.fills(principal.userId, query.symbol ? 1000 : query.limit);
+      const mine = query.symbol ? fills.filter((f) => f.symbol === query.symbol) : fills;
+      return c.json(mine.slice(0, query.limit).reverse());
+    });
+  }
+
+  route({
+    method: "post",
+    path: "/v1/api-keys",
+    summary: "Create an API key; the secret is returned once",
+    tags: ["api-keys"],
+    auth: "user",
+    body: CreateApiKeyRequest,
+    responses: { 201: { description: "The key and its secret", schema: CreatedApiKey } },
+  }, async (c, { body, principal }) => {
+    if (principal.via !== "jwt") {
+      throw new ApiError(
+        403,
+        "LOGIN_REQUIRED",
+        "API keys are created with a login (Bearer token), not with a key",
+      );
+    }
+    return c.json(await deps.apiKeys.create(principal.userId, body.label), 201);
+  });
+
+  route({
+    method: "get",
+    path: "/v1/api-keys",
+    summary: "Your API keys (no secrets)",
+    tags: ["api-keys"],
+    auth: "user",
+    responses: { 200: { description: "Keys, newest first", schema: z.array(ApiKeyView) } },
+  }, async (c, { principal }) => c.json(await deps.apiKeys.list(principal.userId)));
+
+  route({
+    method: "delete",
+    path: "/v1/api-keys/:keyId",
+    summary: "Revoke one of your API keys",
+    tags: ["api-keys"],
+    auth: "user",
+    params: KeyIdParams,
+    responses: { 204: { description: "Revoked" } },
+  }, async (c, { params, principal }) => {
+    if (!await deps.apiKeys.revoke(principal.userId, params.keyId)) {
+      throw new ApiError(404, "UNKNOWN_API_KEY", `API key ${params.keyId} not found among your active keys`, {
+        field: "keyId",
+      });
+    }
+    return c.body(null, 204);
+  });
+}

@@ -1,0 +1,196 @@
+import { type MarketSpec, type SimControl, STREAMS } from "@lib/contracts";
+import { publish } from "@lib/redis";
+import { listUsers, setRole } from "@lib/users";
+import type { GatewayDeps, RouteFn } from "../app.ts";
+import { okReply } from "../engine_client.ts";
+import { ApiError } from "../errors.ts";
+import {
+  EnsureRequest,
+  FundRequest,
+  RoleRequest,
+  SimRunning,
+  SimStatusResponse,
+  SymbolControlResponse,
+  SymbolParams,
+  UserIdParams,
+  UserList,
+  UserView,
+  VolatilityRequest,
+  VolatilityResponse,
+  WalletResponse,
+} from "../schemas.ts";
+import { walletBody } from "./account.ts";
+
+type ControlDraft = SimControl extends infer C ? C extends { ts: number } ? Omit<C, "ts"> : never : never;
+
+/** Simulator controls, market status, funding and users; all need the admin role. */
+export function adminRoutes(route: RouteFn, deps: GatewayDeps): void {
+  async function control(c: ControlDraft): Promise<void> {
+    await publish(deps.redis, deps.prefix, STREAMS.simControl, { ...c, ts: Date.now() } as SimControl);
+  }
+  async function running(): Promise<boolean> {
+    return (await deps.reads.simStatus())?.running ?? false;
+  }
+  /** The symbol as written in the path, for the original's response shape. */
+  function rawSymbol(c: { req: { param(name: string): string | undefined } }): string {
+    return c.req.param("symbol") ?? "";
+  }
+
+  for (const action of ["start", "stop"] as const) {
+    route({
+      method: "post",
+      path: `/v1/admin/sim/${action}`,
+      summary: `${action === "start" ? "Start" : "Stop"} the market simulator (idempotent)`,
+      tags: ["admin"],
+      auth: "admin",
+      responses: { 200: { description: "The requested state", schema: SimRunning } },
+    }, async (c) => {
+      await control({ action });
+      return c.json({ running: action === "start" });
+    });
+  }
+
+  route({
+    method: "post",
+    path: "/v1/admin/sim/volatility-profile",
+    summary: "Set the volatility: a raw number (original) or a named profile, for one symbol or all",
+    tags: ["admin"],
+    auth: "admin",
+    body: VolatilityRequest,
+    responses: { 200: { description: "Applied settings", schema: VolatilityResponse } },
+  }, async (c, { body }) => {
+    // the original set 0 (flat) when the body had no volatility
+    const volatility = body.profile === undefined ? body.volatility ?? 0 : body.volatility;
+    await control({ action: "volatility", profile: body.profile, volatility, symbol: body.symbol });
+    return c.json({ running: await running(), volatility, profile: body.profile, symbol: body.symbol });
+  });
+
+  route({
+    method: "get",
+    path: "/v1/admin/sim/status",
+    summary: "The simulator's published status",
+    tags: ["admin"],
+    auth: "admin",
+    responses: {
+      200: {
+        description: "Status (running false when the simulator never reported)",
+        schema: SimStatusResponse,
+      },
+    },
+  }, async (c) => c.json((await deps.reads.simStatus()) ?? { running: false }));
+
+  for (const action of ["pause", "resume"] as const) {
+    route({
+      method: "post",
+      path: `/v1/admin/symbols/:symbol/${action}`,
+      summary: `${action === "pause" ? "Pause" : "Resume"} a market: the engine ${
+        action === "pause" ? "rejects" : "accepts"
+      } its orders and the simulator ${action === "pause" ? "stops" : "restarts"} it`,
+      tags: ["admin"],
+      auth: "admin",
+      params: SymbolParams,
+      responses: { 200: { description: "The symbol's state", schema: SymbolControlResponse } },
+    }, async (c, { params }) => {
+      okReply(
+        await deps.engine.send({
+          type: "setMarketStatus",
+          symbol: params.symbol,
+          status: action === "pause" ? "PAUSED" : "TRADING",
+        }),
+      );
+      deps.reads.invalidateMarkets();
+      await control({ action, symbol: params.symbol });
+      return c.json({
+        running: await running(),
+        symbol: rawSymbol(c),
+        paused: action === "pause",
+        ensured: false,
+      });
+    });
+  }
+
+  route({
+    method: "post",
+    path: "/v1/admin/symbols/:symbol/ensure",
+    summary: "List a market (or set it trading again) and have the simulator run it",
+    description: "New markets take their filters from the body, else from defaults; the start price " +
+      "defaults to the first market's.",
+    tags: ["admin"],
+    auth: "admin",
+    params: SymbolParams,
+    body: EnsureRequest,
+    responses: { 200: { description: "The symbol's state", schema: SymbolControlResponse } },
+  }, async (c, { params, body }) => {
+    const markets = await deps.reads.markets();
+    const existing = markets.find((m) => m.symbol === params.symbol);
+    const [base, quote] = params.symbol.split("-");
+    const market: MarketSpec = existing ? { ...existing, status: "TRADING" } : {
+      symbol: params.symbol,
+      base,
+      quote,
+      tickSize: body.tickSize ?? "0.01",
+      stepSize: body.stepSize ?? "0.0001",
+      minQty: body.minQty ?? body.stepSize ?? "0.0001",
+      maxQty: body.maxQty ?? "1000000",
+      minNotional: body.minNotional ?? "1",
+      status: "TRADING",
+      startPrice: body.startPrice ?? markets[0]?.startPrice ?? "100",
+    };
+    okReply(await deps.engine.send({ type: "addMarket", market }));
+    deps.reads.invalidateMarkets();
+    await control({ action: "ensure", symbol: params.symbol });
+    return c.json({ running: await running(), symbol: rawSymbol(c), paused: false, ensured: true });
+  });
+
+  route({
+    method: "post",
+    path: "/v1/admin/wallets/fund",
+    summary: "Credit an amount of an asset to a user",
+    tags: ["admin"],
+    auth: "admin",
+    body: FundRequest,
+    responses: { 200: { description: "The wallet afterwards", schema: WalletResponse } },
+  }, async (c, { body }) => {
+    const reply = okReply(
+      await deps.engine.send({
+        type: "deposit",
+        userId: body.userId,
+        asset: body.asset,
+        amount: body.amount,
+      }),
+    );
+    const wallet = reply.wallet ?? await deps.reads.wallet(body.userId);
+    if (!wallet) throw new ApiError(503, "WALLET_UNAVAILABLE", "The wallet is not available yet; retry");
+    return c.json(walletBody(wallet));
+  });
+
+  route(
+    {
+      method: "get",
+      path: "/v1/admin/users",
+      summary: "Every user",
+      tags: ["admin"],
+      auth: "admin",
+      responses: { 200: { description: "Users, oldest first", schema: UserList } },
+    },
+    async (c) =>
+      c.json((await listUsers(deps.sql)).map((u) => ({ ...u, createdAt: u.createdAt.toISOString() }))),
+  );
+
+  route({
+    method: "post",
+    path: "/v1/admin/users/:userId/role",
+    summary: "Change a user's role (takes effect with their next access token)",
+    tags: ["admin"],
+    auth: "admin",
+    params: UserIdParams,
+    body: RoleRequest,
+    responses: { 200: { description: "The user", schema: UserView } },
+  }, async (c, { params, body }) => {
+    const user = await setRole(deps.sql, params.userId, body.role);
+    if (!user) {
+      throw new ApiError(404, "UNKNOWN_USER", `user ${params.userId} not found`, { field: "userId" });
+    }
+    return c.json({ userId: user.userId, username: user.username, role: user.role });
+  });
+}

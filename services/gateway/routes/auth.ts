@@ -1,0 +1,135 @@
+import { createUser, type User, UserError, verifyCredentials } from "@lib/users";
+import type { GatewayDeps, RouteFn } from "../app.ts";
+import { ApiError } from "../errors.ts";
+import {
+  AuthResponse,
+  Credentials,
+  LoginRequest,
+  LogoutRequest,
+  RefreshRequest,
+  TokenRequest,
+  TokenResponse,
+} from "../schemas.ts";
+import type { TokenPair } from "../tokens.ts";
+
+function authBody(user: Pick<User, "userId" | "username" | "role">, tokens: TokenPair) {
+  return { user: { userId: user.userId, username: user.username, role: user.role }, ...tokens };
+}
+
+function badCredentials(): ApiError {
+  return new ApiError(401, "INVALID_CREDENTIALS", "username (or userId) or password is wrong");
+}
+
+/** Signup, login, the original token route, refresh and logout. */
+export function authRoutes(route: RouteFn, deps: GatewayDeps): void {
+  route({
+    method: "post",
+    path: "/v1/auth/signup",
+    summary: "Create an account (funded with the starting balances) and log in",
+    tags: ["auth"],
+    auth: "none",
+    rateLimit: "auth",
+    body: Credentials,
+    responses: { 201: { description: "The new user and a token pair", schema: AuthResponse } },
+  }, async (c, { body }) => {
+    let user: User;
+    try {
+      user = await createUser(deps.sql, { username: body.username, password: body.password });
+    } catch (e) {
+      if (!(e instanceof UserError)) throw e;
+      if (e.code === "USERNAME_TAKEN") throw new ApiError(409, e.code, e.message, { field: "username" });
+      const field = e.code === "INVALID_PASSWORD" ? "password" : "username";
+      throw new ApiError(400, e.code, e.message, { field });
+    }
+    try {
+      const reply = await deps.engine.send({ type: "openAccount", userId: user.userId });
+      if (!reply.ok) deps.log.warn("openAccount rejected", { userId: user.userId, reason: reply.reason });
+    } catch (e) {
+      // the account also opens on the first wallet read, so signup still succeeds
+      deps.log.warn("openAccount not confirmed at signup", { userId: user.userId, error: e });
+    }
+    return c.json(authBody(user, await deps.tokens.issue(user)), 201);
+  });
+
+  route({
+    method: "post",
+    path: "/v1/auth/login",
+    summary: "Log in with username and password",
+    tags: ["auth"],
+    auth: "none",
+    rateLimit: "auth",
+    body: LoginRequest,
+    responses: { 200: { description: "The user and a token pair", schema: AuthResponse } },
+  }, async (c, { body }) => {
+    const user = await verifyCredentials(deps.sql, body.username, body.password);
+    if (!user) throw badCredentials();
+    return c.json(authBody(user, await deps.tokens.issue(user)));
+  });
+
+  route({
+    method: "post",
+    path: "/v1/auth/token",
+    summary: "The original token route; now needs the password too",
+    description: "Body {userId, password} (userId may be the user id or the username). Answers the " +
+      "original {token} plus the fields of /v1/auth/login.",
+    tags: ["auth"],
+    auth: "none",
+    rateLimit: "auth",
+    body: TokenRequest,
+    responses: { 200: { description: "token (= accessToken) and a token pair", schema: TokenResponse } },
+  }, async (c, { body }) => {
+    const login = (body.userId ?? body.username ?? "").trim();
+    const user = await verifyCredentials(deps.sql, login, body.password);
+    if (!user) throw badCredentials();
+    const tokens = await deps.tokens.issue(user);
+    return c.json({ token: tokens.accessToken, ...authBody(user, tokens) });
+  });
+
+  route({
+    method: "post",
+    path: "/v1/auth/refresh",
+    summary: "Exchange a refresh token for a new pair (the old refresh token is revoked)",
+    tags: ["auth"],
+    auth: "none",
+    rateLimit: "auth",
+    body: RefreshRequest,
+    responses: { 200: { description: "The user and a new token pair", schema: AuthResponse } },
+  }, async (c, { body }) => {
+    const { user, tokens } = await deps.tokens.refresh(body.refreshToken);
+    return c.json(authBody(user, tokens));
+  });
+
+  route({
+    method: "post",
+    path: "/v1/auth/logout",
+    summary: "Revoke a refresh token, or with a Bearer token and all=true every session",
+    tags: ["auth"],
+    auth: "none",
+    body: LogoutRequest,
+    responses: { 204: { description: "Signed out" } },
+  }, async (c, { body }) => {
+    if (body.all) {
+      const principal = await deps.auth.identify(c);
+      if (!principal) {
+        throw new ApiError(
+          401,
+          "MISSING_AUTHENTICATION",
+          "all=true needs Authorization: Bearer <access token>",
+        );
+      }
+      await deps.tokens.revokeAll(principal.userId);
+    } else if (body.refreshToken) {
+      await deps.tokens.revoke(body.refreshToken);
+    } else {
+      throw new ApiError(
+        400,
+        "VALIDATION_FAILED",
+        "refreshToken: is required (or all=true with a Bearer token)",
+        {
+          field: "refreshToken",
+        },
+      );
+    }
+    return c.body(null, 204);
+  });
+}

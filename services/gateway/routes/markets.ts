@@ -1,0 +1,191 @@
+import type { Context } from "hono";
+import type { MarketSpec } from "@lib/contracts";
+import type { GatewayDeps, GatewayEnv, RouteFn } from "../app.ts";
+import { ApiError } from "../errors.ts";
+import {
+  BookQuery,
+  BookResponse,
+  CandleList,
+  CandlesQuery,
+  MarketList,
+  MarketView,
+  SymbolParams,
+  TickerList,
+  TradeList,
+  TradesQuery,
+} from "../schemas.ts";
+import { Ticker } from "@lib/contracts";
+
+const JSON_HEADERS = { "content-type": "application/json" };
+
+function json(c: Context<GatewayEnv>, text: string): Response {
+  return c.body(text, 200, JSON_HEADERS);
+}
+
+/** Public market data: markets, book, trades, candles, tickers. */
+export function marketRoutes(route: RouteFn, deps: GatewayDeps): void {
+  const { reads } = deps;
+
+  async function listed(symbol: string): Promise<MarketSpec> {
+    const markets = await reads.markets();
+    const m = markets.find((x) => x.symbol === symbol);
+    if (!m) {
+      throw new ApiError(
+        404,
+        "UNKNOWN_SYMBOL",
+        `symbol ${symbol} is not listed; markets: ${markets.map((x) => x.symbol).join(", ") || "(none yet)"}`,
+        { field: "symbol" },
+      );
+    }
+    return m;
+  }
+
+  async function view(m: MarketSpec) {
+    const t = await reads.ticker(m.symbol);
+    return { ...m, lastPrice: t?.last ?? null, ticker: t ?? null };
+  }
+
+  route({
+    method: "get",
+    path: "/v1/markets",
+    summary: "Every market with its filters (tick, step, minimums), status and last price",
+    tags: ["markets"],
+    auth: "none",
+    responses: { 200: { description: "Markets sorted by symbol", schema: MarketList } },
+  }, async (c) =>
+    json(
+      c,
+      await reads.cached("v:markets", async () => {
+        const markets = await reads.markets();
+        const tickers = await reads.tickers(markets.map((m) => m.symbol));
+        return JSON.stringify(
+          markets.map((m, i) => ({ ...m, lastPrice: tickers[i]?.last ?? null, ticker: tickers[i] ?? null })),
+        );
+      }),
+    ));
+
+  route({
+    method: "get",
+    path: "/v1/tickers",
+    summary: "24-hour statistics of every market",
+    tags: ["markets"],
+    auth: "none",
+    responses: { 200: { description: "Tickers of the markets that traded", schema: TickerList } },
+  }, async (c) =>
+    json(
+      c,
+      await reads.cached("v:tickers", async () => {
+        const markets = await reads.markets();
+        const tickers = await reads.tickers(markets.map((m) => m.symbol));
+        return JSON.stringify(tickers.filter((t) => t !== undefined));
+      }),
+    ));
+
+  route({
+    method: "get",
+    path: "/v1/markets/:symbol",
+    summary: "One market",
+    tags: ["markets"],
+    auth: "none",
+    params: SymbolParams,
+    responses: { 200: { description: "The market", schema: MarketView } },
+  }, async (c, { params }) => c.json(await view(await listed(params.symbol))));
+
+  route({
+    method: "get",
+    path: "/v1/markets/:symbol/book",
+    summary: "Order book: best levels first",
+    tags: ["markets"],
+    auth: "none",
+    params: SymbolParams,
+    query: BookQuery,
+    responses: { 200: { description: "Levels (price, qty, orders) per side", schema: BookResponse } },
+  }, async (c, { params, query }) => {
+    await listed(params.symbol);
+    return json(
+      c,
+      await reads.cached(`v:book:${params.symbol}:${query.depth}`, async () => {
+        const b = await reads.book(params.symbol);
+        return JSON.stringify({
+          symbol: params.symbol,
+          seq: b?.seq ?? 0,
+          bids: (b?.bids ?? []).slice(0, query.depth),
+          asks: (b?.asks ?? []).slice(0, query.depth),
+          ts: b?.ts ?? Date.now(),
+        });
+      }),
+    );
+  });
+
+  route({
+    method: "get",
+    path: "/v1/markets/:symbol/trades",
+    summary: "Recent trades: the newest `limit`, oldest first",
+    tags: ["markets"],
+    auth: "none",
+    params: SymbolParams,
+    query: TradesQuery,
+    responses: { 200: { description: "Executions", schema: TradeList } },
+  }, async (c, { params, query }) => {
+    await listed(params.symbol);
+    return json(
+      c,
+      await reads.cached(
+        `v:trades:${params.symbol}:${query.limit}`,
+        async () => JSON.stringify(await reads.trades(params.symbol, query.limit)),
+      ),
+    );
+  });
+
+  route({
+    method: "get",
+    path: "/v1/markets/:symbol/ticker",
+    summary: "24-hour statistics of one market",
+    tags: ["markets"],
+    auth: "none",
+    params: SymbolParams,
+    responses: { 200: { description: "Ticker", schema: Ticker } },
+  }, async (c, { params }) => {
+    await listed(params.symbol);
+    const t = await reads.cached(`v:ticker:${params.symbol}`, () => reads.ticker(params.symbol));
+    if (!t) {
+      throw new ApiError(
+        404,
+        "NO_TICKER",
+        `${params.symbol} has no ticker yet (no trade in the last 24 hours)`,
+      );
+    }
+    return c.json(t);
+  });
+
+  route({
+    method: "get",
+    path: "/v1/markets/:symbol/candles",
+    summary: "OHLCV candles ascending by bucket start",
+    description: "tf: 1s, 5s, 1m (default), 5m, 1h, 1d, any case. from/to: RFC 3339 or epoch ms, inclusive " +
+      "on the bucket start.",
+    tags: ["markets"],
+    auth: "none",
+    params: SymbolParams,
+    query: CandlesQuery,
+    responses: { 200: { description: "Candles", schema: CandleList } },
+  }, async (c, { params, query }) => {
+    await listed(params.symbol);
+    if (!deps.candles) {
+      throw new ApiError(503, "CANDLES_UNAVAILABLE", "Candle reads are not available in this gateway build");
+    }
+    if (query.from !== undefined && query.to !== undefined && query.from > query.to) {
+      throw new ApiError(400, "VALIDATION_FAILED", "from must not be after to", { field: "from" });
+    }
+    const candles = await deps.candles({
+      symbol: params.symbol,
+      tf: query.tf ?? "1m",
+      from: query.from,
+      to: query.to,
+      limit: query.limit,
+      fill: query.fill === "true",
+      source: query.source ?? "trade",
+    }) as { openTime: number }[];
+    return c.json(candles.map((k) => ({ ...k, bucketStart: new Date(k.openTime).toISOString() })));
+  });
+}

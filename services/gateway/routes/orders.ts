@@ -1,0 +1,215 @@
+import type { Execution, MarketSpec, OrderAck } from "@lib/contracts";
+import { toSteps } from "@lib/money";
+import type { GatewayDeps, RouteFn } from "../app.ts";
+import { okReply } from "../engine_client.ts";
+import { ApiError } from "../errors.ts";
+import {
+  CancelQuery,
+  HistoryQuery,
+  HistoryResponse,
+  OpenOrdersQuery,
+  OrderAckResponse,
+  OrderIdParams,
+  OrderList,
+  PlaceOrderRequest,
+} from "../schemas.ts";
+
+/** Fast 400s from the market's filters before the engine sees the order. */
+export function precheckOrder(o: PlaceOrderRequest, m: MarketSpec): void {
+  if (o.price !== undefined && toSteps(o.price, m.tickSize) === undefined) {
+    throw new ApiError(
+      400,
+      "PRICE_OFF_TICK",
+      `price ${o.price} is not a multiple of the tick size ${m.tickSize} of ${m.symbol}`,
+      { field: "price" },
+    );
+  }
+  if (o.qty !== undefined && toSteps(o.qty, m.stepSize) === undefined) {
+    throw new ApiError(
+      400,
+      "QTY_OFF_STEP",
+      `qty ${o.qty} is not a multiple of the step size ${m.stepSize} of ${m.symbol}`,
+      { field: "qty" },
+    );
+  }
+}
+
+function unknownSymbol(symbol: string, markets: MarketSpec[]): ApiError {
+  return new ApiError(
+    404,
+    "UNKNOWN_SYMBOL",
+    `symbol ${symbol} is not listed; markets: ${markets.map((m) => m.symbol).join(", ")}`,
+    { field: "symbol" },
+  );
+}
+
+/** Orders: place, cancel (by id, by clientOrderId, all of a symbol), open, one, history. */
+export function orderRoutes(route: RouteFn, deps: GatewayDeps): void {
+  route({
+    method: "post",
+    path: "/v1/orders",
+    summary: "Place an order (LIMIT/MARKET, GTC/IOC/FOK, postOnly, quoteQty, stp, clientOrderId)",
+    description: "Answers when the matching engine has applied the order. A retry with the same " +
+      "clientOrderId returns the original order with status 200 instead of placing another.",
+    tags: ["orders"],
+    auth: "user",
+    body: PlaceOrderRequest,
+    responses: {
+      201: { description: "Order accepted (and possibly filled)", schema: OrderAckResponse },
+      200: { description: "Duplicate clientOrderId: the original order", schema: OrderAckResponse },
+    },
+  }, async (c, { body, principal }) => {
+    if (body.userId !== undefined && body.userId.trim() !== "" && body.userId !== principal.userId) {
+      throw new ApiError(403, "USER_MISMATCH", "userId does not match authenticated identity", {
+        field: "userId",
+      });
+    }
+    const markets = await deps.reads.markets();
+    if (markets.length > 0) {
+      const m = markets.find((x) => x.symbol === body.symbol);
+      if (!m) throw unknownSymbol(body.symbol, markets);
+      precheckOrder(body, m);
+    }
+    const reply = okReply(
+      await deps.engine.send({
+        type: "place",
+        userId: principal.userId,
+        symbol: body.symbol,
+        side: body.side,
+        orderType: body.type,
+        timeInForce: body.timeInForce ?? (body.type === "MARKET" ? "IOC" : "GTC"),
+        postOnly: body.postOnly ?? false,
+        price: body.price,
+        qty: body.qty,
+        quoteQty: body.quoteQty,
+        clientOrderId: body.clientOrderId,
+        stp: body.stp,
+      }),
+    );
+    if (!reply.order) throw new ApiError(500, "ENGINE_REPLY_INCOMPLETE", "The engine's reply has no order");
+    return c.json(reply.order, reply.duplicate ? 200 : 201);
+  });
+
+  route({
+    method: "delete",
+    path: "/v1/orders",
+    summary: "Cancel by clientOrderId or orderId on a symbol, or cancel every open order on it",
+    tags: ["orders"],
+    auth: "user",
+    query: CancelQuery,
+    responses: { 200: { description: "The canceled orders", schema: OrderList } },
+  }, async (c, { query, principal }) => {
+    if (query.clientOrderId || query.orderId) {
+      const reply = okReply(
+        await deps.engine.send({
+          type: "cancel",
+          userId: principal.userId,
+          symbol: query.symbol,
+          orderId: query.orderId,
+          clientOrderId: query.clientOrderId,
+        }),
+      );
+      return c.json(reply.order ? [reply.order] : []);
+    }
+    const reply = okReply(
+      await deps.engine.send({ type: "cancelAll", userId: principal.userId, symbol: query.symbol }),
+    );
+    return c.json(reply.orders ?? []);
+  });
+
+  route({
+    method: "get",
+    path: "/v1/orders/open",
+    summary: "Your open orders, oldest first",
+    tags: ["orders"],
+    auth: "user",
+    query: OpenOrdersQuery,
+    responses: { 200: { description: "Open orders sorted by createdAt ascending", schema: OrderList } },
+  }, async (c, { query, principal }) => {
+    const orders = await deps.reads.openOrders(principal.userId);
+    const out = query.symbol ? orders.filter((o) => o.symbol === query.symbol) : orders;
+    out.sort((a, b) => a.createdAt - b.createdAt);
+    return c.json(out);
+  });
+
+  route({
+    method: "get",
+    path: "/v1/orders/history",
+    summary: "Your orders in all states with their fills, newest first, paged by cursor",
+    tags: ["orders"],
+    auth: "user",
+    query: HistoryQuery,
+    responses: { 200: { description: "One page of orders", schema: HistoryResponse } },
+  }, async (c, { query, principal }) => {
+    let before: { ms: number; orderId: string } | undefined;
+    if (query.cursor) {
+      const i = query.cursor.indexOf(":");
+      before = { ms: Number(query.cursor.slice(0, i)), orderId: query.cursor.slice(i + 1) };
+    }
+    const picked: OrderAck[] = [];
+    let last: { id: string; score: number } | undefined;
+    // filtering by symbol can skip orders, so read pages of ids until the page is full (bounded)
+    for (let round = 0; round < 20 && picked.length < query.limit; round++) {
+      const ids = await deps.reads.orderHistoryIds(principal.userId, { limit: query.limit, before });
+      if (ids.length === 0) break;
+      const orders = await deps.reads.orders(ids.map((i) => i.id));
+      const byId = new Map(orders.map((o) => [o.orderId, o]));
+      for (const i of ids) {
+        last = i;
+        const o = byId.get(i.id);
+        if (o && (!query.symbol || o.symbol === query.symbol)) picked.push(o);
+        if (picked.length === query.limit) break;
+      }
+      if (last) before = { ms: last.score, orderId: last.id };
+    }
+    const fills = await deps.reads.fills(principal.userId, 1000);
+    const byOrder = new Map<string, Execution[]>();
+    for (const f of fills) {
+      for (const id of [f.makerOrderId, f.takerOrderId]) {
+        const list = byOrder.get(id);
+        if (list) list.push(f);
+        else byOrder.set(id, [f]);
+      }
+    }
+    const orders = picked.map((o) => ({
+      ...o,
+      fills: (byOrder.get(o.orderId) ?? []).slice().sort((a, b) => a.ts - b.ts || a.seq - b.seq),
+    }));
+    const nextCursor = picked.length === query.limit && last ? `${last.score}:${last.id}` : null;
+    return c.json({ orders, nextCursor });
+  });
+
+  route({
+    method: "get",
+    path: "/v1/orders/:orderId",
+    summary: "One of your orders",
+    tags: ["orders"],
+    auth: "user",
+    params: OrderIdParams,
+    responses: { 200: { description: "The order", schema: OrderAckResponse } },
+  }, async (c, { params, principal }) => {
+    const order = await deps.reads.order(params.orderId);
+    if (!order || (order.userId !== principal.userId && principal.role !== "admin")) {
+      throw new ApiError(404, "UNKNOWN_ORDER", `order ${params.orderId} not found among your orders`, {
+        field: "orderId",
+      });
+    }
+    return c.json(order);
+  });
+
+  route({
+    method: "delete",
+    path: "/v1/orders/:orderId",
+    summary: "Cancel one of your orders",
+    tags: ["orders"],
+    auth: "user",
+    params: OrderIdParams,
+    responses: { 200: { description: "The canceled order (status CANCELED)", schema: OrderAckResponse } },
+  }, async (c, { params, principal }) => {
+    const reply = okReply(
+      await deps.engine.send({ type: "cancel", userId: principal.userId, orderId: params.orderId }),
+    );
+    if (!reply.order) throw new ApiError(500, "ENGINE_REPLY_INCOMPLETE", "The engine's reply has no order");
+    return c.json(reply.order);
+  });
+}

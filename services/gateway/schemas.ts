@@ -1,0 +1,270 @@
+/**
+ * REST request and response bodies. The stream contracts (OrderAck, Execution, BookSnapshot, ...)
+ * come from @lib/contracts; what only the REST API speaks is here. Validation and the OpenAPI
+ * document both use these schemas.
+ * @module
+ */
+import { z } from "zod";
+import {
+  Asset,
+  BookSnapshot,
+  Candle,
+  ClientOrderId,
+  Decimal,
+  DecimalString,
+  EpochMs,
+  Execution,
+  MarketSpec,
+  OrderAck,
+  OrderType,
+  Side,
+  StpMode,
+  Symbol,
+  Ticker,
+  Timeframe,
+  TimeInForce,
+} from "@lib/contracts";
+
+/** A timeframe in any case with spaces trimmed ("1H" -> "1h"), as the original accepted. */
+export const TimeFrameInput = z.string().transform((v) => v.trim().toLowerCase()).pipe(Timeframe);
+
+/** A symbol from a path or body, accepted in any case and upper-cased ("btc-usd" -> "BTC-USD"). */
+export const SymbolIn = z.string().transform((s) => s.trim().toUpperCase()).pipe(Symbol)
+  .describe("Market symbol BASE-QUOTE, e.g. BTC-USD (any case)");
+
+const upper = <T extends z.ZodType>(schema: T) =>
+  z.preprocess((v) => typeof v === "string" ? v.trim().toUpperCase() : v, schema);
+
+function isPositive(text: string): boolean {
+  return /[1-9]/.test(text);
+}
+
+export const PlaceOrderRequest = z.object({
+  clientOrderId: z.preprocess((v) => v === "" ? undefined : v, ClientOrderId.optional())
+    .describe("Your id for the order; a retry with the same id returns the first order (idempotent)"),
+  userId: z.string().optional().describe("Optional; must equal the authenticated user"),
+  symbol: SymbolIn,
+  side: upper(Side),
+  type: upper(OrderType),
+  timeInForce: upper(TimeInForce).optional().describe("GTC (default for LIMIT), IOC (MARKET always), FOK"),
+  postOnly: z.boolean().optional().describe("LIMIT only: rejected instead of taking liquidity"),
+  price: Decimal.optional().describe("LIMIT price, a multiple of the market's tickSize"),
+  qty: Decimal.optional().describe("Base quantity, a multiple of the market's stepSize"),
+  quoteQty: Decimal.optional().describe("MARKET BUY only: quote amount to spend instead of qty"),
+  stp: upper(StpMode).optional().describe("Self-trade prevention (default EXPIRE_TAKER)"),
+}).superRefine((o, ctx) => {
+  const issue = (path: string, message: string) => ctx.addIssue({ code: "custom", path: [path], message });
+  if (o.type === "LIMIT") {
+    if (o.price === undefined) issue("price", "is required for a LIMIT order (a positive decimal)");
+    if (o.qty === undefined) issue("qty", "is required for a LIMIT order (a positive decimal)");
+    if (o.quoteQty !== undefined) issue("quoteQty", "is allowed only for MARKET BUY orders");
+  } else {
+    if (o.price !== undefined) issue("price", "must be absent for a MARKET order");
+    if (o.postOnly) issue("postOnly", "is allowed only for LIMIT orders");
+    if (o.qty === undefined && o.quoteQty === undefined) {
+      issue("qty", "a MARKET order needs qty (or quoteQty for a BUY)");
+    }
+    if (o.qty !== undefined && o.quoteQty !== undefined) {
+      issue("quoteQty", "send either qty or quoteQty, not both");
+    }
+    if (o.quoteQty !== undefined && o.side === "SELL") {
+      issue("quoteQty", "is allowed only for MARKET BUY orders");
+    }
+  }
+  for (const f of ["price", "qty", "quoteQty"] as const) {
+    const v = o[f];
+    if (v !== undefined && !isPositive(v)) issue(f, "must be positive");
+  }
+});
+export type PlaceOrderRequest = z.output<typeof PlaceOrderRequest>;
+
+export const OrderIdParams = z.object({ orderId: z.string().min(1).max(64) });
+export const SymbolParams = z.object({ symbol: SymbolIn });
+
+export const CancelQuery = z.object({
+  symbol: SymbolIn.describe("Market of the orders to cancel"),
+  clientOrderId: ClientOrderId.optional().describe("Cancel only the order with this clientOrderId"),
+  orderId: z.string().min(1).max(64).optional().describe("Cancel only this order"),
+});
+
+export const OpenOrdersQuery = z.object({ symbol: SymbolIn.optional() });
+
+/** A query integer: "20" -> 20, with bounds named in the message. */
+export function queryInt(name: string, def: number, max: number) {
+  return z.string().optional().transform((v, ctx) => {
+    if (v === undefined || v.trim() === "") return def;
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < 1 || n > max) {
+      ctx.addIssue({ code: "custom", message: `${name} must be an integer from 1 to ${max}, got "${v}"` });
+      return z.NEVER;
+    }
+    return n;
+  }).describe(`1..${max}, default ${def}`);
+}
+
+export const HistoryQuery = z.object({
+  symbol: SymbolIn.optional(),
+  limit: queryInt("limit", 50, 500),
+  cursor: z.string().regex(/^\d+:.+$/, "must be the nextCursor of a previous page").optional(),
+});
+
+export const MyTradesQuery = z.object({ symbol: SymbolIn.optional(), limit: queryInt("limit", 100, 1000) });
+
+export const BookQuery = z.object({ depth: queryInt("depth", 20, 500) });
+export const TradesQuery = z.object({ limit: queryInt("limit", 100, 1000) });
+
+/** RFC 3339 or epoch milliseconds -> epoch ms. */
+export const TimeParam = z.string().transform((v, ctx) => {
+  const t = v.trim();
+  const ms = /^\d{1,16}$/.test(t) ? Number(t) : Date.parse(t);
+  if (!Number.isFinite(ms) || (!/^\d+$/.test(t) && !/^\d{4}-\d{2}-\d{2}T/.test(t))) {
+    ctx.addIssue({
+      code: "custom",
+      message: `must be RFC 3339 (2026-01-02T03:04:05Z) or epoch ms, got "${v}"`,
+    });
+    return z.NEVER;
+  }
+  return ms;
+});
+
+export const CandlesQuery = z.object({
+  tf: TimeFrameInput.optional().describe("1s, 5s, 1m (default), 5m, 1h, 1d; any case"),
+  from: TimeParam.optional().describe("Inclusive start of bucketStart: RFC 3339 or epoch ms"),
+  to: TimeParam.optional().describe("Inclusive end of bucketStart: RFC 3339 or epoch ms"),
+  limit: queryInt("limit", 500, 5000),
+  fill: z.enum(["true", "false"]).optional().describe("Fill empty buckets with flat candles"),
+  source: z.enum(["trade", "index"]).optional().describe("trade (default) or the simulator's index price"),
+});
+
+export const OrderAckResponse = OrderAck;
+export const OrderList = z.array(OrderAck);
+
+export const OrderWithFills = OrderAck.extend({ fills: z.array(Execution) });
+export const HistoryResponse = z.object({
+  orders: z.array(OrderWithFills),
+  nextCursor: z.string().nullable().describe("Pass as cursor for the next (older) page; null at the end"),
+});
+
+export const WalletResponse = z.object({
+  userId: z.string(),
+  available: z.record(z.string(), DecimalString).describe("asset -> free balance"),
+  reserved: z.record(z.string(), DecimalString).describe("asset -> balance locked by open orders"),
+  balances: z.array(z.object({ asset: Asset, free: DecimalString, locked: DecimalString })),
+  updatedAt: EpochMs,
+});
+
+export const MarketView = MarketSpec.extend({
+  lastPrice: DecimalString.nullable(),
+  ticker: Ticker.nullable(),
+});
+export const MarketList = z.array(MarketView);
+export const BookResponse = BookSnapshot;
+export const TradeList = z.array(Execution);
+export const CandleView = Candle.extend({
+  bucketStart: z.string().describe("RFC 3339 of openTime (the original field)"),
+});
+export const CandleList = z.array(CandleView);
+export const TickerList = z.array(Ticker);
+
+export const Credentials = z.object({
+  username: z.string().min(1).max(64).describe("3-32 letters, digits, '_', '.', '-'"),
+  password: z.string().min(1).max(256).describe("8-256 characters"),
+});
+export const LoginRequest = Credentials;
+export const TokenRequest = z.object({
+  userId: z.string().min(1).max(64).optional().describe("The original field: a user id or username"),
+  username: z.string().min(1).max(64).optional(),
+  password: z.string().min(1).max(256),
+}).superRefine((o, ctx) => {
+  if (!o.userId?.trim() && !o.username?.trim()) {
+    ctx.addIssue({ code: "custom", path: ["userId"], message: "userId (or username) is required" });
+  }
+});
+export const RefreshRequest = z.object({ refreshToken: z.string().min(1).max(200) });
+export const LogoutRequest = z.object({
+  refreshToken: z.string().min(1).max(200).optional(),
+  all: z.boolean().optional().describe("With a Bearer token: sign out every session of the user"),
+});
+
+export const UserView = z.object({
+  userId: z.string(),
+  username: z.string(),
+  role: z.enum(["user", "admin"]),
+});
+export const AuthResponse = z.object({
+  user: UserView,
+  accessToken: z.string(),
+  refreshToken: z.string(),
+  tokenType: z.literal("Bearer"),
+  expiresIn: z.number().int().describe("Seconds until the access token expires"),
+  refreshExpiresIn: z.number().int(),
+});
+export const TokenResponse = AuthResponse.extend({
+  token: z.string().describe("Same as accessToken (original)"),
+});
+export const MeResponse = z.object({
+  userId: z.string(),
+  username: z.string().nullable(),
+  role: z.enum(["user", "admin"]),
+  via: z.enum(["jwt", "apiKey", "legacyKey"]),
+});
+
+export const CreateApiKeyRequest = z.object({ label: z.string().max(100).default("") });
+export const ApiKeyView = z.object({
+  keyId: z.string(),
+  label: z.string(),
+  createdAt: z.string(),
+  lastUsedAt: z.string().nullable(),
+  revokedAt: z.string().nullable(),
+});
+export const CreatedApiKey = ApiKeyView.extend({
+  secret: z.string().describe("Shown once; store it safely"),
+});
+export const KeyIdParams = z.object({ keyId: z.string().min(1).max(64) });
+
+export const SimRunning = z.object({ running: z.boolean() });
+export const VolatilityRequest = z.object({
+  volatility: z.number().nonnegative().optional().describe("Raw volatility per tick (original)"),
+  profile: z.enum(["calm", "normal", "volatile", "crash"]).optional(),
+  symbol: SymbolIn.optional().describe("One symbol, or all when absent"),
+});
+export const VolatilityResponse = z.object({
+  running: z.boolean(),
+  volatility: z.number().optional(),
+  profile: z.string().optional(),
+  symbol: z.string().optional(),
+});
+export const EnsureRequest = z.object({
+  startPrice: Decimal.optional(),
+  tickSize: Decimal.optional(),
+  stepSize: Decimal.optional(),
+  minQty: Decimal.optional(),
+  maxQty: Decimal.optional(),
+  minNotional: Decimal.optional(),
+});
+export const SymbolControlResponse = z.object({
+  running: z.boolean(),
+  symbol: z.string().describe("As written in the path"),
+  paused: z.boolean(),
+  ensured: z.boolean(),
+});
+export const SimStatusResponse = z.object({
+  running: z.boolean(),
+  symbols: z.array(z.object({
+    symbol: z.string(),
+    paused: z.boolean(),
+    price: z.string().optional(),
+    regime: z.string().optional(),
+  })).optional(),
+  profile: z.string().optional(),
+  bots: z.unknown().optional(),
+  ts: z.number().optional(),
+});
+export const FundRequest = z.object({
+  userId: z.string().min(1).max(64),
+  asset: upper(Asset),
+  amount: Decimal,
+});
+export const UserList = z.array(UserView.extend({ createdAt: z.string() }));
+export const RoleRequest = z.object({ role: z.enum(["user", "admin"]) });
+export const UserIdParams = z.object({ userId: z.string().min(1).max(64) });

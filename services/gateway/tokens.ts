@@ -1,0 +1,153 @@
+/**
+ * Access tokens (HS256 JWTs, short-lived) and refresh tokens (random, stored only as SHA-256,
+ * rotated on every use; reusing a rotated token revokes every session of the user).
+ * @module
+ */
+import { sign, verify } from "hono/jwt";
+import type { Sql } from "@lib/db";
+import type { Role, User } from "@lib/users";
+import { ApiError } from "./errors.ts";
+
+/** Who made a request. */
+export interface Principal {
+  userId: string;
+  role: Role;
+  /** How the request was authenticated. */
+  via: "jwt" | "apiKey" | "legacyKey";
+  keyId?: string;
+}
+
+export interface TokenPair {
+  accessToken: string;
+  refreshToken: string;
+  tokenType: "Bearer";
+  /** Seconds until the access token expires. */
+  expiresIn: number;
+  refreshExpiresIn: number;
+}
+
+export interface TokenOptions {
+  secret: string;
+  accessTtlSec: number;
+  refreshTtlSec: number;
+}
+
+const ISSUER = "kalency";
+
+/** Hex SHA-256 of a string. */
+export async function sha256Hex(text: string): Promise<string> {
+  const d = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text));
+  return [...new Uint8Array(d)].map((b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+function randomToken(bytes: number): string {
+  const raw = crypto.getRandomValues(new Uint8Array(bytes));
+  return btoa(String.fromCharCode(...raw)).replaceAll("+", "-").replaceAll("/", "_").replace(/=+$/, "");
+}
+
+/** Issues and checks tokens. */
+export class TokenService {
+  constructor(readonly sql: Sql, readonly options: TokenOptions) {}
+
+  /** A signed access token for a user. */
+  async accessToken(user: { userId: string; role: Role }, nowSec = Math.floor(Date.now() / 1000)) {
+    return await sign(
+      {
+        sub: user.userId,
+        role: user.role,
+        iss: ISSUER,
+        iat: nowSec,
+        exp: nowSec + this.options.accessTtlSec,
+      },
+      this.options.secret,
+      "HS256",
+    );
+  }
+
+  /** A new access + refresh pair; the refresh token is stored hashed. */
+  async issue(user: Pick<User, "userId" | "role">): Promise<TokenPair> {
+    const refreshToken = "rt_" + randomToken(32);
+    await this.sql`INSERT INTO refresh_tokens (token_hash, user_id, expires_at)
+      VALUES (${await sha256Hex(refreshToken)}, ${user.userId},
+              now() + make_interval(secs => ${this.options.refreshTtlSec}))`;
+    return {
+      accessToken: await this.accessToken(user),
+      refreshToken,
+      tokenType: "Bearer",
+      expiresIn: this.options.accessTtlSec,
+      refreshExpiresIn: this.options.refreshTtlSec,
+    };
+  }
+
+  /** Checks an access token; throws a 401 ApiError saying why it is refused. */
+  async verifyAccess(token: string): Promise<Principal> {
+    let payload: Record<string, unknown>;
+    try {
+      payload = await verify(token, this.options.secret, { alg: "HS256", iss: ISSUER });
+    } catch (e) {
+      const name = (e as Error).name;
+      if (name === "JwtTokenExpired") {
+        throw new ApiError(
+          401,
+          "TOKEN_EXPIRED",
+          "Access token has expired; refresh it at POST /v1/auth/refresh",
+        );
+      }
+      throw new ApiError(401, "INVALID_TOKEN", "Access token is invalid (bad signature, format or issuer)");
+    }
+    const sub = payload.sub;
+    if (typeof sub !== "string" || sub === "") {
+      throw new ApiError(401, "INVALID_TOKEN", "Access token has no subject");
+    }
+    return { userId: sub, role: payload.role === "admin" ? "admin" : "user", via: "jwt" };
+  }
+
+  /**
+   * Rotates a refresh token: revokes it and issues a new pair. A token that was already rotated or
+   * revoked signals theft, so every refresh token of its user is revoked.
+   */
+  async refresh(refreshToken: string): Promise<{ user: User; tokens: TokenPair }> {
+    const hash = await sha256Hex(refreshToken);
+    const rows = await this.sql`
+      UPDATE refresh_tokens SET revoked_at = now()
+      WHERE token_hash = ${hash} AND revoked_at IS NULL AND expires_at > now()
+      RETURNING user_id`;
+    if (rows.length === 0) {
+      const known = await this.sql`SELECT user_id, revoked_at FROM refresh_tokens WHERE token_hash = ${hash}`;
+      if (known.length && known[0].revoked_at) {
+        await this.revokeAll(String(known[0].user_id));
+        throw new ApiError(
+          401,
+          "REFRESH_TOKEN_REUSED",
+          "Refresh token was already used; every session of this user has been signed out",
+        );
+      }
+      throw new ApiError(401, "INVALID_REFRESH_TOKEN", "Refresh token is unknown or expired; log in again");
+    }
+    const users = await this.sql`SELECT user_id, username, role, created_at FROM users
+                                 WHERE user_id = ${String(rows[0].user_id)}`;
+    if (users.length === 0) throw new ApiError(401, "INVALID_REFRESH_TOKEN", "User no longer exists");
+    const u = users[0];
+    const user: User = {
+      userId: String(u.user_id),
+      username: String(u.username),
+      role: u.role === "admin" ? "admin" : "user",
+      createdAt: u.created_at as Date,
+    };
+    return { user, tokens: await this.issue(user) };
+  }
+
+  /** Revokes one refresh token (logout). Returns false when it was not active. */
+  async revoke(refreshToken: string): Promise<boolean> {
+    const rows = await this.sql`UPDATE refresh_tokens SET revoked_at = now()
+      WHERE token_hash = ${await sha256Hex(refreshToken)} AND revoked_at IS NULL RETURNING 1`;
+    return rows.length > 0;
+  }
+
+  /** Revokes every refresh token of a user. */
+  async revokeAll(userId: string): Promise<number> {
+    const rows = await this.sql`UPDATE refresh_tokens SET revoked_at = now()
+      WHERE user_id = ${userId} AND revoked_at IS NULL RETURNING 1`;
+    return rows.length;
+  }
+}
