@@ -1,0 +1,255 @@
+/**
+ * The gateway's market feed: WebSocket channels at `/v1/ws` and the original Kalency's
+ * `/ws/trades/{symbol}` and `/ws/ticks/{symbol}`.
+ *
+ * One reader per stream per process (plain XREAD from `$` on its own Redis connection) feeds an
+ * in-memory hub that fans messages out to subscribed clients; snapshots come from the Redis read
+ * models, one read per channel opening. The protocol is described in docs/websocket.md.
+ *
+ * @example
+ * ```ts
+ * const feed = await createMarketFeed({ redisUrl, prefix, log, metrics, authenticate, signal });
+ * app.route("/", feed.routes);
+ * // on shutdown: await feed.close(); then stop the HTTP server
+ * ```
+ * @module
+ */
+import { type StreamDef, streamKey, STREAMS } from "@lib/contracts";
+import type { Logger } from "@lib/log";
+import type { Registry } from "@lib/metrics";
+import { connectRedis, decodeEntry, followStream, type RawEntry, type RedisClient } from "@lib/redis";
+import type { Hono } from "hono";
+import { CHANNEL_KINDS } from "./channels.ts";
+import { createDispatcher, type Dispatcher, tickerMessage } from "./fanout.ts";
+import { Hub, ROUTES } from "./hub.ts";
+import { msg } from "./protocol.ts";
+import { createLoaders, readTickers } from "./read_models.ts";
+import { createRoutes } from "./routes.ts";
+import { createSession } from "./session.ts";
+
+export interface MarketFeedDeps {
+  redisUrl: string;
+  prefix: string;
+  log: Logger;
+  metrics: Registry;
+  /** JWT access token or API key token -> identity, or undefined when invalid/expired. */
+  authenticate(token: string): Promise<{ userId: string; role: "user" | "admin" } | undefined>;
+  signal: AbortSignal;
+  options?: { heartbeatMs?: number; maxBufferedBytes?: number; batchMs?: number };
+}
+
+export const DEFAULT_HEARTBEAT_MS = 15_000;
+export const DEFAULT_MAX_BUFFERED_BYTES = 1024 * 1024;
+/** 0: messages read from Redis together go out together, with no added delay (measured, docs/benchmarks.md). */
+export const DEFAULT_BATCH_MS = 0;
+/** Tickers have no stream; their read model is polled (one MGET for all subscribed symbols). */
+const TICKER_POLL_MS = 1000;
+/** How long close() waits for clients to acknowledge the close frame. */
+const DRAIN_MS = 2000;
+
+/** The streams the feed follows, each with the dispatcher method its messages go to. */
+const FOLLOWED: readonly (readonly [keyof Dispatcher, StreamDef])[] = [
+  ["execution", STREAMS.executions],
+  ["bookDelta", STREAMS.book],
+  ["orderEvent", STREAMS.orderEvents],
+  ["walletEvent", STREAMS.wallet],
+  ["candle", STREAMS.candles],
+  ["tick", STREAMS.ticks],
+];
+
+/**
+ * Starts the stream readers and returns the routes to mount. Resolves once every reader has fixed
+ * its starting point, so anything published afterwards reaches subscribers.
+ */
+export async function createMarketFeed(
+  deps: MarketFeedDeps,
+): Promise<{ routes: Hono; close(): Promise<void>; clientCount(): number }> {
+  const { prefix, metrics } = deps;
+  const log = deps.log.child({ component: "ws" });
+  const heartbeatMs = deps.options?.heartbeatMs ?? DEFAULT_HEARTBEAT_MS;
+  const maxBufferedBytes = deps.options?.maxBufferedBytes ?? DEFAULT_MAX_BUFFERED_BYTES;
+  const batchMs = deps.options?.batchMs ?? DEFAULT_BATCH_MS;
+  const stop = new AbortController();
+
+  const sent = metrics.counter("gateway_ws_messages_sent_total", "WebSocket messages sent, by route");
+  const frames = metrics.counter(
+    "gateway_ws_frames_sent_total",
+    "WebSocket frames sent (a frame may batch messages)",
+  );
+  const dropped = metrics.counter(
+    "gateway_ws_slow_clients_dropped_total",
+    "Clients disconnected because their unsent data passed the buffer limit",
+  );
+  const fanout = metrics.histogram(
+    "gateway_ws_fanout_batch_seconds",
+    "From the first message queued in a fan-out tick to the end of its flush to every client",
+  );
+  const entries = metrics.counter(
+    "gateway_ws_stream_entries_total",
+    "Stream entries read for fan-out, by stream",
+  );
+  const badEntries = metrics.counter(
+    "gateway_ws_stream_decode_errors_total",
+    "Stream entries that did not match their contract (skipped), by stream",
+  );
+  const gaps = metrics.counter(
+    "gateway_ws_book_seq_gaps_total",
+    "Book delta seq jumps seen on the book stream",
+  );
+
+  const hub = new Hub({
+    maxBufferedBytes,
+    batchMs,
+    loadFailed: (channel, error) => {
+      log.warn("snapshot read failed", { channel, error });
+      return msg.error(
+        "UNAVAILABLE",
+        `cannot read the snapshot of ${channel} now; subscribe again`,
+        undefined,
+        channel,
+      );
+    },
+    metrics: {
+      sent(route, n, f) {
+        sent.inc({ route }, n);
+        frames.inc({ route }, f);
+      },
+      dropped(route) {
+        dropped.inc({ route });
+      },
+      fanout(seconds) {
+        fanout.observe(seconds);
+      },
+    },
+    onDrop: (c, reason) => log.info("client dropped", { client: c.id, route: c.route, reason }),
+  });
+  metrics.gauge("gateway_ws_clients", "Connected WebSocket clients, by route", (g) => {
+    for (const route of ROUTES) g.set(hub.clientCount(route), { route });
+  });
+  metrics.gauge("gateway_ws_subscriptions", "Channel subscriptions, by channel type", (g) => {
+    const counts = hub.subscriptionCounts();
+    for (const kind of [...CHANNEL_KINDS, "legacy_trades", "legacy_ticks"]) {
+      g.set(counts.get(kind) ?? 0, { channel: kind });
+    }
+  });
+
+  const onRedisError = (e: Error) => log.warn("redis connection error", { error: e.message });
+  const redis = await connectRedis(deps.redisUrl, { name: "gateway-ws", onError: onRedisError });
+  const readers: RedisClient[] = [];
+  try {
+    for (const [, stream] of FOLLOWED) {
+      readers.push(
+        await connectRedis(deps.redisUrl, { name: `gateway-ws-${stream.name}`, onError: onRedisError }),
+      );
+    }
+  } catch (e) {
+    for (const r of readers) r.destroy();
+    await redis.close();
+    throw e;
+  }
+
+  const loaders = createLoaders(redis, prefix, Date.now);
+  const dispatch = createDispatcher(hub, (symbol, expected, got) => {
+    gaps.inc();
+    log.warn("book seq gap on the stream", { symbol, expected, got });
+  });
+
+  // fix every reader's start now: entries published after createMarketFeed resolves are delivered
+  const starts = await Promise.all(
+    FOLLOWED.map(async ([, stream]) => {
+      const last = await redis.xRevRange(streamKey(prefix, stream), "+", "-", { COUNT: 1 });
+      return last?.[0]?.id ?? "0-0";
+    }),
+  );
+
+  function dispatchBatch(index: number, batch: RawEntry[]): void {
+    const [handler, stream] = FOLLOWED[index];
+    entries.inc({ stream: stream.name }, batch.length);
+    for (const entry of batch) {
+      const d = decodeEntry(stream, entry);
+      if (!d.ok) {
+        badEntries.inc({ stream: stream.name });
+        log.warn("skipped a stream entry", { stream: stream.name, id: entry.id, reason: d.reason });
+        continue;
+      }
+      (dispatch[handler] as (value: unknown) => void)(d.value);
+    }
+  }
+
+  const loops = FOLLOWED.map(async ([, stream], i) => {
+    const key = streamKey(prefix, stream);
+    try {
+      for await (
+        const batch of followStream(readers[i], key, {
+          signal: stop.signal,
+          fromId: starts[i],
+          count: 1000,
+          blockMs: 1000,
+          onError: (e) => log.warn("stream read failed; retrying", { stream: stream.name, error: String(e) }),
+        })
+      ) dispatchBatch(i, batch);
+    } catch (e) {
+      if (!stop.signal.aborted) log.error("stream reader stopped", { stream: stream.name, error: e });
+    }
+  });
+
+  const heartbeat = setInterval(() => hub.heartbeat(msg.heartbeat(Date.now())), heartbeatMs);
+
+  const lastTicker = new Map<string, string>();
+  let polling: Promise<void> | undefined;
+  const tickerTimer = setInterval(() => {
+    if (polling) return;
+    const symbols = hub.channelNames("ticker").map((name) => name.slice("ticker.".length));
+    for (const name of lastTicker.keys()) if (!hub.wants(name)) lastTicker.delete(name);
+    if (symbols.length === 0) return;
+    polling = readTickers(redis, prefix, symbols).then((found) => {
+      for (const [symbol, { ticker, text }] of found) {
+        const name = `ticker.${symbol}`;
+        if (lastTicker.get(name) === text) continue;
+        lastTicker.set(name, text);
+        hub.deliver(name, tickerMessage(name, ticker), ticker.ts);
+      }
+    }).catch((e) => log.warn("ticker read failed", { error: String(e) })).finally(() => polling = undefined);
+  }, TICKER_POLL_MS);
+
+  const handleMessage = createSession({
+    hub,
+    loaders,
+    authenticate: deps.authenticate,
+    now: Date.now,
+    onError: (e) => log.error("client operation failed", { error: e }),
+  });
+  const routes = createRoutes({
+    hub,
+    loaders,
+    handleMessage,
+    authenticate: deps.authenticate,
+    heartbeatMs,
+    onError: (e) => log.error("authentication failed", { error: e }),
+  });
+
+  let closing: Promise<void> | undefined;
+  function close(): Promise<void> {
+    closing ??= (async () => {
+      deps.signal.removeEventListener("abort", onAbort);
+      stop.abort();
+      clearInterval(heartbeat);
+      clearInterval(tickerTimer);
+      hub.close();
+      // unblocks the readers' pending XREAD at once instead of waiting for BLOCK to time out
+      for (const r of readers) r.destroy();
+      await Promise.all(loops);
+      await polling;
+      await hub.drained(DRAIN_MS);
+      await redis.close();
+      log.info("market feed closed");
+    })();
+    return closing;
+  }
+  const onAbort = () => void close();
+  if (deps.signal.aborted) queueMicrotask(onAbort);
+  else deps.signal.addEventListener("abort", onAbort, { once: true });
+
+  log.info("market feed started", { streams: FOLLOWED.length, heartbeatMs, maxBufferedBytes, batchMs });
+  return { routes, close, clientCount: () => hub.clientCount() };
+}

@@ -1,0 +1,116 @@
+/**
+ * One `/v1/ws` connection's operations: subscribe, unsubscribe, auth, ping. Operations of a client run
+ * one after another, so an `auth` completes before the `subscribe` sent after it.
+ */
+import { authorize, type Identity, parseChannel, resolveChannel } from "./channels.ts";
+import { channelSpec, type SnapshotLoaders } from "./fanout.ts";
+import type { Client, Hub } from "./hub.ts";
+import { CLOSE, MAX_CLIENT_MESSAGE, MAX_SUBSCRIPTIONS, msg, parseClientOp } from "./protocol.ts";
+
+export interface SessionDeps {
+  hub: Hub;
+  loaders: SnapshotLoaders;
+  authenticate(token: string): Promise<Identity | undefined>;
+  now(): number;
+  onError(e: unknown): void;
+}
+
+/** Returns the handler of one client frame. */
+export function createSession(deps: SessionDeps): (c: Client, data: unknown) => void {
+  const { hub, loaders } = deps;
+
+  async function identify(token: string): Promise<Identity | undefined> {
+    try {
+      return await deps.authenticate(token);
+    } catch (e) {
+      deps.onError(e);
+      return undefined;
+    }
+  }
+
+  async function handle(c: Client, data: unknown): Promise<void> {
+    if (c.closed) return;
+    if (typeof data !== "string") {
+      return hub.reply(c, msg.error("BAD_REQUEST", "send text frames of JSON, not binary", undefined));
+    }
+    if (data.length > MAX_CLIENT_MESSAGE) {
+      hub.reply(
+        c,
+        msg.error("MESSAGE_TOO_BIG", `a message may hold at most ${MAX_CLIENT_MESSAGE} bytes`, undefined),
+      );
+      hub.disconnect(c);
+      return c.socket.close(CLOSE.MESSAGE_TOO_BIG, "message too big");
+    }
+    const parsed = parseClientOp(data);
+    if (!parsed.ok) return hub.reply(c, msg.error("BAD_REQUEST", parsed.message, parsed.id));
+    const op = parsed.op;
+    switch (op.op) {
+      case "ping":
+        return hub.reply(c, msg.pong(deps.now(), op.id));
+      case "auth": {
+        const identity = await identify(op.token);
+        if (c.closed) return;
+        if (!identity) {
+          return hub.reply(
+            c,
+            msg.error(
+              "AUTH_FAILED",
+              "the token is invalid or expired; the connection keeps its identity",
+              op.id,
+            ),
+          );
+        }
+        c.identity = identity;
+        // a different user: private channels it may not see end here
+        for (const name of [...c.subs]) {
+          const ref = parseChannel(name, identity);
+          if (ref.ok && !authorize(ref.channel, identity).ok) {
+            hub.unsubscribe(c, name);
+            hub.reply(c, msg.unsubscribed(name, undefined, `not allowed for user ${identity.userId}`));
+          }
+        }
+        return hub.reply(c, msg.authenticated(identity, op.id));
+      }
+      case "subscribe":
+        for (const raw of op.channels) {
+          const r = resolveChannel(raw, c.identity);
+          if (!r.ok) {
+            hub.reply(c, msg.error(r.code, r.message, op.id, raw));
+            continue;
+          }
+          const ref = r.channel;
+          if (!c.subs.has(ref.name) && c.subs.size >= MAX_SUBSCRIPTIONS) {
+            hub.reply(
+              c,
+              msg.error(
+                "TOO_MANY_SUBSCRIPTIONS",
+                `a connection may hold at most ${MAX_SUBSCRIPTIONS} channels`,
+                op.id,
+                ref.name,
+              ),
+            );
+            continue;
+          }
+          // the reply goes out before the snapshot and before any data of the channel
+          hub.reply(c, msg.subscribed(ref.name, op.id));
+          hub.subscribe(c, channelSpec(ref, loaders));
+        }
+        return;
+      case "unsubscribe":
+        for (const raw of op.channels) {
+          const r = parseChannel(raw, c.identity);
+          if (!r.ok) {
+            hub.reply(c, msg.error(r.code, r.message, op.id, raw));
+            continue;
+          }
+          hub.unsubscribe(c, r.channel.name);
+          hub.reply(c, msg.unsubscribed(r.channel.name, op.id));
+        }
+        return;
+    }
+  }
+
+  return (c, data) => {
+    c.ops = c.ops.then(() => handle(c, data)).catch(deps.onError);
+  };
+}
