@@ -40,7 +40,7 @@ export interface EngineClientOptions {
 interface Waiter {
   resolve(reply: EngineReply): void;
   reject(e: unknown): void;
-  timer: number;
+  timer: ReturnType<typeof setTimeout>;
   started: number;
   type: string;
 }

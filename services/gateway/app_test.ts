@@ -1,0 +1,101 @@
+import assert from "node:assert/strict";
+import { gatewayFixture } from "./testing.ts";
+import { openApiPath } from "./openapi.ts";
+
+Deno.test("createApp() documents every registered route in /v1/openapi.json", async () => {
+  await using gw = await gatewayFixture();
+  const r = await gw.call("GET", "/v1/openapi.json");
+  assert.equal(r.status, 200);
+  assert.equal(r.json.openapi, "3.1.0");
+  const documented = new Set<string>();
+  for (const [path, ops] of Object.entries(r.json.paths as Record<string, object>)) {
+    for (const m of Object.keys(ops)) documented.add(`${m.toUpperCase()} ${path}`);
+  }
+  const registered = gw.app.routes.filter((x) => x.method !== "ALL");
+  assert.ok(registered.length > 30);
+  for (const route of registered) {
+    assert.ok(
+      documented.has(`${route.method} ${openApiPath(route.path)}`),
+      `${route.method} ${route.path} is not in the OpenAPI document`,
+    );
+  }
+  const place = r.json.paths["/v1/orders"].post;
+  assert.equal(place["x-auth"], "user");
+  assert.ok(place.requestBody.content["application/json"].schema.properties.price);
+  assert.ok(place.responses["201"].content["application/json"].schema.properties.orderId);
+});
+
+Deno.test("GET /docs renders every operation without external resources", async () => {
+  await using gw = await gatewayFixture();
+  const r = await gw.call("GET", "/docs");
+  assert.equal(r.status, 200);
+  assert.match(r.headers.get("content-type") ?? "", /text\/html/);
+  assert.match(r.text, /\/v1\/orders\/\{orderId\}/);
+  assert.match(r.text, /\/v1\/auth\/signup/);
+  assert.doesNotMatch(r.text, /<script[^>]+src=|https?:\/\/cdn/);
+});
+
+Deno.test("errors are problem+json: unknown route 404, malformed JSON 400, body too large 413", async (t) => {
+  await using gw = await gatewayFixture({ settings: { bodyLimitBytes: 2048 } });
+  await t.step("unknown route", async () => {
+    const r = await gw.call("GET", "/v1/nope");
+    assert.equal(r.status, 404);
+    assert.match(r.headers.get("content-type")!, /application\/problem\+json/);
+    assert.equal(r.json.code, "ROUTE_NOT_FOUND");
+    assert.equal(r.json.status, 404);
+    assert.ok(r.json.type && r.json.title && r.json.detail);
+  });
+  await t.step("malformed JSON", async () => {
+    const r = await gw.call("POST", "/v1/auth/login", { body: "{nope" });
+    assert.equal(r.status, 400);
+    assert.equal(r.json.code, "MALFORMED_JSON");
+  });
+  await t.step("validation lists fields", async () => {
+    const r = await gw.call("POST", "/v1/auth/login", { body: { username: 5 } });
+    assert.equal(r.status, 400);
+    assert.equal(r.json.code, "VALIDATION_FAILED");
+    assert.deepEqual(r.json.errors.map((e: { field: string }) => e.field).sort(), ["password", "username"]);
+  });
+  await t.step("body limit", async () => {
+    const r = await gw.call("POST", "/v1/auth/login", {
+      body: { username: "x".repeat(5000), password: "p" },
+    });
+    assert.equal(r.status, 413);
+    assert.equal(r.json.code, "PAYLOAD_TOO_LARGE");
+  });
+});
+
+Deno.test("CORS preflight and security headers are set", async () => {
+  await using gw = await gatewayFixture({ settings: { corsOrigins: ["https://app.example"] } });
+  const pre = await gw.app.request("/v1/orders", {
+    method: "OPTIONS",
+    headers: {
+      origin: "https://app.example",
+      "access-control-request-method": "POST",
+      "access-control-request-headers": "x-signature",
+    },
+  });
+  await pre.body?.cancel();
+  assert.equal(pre.status, 204);
+  assert.equal(pre.headers.get("access-control-allow-origin"), "https://app.example");
+  assert.match(pre.headers.get("access-control-allow-headers") ?? "", /X-Signature/i);
+  const r = await gw.call("GET", "/v1/markets");
+  assert.equal(r.headers.get("x-content-type-options"), "nosniff");
+  assert.ok(r.headers.get("x-request-id"));
+});
+
+Deno.test("/healthz reports each dependency and /metrics counts requests by route pattern", async () => {
+  await using gw = await gatewayFixture();
+  const h = await gw.call("GET", "/healthz");
+  assert.equal(h.status, 200);
+  assert.deepEqual(Object.keys(h.json.checks).sort(), ["engine", "postgres", "redis", "replyReader"]);
+  await gw.call("GET", "/v1/markets/BTC-USD/book");
+  await gw.call("GET", "/v1/nowhere");
+  const m = await gw.call("GET", "/metrics");
+  assert.match(
+    m.text,
+    /kalency_http_requests_total\{method="GET",route="\/v1\/markets\/:symbol\/book",status="404"\} 1/,
+  );
+  assert.match(m.text, /kalency_http_request_duration_seconds_bucket\{[^}]*route="unmatched"/);
+  assert.match(m.text, /kalency_gateway_pending_replies/);
+});

@@ -1,0 +1,288 @@
+import assert from "node:assert/strict";
+import { sign } from "hono/jwt";
+import { apiKeySignature } from "@lib/users";
+import { gatewayFixture, TEST_JWT_SECRET } from "./testing.ts";
+
+Deno.test("signup, login, token, me: credentials are required and checked", async (t) => {
+  await using gw = await gatewayFixture();
+  const s = await gw.signup("alice");
+  assert.match(s.userId, /^usr_[0-9a-f]{16}$/);
+
+  await t.step("signup answers the documented shape and refuses a taken or bad name", async () => {
+    const dup = await gw.call("POST", "/v1/auth/signup", {
+      body: { username: "ALICE", password: "password-123" },
+    });
+    assert.equal(dup.status, 409);
+    assert.equal(dup.json.code, "USERNAME_TAKEN");
+    const bad = await gw.call("POST", "/v1/auth/signup", {
+      body: { username: "bo", password: "password-123" },
+    });
+    assert.equal(bad.status, 400);
+    assert.equal(bad.json.field, "username");
+    const short = await gw.call("POST", "/v1/auth/signup", { body: { username: "carol", password: "pw" } });
+    assert.equal(short.status, 400);
+    assert.equal(short.json.field, "password");
+  });
+
+  await t.step("login", async () => {
+    const ok = await gw.call("POST", "/v1/auth/login", {
+      body: { username: "alice", password: "password-123" },
+    });
+    assert.equal(ok.status, 200);
+    assert.deepEqual(Object.keys(ok.json).sort(), [
+      "accessToken",
+      "expiresIn",
+      "refreshExpiresIn",
+      "refreshToken",
+      "tokenType",
+      "user",
+    ]);
+    assert.equal(ok.json.tokenType, "Bearer");
+    assert.equal(ok.json.expiresIn, 900);
+    assert.deepEqual(ok.json.user, { userId: s.userId, username: "alice", role: "user" });
+    const wrong = await gw.call("POST", "/v1/auth/login", {
+      body: { username: "alice", password: "nope-nope" },
+    });
+    assert.equal(wrong.status, 401);
+    assert.equal(wrong.json.code, "INVALID_CREDENTIALS");
+  });
+
+  await t.step("the original token route needs the password now", async () => {
+    const none = await gw.call("POST", "/v1/auth/token", { body: { userId: s.userId } });
+    assert.equal(none.status, 400);
+    assert.equal(none.json.field, "password");
+    const blank = await gw.call("POST", "/v1/auth/token", { body: { userId: " ", password: "x" } });
+    assert.equal(blank.status, 400);
+    assert.equal(blank.json.field, "userId");
+    const ok = await gw.call("POST", "/v1/auth/token", {
+      body: { userId: s.userId, password: "password-123" },
+    });
+    assert.equal(ok.status, 200);
+    assert.equal(ok.json.token, ok.json.accessToken);
+    const byName = await gw.call("POST", "/v1/auth/token", {
+      body: { userId: "alice", password: "password-123" },
+    });
+    assert.equal(byName.status, 200);
+    const bad = await gw.call("POST", "/v1/auth/token", {
+      body: { userId: s.userId, password: "wrong-one" },
+    });
+    assert.equal(bad.status, 401);
+  });
+
+  await t.step("me", async () => {
+    const me = await gw.call("GET", "/v1/me", { headers: s.headers });
+    assert.equal(me.status, 200);
+    assert.deepEqual(me.json, { userId: s.userId, username: "alice", role: "user", via: "jwt" });
+  });
+});
+
+Deno.test("access tokens: missing, malformed, tampered, expired and foreign ones are refused", async (t) => {
+  await using gw = await gatewayFixture();
+  const s = await gw.signup();
+  const cases: [string, Record<string, string>, string][] = [
+    ["no credentials", {}, "MISSING_AUTHENTICATION"],
+    ["not Bearer", { authorization: "Basic abc" }, "MISSING_BEARER_TOKEN"],
+    ["garbage", { authorization: "Bearer abc.def.ghi" }, "INVALID_TOKEN"],
+  ];
+  const [h, p, sig] = s.accessToken.split(".");
+  const payload = JSON.parse(atob(p.replaceAll("-", "+").replaceAll("_", "/")));
+  const forged = btoa(JSON.stringify({ ...payload, role: "admin" })).replaceAll("=", "").replaceAll("+", "-")
+    .replaceAll("/", "_");
+  cases.push(["tampered payload", { authorization: `Bearer ${h}.${forged}.${sig}` }, "INVALID_TOKEN"]);
+  const now = Math.floor(Date.now() / 1000);
+  const expired = await sign(
+    { sub: s.userId, role: "user", iss: "kalency", iat: now - 100, exp: now - 10 },
+    TEST_JWT_SECRET,
+  );
+  cases.push(["expired", { authorization: `Bearer ${expired}` }, "TOKEN_EXPIRED"]);
+  const foreign = await sign(
+    { sub: s.userId, role: "admin", iss: "kalency", iat: now, exp: now + 60 },
+    "another-secret-0123456789",
+  );
+  cases.push(["other key", { authorization: `Bearer ${foreign}` }, "INVALID_TOKEN"]);
+  const noIssuer = await sign({ sub: s.userId, role: "user", iat: now, exp: now + 60 }, TEST_JWT_SECRET);
+  cases.push(["no issuer", { authorization: `Bearer ${noIssuer}` }, "INVALID_TOKEN"]);
+  for (const [name, headers, code] of cases) {
+    await t.step(name, async () => {
+      const r = await gw.call("GET", "/v1/me", { headers });
+      assert.equal(r.status, 401);
+      assert.equal(r.json.code, code);
+    });
+  }
+});
+
+Deno.test("refresh rotates the token; reusing an old one signs out every session; logout revokes", async () => {
+  await using gw = await gatewayFixture();
+  const s = await gw.signup();
+  const r1 = await gw.call("POST", "/v1/auth/refresh", { body: { refreshToken: s.refreshToken } });
+  assert.equal(r1.status, 200);
+  assert.notEqual(r1.json.refreshToken, s.refreshToken);
+  assert.equal(r1.json.user.userId, s.userId);
+  const [row] = await gw.sql`SELECT count(*)::int AS n FROM refresh_tokens WHERE token_hash LIKE 'rt_%'`;
+  assert.equal(row.n, 0, "refresh tokens are stored hashed");
+
+  const reuse = await gw.call("POST", "/v1/auth/refresh", { body: { refreshToken: s.refreshToken } });
+  assert.equal(reuse.status, 401);
+  assert.equal(reuse.json.code, "REFRESH_TOKEN_REUSED");
+  const afterTheft = await gw.call("POST", "/v1/auth/refresh", {
+    body: { refreshToken: r1.json.refreshToken },
+  });
+  assert.equal(afterTheft.status, 401, "the rotated token is revoked too");
+
+  const login = await gw.call("POST", "/v1/auth/login", {
+    body: { username: s.username, password: "password-123" },
+  });
+  const out = await gw.call("POST", "/v1/auth/logout", { body: { refreshToken: login.json.refreshToken } });
+  assert.equal(out.status, 204);
+  const again = await gw.call("POST", "/v1/auth/refresh", {
+    body: { refreshToken: login.json.refreshToken },
+  });
+  assert.equal(again.status, 401);
+  const unknown = await gw.call("POST", "/v1/auth/refresh", { body: { refreshToken: "rt_nope" } });
+  assert.equal(unknown.json.code, "INVALID_REFRESH_TOKEN");
+
+  const l2 = await gw.call("POST", "/v1/auth/login", {
+    body: { username: s.username, password: "password-123" },
+  });
+  const all = await gw.call("POST", "/v1/auth/logout", {
+    body: { all: true },
+    headers: { authorization: `Bearer ${l2.json.accessToken}` },
+  });
+  assert.equal(all.status, 204);
+  const gone = await gw.call("POST", "/v1/auth/refresh", { body: { refreshToken: l2.json.refreshToken } });
+  assert.equal(gone.status, 401);
+});
+
+async function signed(
+  secret: string,
+  keyId: string,
+  method: string,
+  path: string,
+  body = "",
+  ts = Date.now(),
+): Promise<{ headers: Record<string, string>; body?: string }> {
+  const [p, q = ""] = path.split("?");
+  const signature = await apiKeySignature(secret, { timestamp: ts, method, path: p, query: q, body });
+  return {
+    headers: { "x-api-key": keyId, "x-timestamp": String(ts), "x-signature": signature },
+    body: body || undefined,
+  };
+}
+
+Deno.test("API keys: create once, list without secrets, sign requests, refuse replay and tampering, revoke", async (t) => {
+  await using gw = await gatewayFixture();
+  const s = await gw.signup();
+  const created = await gw.call("POST", "/v1/api-keys", { headers: s.headers, body: { label: "bot" } });
+  assert.equal(created.status, 201);
+  const { keyId, secret } = created.json;
+  assert.match(keyId, /^ak_[0-9a-f]{16}$/);
+  assert.ok(secret.length >= 40);
+  const [row] = await gw.sql`SELECT secret_hash, salt FROM api_keys WHERE key_id = ${keyId}`;
+  assert.notEqual(row.secret_hash, secret);
+  assert.ok(!JSON.stringify(row).includes(secret), "the secret is not stored");
+
+  await t.step("list has no secret", async () => {
+    const list = await gw.call("GET", "/v1/api-keys", { headers: s.headers });
+    assert.equal(list.status, 200);
+    assert.equal(list.json.length, 1);
+    assert.equal(list.json[0].keyId, keyId);
+    assert.equal(list.json[0].secret, undefined);
+  });
+
+  await t.step("a signed GET works once; the replay is refused", async () => {
+    const req = await signed(secret, keyId, "GET", "/v1/me");
+    const ok = await gw.call("GET", "/v1/me", req);
+    assert.equal(ok.status, 200);
+    assert.equal(ok.json.via, "apiKey");
+    assert.equal(ok.json.userId, s.userId);
+    const replay = await gw.call("GET", "/v1/me", req);
+    assert.equal(replay.status, 401);
+    assert.equal(replay.json.code, "REPLAYED_REQUEST");
+  });
+
+  await t.step("a signed POST with a body; an altered body or path is refused", async () => {
+    const body = JSON.stringify({ label: "second" });
+    const ok = await gw.call(
+      "POST",
+      "/v1/api-keys",
+      await signed(secret, keyId, "POST", "/v1/api-keys", body),
+    );
+    assert.equal(ok.status, 403, "keys are created with a login, not a key");
+    assert.equal(ok.json.code, "LOGIN_REQUIRED");
+    const req = await signed(secret, keyId, "POST", "/v1/auth/logout", JSON.stringify({ refreshToken: "a" }));
+    const altered = await gw.call("POST", "/v1/orders", { headers: req.headers, body: req.body });
+    assert.equal(altered.status, 401);
+    assert.equal(altered.json.code, "INVALID_SIGNATURE");
+    const q = await signed(secret, keyId, "GET", "/v1/orders/open?symbol=BTC-USD");
+    const alteredQuery = await gw.call("GET", "/v1/orders/open?symbol=ETH-USD", q);
+    assert.equal(alteredQuery.json.code, "INVALID_SIGNATURE");
+    const wrongKey = await gw.call("GET", "/v1/me", await signed("not-the-secret", keyId, "GET", "/v1/me"));
+    assert.equal(wrongKey.json.code, "INVALID_SIGNATURE");
+  });
+
+  await t.step("timestamps outside the receive window, bad windows and missing signatures", async () => {
+    const old = await gw.call(
+      "GET",
+      "/v1/me",
+      await signed(secret, keyId, "GET", "/v1/me", "", Date.now() - 6000),
+    );
+    assert.equal(old.json.code, "TIMESTAMP_OUTSIDE_WINDOW");
+    const future = await gw.call(
+      "GET",
+      "/v1/me",
+      await signed(secret, keyId, "GET", "/v1/me", "", Date.now() + 5000),
+    );
+    assert.equal(future.json.code, "TIMESTAMP_OUTSIDE_WINDOW");
+    const wide = await signed(secret, keyId, "GET", "/v1/me", "", Date.now() - 20_000);
+    const widened = await gw.call("GET", "/v1/me", {
+      headers: { ...wide.headers, "x-recv-window": "30000" },
+    });
+    assert.equal(widened.status, 200);
+    const tooWide = await gw.call("GET", "/v1/me", {
+      headers: { ...wide.headers, "x-recv-window": "90000" },
+    });
+    assert.equal(tooWide.json.code, "INVALID_RECV_WINDOW");
+    const unsigned = await gw.call("GET", "/v1/me", { headers: { "x-api-key": keyId } });
+    assert.equal(unsigned.status, 401);
+    assert.equal(unsigned.json.code, "SIGNATURE_REQUIRED");
+    const unknown = await gw.call(
+      "GET",
+      "/v1/me",
+      await signed(secret, "ak_0000000000000000", "GET", "/v1/me"),
+    );
+    assert.equal(unknown.json.code, "INVALID_API_KEY");
+  });
+
+  await t.step("WebSocket login accepts keyId:secret and access tokens", async () => {
+    assert.equal((await gw.auth.token(`${keyId}:${secret}`))?.userId, s.userId);
+    assert.equal(await gw.auth.token(`${keyId}:wrong`), undefined);
+    assert.equal((await gw.auth.token(s.accessToken))?.userId, s.userId);
+    assert.equal(await gw.auth.token("nonsense"), undefined);
+  });
+
+  await t.step("revoke", async () => {
+    const other = await gw.signup();
+    const foreign = await gw.call("DELETE", `/v1/api-keys/${keyId}`, { headers: other.headers });
+    assert.equal(foreign.status, 404);
+    const del = await gw.call("DELETE", `/v1/api-keys/${keyId}`, { headers: s.headers });
+    assert.equal(del.status, 204);
+    const after = await gw.call("GET", "/v1/me", await signed(secret, keyId, "GET", "/v1/me"));
+    assert.equal(after.status, 401);
+    assert.equal(after.json.code, "INVALID_API_KEY");
+    const again = await gw.call("DELETE", `/v1/api-keys/${keyId}`, { headers: s.headers });
+    assert.equal(again.status, 404);
+  });
+});
+
+Deno.test("plain X-API-Key works only for API_KEYS entries with legacy keys on", async () => {
+  await using off = await gatewayFixture();
+  const r = await off.call("GET", "/v1/me", { headers: { "x-api-key": "demo-key" } });
+  assert.equal(r.status, 401);
+  assert.equal(r.json.code, "INVALID_API_KEY");
+  await using on = await gatewayFixture({ settings: { legacyKeys: new Map([["demo-key", "demo-user"]]) } });
+  const ok = await on.call("GET", "/v1/me", { headers: { "x-api-key": "demo-key" } });
+  assert.equal(ok.status, 200);
+  assert.deepEqual(ok.json, { userId: "demo-user", username: null, role: "user", via: "legacyKey" });
+  const unknown = await on.call("GET", "/v1/me", { headers: { "x-api-key": "other-key" } });
+  assert.equal(unknown.status, 401);
+});
