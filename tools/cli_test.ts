@@ -1,0 +1,89 @@
+import assert from "node:assert/strict";
+import { COMMANDS } from "./cli.ts";
+import { tools } from "./test_util.ts";
+
+const ROOT = new URL("../", import.meta.url).pathname;
+
+Deno.test("tools --help lists every command", async () => {
+  const r = await tools(["--help"]);
+  assert.equal(r.code, 0);
+  for (const c of COMMANDS) assert.match(r.stdout, new RegExp(`\\n  ${c.name} +${c.summary.slice(0, 10)}`));
+});
+
+Deno.test("every command answers --help with its usage and options", async (t) => {
+  for (const c of COMMANDS) {
+    await t.step(c.name, async () => {
+      const r = await tools([c.name, "--help"]);
+      assert.equal(r.code, 0, r.stderr);
+      assert.match(r.stdout, new RegExp(`^deno task tools ${c.name}: `));
+      assert.match(r.stdout, /Usage:/);
+      for (const name of Object.keys(c.options)) assert.match(r.stdout, new RegExp(`--${name}\\b`));
+      assert.match(r.stdout, /--prefix PREFIX/);
+      const viaHelp = await tools(["help", c.name]);
+      assert.equal(viaHelp.stdout, r.stdout);
+    });
+  }
+});
+
+Deno.test("an unknown command or option is one line on stderr and exit status 2", async () => {
+  const cmd = await tools(["frobnicate"]);
+  assert.equal(cmd.code, 2);
+  assert.equal(cmd.stdout, "");
+  assert.equal(cmd.stderr.trim().split("\n").length, 1);
+  assert.match(cmd.stderr, /unknown command "frobnicate"; commands: tail, streams/);
+
+  const opt = await tools(["streams", "--frobnicate"]);
+  assert.equal(opt.code, 2);
+  assert.match(
+    opt.stderr,
+    /^deno task tools streams: unknown option --frobnicate \(see deno task tools streams --help\)\n$/,
+  );
+
+  const missing = await tools(["tail", "executions", "--count"]);
+  assert.equal(missing.code, 2);
+  assert.match(missing.stderr, /option --count needs a value/);
+
+  const bad = await tools(["tail", "executions", "--count", "x"]);
+  assert.equal(bad.code, 2);
+  assert.match(bad.stderr, /--count must be a whole number/);
+
+  const prefix = await tools(["streams", "--prefix", "bad prefix!"]);
+  assert.equal(prefix.code, 2);
+  assert.match(prefix.stderr, /--prefix must be/);
+});
+
+Deno.test("no command prints the overview and exits 2", async () => {
+  const r = await tools([]);
+  assert.equal(r.code, 2);
+  assert.match(r.stdout, /Commands:/);
+});
+
+Deno.test("global options may come before the command", async () => {
+  const r = await tools(["--prefix", "kt:nothing-here", "--json", "streams"]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.deepEqual(JSON.parse(r.stdout.trim()), {
+    kind: "engine",
+    checkpoint: null,
+    lastCommandId: null,
+    behind: 0,
+    capped: false,
+    behindMs: 0,
+  });
+});
+
+Deno.test("the CLI as a process: --help exits 0, an unknown command exits 2", async () => {
+  const run = (args: string[]) =>
+    new Deno.Command(Deno.execPath(), {
+      args: ["run", "-A", "tools/cli.ts", ...args],
+      cwd: ROOT,
+      stdout: "piped",
+      stderr: "piped",
+    })
+      .output();
+  const help = await run(["--help"]);
+  assert.equal(help.code, 0);
+  assert.match(new TextDecoder().decode(help.stdout), /Commands:/);
+  const unknown = await run(["nope"]);
+  assert.equal(unknown.code, 2);
+  assert.match(new TextDecoder().decode(unknown.stderr), /unknown command "nope"/);
+});

@@ -1,0 +1,453 @@
+/**
+ * `tools replay`: rebuilds the matching engine's state from the command stream in a fresh engine and
+ * compares it with what the running engine wrote: its latest snapshot and the read models (wallets,
+ * markets, books, orders and open-order sets). Any difference means the engine is not deterministic
+ * or a read model was changed behind its back.
+ * @module
+ */
+import { keys, type OrderAck, streamKey, STREAMS } from "@lib/contracts";
+import { loadConfig } from "@lib/config";
+import { compareStreamIds, type RawEntry, type RedisClient } from "@lib/redis";
+import type {
+  CommandMeta,
+  EngineSettings,
+  EngineSnapshot,
+  MatchingEngine,
+  ReadModelChanges,
+} from "../../services/matching-engine/engine_api.ts";
+import type { EngineCommand } from "@lib/contracts";
+import {
+  type Command,
+  type CommandContext,
+  expectPositionals,
+  flag,
+  intOption,
+  openRedis,
+  type ParsedArgs,
+} from "../command.ts";
+import { excerpt, formatDuration } from "../format.ts";
+import { importOptional } from "../optional.ts";
+
+/** What the replay needs from the engine's code; the command loads the real ones. */
+export interface ReplayDeps {
+  createEngine(settings: EngineSettings): MatchingEngine;
+  restoreEngine?(settings: EngineSettings, snapshot: EngineSnapshot): MatchingEngine;
+  settings: EngineSettings;
+  /** Decodes a command entry exactly as the engine does (entries it dead-letters are skipped). */
+  intake(
+    prefix: string,
+    entry: RawEntry,
+  ): { ok: true; command: EngineCommand; meta: CommandMeta } | { ok: false };
+  /** Ids of commands whose apply threw in the engine: skipped, as the engine's own recovery does. */
+  poisonKey(prefix: string): string;
+  loadSnapshot(
+    redis: RedisClient,
+    prefix: string,
+  ): Promise<{ manifest: { cursor: string }; snapshot: EngineSnapshot } | undefined>;
+}
+
+/** One place where the replayed state and the live state disagree. */
+export interface Difference {
+  /** What differs: "wallet usr_1 .balances[0].free", "snapshot .state.books". */
+  where: string;
+  live: unknown;
+  replay: unknown;
+}
+
+export interface ReplayReport {
+  equal: boolean;
+  /** From the beginning of the stream, or from the live snapshot. */
+  from: "start" | "snapshot";
+  checkpoint: string | null;
+  applied: number;
+  /** Entries the engine dead-lettered or found poisonous (skipped here too). */
+  skipped: number;
+  snapshot: { cursor: string; compared: boolean; equal: boolean } | null;
+  compared: { wallets: number; markets: number; books: number; orders: number; openOrders: number };
+  differences: Difference[];
+  /** More differences than listed. */
+  truncated: boolean;
+  elapsedMs: number;
+}
+
+const CLOSED = new Set(["FILLED", "CANCELED", "EXPIRED", "REJECTED"]);
+
+function pathOf(base: string, key: string | number): string {
+  return typeof key === "number" ? `${base}[${key}]` : `${base}.${key}`;
+}
+
+/**
+ * Collects the paths where two JSON values differ (objects by key, arrays by index). Stops after
+ * `limit` differences; returns false when it stopped early.
+ */
+export function diffJson(
+  live: unknown,
+  replay: unknown,
+  where: string,
+  out: Difference[],
+  limit: number,
+  path = "",
+): boolean {
+  if (out.length >= limit) return false;
+  if (Object.is(live, replay)) return true;
+  const both = (t: string) => typeof live === t && typeof replay === t && live !== null && replay !== null;
+  if (Array.isArray(live) && Array.isArray(replay)) {
+    if (live.length !== replay.length) {
+      out.push({ where: `${where} ${pathOf(path, "length")}`, live: live.length, replay: replay.length });
+    }
+    for (let i = 0; i < Math.min(live.length, replay.length); i++) {
+      if (!diffJson(live[i], replay[i], where, out, limit, pathOf(path, i))) return false;
+    }
+    return out.length < limit;
+  }
+  if (both("object") && !Array.isArray(live) && !Array.isArray(replay)) {
+    const a = live as Record<string, unknown>;
+    const b = replay as Record<string, unknown>;
+    for (const k of new Set([...Object.keys(a), ...Object.keys(b)])) {
+      if (!diffJson(a[k], b[k], where, out, limit, pathOf(path, k))) return false;
+    }
+    return out.length < limit;
+  }
+  out.push({ where: `${where} ${path}`.trim(), live, replay });
+  return out.length < limit;
+}
+
+/** JSON round trip: what the engine would have written to Redis for a value. */
+function asStored<T>(value: T): T {
+  return JSON.parse(JSON.stringify(value));
+}
+
+function parseOrNull(text: string | null | undefined): unknown {
+  if (text === null || text === undefined) return undefined;
+  try {
+    return JSON.parse(text);
+  } catch {
+    return text;
+  }
+}
+
+async function scanKeys(redis: RedisClient, pattern: string): Promise<string[]> {
+  const found: string[] = [];
+  let cursor = "0";
+  do {
+    const r = await redis.scan(cursor, { MATCH: pattern, COUNT: 1000 });
+    cursor = String(r.cursor);
+    found.push(...r.keys.map(String));
+  } while (cursor !== "0");
+  return found;
+}
+
+/**
+ * Compares replayed read models with Redis. With `complete` (a replay from the start), objects that
+ * exist live but not in the replay count as differences too.
+ */
+export async function compareReadModels(
+  redis: RedisClient,
+  prefix: string,
+  changes: ReadModelChanges,
+  complete: boolean,
+  out: Difference[],
+  limit: number,
+): Promise<ReplayReport["compared"]> {
+  const compared = { wallets: 0, markets: 0, books: 0, orders: 0, openOrders: 0 };
+  const hashModel = async (key: string, items: { id: string; value: unknown }[], label: string) => {
+    const live = await redis.hGetAll(key) as Record<string, string>;
+    const seen = new Set<string>();
+    for (const { id, value } of items) {
+      seen.add(id);
+      const l = parseOrNull(live[id]);
+      if (l === undefined) out.push({ where: `${label} ${id}`, live: "(missing)", replay: value });
+      else diffJson(l, asStored(value), `${label} ${id}`, out, limit);
+    }
+    if (complete) {
+      for (const id of Object.keys(live)) {
+        if (!seen.has(id)) {
+          out.push({ where: `${label} ${id}`, live: parseOrNull(live[id]), replay: "(missing)" });
+        }
+      }
+    }
+    return items.length;
+  };
+  compared.wallets = await hashModel(
+    keys.wallets(prefix),
+    changes.wallets.map((w) => ({ id: w.userId, value: w })),
+    "wallet",
+  );
+  compared.markets = await hashModel(
+    keys.markets(prefix),
+    changes.markets.map((m) => ({ id: m.symbol, value: m })),
+    "market",
+  );
+
+  for (const b of changes.books) {
+    const live = parseOrNull(await redis.get(keys.book(prefix, b.symbol)));
+    if (live === undefined) out.push({ where: `book ${b.symbol}`, live: "(missing)", replay: b });
+    else diffJson(live, asStored(b), `book ${b.symbol}`, out, limit);
+    compared.books++;
+  }
+
+  // orders: each replayed order's JSON, then the open-order set of every user
+  const closedIds = new Set(changes.closedOrderIds);
+  const openByUser = new Map<string, Set<string>>();
+  for (let i = 0; i < changes.orders.length; i += 1000) {
+    const chunk = changes.orders.slice(i, i + 1000);
+    const live = await redis.mGet(chunk.map((o) => keys.order(prefix, o.orderId)));
+    chunk.forEach((o: OrderAck, j) => {
+      const open = !CLOSED.has(o.status) && !closedIds.has(o.orderId);
+      if (open) {
+        let set = openByUser.get(o.userId);
+        if (!set) openByUser.set(o.userId, set = new Set());
+        set.add(o.orderId);
+      }
+      const l = parseOrNull(live[j]);
+      // a closed order's JSON expires after its TTL: absence is expected then
+      if (l === undefined) {
+        if (open) out.push({ where: `order ${o.orderId}`, live: "(missing)", replay: o });
+      } else diffJson(l, asStored(o), `order ${o.orderId}`, out, limit);
+    });
+    compared.orders += chunk.length;
+  }
+  const openKey = (u: string) => keys.openOrders(prefix, u);
+  const users = new Set(openByUser.keys());
+  if (complete) {
+    const base = keys.openOrders(prefix, "");
+    for (const k of await scanKeys(redis, `${base}*`)) users.add(k.slice(base.length));
+  } else {
+    for (const o of changes.orders) users.add(o.userId);
+  }
+  for (const u of [...users].sort()) {
+    const live = new Set((await redis.zRange(openKey(u), 0, -1)).map(String));
+    const replay = openByUser.get(u) ?? new Set<string>();
+    const onlyLive = [...live].filter((id) =>
+      !replay.has(id) && (complete || changes.orders.some((o) => o.orderId === id))
+    );
+    const onlyReplay = [...replay].filter((id) => !live.has(id));
+    if (onlyLive.length || onlyReplay.length) {
+      out.push({
+        where: `open orders of ${u}`,
+        live: onlyLive.length ? onlyLive : "-",
+        replay: onlyReplay.length ? onlyReplay : "-",
+      });
+    }
+    compared.openOrders += replay.size;
+  }
+  return compared;
+}
+
+/** The highest id deleted from a stream ("0-0" when nothing was). */
+async function maxDeletedId(redis: RedisClient, key: string): Promise<string> {
+  const info = await redis.sendCommand(["XINFO", "STREAM", key]).catch(() => undefined) as
+    | unknown[]
+    | undefined;
+  if (!info) return "0-0";
+  const i = info.indexOf("max-deleted-entry-id");
+  return i >= 0 ? String(info[i + 1]) : "0-0";
+}
+
+export interface ReplayOptions {
+  /** Restore the live snapshot first and replay only what follows it. */
+  fromSnapshot?: boolean;
+  /** Differences listed at most. @default {20} */
+  maxDifferences?: number;
+  onProgress?: (applied: number) => void;
+  signal?: AbortSignal;
+}
+
+/** Replays `<prefix>:stream:orders` up to the engine's checkpoint and compares. */
+export async function runReplay(
+  redis: RedisClient,
+  prefix: string,
+  deps: ReplayDeps,
+  options: ReplayOptions = {},
+): Promise<ReplayReport> {
+  const t0 = performance.now();
+  const limit = options.maxDifferences ?? 20;
+  const key = streamKey(prefix, STREAMS.orders);
+  const checkpoint = await redis.get(keys.checkpoint(prefix));
+  const live = await deps.loadSnapshot(redis, prefix);
+  const differences: Difference[] = [];
+  let engine: MatchingEngine;
+  let cursor = "0-0";
+  let from: ReplayReport["from"] = "start";
+  if (options.fromSnapshot) {
+    if (!live) throw new Error("--from-snapshot: there is no engine snapshot under this prefix yet");
+    if (!deps.restoreEngine) {
+      throw new Error("--from-snapshot: the engine code does not export restoreEngine");
+    }
+    engine = deps.restoreEngine(deps.settings, live.snapshot);
+    cursor = live.manifest.cursor;
+    from = "snapshot";
+  } else {
+    engine = deps.createEngine(deps.settings);
+  }
+  const deleted = await maxDeletedId(redis, key);
+  if (compareStreamIds(deleted, cursor) > 0) {
+    throw new Error(
+      `commands up to ${deleted} were trimmed from ${key}, so the state cannot be rebuilt from ${
+        from === "start" ? "the beginning" : "the snapshot"
+      }${from === "start" ? " (use --from-snapshot to start from the engine's snapshot)" : ""}`,
+    );
+  }
+  const poison = new Set((await redis.sMembers(deps.poisonKey(prefix))).map(String));
+  let applied = 0;
+  let skipped = 0;
+  const snapCursor = from === "start" && live ? live.manifest.cursor : undefined;
+  let snapshotTaken: EngineSnapshot | undefined;
+  const takeSnapshot = () => {
+    if (snapCursor !== undefined && snapshotTaken === undefined) snapshotTaken = asStored(engine.snapshot());
+  };
+  if (checkpoint !== null && compareStreamIds(checkpoint, cursor) > 0) {
+    const page = 5000;
+    while (!options.signal?.aborted) {
+      const entries = (await redis.xRange(key, `(${cursor}`, checkpoint, { COUNT: page })) as RawEntry[];
+      for (const entry of entries) {
+        if (snapCursor !== undefined && compareStreamIds(entry.id, snapCursor) > 0) takeSnapshot();
+        const r = poison.has(entry.id) ? { ok: false as const } : deps.intake(prefix, entry);
+        if (r.ok) {
+          engine.apply(r.command, r.meta);
+          applied++;
+        } else skipped++;
+        cursor = entry.id;
+      }
+      options.onProgress?.(applied);
+      if (entries.length < page) break;
+    }
+    if (options.signal?.aborted) throw new Error("interrupted");
+  }
+  if (snapCursor !== undefined && compareStreamIds(cursor, snapCursor) >= 0) takeSnapshot();
+  let snapshot: ReplayReport["snapshot"] = null;
+  if (live) {
+    if (snapshotTaken !== undefined) {
+      const before = differences.length;
+      diffJson(asStored(live.snapshot), snapshotTaken, "snapshot", differences, limit);
+      snapshot = { cursor: live.manifest.cursor, compared: true, equal: differences.length === before };
+    } else snapshot = { cursor: live.manifest.cursor, compared: false, equal: true };
+  }
+  const changes = engine.takeChanges();
+  const compared = await compareReadModels(redis, prefix, changes, from === "start", differences, limit);
+  const truncated = differences.length >= limit;
+  return {
+    equal: differences.length === 0,
+    from,
+    checkpoint,
+    applied,
+    skipped,
+    snapshot,
+    compared,
+    differences: differences.slice(0, limit),
+    truncated,
+    elapsedMs: performance.now() - t0,
+  };
+}
+
+function show(v: unknown): string {
+  return typeof v === "string" ? v : excerpt(JSON.stringify(v) ?? "undefined", 100);
+}
+
+/** Text lines of a report. */
+export function formatReplay(r: ReplayReport, style: CommandContext["out"]["style"]): string[] {
+  const lines = [
+    `replayed ${r.applied} commands from ${
+      r.from === "start" ? "the start of stream:orders" : "the engine snapshot"
+    }` +
+    ` up to checkpoint ${r.checkpoint ?? "(none)"} in ${formatDuration(r.elapsedMs)}` +
+    (r.skipped ? ` (${r.skipped} dead-lettered entries skipped, as the engine did)` : ""),
+  ];
+  if (r.checkpoint === null) {
+    lines.push(style.dim("the engine has not applied any command under this prefix yet"));
+  }
+  if (r.snapshot) {
+    lines.push(
+      r.snapshot.compared
+        ? `snapshot at ${r.snapshot.cursor}: ${
+          r.snapshot.equal ? style.green("equal") : style.red("different")
+        }`
+        : style.dim(`snapshot at ${r.snapshot.cursor}: not compared (it is the replay's starting point)`),
+    );
+  }
+  const c = r.compared;
+  lines.push(
+    `read models compared: ${c.wallets} wallets, ${c.markets} markets, ${c.books} books, ${c.orders} orders (${c.openOrders} open)`,
+  );
+  if (r.equal) lines.push(style.green("EQUAL: the replayed state matches the live one"));
+  else {
+    lines.push(
+      style.red(`DIFFERENT: ${r.differences.length}${r.truncated ? "+" : ""} difference(s)`) +
+        (r.truncated ? style.dim(" (first ones shown; --max-differences N for more)") : ""),
+    );
+    for (const d of r.differences) {
+      lines.push(
+        `  ${style.bold(d.where)}: live ${style.yellow(show(d.live))}, replay ${style.cyan(show(d.replay))}`,
+      );
+    }
+  }
+  return lines;
+}
+
+/** Loads the engine's code and the settings the engine process would use (from this environment). */
+export async function loadReplayDeps(env: Record<string, string | undefined>): Promise<ReplayDeps> {
+  const engine = await importOptional<{
+    createEngine: ReplayDeps["createEngine"];
+    restoreEngine?: ReplayDeps["restoreEngine"];
+    defaultEngineSettings: () => EngineSettings;
+  }>("services/matching-engine/engine.ts", ["createEngine", "defaultEngineSettings"]);
+  const config = await import("../../services/matching-engine/config.ts");
+  const { intake } = await import("../../services/matching-engine/intake.ts");
+  const { poisonKey } = await import("../../services/matching-engine/outputs.ts");
+  const { loadSnapshot } = await import("../../services/matching-engine/snapshot_store.ts");
+  const settings = config.engineSettingsFrom(
+    loadConfig(config.EngineConfig, env),
+    engine.defaultEngineSettings(),
+  );
+  return {
+    createEngine: engine.createEngine,
+    restoreEngine: typeof engine.restoreEngine === "function" ? engine.restoreEngine : undefined,
+    settings,
+    intake,
+    poisonKey,
+    loadSnapshot,
+  };
+}
+
+async function run(ctx: CommandContext, args: ParsedArgs): Promise<number> {
+  expectPositionals(args, 0, "replay");
+  const maxDifferences = intOption(args, "max-differences", 20, { max: 100_000 });
+  const env = Deno.env.toObject();
+  // the engine reads the same prefix from its environment; the tools' --prefix wins
+  env.KALENCY_PREFIX = ctx.options.prefix;
+  const deps = await loadReplayDeps(env);
+  await using redis = await openRedis(ctx);
+  const report = await runReplay(redis, ctx.options.prefix, deps, {
+    fromSnapshot: flag(args, "from-snapshot"),
+    maxDifferences,
+    signal: ctx.signal,
+    onProgress: (n) => ctx.out.progress(`replayed ${n} commands`),
+  });
+  ctx.out.endProgress();
+  ctx.out.record({ kind: "replay", ...report }, formatReplay(report, ctx.out.style));
+  return report.equal ? 0 : 1;
+}
+
+export const replayCommand: Command = {
+  name: "replay",
+  summary: "rebuild the engine state from stream:orders and compare it with the live one",
+  usage: ["replay [--from-snapshot] [--max-differences N]"],
+  description: [
+    "Applies every command of <prefix>:stream:orders up to the engine's checkpoint to a fresh engine built",
+    "with the settings the engine process would use (the KALENCY_* variables of this environment), skipping",
+    "the entries the engine dead-lettered. It then compares the state at the live snapshot's position with",
+    "that snapshot, and the final state with the read models in Redis (wallets, markets, books, orders,",
+    "open-order sets). Exit status 0 when everything is equal, 1 on any difference (listed by path).",
+    "--from-snapshot restores the live snapshot first and replays only the commands after it (needed when",
+    "old commands were trimmed); it then checks only the objects those commands touched.",
+  ].join("\n"),
+  examples: ["replay", "replay --from-snapshot --json"],
+  options: {
+    "from-snapshot": {
+      type: "boolean",
+      description: "start from the engine's snapshot instead of the beginning",
+    },
+    "max-differences": { type: "string", value: "N", description: "list at most N differences (default 20)" },
+  },
+  run,
+};

@@ -1,0 +1,184 @@
+import assert from "node:assert/strict";
+import { streamKey, STREAMS } from "@lib/contracts";
+import { publish, publishBatch } from "@lib/redis";
+import { redisFixture, waitFor } from "@lib/testing";
+import { execution, jsonLines, orderAck, tools, toolsLive } from "../test_util.ts";
+
+const ROOT = new URL("../../", import.meta.url).pathname;
+
+Deno.test("tail --count N prints the last N entries, one line each with the key fields", async () => {
+  await using fx = await redisFixture("tail");
+  await publishBatch(fx.redis, fx.prefix, STREAMS.executions, [
+    execution({ tradeId: "trd-1", seq: 1 }),
+    execution({ tradeId: "trd-2", seq: 2, qty: "0.25", price: "65001.00" }),
+    execution({ tradeId: "trd-3", seq: 3, buyerUserId: "carol" }),
+  ]);
+  const r = await tools(["tail", "executions", "--count", "2"], { prefix: fx.prefix });
+  assert.equal(r.code, 0, r.stderr);
+  const lines = r.stdout.trimEnd().split("\n");
+  assert.equal(lines.length, 2);
+  assert.match(
+    lines[0],
+    /^\d\d:\d\d:\d\d\.\d{3} execution BTC-USD 0\.25 @ 65001\.00 buyer=bob seller=alice taker=BUY trd-2$/,
+  );
+  assert.match(lines[1], /buyer=carol seller=alice .*trd-3$/);
+  assert.ok(!r.stdout.includes("\x1b["), "no colours when piped");
+});
+
+Deno.test("tail filters by symbol, user and type", async () => {
+  await using fx = await redisFixture("tail");
+  await publishBatch(fx.redis, fx.prefix, STREAMS.executions, [
+    execution({ tradeId: "trd-1", symbol: "ETH-USD" }),
+    execution({ tradeId: "trd-2" }),
+    execution({ tradeId: "trd-3", buyerUserId: "dave", takerUserId: "dave" }),
+  ]);
+  await publishBatch(fx.redis, fx.prefix, STREAMS.orderEvents, [
+    { event: "NEW", order: orderAck({ orderId: "ord-7", userId: "erin" }), ts: 1 },
+    { event: "CANCELED", order: orderAck({ orderId: "ord-8", status: "CANCELED" }), ts: 2 },
+  ]);
+  const eth = await tools(["tail", "executions", "--count", "10", "--symbol", "eth-usd"], {
+    prefix: fx.prefix,
+  });
+  assert.deepEqual(eth.stdout.match(/trd-\d/g), ["trd-1"]);
+  const dave = await tools(["tail", "executions", "--count", "10", "--user", "dave"], { prefix: fx.prefix });
+  assert.deepEqual(dave.stdout.match(/trd-\d/g), ["trd-3"]);
+  const erin = await tools(["tail", "order-events", "--count", "10", "--user", "erin"], {
+    prefix: fx.prefix,
+  });
+  assert.match(erin.stdout, / NEW ord-7 BTC-USD BUY LIMIT 0\.5 @ 65000\.00 filled 0 ACCEPTED user=erin/);
+  assert.doesNotMatch(erin.stdout, /ord-8/);
+  const canceled = await tools(["tail", "order-events", "--count", "10", "--type", "canceled"], {
+    prefix: fx.prefix,
+  });
+  assert.deepEqual(canceled.stdout.match(/ord-\d/g), ["ord-8"]);
+});
+
+Deno.test("tail --from ID includes that entry; --since reads from a time; --no-follow stops at the end", async () => {
+  await using fx = await redisFixture("tail");
+  const key = streamKey(fx.prefix, STREAMS.executions);
+  const ids = [];
+  for (let i = 1; i <= 4; i++) {
+    ids.push(
+      await fx.redis.xAdd(key, `${1_700_000_000_000 + i * 60_000}-0`, {
+        type: "execution",
+        payload: JSON.stringify(execution({ tradeId: `trd-${i}`, seq: i })),
+      }),
+    );
+  }
+  const from = await tools(["tail", "executions", "--from", ids[2], "--no-follow"], { prefix: fx.prefix });
+  assert.equal(from.code, 0, from.stderr);
+  assert.deepEqual(from.stdout.match(/trd-\d/g), ["trd-3", "trd-4"]);
+  const counted = await tools(["tail", "executions", "--from", "0", "--count", "1"], { prefix: fx.prefix });
+  assert.deepEqual(counted.stdout.match(/trd-\d/g), ["trd-1"]);
+  const since = await tools(
+    ["tail", "executions", "--since", new Date(1_700_000_000_000 + 2 * 60_000).toISOString(), "--no-follow"],
+    { prefix: fx.prefix },
+  );
+  assert.deepEqual(since.stdout.match(/trd-\d/g), ["trd-2", "trd-3", "trd-4"]);
+  const bad = await tools(["tail", "executions", "--since", "last tuesday"], { prefix: fx.prefix });
+  assert.equal(bad.code, 2);
+  assert.match(bad.stderr, /--since must be a duration like 5m/);
+});
+
+Deno.test("tail --json prints one parseable object per entry, undecodable ones with the reason", async () => {
+  await using fx = await redisFixture("tail");
+  await publish(fx.redis, fx.prefix, STREAMS.orders, {
+    type: "place",
+    cmdId: "c-1",
+    userId: "alice",
+    symbol: "BTC-USD",
+    side: "SELL",
+    orderType: "LIMIT",
+    price: "65000.00",
+    qty: "0.1",
+  });
+  await fx.redis.xAdd(streamKey(fx.prefix, STREAMS.orders), "*", {
+    type: "place",
+    payload: '{"type":"place"}',
+  });
+  const r = await tools(["tail", "orders", "--count", "5", "--json"], { prefix: fx.prefix });
+  const [good, broken] = jsonLines(r.stdout);
+  assert.equal(good.stream, "orders");
+  assert.equal(good.type, "place");
+  assert.equal((good.message as { price: string }).price, "65000.00");
+  assert.match(String(good.time), /^\d{4}-\d\d-\d\dT/);
+  assert.equal(broken.message, undefined);
+  assert.match(String(broken.invalid), /does not match the orders contract/);
+
+  const text = await tools(["tail", "orders", "--count", "5"], { prefix: fx.prefix });
+  assert.match(text.stdout, / place BTC-USD SELL LIMIT 0\.1 @ 65000\.00 user=alice cmd=c-1\n/);
+  assert.match(text.stdout, / place undecodable \{"type":"place"\} \(payload does not match/);
+});
+
+Deno.test("tail reads dead-letter streams and reply streams", async () => {
+  await using fx = await redisFixture("tail");
+  await fx.redis.xAdd(`${streamKey(fx.prefix, STREAMS.orders)}:dead`, "*", {
+    reason: "payload is not JSON",
+    source: "matching-engine/decode",
+    originalId: "1-0",
+    original: JSON.stringify({ type: "place", payload: "{oops" }),
+  });
+  const dead = await tools(["tail", "orders:dead", "--count", "1"], { prefix: fx.prefix });
+  assert.match(
+    dead.stdout,
+    /undecodable \{oops .*dead: payload is not JSON original=1-0 source=matching-engine\/decode/,
+  );
+
+  await fx.redis.xAdd(streamKey(fx.prefix, "replies:gw-1"), "*", {
+    type: "rejected",
+    payload: JSON.stringify({
+      ok: false,
+      cmdId: "c-9",
+      reason: "INSUFFICIENT_BALANCE",
+      message: "need 10 USD",
+    }),
+  });
+  const reply = await tools(["tail", "replies:gw-1", "--count", "1"], { prefix: fx.prefix });
+  assert.match(reply.stdout, / rejected INSUFFICIENT_BALANCE: need 10 USD cmd=c-9/);
+
+  const unknown = await tools(["tail", "nope"], { prefix: fx.prefix });
+  assert.equal(unknown.code, 2);
+  assert.match(unknown.stderr, /unknown stream "nope"; streams: orders, executions/);
+});
+
+Deno.test("tail follows new entries live and stops cleanly when aborted", async () => {
+  await using fx = await redisFixture("tail");
+  await publish(fx.redis, fx.prefix, STREAMS.executions, execution({ tradeId: "trd-old" }));
+  const live = toolsLive(["tail", "executions"], { prefix: fx.prefix });
+  let n = 0;
+  await waitFor(async () => {
+    await publish(fx.redis, fx.prefix, STREAMS.executions, execution({ tradeId: `trd-new-${n++}` }));
+    return live.out.stdout.includes("trd-new-");
+  }, { intervalMs: 100, what: "a live execution" });
+  assert.equal(await live.stop(), 0);
+  assert.doesNotMatch(live.out.stdout, /trd-old/, "live mode starts from now");
+});
+
+Deno.test("deno task tools tail executions prints executions live and exits 0 on Ctrl-C", async () => {
+  await using fx = await redisFixture("tail");
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", "tools/cli.ts", "tail", "executions", "--prefix", fx.prefix],
+    cwd: ROOT,
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  let text = "";
+  const reading = (async () => {
+    for await (const chunk of child.stdout.pipeThrough(new TextDecoderStream())) text += chunk;
+  })();
+  const errors = new Response(child.stderr).text();
+  try {
+    let n = 0;
+    await waitFor(async () => {
+      await publish(fx.redis, fx.prefix, STREAMS.executions, execution({ tradeId: `trd-p${n++}` }));
+      return text.includes("trd-p");
+    }, { timeoutMs: 20_000, intervalMs: 200, what: "the tail process to print an execution" });
+    assert.match(text, /execution BTC-USD 0\.5 @ 65000\.00 buyer=bob seller=alice taker=BUY trd-p\d+/);
+  } finally {
+    child.kill("SIGINT");
+    const status = await child.status;
+    await reading;
+    const err = await errors;
+    assert.equal(status.code, 0, err);
+  }
+});
