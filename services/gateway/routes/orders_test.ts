@@ -1,0 +1,278 @@
+import assert from "node:assert/strict";
+import { engineAvailable, gatewayFixture } from "../testing.ts";
+
+const ignore = !engineAvailable();
+const limit = (side: string, price: string, qty: string, extra: Record<string, unknown> = {}) => ({
+  symbol: "BTC-USD",
+  side,
+  type: "LIMIT",
+  price,
+  qty,
+  ...extra,
+});
+
+Deno.test({
+  name: "POST /v1/orders places, fills and rejects orders through the real engine",
+  ignore,
+  async fn(t) {
+    await using gw = await gatewayFixture({ engine: true });
+    const maker = await gw.signup();
+    const taker = await gw.signup();
+
+    await t.step("a LIMIT order answers 201 with the original OrderAck fields", async () => {
+      const r = await gw.call("POST", "/v1/orders", {
+        headers: maker.headers,
+        body: limit("SELL", "65000.5", "0.1", { clientOrderId: "m-1" }),
+      });
+      assert.equal(r.status, 201, r.text);
+      for (
+        const f of [
+          "orderId",
+          "status",
+          "filledQty",
+          "remainingQty",
+          "avgPrice",
+          "clientOrderId",
+          "symbol",
+          "ts",
+        ]
+      ) {
+        assert.ok(f in r.json, `${f} missing`);
+      }
+      assert.equal(r.json.status, "ACCEPTED");
+      assert.equal(r.json.remainingQty, "0.1");
+      assert.equal(r.json.clientOrderId, "m-1");
+    });
+
+    await t.step("JSON numbers are accepted like decimal strings; a MARKET order fills", async () => {
+      const r = await gw.call("POST", "/v1/orders", {
+        headers: taker.headers,
+        body: { symbol: "btc-usd", side: "BUY", type: "MARKET", qty: 0.04 },
+      });
+      assert.equal(r.status, 201, r.text);
+      assert.equal(r.json.status, "FILLED");
+      assert.equal(r.json.filledQty, "0.04");
+      assert.equal(r.json.avgPrice, "65000.5");
+    });
+
+    await t.step("a retry with the same clientOrderId returns the first order with 200", async () => {
+      const r = await gw.call("POST", "/v1/orders", {
+        headers: maker.headers,
+        body: limit("SELL", "65000.5", "0.1", { clientOrderId: "m-1" }),
+      });
+      assert.equal(r.status, 200, r.text);
+      assert.equal(r.json.clientOrderId, "m-1");
+    });
+
+    await t.step("userId in the body must be the caller", async () => {
+      const same = await gw.call("POST", "/v1/orders", {
+        headers: maker.headers,
+        body: limit("SELL", "66000", "0.01", { userId: maker.userId }),
+      });
+      assert.equal(same.status, 201);
+      const other = await gw.call("POST", "/v1/orders", {
+        headers: maker.headers,
+        body: limit("SELL", "66000", "0.01", { userId: taker.userId }),
+      });
+      assert.equal(other.status, 403);
+      assert.equal(other.json.code, "USER_MISMATCH");
+    });
+
+    const rejections: [string, Record<string, unknown>, number, string, string?][] = [
+      ["off tick (gateway)", limit("BUY", "64000.001", "0.01"), 400, "PRICE_OFF_TICK", "price"],
+      ["off step (gateway)", limit("BUY", "64000", "0.00001"), 400, "QTY_OFF_STEP", "qty"],
+      ["unknown symbol", { ...limit("BUY", "1", "1"), symbol: "DOGE-USD" }, 404, "UNKNOWN_SYMBOL", "symbol"],
+      [
+        "missing price",
+        { symbol: "BTC-USD", side: "BUY", type: "LIMIT", qty: "1" },
+        400,
+        "VALIDATION_FAILED",
+        "price",
+      ],
+      ["bad side", limit("HOLD", "64000", "0.01"), 400, "VALIDATION_FAILED", "side"],
+      ["negative qty", limit("BUY", "64000", "-1"), 400, "VALIDATION_FAILED", "qty"],
+      ["exponent", limit("BUY", "64000", "1e-3"), 400, "VALIDATION_FAILED", "qty"],
+      [
+        "quoteQty on a SELL",
+        { symbol: "BTC-USD", side: "SELL", type: "MARKET", quoteQty: "10" },
+        400,
+        "VALIDATION_FAILED",
+        "quoteQty",
+      ],
+      ["too small (engine)", limit("BUY", "64000", "0.00001"), 400, "QTY_OFF_STEP", "qty"],
+      ["below min notional (engine)", limit("BUY", "40000", "0.0001"), 400, "NOTIONAL_TOO_SMALL"],
+      ["out of band (engine)", limit("BUY", "6400", "0.01"), 400, "PRICE_OUT_OF_BAND", "price"],
+      ["insufficient balance (engine)", limit("BUY", "70000", "100"), 422, "INSUFFICIENT_BALANCE"],
+      [
+        "post-only crossing (engine)",
+        limit("BUY", "65000.5", "0.01", { postOnly: true }),
+        400,
+        "POST_ONLY_WOULD_CROSS",
+      ],
+    ];
+    for (const [name, body, status, code, field] of rejections) {
+      await t.step(`rejects: ${name}`, async () => {
+        const r = await gw.call("POST", "/v1/orders", { headers: taker.headers, body });
+        assert.equal(r.status, status, r.text);
+        assert.match(r.headers.get("content-type")!, /problem\+json/);
+        assert.equal(r.json.code, code);
+        if (field) assert.equal(r.json.field, field);
+        assert.ok(r.json.detail.length > 10);
+      });
+    }
+
+    await t.step("orders on a paused market are refused with 422 MARKET_PAUSED", async () => {
+      const admin = await gw.admin();
+      const p = await gw.call("POST", "/v1/admin/symbols/eth-usd/pause", { headers: admin.headers });
+      assert.equal(p.status, 200, p.text);
+      assert.deepEqual(p.json, { running: false, symbol: "eth-usd", paused: true, ensured: false });
+      const r = await gw.call("POST", "/v1/orders", {
+        headers: taker.headers,
+        body: { symbol: "ETH-USD", side: "BUY", type: "LIMIT", price: "3200", qty: "0.01" },
+      });
+      assert.equal(r.status, 422, r.text);
+      assert.equal(r.json.code, "MARKET_PAUSED");
+      const resumed = await gw.call("POST", "/v1/admin/symbols/ETH-USD/resume", { headers: admin.headers });
+      assert.equal(resumed.json.paused, false);
+    });
+  },
+});
+
+Deno.test({
+  name: "cancel, open orders, order by id, history with fills, my trades and wallet",
+  ignore,
+  async fn(t) {
+    await using gw = await gatewayFixture({ engine: true });
+    const a = await gw.signup();
+    const b = await gw.signup();
+    const place = async (who: typeof a, body: Record<string, unknown>) => {
+      const r = await gw.call("POST", "/v1/orders", { headers: who.headers, body });
+      assert.ok(r.status === 201, r.text);
+      return r.json;
+    };
+    const o1 = await place(a, limit("BUY", "64000", "0.01", { clientOrderId: "a-1" }));
+    const o2 = await place(a, limit("BUY", "63000", "0.02", { clientOrderId: "a-2" }));
+    const o3 = await place(a, limit("BUY", "62000", "0.03", { clientOrderId: "a-3" }));
+    const eth = await place(a, { symbol: "ETH-USD", side: "SELL", type: "LIMIT", price: "3300", qty: "0.5" });
+
+    await t.step("open orders are sorted by createdAt ascending and filter by symbol", async () => {
+      const r = await gw.call("GET", "/v1/orders/open", { headers: a.headers });
+      assert.equal(r.status, 200);
+      assert.deepEqual(r.json.map((o: { orderId: string }) => o.orderId), [
+        o1.orderId,
+        o2.orderId,
+        o3.orderId,
+        eth.orderId,
+      ]);
+      const only = await gw.call("GET", "/v1/orders/open?symbol=ETH-USD", { headers: a.headers });
+      assert.deepEqual(only.json.map((o: { orderId: string }) => o.orderId), [eth.orderId]);
+      const none = await gw.call("GET", "/v1/orders/open", { headers: b.headers });
+      assert.deepEqual(none.json, []);
+    });
+
+    await t.step("wallet keeps available/reserved maps and adds balances", async () => {
+      const r = await gw.call("GET", "/v1/wallet", { headers: a.headers });
+      assert.equal(r.status, 200);
+      assert.equal(r.json.userId, a.userId);
+      assert.equal(typeof r.json.available.USD, "string");
+      assert.equal(r.json.reserved.USD, "3760");
+      assert.equal(r.json.reserved.ETH, "0.5");
+      assert.ok(
+        r.json.balances.some((x: { asset: string; locked: string }) =>
+          x.asset === "USD" && x.locked === "3760"
+        ),
+      );
+    });
+
+    await t.step("order by id is 404 for another user", async () => {
+      const mine = await gw.call("GET", `/v1/orders/${o1.orderId}`, { headers: a.headers });
+      assert.equal(mine.status, 200);
+      assert.equal(mine.json.orderId, o1.orderId);
+      const theirs = await gw.call("GET", `/v1/orders/${o1.orderId}`, { headers: b.headers });
+      assert.equal(theirs.status, 404);
+      assert.equal(theirs.json.code, "UNKNOWN_ORDER");
+      const cancelTheirs = await gw.call("DELETE", `/v1/orders/${o1.orderId}`, { headers: b.headers });
+      assert.equal(cancelTheirs.status, 404);
+      assert.equal(cancelTheirs.json.code, "UNKNOWN_ORDER");
+    });
+
+    await t.step("cancel by id answers 200 with status CANCELED; again is 404", async () => {
+      const r = await gw.call("DELETE", `/v1/orders/${o1.orderId}`, { headers: a.headers });
+      assert.equal(r.status, 200, r.text);
+      assert.equal(r.json.status, "CANCELED");
+      assert.equal(r.json.orderId, o1.orderId);
+      const again = await gw.call("DELETE", `/v1/orders/${o1.orderId}`, { headers: a.headers });
+      assert.equal(again.status, 404);
+    });
+
+    await t.step("cancel by clientOrderId and cancel all on a symbol", async () => {
+      const r = await gw.call("DELETE", "/v1/orders?symbol=BTC-USD&clientOrderId=a-2", {
+        headers: a.headers,
+      });
+      assert.equal(r.status, 200, r.text);
+      assert.deepEqual(r.json.map((o: { orderId: string }) => o.orderId), [o2.orderId]);
+      const all = await gw.call("DELETE", "/v1/orders?symbol=BTC-USD", { headers: a.headers });
+      assert.equal(all.status, 200, all.text);
+      assert.deepEqual(all.json.map((o: { orderId: string }) => o.orderId), [o3.orderId]);
+      const noSymbol = await gw.call("DELETE", "/v1/orders", { headers: a.headers });
+      assert.equal(noSymbol.status, 400);
+      assert.equal(noSymbol.json.field, "symbol");
+      const open = await gw.call("GET", "/v1/orders/open", { headers: a.headers });
+      assert.deepEqual(open.json.map((o: { orderId: string }) => o.orderId), [eth.orderId]);
+    });
+
+    await t.step("fills show in my trades and in order history", async () => {
+      const buy = await place(b, {
+        symbol: "ETH-USD",
+        side: "BUY",
+        type: "LIMIT",
+        price: "3300",
+        qty: "0.2",
+        timeInForce: "IOC",
+      });
+      assert.equal(buy.status, "FILLED");
+      for (const who of [a, b]) {
+        for (const path of ["/v1/trades/mine", "/v1/me/trades"]) {
+          const r = await gw.call("GET", path, { headers: who.headers });
+          assert.equal(r.status, 200);
+          assert.equal(r.json.length, 1);
+          const e = r.json[0];
+          for (const f of ["tradeId", "makerOrderId", "makerUserId", "takerOrderId", "takerUserId"]) {
+            assert.ok(e[f], f);
+          }
+          assert.equal(e.makerUserId, a.userId);
+          assert.equal(e.takerUserId, b.userId);
+        }
+      }
+      const h = await gw.call("GET", "/v1/orders/history?limit=2", { headers: a.headers });
+      assert.equal(h.status, 200, h.text);
+      assert.equal(h.json.orders.length, 2);
+      assert.equal(h.json.orders[0].orderId, eth.orderId, "newest first");
+      assert.equal(h.json.orders[0].fills.length, 1);
+      assert.equal(h.json.orders[0].fills[0].qty, "0.2");
+      assert.ok(h.json.nextCursor);
+      const page2 = await gw.call(
+        "GET",
+        `/v1/orders/history?limit=2&cursor=${encodeURIComponent(h.json.nextCursor)}`,
+        {
+          headers: a.headers,
+        },
+      );
+      assert.equal(page2.json.orders.length, 2);
+      const seen = [...h.json.orders, ...page2.json.orders].map((o: { orderId: string }) => o.orderId);
+      assert.deepEqual(seen, [eth.orderId, o3.orderId, o2.orderId, o1.orderId]);
+      const btc = await gw.call("GET", "/v1/orders/history?symbol=ETH-USD", { headers: a.headers });
+      assert.deepEqual(btc.json.orders.map((o: { orderId: string }) => o.orderId), [eth.orderId]);
+      assert.equal(btc.json.nextCursor, null);
+    });
+  },
+});
+
+Deno.test("an engine that does not answer gives 504 with a retry hint", async () => {
+  await using gw = await gatewayFixture({ settings: { engineTimeoutMs: 100 } });
+  const s = await gw.signup();
+  const r = await gw.call("POST", "/v1/orders", { headers: s.headers, body: limit("BUY", "64000", "0.01") });
+  assert.equal(r.status, 504);
+  assert.equal(r.json.code, "ENGINE_TIMEOUT");
+  assert.match(r.json.detail, /clientOrderId/);
+});
