@@ -1,0 +1,27 @@
+import { BaseConfig, DEFAULT_PORTS, EnvBool, Port } from "@lib/config";
+import { z } from "zod";
+
+const PositiveInt = z.coerce.number().int().positive();
+
+/** Every setting of the candle-aggregator process. */
+export const CandleConfig = BaseConfig.extend({
+  KALENCY_CANDLES_PORT: Port.default(DEFAULT_PORTS.KALENCY_CANDLES_PORT),
+  /** Consumer name inside the `candle-aggregator` group. */
+  KALENCY_CANDLES_CONSUMER: z.string().min(1).default("candle-aggregator-1"),
+  /** Stream entries read and applied per batch (one MULTI each). */
+  KALENCY_CANDLES_BATCH: PositiveInt.max(50_000).default(2000),
+  KALENCY_CANDLES_BLOCK_MS: PositiveInt.max(60_000).default(1000),
+  /** Closed candles kept in Redis per series (at least a day of 1m for the ticker); older ones are read from PostgreSQL. */
+  KALENCY_CANDLES_REDIS_KEEP: PositiveInt.default(2000),
+  /** Approximate cap of stream:candles. */
+  KALENCY_CANDLES_STREAM_MAXLEN: PositiveInt.default(100_000),
+  /** Build index candles (source=index) from stream:ticks too. */
+  KALENCY_CANDLES_INDEX: EnvBool.default(true),
+  /** Write closed candles to PostgreSQL (history beyond the Redis window). */
+  KALENCY_CANDLES_HISTORY: EnvBool.default(true),
+  KALENCY_CANDLES_FLUSH_MS: PositiveInt.default(500),
+  KALENCY_CANDLES_FLUSH_BATCH: PositiveInt.max(50_000).default(2000),
+  /** Lag above this many entries makes /healthz say "degraded". */
+  KALENCY_CANDLES_LAG_WARN: PositiveInt.default(50_000),
+});
+export type CandleConfig = z.output<typeof CandleConfig>;

@@ -1,0 +1,362 @@
+/**
+ * The aggregator's loops: executions -> trade candles, ticks -> index candles (each a consumer
+ * group), the outbox -> PostgreSQL flusher, and the lag probe. `main.ts` builds the connections and
+ * calls {@linkcode startCandleService}.
+ * @module
+ */
+import { type Candle, type Execution, streamKey, STREAMS, type Tick } from "@lib/contracts";
+import { candleKeys, upsertCandles } from "@lib/candles";
+import type { Sql } from "@lib/db";
+import { groupLag } from "@lib/ledger";
+import type { Logger } from "@lib/log";
+import type { Registry } from "@lib/metrics";
+import { compareStreamIds, consumeGroup, deadLetter, type RedisClient } from "@lib/redis";
+import { CandleAggregator } from "./aggregator.ts";
+import {
+  DAY_MS,
+  loadRecent1m,
+  loadState,
+  persistChanges,
+  type Retention,
+  trimSeries,
+} from "./candle_store.ts";
+import { TickerBook } from "./ticker.ts";
+
+/** Consumer group of the aggregator on both input streams. */
+export const CANDLE_GROUP = "candle-aggregator";
+
+export interface CandleServiceOptions {
+  prefix: string;
+  /** Consumer name inside the group. */
+  consumer: string;
+  /** Entries per XREADGROUP (and per MULTI). */
+  batchSize: number;
+  blockMs: number;
+  /** Approximate cap of `stream:candles`. */
+  streamMaxLen: number;
+  retention: Retention;
+  /** Also build index candles from `stream:ticks`. */
+  indexCandles: boolean;
+  /** Pause between outbox flushes when the outbox is empty. */
+  flushIntervalMs: number;
+  /** Candles per PostgreSQL write. */
+  flushBatch: number;
+  lagIntervalMs: number;
+}
+
+export interface CandleServiceDeps {
+  /** Connection for commands (MULTI, reads). */
+  redis: RedisClient;
+  /** Dedicated connections for the blocking group reads. */
+  tradeReader: RedisClient;
+  tickReader: RedisClient;
+  /** PostgreSQL for history; without it closed candles stay in the Redis outbox. */
+  sql?: Sql;
+  log: Logger;
+  registry: Registry;
+}
+
+/** What /healthz reports. */
+export interface CandleServiceStatus {
+  lag: Record<string, { lag: number; pending: number }>;
+  outbox: number;
+  lastFlushError?: string;
+  lastError?: string;
+}
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal.aborted) return resolve();
+    const t = setTimeout(done, ms);
+    function done() {
+      clearTimeout(t);
+      signal.removeEventListener("abort", done);
+      resolve();
+    }
+    signal.addEventListener("abort", done, { once: true });
+  });
+}
+
+function errorText(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
+}
+
+/** Starts every loop; the returned promise resolves when all have stopped after `signal` aborts. */
+export function startCandleService(
+  deps: CandleServiceDeps,
+  options: CandleServiceOptions,
+  signal: AbortSignal,
+): { done: Promise<void>; status: () => CandleServiceStatus } {
+  const { redis, log, registry } = deps;
+  const prefix = options.prefix;
+  const status: CandleServiceStatus = { lag: {}, outbox: 0 };
+
+  const batches = registry.counter("candles_batches_total", "Batches applied, by stream");
+  const batchSize = registry.histogram("candles_batch_size", "Entries per applied batch", [
+    1,
+    10,
+    50,
+    100,
+    250,
+    500,
+    1000,
+    2500,
+    5000,
+    10000,
+  ]);
+  const writeSeconds = registry.histogram(
+    "candles_write_seconds",
+    "Write latency: store=redis (one MULTI per batch), store=postgres (one outbox flush)",
+  );
+  const applied = registry.counter("candles_trades_applied_total", "Trades and ticks applied, by source");
+  const duplicates = registry.counter(
+    "candles_duplicates_total",
+    "Redelivered entries ignored (already applied), by source",
+  );
+  const late = registry.gauge("candles_late_trades", "Trades stamped before their predecessor (since start)");
+  const gaps = registry.gauge(
+    "candles_seq_gaps",
+    "Trades whose per-symbol seq skipped numbers (since start)",
+  );
+  const closedTotal = registry.counter("candles_closed_total", "Candles closed, by timeframe");
+  const deadTotal = registry.counter(
+    "dead_letters_total",
+    "Entries sent to the dead-letter stream, by stream",
+  );
+  const retries = registry.counter("retries_total", "Failed writes that were retried, by target");
+  const lagGauge = registry.gauge("consumer_lag", "Stream entries the group has not read yet");
+  const pendingGauge = registry.gauge(
+    "consumer_pending",
+    "Entries read by the group but not yet acknowledged",
+  );
+  const outboxGauge = registry.gauge("candles_outbox_length", "Closed candles waiting for PostgreSQL");
+
+  const execKey = streamKey(prefix, STREAMS.executions);
+  const tickKey = streamKey(prefix, STREAMS.ticks);
+
+  // ---- trade candles ----
+  const trades = new CandleAggregator("trade");
+  let tickers = new TickerBook();
+  let tradesDirty = true;
+
+  async function reloadTrades(): Promise<void> {
+    const saved = await loadState(redis, prefix, "trade");
+    trades.restore(saved.forming, saved.seqs);
+    tickers = new TickerBook();
+    for (const c of saved.forming) {
+      if (c.timeframe !== "1m") continue;
+      tickers.update(await loadRecent1m(redis, prefix, c.symbol, c.openTime - DAY_MS));
+      tickers.update([c]);
+    }
+    tradesDirty = false;
+  }
+
+  async function handleTrades(batch: { id: string; value: Execution }[]): Promise<void> {
+    if (tradesDirty) await reloadTrades();
+    try {
+      const bad: { id: string; json: string; reason: string }[] = [];
+      let n = 0;
+      for (const { id, value: e } of batch) {
+        try {
+          if (
+            trades.apply({
+              symbol: e.symbol,
+              seq: e.seq,
+              price: e.price,
+              qty: e.qty,
+              quoteQty: e.quoteQty,
+              ts: e.ts,
+            })
+          ) n++;
+        } catch (err) {
+          bad.push({ id, json: JSON.stringify(e), reason: `cannot aggregate: ${errorText(err)}` });
+        }
+      }
+      const changes = trades.takeChanges();
+      tickers.update(changes.closed);
+      tickers.update(changes.forming);
+      const tks = changes.symbols.map((s) => tickers.ticker(s, changes.lastTs[s])).filter((t) =>
+        t !== undefined
+      );
+      const done = writeSeconds.startTimer({ store: "redis" });
+      await persistChanges(redis, prefix, changes, { streamMaxLen: options.streamMaxLen, tickers: tks });
+      done();
+      for (const b of bad) {
+        await deadLetter(redis, execKey, { id: b.id, message: { payload: b.json } }, b.reason, CANDLE_GROUP);
+        deadTotal.inc({ stream: STREAMS.executions.name });
+        log.warn("dead-lettered an execution", { id: b.id, reason: b.reason });
+      }
+      batches.inc({ stream: STREAMS.executions.name });
+      batchSize.observe(batch.length, { stream: STREAMS.executions.name });
+      applied.inc({ source: "trade" }, n);
+      for (const c of changes.closed) closedTotal.inc({ timeframe: c.timeframe });
+      duplicates.inc({ source: "trade" }, batch.length - n - bad.length);
+      late.set(trades.late);
+      gaps.set(trades.gaps);
+    } catch (e) {
+      // the in-memory state may be ahead of Redis now: rebuild it from Redis before the retry
+      tradesDirty = true;
+      throw e;
+    }
+  }
+
+  // ---- index candles (simulator ticks) ----
+  const index = new CandleAggregator("index");
+  let tickCursor: string | undefined;
+  let indexDirty = true;
+
+  async function reloadIndex(): Promise<void> {
+    const saved = await loadState(redis, prefix, "index");
+    index.restore(saved.forming, {});
+    tickCursor = saved.tickCursor;
+    indexDirty = false;
+  }
+
+  async function handleTicks(batch: { id: string; value: Tick }[]): Promise<void> {
+    if (indexDirty) await reloadIndex();
+    try {
+      const bad: { id: string; json: string; reason: string }[] = [];
+      let n = 0;
+      let cursor = tickCursor;
+      for (const { id, value: t } of batch) {
+        if (cursor !== undefined && compareStreamIds(id, cursor) <= 0) continue;
+        cursor = id;
+        try {
+          index.apply({ symbol: t.symbol, price: t.price, qty: t.volume, ts: t.ts });
+          n++;
+        } catch (err) {
+          bad.push({ id, json: JSON.stringify(t), reason: `cannot aggregate: ${errorText(err)}` });
+        }
+      }
+      const changes = index.takeChanges();
+      const done = writeSeconds.startTimer({ store: "redis" });
+      await persistChanges(redis, prefix, changes, {
+        streamMaxLen: options.streamMaxLen,
+        tickCursor: cursor,
+      });
+      done();
+      tickCursor = cursor;
+      for (const b of bad) {
+        await deadLetter(redis, tickKey, { id: b.id, message: { payload: b.json } }, b.reason, CANDLE_GROUP);
+        deadTotal.inc({ stream: STREAMS.ticks.name });
+      }
+      batches.inc({ stream: STREAMS.ticks.name });
+      batchSize.observe(batch.length, { stream: STREAMS.ticks.name });
+      applied.inc({ source: "index" }, n);
+      for (const c of changes.closed) closedTotal.inc({ timeframe: c.timeframe });
+      duplicates.inc({ source: "index" }, batch.length - n - bad.length);
+    } catch (e) {
+      indexDirty = true;
+      throw e;
+    }
+  }
+
+  const onError = (stream: string) => (e: unknown) => {
+    status.lastError = `${stream}: ${errorText(e)}`;
+    retries.inc({ target: "redis" });
+    log.warn("batch failed; retrying", { stream, error: errorText(e) });
+  };
+  const onDead = (stream: string) => (entry: { id: string }, reason: string) => {
+    deadTotal.inc({ stream });
+    log.warn("dead-lettered an entry that does not decode", { stream, id: entry.id, reason });
+  };
+
+  const loops: Promise<void>[] = [];
+  loops.push(consumeGroup(deps.tradeReader, prefix, STREAMS.executions, {
+    group: CANDLE_GROUP,
+    consumer: options.consumer,
+    signal,
+    count: options.batchSize,
+    blockMs: options.blockMs,
+    handle: handleTrades,
+    onError: onError(STREAMS.executions.name),
+    onDead: onDead(STREAMS.executions.name),
+  }));
+  if (options.indexCandles) {
+    loops.push(consumeGroup(deps.tickReader, prefix, STREAMS.ticks, {
+      group: CANDLE_GROUP,
+      consumer: options.consumer,
+      signal,
+      count: options.batchSize,
+      blockMs: options.blockMs,
+      handle: handleTicks,
+      onError: onError(STREAMS.ticks.name),
+      onDead: onDead(STREAMS.ticks.name),
+    }));
+  }
+
+  // ---- outbox -> PostgreSQL ----
+  async function flushOnce(sql: Sql): Promise<number> {
+    const key = candleKeys.outbox(prefix);
+    const items = await redis.lRange(key, 0, options.flushBatch - 1);
+    if (items.length === 0) return 0;
+    const candles: Candle[] = [];
+    for (const item of items) {
+      try {
+        candles.push(JSON.parse(item) as Candle);
+      } catch {
+        log.warn("dropped an unreadable outbox item", { item: item.slice(0, 200) });
+      }
+    }
+    const done = writeSeconds.startTimer({ store: "postgres" });
+    await upsertCandles(sql, candles);
+    done();
+    // only this loop removes from the head; the aggregator appends at the tail
+    const [, left] = await redis.multi().lTrim(key, items.length, -1).lLen(key).exec();
+    status.outbox = Number(left);
+    return Number(left);
+  }
+
+  if (deps.sql) {
+    const sql = deps.sql;
+    loops.push((async () => {
+      let backoff = 100;
+      let lastTrim = 0;
+      while (!signal.aborted) {
+        try {
+          const left = await flushOnce(sql);
+          status.lastFlushError = undefined;
+          backoff = 100;
+          if (left > 0) continue;
+          // trim Redis only once PostgreSQL holds everything, so no candle is ever in neither
+          if (Date.now() - lastTrim > 10_000) {
+            await trimSeries(redis, prefix, options.retention);
+            lastTrim = Date.now();
+          }
+          await sleep(options.flushIntervalMs, signal);
+        } catch (e) {
+          status.lastFlushError = errorText(e);
+          retries.inc({ target: "postgres" });
+          log.warn("candle flush to PostgreSQL failed; retrying", {
+            error: errorText(e),
+            backoffMs: backoff,
+          });
+          await sleep(backoff, signal);
+          backoff = Math.min(backoff * 2, 5_000);
+        }
+      }
+    })());
+  }
+
+  // ---- lag probe ----
+  async function probe(): Promise<void> {
+    const streams: [string, string][] = [[STREAMS.executions.name, execKey]];
+    if (options.indexCandles) streams.push([STREAMS.ticks.name, tickKey]);
+    for (const [name, key] of streams) {
+      const l = await groupLag(redis, key, CANDLE_GROUP);
+      status.lag[name] = { lag: l.lag, pending: l.pending };
+      lagGauge.set(l.lag, { stream: name, group: CANDLE_GROUP });
+      pendingGauge.set(l.pending, { stream: name, group: CANDLE_GROUP });
+    }
+    status.outbox = await redis.lLen(candleKeys.outbox(prefix));
+    outboxGauge.set(status.outbox);
+  }
+  loops.push((async () => {
+    while (!signal.aborted) {
+      await probe().catch((e) => log.debug("lag probe failed", { error: errorText(e) }));
+      await sleep(options.lagIntervalMs, signal);
+    }
+  })());
+
+  return { done: Promise.all(loops).then(() => {}), status: () => status };
+}
