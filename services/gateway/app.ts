@@ -10,6 +10,7 @@ import { requestId } from "hono/request-id";
 import { routePath } from "hono/route";
 import { secureHeaders } from "hono/secure-headers";
 import type { z } from "zod";
+import type { Candle, Timeframe } from "@lib/contracts";
 import type { Sql } from "@lib/db";
 import type { HealthReport } from "@lib/health";
 import type { Logger } from "@lib/log";
@@ -36,13 +37,13 @@ export type GatewayEnv = { Variables: { principal: Principal | undefined } };
 /** Reads candles for the candles route (the candle aggregator's read path). */
 export type CandleReader = (query: {
   symbol: string;
-  tf: string;
+  tf: Timeframe;
   from?: number;
   to?: number;
   limit: number;
-  fill: boolean;
+  fill?: boolean;
   source: "trade" | "index";
-}) => Promise<unknown[]>;
+}) => Promise<Candle[]>;
 
 export interface GatewayDeps {
   redis: RedisClient;

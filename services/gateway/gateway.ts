@@ -4,6 +4,7 @@
  * @module
  */
 import type { Context } from "hono";
+import { readCandles } from "@lib/candles";
 import { keys, streamKey, STREAMS } from "@lib/contracts";
 import type { Sql } from "@lib/db";
 import { runHealthChecks } from "@lib/health";
@@ -49,8 +50,9 @@ export interface GatewayResources {
   sql: Sql;
   log: Logger;
   metrics: Registry;
-  candles?: CandleReader;
   mounts?: GatewayDeps["mounts"];
+  /** Candle reads; default: lib/candles over these connections. */
+  candles?: CandleReader;
   /** Client address when not behind a trusted proxy. */
   connAddress?: (c: Context) => string | undefined;
 }
@@ -125,7 +127,7 @@ export async function buildGateway(s: GatewaySettings, r: GatewayResources) {
     limits: s.rateLimit ? s.rateLimit : { ip: 0, user: 0, auth: 0 },
     log,
     metrics,
-    candles: r.candles,
+    candles: r.candles ?? ((q) => readCandles(redis, sql, s.prefix, q)),
     mounts: r.mounts,
     health: () =>
       runHealthChecks("gateway", {

@@ -6,13 +6,12 @@
 import type { Context, Hono } from "hono";
 import { getConnInfo } from "hono/deno";
 import { loadConfig } from "@lib/config";
-import { connectDb, type Sql } from "@lib/db";
+import { connectDb } from "@lib/db";
 import { createShutdown } from "@lib/lifecycle";
 import { createLogger, type Logger } from "@lib/log";
 import { addProcessMetrics, Registry } from "@lib/metrics";
-import { connectRedis, type RedisClient } from "@lib/redis";
+import { connectRedis } from "@lib/redis";
 import { ensureUser } from "@lib/users";
-import type { CandleReader } from "./app.ts";
 import type { Authenticator } from "./auth.ts";
 import { GatewayConfig, parseLegacyKeys } from "./config.ts";
 import { buildGateway, type GatewayResources } from "./gateway.ts";
@@ -39,26 +38,6 @@ async function loadFeedModule(): Promise<
     return undefined;
   }
   return await import(url.href);
-}
-
-/** The candle read path of lib/candles, when this build has it. */
-async function loadCandleReader(
-  redis: RedisClient,
-  sql: Sql,
-  prefix: string,
-): Promise<CandleReader | undefined> {
-  const url = new URL("../../lib/candles/mod.ts", import.meta.url);
-  try {
-    await Deno.stat(url);
-  } catch {
-    return undefined;
-  }
-  const mod = await import(url.href) as {
-    readCandles?: (r: RedisClient, s: Sql, p: string, q: Record<string, unknown>) => Promise<unknown[]>;
-  };
-  const read = mod.readCandles;
-  if (!read) return undefined;
-  return (q) => read(redis, sql, prefix, q);
 }
 
 async function main(): Promise<void> {
@@ -95,8 +74,6 @@ async function main(): Promise<void> {
   shutdown.defer("postgres", () => sql.end({ timeout: 5 }));
 
   const mounts: NonNullable<GatewayResources["mounts"]> = [];
-  const candles = await loadCandleReader(redis, sql, config.KALENCY_PREFIX);
-  if (!candles) log.warn("lib/candles is not available: the candles route answers 503");
 
   // the feed is mounted into the app, and its logins use the app's authenticator: a late binding
   const authRef: { current?: Authenticator } = {};
@@ -152,7 +129,6 @@ async function main(): Promise<void> {
     sql,
     log,
     metrics,
-    candles,
     mounts,
     connAddress: (c: Context) => {
       try {

@@ -131,8 +131,10 @@ export const CandlesQuery = z.object({
   tf: TimeFrameInput.optional().describe("1s, 5s, 1m (default), 5m, 1h, 1d; any case"),
   from: TimeParam.optional().describe("Inclusive start of bucketStart: RFC 3339 or epoch ms"),
   to: TimeParam.optional().describe("Inclusive end of bucketStart: RFC 3339 or epoch ms"),
-  limit: queryInt("limit", 500, 5000),
-  fill: z.enum(["true", "false"]).optional().describe("Fill empty buckets with flat candles"),
+  limit: queryInt("limit", 500, 1000),
+  fill: z.enum(["true", "false"]).optional().describe(
+    "Flat candles for buckets without trades (default true)",
+  ),
   source: z.enum(["trade", "index"]).optional().describe("trade (default) or the simulator's index price"),
 });
 

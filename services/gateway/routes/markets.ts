@@ -183,9 +183,9 @@ export function marketRoutes(route: RouteFn, deps: GatewayDeps): void {
       from: query.from,
       to: query.to,
       limit: query.limit,
-      fill: query.fill === "true",
+      fill: query.fill === undefined ? undefined : query.fill === "true",
       source: query.source ?? "trade",
-    }) as { openTime: number }[];
+    });
     return c.json(candles.map((k) => ({ ...k, bucketStart: new Date(k.openTime).toISOString() })));
   });
 }
