@@ -122,7 +122,8 @@ const ROOT = new URL("../", import.meta.url).pathname;
 /** A service process started for a test; `stop()` sends SIGTERM and returns its exit status. */
 export interface Spawned {
   readonly output: () => string;
-  stop(): Promise<number>;
+  /** Sends SIGTERM (or the given signal) and waits for the exit status. */
+  stop(signal?: Deno.Signal): Promise<number>;
 }
 
 /**
@@ -154,8 +155,8 @@ export async function spawnService(
     exited = true;
     return s;
   });
-  const stop = async () => {
-    if (!exited) child.kill("SIGTERM");
+  const stop = async (signal: Deno.Signal = "SIGTERM") => {
+    if (!exited) child.kill(signal);
     const s = await status;
     await drained;
     return s.code;

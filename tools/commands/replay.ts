@@ -234,14 +234,19 @@ export async function compareReadModels(
   return compared;
 }
 
-/** The highest id deleted from a stream ("0-0" when nothing was). */
-async function maxDeletedId(redis: RedisClient, key: string): Promise<string> {
+/** How many entries were removed from a stream (trimmed or deleted) and the highest id XDEL removed. */
+async function removals(redis: RedisClient, key: string): Promise<{ removed: number; maxDeleted: string }> {
   const info = await redis.sendCommand(["XINFO", "STREAM", key]).catch(() => undefined) as
     | unknown[]
     | undefined;
-  if (!info) return "0-0";
-  const i = info.indexOf("max-deleted-entry-id");
-  return i >= 0 ? String(info[i + 1]) : "0-0";
+  if (!info) return { removed: 0, maxDeleted: "0-0" };
+  const field = (name: string) => {
+    const i = info.indexOf(name);
+    return i >= 0 ? info[i + 1] : undefined;
+  };
+  // XTRIM does not move max-deleted-entry-id, so trimming shows only in entries-added vs length
+  const removed = Number(field("entries-added") ?? 0) - Number(field("length") ?? 0);
+  return { removed: Math.max(0, removed), maxDeleted: String(field("max-deleted-entry-id") ?? "0-0") };
 }
 
 export interface ReplayOptions {
@@ -280,12 +285,16 @@ export async function runReplay(
   } else {
     engine = deps.createEngine(deps.settings);
   }
-  const deleted = await maxDeletedId(redis, key);
-  if (compareStreamIds(deleted, cursor) > 0) {
+  const gone = await removals(redis, key);
+  if (from === "start" && gone.removed > 0) {
     throw new Error(
-      `commands up to ${deleted} were trimmed from ${key}, so the state cannot be rebuilt from ${
-        from === "start" ? "the beginning" : "the snapshot"
-      }${from === "start" ? " (use --from-snapshot to start from the engine's snapshot)" : ""}`,
+      `${gone.removed} commands were trimmed or deleted from ${key}, so the state cannot be rebuilt from the ` +
+        "beginning (use --from-snapshot to start from the engine's snapshot)",
+    );
+  }
+  if (from === "snapshot" && compareStreamIds(gone.maxDeleted, cursor) > 0) {
+    throw new Error(
+      `command ${gone.maxDeleted}, after the snapshot, was deleted from ${key}: the replay would be wrong`,
     );
   }
   const poison = new Set((await redis.sMembers(deps.poisonKey(prefix))).map(String));
@@ -324,6 +333,14 @@ export async function runReplay(
     } else snapshot = { cursor: live.manifest.cursor, compared: false, equal: true };
   }
   const changes = engine.takeChanges();
+  if (from === "start") {
+    // the engine process writes the configured markets at start; commands only change some of them
+    const markets = [...changes.markets];
+    for (const spec of deps.settings.markets) {
+      if (!markets.some((m) => m.symbol === spec.symbol)) markets.push(spec);
+    }
+    changes.markets = markets;
+  }
   const compared = await compareReadModels(redis, prefix, changes, from === "start", differences, limit);
   const truncated = differences.length >= limit;
   return {
