@@ -1,0 +1,150 @@
+import assert from "node:assert/strict";
+import { DEFAULT_MARKETS } from "@lib/contracts";
+import { toSteps } from "@lib/money";
+import { dbFixture, redisFixture } from "@lib/testing";
+import { spawnGateway } from "../../services/gateway/testing.ts";
+import { jsonLines, spawnEngine, tools } from "../test_util.ts";
+import { isLoopbackUrl, LoadStats, minLots, planOrders } from "./load.ts";
+
+Deno.test("planOrders() gives valid, reproducible limit orders around the mid", () => {
+  for (const market of DEFAULT_MARKETS) {
+    const plan = planOrders(market, market.startPrice, 500, 7);
+    assert.deepEqual(plan, planOrders(market, market.startPrice, 500, 7), "same seed, same plan");
+    for (const o of plan) {
+      assert.ok(
+        toSteps(o.price, market.tickSize) !== undefined,
+        `${o.price} on the tick of ${market.symbol}`,
+      );
+      assert.ok(toSteps(o.qty, market.stepSize) !== undefined, `${o.qty} on the step of ${market.symbol}`);
+      const lots = BigInt(toSteps(o.qty, market.stepSize)!);
+      assert.ok(
+        lots >= minLots(market, o.price),
+        `${o.qty} @ ${o.price} reaches the minimums of ${market.symbol}`,
+      );
+    }
+    const crossing = plan.filter((o) => o.timeInForce === "IOC").length;
+    assert.ok(crossing > 100 && crossing < 300, `about 40 % cross (${crossing})`);
+  }
+});
+
+Deno.test("minLots() reaches both the minimum quantity and the minimum notional", () => {
+  const btc = DEFAULT_MARKETS.find((m) => m.symbol === "BTC-USD")!;
+  assert.equal(minLots(btc, "65000.00"), 1n); // 0.0001 BTC = 6.5 USD >= 5
+  assert.equal(minLots(btc, "10000.00"), 5n); // 0.0005 BTC = 5 USD
+});
+
+Deno.test("isLoopbackUrl() accepts only this machine", () => {
+  for (
+    const u of [
+      "http://127.0.0.1:8080",
+      "http://localhost:8080",
+      "http://[::1]:8080",
+      "redis://127.0.0.1:6379",
+    ]
+  ) {
+    assert.ok(isLoopbackUrl(u), u);
+  }
+  for (const u of ["http://10.0.0.1:8080", "http://example.com", "redis://redis:6379", "not a url"]) {
+    assert.ok(!isLoopbackUrl(u), u);
+  }
+});
+
+Deno.test("LoadStats summarises acks, rejections by reason and latency percentiles", () => {
+  const s = new LoadStats();
+  s.sent = 5;
+  s.add({ kind: "acked", status: "FILLED", latencyMs: 1 });
+  s.add({ kind: "acked", status: "ACCEPTED", latencyMs: 2 });
+  s.add({ kind: "rejected", reason: "INSUFFICIENT_BALANCE", latencyMs: 3 });
+  s.add({ kind: "rejected", reason: "INSUFFICIENT_BALANCE", latencyMs: 4 });
+  s.add({ kind: "failed", reason: "NO_REPLY_IN_TIME" });
+  const sum = s.summary(1000, "test", 0);
+  assert.equal(sum.acked, 2);
+  assert.equal(sum.filledOrPartly, 1);
+  assert.deepEqual(sum.rejectedByReason, { INSUFFICIENT_BALANCE: 2 });
+  assert.deepEqual(sum.failed, { NO_REPLY_IN_TIME: 1 });
+  assert.deepEqual(sum.latencyMs, { p50: 2, p90: 4, p99: 4, max: 4 });
+  assert.equal(sum.sentPerSecond, 5);
+});
+
+Deno.test("load refuses a target that is not on this machine", async () => {
+  const r = await tools(["load", "--gateway-url", "http://10.1.2.3:8080"]);
+  assert.equal(r.code, 2);
+  assert.match(r.stderr, /loopback/);
+  const d = await tools(["load", "--direct", "--redis-url", "redis://redis.example:6379"]);
+  assert.equal(d.code, 2);
+});
+
+Deno.test("load --direct places a bounded number of orders through the engine and reports every answer", async () => {
+  await using fx = await redisFixture("load");
+  const engine = await spawnEngine(fx.prefix);
+  try {
+    const r = await tools(
+      [
+        "load",
+        "--direct",
+        "--orders",
+        "300",
+        "--rate",
+        "3000",
+        "--users",
+        "5",
+        "--max-seconds",
+        "30",
+        "--seed",
+        "1",
+        "--json",
+      ],
+      { prefix: fx.prefix },
+    );
+    assert.equal(r.code, 0, r.stderr + engine.output());
+    const s = jsonLines(r.stdout)[0] as Record<string, any>;
+    assert.equal(s.kind, "load");
+    assert.equal(s.sent, 300);
+    assert.equal(s.acked + s.rejected, 300, JSON.stringify(s));
+    assert.equal(s.unanswered, 0);
+    assert.ok(s.acked > 200, JSON.stringify(s));
+    assert.ok(s.filledOrPartly > 0, "some orders traded");
+    assert.ok(s.latencyMs.p50 > 0 && s.latencyMs.p99 >= s.latencyMs.p50);
+    const text = await tools(["load", "--direct", "--orders", "20", "--rate", "1000", "--users", "2"], {
+      prefix: fx.prefix,
+    });
+    assert.match(text.stdout, /^load \(direct to stream:orders\): 20 sent in .*\n {2}acked +\d+/);
+    assert.match(text.stdout, /ack latency p50 [\d.]+ ms, p90 [\d.]+ ms, p99 [\d.]+ ms, max [\d.]+ ms/);
+  } finally {
+    assert.equal(await engine.stop(), 0, engine.output());
+  }
+});
+
+Deno.test("load through the gateway signs users up and places orders over REST", async () => {
+  await using fx = await redisFixture("load");
+  await using db = await dbFixture();
+  const engine = await spawnEngine(fx.prefix);
+  try {
+    await using gateway = await spawnGateway(fx.prefix, db.url);
+    const r = await tools(
+      [
+        "load",
+        "--gateway-url",
+        gateway.url,
+        "--orders",
+        "60",
+        "--rate",
+        "300",
+        "--users",
+        "3",
+        "--max-seconds",
+        "30",
+        "--json",
+      ],
+      { prefix: fx.prefix },
+    );
+    assert.equal(r.code, 0, r.stderr);
+    const s = jsonLines(r.stdout)[0] as Record<string, any>;
+    assert.equal(s.mode, `REST ${gateway.url}`);
+    assert.equal(s.sent, 60);
+    assert.equal(s.acked + s.rejected, 60, JSON.stringify(s));
+    assert.ok(s.acked > 30, JSON.stringify(s));
+  } finally {
+    assert.equal(await engine.stop(), 0, engine.output());
+  }
+});
