@@ -1,4 +1,5 @@
 import { type MarketSpec, type SimControl, STREAMS } from "@lib/contracts";
+import { decimalPlaces } from "@lib/money";
 import { publish } from "@lib/redis";
 import { listUsers, setRole } from "@lib/users";
 import type { GatewayDeps, RouteFn } from "../app.ts";
@@ -124,17 +125,20 @@ export function adminRoutes(route: RouteFn, deps: GatewayDeps): void {
     const markets = await deps.reads.markets();
     const existing = markets.find((m) => m.symbol === params.symbol);
     const [base, quote] = params.symbol.split("-");
+    // like the original, a new symbol starts at the first market's price; its tick fits that price
+    const startPrice = body.startPrice ?? markets[0]?.startPrice ?? "100";
+    const places = Math.max(2, decimalPlaces(startPrice));
     const market: MarketSpec = existing ? { ...existing, status: "TRADING" } : {
       symbol: params.symbol,
       base,
       quote,
-      tickSize: body.tickSize ?? "0.01",
+      tickSize: body.tickSize ?? `0.${"0".repeat(places - 1)}1`,
       stepSize: body.stepSize ?? "0.0001",
       minQty: body.minQty ?? body.stepSize ?? "0.0001",
       maxQty: body.maxQty ?? "1000000",
       minNotional: body.minNotional ?? "1",
       status: "TRADING",
-      startPrice: body.startPrice ?? markets[0]?.startPrice ?? "100",
+      startPrice,
     };
     okReply(await deps.engine.send({ type: "addMarket", market }));
     deps.reads.invalidateMarkets();
