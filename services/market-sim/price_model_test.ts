@@ -1,0 +1,73 @@
+import assert from "node:assert/strict";
+import { createPriceState, simulateMinuteCloses, stepPrice, toTicks } from "./price_model.ts";
+import { customProfile, PROFILES } from "./profiles.ts";
+import { createRng } from "./rng.ts";
+import { checkFacts, returnFacts } from "./stylized_facts.ts";
+
+Deno.test("simulateMinuteCloses() is reproducible from its seed", () => {
+  const a = simulateMinuteCloses({ seed: "7", profile: PROFILES.normal, minutes: 30 });
+  const b = simulateMinuteCloses({ seed: "7", profile: PROFILES.normal, minutes: 30 });
+  const c = simulateMinuteCloses({ seed: "8", profile: PROFILES.normal, minutes: 30 });
+  assert.deepEqual(a, b);
+  assert.notDeepEqual(a, c);
+});
+
+Deno.test("the volatile profile reproduces the stylized facts over thousands of minutes", async (t) => {
+  for (const seed of ["kalency-1", "kalency-2"]) {
+    await t.step(`seed ${seed}`, () => {
+      const closes = simulateMinuteCloses({ seed, profile: PROFILES.volatile, minutes: 4000, tick: 0.01 });
+      const f = returnFacts(closes);
+      const detail = JSON.stringify({ ...f, absAcf: f.absAcf.map((x) => x.toFixed(3)) });
+      assert.ok(f.excessKurtosis > 1, `excess kurtosis ${detail}`);
+      assert.ok(Math.abs(f.acf1) < 0.1, `acf1 ${detail}`);
+      assert.ok(f.absAcf[0] > 0.1, `acf |r| lag 1 ${detail}`);
+      // clustering persists: still positive several minutes later
+      assert.ok(f.absAcf[4] > 0, `acf |r| lag 5 ${detail}`);
+      assert.deepEqual(checkFacts(f), { excessKurtosis: true, acf1: true, absAcf1: true });
+    });
+  }
+});
+
+Deno.test("profiles order by volatility: calm < normal < volatile", () => {
+  const sd = (name: string) =>
+    returnFacts(simulateMinuteCloses({ seed: "order", profile: PROFILES[name], minutes: 1500 })).stdev;
+  assert.ok(sd("calm") < sd("normal"));
+  assert.ok(sd("normal") < sd("volatile"));
+});
+
+Deno.test("volatility 0 keeps the price flat, as the original did", () => {
+  const flat = customProfile(0, 250);
+  const state = createPriceState(100, flat, 0.01);
+  const rng = createRng("flat", "x");
+  for (let i = 0; i < 10_000; i++) stepPrice(state, flat, rng, 0.25);
+  assert.equal(toTicks(state, 0.01), 10_000);
+});
+
+Deno.test("the crash profile enters its crash regime and falls", () => {
+  let drops = 0;
+  for (const seed of ["a", "b", "c", "d", "e", "f"]) {
+    const state = createPriceState(100, PROFILES.normal, 0.01);
+    state.regime = PROFILES.crash.enter!;
+    const rng = createRng(seed, "crash");
+    for (let i = 0; i < 240 * 5; i++) stepPrice(state, PROFILES.crash, rng, 0.25);
+    if (Math.exp(state.logPrice) < 98) drops++;
+  }
+  assert.ok(drops >= 4, `only ${drops} of 6 crash runs fell by 2% or more in five minutes`);
+});
+
+Deno.test("toTicks() rounds to the tick and never goes below one tick", () => {
+  const state = createPriceState(65000.123, PROFILES.normal, 0.01);
+  assert.equal(toTicks(state, 0.01), 6_500_012);
+  const tiny = createPriceState(0.000001, PROFILES.normal, 0.01);
+  assert.equal(toTicks(tiny, 0.01), 1);
+});
+
+Deno.test("mean reversion pulls the price back towards its anchor", () => {
+  const profile = { ...customProfile(0, 250), meanReversionPerHour: 2 };
+  const state = createPriceState(100, profile, 0.01);
+  state.logPrice = Math.log(150);
+  const rng = createRng("mr", "x");
+  for (let i = 0; i < 4 * 3600; i++) stepPrice(state, profile, rng, 0.25); // one hour
+  const price = Math.exp(state.logPrice);
+  assert.ok(price < 110 && price > 100, `price ${price}`);
+});
