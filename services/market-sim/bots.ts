@@ -1,0 +1,377 @@
+/**
+ * Bot traders as pure decisions: given a bot's state on one symbol, what it holds, the market as the
+ * model sees it and its own seeded generator, each function returns the orders the bot wants (and why
+ * it skipped any). No I/O and no clock: the simulator turns intents into engine commands.
+ *
+ * - Market makers quote `levels` bids and asks around the model price. The half spread is at least
+ *   `minHalfSpreadBps` and widens with the current volatility; quotes shift against the bot's
+ *   inventory (long -> lower, short -> higher). Each action cancels the old quotes (one cancelAll) and
+ *   re-quotes, unless the quotes would be the same and are still fresh.
+ * - Noise traders send small market orders and limit orders near the touch on a random side; their
+ *   limit orders are canceled after a random time to live.
+ * - Momentum traders buy after a rise and sell after a fall: the signal is the gap between a fast
+ *   and a slow average of the log price, in units of one-minute volatility.
+ * @module
+ */
+import type { Side } from "@lib/contracts";
+import { baseAmount, type Market, minimumLots, quoteAmount } from "./market.ts";
+import type { Rng } from "./rng.ts";
+
+export const BOT_KINDS = ["marketMakers", "noiseTraders", "momentumTraders"] as const;
+export type BotKind = typeof BOT_KINDS[number];
+
+/** Short tags used in usernames (`bot-mm-1`) and ids. */
+export const KIND_TAG: Record<BotKind, string> = {
+  marketMakers: "mm",
+  noiseTraders: "noise",
+  momentumTraders: "mom",
+};
+
+export interface KindSettings {
+  count: number;
+  /** Actions per second of each bot on each symbol (scaled by the regime's activity for takers). */
+  ratePerSec: number;
+}
+export type BotPopulation = Record<BotKind, KindSettings>;
+
+export const DEFAULT_POPULATION: BotPopulation = {
+  marketMakers: { count: 2, ratePerSec: 0.5 },
+  noiseTraders: { count: 4, ratePerSec: 0.5 },
+  momentumTraders: { count: 2, ratePerSec: 0.2 },
+};
+
+export interface BotParams {
+  /** Price levels each market maker quotes per side. */
+  makerLevels: number;
+  /** Smallest half spread, in basis points of the price. */
+  minHalfSpreadBps: number;
+  /** Half spread grows by this many standard deviations of the price move over `spreadHorizonSec`. */
+  spreadVolK: number;
+  spreadHorizonSec: number;
+  /** Same quotes older than this are replaced anyway. */
+  maxQuoteAgeSec: number;
+  /** Inventory (in typical orders) at which the skew reaches a full half spread. */
+  skewRangeUnits: number;
+  noiseMarketProb: number;
+  noiseTtlMinSec: number;
+  noiseTtlMaxSec: number;
+  /** Most resting limit orders a noise trader keeps per symbol. */
+  noiseMaxResting: number;
+  /** Momentum signal (one-minute sigmas) above which momentum traders act (each bot varies it ±25%). */
+  momentumThreshold: number;
+  /** A typical order is this many times the market's minimum notional. */
+  unitNotionalMult: number;
+  /** Buy orders need this much more quote than price x qty (fees, price moves), in percent. */
+  buyMarginPct: number;
+}
+
+export const DEFAULT_BOT_PARAMS: BotParams = {
+  makerLevels: 2,
+  minHalfSpreadBps: 1.5,
+  spreadVolK: 1,
+  spreadHorizonSec: 2,
+  maxQuoteAgeSec: 10,
+  skewRangeUnits: 20,
+  noiseMarketProb: 0.35,
+  noiseTtlMinSec: 10,
+  noiseTtlMaxSec: 40,
+  noiseMaxResting: 16,
+  momentumThreshold: 1,
+  unitNotionalMult: 20,
+  buyMarginPct: 2,
+};
+
+/** What a bot holds as far as it knows: free balances in 10^-18 units, from the engine's wallet view. */
+export class Funds {
+  /** False until the first wallet read. */
+  known = false;
+  #free = new Map<string, bigint>();
+  /** Holdings (free + locked) at the first read: the inventory a market maker steers back to. */
+  readonly reference = new Map<string, bigint>();
+
+  free(asset: string): bigint {
+    return this.#free.get(asset) ?? 0n;
+  }
+  take(asset: string, amount: bigint): void {
+    this.#free.set(asset, this.free(asset) - amount);
+  }
+  give(asset: string, amount: bigint): void {
+    this.#free.set(asset, this.free(asset) + amount);
+  }
+  /** Replaces the view with a wallet read; the first read also fixes the inventory reference. */
+  load(balances: { asset: string; free: bigint; locked: bigint }[]): void {
+    this.#free.clear();
+    for (const b of balances) {
+      this.#free.set(b.asset, b.free);
+      if (!this.known || !this.reference.has(b.asset)) this.reference.set(b.asset, b.free + b.locked);
+    }
+    this.known = true;
+  }
+}
+
+/** A market maker's live quotes on one symbol. */
+export interface Quotes {
+  bids: number[];
+  asks: number[];
+  lockedBase: bigint;
+  lockedQuote: bigint;
+  step: number;
+}
+
+/** A noise trader's resting limit order. */
+export interface Resting {
+  seq: number;
+  clientOrderId: string;
+  expireStep: number;
+  asset: string;
+  lock: bigint;
+}
+
+/** One bot's state on one symbol. */
+export interface BotSymbolState {
+  rng: Rng;
+  quotes?: Quotes;
+  resting: Resting[];
+  /** A momentum trader's own threshold, drawn once. */
+  threshold?: number;
+}
+
+/** The market as the model sees it at one step. */
+export interface MarketContext {
+  market: Market;
+  step: number;
+  dtSec: number;
+  /** Model price in ticks. */
+  priceTicks: number;
+  /** Half spread a market maker would quote now, in ticks (>= 1). */
+  halfSpreadTicks: number;
+  /** Regime multiplier of the takers' order rates. */
+  activity: number;
+  /** Trend signal in one-minute sigmas (positive: rising). */
+  momentum: number;
+  /** Lots of a typical order at the current price. */
+  unitLots: number;
+}
+
+export type Intent =
+  | {
+    type: "place";
+    seq: number;
+    clientOrderId: string;
+    side: Side;
+    orderType: "LIMIT" | "MARKET";
+    ticks?: number;
+    lots: number;
+  }
+  | { type: "cancelAll" }
+  | { type: "cancel"; clientOrderId: string };
+
+/** Why a bot did not send an order it wanted to. */
+export type SkipReason = "INSUFFICIENT_QUOTE" | "INSUFFICIENT_BASE" | "FLIPPED_SIDE" | "TOO_MANY_RESTING";
+
+export interface Decision {
+  intents: Intent[];
+  skips: SkipReason[];
+}
+
+/** Issues order numbers; `clientOrderId` is derived from the number. */
+export interface OrderIds {
+  next(): { seq: number; clientOrderId: string };
+}
+
+const NOTHING: Decision = Object.freeze({ intents: [], skips: [] }) as Decision;
+
+/** Half spread in ticks for a relative volatility per sqrt(second). */
+export function halfSpreadTicks(priceTicks: number, sigmaPerSqrtSec: number, p: BotParams): number {
+  const frac = Math.max(
+    p.minHalfSpreadBps / 10_000,
+    p.spreadVolK * sigmaPerSqrtSec * Math.sqrt(p.spreadHorizonSec),
+  );
+  return Math.max(1, Math.round(priceTicks * frac));
+}
+
+function withMargin(amount: bigint, p: BotParams): bigint {
+  return amount + amount * BigInt(Math.round(p.buyMarginPct * 100)) / 10_000n;
+}
+
+function clampLots(lots: number, m: Market, ticks: number): number {
+  return Math.min(m.maxLots, Math.max(minimumLots(m, ticks), Math.round(lots)));
+}
+
+function sameLevels(a: number[], b: number[]): boolean {
+  return a.length === b.length && a.every((v, i) => v === b[i]);
+}
+
+/** A market maker's action on one symbol: cancel the old quotes and quote both sides again. */
+export function decideMarketMaker(
+  s: BotSymbolState,
+  funds: Funds,
+  ctx: MarketContext,
+  ratePerSec: number,
+  p: BotParams,
+  ids: OrderIds,
+): Decision {
+  if (s.rng.poisson(ratePerSec * ctx.dtSec) === 0) return NOTHING;
+  const m = ctx.market;
+  const half = ctx.halfSpreadTicks;
+  // inventory against the holdings at start, in typical orders: long shifts quotes down, short up
+  const held = funds.free(m.base) + (s.quotes?.lockedBase ?? 0n);
+  const reference = funds.reference.get(m.base) ?? held;
+  const unitBase = baseAmount(m, ctx.unitLots);
+  const invUnits = Number((held - reference) * 1000n / unitBase) / 1000;
+  const skew = Math.max(-1, Math.min(1, invUnits / p.skewRangeUnits));
+  const center = ctx.priceTicks - Math.round(skew * half);
+  const bids: number[] = [];
+  const asks: number[] = [];
+  for (let i = 0; i < p.makerLevels; i++) {
+    const bid = center - half - i * half;
+    if (bid >= 1) bids.push(bid);
+    asks.push(center + half + i * half);
+  }
+  const old = s.quotes;
+  const fresh = old && ctx.step - old.step < p.maxQuoteAgeSec / ctx.dtSec;
+  if (fresh && sameLevels(old.bids, bids) && sameLevels(old.asks, asks)) return NOTHING;
+
+  // cancelAll runs first in the engine, so the old quotes' locks count as available again
+  let quoteFree = funds.free(m.quote) + (old?.lockedQuote ?? 0n);
+  let baseFree = held;
+  const intents: Intent[] = old ? [{ type: "cancelAll" }] : [];
+  const skips: SkipReason[] = [];
+  const next: Quotes = { bids: [], asks: [], lockedBase: 0n, lockedQuote: 0n, step: ctx.step };
+  for (let i = 0; i < p.makerLevels; i++) {
+    const lots = clampLots(ctx.unitLots * (1 + i) * (0.75 + 0.5 * s.rng.uniform()), m, ctx.priceTicks);
+    const bid = bids[i];
+    if (bid !== undefined) {
+      const cost = withMargin(quoteAmount(m, bid, lots), p);
+      if (cost <= quoteFree) {
+        quoteFree -= cost;
+        next.lockedQuote += cost;
+        next.bids.push(bid);
+        intents.push({ type: "place", ...ids.next(), side: "BUY", orderType: "LIMIT", ticks: bid, lots });
+      } else if (!skips.includes("INSUFFICIENT_QUOTE")) skips.push("INSUFFICIENT_QUOTE");
+    }
+    const size = baseAmount(m, lots);
+    if (size <= baseFree) {
+      baseFree -= size;
+      next.lockedBase += size;
+      next.asks.push(asks[i]);
+      intents.push({ type: "place", ...ids.next(), side: "SELL", orderType: "LIMIT", ticks: asks[i], lots });
+    } else if (!skips.includes("INSUFFICIENT_BASE")) skips.push("INSUFFICIENT_BASE");
+  }
+  funds.give(m.quote, quoteFree - funds.free(m.quote));
+  funds.give(m.base, baseFree - funds.free(m.base));
+  s.quotes = next;
+  return { intents, skips };
+}
+
+/** The amount a taker order needs, and of which asset. */
+function needFor(
+  m: Market,
+  side: Side,
+  lots: number,
+  ticks: number,
+  p: BotParams,
+): { asset: string; amount: bigint } {
+  return side === "BUY"
+    ? { asset: m.quote, amount: withMargin(quoteAmount(m, ticks, lots), p) }
+    : { asset: m.base, amount: baseAmount(m, lots) };
+}
+
+/** A noise trader's step on one symbol: cancel expired limit orders, then maybe send small orders. */
+export function decideNoiseTrader(
+  s: BotSymbolState,
+  funds: Funds,
+  ctx: MarketContext,
+  ratePerSec: number,
+  p: BotParams,
+  ids: OrderIds,
+): Decision {
+  const intents: Intent[] = [];
+  const skips: SkipReason[] = [];
+  if (s.resting.length > 0) {
+    s.resting = s.resting.filter((r) => {
+      if (r.expireStep > ctx.step) return true;
+      intents.push({ type: "cancel", clientOrderId: r.clientOrderId });
+      funds.give(r.asset, r.lock);
+      return false;
+    });
+  }
+  const m = ctx.market;
+  const actions = Math.min(3, s.rng.poisson(ratePerSec * ctx.activity * ctx.dtSec));
+  for (let a = 0; a < actions; a++) {
+    let side: Side = s.rng.chance(0.5) ? "BUY" : "SELL";
+    const isMarket = s.rng.chance(p.noiseMarketProb);
+    const lots = clampLots(ctx.unitLots * Math.exp(0.5 * s.rng.normal()), m, ctx.priceTicks);
+    // passive near the touch mostly; a negative offset crosses the spread
+    const offset = Math.round(ctx.halfSpreadTicks * (0.8 + 1.2 * s.rng.normal()));
+    const ttlSec = p.noiseTtlMinSec + (p.noiseTtlMaxSec - p.noiseTtlMinSec) * s.rng.uniform();
+    if (!isMarket && s.resting.length >= p.noiseMaxResting) {
+      skips.push("TOO_MANY_RESTING");
+      continue;
+    }
+    const priceFor = (sd: Side) =>
+      Math.max(1, sd === "BUY" ? ctx.priceTicks - offset : ctx.priceTicks + offset);
+    // a market buy may walk the book: budget for a price a few spreads up
+    const budgetTicks = (sd: Side) => isMarket ? ctx.priceTicks + 4 * ctx.halfSpreadTicks : priceFor(sd);
+    let need = needFor(m, side, lots, budgetTicks(side), p);
+    if (funds.free(need.asset) < need.amount) {
+      const other: Side = side === "BUY" ? "SELL" : "BUY";
+      const alt = needFor(m, other, lots, budgetTicks(other), p);
+      if (funds.free(alt.asset) < alt.amount) {
+        skips.push(side === "BUY" ? "INSUFFICIENT_QUOTE" : "INSUFFICIENT_BASE");
+        continue;
+      }
+      skips.push("FLIPPED_SIDE"); // trade the asset it has too much of instead
+      side = other;
+      need = alt;
+    }
+    const id = ids.next();
+    funds.take(need.asset, need.amount);
+    if (isMarket) {
+      intents.push({ type: "place", ...id, side, orderType: "MARKET", lots });
+    } else {
+      intents.push({ type: "place", ...id, side, orderType: "LIMIT", ticks: priceFor(side), lots });
+      s.resting.push({
+        ...id,
+        expireStep: ctx.step + Math.max(1, Math.round(ttlSec / ctx.dtSec)),
+        asset: need.asset,
+        lock: need.amount,
+      });
+    }
+  }
+  return intents.length || skips.length ? { intents, skips } : NOTHING;
+}
+
+/** A momentum trader's step on one symbol: a market order in the trend's direction when it is strong. */
+export function decideMomentumTrader(
+  s: BotSymbolState,
+  funds: Funds,
+  ctx: MarketContext,
+  ratePerSec: number,
+  p: BotParams,
+  ids: OrderIds,
+): Decision {
+  s.threshold ??= p.momentumThreshold * (0.75 + 0.5 * s.rng.uniform());
+  if (s.rng.poisson(ratePerSec * ctx.activity * ctx.dtSec) === 0) return NOTHING;
+  const strength = Math.abs(ctx.momentum);
+  if (!(strength >= s.threshold)) return NOTHING;
+  const m = ctx.market;
+  const side: Side = ctx.momentum > 0 ? "BUY" : "SELL";
+  const lots = clampLots(ctx.unitLots * Math.min(4, strength), m, ctx.priceTicks);
+  const need = needFor(m, side, lots, ctx.priceTicks + 4 * ctx.halfSpreadTicks, p);
+  if (funds.free(need.asset) < need.amount) {
+    return { intents: [], skips: [side === "BUY" ? "INSUFFICIENT_QUOTE" : "INSUFFICIENT_BASE"] };
+  }
+  funds.take(need.asset, need.amount);
+  return { intents: [{ type: "place", ...ids.next(), side, orderType: "MARKET", lots }], skips: [] };
+}
+
+/** The decision function of each kind. */
+export const DECIDE: Record<
+  BotKind,
+  (s: BotSymbolState, f: Funds, c: MarketContext, r: number, p: BotParams, ids: OrderIds) => Decision
+> = {
+  marketMakers: decideMarketMaker,
+  noiseTraders: decideNoiseTrader,
+  momentumTraders: decideMomentumTrader,
+};

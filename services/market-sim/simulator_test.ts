@@ -1,0 +1,247 @@
+import assert from "node:assert/strict";
+import { DEFAULT_MARKETS, type EngineCommandInput, type MarketSpec, type SimControl } from "@lib/contracts";
+import { DEFAULT_POPULATION } from "./bots.ts";
+import { type MarketLookup, Simulator, type SimulatorOptions } from "./simulator.ts";
+
+const T0 = 1_764_000_000_000;
+const LOOKUP: MarketLookup = {
+  spec: (s) => DEFAULT_MARKETS.find((m) => m.symbol === s),
+};
+
+function makeSim(over: Partial<SimulatorOptions> = {}): Simulator {
+  const sim = new Simulator({
+    seed: "42",
+    intervalMs: 250,
+    runTag: "r1",
+    replyTo: "kt:sim:stream:replies:market-sim",
+    profile: "normal",
+    bots: DEFAULT_POPULATION,
+    running: true,
+    ...over,
+  });
+  for (const m of DEFAULT_MARKETS) sim.addSymbol(m);
+  return sim;
+}
+
+/** Gives every bot an account and a well-funded wallet, as signup and the engine would. */
+function fundBots(sim: Simulator): void {
+  for (const b of sim.pendingBots()) sim.setBotUser(b.key, `u-${b.username}`);
+  for (const b of sim.activeBots()) {
+    sim.updateWallet({
+      userId: b.userId,
+      balances: [
+        { asset: "USD", free: "1000000", locked: "0" },
+        { asset: "BTC", free: "20", locked: "0" },
+        { asset: "ETH", free: "300", locked: "0" },
+      ],
+      updatedAt: T0,
+    });
+  }
+}
+
+function run(sim: Simulator, steps: number, controls: Map<number, SimControl> = new Map()) {
+  const ticks = [];
+  const commands: EngineCommandInput[] = [];
+  for (let i = 0; i < steps; i++) {
+    const c = controls.get(i);
+    if (c) sim.applyControl(c, LOOKUP);
+    const out = sim.step(T0 + i * 250);
+    ticks.push(...out.ticks);
+    commands.push(...out.commands);
+  }
+  return { ticks, commands };
+}
+
+function seeded(seed: string, controls?: Map<number, SimControl>) {
+  const sim = makeSim({ seed });
+  fundBots(sim);
+  return run(sim, 2_400, controls); // ten simulated minutes
+}
+
+Deno.test("Simulator: the same seed and commands give the same ticks and bot orders", () => {
+  const controls = new Map<number, SimControl>([
+    [400, { action: "volatility", profile: "volatile", ts: 0 }],
+    [800, { action: "pause", symbol: "ETH-USD", ts: 0 }],
+    [1200, { action: "resume", symbol: "eth-usd", ts: 0 }],
+  ]);
+  const a = seeded("42", controls);
+  const b = seeded("42", controls);
+  assert.ok(a.ticks.length > 6_000);
+  assert.ok(a.commands.length > 1_000, `only ${a.commands.length} commands`);
+  assert.deepEqual(a.ticks, b.ticks);
+  assert.deepEqual(a.commands, b.commands);
+  const c = seeded("43", controls);
+  assert.notDeepEqual(a.ticks.map((t) => t.price), c.ticks.map((t) => t.price));
+  assert.notDeepEqual(a.commands, c.commands);
+});
+
+Deno.test("Simulator: every bot kind sends orders with its own user id and reply stream", () => {
+  const { commands } = seeded("kinds");
+  const users = new Set(commands.map((c) => (c as { userId: string }).userId));
+  for (const name of ["bot-mm-1", "bot-mm-2", "bot-noise-1", "bot-noise-4", "bot-mom-1"]) {
+    assert.ok(users.has(`u-${name}`), `${name} sent nothing`);
+  }
+  assert.ok(commands.every((c) => c.replyTo === "kt:sim:stream:replies:market-sim"));
+  const places = commands.filter((c) => c.type === "place");
+  assert.ok(places.some((c) => c.orderType === "MARKET"));
+  assert.ok(places.some((c) => c.orderType === "LIMIT"));
+  // prices on the tick, quantities on the step (exact decimal strings)
+  for (const c of places) {
+    const spec = DEFAULT_MARKETS.find((m) => m.symbol === c.symbol)!;
+    if (c.price) assert.ok(decimals(String(c.price)) <= decimals(spec.tickSize), String(c.price));
+    assert.ok(decimals(String(c.qty)) <= decimals(spec.stepSize), String(c.qty));
+  }
+});
+
+function decimals(text: string): number {
+  return text.includes(".") ? text.split(".")[1].length : 0;
+}
+
+Deno.test("Simulator: ticks carry tick-rounded prices, simulated time and the regime", () => {
+  const sim = makeSim();
+  const out = sim.step(T0);
+  assert.equal(out.ticks.length, 3);
+  const btc = out.ticks[0];
+  assert.equal(btc.symbol, "BTC-USD");
+  assert.match(btc.price, /^\d+\.\d{2}$/);
+  assert.equal(btc.ts, T0);
+  assert.equal(btc.regime, "normal");
+  assert.equal(sim.step(T0 + 250).ticks[0].ts, T0 + 250);
+});
+
+Deno.test("Simulator: pause stops a symbol's ticks and bot orders; resume brings them back", () => {
+  const sim = makeSim();
+  fundBots(sim);
+  run(sim, 40);
+  assert.deepEqual(sim.applyControl({ action: "pause", symbol: "btc-usd", ts: 0 }, LOOKUP).applied, true);
+  const paused = run(sim, 400);
+  assert.ok(paused.ticks.every((t) => t.symbol !== "BTC-USD"));
+  assert.ok(paused.commands.every((c) => (c as { symbol?: string }).symbol !== "BTC-USD"));
+  assert.equal(sim.status(T0).symbols.find((s) => s.symbol === "BTC-USD")!.paused, true);
+  sim.applyControl({ action: "resume", symbol: "BTC-USD", ts: 0 }, LOOKUP);
+  assert.ok(run(sim, 4).ticks.some((t) => t.symbol === "BTC-USD"));
+  assert.equal(sim.applyControl({ action: "pause", symbol: "NOPE-USD", ts: 0 }, LOOKUP).applied, false);
+});
+
+Deno.test("Simulator: stop cancels every bot's orders and freezes; start resumes", () => {
+  const sim = makeSim();
+  fundBots(sim);
+  run(sim, 200);
+  sim.applyControl({ action: "stop", ts: 0 }, LOOKUP);
+  const stopped = sim.step(T0);
+  assert.equal(stopped.ticks.length, 0);
+  assert.ok(stopped.commands.length > 0);
+  assert.ok(stopped.commands.every((c) => c.type === "cancelAll"));
+  assert.deepEqual(run(sim, 100), { ticks: [], commands: [] });
+  assert.equal(sim.status(T0).running, false);
+  sim.applyControl({ action: "start", ts: 0 }, LOOKUP);
+  assert.equal(sim.step(T0).ticks.length, 3);
+});
+
+Deno.test("Simulator: ensure adds a symbol at the engine's start price, or at the first symbol's price", () => {
+  const sol: MarketSpec = { ...DEFAULT_MARKETS[1], symbol: "SOL-USD", base: "SOL", startPrice: "150" };
+  const sim = makeSim();
+  const lookup: MarketLookup = { spec: (s) => (s === "SOL-USD" ? sol : undefined) };
+  assert.equal(sim.applyControl({ action: "ensure", symbol: "sol-usd", ts: 0 }, lookup).applied, true);
+  assert.equal(sim.status(T0).symbols.find((s) => s.symbol === "SOL-USD")!.price, "150.00");
+  const r = sim.applyControl({ action: "ensure", symbol: "DOGE-USD", ts: 0 }, lookup);
+  assert.ok(r.applied && /default filters/.test(r.message));
+  assert.equal(sim.status(T0).symbols.find((s) => s.symbol === "DOGE-USD")!.price, "65000.00");
+  assert.equal(sim.applyControl({ action: "ensure", symbol: "bad", ts: 0 }, lookup).applied, false);
+  // ensuring a paused symbol resumes it
+  sim.applyControl({ action: "pause", symbol: "SOL-USD", ts: 0 }, lookup);
+  sim.applyControl({ action: "ensure", symbol: "SOL-USD", ts: 0 }, lookup);
+  assert.equal(sim.status(T0).symbols.find((s) => s.symbol === "SOL-USD")!.paused, false);
+});
+
+Deno.test("Simulator: volatility controls set named profiles, raw numbers, per symbol or for all", () => {
+  const sim = makeSim();
+  sim.applyControl({ action: "volatility", profile: "calm", symbol: "ETH-USD", ts: 0 }, LOOKUP);
+  let st = sim.status(T0);
+  assert.equal(st.profile, "normal");
+  assert.equal(st.symbols.find((s) => s.symbol === "ETH-USD")!.profile, "calm");
+  sim.applyControl({ action: "volatility", volatility: 0.002, ts: 0 }, LOOKUP);
+  st = sim.status(T0);
+  assert.equal(st.profile, "custom");
+  assert.ok(Math.abs(st.volatility - 0.002) < 1e-12);
+  assert.ok(st.symbols.every((s) => s.profile === "custom"));
+  // no number and no profile: a flat price, as the original did
+  sim.applyControl({ action: "volatility", ts: 0 }, LOOKUP);
+  const before = sim.status(T0).symbols.map((s) => s.price);
+  run(sim, 200);
+  assert.deepEqual(sim.status(T0).symbols.map((s) => s.price), before);
+  assert.equal(sim.applyControl({ action: "volatility", profile: "wild", ts: 0 }, LOOKUP).applied, false);
+});
+
+Deno.test("Simulator: the crash profile crashes at once when live, not when replayed", () => {
+  const live = makeSim();
+  live.applyControl({ action: "volatility", profile: "crash", ts: 0 }, LOOKUP);
+  assert.ok(live.status(T0).symbols.every((s) => s.regime === "crash"));
+  const replayed = makeSim();
+  replayed.applyControl({ action: "volatility", profile: "crash", ts: 0 }, LOOKUP, true);
+  assert.ok(replayed.status(T0).symbols.every((s) => s.regime === "normal"));
+  assert.equal(replayed.status(T0).profile, "crash");
+});
+
+Deno.test("Simulator: bot controls resize the population; removed bots cancel their orders", () => {
+  const sim = makeSim();
+  fundBots(sim);
+  run(sim, 200);
+  sim.applyControl({ action: "bots", kind: "noiseTraders", count: 6, ratePerSec: 1, ts: 0 }, LOOKUP);
+  assert.deepEqual(sim.pendingBots().map((b) => b.username), ["bot-noise-5", "bot-noise-6"]);
+  assert.deepEqual(sim.status(T0).bots.noiseTraders, { count: 6, ratePerSec: 1, active: 4 });
+  sim.applyControl({ action: "bots", kind: "marketMakers", count: 1, ts: 0 }, LOOKUP);
+  const out = sim.step(T0);
+  const cancels = out.commands.filter((c) => c.type === "cancelAll" && c.userId === "u-bot-mm-2");
+  assert.equal(cancels.length, 3);
+  assert.equal(sim.status(T0).bots.marketMakers.count, 1);
+});
+
+Deno.test("Simulator: a new bot account first cancels what an earlier run left resting", () => {
+  const sim = makeSim();
+  sim.setBotUser("mm1", "u-1");
+  const out = sim.step(T0);
+  assert.deepEqual(
+    out.commands.map((c) => [c.type, (c as { symbol: string }).symbol]),
+    [["cancelAll", "BTC-USD"], ["cancelAll", "ETH-USD"], ["cancelAll", "BTC-ETH"]],
+  );
+});
+
+Deno.test("Simulator: bots wait for their wallet and top an exhausted asset up", () => {
+  const sim = makeSim({ botParams: {} });
+  for (const b of sim.pendingBots()) sim.setBotUser(b.key, `u-${b.username}`);
+  const before = run(sim, 400);
+  assert.ok(before.commands.every((c) => c.type === "cancelAll"));
+  for (const b of sim.activeBots()) {
+    sim.updateWallet({
+      userId: b.userId,
+      balances: [{ asset: "USD", free: "1000000", locked: "0" }],
+      updatedAt: T0,
+    });
+  }
+  const after = run(sim, 400);
+  const deposits = after.commands.filter((c) => c.type === "deposit");
+  assert.ok(deposits.some((d) => d.asset === "BTC"), "no BTC top-up");
+  // at most one top-up per bot and asset per cooldown (60 s = 240 steps)
+  const perBotAsset = new Map<string, number>();
+  for (const d of deposits) {
+    perBotAsset.set(`${d.userId}/${d.asset}`, (perBotAsset.get(`${d.userId}/${d.asset}`) ?? 0) + 1);
+  }
+  assert.ok([...perBotAsset.values()].every((n) => n <= 2));
+});
+
+Deno.test("Simulator.onReply() attributes rejections to the bot kind and marks the wallet stale", () => {
+  const sim = makeSim();
+  fundBots(sim);
+  const { commands } = run(sim, 200);
+  const place = commands.find((c) => c.type === "place" && c.userId === "u-bot-noise-1")!;
+  const r = sim.onReply({
+    ok: false,
+    cmdId: place.cmdId,
+    reason: "INSUFFICIENT_BALANCE",
+    message: "not enough USD",
+  });
+  assert.deepEqual(r, { kind: "noiseTraders", bot: "noise1", rejected: "INSUFFICIENT_BALANCE" });
+  assert.equal(sim.activeBots().find((b) => b.key === "noise1")!.walletStale, true);
+  assert.equal(sim.onReply({ ok: true, cmdId: "other-sender-1" }), undefined);
+});
