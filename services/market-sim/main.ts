@@ -1,0 +1,113 @@
+/**
+ * market-sim: publishes model prices on `stream:ticks` and runs bot traders that trade through the
+ * matching engine like any user, under the admin controls of `stream:sim-control`.
+ * Serves /healthz, /metrics and /status on KALENCY_SIM_PORT.
+ */
+import { loadConfig } from "@lib/config";
+import { opsHandler, serveOps } from "@lib/health";
+import { createShutdown } from "@lib/lifecycle";
+import { createLogger } from "@lib/log";
+import { addProcessMetrics, Registry } from "@lib/metrics";
+import { connectRedis } from "@lib/redis";
+import { derivedPassword, gatewayAccounts } from "./bot_accounts.ts";
+import { populationOf, SimConfig } from "./config.ts";
+import { startMarketSim } from "./runner.ts";
+
+async function main(): Promise<void> {
+  const config = loadConfig(SimConfig);
+  const log = createLogger("market-sim", { level: config.LOG_LEVEL });
+  const shutdown = createShutdown({
+    onClose: (name, error) => error && log.warn("closing failed", { name, error: String(error) }),
+  });
+  const registry = new Registry();
+  addProcessMetrics(registry, "market-sim");
+
+  let lastRedisError = 0;
+  const onRedisError = (e: Error) => {
+    if (Date.now() - lastRedisError < 5000) return;
+    lastRedisError = Date.now();
+    log.warn("redis connection error; reconnecting", { error: e.message });
+  };
+  const connect = async (name: string) => {
+    const client = await connectRedis(config.REDIS_URL, { name, onError: onRedisError });
+    shutdown.defer(`redis ${name}`, () => client.close());
+    return client;
+  };
+  const redis = await connect("market-sim");
+  const controlReader = await connect("market-sim-controls");
+  const replyReader = await connect("market-sim-replies");
+
+  const gateway = config.KALENCY_GATEWAY_URL.replace(/\/+$/, "");
+  const accounts = gatewayAccounts(
+    gateway,
+    (username) => config.KALENCY_BOT_PASSWORD ?? derivedPassword(config.KALENCY_SEED, username),
+  );
+  const sim = await startMarketSim({
+    redis,
+    controlReader,
+    replyReader,
+    prefix: config.KALENCY_PREFIX,
+    accounts,
+    log,
+    registry,
+  }, {
+    seed: config.KALENCY_SEED,
+    intervalMs: config.KALENCY_SIM_INTERVAL_MS,
+    profile: config.KALENCY_SIM_PROFILE,
+    bots: populationOf(config),
+    botParams: { makerLevels: config.KALENCY_SIM_MAKER_LEVELS },
+    startRunning: config.KALENCY_SIM_START_ON_BOOT,
+    symbols: config.KALENCY_SIM_SYMBOLS,
+    ticksMaxLen: config.KALENCY_SIM_TICKS_MAXLEN,
+  });
+  shutdown.defer("simulator", () => sim.stop());
+
+  const stallMs = Math.max(5000, 10 * config.KALENCY_SIM_INTERVAL_MS);
+  const handler = opsHandler(
+    "market-sim",
+    registry,
+    {
+      redis: () => redis.ping(),
+      gateway: async () => {
+        const { pending, lastError } = sim.accounts();
+        if (pending === 0) return "every bot has its account";
+        const res = await fetch(`${gateway}/healthz`, { signal: AbortSignal.timeout(1500) });
+        await res.body?.cancel();
+        if (!res.ok) {
+          throw new Error(
+            `${gateway}/healthz answered ${res.status}; ${pending} bots wait for sign-up`,
+          );
+        }
+        if (lastError) throw new Error(`gateway reachable, but bot sign-up fails: ${lastError}`);
+        return `${pending} bots signing up`;
+      },
+      loop: () => {
+        const age = Date.now() - sim.lastLoopAt();
+        if (age > stallMs) throw new Error(`the simulation loop has not run for ${age} ms`);
+        return Promise.resolve({ step: sim.sim.stepCount, running: sim.sim.running });
+      },
+    },
+    (req) => new URL(req.url).pathname === "/status" ? Response.json(sim.sim.status(Date.now())) : undefined,
+  );
+  const server = serveOps({ hostname: config.KALENCY_HOST, port: config.KALENCY_SIM_PORT }, handler);
+  shutdown.defer("ops server", () => server.shutdown());
+  log.info("market-sim started", {
+    port: config.KALENCY_SIM_PORT,
+    prefix: config.KALENCY_PREFIX,
+    gateway,
+    symbols: sim.sim.symbols.length,
+  });
+
+  await shutdown.done;
+  log.info("market-sim stopped");
+}
+
+if (import.meta.main) {
+  try {
+    await main();
+    Deno.exit(0);
+  } catch (e) {
+    console.error(e instanceof Error ? e.message : e);
+    Deno.exit(1);
+  }
+}

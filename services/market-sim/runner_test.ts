@@ -1,0 +1,251 @@
+import assert from "node:assert/strict";
+import {
+  DEFAULT_MARKETS,
+  EngineCommand,
+  keys,
+  type SimControl,
+  streamKey,
+  STREAMS,
+  Tick,
+  type WalletView,
+} from "@lib/contracts";
+import { createLogger } from "@lib/log";
+import { Registry } from "@lib/metrics";
+import { connectRedis, decodeEntry, publish, type RawEntry, type RedisClient } from "@lib/redis";
+import { redisFixture, waitFor } from "@lib/testing";
+import type { BotAccounts } from "./bot_accounts.ts";
+import { DEFAULT_POPULATION } from "./bots.ts";
+import { REPLY_STREAM, type RunnerOptions, type SimHandle, startMarketSim } from "./runner.ts";
+import { statusKey } from "./sim_store.ts";
+
+const quiet = createLogger("market-sim-test", { level: "error", write: () => {} });
+
+/** Accounts as signup would give them: a user id per bot name. */
+const ACCOUNTS: BotAccounts = { userIdFor: (username) => Promise.resolve(`u-${username}`) };
+
+const OPTIONS: RunnerOptions = {
+  seed: "runner-test",
+  intervalMs: 50,
+  profile: "normal",
+  bots: DEFAULT_POPULATION,
+  startRunning: true,
+  statusEveryMs: 200,
+  walletEveryMs: 200,
+  marketsEveryMs: 300,
+  cancelWaitMs: 300,
+};
+
+async function seedEngineReadModels(redis: RedisClient, prefix: string): Promise<void> {
+  for (const m of DEFAULT_MARKETS) await redis.hSet(keys.markets(prefix), m.symbol, JSON.stringify(m));
+  const names = [
+    "bot-mm-1",
+    "bot-mm-2",
+    "bot-noise-1",
+    "bot-noise-2",
+    "bot-noise-3",
+    "bot-noise-4",
+    "bot-mom-1",
+    "bot-mom-2",
+  ];
+  for (const n of names) {
+    const wallet: WalletView = {
+      userId: `u-${n}`,
+      balances: [
+        { asset: "USD", free: "100000", locked: "0" },
+        { asset: "BTC", free: "2", locked: "0" },
+        { asset: "ETH", free: "30", locked: "0" },
+      ],
+      updatedAt: Date.now(),
+    };
+    await redis.hSet(keys.wallets(prefix), wallet.userId, JSON.stringify(wallet));
+  }
+}
+
+async function entries(redis: RedisClient, key: string, from = "-"): Promise<RawEntry[]> {
+  return (await redis.xRange(key, from, "+")) as unknown as RawEntry[];
+}
+
+async function status(redis: RedisClient, prefix: string) {
+  const text = await redis.get(statusKey(prefix));
+  return text ? JSON.parse(text) : undefined;
+}
+
+async function withSim(
+  fn: (
+    ctx: {
+      redis: RedisClient;
+      prefix: string;
+      start: (
+        o?: Partial<RunnerOptions>,
+        a?: BotAccounts,
+      ) => Promise<{ handle: SimHandle; registry: Registry }>;
+    },
+  ) => Promise<void>,
+): Promise<void> {
+  await using fx = await redisFixture("sim");
+  const clients: RedisClient[] = [];
+  const handles: SimHandle[] = [];
+  try {
+    await fn({
+      redis: fx.redis,
+      prefix: fx.prefix,
+      async start(over = {}, accounts = ACCOUNTS) {
+        const controlReader = await connectRedis(fx.url);
+        const replyReader = await connectRedis(fx.url);
+        clients.push(controlReader, replyReader);
+        const registry = new Registry();
+        const handle = await startMarketSim(
+          { redis: fx.redis, controlReader, replyReader, prefix: fx.prefix, accounts, log: quiet, registry },
+          { ...OPTIONS, ...over },
+        );
+        handles.push(handle);
+        return { handle, registry };
+      },
+    });
+  } finally {
+    for (const h of handles) await h.stop();
+    for (const c of clients) await c.close();
+  }
+}
+
+Deno.test("market-sim publishes ticks and bot orders on the streams and keeps its status", async () => {
+  await withSim(async ({ redis, prefix, start }) => {
+    await seedEngineReadModels(redis, prefix);
+    const { handle } = await start();
+    const ordersKey = streamKey(prefix, STREAMS.orders);
+    await waitFor(async () => (await redis.xLen(ordersKey)) > 30, { what: "bot orders", timeoutMs: 15_000 });
+    const ticks = (await entries(redis, streamKey(prefix, STREAMS.ticks))).map((e) => {
+      const d = decodeEntry(STREAMS.ticks, e);
+      assert.ok(d.ok, d.ok ? "" : d.reason);
+      return d.value as Tick;
+    });
+    assert.deepEqual(new Set(ticks.map((t) => t.symbol)), new Set(["BTC-ETH", "BTC-USD", "ETH-USD"]));
+    const commands = (await entries(redis, ordersKey)).map((e) => {
+      const d = decodeEntry(STREAMS.orders, e);
+      assert.ok(d.ok, d.ok ? "" : d.reason);
+      return d.value as EngineCommand;
+    });
+    assert.ok(commands.every((c) => c.replyTo === streamKey(prefix, REPLY_STREAM)));
+    assert.ok(commands.every((c) => (c as { userId: string }).userId.startsWith("u-bot-")));
+    assert.ok(commands.some((c) => c.type === "place"));
+    assert.ok(commands.every((c) => c.cmdId.startsWith(`${handle.runTag}.`)));
+    const st = await status(redis, prefix);
+    assert.equal(st.running, true);
+    assert.equal(st.profile, "normal");
+    assert.equal(st.symbols.length, 3);
+    assert.equal(st.bots.marketMakers.count, 2);
+    assert.equal(st.bots.marketMakers.active, 2);
+    assert.equal(typeof st.symbols[0].price, "string");
+  });
+});
+
+Deno.test("market-sim applies controls from the stream and replays them after a restart", async () => {
+  await withSim(async ({ redis, prefix, start }) => {
+    await seedEngineReadModels(redis, prefix);
+    const { handle } = await start();
+    const control = (c: SimControl) => publish(redis, prefix, STREAMS.simControl, c);
+    await control({ action: "pause", symbol: "BTC-USD", ts: Date.now() });
+    await control({ action: "volatility", profile: "volatile", symbol: "ETH-USD", ts: Date.now() });
+    await control({ action: "ensure", symbol: "sol-usd", ts: Date.now() });
+    await control({ action: "bots", kind: "momentumTraders", count: 0, ts: Date.now() });
+    await waitFor(async () => (await status(redis, prefix))?.symbols.length === 4, {
+      what: "ensure in status",
+    });
+    const st = await status(redis, prefix);
+    const by = (s: string) => st.symbols.find((x: { symbol: string }) => x.symbol === s);
+    assert.equal(by("BTC-USD").paused, true);
+    assert.equal(by("ETH-USD").profile, "volatile");
+    // not listed by the engine: the price of the first symbol quoted in USD (BTC-USD, paused)
+    const ratio = Number(by("SOL-USD").price) / Number(by("BTC-USD").price);
+    assert.ok(Math.abs(ratio - 1) < 0.01, `SOL-USD ${by("SOL-USD").price}, BTC-USD ${by("BTC-USD").price}`);
+    assert.equal(st.bots.momentumTraders.count, 0);
+
+    // no BTC-USD ticks once paused
+    const tickKey = streamKey(prefix, STREAMS.ticks);
+    const mark = (await redis.xRevRange(tickKey, "+", "-", { COUNT: 1 }))![0].id;
+    await new Promise((r) => setTimeout(r, 300));
+    const after = (await entries(redis, tickKey, `(${mark}`)).map((e) =>
+      JSON.parse(e.message.payload).symbol
+    );
+    assert.ok(after.length > 0 && !after.includes("BTC-USD"));
+
+    await control({ action: "stop", ts: Date.now() });
+    await waitFor(async () => (await status(redis, prefix))?.running === false, { what: "stop" });
+    await handle.stop();
+
+    // a new process rebuilds the same control state from the stream
+    const again = await start();
+    assert.equal(again.handle.runTag, "r2");
+    const st2 = await status(redis, prefix);
+    assert.equal(st2.running, false);
+    assert.equal(st2.symbols.length, 4);
+    assert.equal(st2.symbols.find((x: { symbol: string }) => x.symbol === "BTC-USD").paused, true);
+    assert.equal(st2.symbols.find((x: { symbol: string }) => x.symbol === "ETH-USD").profile, "volatile");
+  });
+});
+
+Deno.test("market-sim counts engine rejections by bot kind and reason", async () => {
+  await withSim(async ({ redis, prefix, start }) => {
+    await seedEngineReadModels(redis, prefix);
+    const { registry } = await start();
+    const ordersKey = streamKey(prefix, STREAMS.orders);
+    const place = await waitFor(async () => {
+      for (const e of await entries(redis, ordersKey)) {
+        const c = JSON.parse(e.message.payload);
+        if (c.type === "place" && c.userId === "u-bot-mm-1") return c;
+      }
+      return undefined;
+    }, { what: "a market maker order", timeoutMs: 15_000 });
+    await publish(redis, prefix, REPLY_STREAM, {
+      ok: false,
+      cmdId: place.cmdId,
+      reason: "INSUFFICIENT_BALANCE",
+      message: "USD balance 1 is below the 65 this order needs",
+    });
+    await waitFor(
+      () =>
+        registry.render().includes(
+          'kalency_sim_rejections_total{kind="marketMakers",reason="INSUFFICIENT_BALANCE"} 1',
+        ),
+      {
+        what: "rejection metric",
+      },
+    );
+  });
+});
+
+Deno.test("market-sim keeps ticking while the gateway is down and signs bots up once it answers", async () => {
+  await withSim(async ({ redis, prefix, start }) => {
+    await seedEngineReadModels(redis, prefix);
+    let up = false;
+    const flaky: BotAccounts = {
+      userIdFor: (u) => up ? Promise.resolve(`u-${u}`) : Promise.reject(new TypeError("connection refused")),
+    };
+    const { handle, registry } = await start({ signupBackoffMaxMs: 200 }, flaky);
+    const tickKey = streamKey(prefix, STREAMS.ticks);
+    await waitFor(async () => (await redis.xLen(tickKey)) > 20, { what: "ticks" });
+    assert.equal(await redis.xLen(streamKey(prefix, STREAMS.orders)), 0);
+    assert.equal(handle.accounts().pending, 8);
+    assert.match(handle.accounts().lastError ?? "", /connection refused/);
+    assert.ok(registry.render().includes("kalency_sim_signup_failures_total"));
+    up = true;
+    await waitFor(() => handle.accounts().pending === 0, { what: "sign-ups", timeoutMs: 5_000 });
+    await waitFor(async () => (await redis.xLen(streamKey(prefix, STREAMS.orders))) > 0, {
+      what: "bot orders",
+    });
+  });
+});
+
+Deno.test("market-sim cancels every bot's orders when it stops", async () => {
+  await withSim(async ({ redis, prefix, start }) => {
+    await seedEngineReadModels(redis, prefix);
+    const { handle } = await start();
+    const ordersKey = streamKey(prefix, STREAMS.orders);
+    await waitFor(async () => (await redis.xLen(ordersKey)) > 30, { what: "bot orders", timeoutMs: 15_000 });
+    await handle.stop();
+    const last = await entries(redis, ordersKey);
+    const tail = last.slice(-8).map((e) => JSON.parse(e.message.payload));
+    assert.ok(tail.every((c) => c.type === "cancelAll"), JSON.stringify(tail.map((c) => c.type)));
+    assert.equal((await status(redis, prefix)).running, false);
+  });
+});
