@@ -61,6 +61,7 @@ export class EngineClient implements EngineGateway {
   #latency;
   #timeouts;
   #sent;
+  #batches;
 
   constructor(options: EngineClientOptions) {
     this.#o = options;
@@ -70,6 +71,11 @@ export class EngineClient implements EngineGateway {
     this.#latency = m.histogram("gateway_engine_reply_seconds", "Time from command queued to engine reply");
     this.#timeouts = m.counter("gateway_engine_timeouts_total", "Commands without a reply in time");
     this.#sent = m.counter("gateway_engine_commands_total", "Commands sent to the engine");
+    this.#batches = m.histogram(
+      "gateway_command_batch_size",
+      "Commands per XADD pipeline (write coalescing)",
+      [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000],
+    );
     m.gauge("gateway_pending_replies", "Commands waiting for an engine reply", (g) => g.set(this.pending));
     m.gauge("gateway_reply_reader_alive", "1 while the reply reader runs", (g) => g.set(this.alive ? 1 : 0));
   }
@@ -167,6 +173,7 @@ export class EngineClient implements EngineGateway {
     try {
       while (this.#queue.length > 0) {
         const batch = this.#queue.splice(0, this.#o.maxBatch ?? 1000);
+        this.#batches.observe(batch.length);
         const multi = this.#o.redis.multi();
         for (const item of batch) multi.xAdd(this.commandKey, "*", item.fields);
         try {

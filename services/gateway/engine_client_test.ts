@@ -1,0 +1,89 @@
+import assert from "node:assert/strict";
+import { streamKey, STREAMS } from "@lib/contracts";
+import { dbFixture, redisFixture } from "@lib/testing";
+import { engineAvailable, gatewayFixture, spawnEngine, spawnGateway } from "./testing.ts";
+
+const ignore = !engineAvailable();
+
+Deno.test({
+  name: "EngineClient coalesces concurrent commands into few pipelines and matches every reply",
+  ignore,
+  async fn() {
+    await using gw = await gatewayFixture({ engine: true });
+    const users = Array.from({ length: 300 }, (_, i) => `bulk-${i}`);
+    const replies = await Promise.all(users.map((userId) => gw.engine.send({ type: "openAccount", userId })));
+    assert.ok(replies.every((r) => r.ok));
+    assert.deepEqual(replies.map((r) => r.ok && r.wallet?.userId), users);
+    const m = gw.metrics.render();
+    const count = Number(/kalency_gateway_command_batch_size_count (\d+)/.exec(m)?.[1]);
+    assert.ok(count >= 1 && count < 30, `300 commands went out in ${count} pipelines`);
+    assert.equal(gw.engine.pending, 0);
+    const len = await gw.redis.xLen(streamKey(gw.prefix, STREAMS.orders));
+    assert.equal(len, 300);
+  },
+});
+
+Deno.test({
+  name: "two gateway processes run side by side, each with its own reply stream, and shut down cleanly",
+  ignore,
+  async fn() {
+    await using rf = await redisFixture("gw2");
+    await using db = await dbFixture();
+    await using _engine = await spawnEngine(rf.prefix);
+    const gw1 = await spawnGateway(rf.prefix, db.url, { KALENCY_GATEWAY_ID: "gw-one" });
+    const gw2 = await spawnGateway(rf.prefix, db.url, { KALENCY_GATEWAY_ID: "gw-two" });
+    try {
+      const post = async (base: string, path: string, body: unknown, token?: string) => {
+        const r = await fetch(`${base}${path}`, {
+          method: "POST",
+          headers: {
+            "content-type": "application/json",
+            ...(token ? { authorization: `Bearer ${token}` } : {}),
+          },
+          body: JSON.stringify(body),
+        });
+        return { status: r.status, json: await r.json() };
+      };
+      const signup = await post(gw1.url, "/v1/auth/signup", { username: "twin", password: "password-123" });
+      assert.equal(signup.status, 201);
+      // the same user logs in through the other process: shared database and JWT key
+      const login = await post(gw2.url, "/v1/auth/login", { username: "twin", password: "password-123" });
+      assert.equal(login.status, 200);
+      const results = await Promise.all(
+        Array.from({ length: 40 }, (_, i) =>
+          post(i % 2 ? gw2.url : gw1.url, "/v1/orders", {
+            symbol: "BTC-USD",
+            side: "BUY",
+            type: "LIMIT",
+            price: String(60000 + i),
+            qty: "0.001",
+            clientOrderId: `twin-${i}`,
+          }, i % 3 ? signup.json.accessToken : login.json.accessToken)),
+      );
+      for (const r of results) assert.equal(r.status, 201, JSON.stringify(r.json));
+      assert.equal(new Set(results.map((r) => r.json.orderId)).size, 40);
+      const open = await fetch(`${gw2.url}/v1/orders/open`, {
+        headers: { authorization: `Bearer ${signup.json.accessToken}` },
+      });
+      assert.equal((await open.json()).length, 40);
+      const replyKeys = await rf.redis.keys(`${rf.prefix}:stream:replies:*`);
+      assert.deepEqual(replyKeys.sort(), [
+        `${rf.prefix}:stream:replies:gw-one`,
+        `${rf.prefix}:stream:replies:gw-two`,
+      ]);
+      for (const gw of [gw1, gw2]) {
+        const h = await fetch(`${gw.url}/healthz`);
+        assert.equal(h.status, 200);
+        await h.body?.cancel();
+      }
+    } finally {
+      assert.equal(await gw1.stop(), 0, "SIGTERM ends the gateway with exit code 0");
+      assert.equal(await gw2.stop(), 0);
+    }
+    assert.deepEqual(
+      await rf.redis.keys(`${rf.prefix}:stream:replies:*`),
+      [],
+      "reply streams are removed on shutdown",
+    );
+  },
+});
