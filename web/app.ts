@@ -1,0 +1,128 @@
+/**
+ * The web app as a Hono app: static files, health and metrics, and the file-system routes with their
+ * islands. `main.ts` serves it; tests call `app.request()`.
+ * @module
+ */
+import { Hono } from "hono";
+import { compress } from "hono/compress";
+import { runHealthChecks } from "@lib/health";
+import type { Logger } from "@lib/log";
+import { PROMETHEUS_CONTENT_TYPE, type Registry } from "@lib/metrics";
+import { buildIslands, DEFAULT_OUT_DIR, readManifest } from "./build.ts";
+import type { AssetManifest } from "./framework/island.tsx";
+import { loadIslands, loadRoutes, mountRoutes } from "./framework/router.ts";
+import { GatewayClient } from "./gateway_client.ts";
+import type { State } from "./state.ts";
+
+const WEB_DIR = new URL(".", import.meta.url).pathname.replace(/\/$/, "");
+
+export interface WebOptions {
+  /** The gateway as this server reaches it, e.g. "http://127.0.0.1:8080". */
+  gatewayUrl: string;
+  /** The gateway as browsers reach it; when unset, the page's host name with port 8080. */
+  publicGatewayUrl?: string;
+  /** Built islands (manifest.json and bundles); built on start when missing. @default {DEFAULT_OUT_DIR} */
+  assetsDir?: string;
+  log?: Logger;
+  registry?: Registry;
+}
+
+const CONTENT_TYPES: Record<string, string> = {
+  js: "text/javascript; charset=utf-8",
+  css: "text/css; charset=utf-8",
+  json: "application/json",
+  svg: "image/svg+xml",
+  png: "image/png",
+  ico: "image/x-icon",
+  txt: "text/plain; charset=utf-8",
+};
+
+/** The browser's gateway URL for a request: same host as the page, port 8080. */
+export function publicGatewayFor(requestUrl: string): string {
+  const u = new URL(requestUrl);
+  return `${u.protocol}//${u.hostname}:8080`;
+}
+
+async function serveFile(path: string, immutable: boolean): Promise<Response | undefined> {
+  try {
+    const body = await Deno.readFile(path);
+    const ext = path.slice(path.lastIndexOf(".") + 1);
+    return new Response(body, {
+      headers: {
+        "content-type": CONTENT_TYPES[ext] ?? "application/octet-stream",
+        "cache-control": immutable ? "public, max-age=31536000, immutable" : "public, max-age=60",
+      },
+    });
+  } catch {
+    return undefined;
+  }
+}
+
+/** Builds the app: loads islands and routes, and the islands' manifest (building it when missing). */
+export async function createApp(options: WebOptions): Promise<Hono> {
+  const assetsDir = options.assetsDir ?? DEFAULT_OUT_DIR;
+  let assets: AssetManifest;
+  try {
+    assets = await readManifest(assetsDir);
+  } catch {
+    options.log?.warn("islands are not built yet; building them now", { dir: assetsDir });
+    assets = (await buildIslands({ outDir: assetsDir })).manifest;
+  }
+  await loadIslands(`${WEB_DIR}/islands`);
+  const routes = await loadRoutes(`${WEB_DIR}/routes`);
+  const gateway = new GatewayClient({ baseUrl: options.gatewayUrl, timeoutMs: 5000 });
+  const requests = options.registry?.counter("web_requests_total", "Pages and files served, by status");
+  const latency = options.registry?.histogram("web_request_seconds", "Time to answer a request");
+
+  const app = new Hono();
+  app.use("*", async (c, next) => {
+    const done = latency?.startTimer();
+    await next();
+    c.header("x-content-type-options", "nosniff");
+    c.header("referrer-policy", "same-origin");
+    requests?.inc({ status: c.res.status });
+    done?.();
+  });
+  app.use("*", compress());
+
+  app.get("/healthz", async () => {
+    const report = await runHealthChecks("web", {
+      gateway: async () => {
+        const res = await fetch(`${options.gatewayUrl}/healthz`, { signal: AbortSignal.timeout(1500) });
+        await res.body?.cancel();
+        if (!res.ok) throw new Error(`gateway /healthz answered ${res.status}`);
+      },
+    });
+    return Response.json(report, { status: report.status === "ok" ? 200 : 503 });
+  });
+  app.get(
+    "/metrics",
+    () =>
+      new Response(options.registry?.render() ?? "", {
+        headers: { "content-type": PROMETHEUS_CONTENT_TYPE },
+      }),
+  );
+
+  app.get("/static/islands/:file", async (c) => {
+    const file = c.req.param("file");
+    if (!/^[\w.-]+\.(js|css)$/.test(file)) return c.notFound();
+    return await serveFile(`${assetsDir}/${file}`, /-[A-Z0-9]{8}\.js$/.test(file)) ?? c.notFound();
+  });
+  app.get("/static/:file", async (c) => {
+    const file = c.req.param("file");
+    if (!/^[\w.-]+$/.test(file)) return c.notFound();
+    return await serveFile(`${WEB_DIR}/static/${file}`, false) ?? c.notFound();
+  });
+
+  mountRoutes<State>(app, {
+    routes,
+    assets: () => assets,
+    styles: ["/static/styles.css"],
+    state: (c) => ({
+      gateway,
+      publicGatewayUrl: options.publicGatewayUrl ?? publicGatewayFor(c.req.url),
+    }),
+    onError: (error, req) => options.log?.error("page failed", { url: req.url, error }),
+  });
+  return app;
+}

@@ -1,0 +1,343 @@
+import type { ComponentChildren } from "preact";
+import { useEffect, useState } from "preact/hooks";
+import {
+  type AdminStatus,
+  GatewayError,
+  type Health,
+  type Market,
+  type SimStatus,
+} from "../gateway_client.ts";
+import { gateway, useSession } from "../utils/live.ts";
+
+export interface AdminPanelProps {
+  gatewayUrl: string;
+  markets: { symbol: string; status: string }[];
+}
+
+const PROFILES = ["calm", "normal", "volatile", "crash"];
+const POLL_MS = 3000;
+
+/** Renders any JSON value readably: arrays of objects and maps of objects become tables. */
+function Value({ value }: { value: unknown }): ComponentChildren {
+  if (value === null || value === undefined) return <span class="muted">—</span>;
+  if (typeof value !== "object") return <span class="num">{String(value)}</span>;
+  const rows: [string, Record<string, unknown>][] | undefined = Array.isArray(value)
+    ? value.every((v) => v && typeof v === "object" && !Array.isArray(v))
+      ? value.map((v, i) => [String(i), v as Record<string, unknown>])
+      : undefined
+    : Object.values(value).every((v) => v && typeof v === "object" && !Array.isArray(v))
+    ? Object.entries(value as Record<string, Record<string, unknown>>)
+    : undefined;
+  if (rows && rows.length) {
+    const cols = [...new Set(rows.flatMap(([, r]) => Object.keys(r)))];
+    return (
+      <table class="data compact">
+        <thead>
+          <tr>
+            {!Array.isArray(value) && <th scope="col">name</th>}
+            {cols.map((c) => <th key={c} scope="col">{c}</th>)}
+          </tr>
+        </thead>
+        <tbody>
+          {rows.map(([k, r]) => (
+            <tr>
+              {!Array.isArray(value) && <th scope="row">{k}</th>}
+              {cols.map((c) => (
+                <td class={typeof r[c] === "number" ? "num" : ""}>
+                  {typeof r[c] === "object" && r[c] !== null
+                    ? <code>{JSON.stringify(r[c])}</code>
+                    : String(r[c] ?? "")}
+                </td>
+              ))}
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    );
+  }
+  if (Array.isArray(value)) return <code>{JSON.stringify(value)}</code>;
+  return (
+    <dl class="kv">
+      {Object.entries(value).map(([k, v]) => (
+        <div>
+          <dt>{k}</dt>
+          <dd>
+            <Value value={v} />
+          </dd>
+        </div>
+      ))}
+    </dl>
+  );
+}
+
+/**
+ * Simulation controls (start, stop, volatility profile), market pause/resume/ensure, bot counts, and
+ * system status: the gateway's readiness checks and its admin status (stream lags), polled.
+ */
+export default function AdminPanel({ gatewayUrl, markets: initialMarkets }: AdminPanelProps) {
+  const { session, ready } = useSession();
+  const [sim, setSim] = useState<SimStatus | undefined>(undefined);
+  const [system, setSystem] = useState<AdminStatus | undefined>(undefined);
+  const [health, setHealth] = useState<Health | undefined>(undefined);
+  const [markets, setMarkets] = useState(initialMarkets);
+  const [profile, setProfile] = useState("normal");
+  const [volatility, setVolatility] = useState("");
+  const [newSymbol, setNewSymbol] = useState("");
+  const [message, setMessage] = useState<{ ok: boolean; text: string } | undefined>(undefined);
+  const [busy, setBusy] = useState(false);
+  const [updated, setUpdated] = useState<number | undefined>(undefined);
+  const isAdmin = session?.user.role === "admin";
+
+  async function refresh() {
+    const gw = gateway(gatewayUrl);
+    const [s, sys, h, m] = await Promise.allSettled([
+      gw.simStatus(),
+      gw.adminStatus(),
+      gw.health(),
+      gw.markets(),
+    ]);
+    if (s.status === "fulfilled") setSim(s.value);
+    if (sys.status === "fulfilled") setSystem(sys.value);
+    if (h.status === "fulfilled") setHealth(h.value);
+    if (m.status === "fulfilled") {
+      setMarkets(m.value.map((x: Market) => ({ symbol: x.symbol, status: x.status })));
+    }
+    setUpdated(Date.now());
+  }
+
+  useEffect(() => {
+    if (!isAdmin) return;
+    void refresh();
+    const timer = setInterval(() => void refresh(), POLL_MS);
+    return () => clearInterval(timer);
+  }, [gatewayUrl, isAdmin]);
+
+  async function act(what: string, call: () => Promise<unknown>) {
+    setBusy(true);
+    setMessage(undefined);
+    try {
+      await call();
+      setMessage({ ok: true, text: `${what}: done` });
+      await refresh();
+    } catch (e) {
+      setMessage({ ok: false, text: `${what}: ${e instanceof GatewayError ? e.message : String(e)}` });
+    } finally {
+      setBusy(false);
+    }
+  }
+
+  if (!ready) return <p class="empty">Loading…</p>;
+  if (!session) {
+    return (
+      <p class="panel empty">
+        <a href="/login?next=/admin">Log in</a> with an admin account.
+      </p>
+    );
+  }
+  if (!isAdmin) {
+    return <p class="panel empty">This page is for administrators; {session.user.username} is not one.</p>;
+  }
+  const gw = gateway(gatewayUrl);
+  const simBySymbol = new Map((sim?.symbols ?? []).map((s) => [s.symbol, s]));
+  return (
+    <div class="admin-grid">
+      <section class="panel" aria-label="Simulation">
+        <div class="panel-head">
+          <h2>Simulation</h2>
+          <span class={`tag ${sim?.running ? "ok" : "warn"}`} data-testid="sim-running">
+            {sim === undefined ? "unknown" : sim.running ? "running" : "stopped"}
+          </span>
+        </div>
+        <div class="button-row">
+          <button
+            type="button"
+            class="btn primary"
+            disabled={busy}
+            onClick={() => act("Start", () => gw.adminSim("start"))}
+          >
+            Start
+          </button>
+          <button
+            type="button"
+            class="btn"
+            disabled={busy}
+            onClick={() => act("Stop", () => gw.adminSim("stop"))}
+          >
+            Stop
+          </button>
+        </div>
+        <form
+          class="inline-form"
+          onSubmit={(e) => {
+            e.preventDefault();
+            void act("Volatility profile", () => gw.adminVolatility({ profile }));
+          }}
+        >
+          <label class="field">
+            <span>Volatility profile</span>
+            <select value={profile} onChange={(e) => setProfile((e.target as HTMLSelectElement).value)}>
+              {PROFILES.map((p) => <option key={p} value={p}>{p}</option>)}
+            </select>
+          </label>
+          <button type="submit" class="btn" disabled={busy}>Apply</button>
+        </form>
+        <form
+          class="inline-form"
+          onSubmit={(e) => {
+            e.preventDefault();
+            void act("Volatility", () => gw.adminVolatility({ volatility: Number(volatility) }));
+          }}
+        >
+          <label class="field">
+            <span>Raw volatility per tick</span>
+            <input
+              inputMode="decimal"
+              placeholder="0.005"
+              value={volatility}
+              onInput={(e) => setVolatility((e.target as HTMLInputElement).value)}
+            />
+          </label>
+          <button type="submit" class="btn" disabled={busy || volatility.trim() === ""}>Set</button>
+        </form>
+        <dl class="kv">
+          <div>
+            <dt>Profile</dt>
+            <dd>{sim?.profile ?? "—"}</dd>
+          </div>
+          <div>
+            <dt>Bots</dt>
+            <dd data-testid="bots">
+              <Value value={sim?.bots} />
+            </dd>
+          </div>
+        </dl>
+        {message && <p class={message.ok ? "ok-text" : "field-error"} role="status">{message.text}</p>}
+      </section>
+
+      <section class="panel" aria-label="Markets">
+        <div class="panel-head">
+          <h2>Markets</h2>
+        </div>
+        <div class="table-scroll">
+          <table class="data">
+            <thead>
+              <tr>
+                <th scope="col">Symbol</th>
+                <th scope="col">Trading</th>
+                <th scope="col">Simulated</th>
+                <th scope="col" class="num">Sim price</th>
+                <th scope="col">Regime</th>
+                <th scope="col">
+                  <span class="sr-only">Actions</span>
+                </th>
+              </tr>
+            </thead>
+            <tbody>
+              {markets.map((m) => {
+                const s = simBySymbol.get(m.symbol);
+                const paused = m.status !== "TRADING" || s?.paused;
+                return (
+                  <tr key={m.symbol} data-symbol={m.symbol}>
+                    <th scope="row">
+                      <a href={`/trade/${m.symbol}`}>{m.symbol}</a>
+                    </th>
+                    <td>{m.status.toLowerCase()}</td>
+                    <td>{s ? (s.paused ? "paused" : "running") : "—"}</td>
+                    <td class="num">{s?.price ?? "—"}</td>
+                    <td>{s?.regime ?? "—"}</td>
+                    <td class="num">
+                      {paused
+                        ? (
+                          <button
+                            type="button"
+                            class="btn small"
+                            disabled={busy}
+                            onClick={() =>
+                              act(`Resume ${m.symbol}`, () => gw.adminSymbol(m.symbol, "resume"))}
+                          >
+                            Resume
+                          </button>
+                        )
+                        : (
+                          <button
+                            type="button"
+                            class="btn small"
+                            disabled={busy}
+                            onClick={() => act(`Pause ${m.symbol}`, () => gw.adminSymbol(m.symbol, "pause"))}
+                          >
+                            Pause
+                          </button>
+                        )}
+                    </td>
+                  </tr>
+                );
+              })}
+            </tbody>
+          </table>
+        </div>
+        <form
+          class="inline-form"
+          onSubmit={(e) => {
+            e.preventDefault();
+            const symbol = newSymbol.trim().toUpperCase();
+            void act(`Ensure ${symbol}`, () => gw.adminSymbol(symbol, "ensure")).then(() => setNewSymbol(""));
+          }}
+        >
+          <label class="field">
+            <span>List or re-open a market</span>
+            <input
+              placeholder="SOL-USD"
+              value={newSymbol}
+              onInput={(e) => setNewSymbol((e.target as HTMLInputElement).value)}
+            />
+          </label>
+          <button type="submit" class="btn" disabled={busy || !newSymbol.trim()}>Ensure</button>
+        </form>
+      </section>
+
+      <section class="panel wide" aria-label="System status">
+        <div class="panel-head">
+          <h2>System status</h2>
+          <span class="muted small">
+            {updated ? `updated ${new Date(updated).toLocaleTimeString()}` : ""}
+          </span>
+        </div>
+        {health && (
+          <>
+            <h3>
+              Gateway readiness{" "}
+              <span class={`tag ${health.status === "ok" ? "ok" : "warn"}`}>{health.status}</span>
+            </h3>
+            <table class="data compact" data-testid="health">
+              <thead>
+                <tr>
+                  <th scope="col">check</th>
+                  <th scope="col">state</th>
+                  <th scope="col">detail</th>
+                </tr>
+              </thead>
+              <tbody>
+                {Object.entries(health.checks).map(([name, c]) => (
+                  <tr>
+                    <th scope="row">{name}</th>
+                    <td class={c.ok ? "buy" : "sell"}>{c.ok ? "ok" : "failing"}</td>
+                    <td>{c.error ?? (c.detail !== undefined ? <Value value={c.detail} /> : "")}</td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          </>
+        )}
+        {system && (
+          <>
+            <h3>Services and streams</h3>
+            <div data-testid="system-status">
+              <Value value={system} />
+            </div>
+          </>
+        )}
+        {!health && !system && <p class="empty">Waiting for the first status…</p>}
+      </section>
+    </div>
+  );
+}

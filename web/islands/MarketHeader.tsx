@@ -1,0 +1,110 @@
+import { useEffect, useState } from "preact/hooks";
+import { Change } from "../components/Change.tsx";
+import { parsePayload, type SocketStatus, Ticker, type Ticker as TickerT, Trade } from "../gateway_client.ts";
+import { compareDecimal, formatCompact, formatStep } from "../utils/decimal.ts";
+import { marketSocket } from "../utils/live.ts";
+import type { MarketInfo } from "../utils/market.ts";
+
+export interface MarketHeaderProps {
+  gatewayUrl: string;
+  market: MarketInfo;
+  ticker?: TickerT;
+}
+
+const STATUS_TEXT: Record<SocketStatus, string> = {
+  connecting: "connecting",
+  open: "live",
+  reconnecting: "reconnecting…",
+  closed: "offline",
+};
+
+/** The pair's headline numbers: last price, 24h change, high, low and volume, live. */
+export default function MarketHeader({ gatewayUrl, market, ticker: initial }: MarketHeaderProps) {
+  const [ticker, setTicker] = useState<Partial<TickerT>>(initial ?? {});
+  const [last, setLast] = useState(initial?.last ?? market.last);
+  const [dir, setDir] = useState<"up" | "down" | "">("");
+  const [status, setStatus] = useState<SocketStatus>("connecting");
+
+  useEffect(() => {
+    const socket = marketSocket(gatewayUrl);
+    const move = (price: string) =>
+      setLast((prev) => {
+        if (prev && price !== prev) setDir(compareDecimal(price, prev) > 0 ? "up" : "down");
+        return price;
+      });
+    const stops = [
+      socket.onStatus(setStatus),
+      socket.subscribe(`ticker.${market.symbol}`, (m) => {
+        if (m.type === "subscribed") return;
+        const t = parsePayload(Ticker, m.data);
+        if (t) {
+          setTicker(t);
+          move(t.last);
+        }
+      }),
+      socket.subscribe(`trades.${market.symbol}`, (m) => {
+        if (m.type === "subscribed") return;
+        const items = Array.isArray(m.data) ? m.data : [m.data];
+        const t = parsePayload(Trade, items[items.length - 1]);
+        if (t) move(t.price);
+      }),
+    ];
+    return () => stops.forEach((s) => s());
+  }, [gatewayUrl, market.symbol]);
+
+  useEffect(() => {
+    document.title = `${last ? formatStep(last, market.tickSize) + " · " : ""}${market.symbol} · Kalency`;
+  }, [last]);
+
+  return (
+    <header class="panel market-header" aria-label={`${market.symbol} summary`}>
+      <div class="pair-title">
+        <h1>
+          {market.base}
+          <span class="muted">/{market.quote}</span>
+        </h1>
+        {market.status !== "TRADING" && <span class="tag warn">{market.status.toLowerCase()}</span>}
+        <span class={`live ${status}`} role="status" title="Market data connection">
+          <span class="dot" aria-hidden="true" />
+          {STATUS_TEXT[status]}
+        </span>
+      </div>
+      <dl class="stats">
+        <div class="stat last">
+          <dt class="sr-only">Last price</dt>
+          <dd
+            class={`num big ${dir === "up" ? "buy" : dir === "down" ? "sell" : ""}`}
+            data-testid="last-price"
+          >
+            {formatStep(last, market.tickSize, true)}
+          </dd>
+        </div>
+        <div class="stat">
+          <dt>24h change</dt>
+          <dd>
+            <span class="num">
+              {ticker.change24h ? formatStep(ticker.change24h, market.tickSize, true) : "—"}
+            </span>{" "}
+            <Change pct={ticker.changePct24h} />
+          </dd>
+        </div>
+        <div class="stat">
+          <dt>24h high</dt>
+          <dd class="num">{formatStep(ticker.high24h, market.tickSize, true)}</dd>
+        </div>
+        <div class="stat">
+          <dt>24h low</dt>
+          <dd class="num">{formatStep(ticker.low24h, market.tickSize, true)}</dd>
+        </div>
+        <div class="stat">
+          <dt>24h volume ({market.base})</dt>
+          <dd class="num">{formatCompact(ticker.volume24h)}</dd>
+        </div>
+        <div class="stat hide-sm">
+          <dt>24h volume ({market.quote})</dt>
+          <dd class="num">{formatCompact(ticker.quoteVolume24h)}</dd>
+        </div>
+      </dl>
+    </header>
+  );
+}

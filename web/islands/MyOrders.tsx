@@ -1,0 +1,366 @@
+import { Fragment } from "preact";
+import { useEffect, useState } from "preact/hooks";
+import * as z from "zod/mini";
+import { GatewayError, Order, type Order as OrderT, parsePayload, type Trade } from "../gateway_client.ts";
+import { formatStep, isZero } from "../utils/decimal.ts";
+import { clock, gateway, marketSocket, useMounted, useSession } from "../utils/live.ts";
+
+/** Formatting facts per symbol. */
+export type MarketSteps = Record<string, { tickSize: string; stepSize: string; base: string; quote: string }>;
+
+export interface MyOrdersProps {
+  gatewayUrl: string;
+  markets: MarketSteps;
+  /** On a trade page: the page's market, offered as a filter. */
+  symbol?: string;
+  /** The full-page variant (orders page): more rows, dates with times. */
+  full?: boolean;
+}
+
+type Tab = "open" | "history" | "fills";
+const OPEN = new Set(["ACCEPTED", "PARTIALLY_FILLED", "NEW"]);
+const OrderEvent = z.object({ event: z.optional(z.string()), order: Order });
+
+function upsert(list: OrderT[], order: OrderT): OrderT[] {
+  const i = list.findIndex((o) => o.orderId === order.orderId);
+  if (i < 0) return [order, ...list];
+  const next = list.slice();
+  next[i] = order;
+  return next;
+}
+
+/**
+ * The user's orders: open ones (with cancel), history with fill amounts and average prices, and
+ * fills. Live through the private `orders.{userId}` channel.
+ */
+export default function MyOrders({ gatewayUrl, markets, symbol, full }: MyOrdersProps) {
+  const { session, ready } = useSession();
+  const mounted = useMounted();
+  const [tab, setTab] = useState<Tab>("open");
+  const [onlyThis, setOnlyThis] = useState(!!symbol);
+  const [open, setOpen] = useState<OrderT[]>([]);
+  const [history, setHistory] = useState<OrderT[]>([]);
+  const [fills, setFills] = useState<Trade[] | undefined>(undefined);
+  const [error, setError] = useState("");
+  const [rowError, setRowError] = useState<Record<string, string>>({});
+  const [cancelling, setCancelling] = useState<Record<string, boolean>>({});
+  const [expanded, setExpanded] = useState<Record<string, boolean>>({});
+  const userId = session?.user.userId;
+
+  useEffect(() => {
+    if (!userId) return;
+    const gw = gateway(gatewayUrl);
+    const load = async () => {
+      try {
+        const [o, h] = await Promise.all([gw.openOrders(), gw.orderHistory(full ? 200 : 50)]);
+        setOpen(o);
+        setHistory(h);
+        setError("");
+      } catch (e) {
+        setError((e as Error).message);
+      }
+      gw.fills(full ? 200 : 50).then(setFills).catch(() => setFills(undefined));
+    };
+    void load();
+    return marketSocket(gatewayUrl).subscribe(`orders.${userId}`, (m) => {
+      if (m.type === "subscribed") return void load();
+      const items = Array.isArray(m.data) ? m.data : [m.data];
+      for (const item of items) {
+        const ev = parsePayload(OrderEvent, item);
+        if (!ev) continue;
+        const order = ev.order;
+        setOpen((list) =>
+          OPEN.has(order.status) ? upsert(list, order) : list.filter((o) => o.orderId !== order.orderId)
+        );
+        setHistory((list) => upsert(list, order));
+        if (ev.event === "TRADE") gw.fills(full ? 200 : 50).then(setFills).catch(() => {});
+      }
+    });
+  }, [gatewayUrl, userId]);
+
+  async function cancel(orderId: string) {
+    setCancelling((c) => ({ ...c, [orderId]: true }));
+    setRowError((r) => ({ ...r, [orderId]: "" }));
+    try {
+      const ack = await gateway(gatewayUrl).cancelOrder(orderId);
+      setOpen((list) => list.filter((o) => o.orderId !== orderId));
+      setHistory((list) => upsert(list, ack));
+    } catch (e) {
+      setRowError((r) => ({ ...r, [orderId]: e instanceof GatewayError ? e.message : String(e) }));
+    } finally {
+      setCancelling((c) => ({ ...c, [orderId]: false }));
+    }
+  }
+
+  const steps = (s: string) =>
+    markets[s] ?? { tickSize: "0.00000001", stepSize: "0.00000001", base: "", quote: "" };
+  const when = (ms?: number) => {
+    if (ms === undefined) return "—";
+    const day = new Date(ms).toISOString().slice(5, 10);
+    return full ? `${day} ${clock(ms, mounted)}` : clock(ms, mounted);
+  };
+  const filter = <T extends { symbol: string }>(list: T[]) =>
+    onlyThis && symbol ? list.filter((o) => o.symbol === symbol) : list;
+  // Newest first everywhere, as exchanges list them.
+  const newest = (a: OrderT, b: OrderT) => (b.createdAt ?? b.ts ?? 0) - (a.createdAt ?? a.ts ?? 0);
+  const shownOpen = filter(open).sort(newest), shownHistory = filter(history).sort(newest);
+  const shownFills = filter(fills ?? []);
+
+  const tabs: [Tab, string, number | undefined][] = [
+    ["open", "Open orders", shownOpen.length],
+    ["history", "Order history", undefined],
+    ["fills", "Fills", undefined],
+  ];
+
+  return (
+    <section class={`panel my-orders ${full ? "full" : ""}`} aria-label="Your orders">
+      <div class="panel-head tabs-head">
+        <div class="tabs" role="tablist">
+          {tabs.map(([t, label, count]) => (
+            <button
+              type="button"
+              role="tab"
+              id={`tab-${t}`}
+              aria-selected={tab === t}
+              aria-controls={`panel-${t}`}
+              class={tab === t ? "on" : ""}
+              onClick={() => setTab(t)}
+            >
+              {label}
+              {count !== undefined && session && <span class="count">{count}</span>}
+            </button>
+          ))}
+        </div>
+        {symbol && (
+          <label class="check">
+            <input
+              type="checkbox"
+              checked={onlyThis}
+              onChange={(e) => setOnlyThis((e.target as HTMLInputElement).checked)}
+            />
+            {symbol} only
+          </label>
+        )}
+      </div>
+      {!ready ? <p class="empty">Loading…</p> : !session
+        ? (
+          <p class="empty">
+            <a href="/login">Log in</a> to see your orders.
+          </p>
+        )
+        : (
+          <div class="table-scroll" role="tabpanel" id={`panel-${tab}`} aria-labelledby={`tab-${tab}`}>
+            {error && <p class="field-error" role="alert">{error}</p>}
+            {tab === "open" && (
+              <table class="data" data-testid="open-orders">
+                <thead>
+                  <tr>
+                    <th scope="col">Time</th>
+                    <th scope="col">Pair</th>
+                    <th scope="col">Side</th>
+                    <th scope="col" class="hide-sm">Type</th>
+                    <th scope="col" class="num">Price</th>
+                    <th scope="col" class="num">Amount</th>
+                    <th scope="col" class="num">Filled</th>
+                    <th scope="col">
+                      <span class="sr-only">Cancel</span>
+                    </th>
+                  </tr>
+                </thead>
+                <tbody>
+                  {shownOpen.length === 0 && (
+                    <tr>
+                      <td colSpan={8} class="empty">No open orders</td>
+                    </tr>
+                  )}
+                  {shownOpen.map((o) => {
+                    const m = steps(o.symbol);
+                    return (
+                      <tr key={o.orderId} data-order-id={o.orderId}>
+                        <td class="mono muted">{when(o.createdAt ?? o.ts)}</td>
+                        <td>{o.symbol}</td>
+                        <td class={o.side === "BUY" ? "buy" : "sell"}>{o.side === "BUY" ? "Buy" : "Sell"}</td>
+                        <td class="hide-sm">{o.type.toLowerCase()}{o.postOnly ? " · post" : ""}</td>
+                        <td class="num">{o.price ? formatStep(o.price, m.tickSize) : "market"}</td>
+                        <td class="num">{formatStep(o.qty, m.stepSize)}</td>
+                        <td class="num">{formatStep(o.filledQty, m.stepSize)}</td>
+                        <td class="num">
+                          <button
+                            type="button"
+                            class="btn small ghost"
+                            onClick={() => cancel(o.orderId)}
+                            disabled={cancelling[o.orderId]}
+                            aria-label={`Cancel ${o.side.toLowerCase()} ${o.qty} ${o.symbol} at ${
+                              o.price ?? "market"
+                            }`}
+                          >
+                            {cancelling[o.orderId] ? "Cancelling…" : "Cancel"}
+                          </button>
+                          {rowError[o.orderId] && (
+                            <span class="field-error" role="alert">{rowError[o.orderId]}</span>
+                          )}
+                        </td>
+                      </tr>
+                    );
+                  })}
+                </tbody>
+              </table>
+            )}
+            {tab === "history" && (
+              <table class="data" data-testid="order-history">
+                <thead>
+                  <tr>
+                    <th scope="col">Time</th>
+                    <th scope="col">Pair</th>
+                    <th scope="col">Side</th>
+                    <th scope="col" class="hide-sm">Type</th>
+                    <th scope="col" class="num">Price</th>
+                    <th scope="col" class="num">Amount</th>
+                    <th scope="col" class="num">Filled</th>
+                    <th scope="col" class="num">Avg price</th>
+                    <th scope="col">Status</th>
+                    <th scope="col">
+                      <span class="sr-only">Fills</span>
+                    </th>
+                  </tr>
+                </thead>
+                <tbody>
+                  {shownHistory.length === 0 && (
+                    <tr>
+                      <td colSpan={10} class="empty">No orders yet</td>
+                    </tr>
+                  )}
+                  {shownHistory.map((o) => {
+                    const m = steps(o.symbol);
+                    const fillCount = o.fills?.length ?? 0;
+                    const open = expanded[o.orderId];
+                    return (
+                      <Fragment key={o.orderId}>
+                        <tr data-order-id={o.orderId}>
+                          <td class="mono muted">{when(o.createdAt ?? o.ts)}</td>
+                          <td>{o.symbol}</td>
+                          <td class={o.side === "BUY" ? "buy" : "sell"}>
+                            {o.side === "BUY" ? "Buy" : "Sell"}
+                          </td>
+                          <td class="hide-sm">
+                            {o.type.toLowerCase()}
+                            {o.timeInForce && o.type === "LIMIT" ? ` · ${o.timeInForce}` : ""}
+                          </td>
+                          <td class="num">{o.price ? formatStep(o.price, m.tickSize) : "market"}</td>
+                          <td class="num">{formatStep(o.qty, m.stepSize)}</td>
+                          <td class="num">{formatStep(o.filledQty, m.stepSize)}</td>
+                          <td class="num">
+                            {o.avgPrice && !isZero(o.avgPrice) ? formatStep(o.avgPrice, m.tickSize) : "—"}
+                          </td>
+                          <td>
+                            <span class={`status s-${o.status.toLowerCase()}`}>
+                              {o.status.toLowerCase().replace("_", " ")}
+                            </span>
+                          </td>
+                          <td class="num">
+                            {fillCount > 0 && (
+                              <button
+                                type="button"
+                                class="btn small ghost"
+                                aria-expanded={!!open}
+                                aria-controls={`fills-${o.orderId}`}
+                                onClick={() => setExpanded((x) => ({ ...x, [o.orderId]: !open }))}
+                              >
+                                {fillCount} {fillCount === 1 ? "fill" : "fills"} {open ? "▴" : "▾"}
+                              </button>
+                            )}
+                          </td>
+                        </tr>
+                        {open && (
+                          <tr class="fills-row" id={`fills-${o.orderId}`}>
+                            <td colSpan={10}>
+                              <table class="data compact">
+                                <thead>
+                                  <tr>
+                                    <th scope="col">Fill time</th>
+                                    <th scope="col" class="num">Price</th>
+                                    <th scope="col" class="num">Amount</th>
+                                    <th scope="col" class="num">Fee</th>
+                                    <th scope="col">Role</th>
+                                  </tr>
+                                </thead>
+                                <tbody>
+                                  {o.fills!.map((f) => {
+                                    const maker = f.makerOrderId === o.orderId;
+                                    return (
+                                      <tr key={f.tradeId}>
+                                        <td class="mono muted">{when(f.ts)}</td>
+                                        <td class="num">{formatStep(f.price, m.tickSize)}</td>
+                                        <td class="num">{formatStep(f.qty, m.stepSize)}</td>
+                                        <td class="num">
+                                          {(maker ? f.makerFee : f.takerFee) ?? "0"} {f.feeAsset ?? m.quote}
+                                        </td>
+                                        <td>{maker ? "maker" : "taker"}</td>
+                                      </tr>
+                                    );
+                                  })}
+                                </tbody>
+                              </table>
+                            </td>
+                          </tr>
+                        )}
+                      </Fragment>
+                    );
+                  })}
+                </tbody>
+              </table>
+            )}
+            {tab === "fills" && (
+              <table class="data" data-testid="fills">
+                <thead>
+                  <tr>
+                    <th scope="col">Time</th>
+                    <th scope="col">Pair</th>
+                    <th scope="col">Side</th>
+                    <th scope="col" class="num">Price</th>
+                    <th scope="col" class="num">Amount</th>
+                    <th scope="col" class="num">Fee</th>
+                    <th scope="col" class="hide-sm">Role</th>
+                  </tr>
+                </thead>
+                <tbody>
+                  {fills === undefined && (
+                    <tr>
+                      <td colSpan={7} class="empty">Fills are not available right now.</td>
+                    </tr>
+                  )}
+                  {fills !== undefined && shownFills.length === 0 && (
+                    <tr>
+                      <td colSpan={7} class="empty">No fills yet</td>
+                    </tr>
+                  )}
+                  {shownFills.map((f) => {
+                    const m = steps(f.symbol);
+                    const maker = f.makerUserId === userId;
+                    const buyer = f.buyerUserId
+                      ? f.buyerUserId === userId
+                      : maker
+                      ? f.takerSide === "SELL"
+                      : f.takerSide === "BUY";
+                    return (
+                      <tr key={f.tradeId} data-trade-id={f.tradeId}>
+                        <td class="mono muted">{when(f.ts)}</td>
+                        <td>{f.symbol}</td>
+                        <td class={buyer ? "buy" : "sell"}>{buyer ? "Buy" : "Sell"}</td>
+                        <td class="num">{formatStep(f.price, m.tickSize)}</td>
+                        <td class="num">{formatStep(f.qty, m.stepSize)}</td>
+                        <td class="num">
+                          {(maker ? f.makerFee : f.takerFee) ?? "0"} {f.feeAsset ?? m.quote}
+                        </td>
+                        <td class="hide-sm">{maker ? "maker" : "taker"}</td>
+                      </tr>
+                    );
+                  })}
+                </tbody>
+              </table>
+            )}
+          </div>
+        )}
+    </section>
+  );
+}

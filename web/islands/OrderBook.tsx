@@ -1,0 +1,148 @@
+import { useEffect, useRef, useState } from "preact/hooks";
+import { Book, type Book as BookT, BookDelta, parsePayload } from "../gateway_client.ts";
+import {
+  addDecimal,
+  divDecimal,
+  formatPlaces,
+  formatStep,
+  mulDecimal,
+  subDecimal,
+} from "../utils/decimal.ts";
+import { gateway, marketSocket, pickedPrice } from "../utils/live.ts";
+import type { MarketInfo } from "../utils/market.ts";
+import {
+  applyDelta,
+  bestPrices,
+  bookFromSnapshot,
+  type BookState,
+  type DepthLevel,
+  topLevels,
+} from "../utils/order_book.ts";
+
+export interface OrderBookProps {
+  gatewayUrl: string;
+  market: MarketInfo;
+  book: BookT;
+  /** Levels shown per side. */
+  depth: number;
+}
+
+/**
+ * The order book of one market: the server's snapshot first, then `book.{symbol}` deltas applied in
+ * sequence. A gap in `seq` drops the channel and resubscribes, which brings a fresh snapshot (and, if
+ * none comes quickly, the REST snapshot is used). Clicking a level puts its price in the order form.
+ */
+export default function OrderBook({ gatewayUrl, market, book: initial, depth }: OrderBookProps) {
+  const state = useRef<BookState>(bookFromSnapshot(initial));
+  const [view, setView] = useState(() => topLevels(state.current, depth));
+  const [syncing, setSyncing] = useState(false);
+  const frame = useRef<number | undefined>(undefined);
+
+  useEffect(() => {
+    const channel = `book.${market.symbol}`;
+    const socket = marketSocket(gatewayUrl);
+    let fallback: ReturnType<typeof setTimeout> | undefined;
+    let waitingForSnapshot = false;
+    const render = () => {
+      // One repaint per animation frame however many deltas arrive.
+      frame.current ??= requestAnimationFrame(() => {
+        frame.current = undefined;
+        setView(topLevels(state.current, depth));
+      });
+    };
+    const useSnapshot = (b: BookT) => {
+      if (b.seq < state.current.seq && !waitingForSnapshot) return;
+      state.current = bookFromSnapshot(b);
+      waitingForSnapshot = false;
+      clearTimeout(fallback);
+      setSyncing(false);
+      render();
+    };
+    const resync = () => {
+      if (waitingForSnapshot) return;
+      waitingForSnapshot = true;
+      setSyncing(true);
+      socket.resubscribe(channel);
+      fallback = setTimeout(async () => {
+        try {
+          useSnapshot(await gateway(gatewayUrl).book(market.symbol, Math.max(depth, 50)));
+        } catch {
+          // stays "resyncing" until the socket delivers a snapshot
+        }
+      }, 2000);
+    };
+    const stop = socket.subscribe(channel, (m) => {
+      if (m.type === "subscribed") return;
+      if (m.type === "snapshot") {
+        const b = parsePayload(Book, m.data);
+        if (b) useSnapshot({ ...b, seq: m.seq ?? b.seq });
+        return;
+      }
+      if (waitingForSnapshot) return;
+      const d = parsePayload(BookDelta, m.data);
+      if (!d) return;
+      const result = applyDelta(state.current, { ...d, seq: m.seq ?? d.seq });
+      if (result === "applied") render();
+      else if (result === "gap") resync();
+    });
+    return () => {
+      stop();
+      clearTimeout(fallback);
+      if (frame.current !== undefined) cancelAnimationFrame(frame.current);
+    };
+  }, [gatewayUrl, market.symbol, depth]);
+
+  const { bid, ask } = bestPrices(state.current);
+  const spread = bid && ask ? subDecimal(ask, bid) : undefined;
+  const spreadPct = spread && bid ? divDecimal(mulDecimal(spread, "100"), bid, 4) : undefined;
+  const pick = (price: string) => pickedPrice.set({ price, at: Date.now() });
+
+  const rows = (levels: DepthLevel[], side: "bid" | "ask") => {
+    let sum = "0";
+    const withSum = levels.map((l) => ({ ...l, sum: sum = addDecimal(sum, l.qty) }));
+    const ordered = side === "ask" ? withSum.reverse() : withSum;
+    return ordered.map((l) => (
+      <li key={l.price} class={`level ${side}`} style={{ "--d": `${(l.depth * 100).toFixed(1)}%` }}>
+        <button
+          type="button"
+          onClick={() =>
+            pick(l.price)}
+          aria-label={`${side === "bid" ? "Bid" : "Ask"} ${l.price}, ${l.qty} ${market.base}; use this price`}
+        >
+          <span class={`num price ${side === "bid" ? "buy" : "sell"}`}>
+            {formatStep(l.price, market.tickSize)}
+          </span>
+          <span class="num">{formatStep(l.qty, market.stepSize)}</span>
+          <span class="num muted hide-xs">{formatStep(l.sum, market.stepSize)}</span>
+        </button>
+      </li>
+    ));
+  };
+
+  return (
+    <section class="panel book" aria-label="Order book" data-seq={state.current.seq}>
+      <div class="panel-head">
+        <h2>Order book</h2>
+        {syncing && <span class="tag warn" role="status">resyncing</span>}
+      </div>
+      <div class="book-cols muted" aria-hidden="true">
+        <span>Price ({market.quote})</span>
+        <span class="num">Amount ({market.base})</span>
+        <span class="num hide-xs">Sum</span>
+      </div>
+      <ol class="levels asks" aria-label="Asks (sell orders), best last">
+        {view.asks.length ? rows(view.asks, "ask") : <li class="empty">No sell orders</li>}
+      </ol>
+      <div class="spread" data-testid="spread">
+        <span>Spread</span>
+        <span class="num">
+          {spread ? formatStep(spread, market.tickSize) : "—"}
+          {spreadPct !== undefined && <span class="muted">({formatPlaces(spreadPct, 2, 3)}%)</span>}
+        </span>
+      </div>
+      <ol class="levels bids" aria-label="Bids (buy orders), best first">
+        {view.bids.length ? rows(view.bids, "bid") : <li class="empty">No buy orders</li>}
+      </ol>
+    </section>
+  );
+}

@@ -1,0 +1,326 @@
+import { useEffect, useState } from "preact/hooks";
+import { GatewayError, type Order, type PlaceOrderRequest } from "../gateway_client.ts";
+import { decimalPlaces, formatPlaces, formatStep, isDecimal, isZero } from "../utils/decimal.ts";
+import { balances, gateway, pickedPrice, useSession, useStore } from "../utils/live.ts";
+import type { MarketInfo } from "../utils/market.ts";
+import { feeFor, notional, presetAmount } from "../utils/order_math.ts";
+import { useWallet } from "../utils/wallet.ts";
+
+export interface OrderFormProps {
+  gatewayUrl: string;
+  market: MarketInfo;
+}
+
+type Side = "BUY" | "SELL";
+type Type = "LIMIT" | "MARKET";
+type Tif = "GTC" | "IOC" | "FOK";
+type Field = "price" | "qty" | "quoteQty" | "timeInForce" | "postOnly" | "form";
+
+const PRESETS = [25, 50, 75, 100];
+
+/** Maps the field a problem names to the input that shows it. */
+function fieldOf(name: string | undefined): Field {
+  if (
+    name === "price" || name === "qty" || name === "quoteQty" || name === "timeInForce" || name === "postOnly"
+  ) {
+    return name;
+  }
+  return "form";
+}
+
+function newClientOrderId(): string {
+  return "web-" + crypto.getRandomValues(new Uint32Array(2)).reduce((s, n) => s + n.toString(36), "");
+}
+
+/**
+ * Place an order: buy or sell, limit or market, post-only and IOC/FOK for limits, amount presets from
+ * the wallet, the notional and a fee estimate. The API's error is shown next to the field it names.
+ */
+export default function OrderForm({ gatewayUrl, market }: OrderFormProps) {
+  const { session, ready } = useSession();
+  useWallet(gatewayUrl, session);
+  const wallet = useStore(balances);
+  const picked = useStore(pickedPrice);
+  const [side, setSide] = useState<Side>("BUY");
+  const [type, setType] = useState<Type>("LIMIT");
+  const [price, setPrice] = useState(market.last ?? "");
+  const [qty, setQty] = useState("");
+  const [quoteQty, setQuoteQty] = useState("");
+  const [tif, setTif] = useState<Tif>("GTC");
+  const [postOnly, setPostOnly] = useState(false);
+  const [errors, setErrors] = useState<Partial<Record<Field, string>>>({});
+  const [busy, setBusy] = useState(false);
+  const [result, setResult] = useState<Order | undefined>(undefined);
+
+  useEffect(() => {
+    if (!picked) return;
+    setType("LIMIT");
+    setPrice(picked.price);
+    setErrors((e) => ({ ...e, price: undefined }));
+  }, [picked?.at]);
+
+  const marketBuy = type === "MARKET" && side === "BUY";
+  const freeBase = wallet[market.base]?.free ?? "0";
+  const freeQuote = wallet[market.quote]?.free ?? "0";
+  const quotePlaces = decimalPlaces(market.tickSize);
+
+  const applyPreset = (pct: number) => {
+    const amount = presetAmount({
+      side,
+      type,
+      pct,
+      price: type === "LIMIT" ? price : market.last,
+      freeBase,
+      freeQuote,
+      stepSize: market.stepSize,
+      tickSize: market.tickSize,
+      feeBps: market.takerFeeBps,
+    });
+    if (!amount) {
+      setErrors((e) => ({ ...e, price: "Enter a price first: the amount depends on it." }));
+      return;
+    }
+    if (amount.qty !== undefined) setQty(amount.qty);
+    if (amount.quoteQty !== undefined) setQuoteQty(amount.quoteQty);
+    setErrors((e) => ({ ...e, qty: undefined, quoteQty: undefined }));
+  };
+
+  // The notional and fee are estimates for display; the engine computes the real ones.
+  const estPrice = type === "LIMIT" ? price : market.last;
+  let total: string | undefined;
+  if (marketBuy) total = isDecimal(quoteQty) ? quoteQty : undefined;
+  else if (estPrice && isDecimal(estPrice) && isDecimal(qty)) total = notional(estPrice, qty);
+  const feeBps = type === "LIMIT" && postOnly ? market.makerFeeBps : market.takerFeeBps;
+  const fee = total !== undefined ? feeFor(total, feeBps, quotePlaces + 2) : undefined;
+
+  async function submit(e: Event) {
+    e.preventDefault();
+    setErrors({});
+    setResult(undefined);
+    const order: PlaceOrderRequest = { symbol: market.symbol, side, type, clientOrderId: newClientOrderId() };
+    if (type === "LIMIT") {
+      order.price = price.trim();
+      order.timeInForce = tif;
+      if (postOnly) order.postOnly = true;
+    }
+    if (marketBuy) order.quoteQty = quoteQty.trim();
+    else order.qty = qty.trim();
+    setBusy(true);
+    try {
+      const ack = await gateway(gatewayUrl).placeOrder(order);
+      setResult(ack);
+      setQty("");
+      setQuoteQty("");
+    } catch (err) {
+      if (err instanceof GatewayError) {
+        const next: Partial<Record<Field, string>> = {};
+        for (const fe of err.problem.errors ?? []) next[fieldOf(fe.field)] ??= fe.message;
+        next[fieldOf(err.field)] ??= err.message;
+        // A market buy's amount box is quoteQty; a qty problem there belongs to it too.
+        if (marketBuy && next.qty && !next.quoteQty) [next.quoteQty, next.qty] = [next.qty, undefined];
+        setErrors(next);
+      } else {
+        setErrors({ form: `Could not reach the exchange: ${(err as Error).message}` });
+      }
+    } finally {
+      setBusy(false);
+    }
+  }
+
+  const err = (f: Field) =>
+    errors[f]
+      ? (
+        <p class="field-error" id={`of-${f}-error`} role="alert" data-field={f}>
+          {errors[f]}
+        </p>
+      )
+      : null;
+  const invalid = (f: Field) =>
+    errors[f] ? { "aria-invalid": true, "aria-describedby": `of-${f}-error` } : {};
+
+  return (
+    <section class="panel order-form" aria-label="Place an order">
+      <form onSubmit={submit} noValidate>
+        <div class="sides" role="radiogroup" aria-label="Side">
+          {(["BUY", "SELL"] as Side[]).map((s) => (
+            <button
+              type="button"
+              role="radio"
+              aria-checked={side === s}
+              class={`side ${s === "BUY" ? "buy" : "sell"} ${side === s ? "on" : ""}`}
+              onClick={() => setSide(s)}
+            >
+              {s === "BUY" ? "Buy" : "Sell"}
+            </button>
+          ))}
+        </div>
+        <div class="seg types" role="radiogroup" aria-label="Order type">
+          {(["LIMIT", "MARKET"] as Type[]).map((t) => (
+            <button
+              type="button"
+              role="radio"
+              aria-checked={type === t}
+              class={type === t ? "on" : ""}
+              onClick={() => setType(t)}
+            >
+              {t === "LIMIT" ? "Limit" : "Market"}
+            </button>
+          ))}
+        </div>
+
+        {type === "LIMIT"
+          ? (
+            <div class="field">
+              <label for="of-price">Price</label>
+              <div class="input-unit">
+                <input
+                  id="of-price"
+                  name="price"
+                  inputMode="decimal"
+                  autoComplete="off"
+                  value={price}
+                  onInput={(e) => setPrice((e.target as HTMLInputElement).value)}
+                  {...invalid("price")}
+                />
+                <span class="unit">{market.quote}</span>
+              </div>
+              {err("price")}
+            </div>
+          )
+          : (
+            <div class="field">
+              <span class="label">Price</span>
+              <div class="input-unit readonly">
+                <span class="num">Best market price</span>
+              </div>
+            </div>
+          )}
+
+        {marketBuy
+          ? (
+            <div class="field">
+              <label for="of-quoteQty">Spend</label>
+              <div class="input-unit">
+                <input
+                  id="of-quoteQty"
+                  name="quoteQty"
+                  inputMode="decimal"
+                  autoComplete="off"
+                  value={quoteQty}
+                  onInput={(e) => setQuoteQty((e.target as HTMLInputElement).value)}
+                  {...invalid("quoteQty")}
+                />
+                <span class="unit">{market.quote}</span>
+              </div>
+              {err("quoteQty")}
+            </div>
+          )
+          : (
+            <div class="field">
+              <label for="of-qty">Amount</label>
+              <div class="input-unit">
+                <input
+                  id="of-qty"
+                  name="qty"
+                  inputMode="decimal"
+                  autoComplete="off"
+                  value={qty}
+                  onInput={(e) => setQty((e.target as HTMLInputElement).value)}
+                  {...invalid("qty")}
+                />
+                <span class="unit">{market.base}</span>
+              </div>
+              {err("qty")}
+            </div>
+          )}
+
+        <div class="presets" role="group" aria-label="Amount from your balance">
+          {PRESETS.map((p) => (
+            <button type="button" onClick={() => applyPreset(p)} disabled={!session}>
+              {p}%
+            </button>
+          ))}
+        </div>
+
+        {type === "LIMIT" && (
+          <div class="row-options">
+            <label class="select">
+              <span>Time in force</span>
+              <select
+                value={tif}
+                onChange={(e) => setTif((e.target as HTMLSelectElement).value as Tif)}
+                {...invalid("timeInForce")}
+              >
+                <option value="GTC">GTC (rests)</option>
+                <option value="IOC">IOC (fill now, cancel rest)</option>
+                <option value="FOK">FOK (all or nothing)</option>
+              </select>
+            </label>
+            <label class="check">
+              <input
+                type="checkbox"
+                checked={postOnly}
+                disabled={tif !== "GTC"}
+                onChange={(e) => setPostOnly((e.target as HTMLInputElement).checked)}
+              />
+              Post only
+            </label>
+          </div>
+        )}
+        {err("timeInForce")}
+        {err("postOnly")}
+
+        <dl class="summary num">
+          <div>
+            <dt>Available</dt>
+            <dd data-testid="available">
+              {session
+                ? side === "BUY"
+                  ? `${formatStep(freeQuote, market.tickSize)} ${market.quote}`
+                  : `${formatStep(freeBase, market.stepSize)} ${market.base}`
+                : "—"}
+            </dd>
+          </div>
+          <div>
+            <dt>{type === "MARKET" && !marketBuy ? "Total (est.)" : "Total"}</dt>
+            <dd>{total !== undefined ? `${formatStep(total, market.tickSize)} ${market.quote}` : "—"}</dd>
+          </div>
+          <div>
+            <dt>Fee (est., {formatPlaces(String(feeBps / 100), 2, 4)}%)</dt>
+            <dd data-testid="fee">
+              {fee !== undefined ? `${formatPlaces(fee, 2, quotePlaces + 2)} ${market.quote}` : "—"}
+            </dd>
+          </div>
+        </dl>
+
+        {ready && !session
+          ? (
+            <p class="login-hint">
+              <a href={`/login?next=/trade/${market.symbol}`}>Log in</a> or <a href="/signup">sign up</a>{" "}
+              to trade.
+            </p>
+          )
+          : (
+            <button
+              type="submit"
+              class={`btn submit ${side === "BUY" ? "buy" : "sell"}`}
+              disabled={busy || !session || market.status !== "TRADING"}
+            >
+              {market.status !== "TRADING"
+                ? `${market.symbol} is ${market.status.toLowerCase()}`
+                : busy
+                ? "Placing…"
+                : `${side === "BUY" ? "Buy" : "Sell"} ${market.base}`}
+            </button>
+          )}
+        {err("form")}
+        {result && (
+          <p class="order-result" role="status" data-status={result.status}>
+            Order {result.status.toLowerCase().replace("_", " ")}
+            {!isZero(result.filledQty) && `: filled ${result.filledQty} ${market.base} at ${result.avgPrice}`}
+          </p>
+        )}
+      </form>
+    </section>
+  );
+}

@@ -1,0 +1,169 @@
+import { useState } from "preact/hooks";
+import { useEffect } from "preact/hooks";
+import { type Posting, Posting as PostingSchema } from "../gateway_client.ts";
+import { addDecimal, decimalPlaces, formatPlaces, groupThousands, isZero } from "../utils/decimal.ts";
+import { GatewayError } from "../gateway_client.ts";
+import { balances, clock, gateway, useMounted, useSession, useStore } from "../utils/live.ts";
+import { useWallet } from "../utils/wallet.ts";
+
+export interface WalletViewProps {
+  gatewayUrl: string;
+}
+
+function signed(text: string | undefined): string {
+  if (text === undefined) return "—";
+  return text.startsWith("-") ? groupThousands(text) : `+${groupThousands(text)}`;
+}
+
+function changeOf(p: Posting): string | undefined {
+  if (p.amount !== undefined) return p.amount;
+  if (p.freeDelta !== undefined || p.lockedDelta !== undefined) return p.freeDelta ?? p.lockedDelta;
+  return undefined;
+}
+
+function timeOf(p: Posting): number | undefined {
+  const t = p.ts ?? p.createdAt;
+  if (t === undefined) return undefined;
+  return typeof t === "number" ? t : Date.parse(t);
+}
+
+/** Balances (free and locked) and the history of balance postings, live. */
+export default function WalletView({ gatewayUrl }: WalletViewProps) {
+  const { session, ready } = useSession();
+  const mounted = useMounted();
+  const [postings, setPostings] = useState<Posting[] | undefined>(undefined);
+  const [postingsError, setPostingsError] = useState("");
+  const wallet = useStore(balances);
+  useWallet(gatewayUrl, session, (change) => {
+    const p = PostingSchema.safeParse(change);
+    if (p.success) setPostings((list) => [p.data, ...(list ?? [])].slice(0, 200));
+  });
+
+  useEffect(() => {
+    if (!session) return;
+    gateway(gatewayUrl).postings(100).then((list) => {
+      setPostings(list);
+      setPostingsError("");
+    }).catch((e) =>
+      setPostingsError(
+        e instanceof GatewayError && e.status === 404
+          ? "The balance history is not offered by this gateway yet; changes from now on are listed live."
+          : `Could not load the history: ${(e as Error).message}`,
+      )
+    );
+  }, [gatewayUrl, session?.user.userId]);
+
+  if (!ready) return <p class="empty">Loading…</p>;
+  if (!session) {
+    return (
+      <p class="panel empty">
+        <a href="/login?next=/wallet">Log in</a> to see your wallet.
+      </p>
+    );
+  }
+  const assets = Object.keys(wallet).sort();
+  // Pad each column to its longest fraction so the decimal points line up.
+  const places = (values: string[]) => Math.max(0, ...values.map(decimalPlaces));
+  const freePlaces = places(assets.map((a) => wallet[a].free));
+  const lockedPlaces = places(assets.map((a) => wallet[a].locked));
+  const totals = Object.fromEntries(assets.map((a) => [a, addDecimal(wallet[a].free, wallet[a].locked)]));
+  const totalPlaces = places(Object.values(totals));
+  return (
+    <>
+      <section class="panel" aria-label="Balances">
+        <div class="panel-head">
+          <h2>Balances</h2>
+        </div>
+        <div class="table-scroll">
+          <table class="data" data-testid="balances">
+            <thead>
+              <tr>
+                <th scope="col">Asset</th>
+                <th scope="col" class="num">Available</th>
+                <th scope="col" class="num">In orders</th>
+                <th scope="col" class="num">Total</th>
+              </tr>
+            </thead>
+            <tbody>
+              {assets.length === 0 && (
+                <tr>
+                  <td colSpan={4} class="empty">No balances yet</td>
+                </tr>
+              )}
+              {assets.map((a) => (
+                <tr key={a} data-asset={a}>
+                  <th scope="row">{a}</th>
+                  <td class="num" data-testid="free" data-value={wallet[a].free}>
+                    {groupThousands(formatPlaces(wallet[a].free, freePlaces))}
+                  </td>
+                  <td class="num" data-testid="locked" data-value={wallet[a].locked}>
+                    {groupThousands(formatPlaces(wallet[a].locked, lockedPlaces))}
+                  </td>
+                  <td class="num">{groupThousands(formatPlaces(totals[a], totalPlaces))}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      </section>
+      <section class="panel" aria-label="Balance history">
+        <div class="panel-head">
+          <h2>Balance history</h2>
+        </div>
+        {postingsError && <p class="muted" role="status">{postingsError}</p>}
+        <div class="table-scroll">
+          <table class="data" data-testid="postings">
+            <thead>
+              <tr>
+                <th scope="col">Time</th>
+                <th scope="col">Asset</th>
+                <th scope="col" class="num">Change</th>
+                <th scope="col" class="num hide-sm">Balance after</th>
+                <th scope="col">Reason</th>
+                <th scope="col" class="hide-sm">Reference</th>
+              </tr>
+            </thead>
+            <tbody>
+              {postings === undefined && !postingsError && (
+                <tr>
+                  <td colSpan={6} class="empty">Loading…</td>
+                </tr>
+              )}
+              {postings?.length === 0 && (
+                <tr>
+                  <td colSpan={6} class="empty">No postings yet</td>
+                </tr>
+              )}
+              {postings?.map((p, i) => {
+                const change = changeOf(p);
+                const ms = timeOf(p);
+                const after = p.balance ??
+                  (p.free !== undefined ? addDecimal(p.free, p.locked ?? "0") : undefined);
+                return (
+                  <tr key={`${p.ref ?? ""}-${i}`}>
+                    <td class="mono muted">
+                      {ms !== undefined
+                        ? `${new Date(ms).toISOString().slice(5, 10)} ${clock(ms, mounted)}`
+                        : "—"}
+                    </td>
+                    <td>{p.asset}</td>
+                    <td
+                      class={`num ${
+                        change && !isZero(change) ? (change.startsWith("-") ? "sell" : "buy") : ""
+                      }`}
+                    >
+                      {signed(change)}
+                    </td>
+                    <td class="num hide-sm">{after !== undefined ? groupThousands(after) : "—"}</td>
+                    <td>{(p.reason ?? p.kind ?? "").toLowerCase().replaceAll("_", " ")}</td>
+                    <td class="hide-sm muted mono-sm">{p.ref ?? ""}</td>
+                  </tr>
+                );
+              })}
+            </tbody>
+          </table>
+        </div>
+      </section>
+    </>
+  );
+}

@@ -1,0 +1,55 @@
+/**
+ * The web process: reads its settings from the environment, serves the pages on
+ * KALENCY_HOST:KALENCY_WEB_PORT, and stops cleanly on SIGINT/SIGTERM.
+ *
+ * Environment: KALENCY_WEB_PORT (8000), KALENCY_HOST (127.0.0.1), KALENCY_GATEWAY_URL (the gateway
+ * as this server reaches it, http://127.0.0.1:8080), KALENCY_PUBLIC_GATEWAY_URL (as browsers reach
+ * it; default: the page's host name, port 8080), KALENCY_WEB_ASSETS_DIR (built islands), LOG_LEVEL.
+ * @module
+ */
+import { z } from "zod";
+import { BaseConfig, DEFAULT_PORTS, loadConfig, Port } from "@lib/config";
+import { createShutdown } from "@lib/lifecycle";
+import { createLogger } from "@lib/log";
+import { addProcessMetrics, Registry } from "@lib/metrics";
+import { createApp } from "./app.ts";
+
+const HttpUrl = z.string().regex(
+  /^https?:\/\/[^/]+$/,
+  "must be an http(s) URL without a path, e.g. http://127.0.0.1:8080",
+);
+
+const WebConfig = BaseConfig.pick({ KALENCY_HOST: true, LOG_LEVEL: true }).extend({
+  KALENCY_WEB_PORT: Port.default(DEFAULT_PORTS.KALENCY_WEB_PORT),
+  KALENCY_GATEWAY_URL: HttpUrl.default(`http://127.0.0.1:${DEFAULT_PORTS.KALENCY_GATEWAY_PORT}`),
+  KALENCY_PUBLIC_GATEWAY_URL: HttpUrl.optional(),
+  KALENCY_WEB_ASSETS_DIR: z.string().optional(),
+});
+
+const config = loadConfig(WebConfig);
+const log = createLogger("web", { level: config.LOG_LEVEL });
+const shutdown = createShutdown({
+  onClose: (name, error) => error && log.warn("close failed", { name, error }),
+});
+const registry = new Registry();
+addProcessMetrics(registry, "web");
+
+const app = await createApp({
+  gatewayUrl: config.KALENCY_GATEWAY_URL,
+  publicGatewayUrl: config.KALENCY_PUBLIC_GATEWAY_URL,
+  assetsDir: config.KALENCY_WEB_ASSETS_DIR,
+  log,
+  registry,
+});
+
+const server = Deno.serve({
+  hostname: config.KALENCY_HOST,
+  port: config.KALENCY_WEB_PORT,
+  signal: shutdown.signal,
+  onListen: ({ hostname, port }) =>
+    log.info("web listening", { url: `http://${hostname}:${port}`, gateway: config.KALENCY_GATEWAY_URL }),
+}, app.fetch);
+shutdown.defer("http server", () => server.finished);
+
+await shutdown.done;
+log.info("web stopped");

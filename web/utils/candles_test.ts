@@ -1,0 +1,30 @@
+import assert from "node:assert/strict";
+import { type Bar, mergeBars, sparklinePoints, toBar, toColumns } from "./candles.ts";
+
+const bar = (t: number, c: number): Bar => ({ t, o: c, h: c, l: c, c, v: 1 });
+
+Deno.test("mergeBars() replaces the forming bar, appends new ones and inserts history in order", () => {
+  let bars = [bar(60, 1), bar(120, 2)];
+  bars = mergeBars(bars, [bar(120, 3)]);
+  assert.deepEqual(bars.map((b) => b.c), [1, 3]);
+  bars = mergeBars(bars, [bar(180, 4)]);
+  bars = mergeBars(bars, [bar(0, 0), bar(60, 9)]);
+  assert.deepEqual(bars.map((b) => [b.t, b.c]), [[0, 0], [60, 9], [120, 3], [180, 4]]);
+});
+
+Deno.test("toBar() and toColumns() give uPlot its seconds and numbers", () => {
+  const b = toBar({
+    openTime: 1_700_000_060_000,
+    open: "1",
+    high: "2.5",
+    low: "0.5",
+    close: "2",
+    volume: "10",
+  });
+  assert.deepEqual(toColumns([b]), [[1_700_000_060], [1], [2.5], [0.5], [2], [10]]);
+});
+
+Deno.test("sparklinePoints() spans the box", () => {
+  assert.equal(sparklinePoints([1, 2, 3], 100, 20), "0.0,19.0 50.0,10.0 100.0,1.0");
+  assert.equal(sparklinePoints([1], 100, 20), "");
+});

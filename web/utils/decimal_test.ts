@@ -1,0 +1,58 @@
+import assert from "node:assert/strict";
+import {
+  addDecimal,
+  compareDecimal,
+  divDecimal,
+  floorToStep,
+  formatPlaces,
+  formatStep,
+  groupThousands,
+  mulDecimal,
+  subDecimal,
+} from "./decimal.ts";
+
+Deno.test("compareDecimal() orders decimals exactly, whatever their places", () => {
+  assert.equal(compareDecimal("65000.1", "65000.10"), 0);
+  assert.equal(compareDecimal("9.99", "10"), -1);
+  assert.equal(compareDecimal("0.30000000000000001", "0.3"), 1);
+  assert.equal(compareDecimal("-1", "0"), -1);
+});
+
+Deno.test("addDecimal(), subDecimal(), mulDecimal() and divDecimal() are exact", () => {
+  assert.equal(addDecimal("0.1", "0.2"), "0.3");
+  assert.equal(subDecimal("65000.25", "65000.5"), "-0.25");
+  assert.equal(mulDecimal("65000.25", "0.0001"), "6.500025");
+  assert.equal(divDecimal("100", "3", 4), "33.3333");
+});
+
+Deno.test("formatStep() shows the step's places and cuts, never rounds up", async (t) => {
+  const cases: [text: string, step: string, expected: string][] = [
+    ["65000.5", "0.01", "65000.50"],
+    ["65000.129", "0.01", "65000.12"],
+    ["3", "0.0001", "3.0000"],
+    ["12", "1", "12"],
+  ];
+  for (const [text, step, expected] of cases) {
+    await t.step(`${text} at ${step}`, () => assert.equal(formatStep(text, step), expected));
+  }
+  assert.equal(formatStep(undefined, "0.01"), "—");
+  assert.equal(formatStep("1234567.5", "0.01", true), "1,234,567.50");
+});
+
+Deno.test("formatPlaces() keeps between min and max places", () => {
+  assert.equal(formatPlaces("1.5", 2, 8), "1.50");
+  assert.equal(formatPlaces("0.12345678912", 2, 8), "0.12345678");
+  assert.equal(formatPlaces("7", 0, 4), "7");
+});
+
+Deno.test("floorToStep() rounds down to a whole number of steps", () => {
+  assert.equal(floorToStep("1.23456", "0.001"), "1.234");
+  assert.equal(floorToStep("0.00009", "0.0001"), "0");
+  assert.equal(floorToStep("105", "5"), "105");
+  assert.equal(floorToStep("107", "5"), "105");
+});
+
+Deno.test("groupThousands() groups the integer part only", () => {
+  assert.equal(groupThousands("-1234567.8912"), "-1,234,567.8912");
+  assert.equal(groupThousands("999"), "999");
+});
