@@ -324,6 +324,8 @@ export class Hub {
     if (this.#dirty.size === 0) return;
     for (const c of this.#dirty) this.#flushClient(c);
     this.#dirty.clear();
+    this.#lastOut = undefined;
+    this.#lastFrame = "";
     const m = this.#o.metrics;
     if (m) {
       for (const route of ROUTES) {
@@ -348,7 +350,7 @@ export class Hub {
     const s = this.#sentBy[c.route];
     try {
       if (c.route === "v1") {
-        socket.send(out.length === 1 ? out[0] : `[${out.join(",")}]`);
+        socket.send(out.length === 1 ? out[0] : this.#frame(out));
         s[1]++;
       } else {
         for (const m of out) socket.send(m);
@@ -358,6 +360,25 @@ export class Hub {
     } catch {
       this.disconnect(c);
     }
+  }
+
+  #lastOut: string[] | undefined;
+  #lastFrame = "";
+
+  /**
+   * The array frame of an outbox. Clients on the same channels get the same messages in the same
+   * order, so consecutive outboxes usually match element by element (same string objects) and
+   * share one frame instead of each building its own copy.
+   */
+  #frame(out: string[]): string {
+    const last = this.#lastOut;
+    if (last && last.length === out.length) {
+      let same = true;
+      for (let i = 0; i < out.length && same; i++) same = last[i] === out[i];
+      if (same) return this.#lastFrame;
+    }
+    this.#lastOut = out;
+    return this.#lastFrame = `[${out.join(",")}]`;
   }
 
   #drop(c: Client, reason: string): void {

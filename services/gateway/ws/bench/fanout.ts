@@ -1,0 +1,220 @@
+/**
+ * Gateway WebSocket fan-out benchmark (`deno task bench:ws`).
+ *
+ * Starts the market feed on loopback with a fresh key prefix on the local Redis, starts a separate
+ * client process (fanout_clients.ts) that connects N WebSocket clients subscribed to
+ * trades.BTC-USD and book.BTC-USD, publishes trades and book deltas to the streams at a fixed rate
+ * (in 10 ms batches, as the engine writes them), and reports the messages per second the clients
+ * received. Every run is bounded in time; the keys are deleted afterwards.
+ *
+ * Options (all optional): --clients=1000 --rate=400 (stream entries per second, half trades, half
+ * deltas) --seconds=8 --runs=3 --batch-ms=0,20 (a comma list runs each value) --procs=1 (client
+ * processes).
+ */
+import { type BookDelta, type Execution, STREAMS } from "@lib/contracts";
+import { createLogger } from "@lib/log";
+import { Registry } from "@lib/metrics";
+import { connectRedis, publishBatch } from "@lib/redis";
+import { deletePrefix } from "@lib/testing";
+import { Hono } from "hono";
+import process from "node:process";
+import { createMarketFeed } from "../mod.ts";
+
+function option(name: string, fallback: string): string {
+  const hit = Deno.args.find((a) => a.startsWith(`--${name}=`));
+  return hit ? hit.slice(name.length + 3) : fallback;
+}
+
+const CLIENTS = Number(option("clients", "1000"));
+const RATE = Number(option("rate", "400"));
+const SECONDS = Number(option("seconds", "8"));
+const RUNS = Number(option("runs", "3"));
+const BATCH_MS = option("batch-ms", "0").split(",").map(Number);
+const PROCS = Number(option("procs", "1"));
+const REDIS_URL = Deno.env.get("REDIS_URL") ?? "redis://127.0.0.1:6379";
+const CLIENT_SCRIPT = new URL("./fanout_clients.ts", import.meta.url).pathname;
+
+interface ClientReport {
+  messages: number;
+  frames: number;
+  seconds: number;
+  latencyMs: { p50: number | null; p99: number | null };
+  closedDuringRun: number;
+  cpuPct: number;
+}
+
+function trade(seq: number, ts: number): Execution {
+  return {
+    tradeId: `bench-${seq}`,
+    symbol: "BTC-USD",
+    seq,
+    price: "65000.12",
+    qty: "0.0150",
+    quoteQty: "975.0018",
+    makerOrderId: `m-${seq}`,
+    makerUserId: "bench-maker",
+    takerOrderId: `t-${seq}`,
+    takerUserId: "bench-taker",
+    takerSide: seq % 2 ? "BUY" : "SELL",
+    buyerUserId: "bench-taker",
+    sellerUserId: "bench-maker",
+    buyOrderId: `t-${seq}`,
+    sellOrderId: `m-${seq}`,
+    makerFee: "0",
+    takerFee: "0.97",
+    feeAsset: "USD",
+    ts,
+  };
+}
+
+function delta(seq: number, ts: number): BookDelta {
+  const price = (65000 + (seq % 50) / 100).toFixed(2);
+  return { symbol: "BTC-USD", seq, bids: [[price, seq % 7 ? "0.5" : "0"]], asks: [], ts };
+}
+
+function startClients(url: string, n: number) {
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", CLIENT_SCRIPT, url, String(n), String(SECONDS), "trades.BTC-USD,book.BTC-USD"],
+    stdin: "piped",
+    stdout: "piped",
+    stderr: "inherit",
+  }).spawn();
+  const lines = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+  let text = "";
+  const nextLine = async (): Promise<string> => {
+    while (!text.includes("\n")) {
+      const { value, done } = await lines.read();
+      if (done) throw new Error("client process ended early");
+      text += value;
+    }
+    const i = text.indexOf("\n");
+    const line = text.slice(0, i);
+    text = text.slice(i + 1);
+    return line;
+  };
+  const writer = child.stdin.getWriter();
+  return {
+    ready: async () => {
+      const line = await nextLine();
+      if (line !== "READY") throw new Error(`unexpected client output: ${line}`);
+    },
+    go: () => writer.write(new TextEncoder().encode("GO\n")),
+    report: async (): Promise<ClientReport> => JSON.parse(await nextLine()),
+    done: async () => {
+      await writer.close().catch(() => {});
+      await lines.cancel().catch(() => {});
+      await child.status;
+    },
+  };
+}
+
+async function run(batchMs: number) {
+  const redis = await connectRedis(REDIS_URL);
+  const prefix = `kbench:ws:${crypto.randomUUID().slice(0, 8)}`;
+  const controller = new AbortController();
+  const metrics = new Registry();
+  const feed = await createMarketFeed({
+    redisUrl: REDIS_URL,
+    prefix,
+    log: createLogger("bench", { level: "warn" }),
+    metrics,
+    authenticate: () => Promise.resolve(undefined),
+    signal: controller.signal,
+    options: { batchMs },
+  });
+  const server = Deno.serve(
+    { hostname: "127.0.0.1", port: 0, onListen() {} },
+    new Hono().route("/", feed.routes).fetch,
+  );
+  const url = `ws://127.0.0.1:${server.addr.port}/v1/ws`;
+  const per = Math.ceil(CLIENTS / PROCS);
+  const procs = await Promise.all(
+    Array.from({ length: PROCS }, (_, i) => startClients(url, Math.min(per, CLIENTS - i * per))),
+  );
+  try {
+    await Promise.all(procs.map((p) => p.ready()));
+    // publish like the engine: a batch every 10 ms, catching up to RATE entries per second
+    let seq = 0;
+    let publishing = true;
+    const t0 = performance.now();
+    const publisher = (async () => {
+      while (publishing) {
+        const due = Math.floor(((performance.now() - t0) / 1000) * RATE / 2);
+        const ts = Date.now();
+        const trades: Execution[] = [];
+        const deltas: BookDelta[] = [];
+        while (seq < due) {
+          seq++;
+          trades.push(trade(seq, ts));
+          deltas.push(delta(seq, ts));
+        }
+        await Promise.all([
+          publishBatch(redis, prefix, STREAMS.executions, trades, { maxLen: 10_000 }),
+          publishBatch(redis, prefix, STREAMS.book, deltas, { maxLen: 10_000 }),
+        ]);
+        await new Promise((r) => setTimeout(r, 10));
+      }
+    })();
+    for (const p of procs) await p.go();
+    // the clients measure from 1 s after GO; the server's CPU is sampled over the same window
+    await new Promise((r) => setTimeout(r, 1000));
+    const cpu0 = process.cpuUsage();
+    const w0 = performance.now();
+    const reports = await Promise.all(procs.map((p) => p.report()));
+    const cpu = process.cpuUsage(cpu0);
+    const serverCpuPct = Math.round(((cpu.user + cpu.system) / 1000 / (performance.now() - w0)) * 100);
+    publishing = false;
+    await publisher;
+    const seconds = Math.max(...reports.map((r) => r.seconds));
+    const messages = reports.reduce((s, r) => s + r.messages, 0);
+    const frames = reports.reduce((s, r) => s + r.frames, 0);
+    const offered = (seq / ((performance.now() - t0) / 1000)) * 2 * CLIENTS;
+    return {
+      batchMs,
+      messagesPerSec: Math.round(messages / seconds),
+      framesPerSec: Math.round(frames / seconds),
+      offeredPerSec: Math.round(offered),
+      latencyP50: reports[0].latencyMs.p50,
+      latencyP99: reports[0].latencyMs.p99,
+      dropped: reports.reduce((s, r) => s + r.closedDuringRun, 0),
+      serverCpuPct,
+      clientCpuPct: reports.map((r) => r.cpuPct).join("+"),
+    };
+  } finally {
+    await Promise.all(procs.map((p) => p.done()));
+    await feed.close();
+    await server.shutdown();
+    await deletePrefix(redis, prefix);
+    await redis.close();
+  }
+}
+
+function median(values: number[]): number {
+  const s = [...values].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)];
+}
+
+console.log(
+  `fan-out: ${CLIENTS} clients (${PROCS} client process${PROCS > 1 ? "es" : ""}), ${RATE} stream entries/s ` +
+    `(trades + book deltas, each to every client), ${SECONDS} s measured after 1 s warm-up, ${RUNS} runs`,
+);
+for (const batchMs of BATCH_MS) {
+  const results = [];
+  for (let i = 0; i < RUNS; i++) {
+    const r = await run(batchMs);
+    results.push(r);
+    console.log(
+      `  batchMs=${batchMs} run ${
+        i + 1
+      }: ${r.messagesPerSec} msg/s delivered (offered ${r.offeredPerSec}), ` +
+        `${r.framesPerSec} frames/s, trade latency p50 ${r.latencyP50} ms p99 ${r.latencyP99} ms, ` +
+        `clients closed ${r.dropped}, CPU server ${r.serverCpuPct}% clients ${r.clientCpuPct}%`,
+    );
+  }
+  console.log(
+    `  batchMs=${batchMs} median: ${median(results.map((r) => r.messagesPerSec))} msg/s, ` +
+      `${median(results.map((r) => r.framesPerSec))} frames/s, p50 ${
+        median(results.map((r) => r.latencyP50 ?? 0))
+      } ms, p99 ${median(results.map((r) => r.latencyP99 ?? 0))} ms`,
+  );
+}
