@@ -1,0 +1,180 @@
+/**
+ * Gateway REST benchmark: brings up the matching engine, candle aggregator, ledger writer and a
+ * gateway on loopback under a throwaway prefix and database, then drives them with wrk:
+ *   - place-order end to end (POST /v1/orders, answered after the engine's reply)
+ *   - public market-data reads (book, trades, tickers, markets)
+ * Each scenario gets a warm-up, then `--runs` measured runs; the medians are printed as a table.
+ *
+ *   deno task bench:gateway [--duration 10] [--connections 64] [--threads 2] [--runs 3]
+ *                           [--scenario all|orders|reads] [--no-consumers]
+ * @module
+ */
+import { parseArgs } from "node:util";
+import { connectDb, migrate, withDatabase } from "@lib/db";
+import { deletePrefix, TEST_DATABASE_URL, TEST_REDIS_URL } from "@lib/testing";
+import { connectRedis } from "@lib/redis";
+import { type Spawned, spawnEngine, spawnGateway, spawnService } from "../testing.ts";
+
+const { values: args } = parseArgs({
+  args: Deno.args,
+  options: {
+    duration: { type: "string", default: "10" },
+    connections: { type: "string", default: "64" },
+    threads: { type: "string", default: "2" },
+    runs: { type: "string", default: "3" },
+    warmup: { type: "string", default: "3" },
+    scenario: { type: "string", default: "all" },
+    "no-consumers": { type: "boolean", default: false },
+    users: { type: "string", default: "8" },
+  },
+});
+
+interface WrkResult {
+  requests: number;
+  durationUs: number;
+  non2xx: number;
+  socketErrors: number;
+  p50Us: number;
+  p90Us: number;
+  p99Us: number;
+  maxUs: number;
+}
+
+const HERE = new URL(".", import.meta.url).pathname;
+
+async function wrk(
+  script: string,
+  url: string,
+  seconds: number,
+  env: Record<string, string> = {},
+): Promise<WrkResult> {
+  const out = await new Deno.Command("wrk", {
+    args: [
+      `-t${args.threads}`,
+      `-c${args.connections}`,
+      `-d${seconds}s`,
+      "--latency",
+      "-s",
+      `${HERE}${script}`,
+      url,
+    ],
+    env,
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const text = new TextDecoder().decode(out.stdout);
+  const line = text.split("\n").find((l) => l.startsWith("RESULT "));
+  if (!out.success || !line) {
+    throw new Error(`wrk failed: ${text}\n${new TextDecoder().decode(out.stderr)}`);
+  }
+  return JSON.parse(line.slice("RESULT ".length));
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+}
+
+async function main() {
+  const prefix = `bench:gw:${crypto.randomUUID().slice(0, 8)}`;
+  const dbName = `kalency_bench_${crypto.randomUUID().replaceAll("-", "").slice(0, 10)}`;
+  const databaseUrl = withDatabase(TEST_DATABASE_URL, dbName);
+  const admin = connectDb(TEST_DATABASE_URL, { max: 1 });
+  await admin.unsafe(`CREATE DATABASE ${dbName}`);
+  await migrate(databaseUrl);
+  const procs: Spawned[] = [];
+  const redis = await connectRedis(TEST_REDIS_URL);
+  try {
+    procs.push(await spawnEngine(prefix));
+    if (!args["no-consumers"]) {
+      const root = new URL("../../", import.meta.url);
+      for (
+        const [dir, portVar] of [["candle-aggregator", "KALENCY_CANDLES_PORT"], [
+          "ledger-writer",
+          "KALENCY_LEDGER_PORT",
+        ]]
+      ) {
+        const main = new URL(`${dir}/main.ts`, root);
+        try {
+          await Deno.stat(main);
+        } catch {
+          continue;
+        }
+        procs.push(
+          await spawnService(main, { KALENCY_PREFIX: prefix, DATABASE_URL: databaseUrl }, {
+            portVar,
+            anyHealth: true,
+          }),
+        );
+      }
+    }
+    const gw = await spawnGateway(prefix, databaseUrl, { KALENCY_RATE_LIMIT: "false" });
+    procs.push(gw);
+
+    const tokens: string[] = [];
+    for (let i = 0; i < Number(args.users); i++) {
+      const r = await fetch(`${gw.url}/v1/auth/signup`, {
+        method: "POST",
+        body: JSON.stringify({ username: `bench${i}`, password: "bench-password" }),
+      });
+      if (r.status !== 201) throw new Error(`signup: ${r.status} ${await r.text()}`);
+      tokens.push((await r.json()).accessToken);
+    }
+
+    const scenarios: { name: string; script: string; env: Record<string, string> }[] = [];
+    if (args.scenario === "all" || args.scenario === "orders") {
+      scenarios.push({
+        name: "place order (POST /v1/orders, end to end)",
+        script: "place_orders.lua",
+        env: { TOKENS: tokens.join(",") },
+      });
+    }
+    if (args.scenario === "all" || args.scenario === "reads") {
+      // some trades and resting orders so the reads return real data
+      await wrk("place_orders.lua", gw.url, 1, { TOKENS: tokens.join(","), PRICE: "64000" });
+      scenarios.push({
+        name: "public market data (book, trades, tickers, markets)",
+        script: "market_reads.lua",
+        env: {},
+      });
+    }
+
+    const rows: string[] = [];
+    const load = await Deno.readTextFile("/proc/loadavg").catch(() => "?");
+    for (const s of scenarios) {
+      await wrk(s.script, gw.url, Number(args.warmup), s.env);
+      const results: WrkResult[] = [];
+      for (let i = 0; i < Number(args.runs); i++) {
+        const r = await wrk(s.script, gw.url, Number(args.duration), s.env);
+        results.push(r);
+        console.log(
+          `${s.name} run ${i + 1}: ${Math.round(r.requests / (r.durationUs / 1e6))} req/s, ` +
+            `p50 ${(r.p50Us / 1000).toFixed(1)} ms, p99 ${(r.p99Us / 1000).toFixed(1)} ms, ` +
+            `non-2xx ${r.non2xx}, socket errors ${r.socketErrors}`,
+        );
+      }
+      const rps = median(results.map((r) => r.requests / (r.durationUs / 1e6)));
+      rows.push(
+        `| ${s.name} | ${Math.round(rps).toLocaleString("en-US")} | ${
+          (median(results.map((r) => r.p50Us)) / 1000).toFixed(1)
+        } | ${(median(results.map((r) => r.p99Us)) / 1000).toFixed(1)} | ${
+          results.reduce((a, r) => a + r.non2xx + r.socketErrors, 0)
+        } | ${results.map((r) => Math.round(r.requests / (r.durationUs / 1e6))).join(" / ")} |`,
+      );
+    }
+    console.log(
+      `\nwrk -t${args.threads} -c${args.connections} -d${args.duration}s, ${args.runs} runs, medians; load average at start: ${load.trim()}`,
+    );
+    console.log("| scenario | req/s | p50 ms | p99 ms | errors | runs (req/s) |");
+    console.log("| --- | --- | --- | --- | --- | --- |");
+    for (const r of rows) console.log(r);
+  } finally {
+    for (const p of procs.reverse()) await p.stop().catch(() => {});
+    await deletePrefix(redis, prefix).catch(() => {});
+    await redis.close();
+    await admin.unsafe(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`).catch(() => {});
+    await admin.end({ timeout: 5 });
+  }
+}
+
+if (import.meta.main) await main();
