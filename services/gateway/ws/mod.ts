@@ -178,6 +178,15 @@ export async function createMarketFeed(
 
   const loops = FOLLOWED.map(async ([, stream], i) => {
     const key = streamKey(prefix, stream);
+    // a Redis outage fails a read every 500 ms per stream: say so once, then once per minute
+    let failing = 0;
+    let lastWarn = 0;
+    const onError = (e: unknown) => {
+      failing++;
+      if (Date.now() - lastWarn < 60_000) return;
+      lastWarn = Date.now();
+      log.warn("stream read failed; retrying", { stream: stream.name, failures: failing, error: String(e) });
+    };
     try {
       for await (
         const batch of followStream(readers[i], key, {
@@ -185,9 +194,16 @@ export async function createMarketFeed(
           fromId: starts[i],
           count: 1000,
           blockMs: 1000,
-          onError: (e) => log.warn("stream read failed; retrying", { stream: stream.name, error: String(e) }),
+          onError,
         })
-      ) dispatchBatch(i, batch);
+      ) {
+        if (failing) {
+          log.info("stream read recovered", { stream: stream.name, failures: failing });
+          failing = 0;
+          lastWarn = 0;
+        }
+        dispatchBatch(i, batch);
+      }
     } catch (e) {
       if (!stop.signal.aborted) log.error("stream reader stopped", { stream: stream.name, error: e });
     }
