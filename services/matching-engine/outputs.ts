@@ -47,6 +47,11 @@ export interface OutputOptions {
   symbolTradesLimit?: number;
   /** Newest orders kept in a user's history. @default {1000} */
   orderHistoryLimit?: number;
+  /**
+   * A user's fills list and order history are trimmed once they grew by this many entries since the
+   * last trim, so they hold up to limit + slack entries; 0 trims at every batch. @default {50}
+   */
+  trimSlack?: number;
 }
 
 /** A command that was not applied: it goes to `<prefix>:stream:orders:dead` with the reason. */
@@ -68,6 +73,11 @@ export interface Batch {
   changes: ReadModelChanges;
   /** Id of the last entry of the batch (applied or dead-lettered). */
   checkpoint: string;
+  /**
+   * Orders created by this batch's place commands. Only they enter the history and the
+   * client-order-id hash, and only they are added to the open set (the others are in it already).
+   */
+  createdOrderIds: ReadonlySet<string>;
 }
 
 /** Redis commands as argument arrays. */
@@ -80,9 +90,18 @@ export class BatchBuilder {
   readonly #maxLen: string;
   readonly #replyMaxLen: string;
   readonly #ttl: string;
+  /** Entries added per user fills list / history since its last trim (trims are amortized). */
+  readonly #fillsAdded = new Map<string, number>();
+  readonly #historyAdded = new Map<string, number>();
 
   constructor(options: OutputOptions) {
-    this.#o = { userTradesLimit: 500, symbolTradesLimit: 1000, orderHistoryLimit: 1000, ...options };
+    this.#o = {
+      userTradesLimit: 500,
+      symbolTradesLimit: 1000,
+      orderHistoryLimit: 1000,
+      trimSlack: 50,
+      ...options,
+    };
     const p = options.prefix;
     this.#keys = {
       executions: streamKey(p, STREAMS.executions),
@@ -162,20 +181,36 @@ export class BatchBuilder {
     for (const [userId, list] of userFills) {
       const key = keys.userTrades(p, userId);
       cmds.push(["LPUSH", key, ...list]);
-      cmds.push(["LTRIM", key, "0", String(this.#o.userTradesLimit - 1)]);
+      if (this.#due(this.#fillsAdded, userId, list.length)) {
+        cmds.push(["LTRIM", key, "0", String(this.#o.userTradesLimit - 1)]);
+      }
     }
     for (const [symbol, list] of symbolTrades) {
       const key = keys.trades(p, symbol);
       cmds.push(["LPUSH", key, ...list]);
       cmds.push(["LTRIM", key, "0", String(this.#o.symbolTradesLimit - 1)]);
     }
-    cmds.push(...this.readModels(batch.changes));
+    cmds.push(...this.readModels(batch.changes, batch.createdOrderIds));
     cmds.push(["SET", keys.checkpoint(p), batch.checkpoint, "GET"]);
     return cmds;
   }
 
-  /** The read-model writes for a set of changes (also used alone, for the initial markets). */
-  readModels(changes: ReadModelChanges): RedisCommand[] {
+  /** True when a list grew enough since its last trim; counts the growth otherwise. */
+  #due(added: Map<string, number>, key: string, by: number): boolean {
+    const n = (added.get(key) ?? 0) + by;
+    if (n < this.#o.trimSlack) {
+      added.set(key, n);
+      return false;
+    }
+    added.delete(key);
+    return true;
+  }
+
+  /**
+   * The read-model writes for a set of changes (also used alone, for the initial markets).
+   * `created`: the orders new in this batch (see {@linkcode Batch.createdOrderIds}).
+   */
+  readModels(changes: ReadModelChanges, created: ReadonlySet<string> = new Set()): RedisCommand[] {
     const p = this.#o.prefix;
     const cmds: RedisCommand[] = [];
     if (changes.wallets.length) {
@@ -190,8 +225,8 @@ export class BatchBuilder {
     }
     for (const b of changes.books) cmds.push(["SET", keys.book(p, b.symbol), JSON.stringify(b)]);
 
-    // per user: one ZADD for open orders, one ZREM for closed ones, one ZADD + trim for history,
-    // one HSET for client order ids
+    // per user: one ZADD for new open orders, one ZREM for closed ones, one ZADD (+ an amortized
+    // trim) for the history, one HSET for client order ids
     const closedIds = new Set(changes.closedOrderIds);
     const perUser = new Map<
       string,
@@ -202,15 +237,19 @@ export class BatchBuilder {
       let u = perUser.get(o.userId);
       if (!u) perUser.set(o.userId, u = { open: [], closed: [], history: [], coids: [] });
       const closed = isClosed(o) || closedIds.has(o.orderId);
+      const isNew = created.has(o.orderId);
       const key = keys.order(p, o.orderId);
       const json = JSON.stringify(o);
       cmds.push(closed ? ["SET", key, json, "EX", this.#ttl] : ["SET", key, json]);
       written.add(o.orderId);
       const score = String(o.createdAt);
-      if (closed) u.closed.push(o.orderId);
-      else u.open.push(score, o.orderId);
-      u.history.push(score, o.orderId);
-      if (o.clientOrderId !== undefined && o.status !== "REJECTED") u.coids.push(o.clientOrderId, o.orderId);
+      if (closed) {
+        if (!isNew) u.closed.push(o.orderId);
+      } else if (isNew) u.open.push(score, o.orderId);
+      if (isNew) {
+        u.history.push(score, o.orderId);
+        if (o.clientOrderId !== undefined) u.coids.push(o.clientOrderId, o.orderId);
+      }
     }
     // an order that left the book without a new state in this batch only needs its TTL
     for (const id of changes.closedOrderIds) {
@@ -220,9 +259,13 @@ export class BatchBuilder {
     for (const [userId, u] of perUser) {
       if (u.open.length) cmds.push(["ZADD", keys.openOrders(p, userId), ...u.open]);
       if (u.closed.length) cmds.push(["ZREM", keys.openOrders(p, userId), ...u.closed]);
-      const history = keys.orderHistory(p, userId);
-      cmds.push(["ZADD", history, ...u.history]);
-      cmds.push(["ZREMRANGEBYRANK", history, "0", keep]);
+      if (u.history.length) {
+        const history = keys.orderHistory(p, userId);
+        cmds.push(["ZADD", history, ...u.history]);
+        if (this.#due(this.#historyAdded, userId, u.history.length / 2)) {
+          cmds.push(["ZREMRANGEBYRANK", history, "0", keep]);
+        }
+      }
       if (u.coids.length) cmds.push(["HSET", keys.clientOrderIds(p, userId), ...u.coids]);
     }
     return cmds;

@@ -141,6 +141,7 @@ function sampleBatch(): Batch {
       }],
     },
     checkpoint: `${TS}-7`,
+    createdOrderIds: new Set(["o-1", "o-2"]),
   };
 }
 
@@ -228,6 +229,7 @@ Deno.test("commitBatch() trims user fills, symbol trades and order history", asy
     userTradesLimit: 3,
     symbolTradesLimit: 4,
     orderHistoryLimit: 2,
+    trimSlack: 0,
   });
   const executions = [1, 2, 3, 4, 5].map((i) => execution(i, "alice", "bob"));
   const orders = [1, 2, 3].map((i) => ack({ orderId: `o-${i}`, createdAt: TS + i }));
@@ -238,11 +240,14 @@ Deno.test("commitBatch() trims user fills, symbol trades and order history", asy
     walletEvents: [],
     bookDeltas: [],
   };
-  await commitBatch(
-    redis,
-    b.build({ outputs: [out], dead: [], changes: { ...noChanges(), orders }, checkpoint: "1-1" }),
-    null,
-  );
+  const batch: Batch = {
+    outputs: [out],
+    dead: [],
+    changes: { ...noChanges(), orders },
+    checkpoint: "1-1",
+    createdOrderIds: new Set(orders.map((o) => o.orderId)),
+  };
+  await commitBatch(redis, b.build(batch), null);
   const fills = await redis.lRange(keys.userTrades(prefix, "alice"), 0, -1);
   assert.deepEqual(fills.map((f) => JSON.parse(f).seq), [5, 4, 3]); // newest first
   assert.equal(await redis.lLen(keys.trades(prefix, "BTC-USD")), 4);
@@ -253,7 +258,13 @@ Deno.test("commitBatch() refuses to continue when another writer moved the check
   await using fx = await redisFixture("outputs");
   const { redis, prefix } = fx;
   const b = builder(prefix);
-  const empty = (checkpoint: string): Batch => ({ outputs: [], dead: [], changes: noChanges(), checkpoint });
+  const empty = (checkpoint: string): Batch => ({
+    outputs: [],
+    dead: [],
+    changes: noChanges(),
+    checkpoint,
+    createdOrderIds: new Set(),
+  });
   await commitBatch(redis, b.build(empty("1-1")), null);
   await commitBatch(redis, b.build(empty("1-2")), "1-1");
   await assert.rejects(() => commitBatch(redis, b.build(empty("1-3")), "1-1"), CheckpointConflictError);

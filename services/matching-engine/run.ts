@@ -268,6 +268,7 @@ export class EngineRunner {
     const t0 = performance.now();
     const outputs: CommandOutput[] = [];
     const dead: DeadCommand[] = [];
+    const created = new Set<string>();
     let poisonAt = -1;
     for (let i = 0; i < entries.length; i++) {
       const entry = entries[i];
@@ -299,6 +300,10 @@ export class EngineRunner {
         break;
       }
       outputs.push(out);
+      const reply = out.reply;
+      if (r.command.type === "place" && reply.ok && reply.order && !reply.duplicate) {
+        created.add(reply.order.orderId);
+      }
       m.commands.inc({ type: r.command.type });
       if (!out.reply.ok) m.rejections.inc({ reason: out.reply.reason });
       if (out.executions.length) m.executions.inc(undefined, out.executions.length);
@@ -321,7 +326,13 @@ export class EngineRunner {
     } else {
       changes = this.#engine.takeChanges();
     }
-    const commands = this.#builder.build({ outputs, dead, changes, checkpoint: last });
+    const commands = this.#builder.build({
+      outputs,
+      dead,
+      changes,
+      checkpoint: last,
+      createdOrderIds: created,
+    });
     m.applySeconds.observe((performance.now() - t0) / 1000);
     m.batchSize.observe(poisonAt >= 0 ? poisonAt + 1 : entries.length);
     await this.#drain();
@@ -446,6 +457,7 @@ export class EngineRunner {
     if (minId === undefined) return;
     // never past the snapshot: recovery needs every command after it
     if (compareStreamIds(minId, snapshotCursor) > 0) minId = snapshotCursor;
-    await aux.xTrim(key, "MINID", minId, { strategyModifier: "~" });
+    // exact trimming: it runs once per snapshot, and approximate trimming keeps whole radix nodes
+    await aux.xTrim(key, "MINID", minId);
   }
 }

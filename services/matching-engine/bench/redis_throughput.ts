@@ -1,0 +1,139 @@
+/**
+ * Matching engine throughput through Redis: pre-fills the command stream of a unique prefix with N
+ * realistic commands, starts the engine loop (the same EngineRunner main.ts runs) and measures until
+ * the committed checkpoint reaches the last command. Reports commands/s per run and the median.
+ *
+ *   deno task bench:engine-redis [--commands 200000] [--runs 3] [--batch 2000] [--users 1000]
+ *                                [--reply-ratio 0.1] [--seed 7]
+ * @module
+ */
+import { parseArgs } from "node:util";
+import { keys, streamKey, STREAMS } from "@lib/contracts";
+import { createLogger } from "@lib/log";
+import { Registry } from "@lib/metrics";
+import { connectRedis, encodeEntry, type RedisClient } from "@lib/redis";
+import { deletePrefix, TEST_REDIS_URL } from "@lib/testing";
+import { commandFlow } from "../command_flow.ts";
+import { createEngine, defaultEngineSettings, restoreEngine } from "../engine.ts";
+import { createEngineMetrics, EngineRunner } from "../run.ts";
+
+const { values: args } = parseArgs({
+  args: Deno.args,
+  options: {
+    commands: { type: "string", default: "200000" },
+    runs: { type: "string", default: "3" },
+    batch: { type: "string", default: "2000" },
+    users: { type: "string", default: "1000" },
+    "reply-ratio": { type: "string", default: "0.1" },
+    seed: { type: "string", default: "7" },
+  },
+});
+const N = Number(args.commands);
+const RUNS = Number(args.runs);
+const BATCH = Number(args.batch);
+const USERS = Number(args.users);
+const REPLY_RATIO = Number(args["reply-ratio"]);
+const SEED = Number(args.seed);
+const url = Deno.env.get("REDIS_URL") ?? TEST_REDIS_URL;
+
+// deno-lint-ignore no-console
+const out = (line: string) => console.log(line);
+
+async function prefill(redis: RedisClient, prefix: string): Promise<string> {
+  const settings = defaultEngineSettings();
+  const key = streamKey(prefix, STREAMS.orders);
+  const flow = commandFlow({
+    seed: SEED,
+    users: USERS,
+    markets: settings.markets,
+    replyTo: "replies:bench",
+    replyRatio: REPLY_RATIO,
+  });
+  let last = "";
+  let multi = redis.multi();
+  let queued = 0;
+  for (let i = 0; i < N; i++) {
+    multi.addCommand([
+      "XADD",
+      key,
+      "*",
+      ...Object.entries(encodeEntry(STREAMS.orders, flow.next().value!)).flat(),
+    ]);
+    if (++queued === 5000 || i === N - 1) {
+      const ids = await multi.execAsPipeline() as unknown as string[];
+      last = ids[ids.length - 1];
+      multi = redis.multi();
+      queued = 0;
+    }
+  }
+  return last;
+}
+
+async function oneRun(
+  run: number,
+): Promise<{ rate: number; seconds: number; batches: number; commitP50: number }> {
+  const prefix = `kb:engine:${crypto.randomUUID().slice(0, 8)}`;
+  const writer = await connectRedis(url);
+  const reader = await connectRedis(url);
+  const aux = await connectRedis(url);
+  try {
+    const last = await prefill(writer, prefix);
+    const registry = new Registry();
+    const metrics = createEngineMetrics(registry);
+    const runner = await EngineRunner.start({
+      writer,
+      reader,
+      aux,
+      factory: { createEngine, restoreEngine },
+      settings: defaultEngineSettings(),
+      log: createLogger("bench", { level: "warn" }),
+      metrics,
+    }, {
+      prefix,
+      batchSize: BATCH,
+      blockMs: 100,
+      snapshotIntervalMs: 10_000,
+      snapshotEvery: 1_000_000,
+      snapshot: {},
+      outputs: { streamMaxLen: 1_000_000, replyMaxLen: 10_000, closedOrderTtlSeconds: 7 * 86400 },
+      commandRetentionMs: 0,
+      commandMaxLen: 0,
+    });
+    const stop = new AbortController();
+    const t0 = performance.now();
+    const loop = runner.run(stop.signal);
+    while ((await aux.get(keys.checkpoint(prefix))) !== last) await new Promise((r) => setTimeout(r, 5));
+    const seconds = (performance.now() - t0) / 1000;
+    stop.abort();
+    await loop;
+    const rendered = registry.render();
+    const batches = Number(/kalency_engine_batch_size_count (\d+)/.exec(rendered)?.[1] ?? 0);
+    const commitP50 = histogramMedian(rendered, "kalency_engine_batch_commit_seconds");
+    const rate = N / seconds;
+    out(
+      `run ${run}: ${N} commands in ${seconds.toFixed(2)} s = ${Math.round(rate)} commands/s ` +
+        `(${batches} batches, median commit ${(commitP50 * 1000).toFixed(1)} ms)`,
+    );
+    return { rate, seconds, batches, commitP50 };
+  } finally {
+    await deletePrefix(aux, prefix);
+    await writer.close();
+    await reader.close();
+    await aux.close();
+  }
+}
+
+/** The bucket bound where a Prometheus histogram passes half its count. */
+function histogramMedian(text: string, name: string): number {
+  const count = Number(new RegExp(`${name}_count (\\d+)`).exec(text)?.[1] ?? 0);
+  for (const m of text.matchAll(new RegExp(`${name}_bucket\\{le="([^"]+)"\\} (\\d+)`, "g"))) {
+    if (Number(m[2]) >= count / 2) return Number(m[1]);
+  }
+  return NaN;
+}
+
+out(`engine through Redis: ${N} commands, batch ${BATCH}, ${USERS} users, reply ratio ${REPLY_RATIO}`);
+const rates: number[] = [];
+for (let i = 1; i <= RUNS; i++) rates.push((await oneRun(i)).rate);
+rates.sort((a, b) => a - b);
+out(`median: ${Math.round(rates[Math.floor(rates.length / 2)])} commands/s over ${RUNS} runs`);
