@@ -236,7 +236,8 @@ class DirectTarget implements Target {
   readonly mode = "direct to stream:orders";
   #queue: { fields: Record<string, string>; cmdId: string }[] = [];
   #waiting = new Map<string, number>();
-  #cursor = "0-0";
+  #reading?: Promise<void>;
+  #stopped = false;
   #link;
   #commandKey: string;
   constructor(
@@ -273,6 +274,7 @@ class DirectTarget implements Target {
     this.#queue.push({ fields: encodeEntry(STREAMS.orders, c), cmdId: c.cmdId });
   }
   async pump(): Promise<void> {
+    this.#reading ??= this.#readReplies();
     if (this.#queue.length) {
       const batch = this.#queue.splice(0);
       const multi = this.redis.multi();
@@ -281,16 +283,22 @@ class DirectTarget implements Target {
       for (const q of batch) this.#waiting.set(q.cmdId, t);
       await multi.execAsPipeline();
     }
-    if (this.#waiting.size === 0) return;
-    const r = await this.#link.poll(this.#cursor, 5);
-    this.#cursor = r.cursor;
     const now = performance.now();
-    for (const reply of r.replies) this.#answer(reply, now);
     for (const [id, t] of this.#waiting) {
       if (now - t > this.o.timeoutMs) {
         this.#waiting.delete(id);
         this.o.record({ kind: "failed", reason: "NO_REPLY_IN_TIME" });
       }
+    }
+  }
+  /** Reads replies as they arrive, on the reader's own connection, so latencies are not rounded to a poll. */
+  async #readReplies(): Promise<void> {
+    let cursor = "0-0";
+    while (!this.#stopped) {
+      const r = await this.#link.poll(cursor, 100);
+      cursor = r.cursor;
+      const now = performance.now();
+      for (const reply of r.replies) this.#answer(reply, now);
     }
   }
   #answer(reply: EngineReply, now: number): void {
@@ -308,6 +316,8 @@ class DirectTarget implements Target {
     return this.#waiting.size + this.#queue.length;
   }
   async close(): Promise<void> {
+    this.#stopped = true;
+    await this.#reading?.catch(() => {});
     await this.#link[Symbol.asyncDispose]();
   }
 }
