@@ -30,7 +30,7 @@ import {
 } from "../command.ts";
 import { formatDuration, formatMs, percentile, table, trimDecimal } from "../format.ts";
 import { openReplyLink } from "../engine_link.ts";
-import { readBook } from "./book.ts";
+import { midpoint, readBook } from "./book.ts";
 
 /** One order of the plan. */
 export interface PlannedOrder {
@@ -420,7 +420,7 @@ async function marketAndMid(
     const book = await readBook(redis, prefix, symbol).catch(() => undefined);
     const bid = book?.bids[0]?.price;
     const ask = book?.asks[0]?.price;
-    mid = bid && ask ? ask : bid ?? ask ?? market?.startPrice;
+    mid = bid && ask ? midpoint(bid, ask) : bid ?? ask ?? market?.startPrice;
   }
   if (!market || !mid) {
     throw new UsageError(
