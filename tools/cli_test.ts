@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { TEST_REDIS_URL } from "@lib/testing";
 import { COMMANDS } from "./cli.ts";
 import { tools } from "./test_util.ts";
 
@@ -86,4 +87,27 @@ Deno.test("the CLI as a process: --help exits 0, an unknown command exits 2", as
   const unknown = await run(["nope"]);
   assert.equal(unknown.code, 2);
   assert.match(new TextDecoder().decode(unknown.stderr), /unknown command "nope"/);
+});
+
+Deno.test("colours: on a terminal by default, forced with --color, off with --no-color, NO_COLOR or --json", async () => {
+  const { runCli } = await import("./cli.ts");
+  const run = async (argv: string[], isTty: boolean, env: Record<string, string> = {}) => {
+    let out = "";
+    await runCli(argv, {
+      writers: { stdout: (t) => out += t, stderr: () => {} },
+      env: (n) => (n === "REDIS_URL" ? TEST_REDIS_URL : env[n]),
+      isTty,
+      signal: new AbortController().signal,
+      readLine: () => Promise.resolve(undefined),
+      now: () => Date.now(),
+    });
+    return out.includes("\x1b[");
+  };
+  const args = ["streams", "--prefix", "kt:colour-none"];
+  assert.equal(await run(args, true), true);
+  assert.equal(await run(args, false), false);
+  assert.equal(await run([...args, "--color"], false), true);
+  assert.equal(await run([...args, "--no-color"], true), false);
+  assert.equal(await run(args, true, { NO_COLOR: "1" }), false);
+  assert.equal(await run([...args, "--json"], true), false);
 });
