@@ -294,17 +294,23 @@ export class Simulator {
     if (run !== this.options.runTag) return undefined;
     const bot = this.#bots.find((b) => b.key === key);
     if (!bot) return undefined;
-    if (reply.ok) return { kind: bot.kind, bot: key };
-    if (reply.reason === "INSUFFICIENT_BALANCE") bot.walletStale = true;
-    // a rejected limit order will never rest: forget it so it is not canceled later
     const seq = Number(seqText);
-    for (const s of bot.symbols.values()) {
-      const i = s.resting.findIndex((r) => r.seq === seq);
-      if (i >= 0) {
-        bot.funds.give(s.resting[i].asset, s.resting[i].lock);
+    const forget = (giveBack: boolean) => {
+      for (const s of bot.symbols.values()) {
+        const i = s.resting.findIndex((r) => r.seq === seq);
+        if (i < 0) continue;
+        if (giveBack) bot.funds.give(s.resting[i].asset, s.resting[i].lock);
         s.resting.splice(i, 1);
       }
+    };
+    if (reply.ok) {
+      // a limit order that filled (or expired) at once is not resting: no cancel later
+      const status = reply.order?.status;
+      if (status && status !== "ACCEPTED" && status !== "PARTIALLY_FILLED") forget(false);
+      return { kind: bot.kind, bot: key };
     }
+    if (reply.reason === "INSUFFICIENT_BALANCE") bot.walletStale = true;
+    forget(true); // a rejected limit order never rests
     return { kind: bot.kind, bot: key, rejected: reply.reason };
   }
 

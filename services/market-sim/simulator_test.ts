@@ -245,3 +245,42 @@ Deno.test("Simulator.onReply() attributes rejections to the bot kind and marks t
   assert.equal(sim.activeBots().find((b) => b.key === "noise1")!.walletStale, true);
   assert.equal(sim.onReply({ ok: true, cmdId: "other-sender-1" }), undefined);
 });
+
+Deno.test("Simulator.onReply() forgets a limit order that filled at once, so it is not canceled later", () => {
+  const twins = [0, 1].map(() => {
+    const sim = makeSim({ botParams: { noiseMarketProb: 0, noiseTtlMinSec: 5, noiseTtlMaxSec: 5 } });
+    fundBots(sim);
+    let place: EngineCommandInput | undefined;
+    for (let i = 0; i < 400 && !place; i++) {
+      place = sim.step(T0 + i * 250).commands.find((c) => c.type === "place" && c.userId === "u-bot-noise-1");
+    }
+    assert.ok(place && place.type === "place");
+    return { sim, place };
+  });
+  const { sim, place } = twins[0];
+  assert.ok(place.type === "place");
+  const ack = {
+    orderId: "o-1",
+    clientOrderId: place.clientOrderId,
+    userId: place.userId,
+    symbol: place.symbol,
+    side: place.side,
+    type: "LIMIT" as const,
+    timeInForce: "GTC" as const,
+    postOnly: false,
+    stp: "EXPIRE_TAKER" as const,
+    status: "FILLED" as const,
+    qty: String(place.qty),
+    filledQty: String(place.qty),
+    remainingQty: "0",
+    filledQuote: "1",
+    avgPrice: String(place.price),
+    createdAt: T0,
+    ts: T0,
+  };
+  sim.onReply({ ok: true, cmdId: place.cmdId, order: ack });
+  const canceled = (cmds: EngineCommandInput[]) =>
+    cmds.some((c) => c.type === "cancel" && c.clientOrderId === place.clientOrderId);
+  assert.ok(!canceled(run(sim, 40).commands)); // past its five-second time to live
+  assert.ok(canceled(run(twins[1].sim, 40).commands)); // without the ack it is canceled
+});

@@ -177,11 +177,14 @@ export function returnFacts(closes: readonly number[], maxLag = 10): ReturnFacts
 
 /** The thresholds a realistic run passes, and what real markets show. */
 export const TEXTBOOK = {
-  excessKurtosis: { pass: (x: number) => x > 1, text: "> 1; real 1-minute returns show roughly 5 to 50" },
+  excessKurtosis: {
+    pass: (x: number) => x > 1,
+    text: "> 1; intraday returns of real markets are heavy-tailed, commonly several to tens",
+  },
   acf1: { pass: (x: number) => Math.abs(x) < 0.1, text: "|value| < 0.1; real markets are near 0" },
   absAcf1: {
     pass: (x: number) => x > 0.1,
-    text: "> 0.1; real markets show about 0.1 to 0.4, decaying slowly over lags",
+    text: "> 0.1; real markets: positive, about 0.1 to 0.3, decaying slowly (power law)",
   },
 } as const;
 
