@@ -17,7 +17,14 @@
 import { type StreamDef, streamKey, STREAMS } from "@lib/contracts";
 import type { Logger } from "@lib/log";
 import type { Registry } from "@lib/metrics";
-import { connectRedis, decodeEntry, followStream, type RawEntry, type RedisClient } from "@lib/redis";
+import {
+  connectRedis,
+  decodeEntry,
+  followStream,
+  type RawEntry,
+  type RedisClient,
+  streamIdMs,
+} from "@lib/redis";
 import type { Hono } from "hono";
 import { CHANNEL_KINDS } from "./channels.ts";
 import { createDispatcher, type Dispatcher, tickerMessage } from "./fanout.ts";
@@ -96,6 +103,10 @@ export async function createMarketFeed(
     "gateway_ws_book_seq_gaps_total",
     "Book delta seq jumps seen on the book stream",
   );
+  const lag = metrics.histogram(
+    "gateway_ws_stream_lag_seconds",
+    "Age of the newest entry of each stream read when the feed dispatches it (entry id time to now)",
+  );
 
   const hub = new Hub({
     maxBufferedBytes,
@@ -165,6 +176,7 @@ export async function createMarketFeed(
   function dispatchBatch(index: number, batch: RawEntry[]): void {
     const [handler, stream] = FOLLOWED[index];
     entries.inc({ stream: stream.name }, batch.length);
+    lag.observe(Math.max(0, Date.now() - streamIdMs(batch[batch.length - 1].id)) / 1000);
     for (const entry of batch) {
       const d = decodeEntry(stream, entry);
       if (!d.ok) {

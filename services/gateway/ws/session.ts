@@ -86,7 +86,7 @@ export function createSession(deps: SessionDeps): (c: Client, data: unknown) => 
                 "TOO_MANY_SUBSCRIPTIONS",
                 `a connection may hold at most ${MAX_SUBSCRIPTIONS} channels`,
                 op.id,
-                ref.name,
+                raw,
               ),
             );
             continue;

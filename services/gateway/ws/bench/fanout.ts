@@ -179,6 +179,8 @@ async function run(batchMs: number) {
       dropped: reports.reduce((s, r) => s + r.closedDuringRun, 0),
       serverCpuPct,
       clientCpuPct: reports.map((r) => r.cpuPct).join("+"),
+      fanoutMs: histogramMeanMs(metrics, "gateway_ws_fanout_batch_seconds"),
+      streamLagMs: histogramMeanMs(metrics, "gateway_ws_stream_lag_seconds"),
     };
   } finally {
     await Promise.all(procs.map((p) => p.done()));
@@ -187,6 +189,15 @@ async function run(batchMs: number) {
     await deletePrefix(redis, prefix);
     await redis.close();
   }
+}
+
+/** Mean of a histogram of the feed's registry, in ms (whole run, warm-up included). */
+function histogramMeanMs(metrics: Registry, name: string): number {
+  const lines = metrics.render().split("\n");
+  const value = (suffix: string) =>
+    Number(lines.find((l) => l.startsWith(`kalency_${name}_${suffix} `))?.split(" ")[1] ?? 0);
+  const count = value("count");
+  return count > 0 ? Math.round((value("sum") / count) * 10_000) / 10 : 0;
 }
 
 function median(values: number[]): number {
@@ -208,13 +219,16 @@ for (const batchMs of BATCH_MS) {
         i + 1
       }: ${r.messagesPerSec} msg/s delivered (offered ${r.offeredPerSec}), ` +
         `${r.framesPerSec} frames/s, trade latency p50 ${r.latencyP50} ms p99 ${r.latencyP99} ms, ` +
-        `clients closed ${r.dropped}, CPU server ${r.serverCpuPct}% clients ${r.clientCpuPct}%`,
+        `clients closed ${r.dropped}, CPU server ${r.serverCpuPct}% clients ${r.clientCpuPct}%, ` +
+        `server means: stream lag ${r.streamLagMs} ms, fan-out tick ${r.fanoutMs} ms`,
     );
   }
   console.log(
     `  batchMs=${batchMs} median: ${median(results.map((r) => r.messagesPerSec))} msg/s, ` +
       `${median(results.map((r) => r.framesPerSec))} frames/s, p50 ${
         median(results.map((r) => r.latencyP50 ?? 0))
-      } ms, p99 ${median(results.map((r) => r.latencyP99 ?? 0))} ms`,
+      } ms, p99 ${median(results.map((r) => r.latencyP99 ?? 0))} ms, server means: stream lag ${
+        median(results.map((r) => r.streamLagMs))
+      } ms, fan-out tick ${median(results.map((r) => r.fanoutMs))} ms`,
   );
 }
