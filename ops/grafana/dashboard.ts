@@ -340,11 +340,29 @@ export const SECTIONS: Section[] = [
         }],
       },
       {
+        title: "WebSocket feed lag and fan-out",
+        description:
+          "Age of stream entries when the gateway dispatches them, and one fan-out tick to every client",
+        kind: "timeseries",
+        unit: "s",
+        w: 8,
+        queries: [
+          ...quantiles("kalency_gateway_ws_stream_lag_seconds", "").map((q) => ({
+            ...q,
+            legend: `feed lag ${q.legend}`,
+          })),
+          ...quantiles("kalency_gateway_ws_fanout_batch_seconds", "").map((q) => ({
+            ...q,
+            legend: `fan-out ${q.legend}`,
+          })),
+        ],
+      },
+      {
         title: "Targets up",
         description: "1 when Prometheus could scrape the process",
         kind: "timeseries",
         unit: "short",
-        w: 8,
+        w: 6,
         queries: [{ expr: `up`, legend: "{{job}}" }],
       },
       {
@@ -352,7 +370,7 @@ export const SECTIONS: Section[] = [
         description: "Resident set size of each process",
         kind: "timeseries",
         unit: "bytes",
-        w: 12,
+        w: 9,
         queries: [{
           expr: `max by (service) (kalency_process_resident_memory_bytes)`,
           legend: "{{service}}",
@@ -363,7 +381,7 @@ export const SECTIONS: Section[] = [
         description: "V8 heap in use in each process",
         kind: "timeseries",
         unit: "bytes",
-        w: 12,
+        w: 9,
         queries: [{ expr: `max by (service) (kalency_process_heap_used_bytes)`, legend: "{{service}}" }],
       },
     ],
