@@ -53,7 +53,11 @@ export function formatUsers(users: User[], style: CommandContext["out"]["style"]
 }
 
 /** Validates the arguments of `users fund` and builds the deposit command. */
-export function depositDraft(userId: string, asset: string, amount: string): CommandDraft {
+export function depositDraft(
+  userId: string,
+  asset: string,
+  amount: string,
+): CommandDraft & { type: "deposit"; asset: string; amount: string } {
   const u = UserId.safeParse(userId);
   if (!u.success) throw new UsageError(`user id "${userId}": ${u.error.issues[0].message}`);
   const a = Asset.safeParse(asset.toUpperCase());
@@ -159,7 +163,7 @@ async function fund(ctx: CommandContext, args: ParsedArgs): Promise<number> {
   }
   ctx.out.record(
     { kind: "fund", ...reply },
-    `deposited ${amount} ${draft.type === "deposit" ? draft.asset : ""} to ${userId}` +
+    `deposited ${draft.amount} ${draft.asset} to ${draft.userId}` +
       (reply.wallet ? `; wallet now ${formatWallet(reply.wallet)}` : ""),
   );
   return 0;
