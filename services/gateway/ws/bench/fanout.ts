@@ -8,7 +8,7 @@
  * received. Every run is bounded in time; the keys are deleted afterwards.
  *
  * Options (all optional): --clients=1000 --rate=400 (stream entries per second, half trades, half
- * deltas) --seconds=8 --runs=3 --batch-ms=0,20 (a comma list runs each value) --procs=1 (client
+ * deltas) --seconds=8 --runs=3 --batch-ms=0 (a comma list runs each value, e.g. 0,20) --procs=2 (client
  * processes).
  */
 import { type BookDelta, type Execution, STREAMS } from "@lib/contracts";
@@ -30,7 +30,7 @@ const RATE = Number(option("rate", "400"));
 const SECONDS = Number(option("seconds", "8"));
 const RUNS = Number(option("runs", "3"));
 const BATCH_MS = option("batch-ms", "0").split(",").map(Number);
-const PROCS = Number(option("procs", "1"));
+const PROCS = Number(option("procs", "2"));
 const REDIS_URL = Deno.env.get("REDIS_URL") ?? "redis://127.0.0.1:6379";
 const CLIENT_SCRIPT = new URL("./fanout_clients.ts", import.meta.url).pathname;
 
