@@ -185,6 +185,37 @@ export function openDb(ctx: CommandContext): Sql & AsyncDisposable {
   });
 }
 
+const UNREACHABLE = new Set([
+  "ECONNREFUSED",
+  "ENOTFOUND",
+  "ETIMEDOUT",
+  "ECONNRESET",
+  "CONNECT_TIMEOUT",
+  "3D000",
+  "28P01",
+  "28000",
+]);
+
+/**
+ * Runs `fn` with a PostgreSQL pool; a connection failure (refused, unknown host or database, bad
+ * credentials) becomes one message naming the database URL.
+ */
+export async function withDb<T>(ctx: CommandContext, fn: (sql: Sql) => Promise<T>): Promise<T> {
+  await using sql = openDb(ctx);
+  try {
+    return await fn(sql);
+  } catch (e) {
+    const code = String((e as { code?: unknown }).code ?? "");
+    if (UNREACHABLE.has(code)) {
+      throw new Error(
+        `cannot use PostgreSQL at ${redactUrl(ctx.options.databaseUrl)}: ${(e as Error).message} ` +
+          "(set --database-url or DATABASE_URL; deno task db:migrate creates the database)",
+      );
+    }
+    throw e;
+  }
+}
+
 /** Resolves after `ms`, or at once when `signal` aborts. */
 export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   return new Promise((resolve) => {

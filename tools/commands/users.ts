@@ -20,11 +20,11 @@ import {
   expectPositionals,
   flag,
   intOption,
-  openDb,
   openRedis,
   type ParsedArgs,
   stringOption,
   UsageError,
+  withDb,
 } from "../command.ts";
 import { formatDateTime, table } from "../format.ts";
 import { type CommandDraft, openReplyLink, rejectionText } from "../engine_link.ts";
@@ -95,14 +95,14 @@ async function create(ctx: CommandContext, args: ParsedArgs): Promise<number> {
   const username = args.positionals[1];
   if (!username) throw new UsageError(`name the user; usage: ${usage}`);
   const password = await readPassword(ctx, args);
-  await using sql = openDb(ctx);
-  let user: User;
-  try {
-    user = await createUser(sql, { username, password, role: flag(args, "admin") ? "admin" : "user" });
-  } catch (e) {
-    if (e instanceof UserError) throw new UsageError(e.message);
-    throw e;
-  }
+  const user: User = await withDb(ctx, async (sql) => {
+    try {
+      return await createUser(sql, { username, password, role: flag(args, "admin") ? "admin" : "user" });
+    } catch (e) {
+      if (e instanceof UserError) throw new UsageError(e.message);
+      throw e;
+    }
+  });
   // fire-and-forget: the command waits on the stream until the engine applies it, which is idempotent
   await using redis = await openRedis(ctx);
   await redis.xAdd(
@@ -123,8 +123,7 @@ async function create(ctx: CommandContext, args: ParsedArgs): Promise<number> {
 async function list(ctx: CommandContext, args: ParsedArgs): Promise<number> {
   expectPositionals(args, 1, "users list");
   const limit = intOption(args, "limit", 1000, { max: 100_000 });
-  await using sql = openDb(ctx);
-  const users = await listUsers(sql, { limit });
+  const users = await withDb(ctx, (sql) => listUsers(sql, { limit }));
   if (ctx.out.json) { for (const u of users) ctx.out.record({ kind: "user", ...userRecord(u) }); }
   else ctx.out.lines(formatUsers(users, ctx.out.style));
   return 0;
@@ -135,11 +134,12 @@ async function admin(ctx: CommandContext, args: ParsedArgs): Promise<number> {
   expectPositionals(args, 2, usage);
   const login = args.positionals[1];
   if (!login) throw new UsageError(`name the user; usage: ${usage}`);
-  await using sql = openDb(ctx);
-  const found = (await findUser(sql, { username: login })) ?? (await findUser(sql, { userId: login }));
-  if (!found) throw new Error(`no user named "${login}"`);
   const role = flag(args, "revoke") ? "user" : "admin";
-  const user = (await setRole(sql, found.userId, role))!;
+  const user = await withDb(ctx, async (sql) => {
+    const found = (await findUser(sql, { username: login })) ?? (await findUser(sql, { userId: login }));
+    if (!found) throw new Error(`no user named "${login}"`);
+    return (await setRole(sql, found.userId, role))!;
+  });
   ctx.out.record(
     { kind: "user", ...userRecord(user) },
     `${user.username} (${user.userId}) is now ${role === "admin" ? "an admin" : "a regular user"}`,
