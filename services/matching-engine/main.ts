@@ -31,6 +31,8 @@ async function main(): Promise<number> {
   }
   const log = createLogger(SERVICE, { level: config.LOG_LEVEL });
   const shutdown = createShutdown({
+    // the final snapshot of a big state takes seconds
+    closeTimeoutMs: 60_000,
     onClose: (name, error) => error && log.warn("closing failed", { name, error }),
   });
   const registry = new Registry();

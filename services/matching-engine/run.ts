@@ -76,6 +76,12 @@ export function createEngineMetrics(registry: Registry) {
 }
 export type EngineMetrics = ReturnType<typeof createEngineMetrics>;
 
+/**
+ * Snapshots are spaced at least this many times their serialization time, so a big state (seconds to
+ * serialize) cannot stall the loop more than 1/20 of the time.
+ */
+const SNAPSHOT_DUTY = 20;
+
 /** Entries counted at most when measuring the lag. */
 export const LAG_CAP = 1000;
 
@@ -137,6 +143,7 @@ export class EngineRunner {
   #commitError: unknown;
   #snapshotting: Promise<void> | undefined;
   #lastSnapshotAt = performance.now();
+  #lastSerializeMs = 0;
   #lastSnapshotCursor: string;
   #sinceSnapshot = 0;
   #lastLoopAt = Date.now();
@@ -395,7 +402,10 @@ export class EngineRunner {
 
   #maybeSnapshot(): void {
     if (this.#snapshotting || this.#cursor === this.#lastSnapshotCursor) return;
-    const due = performance.now() - this.#lastSnapshotAt >= this.#o.snapshotIntervalMs ||
+    const since = performance.now() - this.#lastSnapshotAt;
+    // serializing blocks the loop: whatever the settings, spend at most 1/SNAPSHOT_DUTY of the time on it
+    if (since < this.#lastSerializeMs * SNAPSHOT_DUTY) return;
+    const due = since >= this.#o.snapshotIntervalMs ||
       (this.#o.snapshotEvery > 0 && this.#sinceSnapshot >= this.#o.snapshotEvery);
     if (!due) return;
     this.#snapshotting = this.#takeSnapshot()
@@ -415,6 +425,7 @@ export class EngineRunner {
     const json = JSON.stringify(snapshot);
     const t1 = performance.now();
     this.#lastSnapshotAt = t1;
+    this.#lastSerializeMs = t1 - t0;
     this.#sinceSnapshot = 0;
     m.snapshotSeconds.observe((t1 - t0) / 1000, { phase: "serialize" });
     await this.#inflight;
