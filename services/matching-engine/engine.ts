@@ -160,7 +160,8 @@ class Engine implements MatchingEngine {
   #lastTs = 0;
 
   // Read-model changes since the last takeChanges(); Sets keep first-touch order (deterministic).
-  #dirtyOrders = new Set<Order>();
+  /** Orders changed, with the time of their latest change. */
+  #dirtyOrders = new Map<Order, number>();
   #closedIds = new Set<Order>();
   #dirtyUsers = new Set<User>();
   #dirtyMarkets = new Set<Market>();
@@ -215,14 +216,14 @@ class Engine implements MatchingEngine {
         const r = core.cancel(user, id, c.orderId !== undefined ? undefined : c.clientOrderId, market);
         if (r === R_UNKNOWN_ORDER) throw new Rejected("UNKNOWN_ORDER", core.rejectField, notFound(c));
         this.#check(r);
-        return { ok: true, cmdId: c.cmdId, order: this.#ack(core.order!, core.order!.updatedAt) };
+        return { ok: true, cmdId: c.cmdId, order: this.#ack(core.order!, this.#lastTs) };
       }
       case "cancelAll": {
         const market = this.#market(c.symbol);
         const user = core.userIndex.get(c.userId);
         if (user === undefined) return { ok: true, cmdId: c.cmdId, orders: [] };
         this.#check(core.cancelAll(user, market));
-        return { ok: true, cmdId: c.cmdId, orders: core.canceled.map((o) => this.#ack(o, o.updatedAt)) };
+        return { ok: true, cmdId: c.cmdId, orders: core.canceled.map((o) => this.#ack(o, this.#lastTs)) };
       }
       case "openAccount": {
         const user = this.#user(c.userId);
@@ -436,10 +437,10 @@ class Engine implements MatchingEngine {
   #originalAck(o: Order): OrderAck {
     return this.#ackFields(
       o,
-      o.placeStatus,
-      o.placeExpireReason,
-      o.placeFilled,
-      o.placeFilledQuote,
+      o.placed!.status,
+      o.placed!.expireReason,
+      o.placed!.filled,
+      o.placed!.filledQuote,
       o.createdAt,
     );
   }
@@ -468,37 +469,15 @@ class Engine implements MatchingEngine {
     const out = core.out;
     const ts = out.ts;
     const executions: Execution[] = [];
-    for (let i = 0; i < out.fillCount; i++) {
-      const mk = out.fMaker[i]!;
-      const tk = out.fTaker[i]!;
-      const m = mk.market;
-      const quoteDecimals = core.assets[m.quote]!.decimals;
-      const p = out.fPrice[i]!;
-      const q = out.fQty[i]!;
-      const takerBuys = tk.side === BUY;
-      const buy = takerBuys ? tk : mk;
-      const sell = takerBuys ? mk : tk;
-      executions.push({
-        tradeId: core.tradeIdText(out.fTradeId[i]!),
-        symbol: m.symbol,
-        seq: out.fSeq[i]!,
-        price: stepsText(p, m.tick),
-        qty: stepsText(q, m.lot),
-        quoteQty: amountText(p * q * m.k, quoteDecimals),
-        makerOrderId: core.orderIdText(mk.id),
-        makerUserId: mk.user.id,
-        takerOrderId: core.orderIdText(tk.id),
-        takerUserId: tk.user.id,
-        takerSide: SIDES[tk.side]!,
-        buyerUserId: buy.user.id,
-        sellerUserId: sell.user.id,
-        buyOrderId: core.orderIdText(buy.id),
-        sellOrderId: core.orderIdText(sell.id),
-        makerFee: amountText(out.fMakerFee[i]!, quoteDecimals),
-        takerFee: amountText(out.fTakerFee[i]!, quoteDecimals),
-        feeAsset: m.spec.quote,
-        ts,
-      });
+    if (out.fillCount > 0) {
+      // The taker of every fill is the command's order; each maker is in its fill's TRADE event.
+      const taker = core.order!;
+      const makers: Order[] = new Array(out.fillCount);
+      for (let i = 0; i < out.evCount; i++) {
+        const f = out.evFill[i]!;
+        if (f >= 0 && out.evOrder[i] !== taker) makers[f] = out.evOrder[i]!;
+      }
+      for (let i = 0; i < out.fillCount; i++) executions.push(this.#execution(makers[i]!, taker, i, ts));
     }
     const orderEvents: OrderEvent[] = [];
     for (let i = 0; i < out.evCount; i++) {
@@ -521,21 +500,20 @@ class Engine implements MatchingEngine {
         }
         : { event: ORDER_EVENT_KINDS[out.evKind[i]!]!, order: ack, ts };
       orderEvents.push(ev);
-      this.#dirtyOrders.add(o);
+      this.#dirtyOrders.set(o, ts);
       if (o.level === null) this.#closedIds.add(o);
     }
     const walletEvents: WalletEvent[] = [];
     for (let i = 0; i < out.wCount; i++) {
-      const u = out.wUser[i]!;
+      const u = core.users[out.wUser[i]!]!;
       const a = out.wAsset[i]!;
       const d = core.assets[a]!.decimals;
       const fill = out.wFill[i]!;
-      const order = out.wOrder[i];
-      const reason = WALLET_REASONS[out.wReason[i]!]!;
+      const orderId = out.wOrderId[i]!;
       const ref = fill >= 0
         ? core.tradeIdText(out.fTradeId[fill]!)
-        : order
-        ? core.orderIdText(order.id)
+        : orderId > 0
+        ? core.orderIdText(orderId)
         : reply.cmdId;
       walletEvents.push({
         userId: u.id,
@@ -544,7 +522,7 @@ class Engine implements MatchingEngine {
         lockedDelta: amountText(out.wLockedDelta[i]!, d),
         free: amountText(out.wFree[i]!, d),
         locked: amountText(out.wLocked[i]!, d),
-        reason,
+        reason: WALLET_REASONS[out.wReason[i]!]!,
         ref,
         ts,
       });
@@ -583,14 +561,47 @@ class Engine implements MatchingEngine {
     return replyTo !== undefined ? { replyTo, ...output } : output;
   }
 
+  #execution(mk: Order, tk: Order, i: number, ts: number): Execution {
+    const core = this.#core;
+    const out = core.out;
+    const m = tk.market;
+    const quoteDecimals = core.assets[m.quote]!.decimals;
+    const p = out.fPrice[i]!;
+    const q = out.fQty[i]!;
+    const takerBuys = tk.side === BUY;
+    const buy = takerBuys ? tk : mk;
+    const sell = takerBuys ? mk : tk;
+    return {
+      tradeId: core.tradeIdText(out.fTradeId[i]!),
+      symbol: m.symbol,
+      seq: out.fSeq[i]!,
+      price: stepsText(p, m.tick),
+      qty: stepsText(q, m.lot),
+      quoteQty: amountText(p * q * m.k, quoteDecimals),
+      makerOrderId: core.orderIdText(mk.id),
+      makerUserId: mk.user.id,
+      takerOrderId: core.orderIdText(tk.id),
+      takerUserId: tk.user.id,
+      takerSide: SIDES[tk.side]!,
+      buyerUserId: buy.user.id,
+      sellerUserId: sell.user.id,
+      buyOrderId: core.orderIdText(buy.id),
+      sellOrderId: core.orderIdText(sell.id),
+      makerFee: amountText(out.fMakerFee[i]!, quoteDecimals),
+      takerFee: amountText(out.fTakerFee[i]!, quoteDecimals),
+      feeAsset: m.spec.quote,
+      ts,
+    };
+  }
+
   takeChanges(): ReadModelChanges {
     const orders: OrderAck[] = [];
-    for (const o of this.#dirtyOrders) orders.push(this.#ack(o, o.updatedAt));
+    for (const [o, ts] of this.#dirtyOrders) orders.push(this.#ack(o, ts));
     const closedOrderIds = [...this.#closedIds].map((o) => this.#core.orderIdText(o.id));
     const wallets = [...this.#dirtyUsers].map((u) => this.#wallet(u));
     const markets = [...this.#dirtyMarkets].map((m) => m.spec);
     const books = [...this.#dirtyBooks].map((m) => this.#bookSnapshot(m));
-    this.#dirtyOrders = new Set();
+    this.#dirtyOrders = new Map();
     this.#closedIds = new Set();
     this.#dirtyUsers = new Set();
     this.#dirtyMarkets = new Set();

@@ -15,6 +15,7 @@ import { connectRedis, encodeEntry, type RedisClient } from "@lib/redis";
 import { deletePrefix, TEST_REDIS_URL } from "@lib/testing";
 import { commandFlow } from "../command_flow.ts";
 import { createEngine, defaultEngineSettings, restoreEngine } from "../engine.ts";
+import { intake } from "../intake.ts";
 import { createEngineMetrics, EngineRunner } from "../run.ts";
 
 const { values: args } = parseArgs({
@@ -109,10 +110,12 @@ async function oneRun(
     const rendered = registry.render();
     const batches = Number(/kalency_engine_batch_size_count (\d+)/.exec(rendered)?.[1] ?? 0);
     const commitP50 = histogramMedian(rendered, "kalency_engine_batch_commit_seconds");
+    const applySum = Number(/kalency_engine_batch_apply_seconds_sum (\S+)/.exec(rendered)?.[1] ?? 0);
     const rate = N / seconds;
     out(
       `run ${run}: ${N} commands in ${seconds.toFixed(2)} s = ${Math.round(rate)} commands/s ` +
-        `(${batches} batches, median commit ${(commitP50 * 1000).toFixed(1)} ms)`,
+        `(${batches} batches; decode + apply + encode ${applySum.toFixed(1)} s on the loop; ` +
+        `median commit ${(commitP50 * 1000).toFixed(0)} ms)`,
     );
     return { rate, seconds, batches, commitP50 };
   } finally {
@@ -132,7 +135,32 @@ function histogramMedian(text: string, name: string): number {
   return NaN;
 }
 
+/** The same commands through intake + engine.apply only: the ceiling without any Redis I/O. */
+function inMemoryRate(): number {
+  const settings = defaultEngineSettings();
+  const flow = commandFlow({
+    seed: SEED,
+    users: USERS,
+    markets: settings.markets,
+    replyTo: "replies:bench",
+    replyRatio: REPLY_RATIO,
+  });
+  const entries = Array.from({ length: N }, (_, i) => ({
+    id: `${1_764_118_000_000 + Math.floor(i / 100)}-${i % 100}`,
+    message: encodeEntry(STREAMS.orders, flow.next().value!),
+  }));
+  const engine = createEngine(settings);
+  const t0 = performance.now();
+  for (const e of entries) {
+    const r = intake("bench", e);
+    if (r.ok) engine.apply(r.command, r.meta);
+  }
+  engine.takeChanges();
+  return N / ((performance.now() - t0) / 1000);
+}
+
 out(`engine through Redis: ${N} commands, batch ${BATCH}, ${USERS} users, reply ratio ${REPLY_RATIO}`);
+out(`in memory (decode + apply, no Redis): ${Math.round(inMemoryRate())} commands/s`);
 const rates: number[] = [];
 for (let i = 1; i <= RUNS; i++) rates.push((await oneRun(i)).rate);
 rates.sort((a, b) => a - b);

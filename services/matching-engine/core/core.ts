@@ -13,6 +13,7 @@ import { EV_CANCELED, EV_EXPIRED, EV_NEW, EV_TRADE, EventBuffer } from "./events
 import { W_DEPOSIT, W_FEE, W_LOCK, W_OPEN_ACCOUNT, W_TRADE, W_UNLOCK } from "./events.ts";
 import { feeAccumulate, feeCeil, feeDelta, feeOf } from "./fees.ts";
 import { Ladder } from "./ladder.ts";
+import { OrderIndex } from "./order_index.ts";
 import {
   ACCEPTED,
   type AssetInfo,
@@ -94,7 +95,7 @@ export class Core {
   readonly userIndex = new Map<string, User>();
   readonly feeUser: User;
   /** Resting orders by internal id. */
-  readonly orders = new Map<number, Order>();
+  readonly orders = new OrderIndex();
 
   /** base36 ms of the first command this state ever applied: part of every id. */
   epoch: string | undefined = undefined;
@@ -254,7 +255,7 @@ export class Core {
       const amount = start[a]!;
       if (amount > 0) {
         this.supply[a]! += amount;
-        this.#move(u, a, amount, 0, W_OPEN_ACCOUNT, -1, null);
+        this.#move(u, a, amount, 0, W_OPEN_ACCOUNT, -1, 0);
       }
     }
     this.opened = true;
@@ -279,7 +280,7 @@ export class Core {
       );
     }
     this.supply[asset]! += amount;
-    this.#move(user, asset, amount, 0, W_DEPOSIT, -1, null);
+    this.#move(user, asset, amount, 0, W_DEPOSIT, -1, 0);
     return R_OK;
   }
 
@@ -291,12 +292,12 @@ export class Core {
     dLocked: number,
     reason: number,
     fill: number,
-    o: Order | null,
+    orderId: number,
   ): void {
     u.free[asset]! += dFree;
     u.locked[asset]! += dLocked;
     u.updatedAt = this.out.ts;
-    this.out.wallet(u, asset, reason, dFree, dLocked, fill, o);
+    this.out.wallet(u, asset, reason, dFree, dLocked, fill, orderId);
   }
 
   // ---------------------------------------------------------------- orders
@@ -472,7 +473,7 @@ export class Core {
     } else {
       if (lock > 0) {
         o.locked = lock;
-        this.#move(user, side === BUY ? m.quote : m.base, -lock, lock, W_LOCK, -1, o);
+        this.#move(user, side === BUY ? m.quote : m.base, -lock, lock, W_LOCK, -1, o.id);
       }
       this.#match(o, m);
     }
@@ -482,10 +483,14 @@ export class Core {
     } else {
       this.#closeTaker(o, m);
     }
-    o.placeStatus = o.status;
-    o.placeFilled = o.filled;
-    o.placeFilledQuote = o.filledQuote;
-    o.placeExpireReason = o.expireReason;
+    if (clientOrderId !== undefined) {
+      o.placed = {
+        status: o.status,
+        filled: o.filled,
+        filledQuote: o.filledQuote,
+        expireReason: o.expireReason,
+      };
+    }
     return R_OK;
   }
 
@@ -507,7 +512,7 @@ export class Core {
     if (o.locked > 0) {
       const l = o.locked;
       o.locked = 0;
-      this.#move(o.user, o.side === BUY ? m.quote : m.base, l, -l, W_UNLOCK, -1, o);
+      this.#move(o.user, o.side === BUY ? m.quote : m.base, l, -l, W_UNLOCK, -1, o.id);
     }
     const out = this.out;
     if (o.status === FILLED) {
@@ -571,7 +576,8 @@ export class Core {
   /** The taker against the opposite side, best level first, oldest order first. */
   #match(t: Order, m: Market): void {
     const takerBuys = t.side === BUY;
-    const levels = takerBuys ? m.asks.levels : m.bids.levels;
+    const ladder = takerBuys ? m.asks : m.bids;
+    const levels = ladder.levels;
     const makerSide = takerBuys ? SELL : BUY;
     const isLimit = t.type === LIMIT;
     const quoteMode = t.quoteQty > 0;
@@ -625,7 +631,7 @@ export class Core {
         if (stop || (!quoteMode && t.remaining === 0)) break;
         mk = next;
       }
-      if (level.head === null) levels.pop();
+      if (level.head === null) ladder.popBest();
     }
   }
 
@@ -652,7 +658,7 @@ export class Core {
     const out = this.out;
     const notional = p * q * m.k;
     const tradeId = ++this.lastTradeId;
-    const f = out.fill(mk, t, p, q, tradeId, ++m.tradeSeq);
+    const f = out.fill(mk.id, p, q, tradeId, ++m.tradeSeq);
     let makerFee = 0;
     let takerFee = 0;
     if (this.makerBps !== 0) {
@@ -667,11 +673,9 @@ export class Core {
       t.feeWr = this.#feeScratch[0]!;
       out.fTakerFee[f] = takerFee;
     }
-    const ts = out.ts;
     mk.remaining -= q;
     mk.filled += q;
     mk.filledQuote += notional;
-    mk.updatedAt = ts;
     if (t.quoteQty > 0) t.qty += q;
     else t.remaining -= q;
     t.filled += q;
@@ -688,7 +692,7 @@ export class Core {
       this.#settleSeller(mk, m, notional, makerFee, baseAmt, f);
     }
     const fees = makerFee + takerFee;
-    if (fees > 0) this.#move(this.feeUser, m.quote, fees, 0, W_FEE, f, null);
+    if (fees > 0) this.#move(this.feeUser, m.quote, fees, 0, W_FEE, f, 0);
 
     if (mk.remaining === 0) {
       mk.status = FILLED;
@@ -713,14 +717,14 @@ export class Core {
       const keep = o.remaining > 0 ? this.buyLockFor(o, o.price, o.remaining) : 0;
       const release = o.locked - notional - fee - keep;
       o.locked = keep;
-      this.#move(u, quote, 0, -notional, W_TRADE, f, null);
-      if (fee > 0) this.#move(u, quote, 0, -fee, W_FEE, f, null);
-      if (release !== 0) this.#move(u, quote, release, -release, W_UNLOCK, f, o);
+      this.#move(u, quote, 0, -notional, W_TRADE, f, 0);
+      if (fee > 0) this.#move(u, quote, 0, -fee, W_FEE, f, 0);
+      if (release !== 0) this.#move(u, quote, release, -release, W_UNLOCK, f, o.id);
     } else {
-      this.#move(u, quote, -notional, 0, W_TRADE, f, null);
-      if (fee > 0) this.#move(u, quote, -fee, 0, W_FEE, f, null);
+      this.#move(u, quote, -notional, 0, W_TRADE, f, 0);
+      if (fee > 0) this.#move(u, quote, -fee, 0, W_FEE, f, 0);
     }
-    this.#move(u, m.base, baseAmt, 0, W_TRADE, f, null);
+    this.#move(u, m.base, baseAmt, 0, W_TRADE, f, 0);
   }
 
   /** The seller gives `baseAmt` base (from its lock for a LIMIT) and receives `notional - fee` quote. */
@@ -728,12 +732,12 @@ export class Core {
     const u = o.user;
     if (o.type === LIMIT) {
       o.locked -= baseAmt;
-      this.#move(u, m.base, 0, -baseAmt, W_TRADE, f, null);
+      this.#move(u, m.base, 0, -baseAmt, W_TRADE, f, 0);
     } else {
-      this.#move(u, m.base, -baseAmt, 0, W_TRADE, f, null);
+      this.#move(u, m.base, -baseAmt, 0, W_TRADE, f, 0);
     }
-    this.#move(u, m.quote, notional, 0, W_TRADE, f, null);
-    if (fee > 0) this.#move(u, m.quote, -fee, 0, W_FEE, f, null);
+    this.#move(u, m.quote, notional, 0, W_TRADE, f, 0);
+    if (fee > 0) this.#move(u, m.quote, -fee, 0, W_FEE, f, 0);
   }
 
   /**
@@ -756,7 +760,7 @@ export class Core {
     level.qty += o.remaining;
     level.count++;
     o.level = level;
-    this.orders.set(o.id, o);
+    this.orders.add(o);
     const u = o.user;
     const ut = u.tail;
     o.uPrev = ut;
@@ -782,7 +786,7 @@ export class Core {
     o.prev = null;
     o.next = null;
     o.level = null;
-    this.orders.delete(o.id);
+    this.orders.remove(o);
     const u = o.user;
     const up = o.uPrev;
     const un = o.uNext;
@@ -808,10 +812,9 @@ export class Core {
     const l = o.locked;
     if (l > 0) {
       o.locked = 0;
-      this.#move(o.user, o.side === BUY ? m.quote : m.base, l, -l, W_UNLOCK, -1, o);
+      this.#move(o.user, o.side === BUY ? m.quote : m.base, l, -l, W_UNLOCK, -1, o.id);
     }
     o.status = status;
-    o.updatedAt = this.out.ts;
     this.out.order(o, kind, -1);
   }
 
@@ -824,11 +827,10 @@ export class Core {
     const l = o.locked;
     if (l > 0) {
       o.locked = 0;
-      this.#move(o.user, o.side === BUY ? m.quote : m.base, l, -l, W_UNLOCK, -1, o);
+      this.#move(o.user, o.side === BUY ? m.quote : m.base, l, -l, W_UNLOCK, -1, o.id);
     }
     o.status = o.filled > 0 ? PARTIALLY_FILLED : EXPIRED;
     o.expireReason = EXPIRE_SELF_TRADE;
-    o.updatedAt = this.out.ts;
     this.out.order(o, EV_EXPIRED, -1);
   }
 

@@ -36,8 +36,8 @@ export class EventBuffer {
 
   // Fills (executions), one per maker fill.
   fillCount = 0;
-  fMaker: Order[] = [];
-  fTaker: Order[] = [];
+  /** Maker order id; the maker Order itself is in the TRADE order event of the fill, the taker is the command's order. */
+  fMakerId = new Float64Array(INITIAL);
   fPrice = new Float64Array(INITIAL);
   fQty = new Float64Array(INITIAL);
   fMakerFee = new Float64Array(INITIAL);
@@ -60,7 +60,8 @@ export class EventBuffer {
 
   // Wallet events, each with the balance right after it.
   wCount = 0;
-  wUser: User[] = [];
+  /** User index (Core.users). */
+  wUser = new Int32Array(INITIAL);
   wAsset = new Int32Array(INITIAL);
   wReason = new Uint8Array(INITIAL);
   wFreeDelta = new Float64Array(INITIAL);
@@ -69,8 +70,8 @@ export class EventBuffer {
   wLocked = new Float64Array(INITIAL);
   /** Fill index for TRADE/FEE, -1 otherwise. */
   wFill = new Int32Array(INITIAL);
-  /** Order for LOCK/UNLOCK, null otherwise. */
-  wOrder: (Order | null)[] = [];
+  /** Order id for LOCK/UNLOCK, 0 otherwise. */
+  wOrderId = new Float64Array(INITIAL);
 
   // Book levels touched (market, side, price); the adapter reads their current quantity.
   tCount = 0;
@@ -87,11 +88,10 @@ export class EventBuffer {
     this.tCount = 0;
   }
 
-  fill(maker: Order, taker: Order, price: number, qty: number, tradeId: number, seq: number): number {
+  fill(makerId: number, price: number, qty: number, tradeId: number, seq: number): number {
     const i = this.fillCount;
     if (i === this.fPrice.length) this.#growFills();
-    this.fMaker[i] = maker;
-    this.fTaker[i] = taker;
+    this.fMakerId[i] = makerId;
     this.fPrice[i] = price;
     this.fQty[i] = qty;
     this.fMakerFee[i] = 0;
@@ -123,11 +123,11 @@ export class EventBuffer {
     freeDelta: number,
     lockedDelta: number,
     fill: number,
-    order: Order | null,
+    orderId: number,
   ): void {
     const i = this.wCount;
     if (i === this.wAsset.length) this.#growWallet();
-    this.wUser[i] = user;
+    this.wUser[i] = user.idx;
     this.wAsset[i] = asset;
     this.wReason[i] = reason;
     this.wFreeDelta[i] = freeDelta;
@@ -135,7 +135,7 @@ export class EventBuffer {
     this.wFree[i] = user.free[asset]!;
     this.wLocked[i] = user.locked[asset]!;
     this.wFill[i] = fill;
-    this.wOrder[i] = order;
+    this.wOrderId[i] = orderId;
     this.wCount = i + 1;
   }
 
@@ -158,6 +158,7 @@ export class EventBuffer {
   }
 
   #growFills(): void {
+    this.fMakerId = grow(this.fMakerId);
     this.fPrice = grow(this.fPrice);
     this.fQty = grow(this.fQty);
     this.fMakerFee = grow(this.fMakerFee);
@@ -176,6 +177,8 @@ export class EventBuffer {
   }
 
   #growWallet(): void {
+    this.wUser = grow(this.wUser);
+    this.wOrderId = grow(this.wOrderId);
     this.wAsset = grow(this.wAsset);
     this.wReason = grow(this.wReason);
     this.wFreeDelta = grow(this.wFreeDelta);

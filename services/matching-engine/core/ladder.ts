@@ -4,16 +4,22 @@
  * descending price; `dir` (+1 / -1) turns both into one ascending key (`price * dir`).
  *
  * A sorted array with binary search beats a tree here: levels are few (hundreds to thousands per
- * side), matching works at the end of the array, and inserts move a short tail of pointers.
+ * side), matching works at the end of the array, and inserts move a short tail of pointers. A small
+ * direct-mapped cache (price mod 4096 -> live level) answers most lookups without a search.
  * @module
  */
 import { Level } from "./model.ts";
+
+const CACHE_SIZE = 4096;
+const CACHE_MASK = CACHE_SIZE - 1;
 
 export class Ladder {
   /** +1 for bids (best = highest), -1 for asks (best = lowest). */
   readonly dir: number;
   /** Sorted by price * dir ascending: best last. */
   readonly levels: Level[] = [];
+  /** Live levels by price & CACHE_MASK; an entry is cleared when its level is removed. */
+  readonly #cache: (Level | null)[] = new Array(CACHE_SIZE).fill(null);
 
   constructor(dir: number) {
     this.dir = dir;
@@ -42,45 +48,63 @@ export class Ladder {
 
   /** The level at `price`, or undefined. */
   find(price: number): Level | undefined {
+    const cached = this.#cache[price & CACHE_MASK]!;
+    if (cached !== null && cached.price === price) return cached;
     const levels = this.levels;
-    const n = levels.length;
-    // Most activity is at the top of the book: try the best level first.
-    if (n > 0 && levels[n - 1]!.price === price) return levels[n - 1];
     const i = this.#lowerBound(price);
     const level = levels[i];
-    return level !== undefined && level.price === price ? level : undefined;
+    if (level !== undefined && level.price === price) {
+      this.#cache[price & CACHE_MASK] = level;
+      return level;
+    }
+    return undefined;
   }
 
   /** The level at `price`, created (and inserted in order) when missing. */
   getOrCreate(price: number): Level {
+    const slot = price & CACHE_MASK;
+    const cached = this.#cache[slot]!;
+    if (cached !== null && cached.price === price) return cached;
     const levels = this.levels;
     const n = levels.length;
-    if (n > 0) {
-      const best = levels[n - 1]!;
-      if (best.price === price) return best;
-      if (best.price * this.dir < price * this.dir) {
-        const level = new Level(price);
-        levels.push(level);
-        return level;
+    let level: Level;
+    if (n === 0 || levels[n - 1]!.price * this.dir < price * this.dir) {
+      level = new Level(price);
+      levels.push(level);
+    } else {
+      const i = this.#lowerBound(price);
+      const found = levels[i];
+      if (found !== undefined && found.price === price) level = found;
+      else {
+        level = new Level(price);
+        levels.splice(i, 0, level);
       }
     }
-    const i = this.#lowerBound(price);
-    const found = levels[i];
-    if (found !== undefined && found.price === price) return found;
-    const level = new Level(price);
-    levels.splice(i, 0, level);
+    this.#cache[slot] = level;
     return level;
+  }
+
+  /** Removes the best level (the matching loop emptied it). */
+  popBest(): void {
+    const level = this.levels.pop()!;
+    this.#uncache(level);
   }
 
   /** Removes an (empty) level. */
   remove(level: Level): void {
     const levels = this.levels;
     const n = levels.length;
+    this.#uncache(level);
     if (n > 0 && levels[n - 1] === level) {
       levels.pop();
       return;
     }
     const i = this.#lowerBound(level.price);
     if (levels[i] === level) levels.splice(i, 1);
+  }
+
+  #uncache(level: Level): void {
+    const slot = level.price & CACHE_MASK;
+    if (this.#cache[slot] === level) this.#cache[slot] = null;
   }
 }

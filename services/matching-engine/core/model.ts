@@ -119,18 +119,16 @@ export class Order {
   status: number = ACCEPTED;
   expireReason: number = EXPIRE_NONE;
   createdAt: number;
-  updatedAt: number;
   clientOrderId: string | undefined;
   prev: Order | null = null;
   next: Order | null = null;
   level: Level | null = null;
+  /** Position in the order index while resting, else -1. */
+  slot = -1;
   uPrev: Order | null = null;
   uNext: Order | null = null;
-  /** What the reply to the placing command said, so a duplicate clientOrderId gets the same answer. */
-  placeStatus: number = ACCEPTED;
-  placeFilled = 0;
-  placeFilledQuote = 0;
-  placeExpireReason: number = EXPIRE_NONE;
+  /** For an order with a clientOrderId: what the reply to its placing command said. */
+  placed: Placed | null = null;
 
   constructor(
     id: number,
@@ -163,9 +161,16 @@ export class Order {
     this.filledQuote = 0;
     this.locked = 0;
     this.createdAt = ts;
-    this.updatedAt = ts;
     this.clientOrderId = clientOrderId;
   }
+}
+
+/** An order's state as the reply to its placing command described it (a duplicate gets the same). */
+export interface Placed {
+  status: number;
+  filled: number;
+  filledQuote: number;
+  expireReason: number;
 }
 
 /** A market with its filters converted to integers once, when it is added. */

@@ -34,7 +34,6 @@ export interface OrderColumns {
   status: number[];
   expireReason: number[];
   createdAt: number[];
-  updatedAt: number[];
   /** "" when the order has no clientOrderId. */
   clientOrderId: string[];
   /** What the placing reply said: [status, filled, filledQuote, expireReason], only for orders with a clientOrderId. */
@@ -78,7 +77,6 @@ function emptyColumns(): OrderColumns {
     status: [],
     expireReason: [],
     createdAt: [],
-    updatedAt: [],
     clientOrderId: [],
     place: [],
   };
@@ -100,10 +98,9 @@ function pushOrder(c: OrderColumns, o: Order): void {
   c.status.push(o.status);
   c.expireReason.push(o.expireReason);
   c.createdAt.push(o.createdAt);
-  c.updatedAt.push(o.updatedAt);
   c.clientOrderId.push(o.clientOrderId ?? "");
-  if (o.clientOrderId !== undefined) {
-    c.place.push([o.placeStatus, o.placeFilled, o.placeFilledQuote, o.placeExpireReason]);
+  if (o.placed !== null) {
+    c.place.push([o.placed.status, o.placed.filled, o.placed.filledQuote, o.placed.expireReason]);
   }
 }
 
@@ -185,13 +182,9 @@ function readOrder(core: Core, c: OrderColumns, i: number, placeIdx: number): Or
   o.feeWr = c.feeWr[i]!;
   o.status = c.status[i]!;
   o.expireReason = c.expireReason[i]!;
-  o.updatedAt = c.updatedAt[i]!;
   if (o.clientOrderId !== undefined) {
     const p = c.place[placeIdx] ?? fail(`order ${o.id} lacks its place record`);
-    o.placeStatus = p[0]!;
-    o.placeFilled = p[1]!;
-    o.placeFilledQuote = p[2]!;
-    o.placeExpireReason = p[3]!;
+    o.placed = { status: p[0]!, filled: p[1]!, filledQuote: p[2]!, expireReason: p[3]! };
   }
   return o;
 }
@@ -258,12 +251,12 @@ export function decodeCore(config: CoreConfig, state: CoreState, startBalances: 
     level.qty += o.remaining;
     level.count++;
     o.level = level;
-    core.orders.set(o.id, o);
     resting.push(o);
   }
-  // A user's open orders are listed oldest first, which is id order.
+  // The order index and each user's open list are in id order (oldest first).
   resting.sort((a, b) => a.id - b.id);
   for (const o of resting) {
+    core.orders.add(o);
     const u = o.user;
     o.uPrev = u.tail;
     if (u.tail === null) u.head = o;
