@@ -23,6 +23,8 @@ export interface WebOptions {
   publicGatewayUrl?: string;
   /** Built islands (manifest.json and bundles); built on start when missing. @default {DEFAULT_OUT_DIR} */
   assetsDir?: string;
+  /** Fees shown in the order form when the market listing carries none. @default {0 and 0} */
+  fees?: { makerBps: number; takerBps: number };
   log?: Logger;
   registry?: Registry;
 }
@@ -121,6 +123,7 @@ export async function createApp(options: WebOptions): Promise<Hono> {
     state: (c) => ({
       gateway,
       publicGatewayUrl: options.publicGatewayUrl ?? publicGatewayFor(c.req.url),
+      fees: options.fees ?? { makerBps: 0, takerBps: 0 },
     }),
     onError: (error, req) => options.log?.error("page failed", { url: req.url, error }),
   });

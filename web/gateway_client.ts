@@ -476,6 +476,15 @@ export class GatewayClient {
   adminStatus(): Promise<AdminStatus> {
     return this.#request(AdminStatus, "GET", "/v1/admin/status", { auth: true });
   }
+  /** The gateway's Prometheus metrics, as text. */
+  async metricsText(): Promise<string> {
+    const res = await this.#fetch(`${this.baseUrl}/metrics`, {
+      signal: AbortSignal.timeout(this.#timeoutMs),
+    });
+    const text = await res.text();
+    if (!res.ok) throw new GatewayError(res.status, { detail: text.slice(0, 200) });
+    return text;
+  }
   /** The gateway's readiness report (public). */
   health(): Promise<Health> {
     return this.#request(Health, "GET", "/healthz", { acceptErrors: true });
@@ -590,11 +599,9 @@ export class MarketSocket {
     };
   }
 
-  /** Drops and re-requests a channel: the gateway answers with a fresh snapshot (book resync). */
+  /** Subscribes again to a held channel: the gateway answers with a fresh snapshot (book resync). */
   resubscribe(channel: string): void {
-    if (!this.#listeners.has(channel)) return;
-    this.#send({ op: "unsubscribe", channels: [channel] });
-    this.#sendSubscribe([channel]);
+    if (this.#listeners.has(channel)) this.#sendSubscribe([channel]);
   }
 
   /** Follows connection state changes (for a "live / reconnecting" badge). */
@@ -691,12 +698,19 @@ export class MarketSocket {
 
   #onMessage(text: string) {
     this.#armWatchdog();
-    let m: Record<string, unknown>;
+    let parsed: unknown;
     try {
-      m = JSON.parse(text);
+      parsed = JSON.parse(text);
     } catch {
       return;
     }
+    // The gateway may batch several messages into one frame as a JSON array.
+    for (const m of Array.isArray(parsed) ? parsed : [parsed]) {
+      if (m && typeof m === "object") this.#handle(m as Record<string, unknown>);
+    }
+  }
+
+  #handle(m: Record<string, unknown>) {
     const type = String(m.type ?? "");
     const channel = typeof m.channel === "string" ? m.channel : undefined;
     switch (type) {

@@ -4,7 +4,8 @@
  *
  * Environment: KALENCY_WEB_PORT (8000), KALENCY_HOST (127.0.0.1), KALENCY_GATEWAY_URL (the gateway
  * as this server reaches it, http://127.0.0.1:8080), KALENCY_PUBLIC_GATEWAY_URL (as browsers reach
- * it; default: the page's host name, port 8080), KALENCY_WEB_ASSETS_DIR (built islands), LOG_LEVEL.
+ * it; default: the page's host name, port 8080), KALENCY_WEB_ASSETS_DIR (built islands),
+ * KALENCY_MAKER_FEE_BPS / KALENCY_TAKER_FEE_BPS (fee estimate fallback), LOG_LEVEL.
  * @module
  */
 import { z } from "zod";
@@ -24,6 +25,9 @@ const WebConfig = BaseConfig.pick({ KALENCY_HOST: true, LOG_LEVEL: true }).exten
   KALENCY_GATEWAY_URL: HttpUrl.default(`http://127.0.0.1:${DEFAULT_PORTS.KALENCY_GATEWAY_PORT}`),
   KALENCY_PUBLIC_GATEWAY_URL: HttpUrl.optional(),
   KALENCY_WEB_ASSETS_DIR: z.string().optional(),
+  /** Fees for the order form's estimate when the market listing has none (the engine's variables). */
+  KALENCY_MAKER_FEE_BPS: z.coerce.number().int().min(0).max(10_000).default(0),
+  KALENCY_TAKER_FEE_BPS: z.coerce.number().int().min(0).max(10_000).default(0),
 });
 
 const config = loadConfig(WebConfig);
@@ -38,6 +42,7 @@ const app = await createApp({
   gatewayUrl: config.KALENCY_GATEWAY_URL,
   publicGatewayUrl: config.KALENCY_PUBLIC_GATEWAY_URL,
   assetsDir: config.KALENCY_WEB_ASSETS_DIR,
+  fees: { makerBps: config.KALENCY_MAKER_FEE_BPS, takerBps: config.KALENCY_TAKER_FEE_BPS },
   log,
   registry,
 });

@@ -16,6 +16,8 @@ export interface State {
   gateway: GatewayClient;
   /** The gateway URL as the browser reaches it; islands get it as a prop. */
   publicGatewayUrl: string;
+  /** Fee rates for estimates when the market listing has none. */
+  fees: { makerBps: number; takerBps: number };
 }
 
 export type PageProps<D = undefined> = BasePageProps<D, State>;

@@ -8,6 +8,7 @@ import {
   type SimStatus,
 } from "../gateway_client.ts";
 import { gateway, useSession } from "../utils/live.ts";
+import { type MetricRow, parsePrometheus } from "../utils/prometheus.ts";
 
 export interface AdminPanelProps {
   gatewayUrl: string;
@@ -16,6 +17,8 @@ export interface AdminPanelProps {
 
 const PROFILES = ["calm", "normal", "volatile", "crash"];
 const POLL_MS = 3000;
+/** The gateway metrics worth a glance: stream lag and throughput, engine replies, WebSocket clients. */
+const METRICS_REGEXP = /(lag|stream_entries|engine_reply|ws_(clients|connections|subscriptions)|dead)/;
 
 /** Renders any JSON value readably: arrays of objects and maps of objects become tables. */
 function Value({ value }: { value: unknown }): ComponentChildren {
@@ -79,6 +82,7 @@ export default function AdminPanel({ gatewayUrl, markets: initialMarkets }: Admi
   const [sim, setSim] = useState<SimStatus | undefined>(undefined);
   const [system, setSystem] = useState<AdminStatus | undefined>(undefined);
   const [health, setHealth] = useState<Health | undefined>(undefined);
+  const [metrics, setMetrics] = useState<MetricRow[] | undefined>(undefined);
   const [markets, setMarkets] = useState(initialMarkets);
   const [profile, setProfile] = useState("normal");
   const [volatility, setVolatility] = useState("");
@@ -90,12 +94,14 @@ export default function AdminPanel({ gatewayUrl, markets: initialMarkets }: Admi
 
   async function refresh() {
     const gw = gateway(gatewayUrl);
-    const [s, sys, h, m] = await Promise.allSettled([
+    const [s, sys, h, m, text] = await Promise.allSettled([
       gw.simStatus(),
       gw.adminStatus(),
       gw.health(),
       gw.markets(),
+      gw.metricsText(),
     ]);
+    if (text.status === "fulfilled") setMetrics(parsePrometheus(text.value, (n) => METRICS_REGEXP.test(n)));
     if (s.status === "fulfilled") setSim(s.value);
     if (sys.status === "fulfilled") setSystem(sys.value);
     if (h.status === "fulfilled") setHealth(h.value);
@@ -334,6 +340,37 @@ export default function AdminPanel({ gatewayUrl, markets: initialMarkets }: Admi
             <div data-testid="system-status">
               <Value value={system} />
             </div>
+          </>
+        )}
+        {metrics && metrics.length > 0 && (
+          <>
+            <h3>Gateway streams and lags</h3>
+            <table class="data compact" data-testid="metrics">
+              <thead>
+                <tr>
+                  <th scope="col">metric</th>
+                  <th scope="col">labels</th>
+                  <th scope="col" class="num">value / mean</th>
+                  <th scope="col" class="num">count</th>
+                </tr>
+              </thead>
+              <tbody>
+                {metrics.map((r) => (
+                  <tr key={r.name + r.labels}>
+                    <th scope="row">{r.name.replace(/^kalency_/, "")}</th>
+                    <td class="mono muted">{r.labels}</td>
+                    <td class="num">
+                      {r.kind === "histogram"
+                        ? r.name.endsWith("_seconds")
+                          ? `${(r.value * 1000).toFixed(2)} ms`
+                          : r.value.toFixed(3)
+                        : r.value}
+                    </td>
+                    <td class="num">{r.count ?? ""}</td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
           </>
         )}
         {!health && !system && <p class="empty">Waiting for the first status…</p>}

@@ -28,8 +28,9 @@ export interface CandleChartProps {
 }
 
 const PAGE = 500;
-/** Bars in the default view. */
+/** Bars in the default view, at most and at least. */
 const VIEW_BARS = 100;
+const MIN_VIEW_BARS = 30;
 const STYLES: [BarStyle, string][] = [["candles", "Candles"], ["bars", "OHLC bars"], ["line", "Line"]];
 
 function cssVar(name: string, fallback: string): string {
@@ -289,7 +290,9 @@ export default function CandleChart(props: CandleChartProps) {
     if (!u || list.length === 0) return;
     const tfSec = CHART_TIMEFRAMES[tfRef.current] / 1000;
     const last = list[list.length - 1].t;
-    const span = r ? CHART_RANGES[r] / 1000 : VIEW_BARS * tfSec;
+    // A young market fills the view instead of sitting in a corner of it.
+    const count = Math.min(VIEW_BARS, Math.max(MIN_VIEW_BARS, list.length + 3));
+    const span = r ? CHART_RANGES[r] / 1000 : count * tfSec;
     // A few empty bars on the right leave room for the forming candle.
     u.setScale("x", { min: last - span + tfSec * 3, max: last + tfSec * 3 });
   }

@@ -43,6 +43,10 @@ export default function OrderBook({ gatewayUrl, market, book: initial, depth }: 
     const socket = marketSocket(gatewayUrl);
     let fallback: ReturnType<typeof setTimeout> | undefined;
     let waitingForSnapshot = false;
+    // Snapshots carry only the top levels; when a side that was cut off thins out, the levels
+    // behind it are unknown here, so a fresh snapshot is asked for (at most every 2 s).
+    let cutOff = { bids: initial.bids.length >= depth, asks: initial.asks.length >= depth };
+    let lastRefill = 0;
     const render = () => {
       // One repaint per animation frame however many deltas arrive.
       frame.current ??= requestAnimationFrame(() => {
@@ -53,6 +57,7 @@ export default function OrderBook({ gatewayUrl, market, book: initial, depth }: 
     const useSnapshot = (b: BookT) => {
       if (b.seq < state.current.seq && !waitingForSnapshot) return;
       state.current = bookFromSnapshot(b);
+      cutOff = { bids: b.bids.length >= depth, asks: b.asks.length >= depth };
       waitingForSnapshot = false;
       clearTimeout(fallback);
       setSyncing(false);
@@ -82,8 +87,15 @@ export default function OrderBook({ gatewayUrl, market, book: initial, depth }: 
       const d = parsePayload(BookDelta, m.data);
       if (!d) return;
       const result = applyDelta(state.current, { ...d, seq: m.seq ?? d.seq });
-      if (result === "applied") render();
-      else if (result === "gap") resync();
+      if (result === "applied") {
+        render();
+        const thin = (cutOff.bids && state.current.bids.size < depth) ||
+          (cutOff.asks && state.current.asks.size < depth);
+        if (thin && Date.now() - lastRefill > 2000) {
+          lastRefill = Date.now();
+          socket.resubscribe(channel);
+        }
+      } else if (result === "gap") resync();
     });
     return () => {
       stop();

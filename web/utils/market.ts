@@ -18,7 +18,8 @@ export interface MarketInfo {
   last?: string;
 }
 
-export function marketInfo(m: Market): MarketInfo {
+/** A market's facts; `fees` fill in when the listing carries no fee rates. */
+export function marketInfo(m: Market, fees = { makerBps: 0, takerBps: 0 }): MarketInfo {
   return {
     symbol: m.symbol,
     base: m.base,
@@ -28,8 +29,8 @@ export function marketInfo(m: Market): MarketInfo {
     minQty: m.minQty,
     minNotional: m.minNotional,
     status: m.status,
-    makerFeeBps: m.makerFeeBps ?? 0,
-    takerFeeBps: m.takerFeeBps ?? 0,
+    makerFeeBps: m.makerFeeBps ?? fees.makerBps,
+    takerFeeBps: m.takerFeeBps ?? fees.takerBps,
     last: lastPriceOf(m),
   };
 }

@@ -56,7 +56,7 @@ export const handler: Handlers<Data> = {
     ]);
     const bySymbol = new Map(tickers.map((t) => [t.symbol, t]));
     const ticker = bySymbol.get(symbol);
-    const market = marketInfo(m);
+    const market = marketInfo(m, ctx.state.fees);
     if (ticker) market.last = ticker.last;
     return ctx.render({
       market,

@@ -1,0 +1,286 @@
+/**
+ * The whole web app in headless chromium against the real system (engine, candle aggregator, ledger
+ * writer, gateway, web; the simulator off): sign up, trade between two users, cancel, see the
+ * API's field error, and visit every page. Screenshots go to test-results/screenshots/; the
+ * JavaScript each page loads is written to test-results/js-size.json.
+ */
+import assert from "node:assert/strict";
+import type { Page } from "playwright-core";
+import { gzipSize } from "../build.ts";
+import { launchBrowser } from "./browser.ts";
+import { ADMIN, startSystem } from "./system.ts";
+
+const ROOT = new URL("../../", import.meta.url).pathname;
+const SHOTS = `${ROOT}test-results/screenshots`;
+const TIMEOUT = 15_000;
+
+async function signUp(page: Page, webUrl: string, username: string, next: string): Promise<void> {
+  await page.goto(`${webUrl}/signup?next=${encodeURIComponent(next)}`);
+  await page.locator("#auth-username").fill(username);
+  await page.locator("#auth-password").fill("password-123");
+  await page.getByRole("button", { name: "Sign up" }).click();
+  await page.waitForURL((u) => u.pathname === next.split("?")[0], { timeout: TIMEOUT });
+}
+
+async function placeLimit(page: Page, side: "Buy" | "Sell", price: string, qty: string): Promise<void> {
+  await page.getByRole("radio", { name: side, exact: true }).click();
+  await page.getByRole("radio", { name: "Limit" }).click();
+  await page.locator("#of-price").fill(price);
+  await page.locator("#of-qty").fill(qty);
+  await page.getByRole("button", { name: `${side} BTC` }).click();
+}
+
+/** Some seconds of two-sided trading around 65000 and a ladder of resting orders, for a picture. */
+async function busyMarket(gatewayUrl: string, alice: string, bob: string): Promise<void> {
+  const send = async (token: string, body: Record<string, unknown>) => {
+    const res = await fetch(`${gatewayUrl}/v1/orders`, {
+      method: "POST",
+      headers: { "content-type": "application/json", authorization: `Bearer ${token}` },
+      body: JSON.stringify({ symbol: "BTC-USD", ...body }),
+    });
+    await res.body?.cancel();
+  };
+  let price = 65000;
+  for (let i = 0; i < 40; i++) {
+    price += Math.round((Math.sin(i / 3) * 6 + ((i * 37) % 11) - 5) * 100) / 100;
+    const p = price.toFixed(2), qty = (0.01 + ((i * 7) % 5) / 100).toFixed(2);
+    if (i % 2) {
+      await send(alice, { side: "BUY", type: "LIMIT", price: p, qty });
+      await send(bob, { side: "SELL", type: "MARKET", qty });
+    } else {
+      await send(bob, { side: "SELL", type: "LIMIT", price: p, qty });
+      await send(alice, { side: "BUY", type: "MARKET", qty });
+    }
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  for (let i = 1; i <= 12; i++) {
+    await send(alice, {
+      side: "BUY",
+      type: "LIMIT",
+      price: (price - i * 2.5).toFixed(2),
+      qty: (0.02 * i).toFixed(2),
+    });
+    await send(bob, {
+      side: "SELL",
+      type: "LIMIT",
+      price: (price + i * 2.5).toFixed(2),
+      qty: (0.02 * i).toFixed(2),
+    });
+  }
+}
+
+/** Loads a page in a fresh tab and adds up the JavaScript it fetched (raw and gzip). */
+async function measureJs(
+  page: Page,
+  url: string,
+): Promise<{ files: number; bytes: number; gzipBytes: number }> {
+  const bodies: Promise<Uint8Array>[] = [];
+  const onResponse = (r: { url(): string; body(): Promise<Uint8Array> }) => {
+    if (/\/static\/islands\/.+\.js$/.test(r.url())) bodies.push(r.body());
+  };
+  page.on("response", onResponse);
+  await page.goto(url, { waitUntil: "networkidle" });
+  // the chart loads uPlot after hydration
+  await page.waitForTimeout(500);
+  page.off("response", onResponse);
+  let bytes = 0, gzipBytes = 0;
+  for (const body of await Promise.all(bodies)) {
+    bytes += body.byteLength;
+    gzipBytes += await gzipSize(body);
+  }
+  return { files: bodies.length, bytes, gzipBytes };
+}
+
+Deno.test("web app in chromium: sign up, trade between two users, cancel, field errors, every page", async (t) => {
+  await Deno.mkdir(SHOTS, { recursive: true });
+  await using sys = await startSystem();
+  await using browser = await launchBrowser();
+  const web = sys.webUrl;
+  const page = await browser.context.newPage();
+  page.setDefaultTimeout(TIMEOUT);
+  const problems: string[] = [];
+  page.on("pageerror", (e) => problems.push(`page error: ${e.message}`));
+  page.on("console", (m) => {
+    // 4xx answers are expected (the 404 page, the off-tick order); the page shows them itself
+    if (m.type() === "error" && !/status of 4\d\d/.test(m.text())) problems.push(`console: ${m.text()}`);
+  });
+  const shot = async (name: string) => {
+    // from the top, or the sticky header lands in the middle of a full-page picture
+    await page.evaluate(() => scrollTo(0, 0));
+    await page.screenshot({ path: `${SHOTS}/${name}.png`, fullPage: true });
+  };
+
+  try {
+    await t.step("markets overview and the 404 page render on the server", async () => {
+      await page.goto(`${web}/`);
+      await page.locator('[data-symbol="BTC-USD"]').waitFor();
+      assert.equal(await page.title(), "Markets · Kalency");
+      await shot("markets");
+      const res = await page.goto(`${web}/no-such-page`);
+      assert.equal(res?.status(), 404);
+      await page.getByRole("heading", { name: "Page not found" }).waitFor();
+      await shot("not-found");
+    });
+
+    await t.step("sign up and see the wallet in the order form", async () => {
+      await page.goto(`${web}/signup`);
+      await shot("signup");
+      await signUp(page, web, "alice", "/trade/BTC-USD");
+      await page.locator(".navuser .who", { hasText: "alice" }).waitFor();
+      await page.getByTestId("available").filter({ hasText: "100000.00 USD" }).waitFor();
+    });
+
+    await t.step("an off-tick price shows the API's message next to the price field", async () => {
+      await placeLimit(page, "Buy", "64000.001", "0.01");
+      const error = page.locator(".field:has(#of-price) .field-error");
+      await error.waitFor();
+      assert.match(await error.innerText(), /not a multiple of the tick size 0\.01/);
+      assert.equal(await page.locator("#of-price").getAttribute("aria-invalid"), "true");
+      await shot("trade-field-error");
+    });
+
+    await t.step("a resting limit order shows in open orders and in the book", async () => {
+      await placeLimit(page, "Buy", "65000", "0.01");
+      await page.locator(".order-result[data-status=ACCEPTED]").waitFor();
+      const open = page.getByTestId("open-orders");
+      await open.locator("tr", { hasText: "65000.00" }).filter({ hasText: "0.0100" }).waitFor();
+      await page.locator(".levels.bids li", { hasText: "65000.00" }).filter({ hasText: "0.0100" }).waitFor();
+    });
+
+    await t.step("another order is cancelled from the open orders", async () => {
+      await placeLimit(page, "Buy", "64000", "0.02");
+      const row = page.getByTestId("open-orders").locator("tr", { hasText: "64000.00" });
+      await row.waitFor();
+      await page.locator(".levels.bids li", { hasText: "64000.00" }).waitFor();
+      await row.getByRole("button", { name: /^Cancel/ }).click();
+      await row.waitFor({ state: "detached" });
+      await page.locator(".levels.bids li", { hasText: "64000.00" }).waitFor({ state: "detached" });
+    });
+
+    const aliceSession = await page.evaluate(() => localStorage.getItem("kalency.session"));
+    assert.ok(aliceSession);
+    let bobSession: string | null = null;
+
+    await t.step("a second user crosses it: the trade, the candle and the book update live", async () => {
+      await page.getByRole("button", { name: "Log out" }).click();
+      await page.waitForURL(`${web}/`);
+      await signUp(page, web, "bob", "/trade/BTC-USD");
+      await page.getByRole("radio", { name: "Sell", exact: true }).click();
+      await page.getByRole("radio", { name: "Market" }).click();
+      await page.locator("#of-qty").fill("0.01");
+      // the first candle arrives live; the chart's view reaches past it, so it asks for older ones (to=)
+      const older = page.waitForRequest((r) => /\/v1\/markets\/BTC-USD\/candles\?.*\bto=/.test(r.url()));
+      await page.getByRole("button", { name: "Sell BTC" }).click();
+      await page.locator(".order-result[data-status=FILLED]").waitFor();
+      bobSession = await page.evaluate(() => localStorage.getItem("kalency.session"));
+      await page.locator(".tape li", { hasText: "65000.00" }).filter({ hasText: "0.0100" }).waitFor();
+      await page.locator(".levels.bids li", { hasText: "65000.00" }).waitFor({ state: "detached" });
+      await page.getByTestId("last-price").filter({ hasText: "65,000.00" }).waitFor();
+      // the forming candle: uPlot is drawn, and its legend shows the trade
+      await page.locator('.chart-box[data-mounted="true"] canvas').waitFor();
+      await page.locator(".chart-legend", { hasText: "C 65000.00" }).filter({ hasText: "V 0.0100" })
+        .waitFor();
+      await older;
+      await shot("trade");
+    });
+
+    await t.step("both wallets show the trade", async () => {
+      await page.goto(`${web}/wallet`);
+      const bal = page.getByTestId("balances");
+      await bal.locator('tr[data-asset="BTC"] [data-testid=free][data-value="1.99"]').waitFor();
+      await bal.locator('tr[data-asset="USD"] [data-testid=free][data-value="100650"]').waitFor();
+      await page.evaluate((s) => localStorage.setItem("kalency.session", s), aliceSession);
+      await page.reload();
+      await bal.locator('tr[data-asset="BTC"] [data-testid=free][data-value="2.01"]').waitFor();
+      await bal.locator('tr[data-asset="USD"] [data-testid=free][data-value="99350"]').waitFor();
+      await bal.locator('tr[data-asset="USD"] [data-testid=locked][data-value="0"]').waitFor();
+      await shot("wallet");
+    });
+
+    await t.step("order history lists the fill and the cancel", async () => {
+      await page.goto(`${web}/orders`);
+      await page.getByRole("tab", { name: "Order history" }).click();
+      const history = page.getByTestId("order-history");
+      const filled = history.locator("tr", { hasText: "65000.00" }).filter({ hasText: "filled" });
+      await filled.getByRole("button", { name: /1 fill/ }).click();
+      await history.locator(".fills-row", { hasText: "65000.00" }).filter({ hasText: "maker" }).waitFor();
+      await history.locator("tr", { hasText: "64000.00" }).filter({ hasText: "canceled" }).waitFor();
+      await shot("orders");
+    });
+
+    await t.step("an API key is shown once and can be revoked", async () => {
+      await page.goto(`${web}/api-keys`);
+      await page.locator("#key-label").fill("test bot");
+      await page.getByRole("button", { name: "Create key" }).click();
+      const secret = page.getByTestId("new-secret");
+      await secret.waitFor();
+      assert.ok((await secret.locator(".secret-value").innerText()).length >= 20);
+      const row = page.getByTestId("api-keys").locator("tr", { hasText: "test bot" });
+      await row.waitFor();
+      await shot("api-keys");
+      page.once("dialog", (d) => d.accept());
+      await row.getByRole("button", { name: /Revoke/ }).click();
+      await row.waitFor({ state: "detached" });
+    });
+
+    await t.step("the admin page shows the system status to an admin", async () => {
+      await page.getByRole("button", { name: "Log out" }).click();
+      await page.waitForURL(`${web}/`);
+      await page.goto(`${web}/login?next=/admin`);
+      await shot("login");
+      await page.locator("#auth-username").fill(ADMIN.username);
+      await page.locator("#auth-password").fill(ADMIN.password);
+      await page.getByRole("button", { name: "Log in" }).click();
+      await page.waitForURL(`${web}/admin`);
+      await page.getByTestId("health").locator("tr", { hasText: "ok" }).first().waitFor();
+      await page.getByTestId("metrics").locator("tr", { hasText: "stream_lag" }).first().waitFor();
+      await page.locator('[data-symbol="BTC-USD"]').waitFor();
+      await shot("admin");
+    });
+
+    await t.step("the colour-blind palette persists", async () => {
+      await page.getByRole("button", { name: "Colour-blind-safe colours" }).click();
+      await page.goto(`${web}/trade/BTC-USD`);
+      assert.equal(await page.evaluate(() => document.documentElement.dataset.palette), "cb");
+    });
+
+    await t.step("JavaScript per page", async () => {
+      const measured: Record<string, { files: number; bytes: number; gzipBytes: number }> = {};
+      const tab = await browser.context.newPage();
+      for (const path of ["/", "/trade/BTC-USD", "/wallet", "/orders", "/api-keys", "/admin", "/login"]) {
+        measured[path] = await measureJs(tab, `${web}${path}`);
+      }
+      await tab.close();
+      await Deno.writeTextFile(`${ROOT}test-results/js-size.json`, JSON.stringify(measured, null, 2) + "\n");
+      assert.ok(
+        measured["/trade/BTC-USD"].gzipBytes < 120 * 1024,
+        JSON.stringify(measured["/trade/BTC-USD"]),
+      );
+    });
+
+    if (Deno.env.get("KALENCY_WEB_README_SHOT")) {
+      await t.step("the README's picture of a busier trade page", async () => {
+        await busyMarket(
+          sys.gatewayUrl,
+          JSON.parse(aliceSession!).accessToken,
+          JSON.parse(bobSession!).accessToken,
+        );
+        await page.evaluate((s) => {
+          localStorage.setItem("kalency.session", s);
+          localStorage.removeItem("kalency.palette");
+        }, aliceSession);
+        await page.setViewportSize({ width: 1440, height: 900 });
+        await page.goto(`${web}/trade/BTC-USD?tf=1s`, { waitUntil: "networkidle" });
+        await page.locator('.chart-box[data-mounted="true"] canvas').waitFor();
+        await page.waitForTimeout(800);
+        await Deno.mkdir(`${ROOT}docs/img`, { recursive: true });
+        await page.screenshot({ path: `${ROOT}docs/img/trade-page.png` });
+      });
+    }
+
+    assert.deepEqual(problems, [], "no page errors and no console errors");
+  } catch (e) {
+    await shot("failure").catch(() => {});
+    throw new Error(`${(e as Error).message}\n\nprocess logs:\n${sys.logs()}`, { cause: e });
+  }
+});

@@ -1,0 +1,125 @@
+import assert from "node:assert/strict";
+import { type ChannelMessage, MarketSocket, type SubscribedEvent } from "./gateway_client.ts";
+
+/** A stand-in for the browser's WebSocket that lets a test open, feed and drop connections. */
+class TestSocket {
+  static all: TestSocket[] = [];
+  readyState = 0;
+  sent: Record<string, unknown>[] = [];
+  onopen?: () => void;
+  onmessage?: (e: { data: string }) => void;
+  onclose?: () => void;
+  onerror?: () => void;
+  constructor(readonly url: string) {
+    TestSocket.all.push(this);
+  }
+  send(text: string) {
+    this.sent.push(JSON.parse(text));
+  }
+  close() {
+    this.readyState = 3;
+    this.onclose?.();
+  }
+  open() {
+    this.readyState = 1;
+    this.onopen?.();
+  }
+  receive(message: unknown) {
+    this.onmessage?.({ data: JSON.stringify(message) });
+  }
+}
+
+function socket(token?: string) {
+  TestSocket.all = [];
+  return new MarketSocket("ws://gw/v1/ws", {
+    WebSocket: TestSocket as unknown as typeof WebSocket,
+    token: () => token,
+    minDelayMs: 5,
+    maxDelayMs: 40,
+  });
+}
+
+const wait = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const last = () => TestSocket.all[TestSocket.all.length - 1];
+
+Deno.test("MarketSocket resubscribes every channel after a dropped connection, with growing delays", async () => {
+  const s = socket();
+  const got: (ChannelMessage | SubscribedEvent)[] = [];
+  s.subscribe("book.BTC-USD", (m) => got.push(m));
+  s.subscribe("trades.BTC-USD", (m) => got.push(m));
+  try {
+    last().open();
+    assert.deepEqual(last().sent, [{ op: "subscribe", channels: ["book.BTC-USD", "trades.BTC-USD"] }]);
+    const starts: number[] = [];
+    for (let i = 0; i < 4; i++) {
+      const before = TestSocket.all.length;
+      const t0 = performance.now();
+      last().close();
+      assert.equal(s.status, "reconnecting");
+      while (TestSocket.all.length === before) await wait(1);
+      starts.push(performance.now() - t0);
+    }
+    // 5, 10, 20, 40 ms with jitter in the upper half: each at least half its nominal delay
+    [5, 10, 20, 40].forEach((d, i) => assert.ok(starts[i] >= d / 2 - 1, `attempt ${i}: ${starts[i]} ms`));
+    last().open();
+    assert.equal(s.status, "open");
+    assert.deepEqual(last().sent, [{ op: "subscribe", channels: ["book.BTC-USD", "trades.BTC-USD"] }]);
+    last().receive({ type: "subscribed", channel: "book.BTC-USD" });
+    last().receive([
+      { channel: "book.BTC-USD", type: "snapshot", seq: 4, data: { n: 1 } },
+      { channel: "book.BTC-USD", type: "delta", seq: 5, data: { n: 2 } },
+    ]);
+    assert.deepEqual(got.map((m) => [m.type, m.seq]), [["subscribed", undefined], ["snapshot", 4], [
+      "delta",
+      5,
+    ]]);
+  } finally {
+    s.close();
+  }
+});
+
+Deno.test("MarketSocket subscribes private channels only after the gateway accepted the token", () => {
+  const s = socket("tok-1");
+  s.subscribe("orders.u1", () => {});
+  s.subscribe("ticker.BTC-USD", () => {});
+  try {
+    last().open();
+    assert.deepEqual(last().sent, [
+      { op: "subscribe", channels: ["ticker.BTC-USD"] },
+      { op: "auth", token: "tok-1" },
+    ]);
+    last().receive({ type: "authenticated", userId: "u1", role: "user" });
+    assert.deepEqual(last().sent.at(-1), { op: "subscribe", channels: ["orders.u1"] });
+  } finally {
+    s.close();
+  }
+});
+
+Deno.test("MarketSocket.resubscribe() asks for a fresh snapshot, and the last listener unsubscribes", () => {
+  const s = socket();
+  const stop = s.subscribe("book.ETH-USD", () => {});
+  try {
+    last().open();
+    s.resubscribe("book.ETH-USD");
+    assert.deepEqual(last().sent.slice(1), [{ op: "subscribe", channels: ["book.ETH-USD"] }]);
+    stop();
+    assert.deepEqual(last().sent.at(-1), { op: "unsubscribe", channels: ["book.ETH-USD"] });
+  } finally {
+    s.close();
+  }
+});
+
+Deno.test("MarketSocket drops a connection that stays silent past its heartbeats", async () => {
+  const s = socket();
+  s.subscribe("ticker.BTC-USD", () => {});
+  try {
+    last().open();
+    last().receive({ type: "welcome", heartbeatMs: 8 });
+    const first = last();
+    await wait(60);
+    assert.equal(first.readyState, 3, "the silent connection was closed");
+    assert.ok(TestSocket.all.length >= 2, "and a new one opened");
+  } finally {
+    s.close();
+  }
+});
