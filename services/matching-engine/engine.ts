@@ -106,6 +106,15 @@ export function restoreEngine(settings: EngineSettings, snapshot: EngineSnapshot
   return new Engine(settings, core, snapshot.lastCommandId);
 }
 
+/**
+ * The pure core inside an engine made here, for inspection (invariant checks in tests and tools).
+ * Mutating it bypasses the engine's outputs.
+ */
+export function inspectCore(engine: MatchingEngine): Core {
+  if (!(engine instanceof Engine)) throw new TypeError("not an engine made by createEngine/restoreEngine");
+  return engine.core;
+}
+
 function coreConfig(settings: EngineSettings): CoreConfig {
   return {
     makerFeeBps: settings.makerFeeBps,
@@ -171,6 +180,10 @@ class Engine implements MatchingEngine {
     this.#settings = settings;
     this.#core = core;
     this.#lastCommandId = lastCommandId;
+  }
+
+  get core(): Core {
+    return this.#core;
   }
 
   get lastCommandId(): string | undefined {

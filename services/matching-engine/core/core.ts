@@ -588,8 +588,12 @@ export class Core {
     let stop = false;
     while (!stop && (quoteMode || t.remaining > 0)) {
       const n = levels.length;
-      // Out of liquidity (NO_LIQUIDITY, set by #closeTaker if the remainder does not rest).
-      if (n === 0) break;
+      if (n === 0) {
+        // Out of liquidity. A limit remainder may rest, so only a quote-amount order notes it here
+        // (#closeTaker gives the others NO_LIQUIDITY when they do not rest).
+        if (quoteMode) t.expireReason = EXPIRE_NO_LIQUIDITY;
+        break;
+      }
       const level = levels[n - 1]!;
       const p = level.price;
       if (isLimit && (takerBuys ? p > t.price : p < t.price)) break;
