@@ -1,45 +1,83 @@
 -- migrate:up
 -- The original Kalency columns (trade_id, symbol, buy_user_id, sell_user_id, price, qty, executed_at),
--- with buyer and seller the right way round and exact NUMERIC money, plus what a ledger needs.
+-- with buyer and seller the right way round and exact NUMERIC money, plus what a ledger needs. One row
+-- per trade is the journal entry; its double-entry legs are the ledger_postings view below.
 CREATE TABLE trade_ledger (
-  trade_id       text PRIMARY KEY,
-  symbol         text NOT NULL,
-  buy_user_id    text NOT NULL,
-  sell_user_id   text NOT NULL,
-  price          numeric(38, 18) NOT NULL,
-  qty            numeric(38, 18) NOT NULL,
-  executed_at    timestamptz NOT NULL,
-  seq            bigint NOT NULL,
-  quote_qty      numeric(38, 18) NOT NULL,
-  buy_order_id   text NOT NULL,
-  sell_order_id  text NOT NULL,
-  maker_order_id text NOT NULL,
-  taker_order_id text NOT NULL,
-  taker_side     text NOT NULL CHECK (taker_side IN ('BUY', 'SELL')),
-  maker_fee      numeric(38, 18) NOT NULL DEFAULT 0,
-  taker_fee      numeric(38, 18) NOT NULL DEFAULT 0,
-  fee_asset      text NOT NULL,
-  stream_id      text NOT NULL,
-  UNIQUE (symbol, seq)
+  trade_id      text PRIMARY KEY,
+  symbol        text NOT NULL,
+  buy_user_id   text NOT NULL,
+  sell_user_id  text NOT NULL,
+  price         numeric(38, 18) NOT NULL CHECK (price > 0),
+  qty           numeric(38, 18) NOT NULL CHECK (qty > 0),
+  executed_at   timestamptz NOT NULL,
+  seq           bigint NOT NULL,
+  quote_qty     numeric(38, 18) NOT NULL,
+  base_asset    text NOT NULL,
+  quote_asset   text NOT NULL,
+  buy_order_id  text NOT NULL,
+  sell_order_id text NOT NULL,
+  taker_side    text NOT NULL CHECK (taker_side IN ('BUY', 'SELL')),
+  maker_fee     numeric(38, 18) NOT NULL DEFAULT 0,
+  taker_fee     numeric(38, 18) NOT NULL DEFAULT 0,
+  fee_asset     text NOT NULL,
+  -- the account the fees go to; NULL when the trade charged none
+  fee_account   text CHECK (fee_account IS NOT NULL OR (maker_fee = 0 AND taker_fee = 0)),
+  -- the executions stream entry this row came from
+  stream_id     text NOT NULL
 );
 CREATE INDEX trade_ledger_symbol_time_idx ON trade_ledger (symbol, executed_at DESC);
 CREATE INDEX trade_ledger_buyer_time_idx ON trade_ledger (buy_user_id, executed_at DESC);
 CREATE INDEX trade_ledger_seller_time_idx ON trade_ledger (sell_user_id, executed_at DESC);
+CREATE INDEX trade_ledger_fee_account_idx ON trade_ledger (fee_account, executed_at DESC)
+  WHERE fee_account IS NOT NULL;
 
--- Double-entry postings: every trade and fee posts amounts whose sum per (ref, asset) is zero, so a
--- user's balance at any time is a SUM over their postings.
+-- Postings that do not come from a trade: account funding (OPEN_ACCOUNT, DEPOSIT), each against the
+-- "#external" account so that every ref sums to zero per asset.
 CREATE TABLE balance_postings (
-  posting_id bigserial PRIMARY KEY,
-  ref        text NOT NULL,
-  account    text NOT NULL,
-  asset      text NOT NULL,
-  amount     numeric(38, 18) NOT NULL,
-  kind       text NOT NULL,
-  posted_at  timestamptz NOT NULL,
-  UNIQUE (ref, account, asset, kind)
+  ref       text NOT NULL,
+  leg       smallint NOT NULL,
+  kind      text NOT NULL,
+  account   text NOT NULL,
+  asset     text NOT NULL,
+  amount    numeric(38, 18) NOT NULL,
+  posted_at timestamptz NOT NULL,
+  PRIMARY KEY (ref, leg)
 );
-CREATE INDEX balance_postings_account_idx ON balance_postings (account, asset, posted_at);
+CREATE INDEX balance_postings_account_idx ON balance_postings (account, asset, posted_at DESC);
+
+-- Every posting: the legs of each trade (buyer +base -quote -fee, seller -base +quote -fee, fee
+-- account +fees) and the stored ones. Per ref and asset the amounts sum to zero, so a balance at any
+-- time is SUM(amount) over an account's postings up to then. Each branch filters on an indexed
+-- column, so a query for one account reads only that account's rows.
+CREATE VIEW ledger_postings AS
+  SELECT trade_id AS ref, 'trade'::text AS ref_type, 1::smallint AS leg, 'buy_base'::text AS kind,
+         buy_user_id AS account, base_asset AS asset, qty AS amount, executed_at AS posted_at
+    FROM trade_ledger
+  UNION ALL
+  SELECT trade_id, 'trade', 2, 'buy_quote', buy_user_id, quote_asset, -quote_qty, executed_at
+    FROM trade_ledger
+  UNION ALL
+  SELECT trade_id, 'trade', 3, 'buy_fee', buy_user_id, fee_asset,
+         -(CASE WHEN taker_side = 'BUY' THEN taker_fee ELSE maker_fee END), executed_at
+    FROM trade_ledger WHERE (CASE WHEN taker_side = 'BUY' THEN taker_fee ELSE maker_fee END) <> 0
+  UNION ALL
+  SELECT trade_id, 'trade', 4, 'sell_base', sell_user_id, base_asset, -qty, executed_at
+    FROM trade_ledger
+  UNION ALL
+  SELECT trade_id, 'trade', 5, 'sell_quote', sell_user_id, quote_asset, quote_qty, executed_at
+    FROM trade_ledger
+  UNION ALL
+  SELECT trade_id, 'trade', 6, 'sell_fee', sell_user_id, fee_asset,
+         -(CASE WHEN taker_side = 'SELL' THEN taker_fee ELSE maker_fee END), executed_at
+    FROM trade_ledger WHERE (CASE WHEN taker_side = 'SELL' THEN taker_fee ELSE maker_fee END) <> 0
+  UNION ALL
+  SELECT trade_id, 'trade', 7, 'fee_income', fee_account, fee_asset, maker_fee + taker_fee, executed_at
+    FROM trade_ledger WHERE fee_account IS NOT NULL
+  UNION ALL
+  SELECT ref, 'wallet', leg, kind, account, asset, amount, posted_at
+    FROM balance_postings;
 
 -- migrate:down
+DROP VIEW ledger_postings;
 DROP TABLE balance_postings;
 DROP TABLE trade_ledger;

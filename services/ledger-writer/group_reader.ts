@@ -1,0 +1,183 @@
+/**
+ * A consumer-group reader that overlaps reading with writing: while batches are being committed to
+ * PostgreSQL (up to `concurrency` at once, each in its own transaction), the next one is read from
+ * Redis and decoded. Every entry is acknowledged only after
+ * the write that covers it has committed; a failed write is retried with exponential backoff until
+ * it succeeds or the process stops (then its entries stay pending and come back on restart).
+ *
+ * Same entry format and dead-letter behaviour as `consumeGroup` in `@lib/redis`, plus a cheap
+ * `wanted` filter on the raw entry so streams where most entries are irrelevant are not decoded.
+ * @module
+ */
+import type { StreamDef } from "@lib/contracts";
+import { streamKey } from "@lib/contracts";
+import { deadLetter, decodeEntry, ensureGroup, type RawEntry, type RedisClient } from "@lib/redis";
+import type { z } from "zod";
+
+export interface RetryPolicy {
+  /** First delay after a failure. */
+  initialMs: number;
+  /** Longest delay between attempts. */
+  maxMs: number;
+}
+
+export interface GroupReaderOptions<T> {
+  /** Connection used only for the (blocking) group reads. */
+  reader: RedisClient;
+  /** Connection for acknowledgements and dead letters. */
+  redis: RedisClient;
+  prefix: string;
+  group: string;
+  consumer: string;
+  count: number;
+  blockMs: number;
+  signal: AbortSignal;
+  /** Entries for which this returns false are acknowledged with their batch but neither decoded nor written. */
+  wanted?: (entry: RawEntry) => boolean;
+  /**
+   * Writes one batch (possibly empty when nothing in it was wanted) and the position `lastId` in one
+   * transaction. Must be idempotent: after a crash the same entries can come again. `fresh` is true
+   * when the entries were never delivered before (read with ">"), false for redeliveries.
+   */
+  write: (batch: { id: string; value: T }[], lastId: string, info: { fresh: boolean }) => Promise<void>;
+  /** Batches written at the same time (each in its own transaction). @default {1} */
+  concurrency?: number;
+  retry: RetryPolicy;
+  /** A write or read failed; it is retried after `delayMs`. */
+  onRetry?: (error: unknown, attempt: number, delayMs: number) => void;
+  /** A write succeeded after failing `attempts` times. */
+  onRecovered?: (attempts: number) => void;
+  onDead?: (entry: RawEntry, reason: string) => void;
+  /** A batch was committed and acknowledged. */
+  onBatch?: (info: { entries: number; written: number; seconds: number }) => void;
+}
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal.aborted) return resolve();
+    const t = setTimeout(done, ms);
+    function done() {
+      clearTimeout(t);
+      signal.removeEventListener("abort", done);
+      resolve();
+    }
+    signal.addEventListener("abort", done, { once: true });
+  });
+}
+
+/** How long acknowledgements of committed batches keep being retried after a stop was requested. */
+const ACK_GRACE_MS = 10_000;
+
+/** Delay before retry number `attempt` (1-based): initial, doubling, capped. */
+export function backoffMs(policy: RetryPolicy, attempt: number): number {
+  return Math.min(policy.maxMs, policy.initialMs * 2 ** Math.min(attempt - 1, 30));
+}
+
+/**
+ * Runs `op` until it succeeds, waiting with exponential backoff between attempts. Returns false when
+ * `signal` aborted before it succeeded.
+ */
+export async function retrying(
+  op: () => Promise<void>,
+  policy: RetryPolicy,
+  signal: AbortSignal,
+  hooks: {
+    onRetry?: (e: unknown, attempt: number, delayMs: number) => void;
+    onRecovered?: (n: number) => void;
+  } = {},
+): Promise<boolean> {
+  for (let attempt = 1;; attempt++) {
+    try {
+      await op();
+      if (attempt > 1) hooks.onRecovered?.(attempt - 1);
+      return true;
+    } catch (e) {
+      if (signal.aborted) return false;
+      const delay = backoffMs(policy, attempt);
+      hooks.onRetry?.(e, attempt, delay);
+      await sleep(delay, signal);
+      if (signal.aborted) return false;
+    }
+  }
+}
+
+/** Consumes `stream` with the group until `signal` aborts; resolves after the last commit and ack. */
+export async function runGroupReader<S extends z.ZodType>(
+  stream: StreamDef<S>,
+  options: GroupReaderOptions<z.output<S>>,
+): Promise<void> {
+  const { reader, redis, group, consumer, signal } = options;
+  const key = streamKey(options.prefix, stream);
+  const hooks = { onRetry: options.onRetry, onRecovered: options.onRecovered };
+  if (!await retrying(() => ensureGroup(reader, key, group, "0"), options.retry, signal, hooks)) return;
+
+  async function commit(entries: RawEntry[], good: { id: string; value: z.output<S> }[], fresh: boolean) {
+    const t0 = performance.now();
+    const lastId = entries[entries.length - 1].id;
+    if (!await retrying(() => options.write(good, lastId, { fresh }), options.retry, signal, hooks)) return;
+    const seconds = (performance.now() - t0) / 1000;
+    // committed: acknowledge even when a stop was requested meanwhile (for up to ACK_GRACE_MS more),
+    // so the batch is not delivered again
+    const ack = new AbortController();
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const startGrace = () => timer = setTimeout(() => ack.abort(), ACK_GRACE_MS);
+    if (signal.aborted) startGrace();
+    else signal.addEventListener("abort", startGrace, { once: true });
+    try {
+      const ids = entries.map((e) => e.id);
+      await retrying(() => redis.xAck(key, group, ids).then(() => {}), options.retry, ack.signal, hooks);
+    } finally {
+      clearTimeout(timer);
+      signal.removeEventListener("abort", startGrace);
+    }
+    options.onBatch?.({ entries: entries.length, written: good.length, seconds });
+  }
+
+  const concurrency = Math.max(1, options.concurrency ?? 1);
+  const inflight = new Set<Promise<void>>();
+  let cursor = "0"; // this consumer's pending entries first: the work a crash left unacknowledged
+  while (!signal.aborted) {
+    let entries: RawEntry[];
+    try {
+      const res = await reader.xReadGroup(group, consumer, { key, id: cursor }, {
+        COUNT: options.count,
+        ...(cursor === ">" ? { BLOCK: options.blockMs } : {}),
+      });
+      entries = (res?.[0]?.messages ?? []) as RawEntry[];
+    } catch (e) {
+      if (signal.aborted) break;
+      if (String(e).includes("NOGROUP")) await ensureGroup(reader, key, group, "0").catch(() => {});
+      options.onRetry?.(e, 1, options.retry.initialMs);
+      await sleep(options.retry.initialMs, signal);
+      continue;
+    }
+    if (entries.length === 0) {
+      cursor = ">";
+      continue;
+    }
+    // entries read with ">" were never delivered before; pending ones may already be committed
+    const fresh = cursor === ">";
+    if (!fresh) cursor = entries[entries.length - 1].id;
+    const good: { id: string; value: z.output<S> }[] = [];
+    for (const entry of entries) {
+      if (!entry.message) continue; // deleted while pending: acknowledge it with the batch
+      if (options.wanted && !options.wanted(entry)) continue;
+      const d = decodeEntry(stream, entry);
+      if (d.ok) good.push({ id: entry.id, value: d.value });
+      else {
+        const source = `${group}/${consumer}`;
+        if (
+          !await retrying(() => deadLetter(redis, key, entry, d.reason, source), options.retry, signal, hooks)
+        ) {
+          break;
+        }
+        options.onDead?.(entry, d.reason);
+      }
+    }
+    while (inflight.size >= concurrency) await Promise.race(inflight);
+    if (signal.aborted) break; // read but not written: still pending, delivered again on restart
+    const p: Promise<void> = commit(entries, good, fresh).finally(() => inflight.delete(p));
+    inflight.add(p);
+  }
+  await Promise.all(inflight);
+}

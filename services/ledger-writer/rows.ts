@@ -1,0 +1,124 @@
+/**
+ * Pure conversions from stream messages to PostgreSQL rows: COPY text lines for trades, and the
+ * column arrays of funding postings and order events.
+ * @module
+ */
+import type { Execution, OrderEvent } from "@lib/contracts";
+import { postingsForWalletEvent } from "@lib/ledger";
+import type { Posting } from "@lib/ledger";
+import type { WalletEvent } from "@lib/contracts";
+
+const SPECIAL_REGEXP = /[\\\t\n\r]/;
+
+/** Escapes a value for PostgreSQL's COPY text format (backslash, tab, newline, carriage return). */
+export function copyText(value: string): string {
+  if (!SPECIAL_REGEXP.test(value)) return value;
+  return value.replace(
+    /[\\\t\n\r]/g,
+    (c) => c === "\\" ? "\\\\" : c === "\t" ? "\\t" : c === "\n" ? "\\n" : "\\r",
+  );
+}
+
+const ZERO_REGEXP = /^0(\.0*)?$/;
+/** What fits a numeric(38, 18) column: at most 20 integer and 18 fractional digits. */
+const NUMERIC_38_18_REGEXP = /^(0|[1-9][0-9]{0,19})(\.[0-9]{1,18})?$/;
+/** 9999-12-31T23:59:59.999Z: later timestamps do not print as ISO 8601. */
+const MAX_TS = 253_402_300_799_999;
+
+function badText(value: string): boolean {
+  return value.includes("\0") || !value.isWellFormed();
+}
+
+/**
+ * Why an execution cannot be stored as a `trade_ledger` row (out of a column's range, a zero price
+ * or quantity, text PostgreSQL refuses), or undefined when it can. Checked before COPY, which must
+ * not fail.
+ */
+export function invalidTradeReason(e: Execution): string | undefined {
+  for (
+    const [name, value] of [
+      ["price", e.price],
+      ["qty", e.qty],
+      ["quoteQty", e.quoteQty],
+      ["makerFee", e.makerFee],
+      ["takerFee", e.takerFee],
+    ] as const
+  ) {
+    if (!NUMERIC_38_18_REGEXP.test(value)) {
+      return `${name} "${value}" does not fit the ledger's numeric(38,18) (at most 20 integer and 18 decimal digits)`;
+    }
+  }
+  if (ZERO_REGEXP.test(e.price) || ZERO_REGEXP.test(e.qty)) return "price and qty must be greater than zero";
+  if (e.ts > MAX_TS) return `ts ${e.ts} is after the year 9999`;
+  for (
+    const [name, value] of [["tradeId", e.tradeId], ["buyOrderId", e.buyOrderId], [
+      "sellOrderId",
+      e.sellOrderId,
+    ]]
+  ) {
+    if (badText(value)) {
+      return `${name} holds a NUL or an unpaired surrogate, which PostgreSQL text cannot store`;
+    }
+  }
+  return undefined;
+}
+
+/** Columns of `trade_ledger` in the order {@linkcode tradeCopyLine} writes them. */
+export const TRADE_COLUMNS = [
+  "trade_id",
+  "symbol",
+  "buy_user_id",
+  "sell_user_id",
+  "price",
+  "qty",
+  "executed_at",
+  "seq",
+  "quote_qty",
+  "base_asset",
+  "quote_asset",
+  "buy_order_id",
+  "sell_order_id",
+  "taker_side",
+  "maker_fee",
+  "taker_fee",
+  "fee_asset",
+  "fee_account",
+  "stream_id",
+] as const;
+
+/** One `trade_ledger` row in COPY text format (tab-separated, newline-terminated). */
+export function tradeCopyLine(e: Execution, streamId: string, feeAccount: string): string {
+  const dash = e.symbol.indexOf("-");
+  const noFee = ZERO_REGEXP.test(e.makerFee) && ZERO_REGEXP.test(e.takerFee);
+  return copyText(e.tradeId) + "\t" + e.symbol + "\t" + e.buyerUserId + "\t" + e.sellerUserId + "\t" +
+    e.price + "\t" + e.qty + "\t" + new Date(e.ts).toISOString() + "\t" + e.seq + "\t" + e.quoteQty + "\t" +
+    e.symbol.slice(0, dash) + "\t" + e.symbol.slice(dash + 1) + "\t" + copyText(e.buyOrderId) + "\t" +
+    copyText(e.sellOrderId) + "\t" + e.takerSide + "\t" + e.makerFee + "\t" + e.takerFee + "\t" + e.feeAsset +
+    "\t" + (noFee ? "\\N" : copyText(feeAccount)) + "\t" + streamId + "\n";
+}
+
+/** The funding postings of a batch of wallet events (most events give none). */
+export function fundingPostings(batch: readonly { id: string; value: WalletEvent }[]): Posting[] {
+  return batch.flatMap((b) => postingsForWalletEvent(b.value, b.id));
+}
+
+/** A stream id as a fixed-width string that sorts like the id ("1764-3" -> "000000000001764-0000000003"). */
+export function streamVersion(id: string): string {
+  const [ms, seq = "0"] = id.split("-");
+  return `${ms.padStart(15, "0")}-${seq.padStart(10, "0")}`;
+}
+
+/** The two numeric parts of a stream id. */
+export function splitStreamId(id: string): { ms: string; seq: string } {
+  const [ms, seq = "0"] = id.split("-");
+  return { ms, seq };
+}
+
+/** The latest event per order in a batch (later entries win), for the `orders` upsert. */
+export function latestPerOrder(
+  batch: readonly { id: string; value: OrderEvent }[],
+): { id: string; value: OrderEvent }[] {
+  const byOrder = new Map<string, { id: string; value: OrderEvent }>();
+  for (const b of batch) byOrder.set(b.value.order.orderId, b);
+  return [...byOrder.values()];
+}
