@@ -70,13 +70,12 @@ export function defaultEngineSettings(): EngineSettings {
 export function createEngine(settings: EngineSettings): MatchingEngine {
   const core = new Core(coreConfig(settings));
   for (const a of settings.assets) addAssetChecked(core, a);
-  for (const [code, amount] of startBalanceUnits(settings, core)) {
-    core.setStartBalance(core.assetIndex.get(code)!, amount);
-  }
   for (const spec of settings.markets) {
     const r = core.addMarket(spec);
     if (r !== R_OK) throw new RangeError(`market ${spec.symbol}: ${core.rejectMessage}`);
   }
+  // After the markets, which may bring assets of their own (with 8 decimals).
+  setStartBalances(settings, core);
   return new Engine(settings, core, undefined);
 }
 
@@ -94,15 +93,13 @@ export function restoreEngine(settings: EngineSettings, snapshot: EngineSnapshot
   const state = snapshot.state as CoreState;
   const core = decodeCore(coreConfig(settings), state, new Map());
   for (const a of settings.assets) addAssetChecked(core, a);
-  for (const [code, amount] of startBalanceUnits(settings, core)) {
-    core.setStartBalance(core.assetIndex.get(code)!, amount);
-  }
   for (const spec of settings.markets) {
     if (!core.marketIndex.has(spec.symbol)) {
       const r = core.addMarket(spec);
       if (r !== R_OK) throw new RangeError(`market ${spec.symbol}: ${core.rejectMessage}`);
     }
   }
+  setStartBalances(settings, core);
   return new Engine(settings, core, snapshot.lastCommandId);
 }
 
@@ -138,8 +135,7 @@ function addAssetChecked(core: Core, a: AssetSpec): void {
   core.addAsset(a.code, a.decimals);
 }
 
-function startBalanceUnits(settings: EngineSettings, core: Core): [string, number][] {
-  const out: [string, number][] = [];
+function setStartBalances(settings: EngineSettings, core: Core): void {
   for (const code of Object.keys(settings.startBalances).sort()) {
     const idx = core.assetIndex.get(code);
     if (idx === undefined) throw new RangeError(`start balance asset ${code} is not a known asset`);
@@ -149,9 +145,8 @@ function startBalanceUnits(settings: EngineSettings, core: Core): [string, numbe
         `start balance ${code}=${settings.startBalances[code]} is not a valid ${code} amount`,
       );
     }
-    out.push([code, v]);
+    core.setStartBalance(idx, v);
   }
-  return out;
 }
 
 const SIDE_CODES: Record<string, number> = { BUY: 0, SELL: 1 };

@@ -21,7 +21,7 @@ function settings(): EngineSettings {
     ...defaultEngineSettings(),
     makerFeeBps: 7,
     takerFeeBps: 13,
-    maxOpenOrdersPerUser: 4,
+    maxOpenOrdersPerUser: 3,
     startBalances: { USD: "3000", BTC: "0.05", ETH: "1.5" },
   };
 }

@@ -16,6 +16,7 @@ import { deletePrefix, TEST_REDIS_URL } from "@lib/testing";
 import { commandFlow } from "../command_flow.ts";
 import { createEngine, defaultEngineSettings, restoreEngine } from "../engine.ts";
 import { intake } from "../intake.ts";
+import { RespBatchConnection } from "../resp_batch.ts";
 import { createEngineMetrics, EngineRunner } from "../run.ts";
 
 const { values: args } = parseArgs({
@@ -82,7 +83,7 @@ async function oneRun(
     const registry = new Registry();
     const metrics = createEngineMetrics(registry);
     const runner = await EngineRunner.start({
-      writer,
+      connectBatches: () => RespBatchConnection.connect(url),
       reader,
       aux,
       factory: { createEngine, restoreEngine },

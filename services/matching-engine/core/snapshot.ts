@@ -3,8 +3,8 @@
  *
  * Orders are stored as columns (one array per field) rather than one object per order: a million
  * resting orders become a few dozen flat arrays of numbers, which JSON writes and parses quickly.
- * Resting orders are listed market by market, bids then asks, levels worst to best, each level
- * oldest first, so restoring appends them in their original time priority.
+ * Resting orders are listed in id order, which is also the time priority within each level and
+ * the order of each user's open list, so restoring appends them as they were.
  * @module
  */
 import { Core, type CoreConfig } from "./core.ts";
@@ -54,51 +54,51 @@ export interface CoreState {
   /** Balances, user-major: entry u * assets.length + a. */
   free: number[];
   locked: number[];
-  /** Resting orders, in book order. */
+  /** Resting orders, in id order. */
   book: OrderColumns;
   /** Recently closed orders that carried a clientOrderId, per user oldest first. */
   closed: OrderColumns;
 }
 
-function emptyColumns(): OrderColumns {
+function columns(n: number): OrderColumns {
   return {
-    id: [],
-    user: [],
-    market: [],
-    flags: [],
-    price: [],
-    qty: [],
-    quoteQty: [],
-    filled: [],
-    filledQuote: [],
-    locked: [],
-    feeWq: [],
-    feeWr: [],
-    status: [],
-    expireReason: [],
-    createdAt: [],
-    clientOrderId: [],
+    id: new Array(n),
+    user: new Array(n),
+    market: new Array(n),
+    flags: new Array(n),
+    price: new Array(n),
+    qty: new Array(n),
+    quoteQty: new Array(n),
+    filled: new Array(n),
+    filledQuote: new Array(n),
+    locked: new Array(n),
+    feeWq: new Array(n),
+    feeWr: new Array(n),
+    status: new Array(n),
+    expireReason: new Array(n),
+    createdAt: new Array(n),
+    clientOrderId: new Array(n),
     place: [],
   };
 }
 
-function pushOrder(c: OrderColumns, o: Order): void {
-  c.id.push(o.id);
-  c.user.push(o.user.idx);
-  c.market.push(o.market.idx);
-  c.flags.push(o.side | (o.type << 1) | (o.tif << 2) | (o.stp << 4) | (o.postOnly ? 64 : 0));
-  c.price.push(o.price);
-  c.qty.push(o.qty);
-  c.quoteQty.push(o.quoteQty);
-  c.filled.push(o.filled);
-  c.filledQuote.push(o.filledQuote);
-  c.locked.push(o.locked);
-  c.feeWq.push(o.feeWq);
-  c.feeWr.push(o.feeWr);
-  c.status.push(o.status);
-  c.expireReason.push(o.expireReason);
-  c.createdAt.push(o.createdAt);
-  c.clientOrderId.push(o.clientOrderId ?? "");
+function putOrder(c: OrderColumns, i: number, o: Order): void {
+  c.id[i] = o.id;
+  c.user[i] = o.user.idx;
+  c.market[i] = o.market.idx;
+  c.flags[i] = o.side | (o.type << 1) | (o.tif << 2) | (o.stp << 4) | (o.postOnly ? 64 : 0);
+  c.price[i] = o.price;
+  c.qty[i] = o.qty;
+  c.quoteQty[i] = o.quoteQty;
+  c.filled[i] = o.filled;
+  c.filledQuote[i] = o.filledQuote;
+  c.locked[i] = o.locked;
+  c.feeWq[i] = o.feeWq;
+  c.feeWr[i] = o.feeWr;
+  c.status[i] = o.status;
+  c.expireReason[i] = o.expireReason;
+  c.createdAt[i] = o.createdAt;
+  c.clientOrderId[i] = o.clientOrderId ?? "";
   if (o.placed !== null) {
     c.place.push([o.placed.status, o.placed.filled, o.placed.filledQuote, o.placed.expireReason]);
   }
@@ -115,17 +115,16 @@ export function encodeCore(core: Core): CoreState {
       locked[u.idx * nAssets + a] = u.locked[a]!;
     }
   }
-  const book = emptyColumns();
-  for (const m of core.markets) {
-    for (const ladder of [m.bids, m.asks]) {
-      for (const level of ladder.levels) {
-        for (let o = level.head; o !== null; o = o.next) pushOrder(book, o);
-      }
-    }
-  }
-  const closed = emptyColumns();
+  // Id order is also each level's time priority and each user's open-list order.
+  const book = columns(core.orders.size);
+  let i = 0;
+  for (const o of core.orders.values()) putOrder(book, i++, o);
+  let nClosed = 0;
+  for (const u of core.users) nClosed += u.closed?.length ?? 0;
+  const closed = columns(nClosed);
+  i = 0;
   for (const u of core.users) {
-    if (u.closed !== null) { for (const o of u.closed) pushOrder(closed, o); }
+    if (u.closed !== null) { for (const o of u.closed) putOrder(closed, i++, o); }
   }
   return {
     version: CORE_STATE_VERSION,
@@ -235,13 +234,15 @@ export function decodeCore(config: CoreConfig, state: CoreState, startBalances: 
     }
   }
 
-  const resting: Order[] = [];
   const book = state.book;
   let placeIdx = 0;
+  let lastId = 0;
   for (let i = 0; i < book.id.length; i++) {
     const o = readOrder(core, book, i, placeIdx);
     if (o.clientOrderId !== undefined) placeIdx++;
     if (o.type !== LIMIT) fail(`resting order ${o.id} is not a LIMIT order`);
+    if (o.id <= lastId) fail(`resting orders are not in id order at ${o.id}`);
+    lastId = o.id;
     const m = o.market;
     const level = (o.side === BUY ? m.bids : m.asks).getOrCreate(o.price);
     o.prev = level.tail;
@@ -251,11 +252,6 @@ export function decodeCore(config: CoreConfig, state: CoreState, startBalances: 
     level.qty += o.remaining;
     level.count++;
     o.level = level;
-    resting.push(o);
-  }
-  // The order index and each user's open list are in id order (oldest first).
-  resting.sort((a, b) => a.id - b.id);
-  for (const o of resting) {
     core.orders.add(o);
     const u = o.user;
     o.uPrev = u.tail;
