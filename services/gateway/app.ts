@@ -32,7 +32,9 @@ import { marketRoutes } from "./routes/markets.ts";
 import { opsRoutes } from "./routes/ops.ts";
 import { orderRoutes } from "./routes/orders.ts";
 
-export type GatewayEnv = { Variables: { principal: Principal | undefined } };
+export type GatewayEnv = {
+  Variables: { principal: Principal | undefined; metricsRoute: string | undefined };
+};
 
 /** Reads candles for the candles route (the candle aggregator's read path). */
 export type CandleReader = (query: {
@@ -69,6 +71,8 @@ export interface GatewayDeps {
     corsOrigins: string[] | "*";
     secureHeaders: boolean;
     version: string;
+    /** How long whole public market-data responses are reused (0: never). */
+    responseCacheMs?: number;
   };
   /** Extra routes mounted at "/" (the WebSocket feed); documented in the registry too. */
   mounts?: { routes: Hono<any>; describe: (method: string, path: string) => string }[];
@@ -136,6 +140,41 @@ function makeRouter(app: Hono<GatewayEnv>, registry: RouteRegistry, deps: Gatewa
   };
 }
 
+/**
+ * Reuses whole responses of public market-data GETs (routes with `cache: true`) for `ttlMs`, keyed
+ * by path and query, before the rest of the middleware chain runs: the hottest reads then cost one
+ * map lookup. The read models underneath are refreshed at most every `ttlMs` anyway.
+ */
+function responseCache(registry: RouteRegistry, ttlMs: number, limit?: (c: Context) => Promise<void>) {
+  const entries = new Map<
+    string,
+    { body: string; headers: [string, string][]; route: string; until: number }
+  >();
+  let cacheable: Set<string> | undefined;
+  return async function cacheResponse(c: Context<GatewayEnv>, next: () => Promise<void>) {
+    if (c.req.method !== "GET") return await next();
+    const url = c.req.url;
+    const key = url.slice(url.indexOf("/", 8));
+    const now = performance.now();
+    const hit = entries.get(key);
+    if (hit && hit.until > now) {
+      c.set("metricsRoute", hit.route);
+      if (limit) await limit(c); // a reused response still counts against the client's limit
+      const headers = new Headers(hit.headers);
+      headers.set("x-request-id", crypto.randomUUID());
+      return new Response(hit.body, { status: 200, headers });
+    }
+    await next();
+    cacheable ??= new Set(registry.routes.filter((r) => r.cache).map((r) => r.path));
+    const route = routePath(c, -1);
+    if (c.res.status !== 200 || !cacheable.has(route)) return;
+    const body = await c.res.clone().text();
+    const headers = [...c.res.headers].filter(([k]) => k !== "x-request-id");
+    if (entries.size >= 10_000) entries.clear();
+    entries.set(key, { body, headers, route, until: now + ttlMs });
+  };
+}
+
 /** Builds the gateway app. */
 export function createApp(deps: GatewayDeps): { app: Hono<GatewayEnv>; registry: RouteRegistry } {
   const app = new Hono<GatewayEnv>();
@@ -149,7 +188,7 @@ export function createApp(deps: GatewayDeps): { app: Hono<GatewayEnv>; registry:
   app.use("*", async function measure(c, next) {
     const t0 = performance.now();
     await next();
-    const matched = routePath(c, -1);
+    const matched = c.get("metricsRoute") ?? routePath(c, -1);
     const route = !matched || matched === "*" || matched === "/*" ? "unmatched" : matched;
     const labels = { method: c.req.method, route, status: c.res.status };
     requests.inc(labels);
@@ -158,6 +197,15 @@ export function createApp(deps: GatewayDeps): { app: Hono<GatewayEnv>; registry:
       deps.log.warn("request failed", { method: c.req.method, path: c.req.path, status: c.res.status });
     }
   });
+  const cacheMs = deps.options.responseCacheMs ?? 0;
+  // the response does not depend on the Origin only when every origin is allowed
+  if (cacheMs > 0 && deps.options.corsOrigins === "*") {
+    const limiter = deps.limiter;
+    const limitIp = limiter
+      ? (c: Context) => limiter.check([{ scope: "ip", id: deps.clientIp(c), limit: deps.limits.ip }])
+      : undefined;
+    app.use("*", responseCache(registry, cacheMs, limitIp));
+  }
   app.use("*", requestId({ headerName: "X-Request-Id" }));
   if (deps.options.secureHeaders) {
     app.use(

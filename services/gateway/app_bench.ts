@@ -80,7 +80,13 @@ const { app } = createApp({
   metrics: new Registry(),
   health: () => Promise.resolve({ status: "ok", service: "gateway", checks: {} }),
   clientIp: () => "127.0.0.1",
-  options: { bodyLimitBytes: 65536, corsOrigins: "*", secureHeaders: true, version: "bench" },
+  options: {
+    bodyLimitBytes: 65536,
+    corsOrigins: "*",
+    secureHeaders: true,
+    version: "bench",
+    responseCacheMs: 20,
+  },
 });
 const token = await tokens.accessToken({ userId: "usr_bench", role: "user" });
 const body = JSON.stringify({ symbol: "BTC-USD", side: "BUY", type: "LIMIT", price: "64000", qty: "0.001" });

@@ -99,3 +99,33 @@ Deno.test("/healthz reports each dependency and /metrics counts requests by rout
   assert.match(m.text, /kalency_http_request_duration_seconds_bucket\{[^}]*route="unmatched"/);
   assert.match(m.text, /kalency_gateway_pending_replies/);
 });
+
+Deno.test("public market reads are reused for the cache window, still counted per route", async () => {
+  await using gw = await gatewayFixture({ settings: { readCacheMs: 300 } });
+  const { DEFAULT_MARKETS, keys } = await import("@lib/contracts");
+  for (const m of DEFAULT_MARKETS) await gw.redis.hSet(keys.markets(gw.prefix), m.symbol, JSON.stringify(m));
+  const book = (bid: string) =>
+    JSON.stringify({
+      symbol: "BTC-USD",
+      seq: 1,
+      bids: [{ price: bid, qty: "1", orders: 1 }],
+      asks: [],
+      ts: 1,
+    });
+  await gw.redis.set(keys.book(gw.prefix, "BTC-USD"), book("100"));
+  const first = await gw.call("GET", "/v1/markets/BTC-USD/book");
+  await gw.redis.set(keys.book(gw.prefix, "BTC-USD"), book("101"));
+  const second = await gw.call("GET", "/v1/markets/BTC-USD/book");
+  assert.equal(second.json.bids[0].price, "100", "served from the response cache");
+  assert.ok(second.headers.get("x-request-id"));
+  assert.notEqual(first.headers.get("x-request-id"), second.headers.get("x-request-id"));
+  assert.equal(second.headers.get("x-content-type-options"), "nosniff");
+  await new Promise((r) => setTimeout(r, 350));
+  const third = await gw.call("GET", "/v1/markets/BTC-USD/book");
+  assert.equal(third.json.bids[0].price, "101", "refreshed after the window");
+  const m = await gw.call("GET", "/metrics");
+  assert.match(
+    m.text,
+    /kalency_http_requests_total\{method="GET",route="\/v1\/markets\/:symbol\/book",status="200"\} 3/,
+  );
+});

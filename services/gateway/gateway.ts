@@ -151,6 +151,7 @@ export async function buildGateway(s: GatewaySettings, r: GatewayResources) {
       corsOrigins: s.corsOrigins,
       secureHeaders: s.secureHeaders,
       version: VERSION,
+      responseCacheMs: s.readCacheMs,
     },
   });
   return { app, registry, engine, auth, tokens, apiKeys, reads, limiter, close: () => engine.close() };

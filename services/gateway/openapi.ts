@@ -35,6 +35,8 @@ export interface RouteSpec<
   responses: Record<number, ResponseSpec>;
   /** Extra rate-limit bucket (login-type routes). */
   rateLimit?: "auth";
+  /** Public data whose whole response may be reused for a few milliseconds. */
+  cache?: boolean;
 }
 
 /** Every documented route of the app. */

@@ -51,6 +51,7 @@ export function marketRoutes(route: RouteFn, deps: GatewayDeps): void {
     summary: "Every market with its filters (tick, step, minimums), status and last price",
     tags: ["markets"],
     auth: "none",
+    cache: true,
     responses: { 200: { description: "Markets sorted by symbol", schema: MarketList } },
   }, async (c) =>
     json(
@@ -70,6 +71,7 @@ export function marketRoutes(route: RouteFn, deps: GatewayDeps): void {
     summary: "24-hour statistics of every market",
     tags: ["markets"],
     auth: "none",
+    cache: true,
     responses: { 200: { description: "Tickers of the markets that traded", schema: TickerList } },
   }, async (c) =>
     json(
@@ -87,6 +89,7 @@ export function marketRoutes(route: RouteFn, deps: GatewayDeps): void {
     summary: "One market",
     tags: ["markets"],
     auth: "none",
+    cache: true,
     params: SymbolParams,
     responses: { 200: { description: "The market", schema: MarketView } },
   }, async (c, { params }) => c.json(await view(await listed(params.symbol))));
@@ -97,6 +100,7 @@ export function marketRoutes(route: RouteFn, deps: GatewayDeps): void {
     summary: "Order book: best levels first",
     tags: ["markets"],
     auth: "none",
+    cache: true,
     params: SymbolParams,
     query: BookQuery,
     responses: { 200: { description: "Levels (price, qty, orders) per side", schema: BookResponse } },
@@ -123,6 +127,7 @@ export function marketRoutes(route: RouteFn, deps: GatewayDeps): void {
     summary: "Recent trades: the newest `limit`, oldest first",
     tags: ["markets"],
     auth: "none",
+    cache: true,
     params: SymbolParams,
     query: TradesQuery,
     responses: { 200: { description: "Executions", schema: TradeList } },
@@ -143,6 +148,7 @@ export function marketRoutes(route: RouteFn, deps: GatewayDeps): void {
     summary: "24-hour statistics of one market",
     tags: ["markets"],
     auth: "none",
+    cache: true,
     params: SymbolParams,
     responses: { 200: { description: "Ticker", schema: Ticker } },
   }, async (c, { params }) => {
@@ -166,6 +172,7 @@ export function marketRoutes(route: RouteFn, deps: GatewayDeps): void {
       "on the bucket start.",
     tags: ["markets"],
     auth: "none",
+    cache: true,
     params: SymbolParams,
     query: CandlesQuery,
     responses: { 200: { description: "Candles", schema: CandleList } },
