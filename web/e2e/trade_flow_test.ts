@@ -244,6 +244,19 @@ Deno.test("web app in chromium: sign up, trade between two users, cancel, field 
       assert.equal(await page.evaluate(() => document.documentElement.dataset.palette), "cb");
     });
 
+    await t.step("every page fits a phone's width", async () => {
+      const phone = await browser.context.newPage();
+      await phone.setViewportSize({ width: 390, height: 844 });
+      for (const path of ["/", "/trade/BTC-USD", "/wallet", "/orders", "/api-keys", "/admin"]) {
+        await phone.goto(`${web}${path}`, { waitUntil: "networkidle" });
+        const width = await phone.evaluate(() => document.documentElement.scrollWidth);
+        assert.ok(width <= 390, `${path} is ${width} px wide on a 390 px screen`);
+      }
+      await phone.goto(`${web}/trade/BTC-USD`, { waitUntil: "networkidle" });
+      await phone.screenshot({ path: `${SHOTS}/trade-phone.png`, fullPage: true });
+      await phone.close();
+    });
+
     await t.step("JavaScript per page", async () => {
       const measured: Record<string, { files: number; bytes: number; gzipBytes: number }> = {};
       const tab = await browser.context.newPage();

@@ -314,30 +314,32 @@ export default function AdminPanel({ gatewayUrl, markets: initialMarkets }: Admi
               Gateway readiness{" "}
               <span class={`tag ${health.status === "ok" ? "ok" : "warn"}`}>{health.status}</span>
             </h3>
-            <table class="data compact" data-testid="health">
-              <thead>
-                <tr>
-                  <th scope="col">check</th>
-                  <th scope="col">state</th>
-                  <th scope="col">detail</th>
-                </tr>
-              </thead>
-              <tbody>
-                {Object.entries(health.checks).map(([name, c]) => (
+            <div class="table-scroll">
+              <table class="data compact" data-testid="health">
+                <thead>
                   <tr>
-                    <th scope="row">{name}</th>
-                    <td class={c.ok ? "buy" : "sell"}>{c.ok ? "ok" : "failing"}</td>
-                    <td>{c.error ?? (c.detail !== undefined ? <Value value={c.detail} /> : "")}</td>
+                    <th scope="col">check</th>
+                    <th scope="col">state</th>
+                    <th scope="col">detail</th>
                   </tr>
-                ))}
-              </tbody>
-            </table>
+                </thead>
+                <tbody>
+                  {Object.entries(health.checks).map(([name, c]) => (
+                    <tr>
+                      <th scope="row">{name}</th>
+                      <td class={c.ok ? "buy" : "sell"}>{c.ok ? "ok" : "failing"}</td>
+                      <td>{c.error ?? (c.detail !== undefined ? <Value value={c.detail} /> : "")}</td>
+                    </tr>
+                  ))}
+                </tbody>
+              </table>
+            </div>
           </>
         )}
         {system && (
           <>
             <h3>Services and streams</h3>
-            <div data-testid="system-status">
+            <div class="table-scroll" data-testid="system-status">
               <Value value={system} />
             </div>
           </>
@@ -345,32 +347,34 @@ export default function AdminPanel({ gatewayUrl, markets: initialMarkets }: Admi
         {metrics && metrics.length > 0 && (
           <>
             <h3>Gateway streams and lags</h3>
-            <table class="data compact" data-testid="metrics">
-              <thead>
-                <tr>
-                  <th scope="col">metric</th>
-                  <th scope="col">labels</th>
-                  <th scope="col" class="num">value / mean</th>
-                  <th scope="col" class="num">count</th>
-                </tr>
-              </thead>
-              <tbody>
-                {metrics.map((r) => (
-                  <tr key={r.name + r.labels}>
-                    <th scope="row">{r.name.replace(/^kalency_/, "")}</th>
-                    <td class="mono muted">{r.labels}</td>
-                    <td class="num">
-                      {r.kind === "histogram"
-                        ? r.name.endsWith("_seconds")
-                          ? `${(r.value * 1000).toFixed(2)} ms`
-                          : r.value.toFixed(3)
-                        : r.value}
-                    </td>
-                    <td class="num">{r.count ?? ""}</td>
+            <div class="table-scroll">
+              <table class="data compact" data-testid="metrics">
+                <thead>
+                  <tr>
+                    <th scope="col">metric</th>
+                    <th scope="col">labels</th>
+                    <th scope="col" class="num">value / mean</th>
+                    <th scope="col" class="num">count</th>
                   </tr>
-                ))}
-              </tbody>
-            </table>
+                </thead>
+                <tbody>
+                  {metrics.map((r) => (
+                    <tr key={r.name + r.labels}>
+                      <th scope="row">{r.name.replace(/^kalency_/, "")}</th>
+                      <td class="mono muted">{r.labels}</td>
+                      <td class="num">
+                        {r.kind === "histogram"
+                          ? r.name.endsWith("_seconds")
+                            ? `${(r.value * 1000).toFixed(2)} ms`
+                            : r.value.toFixed(3)
+                          : r.value}
+                      </td>
+                      <td class="num">{r.count ?? ""}</td>
+                    </tr>
+                  ))}
+                </tbody>
+              </table>
+            </div>
           </>
         )}
         {!health && !system && <p class="empty">Waiting for the first status…</p>}

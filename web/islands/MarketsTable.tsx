@@ -90,7 +90,7 @@ export default function MarketsTable({ gatewayUrl, rows: initial }: MarketsTable
               <th scope="col" class="num hide-sm">24h low</th>
               <th scope="col" class="num">24h volume</th>
               <th scope="col" class="hide-sm">Trend</th>
-              <th scope="col">
+              <th scope="col" class="hide-sm">
                 <span class="sr-only">Trade</span>
               </th>
             </tr>
@@ -122,7 +122,7 @@ export default function MarketsTable({ gatewayUrl, rows: initial }: MarketsTable
                 <td class="hide-sm">
                   <Sparkline values={r.spark} />
                 </td>
-                <td class="num">
+                <td class="num hide-sm">
                   <a class="btn small" href={`/trade/${r.symbol}`} aria-label={`Trade ${r.symbol}`}>Trade</a>
                 </td>
               </tr>

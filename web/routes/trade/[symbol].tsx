@@ -75,9 +75,25 @@ export const handler: Handlers<Data> = {
       ),
       ticker,
       book,
-      // The gateway lists trades oldest first; the tape shows the newest on top.
-      trades: trades.slice().reverse(),
-      candles,
+      // The gateway lists trades oldest first; the tape shows the newest on top. Only what it shows.
+      trades: trades.slice().reverse().map(({ tradeId, symbol, seq, price, qty, takerSide, ts }) => ({
+        tradeId,
+        symbol,
+        seq,
+        price,
+        qty,
+        takerSide,
+        ts,
+      })),
+      // only what the chart draws: the props travel inside the page
+      candles: candles.map(({ openTime, open, high, low, close, volume }) => ({
+        openTime,
+        open,
+        high,
+        low,
+        close,
+        volume,
+      })),
       tf,
       range,
     }, { title: `${symbol}` });
