@@ -12,7 +12,8 @@
 import { parseArgs } from "node:util";
 import { connectDb, migrate, withDatabase } from "@lib/db";
 import { deletePrefix, TEST_DATABASE_URL, TEST_REDIS_URL } from "@lib/testing";
-import { connectRedis } from "@lib/redis";
+import { streamKey, STREAMS } from "@lib/contracts";
+import { connectRedis, encodeEntry, type RedisClient } from "@lib/redis";
 import { type Spawned, spawnEngine, spawnGateway, spawnService } from "../testing.ts";
 
 const { values: args } = parseArgs({
@@ -24,6 +25,7 @@ const { values: args } = parseArgs({
     runs: { type: "string", default: "3" },
     warmup: { type: "string", default: "3" },
     scenario: { type: "string", default: "all" },
+    "engine-orders": { type: "string", default: "20000" },
     "no-consumers": { type: "boolean", default: false },
     users: { type: "string", default: "8" },
   },
@@ -68,6 +70,53 @@ async function wrk(
     throw new Error(`wrk failed: ${text}\n${new TextDecoder().decode(out.stderr)}`);
   }
   return JSON.parse(line.slice("RESULT ".length));
+}
+
+/**
+ * The engine alone: `count` crossing orders XADDed in pipelines of 500, timed until the engine's
+ * checkpoint reaches the last one. Shows how much of the end-to-end figure the engine allows.
+ */
+async function engineDirect(redis: RedisClient, prefix: string, count: number): Promise<number> {
+  const key = streamKey(prefix, STREAMS.orders);
+  const replyTo = streamKey(prefix, "replies:bench-direct");
+  const setup = redis.multi();
+  for (let u = 0; u < 8; u++) {
+    setup.xAdd(
+      key,
+      "*",
+      encodeEntry(STREAMS.orders, { type: "openAccount", cmdId: `o${u}`, userId: `direct${u}`, replyTo }),
+    );
+  }
+  await setup.execAsPipeline();
+  const t0 = performance.now();
+  for (let b = 0; b < count / 500; b++) {
+    const m = redis.multi();
+    for (let i = 0; i < 500; i++) {
+      const n = b * 500 + i;
+      m.xAdd(
+        key,
+        "*",
+        encodeEntry(STREAMS.orders, {
+          type: "place",
+          cmdId: `d${n}`,
+          replyTo,
+          userId: `direct${n % 8}`,
+          symbol: "ETH-USD",
+          side: n % 2 ? "SELL" : "BUY",
+          orderType: "LIMIT",
+          price: "3200",
+          qty: "0.01",
+          stp: "NONE",
+        }),
+      );
+    }
+    await m.execAsPipeline();
+  }
+  const last = (await redis.xRevRange(key, "+", "-", { COUNT: 1 }))?.[0]?.id;
+  while ((await redis.get(`${prefix}:engine:checkpoint`)) !== last) {
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  return count / ((performance.now() - t0) / 1000);
 }
 
 function median(xs: number[]): number {
@@ -121,11 +170,12 @@ async function main() {
       tokens.push((await r.json()).accessToken);
     }
 
-    const scenarios: { name: string; script: string; env: Record<string, string> }[] = [];
+    const scenarios: { name: string; script: string; url: string; env: Record<string, string> }[] = [];
     if (args.scenario === "all" || args.scenario === "orders") {
       scenarios.push({
         name: "place order (POST /v1/orders, end to end)",
         script: "place_orders.lua",
+        url: gw.url,
         env: { TOKENS: tokens.join(",") },
       });
     }
@@ -135,17 +185,29 @@ async function main() {
       scenarios.push({
         name: "public market data (book, trades, tickers, markets)",
         script: "market_reads.lua",
+        url: gw.url,
         env: {},
       });
     }
+    // the machine's ceiling right now: a plain Deno server, measured the same way
+    const hello = await spawnService(new URL("./hello_server.ts", import.meta.url), {}, {
+      portVar: "HELLO_PORT",
+    });
+    procs.push(hello);
+    scenarios.push({
+      name: "reference: plain Deno.serve, no framework",
+      script: "hello.lua",
+      url: hello.url,
+      env: {},
+    });
 
     const rows: string[] = [];
-    const load = await Deno.readTextFile("/proc/loadavg").catch(() => "?");
+    const load = (await Deno.readTextFile("/proc/loadavg").catch(() => "?")).trim();
     for (const s of scenarios) {
-      await wrk(s.script, gw.url, Number(args.warmup), s.env);
+      await wrk(s.script, s.url, Number(args.warmup), s.env);
       const results: WrkResult[] = [];
       for (let i = 0; i < Number(args.runs); i++) {
-        const r = await wrk(s.script, gw.url, Number(args.duration), s.env);
+        const r = await wrk(s.script, s.url, Number(args.duration), s.env);
         results.push(r);
         console.log(
           `${s.name} run ${i + 1}: ${Math.round(r.requests / (r.durationUs / 1e6))} req/s, ` +
@@ -153,17 +215,30 @@ async function main() {
             `non-2xx ${r.non2xx}, socket errors ${r.socketErrors}`,
         );
       }
-      const rps = median(results.map((r) => r.requests / (r.durationUs / 1e6)));
+      const perRun = results.map((r) => r.requests / (r.durationUs / 1e6));
       rows.push(
-        `| ${s.name} | ${Math.round(rps).toLocaleString("en-US")} | ${
+        `| ${s.name} | ${Math.round(median(perRun)).toLocaleString("en-US")} | ${
           (median(results.map((r) => r.p50Us)) / 1000).toFixed(1)
         } | ${(median(results.map((r) => r.p99Us)) / 1000).toFixed(1)} | ${
           results.reduce((a, r) => a + r.non2xx + r.socketErrors, 0)
-        } | ${results.map((r) => Math.round(r.requests / (r.durationUs / 1e6))).join(" / ")} |`,
+        } | ${perRun.map((x) => Math.round(x)).join(" / ")} |`,
+      );
+    }
+    if (args.scenario === "all" || args.scenario === "orders") {
+      const perRun: number[] = [];
+      for (let i = 0; i < Number(args.runs); i++) {
+        perRun.push(await engineDirect(redis, prefix, Number(args["engine-orders"])));
+        console.log(`engine alone run ${i + 1}: ${Math.round(perRun[i])} commands/s`);
+      }
+      rows.push(
+        `| reference: engine alone (${args["engine-orders"]} orders XADDed in pipelines, no HTTP) | ${
+          Math.round(median(perRun)).toLocaleString("en-US")
+        } | | | | ${perRun.map((x) => Math.round(x)).join(" / ")} |`,
       );
     }
     console.log(
-      `\nwrk -t${args.threads} -c${args.connections} -d${args.duration}s, ${args.runs} runs, medians; load average at start: ${load.trim()}`,
+      `\nwrk -t${args.threads} -c${args.connections} -d${args.duration}s, ${args.runs} runs, medians; ` +
+        `load average at start: ${load}`,
     );
     console.log("| scenario | req/s | p50 ms | p99 ms | errors | runs (req/s) |");
     console.log("| --- | --- | --- | --- | --- | --- |");
