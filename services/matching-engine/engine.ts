@@ -162,6 +162,8 @@ class Engine implements MatchingEngine {
   readonly #core: Core;
   #lastCommandId: string | undefined;
   #lastTs = 0;
+  /** Per market index: price ticks -> text. */
+  #prices: Map<number, string>[] = [];
 
   // Read-model changes since the last takeChanges(); Sets keep first-touch order (deterministic).
   /** Orders changed, with the time of their latest change. */
@@ -394,6 +396,19 @@ class Engine implements MatchingEngine {
     throw new Rejected(REJECT_REASONS[code]!, core.rejectField, core.rejectMessage);
   }
 
+  /** Price text of `ticks` on `m`, cached: the same few thousand prices are written over and over. */
+  #priceText(m: Market, ticks: number): string {
+    let cache = this.#prices[m.idx];
+    if (cache === undefined) cache = this.#prices[m.idx] = new Map();
+    let text = cache.get(ticks);
+    if (text === undefined) {
+      if (cache.size >= 50_000) cache.clear();
+      text = stepsText(ticks, m.tick);
+      cache.set(ticks, text);
+    }
+    return text;
+  }
+
   #assetList(): string {
     return this.#core.assets.map((a) => a.code).join(", ");
   }
@@ -411,10 +426,10 @@ class Engine implements MatchingEngine {
     const m = o.market;
     const quoteMode = o.quoteQty > 0;
     const quoteDecimals = this.#core.assets[m.quote]!.decimals;
-    // Optional fields are spread in a fixed position, so the JSON text is the same on every run.
+    // Every key is always present (absent ones undefined, which JSON leaves out): one object shape.
     return {
       orderId: this.#core.orderIdText(o.id),
-      ...(o.clientOrderId !== undefined ? { clientOrderId: o.clientOrderId } : {}),
+      clientOrderId: o.clientOrderId,
       userId: o.user.id,
       symbol: m.symbol,
       side: SIDES[o.side]!,
@@ -423,14 +438,14 @@ class Engine implements MatchingEngine {
       postOnly: o.postOnly,
       stp: STP_MODES[o.stp]!,
       status: STATUSES[status]!,
-      ...(o.type === 0 ? { price: stepsText(o.price, m.tick) } : {}),
+      price: o.type === 0 ? this.#priceText(m, o.price) : undefined,
       qty: stepsText(quoteMode ? filled : o.qty, m.lot),
-      ...(quoteMode ? { quoteQty: amountText(o.quoteQty, quoteDecimals) } : {}),
+      quoteQty: quoteMode ? amountText(o.quoteQty, quoteDecimals) : undefined,
       filledQty: stepsText(filled, m.lot),
       remainingQty: stepsText(quoteMode ? 0 : o.qty - filled, m.lot),
       filledQuote: amountText(filledQuote, quoteDecimals),
-      avgPrice: filled === 0 ? "0" : stepsText(avgTicks(filledQuote, m.k, filled), m.tick),
-      ...(expireReason !== 0 ? { expireReason: EXPIRE_REASONS[expireReason]! } : {}),
+      avgPrice: filled === 0 ? "0" : this.#priceText(m, avgTicks(filledQuote, m.k, filled)),
+      expireReason: expireReason !== 0 ? EXPIRE_REASONS[expireReason]! : undefined,
       createdAt: o.createdAt,
       ts,
     };
@@ -553,7 +568,7 @@ class Engine implements MatchingEngine {
         const level = (prices: Map<number, true>, side: "bids" | "asks"): WireLevel[] => {
           const ladder = side === "bids" ? m.bids : m.asks;
           const sorted = [...prices.keys()].sort((a, b) => side === "bids" ? b - a : a - b);
-          return sorted.map((p) => [stepsText(p, m.tick), stepsText(ladder.find(p)?.qty ?? 0, m.lot)]);
+          return sorted.map((p) => [this.#priceText(m, p), stepsText(ladder.find(p)?.qty ?? 0, m.lot)]);
         };
         bookDeltas.push({
           symbol: m.symbol,
@@ -583,7 +598,7 @@ class Engine implements MatchingEngine {
       tradeId: core.tradeIdText(out.fTradeId[i]!),
       symbol: m.symbol,
       seq: out.fSeq[i]!,
-      price: stepsText(p, m.tick),
+      price: this.#priceText(m, p),
       qty: stepsText(q, m.lot),
       quoteQty: amountText(p * q * m.k, quoteDecimals),
       makerOrderId: core.orderIdText(mk.id),
@@ -623,7 +638,7 @@ class Engine implements MatchingEngine {
       const out: BookSnapshot["bids"] = [];
       for (let i = levels.length - 1; i >= 0 && out.length < depth; i--) {
         const l = levels[i]!;
-        out.push({ price: stepsText(l.price, m.tick), qty: stepsText(l.qty, m.lot), orders: l.count });
+        out.push({ price: this.#priceText(m, l.price), qty: stepsText(l.qty, m.lot), orders: l.count });
       }
       return out;
     };
@@ -643,6 +658,14 @@ class Engine implements MatchingEngine {
 
 /** Volume-weighted average price in ticks, rounded down: filledQuote / (k * filled). */
 function avgTicks(filledQuote: number, k: number, filled: number): number {
+  const d = k * filled;
+  if (filledQuote < 2 ** 52 && d < 2 ** 52) {
+    // A float quotient, corrected to the exact floor (products stay below 2^53).
+    let q = Math.floor(filledQuote / d);
+    if (q * d > filledQuote) q--;
+    else if ((q + 1) * d <= filledQuote) q++;
+    return q;
+  }
   return Number(BigInt(filledQuote) / (BigInt(k) * BigInt(filled)));
 }
 

@@ -27,12 +27,41 @@ export function step(text: string): Step {
  * Number.MAX_SAFE_INTEGER steps.
  */
 export function toStepsChecked(text: string, s: Step): number | "off" | "large" {
+  const fast = fastSteps(text, s);
+  if (fast >= 0) return fast;
   const decimals = Math.max(decimalPlaces(text), s.decimals);
   const value = parseUnits(text, decimals);
   const unit = s.units * 10n ** BigInt(decimals - s.decimals);
   if (value % unit !== 0n) return "off";
   const n = value / unit;
   return n > SAFE ? "large" : Number(n);
+}
+
+/**
+ * The common case of toStepsChecked without bigint: a plain decimal with at most 15 digits and no
+ * more fractional digits than the step. -1 when it does not apply (the caller takes the exact path).
+ */
+function fastSteps(text: string, s: Step): number {
+  if (text.length > 16 || s.units > 999_999_999n) return -1;
+  let v = 0;
+  let frac = -1;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 46) {
+      if (frac >= 0) return -1;
+      frac = 0;
+    } else if (c >= 48 && c <= 57) {
+      v = v * 10 + (c - 48);
+      if (frac >= 0) frac++;
+    } else return -1;
+  }
+  if (frac < 0) frac = 0;
+  if (frac > s.decimals || v > 999_999_999_999_999) return -1;
+  // v * 10^(s.decimals - frac) is the value in 10^-s.decimals units; exact below 2^53.
+  const scaled = v * POW10[s.decimals - frac]!;
+  if (!Number.isSafeInteger(scaled)) return -1;
+  const unit = Number(s.units);
+  return scaled % unit === 0 ? scaled / unit : -1;
 }
 
 const POW10: number[] = [];
@@ -43,20 +72,22 @@ for (let i = 0, p = 1; i <= 22; i++, p *= 10) POW10.push(p);
  * Exact without bigint: `n % 10^d` and `(n - r) / 10^d` are exact for safe integers.
  */
 export function amountText(minor: number, decimals: number): string {
+  if (minor === 0) return "0";
   if (!Number.isSafeInteger(minor) || decimals > 22) return formatUnitsTrimmed(BigInt(minor), decimals);
   if (decimals === 0) return String(minor);
   const neg = minor < 0;
   const n = neg ? -minor : minor;
   const p = POW10[decimals]!;
-  const r = n % p;
+  let r = n % p;
   const int = (n - r) / p;
   let text = String(int);
   if (r !== 0) {
-    let frac = String(r).padStart(decimals, "0");
-    let end = frac.length;
-    while (frac.charCodeAt(end - 1) === 48) end--;
-    frac = frac.slice(0, end);
-    text += "." + frac;
+    let d = decimals;
+    while (r % 10 === 0) {
+      r /= 10;
+      d--;
+    }
+    text += "." + String(r).padStart(d, "0");
   }
   return neg ? "-" + text : text;
 }
