@@ -14,7 +14,10 @@ export function CandleSvg({ bars, height = 360 }: { bars: Bar[]; height?: number
   const hi = Math.max(...shown.map((b) => b.h)), lo = Math.min(...shown.map((b) => b.l));
   const maxV = Math.max(...shown.map((b) => b.v)) || 1;
   const span = hi - lo || 1;
-  const step = width / shown.length;
+  // At least 30 slots, newest on the right, as the interactive chart lays out a young market.
+  const slots = Math.max(shown.length, 30);
+  const step = width / slots;
+  const offset = slots - shown.length;
   const y = (p: number) => 4 + (priceH - 8) * (1 - (p - lo) / span);
   return (
     <svg
@@ -25,7 +28,7 @@ export function CandleSvg({ bars, height = 360 }: { bars: Bar[]; height?: number
       aria-label={`Price chart, ${shown.length} candles, last close ${shown[shown.length - 1].c}`}
     >
       {shown.map((b, i) => {
-        const x = i * step + step / 2;
+        const x = (offset + i) * step + step / 2;
         const up = b.c >= b.o;
         const top = y(Math.max(b.o, b.c)), bottom = y(Math.min(b.o, b.c));
         const vh = (b.v / maxV) * volH;

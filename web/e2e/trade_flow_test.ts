@@ -184,6 +184,29 @@ Deno.test("web app in chromium: sign up, trade between two users, cancel, field 
       await shot("trade");
     });
 
+    await t.step("the first paint has the data before any JavaScript runs", async () => {
+      const bare = await browser.context.newPage();
+      await bare.route("**/static/islands/*.js", (route) => route.abort());
+      await bare.goto(`${web}/trade/BTC-USD`);
+      await bare.getByTestId("last-price").filter({ hasText: "65,000.00" }).waitFor();
+      await bare.locator(".tape li", { hasText: "65000.00" }).waitFor();
+      await bare.locator(".candle-svg g").first().waitFor();
+      await bare.screenshot({ path: `${SHOTS}/trade-without-javascript.png` });
+      await bare.close();
+    });
+
+    await t.step("the order form is reachable with the keyboard", async () => {
+      await page.evaluate(() => (document.activeElement as HTMLElement | null)?.blur());
+      let reached = false;
+      for (let i = 0; i < 120 && !reached; i++) {
+        await page.keyboard.press("Tab");
+        reached = await page.evaluate(() => document.activeElement?.id === "of-qty");
+      }
+      assert.ok(reached, "Tab reaches the amount field");
+      await page.keyboard.type("0.5");
+      assert.equal(await page.locator("#of-qty").inputValue(), "0.5");
+    });
+
     await t.step("both wallets show the trade", async () => {
       await page.goto(`${web}/wallet`);
       const bal = page.getByTestId("balances");
