@@ -11,6 +11,7 @@ import { addProcessMetrics, Registry } from "@lib/metrics";
 import { connectRedis, type RedisClient } from "@lib/redis";
 import { EngineConfig, engineSettingsFrom } from "./config.ts";
 import { createEngine, defaultEngineSettings, restoreEngine } from "./engine.ts";
+import { RespBatchConnection } from "./resp_batch.ts";
 import { createEngineMetrics, EngineRunner } from "./run.ts";
 
 const SERVICE = "matching-engine";
@@ -50,12 +51,11 @@ async function main(): Promise<number> {
   };
   let runner: EngineRunner | undefined;
   try {
-    const writer = await connect("writer");
     const reader = await connect("reader");
     const aux = await connect("aux");
 
     const checks = {
-      redis: () => writer.ping(),
+      redis: () => aux.ping(),
       loop: () => {
         if (!runner) return Promise.reject(new Error("recovering"));
         const idle = Date.now() - runner.lastLoopAt;
@@ -78,7 +78,7 @@ async function main(): Promise<number> {
     log.info("ops server listening", { host: config.KALENCY_HOST, port: config.KALENCY_ENGINE_PORT });
 
     runner = await EngineRunner.start({
-      writer,
+      connectBatches: () => RespBatchConnection.connect(config.REDIS_URL),
       reader,
       aux,
       factory: { createEngine, restoreEngine },

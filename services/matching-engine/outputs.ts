@@ -7,8 +7,9 @@
  * @module
  */
 import { type EngineReply, type Execution, keys, type OrderAck, streamKey, STREAMS } from "@lib/contracts";
-import type { RawEntry, RedisClient } from "@lib/redis";
+import type { RawEntry } from "@lib/redis";
 import type { CommandOutput, ReadModelChanges } from "./engine_api.ts";
+import type { BatchConnection, ExecResult } from "./resp_batch.ts";
 
 /** Where the engine keeps the ids of commands whose apply threw, so replays skip them too. */
 export function poisonKey(prefix: string): string {
@@ -291,16 +292,15 @@ export class CheckpointConflictError extends Error {
 /**
  * Sends one batch as MULTI/EXEC. `previous` is the checkpoint this process expects to replace; the
  * SET ... GET at the end of the transaction reports the real one, so a second engine writing under
- * the same prefix is detected at its first batch.
+ * the same prefix is detected at its first batch. Returns the replies that were errors (the
+ * transaction ran, Redis does not roll back; the caller logs them).
  */
 export async function commitBatch(
-  redis: RedisClient,
+  conn: BatchConnection,
   commands: RedisCommand[],
   previous: string | null,
-): Promise<void> {
-  const multi = redis.multi();
-  for (const c of commands) multi.addCommand(c);
-  const replies = await multi.exec() as unknown[];
-  const found = replies[replies.length - 1] as string | null;
-  if (found !== previous) throw new CheckpointConflictError(previous, found);
+): Promise<ExecResult["errors"]> {
+  const result = await conn.exec(commands);
+  if (result.last !== previous) throw new CheckpointConflictError(previous, result.last);
+  return result.errors;
 }

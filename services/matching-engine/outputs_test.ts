@@ -11,6 +11,7 @@ import {
 } from "@lib/contracts";
 import { decodeEntry, type RawEntry } from "@lib/redis";
 import { redisFixture } from "@lib/testing";
+import { RespBatchConnection } from "./resp_batch.ts";
 import type { CommandOutput, ReadModelChanges } from "./engine_api.ts";
 import {
   type Batch,
@@ -180,8 +181,9 @@ Deno.test("BatchBuilder.build() ends with the checkpoint and writes streams in c
 Deno.test("commitBatch() writes every output and read model in one transaction", async () => {
   await using fx = await redisFixture("outputs");
   const { redis, prefix } = fx;
+  using conn = await RespBatchConnection.connect(fx.url);
   const batch = sampleBatch();
-  await commitBatch(redis, builder(prefix).build(batch), null);
+  await commitBatch(conn, builder(prefix).build(batch), null);
 
   assert.equal(await redis.get(keys.checkpoint(prefix)), `${TS}-7`);
   const replies = (await redis.xRange(streamKey(prefix, replyStream("gw-1")), "-", "+")) as RawEntry[];
@@ -221,6 +223,7 @@ Deno.test("commitBatch() writes every output and read model in one transaction",
 Deno.test("commitBatch() trims user fills, symbol trades and order history", async () => {
   await using fx = await redisFixture("outputs");
   const { redis, prefix } = fx;
+  using conn = await RespBatchConnection.connect(fx.url);
   const b = new BatchBuilder({
     prefix,
     streamMaxLen: 1000,
@@ -247,7 +250,7 @@ Deno.test("commitBatch() trims user fills, symbol trades and order history", asy
     checkpoint: "1-1",
     createdOrderIds: new Set(orders.map((o) => o.orderId)),
   };
-  await commitBatch(redis, b.build(batch), null);
+  await commitBatch(conn, b.build(batch), null);
   const fills = await redis.lRange(keys.userTrades(prefix, "alice"), 0, -1);
   assert.deepEqual(fills.map((f) => JSON.parse(f).seq), [5, 4, 3]); // newest first
   assert.equal(await redis.lLen(keys.trades(prefix, "BTC-USD")), 4);
@@ -256,7 +259,8 @@ Deno.test("commitBatch() trims user fills, symbol trades and order history", asy
 
 Deno.test("commitBatch() refuses to continue when another writer moved the checkpoint", async () => {
   await using fx = await redisFixture("outputs");
-  const { redis, prefix } = fx;
+  const { prefix } = fx;
+  using conn = await RespBatchConnection.connect(fx.url);
   const b = builder(prefix);
   const empty = (checkpoint: string): Batch => ({
     outputs: [],
@@ -265,7 +269,7 @@ Deno.test("commitBatch() refuses to continue when another writer moved the check
     checkpoint,
     createdOrderIds: new Set(),
   });
-  await commitBatch(redis, b.build(empty("1-1")), null);
-  await commitBatch(redis, b.build(empty("1-2")), "1-1");
-  await assert.rejects(() => commitBatch(redis, b.build(empty("1-3")), "1-1"), CheckpointConflictError);
+  await commitBatch(conn, b.build(empty("1-1")), null);
+  await commitBatch(conn, b.build(empty("1-2")), "1-1");
+  await assert.rejects(() => commitBatch(conn, b.build(empty("1-3")), "1-1"), CheckpointConflictError);
 });

@@ -9,7 +9,6 @@ import { keys, streamKey, STREAMS } from "@lib/contracts";
 import type { Logger } from "@lib/log";
 import { LATENCY_BUCKETS, type Registry } from "@lib/metrics";
 import { compareStreamIds, type RawEntry, type RedisClient, streamIdMs } from "@lib/redis";
-import { MultiErrorReply } from "redis";
 import type { CommandOutput, EngineSettings, MatchingEngine, ReadModelChanges } from "./engine_api.ts";
 import { deadWithReply, intake, SOURCE } from "./intake.ts";
 import {
@@ -21,6 +20,7 @@ import {
   type RedisCommand,
 } from "./outputs.ts";
 import { type EngineFactory, recoverEngine } from "./recovery.ts";
+import { type BatchConnection, TransactionError } from "./resp_batch.ts";
 import { type SaveOptions, saveSnapshot, type SnapshotManifest } from "./snapshot_store.ts";
 
 /** The metrics the loop keeps; `/metrics` renders them. */
@@ -103,8 +103,8 @@ export interface RunOptions {
 }
 
 export interface EngineDeps {
-  /** Commits batches (MULTI/EXEC). */
-  writer: RedisClient;
+  /** Opens the connection batches are committed on (MULTI/EXEC); called again after it fails. */
+  connectBatches: () => Promise<BatchConnection>;
   /** Blocking XREAD of the command stream: a connection of its own. */
   reader: RedisClient;
   /** Snapshots, recovery, trimming and lag probes, so a large snapshot never delays a commit. */
@@ -148,6 +148,7 @@ export class EngineRunner {
   #sinceSnapshot = 0;
   #lastLoopAt = Date.now();
   #manifest: SnapshotManifest | undefined;
+  #batches: BatchConnection | undefined;
 
   private constructor(
     deps: EngineDeps,
@@ -236,6 +237,16 @@ export class EngineRunner {
    * recovery that cannot be faithful).
    */
   async run(signal: AbortSignal): Promise<void> {
+    try {
+      await this.#loop(signal);
+    } finally {
+      await this.#inflight;
+      this.#batches?.close();
+      this.#batches = undefined;
+    }
+  }
+
+  async #loop(signal: AbortSignal): Promise<void> {
     const { reader, log } = this.#deps;
     let readFailures = 0;
     while (!signal.aborted) {
@@ -351,28 +362,32 @@ export class EngineRunner {
   }
 
   async #commit(commands: RedisCommand[], checkpoint: string): Promise<void> {
-    const { writer, log, metrics } = this.#deps;
+    const { aux, log, metrics } = this.#deps;
     const t0 = performance.now();
     for (let attempt = 1;; attempt++) {
       try {
-        await commitBatch(writer, commands, this.#committed);
-        break;
-      } catch (e) {
-        if (e instanceof CheckpointConflictError) throw e;
-        if (e instanceof MultiErrorReply) {
+        this.#batches ??= await this.#deps.connectBatches();
+        const errors = await commitBatch(this.#batches, commands, this.#committed);
+        if (errors.length) {
           // EXEC ran (Redis does not roll back): the batch is committed, but some write was refused
           log.error("some writes of a committed batch failed", {
             checkpoint,
-            errors: [...e.errors()].slice(0, 5).map(String),
+            failed: errors.length,
+            first: errors.slice(0, 5).map((e) => `${commands[e.index]?.[0]}: ${e.message}`),
           });
-          break;
         }
+        break;
+      } catch (e) {
+        // a refused transaction or another writer: sending it again cannot help
+        if (e instanceof CheckpointConflictError || e instanceof TransactionError) throw e;
+        this.#batches?.close();
+        this.#batches = undefined;
         if (attempt % 10 === 1) {
           log.warn("committing a batch failed; retrying", { checkpoint, attempt, error: e });
         }
         await sleep(Math.min(50 * 2 ** attempt, 2000));
         // the connection may have dropped after EXEC reached Redis: look before sending it again
-        const found = await writer.get(keys.checkpoint(this.#o.prefix)).catch(() => undefined);
+        const found = await aux.get(keys.checkpoint(this.#o.prefix)).catch(() => undefined);
         if (found === checkpoint) break;
         if (found !== undefined && found !== this.#committed) {
           throw new CheckpointConflictError(this.#committed, found);
@@ -395,7 +410,7 @@ export class EngineRunner {
       books: changes?.books ?? [],
       markets,
     };
-    const multi = this.#deps.writer.multi();
+    const multi = this.#deps.aux.multi();
     for (const c of this.#builder.readModels(initial)) multi.addCommand(c);
     await multi.exec();
   }

@@ -15,6 +15,7 @@ import { createEngine, defaultEngineSettings, restoreEngine } from "./engine.ts"
 import type { CommandMeta, EngineSettings, MatchingEngine } from "./engine_api.ts";
 import { deadLetterKey, poisonKey } from "./outputs.ts";
 import type { EngineFactory } from "./recovery.ts";
+import { RespBatchConnection } from "./resp_batch.ts";
 import { createEngineMetrics, EngineRunner, type RunOptions } from "./run.ts";
 import { readManifest } from "./snapshot_store.ts";
 
@@ -47,11 +48,10 @@ async function startRunner(
   factory: EngineFactory = REAL,
 ) {
   const reader = await connectRedis(url);
-  const writer = await connectRedis(url);
   const aux = await connectRedis(url);
   const registry = new Registry();
   const runner = await EngineRunner.start({
-    writer,
+    connectBatches: () => RespBatchConnection.connect(url),
     reader,
     aux,
     factory,
@@ -71,7 +71,7 @@ async function startRunner(
       try {
         await loop;
       } finally {
-        for (const c of [reader, writer, aux]) await c.close();
+        for (const c of [reader, aux]) await c.close();
       }
     },
   };

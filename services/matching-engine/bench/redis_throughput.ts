@@ -4,7 +4,7 @@
  * the committed checkpoint reaches the last command. Reports commands/s per run and the median.
  *
  *   deno task bench:engine-redis [--commands 200000] [--runs 3] [--batch 2000] [--users 1000]
- *                                [--reply-ratio 0.1] [--seed 7]
+ *                                [--reply-ratio 0.1] [--seed 7] [--writers resp,node-redis]
  * @module
  */
 import { parseArgs } from "node:util";
@@ -16,7 +16,7 @@ import { deletePrefix, TEST_REDIS_URL } from "@lib/testing";
 import { commandFlow } from "../command_flow.ts";
 import { createEngine, defaultEngineSettings, restoreEngine } from "../engine.ts";
 import { intake } from "../intake.ts";
-import { RespBatchConnection } from "../resp_batch.ts";
+import { type BatchConnection, RespBatchConnection } from "../resp_batch.ts";
 import { createEngineMetrics, EngineRunner } from "../run.ts";
 
 const { values: args } = parseArgs({
@@ -28,6 +28,8 @@ const { values: args } = parseArgs({
     users: { type: "string", default: "1000" },
     "reply-ratio": { type: "string", default: "0.1" },
     seed: { type: "string", default: "7" },
+    /** Which batch writer(s) to run, alternating: resp (the engine's), node-redis (for comparison). */
+    writers: { type: "string", default: "resp" },
   },
 });
 const N = Number(args.commands);
@@ -36,6 +38,7 @@ const BATCH = Number(args.batch);
 const USERS = Number(args.users);
 const REPLY_RATIO = Number(args["reply-ratio"]);
 const SEED = Number(args.seed);
+const WRITERS = args.writers.split(",");
 const url = Deno.env.get("REDIS_URL") ?? TEST_REDIS_URL;
 
 // deno-lint-ignore no-console
@@ -71,19 +74,34 @@ async function prefill(redis: RedisClient, prefix: string): Promise<string> {
   return last;
 }
 
+/** The same MULTI/EXEC through node-redis (one promise and one encoding per command), for comparison. */
+async function nodeRedisBatches(): Promise<BatchConnection> {
+  const client = await connectRedis(url);
+  return {
+    async exec(commands) {
+      const multi = client.multi();
+      for (const c of commands) multi.addCommand(c as string[]);
+      const replies = await multi.exec() as unknown[];
+      return { errors: [], last: replies[replies.length - 1] as string | null };
+    },
+    close: () => void client.close(),
+  };
+}
+
 async function oneRun(
   run: number,
+  writer: string,
 ): Promise<{ rate: number; seconds: number; batches: number; commitP50: number }> {
   const prefix = `kb:engine:${crypto.randomUUID().slice(0, 8)}`;
-  const writer = await connectRedis(url);
+  const filler = await connectRedis(url);
   const reader = await connectRedis(url);
   const aux = await connectRedis(url);
   try {
-    const last = await prefill(writer, prefix);
+    const last = await prefill(filler, prefix);
     const registry = new Registry();
     const metrics = createEngineMetrics(registry);
     const runner = await EngineRunner.start({
-      connectBatches: () => RespBatchConnection.connect(url),
+      connectBatches: () => writer === "node-redis" ? nodeRedisBatches() : RespBatchConnection.connect(url),
       reader,
       aux,
       factory: { createEngine, restoreEngine },
@@ -114,14 +132,14 @@ async function oneRun(
     const applySum = Number(/kalency_engine_batch_apply_seconds_sum (\S+)/.exec(rendered)?.[1] ?? 0);
     const rate = N / seconds;
     out(
-      `run ${run}: ${N} commands in ${seconds.toFixed(2)} s = ${Math.round(rate)} commands/s ` +
+      `run ${run} (${writer}): ${N} commands in ${seconds.toFixed(2)} s = ${Math.round(rate)} commands/s ` +
         `(${batches} batches; decode + apply + encode ${applySum.toFixed(1)} s on the loop; ` +
         `median commit ${(commitP50 * 1000).toFixed(0)} ms)`,
     );
     return { rate, seconds, batches, commitP50 };
   } finally {
     await deletePrefix(aux, prefix);
-    await writer.close();
+    await filler.close();
     await reader.close();
     await aux.close();
   }
@@ -162,7 +180,12 @@ function inMemoryRate(): number {
 
 out(`engine through Redis: ${N} commands, batch ${BATCH}, ${USERS} users, reply ratio ${REPLY_RATIO}`);
 out(`in memory (decode + apply, no Redis): ${Math.round(inMemoryRate())} commands/s`);
-const rates: number[] = [];
-for (let i = 1; i <= RUNS; i++) rates.push((await oneRun(i)).rate);
-rates.sort((a, b) => a - b);
-out(`median: ${Math.round(rates[Math.floor(rates.length / 2)])} commands/s over ${RUNS} runs`);
+// writers alternate run by run, so they share the same background noise
+const rates = new Map<string, number[]>(WRITERS.map((w) => [w, []]));
+for (let i = 1; i <= RUNS; i++) {
+  for (const w of WRITERS) rates.get(w)!.push((await oneRun(i, w)).rate);
+}
+for (const [w, list] of rates) {
+  list.sort((a, b) => a - b);
+  out(`median (${w}): ${Math.round(list[Math.floor(list.length / 2)])} commands/s over ${RUNS} runs`);
+}
