@@ -19,7 +19,7 @@ const WEB_DIR = new URL(".", import.meta.url).pathname.replace(/\/$/, "");
 export interface WebOptions {
   /** The gateway as this server reaches it, e.g. "http://127.0.0.1:8080". */
   gatewayUrl: string;
-  /** The gateway as browsers reach it; when unset, the page's host name with port 8080. */
+  /** The gateway as browsers reach it; when unset, the page's host name with the gateway's port. */
   publicGatewayUrl?: string;
   /** Built islands (manifest.json and bundles); built on start when missing. @default {DEFAULT_OUT_DIR} */
   assetsDir?: string;
@@ -39,10 +39,10 @@ const CONTENT_TYPES: Record<string, string> = {
   txt: "text/plain; charset=utf-8",
 };
 
-/** The browser's gateway URL for a request: same host as the page, port 8080. */
-export function publicGatewayFor(requestUrl: string): string {
+/** The browser's gateway URL for a request: the page's host name with the gateway's port. */
+export function publicGatewayFor(requestUrl: string, port = "8080"): string {
   const u = new URL(requestUrl);
-  return `${u.protocol}//${u.hostname}:8080`;
+  return `${u.protocol}//${u.hostname}:${port}`;
 }
 
 async function serveFile(path: string, immutable: boolean): Promise<Response | undefined> {
@@ -73,6 +73,7 @@ export async function createApp(options: WebOptions): Promise<Hono> {
   await loadIslands(`${WEB_DIR}/islands`);
   const routes = await loadRoutes(`${WEB_DIR}/routes`);
   const gateway = new GatewayClient({ baseUrl: options.gatewayUrl, timeoutMs: 5000 });
+  const gatewayPort = new URL(options.gatewayUrl).port || "8080";
   const requests = options.registry?.counter("web_requests_total", "Pages and files served, by status");
   const latency = options.registry?.histogram("web_request_seconds", "Time to answer a request");
 
@@ -122,7 +123,7 @@ export async function createApp(options: WebOptions): Promise<Hono> {
     styles: ["/static/styles.css"],
     state: (c) => ({
       gateway,
-      publicGatewayUrl: options.publicGatewayUrl ?? publicGatewayFor(c.req.url),
+      publicGatewayUrl: options.publicGatewayUrl ?? publicGatewayFor(c.req.url, gatewayPort),
       fees: options.fees ?? { makerBps: 0, takerBps: 0 },
     }),
     onError: (error, req) => options.log?.error("page failed", { url: req.url, error }),

@@ -8,14 +8,17 @@ Deno.test("createApp() serves the login page with its island, the 404 page and t
   try {
     const { manifest } = await buildIslands({ outDir: assetsDir });
     const app = await createApp({ gatewayUrl: "http://127.0.0.1:9", assetsDir });
+    const defaultPort = await createApp({ gatewayUrl: "http://gateway", assetsDir });
+    const other = await (await defaultPort.request("http://example.test:8000/login")).text();
+    assert.match(other, /&quot;gatewayUrl&quot;:&quot;http:\/\/example.test:8080&quot;/);
 
     const login = await app.request("http://example.test:8000/login?next=/wallet");
     assert.equal(login.status, 200);
     const html = await login.text();
     assert.match(html, /<title>Log in · Kalency<\/title>/);
     assert.match(html, /data-island="AuthForm"/);
-    // islands get the browser's gateway URL: the page's host on port 8080 when none is configured
-    assert.match(html, /&quot;gatewayUrl&quot;:&quot;http:\/\/example.test:8080&quot;/);
+    // islands get the browser's gateway URL: the page's host with the gateway's port when none is set
+    assert.match(html, /&quot;gatewayUrl&quot;:&quot;http:\/\/example.test:9&quot;/);
     assert.match(html, /&quot;next&quot;:&quot;\/wallet&quot;/);
     assert.ok(html.includes(`src="/static/islands/${manifest.islands.AuthForm.file}"`));
     assert.ok(html.includes(`src="/static/islands/${manifest.islands.NavUser.file}"`));
@@ -46,8 +49,9 @@ Deno.test("createApp() serves the login page with its island, the 404 page and t
   }
 });
 
-Deno.test("publicGatewayFor() keeps the page's host and uses port 8080", () => {
+Deno.test("publicGatewayFor() keeps the page's host and takes the gateway's port", () => {
   assert.equal(publicGatewayFor("http://localhost:8000/trade/BTC-USD"), "http://localhost:8080");
+  assert.equal(publicGatewayFor("http://localhost:8000/", "9090"), "http://localhost:9090");
   assert.equal(publicGatewayFor("https://kalency.example/x"), "https://kalency.example:8080");
   assert.equal(publicGatewayFor("http://[::1]:8000/"), "http://[::1]:8080");
 });

@@ -156,8 +156,11 @@ export const Posting = z.object({
   reason: z.optional(z.string()),
   kind: z.optional(z.string()),
   ref: z.optional(z.nullable(z.string())),
+  /** "trade" or "wallet" in the ledger's postings. */
+  refType: z.optional(z.string()),
   ts: z.optional(z.union([Ms, z.string()])),
   createdAt: z.optional(z.union([Ms, z.string()])),
+  postedAt: z.optional(z.union([Ms, z.string()])),
 });
 export type Posting = z.output<typeof Posting>;
 

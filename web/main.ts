@@ -4,7 +4,7 @@
  *
  * Environment: KALENCY_WEB_PORT (8000), KALENCY_HOST (127.0.0.1), KALENCY_GATEWAY_URL (the gateway
  * as this server reaches it, http://127.0.0.1:8080), KALENCY_PUBLIC_GATEWAY_URL (as browsers reach
- * it; default: the page's host name, port 8080), KALENCY_WEB_ASSETS_DIR (built islands),
+ * it; default: the page's host name with the gateway's port), KALENCY_WEB_ASSETS_DIR (built islands),
  * KALENCY_MAKER_FEE_BPS / KALENCY_TAKER_FEE_BPS (fee estimate fallback), LOG_LEVEL.
  * @module
  */

@@ -12,7 +12,9 @@ export interface WalletViewProps {
 
 function signed(text: string | undefined): string {
   if (text === undefined) return "—";
-  return text.startsWith("-") ? groupThousands(text) : `+${groupThousands(text)}`;
+  // the ledger's numeric(38,18) comes with trailing zeros
+  const trimmed = text.includes(".") ? text.replace(/\.?0+$/, "") : text;
+  return trimmed.startsWith("-") ? groupThousands(trimmed) : `+${groupThousands(trimmed)}`;
 }
 
 function changeOf(p: Posting): string | undefined {
@@ -22,7 +24,7 @@ function changeOf(p: Posting): string | undefined {
 }
 
 function timeOf(p: Posting): number | undefined {
-  const t = p.ts ?? p.createdAt;
+  const t = p.ts ?? p.postedAt ?? p.createdAt;
   if (t === undefined) return undefined;
   return typeof t === "number" ? t : Date.parse(t);
 }
