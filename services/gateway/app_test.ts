@@ -3,7 +3,7 @@ import { gatewayFixture } from "./testing.ts";
 import { openApiPath } from "./openapi.ts";
 
 Deno.test("createApp() documents every registered route in /v1/openapi.json", async () => {
-  await using gw = await gatewayFixture();
+  await using gw = await gatewayFixture({ feed: true });
   const r = await gw.call("GET", "/v1/openapi.json");
   assert.equal(r.status, 200);
   assert.equal(r.json.openapi, "3.1.0");
@@ -18,6 +18,9 @@ Deno.test("createApp() documents every registered route in /v1/openapi.json", as
       documented.has(`${route.method} ${openApiPath(route.path)}`),
       `${route.method} ${route.path} is not in the OpenAPI document`,
     );
+  }
+  for (const ws of ["/v1/ws", "/ws/trades/{symbol}", "/ws/ticks/{symbol}"]) {
+    assert.ok(documented.has(`GET ${ws}`), `${ws} is not documented`);
   }
   const place = r.json.paths["/v1/orders"].post;
   assert.equal(place["x-auth"], "user");
@@ -101,7 +104,7 @@ Deno.test("/healthz reports each dependency and /metrics counts requests by rout
 });
 
 Deno.test("public market reads are reused for the cache window, still counted per route", async () => {
-  await using gw = await gatewayFixture({ settings: { readCacheMs: 300 } });
+  await using gw = await gatewayFixture({ settings: { readCacheMs: 2000 } });
   const { DEFAULT_MARKETS, keys } = await import("@lib/contracts");
   for (const m of DEFAULT_MARKETS) await gw.redis.hSet(keys.markets(gw.prefix), m.symbol, JSON.stringify(m));
   const book = (bid: string) =>
@@ -120,7 +123,7 @@ Deno.test("public market reads are reused for the cache window, still counted pe
   assert.ok(second.headers.get("x-request-id"));
   assert.notEqual(first.headers.get("x-request-id"), second.headers.get("x-request-id"));
   assert.equal(second.headers.get("x-content-type-options"), "nosniff");
-  await new Promise((r) => setTimeout(r, 350));
+  await new Promise((r) => setTimeout(r, 2100));
   const third = await gw.call("GET", "/v1/markets/BTC-USD/book");
   assert.equal(third.json.bids[0].price, "101", "refreshed after the window");
   const m = await gw.call("GET", "/metrics");

@@ -3,7 +3,7 @@
  * Config -> resources -> wiring -> serve until SIGINT/SIGTERM -> close in reverse -> exit 0.
  * @module
  */
-import type { Context, Hono } from "hono";
+import type { Context } from "hono";
 import { getConnInfo } from "hono/deno";
 import { loadConfig } from "@lib/config";
 import { connectDb } from "@lib/db";
@@ -15,29 +15,12 @@ import { ensureUser } from "@lib/users";
 import type { Authenticator } from "./auth.ts";
 import { GatewayConfig, parseLegacyKeys } from "./config.ts";
 import { buildGateway, type GatewayResources } from "./gateway.ts";
+import { createMarketFeed } from "./ws/mod.ts";
 
 function randomHex(bytes: number): string {
   return [...crypto.getRandomValues(new Uint8Array(bytes))].map((b) => b.toString(16).padStart(2, "0")).join(
     "",
   );
-}
-
-interface MarketFeed {
-  routes: Hono<any>;
-  close(): Promise<void>;
-}
-
-/** The WebSocket feed module, when this build has it (services/gateway/ws/mod.ts). */
-async function loadFeedModule(): Promise<
-  { createMarketFeed(deps: Record<string, unknown>): Promise<MarketFeed> } | undefined
-> {
-  const url = new URL("./ws/mod.ts", import.meta.url);
-  try {
-    await Deno.stat(url);
-  } catch {
-    return undefined;
-  }
-  return await import(url.href);
 }
 
 async function main(): Promise<void> {
@@ -77,24 +60,18 @@ async function main(): Promise<void> {
 
   // the feed is mounted into the app, and its logins use the app's authenticator: a late binding
   const authRef: { current?: Authenticator } = {};
-  const feedModule = await loadFeedModule();
-  if (feedModule) {
-    const feed = await feedModule.createMarketFeed({
-      redisUrl: config.REDIS_URL,
-      prefix: config.KALENCY_PREFIX,
-      log: log.child({ component: "ws" }),
-      metrics,
-      authenticate: async (token: string) => {
-        const p = await authRef.current?.token(token);
-        return p ? { userId: p.userId, role: p.role } : undefined;
-      },
-      signal: shutdown.signal,
-    });
-    shutdown.defer("websocket feed", () => feed.close());
-    mounts.push({ routes: feed.routes, describe: (_m: string, path: string) => `WebSocket ${path}` });
-  } else {
-    log.warn("no WebSocket feed module in this build: /v1/ws and /ws/* are not served");
-  }
+  const feed = await createMarketFeed({
+    redisUrl: config.REDIS_URL,
+    prefix: config.KALENCY_PREFIX,
+    log: log.child({ component: "ws" }),
+    metrics,
+    authenticate: async (token: string) => {
+      const p = await authRef.current?.token(token);
+      return p ? { userId: p.userId, role: p.role } : undefined;
+    },
+    signal: shutdown.signal,
+  });
+  mounts.push({ routes: feed.routes, describe: (_m: string, path: string) => `WebSocket ${path}` });
 
   const gateway = await buildGateway({
     prefix: config.KALENCY_PREFIX,
@@ -158,8 +135,10 @@ async function main(): Promise<void> {
     onListen: ({ hostname, port }) =>
       log.info("listening", { url: `http://${hostname}:${port}`, gatewayId, prefix: config.KALENCY_PREFIX }),
   }, app.fetch);
-  // registered last, so it runs first: stop taking requests, then close what they used
+  // closers run last-registered first: WebSocket clients are closed (their connections would keep
+  // server.shutdown() waiting), then the server drains HTTP, then what requests used is closed
   shutdown.defer("http server", () => server.shutdown());
+  shutdown.defer("websocket feed", () => feed.close());
 
   await shutdown.done;
   log.info("stopped");

@@ -9,6 +9,7 @@ import { connectRedis } from "@lib/redis";
 import { dbFixture, freePort, redisFixture, TEST_REDIS_URL, waitFor } from "@lib/testing";
 import { ensureUser } from "@lib/users";
 import { buildGateway, type GatewaySettings } from "./gateway.ts";
+import { createMarketFeed } from "./ws/mod.ts";
 
 const ROOT = new URL("../../", import.meta.url);
 export const ENGINE_MAIN = new URL("services/matching-engine/main.ts", ROOT);
@@ -145,6 +146,8 @@ export interface Session {
 export interface GatewayFixtureOptions {
   /** Spawn the real matching engine on the fixture's prefix. */
   engine?: boolean;
+  /** Mount the WebSocket feed (ws/mod.ts) as main.ts does. */
+  feed?: boolean;
   settings?: Partial<GatewaySettings>;
 }
 
@@ -162,7 +165,11 @@ export async function gatewayFixture(options: GatewayFixtureOptions = {}) {
   const metrics = new Registry();
   const gatewayId = `gwt-${crypto.randomUUID().slice(0, 8)}`;
   let gw: Awaited<ReturnType<typeof buildGateway>> | undefined;
+  const feedStop = new AbortController();
+  let feed: Awaited<ReturnType<typeof createMarketFeed>> | undefined;
   const cleanup = async () => {
+    feedStop.abort();
+    await feed?.close();
     await gw?.close();
     await engine?.stop();
     await reader.close().catch(() => {});
@@ -171,6 +178,16 @@ export async function gatewayFixture(options: GatewayFixtureOptions = {}) {
   };
   try {
     if (options.engine) engine = await spawnEngine(rf.prefix);
+    if (options.feed) {
+      feed = await createMarketFeed({
+        redisUrl: TEST_REDIS_URL,
+        prefix: rf.prefix,
+        log,
+        metrics,
+        authenticate: (token) => gw!.auth.token(token),
+        signal: feedStop.signal,
+      });
+    }
     gw = await buildGateway(
       {
         ...TEST_SETTINGS,
@@ -180,7 +197,14 @@ export async function gatewayFixture(options: GatewayFixtureOptions = {}) {
         gatewayId,
         ...options.settings,
       },
-      { redis: rf.redis, reader, sql: db.sql, log, metrics },
+      {
+        redis: rf.redis,
+        reader,
+        sql: db.sql,
+        log,
+        metrics,
+        mounts: feed ? [{ routes: feed.routes, describe: (_m, path) => `WebSocket ${path}` }] : undefined,
+      },
     );
   } catch (e) {
     await cleanup();
