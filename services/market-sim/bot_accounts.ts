@@ -6,7 +6,7 @@
 
 /** Gives a bot's username its user id, creating the account when needed. */
 export interface BotAccounts {
-  userIdFor(username: string): Promise<string>;
+  userIdFor(username: string, signal?: AbortSignal): Promise<string>;
 }
 
 /** Thrown when the gateway answers but refuses both sign-up and log-in. */
@@ -34,25 +34,26 @@ export function gatewayAccounts(
   fetchFn: typeof fetch = fetch,
 ): BotAccounts {
   const root = baseUrl.replace(/\/+$/, "");
-  async function post(path: string, body: unknown): Promise<Response> {
+  async function post(path: string, body: unknown, signal?: AbortSignal): Promise<Response> {
+    const timeout = AbortSignal.timeout(10_000);
     return await fetchFn(`${root}${path}`, {
       method: "POST",
       headers: { "content-type": "application/json" },
       body: JSON.stringify(body),
-      signal: AbortSignal.timeout(10_000),
+      signal: signal ? AbortSignal.any([signal, timeout]) : timeout,
     });
   }
   return {
-    async userIdFor(username) {
+    async userIdFor(username, signal) {
       const password = await passwordFor(username);
-      const signup = await post("/v1/auth/signup", { username, password });
+      const signup = await post("/v1/auth/signup", { username, password }, signal);
       if (signup.status === 201 || signup.status === 200) return userIdOf(await signup.json(), username);
       const why = await detail(signup);
       if (signup.status >= 500) {
         throw new BotAccountError(`sign-up of ${username}: ${signup.status} ${why}`, signup.status);
       }
       // most likely the name is taken by this bot's earlier run
-      const login = await post("/v1/auth/login", { username, password });
+      const login = await post("/v1/auth/login", { username, password }, signal);
       if (login.ok) return userIdOf(await login.json(), username);
       throw new BotAccountError(
         `bot ${username} can neither sign up (${signup.status} ${why}) nor log in (${login.status} ${await detail(

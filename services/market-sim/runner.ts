@@ -436,13 +436,14 @@ export async function startMarketSim(deps: RunnerDeps, options: RunnerOptions): 
       try {
         for (const b of pending) {
           if (signal.aborted) return;
-          const userId = await deps.accounts.userIdFor(b.username);
+          const userId = await deps.accounts.userIdFor(b.username, signal);
           sim.setBotUser(b.key, userId);
           log.info("bot account ready", { bot: b.username, userId });
         }
         backoff = 1000;
         lastAccountError = undefined;
       } catch (e) {
+        if (signal.aborted) return;
         lastAccountError = errorText(e);
         m.signupFailures.inc();
         log.warn("bot sign-up failed; ticks go on without bot orders, retrying", {

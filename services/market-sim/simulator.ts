@@ -113,6 +113,9 @@ export type SimNote =
   | { type: "topUp"; kind: BotKind; bot: string; symbol: string; asset: string; amount: string }
   | { type: "waitingForWallet"; kind: BotKind; bot: string };
 
+/** Commands the simulator sends on a bot's behalf besides its decisions. */
+type QueuedIntent = Intent | { type: "deposit"; asset: string; amount: string } | { type: "openAccount" };
+
 export interface StepOutput {
   ticks: Tick[];
   commands: EngineCommandInput[];
@@ -178,11 +181,7 @@ export class Simulator {
   lastControlId: string | undefined;
   #symbols = new Map<string, SymbolSim>();
   #bots: Bot[] = [];
-  #queued: {
-    bot: Bot;
-    intent: Intent | { type: "deposit"; asset: string; amount: string };
-    symbol: string;
-  }[] = [];
+  #queued: { bot: Bot; intent: QueuedIntent; symbol: string }[] = [];
 
   constructor(options: SimulatorOptions) {
     this.options = options;
@@ -262,13 +261,15 @@ export class Simulator {
   }
 
   /**
-   * Gives a bot its account. It first cancels whatever an earlier run of the same bot left resting,
-   * then starts trading once its wallet has been read.
+   * Gives a bot its account. It makes sure the engine has its wallet (openAccount is idempotent; a
+   * bot that logged in may predate the engine's state), cancels whatever an earlier run of the same
+   * bot left resting, then starts trading once its wallet has been read.
    */
   setBotUser(key: string, userId: string): void {
     const bot = this.#bots.find((b) => b.key === key);
     if (!bot || bot.userId) return;
     bot.userId = userId;
+    this.#queued.push({ bot, symbol: "", intent: { type: "openAccount" } });
     for (const symbol of this.#symbols.keys()) {
       this.#queued.push({ bot, symbol, intent: { type: "cancelAll" } });
     }
@@ -475,11 +476,7 @@ export class Simulator {
     return { commands, sent };
   }
 
-  #command(
-    bot: Bot,
-    symbol: string,
-    intent: Intent | { type: "deposit"; asset: string; amount: string },
-  ): EngineCommandInput | undefined {
+  #command(bot: Bot, symbol: string, intent: QueuedIntent): EngineCommandInput | undefined {
     if (!bot.userId) return undefined;
     const base = { replyTo: this.options.replyTo, userId: bot.userId };
     switch (intent.type) {
@@ -512,6 +509,8 @@ export class Simulator {
           ...base,
           symbol,
         };
+      case "openAccount":
+        return { type: "openAccount", cmdId: cmdIdOf(this.options.runTag, bot.key, ++bot.seq), ...base };
       case "deposit":
         return {
           type: "deposit",

@@ -197,13 +197,16 @@ Deno.test("Simulator: bot controls resize the population; removed bots cancel th
   assert.equal(sim.status(T0).bots.marketMakers.count, 1);
 });
 
-Deno.test("Simulator: a new bot account first cancels what an earlier run left resting", () => {
+Deno.test("Simulator: a new bot account opens its wallet and cancels what an earlier run left resting", () => {
   const sim = makeSim();
   sim.setBotUser("mm1", "u-1");
   const out = sim.step(T0);
   assert.deepEqual(
-    out.commands.map((c) => [c.type, (c as { symbol: string }).symbol]),
-    [["cancelAll", "BTC-USD"], ["cancelAll", "ETH-USD"], ["cancelAll", "BTC-ETH"]],
+    out.commands.map((c) => [c.type, (c as { symbol?: string }).symbol]),
+    [["openAccount", undefined], ["cancelAll", "BTC-USD"], ["cancelAll", "ETH-USD"], [
+      "cancelAll",
+      "BTC-ETH",
+    ]],
   );
 });
 
@@ -211,7 +214,7 @@ Deno.test("Simulator: bots wait for their wallet and top an exhausted asset up",
   const sim = makeSim({ botParams: {} });
   for (const b of sim.pendingBots()) sim.setBotUser(b.key, `u-${b.username}`);
   const before = run(sim, 400);
-  assert.ok(before.commands.every((c) => c.type === "cancelAll"));
+  assert.ok(before.commands.every((c) => c.type === "cancelAll" || c.type === "openAccount"));
   for (const b of sim.activeBots()) {
     sim.updateWallet({
       userId: b.userId,
