@@ -4,7 +4,6 @@
  * @module
  */
 import {
-  EngineCommand,
   type EngineCommandInput,
   Execution,
   keys,
@@ -92,7 +91,7 @@ export class SimStore {
   async publish(ticks: Tick[], commands: EngineCommandInput[], ticksMaxLen: number): Promise<void> {
     await Promise.all([
       publishBatch(this.redis, this.prefix, STREAMS.ticks, ticks, { maxLen: ticksMaxLen }),
-      publishBatch(this.redis, this.prefix, STREAMS.orders, commands as EngineCommand[]),
+      publishBatch(this.redis, this.prefix, STREAMS.orders, commands),
     ]);
   }
 
