@@ -57,6 +57,11 @@ export interface BotParams {
   noiseTtlMaxSec: number;
   /** Most resting limit orders a noise trader keeps per symbol. */
   noiseMaxResting: number;
+  /**
+   * Most open orders a bot keeps over all symbols (stay under the engine's per-user limit, 500 by
+   * default): with many symbols, market makers quote fewer levels and noise traders rest fewer orders.
+   */
+  maxOpenOrders: number;
   /** Momentum signal (one-minute sigmas) above which momentum traders act (each bot varies it ±25%). */
   momentumThreshold: number;
   /** A typical order is this many times the market's minimum notional. */
@@ -76,6 +81,7 @@ export const DEFAULT_BOT_PARAMS: BotParams = {
   noiseTtlMinSec: 10,
   noiseTtlMaxSec: 40,
   noiseMaxResting: 16,
+  maxOpenOrders: 450,
   momentumThreshold: 1,
   unitNotionalMult: 20,
   buyMarginPct: 2,
@@ -151,6 +157,8 @@ export interface MarketContext {
   momentum: number;
   /** Lots of a typical order at the current price. */
   unitLots: number;
+  /** Open orders a bot may keep on this symbol (its share of `maxOpenOrders`). */
+  orderAllowance: number;
 }
 
 export type Intent =
@@ -221,9 +229,10 @@ export function decideMarketMaker(
   const invUnits = Number((held - reference) * 1000n / unitBase) / 1000;
   const skew = Math.max(-1, Math.min(1, invUnits / p.skewRangeUnits));
   const center = ctx.priceTicks - Math.round(skew * half);
+  const levels = Math.max(1, Math.min(p.makerLevels, Math.floor(ctx.orderAllowance / 2)));
   const bids: number[] = [];
   const asks: number[] = [];
-  for (let i = 0; i < p.makerLevels; i++) {
+  for (let i = 0; i < levels; i++) {
     const bid = center - half - i * half;
     if (bid >= 1) bids.push(bid);
     asks.push(center + half + i * half);
@@ -238,7 +247,7 @@ export function decideMarketMaker(
   const intents: Intent[] = old ? [{ type: "cancelAll" }] : [];
   const skips: SkipReason[] = [];
   const next: Quotes = { bids: [], asks: [], lockedBase: 0n, lockedQuote: 0n, step: ctx.step };
-  for (let i = 0; i < p.makerLevels; i++) {
+  for (let i = 0; i < levels; i++) {
     const lots = clampLots(ctx.unitLots * (1 + i) * (0.75 + 0.5 * s.rng.uniform()), m, ctx.priceTicks);
     const bid = bids[i];
     if (bid !== undefined) {
@@ -305,7 +314,7 @@ export function decideNoiseTrader(
     // passive near the touch mostly; a negative offset crosses the spread
     const offset = Math.round(ctx.halfSpreadTicks * (0.8 + 1.2 * s.rng.normal()));
     const ttlSec = p.noiseTtlMinSec + (p.noiseTtlMaxSec - p.noiseTtlMinSec) * s.rng.uniform();
-    if (!isMarket && s.resting.length >= p.noiseMaxResting) {
+    if (!isMarket && s.resting.length >= Math.min(p.noiseMaxResting, Math.max(1, ctx.orderAllowance))) {
       skips.push("TOO_MANY_RESTING");
       continue;
     }

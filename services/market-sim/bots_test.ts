@@ -26,6 +26,7 @@ function ctx(over: Partial<MarketContext> = {}): MarketContext {
     activity: 1,
     momentum: 0,
     unitLots: 16,
+    orderAllowance: 150,
     ...over,
   };
 }
@@ -188,4 +189,18 @@ Deno.test("decisions are functions of state, price and seed", () => {
     return out;
   };
   assert.deepEqual(run(), run());
+});
+
+Deno.test("bots keep within their share of the open-order budget", () => {
+  const tight = ctx({ orderAllowance: 2 });
+  const mm = decideMarketMaker(state(), funds("100000", "2"), tight, ALWAYS, DEFAULT_BOT_PARAMS, ids());
+  assert.equal(sides(mm.intents, "BUY").length, 1);
+  assert.equal(sides(mm.intents, "SELL").length, 1);
+  const s = state("budget");
+  const f = funds("100000", "2");
+  const params = { ...DEFAULT_BOT_PARAMS, noiseMarketProb: 0 };
+  for (let step = 1; step < 50; step++) {
+    decideNoiseTrader(s, f, ctx({ step, orderAllowance: 2 }), 40, params, ids());
+  }
+  assert.ok(s.resting.length <= 2, `${s.resting.length} resting`);
 });

@@ -46,6 +46,10 @@ export const SimConfig = BaseConfig.extend({
   KALENCY_SIM_MOMENTUM_TRADERS: Count.default(DEFAULT_POPULATION.momentumTraders.count),
   KALENCY_SIM_MOMENTUM_TRADER_RATE: Rate.default(DEFAULT_POPULATION.momentumTraders.ratePerSec),
   KALENCY_SIM_MAKER_LEVELS: z.coerce.number().int().min(1).max(20).default(DEFAULT_BOT_PARAMS.makerLevels),
+  /** Open orders each bot keeps at most over all symbols; keep it under the engine's KALENCY_MAX_OPEN_ORDERS. */
+  KALENCY_SIM_MAX_OPEN_ORDERS: z.coerce.number().int().min(2).max(1_000_000).default(
+    DEFAULT_BOT_PARAMS.maxOpenOrders,
+  ),
   /** Approximate cap (XADD MAXLEN ~) of the tick stream. */
   KALENCY_SIM_TICKS_MAXLEN: z.coerce.number().int().positive().default(100_000),
   KALENCY_GATEWAY_URL: z.string().regex(/^https?:\/\//, "must be an http(s):// URL").default(

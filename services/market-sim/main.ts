@@ -55,7 +55,10 @@ async function main(): Promise<void> {
     intervalMs: config.KALENCY_SIM_INTERVAL_MS,
     profile: config.KALENCY_SIM_PROFILE,
     bots: populationOf(config),
-    botParams: { makerLevels: config.KALENCY_SIM_MAKER_LEVELS },
+    botParams: {
+      makerLevels: config.KALENCY_SIM_MAKER_LEVELS,
+      maxOpenOrders: config.KALENCY_SIM_MAX_OPEN_ORDERS,
+    },
     startRunning: config.KALENCY_SIM_START_ON_BOOT,
     symbols: config.KALENCY_SIM_SYMBOLS,
     ticksMaxLen: config.KALENCY_SIM_TICKS_MAXLEN,

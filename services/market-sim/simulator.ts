@@ -570,6 +570,7 @@ export class Simulator {
       activity: REGIME_SPECS[sym.state.regime].activity,
       momentum: oneMinute > 0 ? (sym.emaFast - sym.emaSlow) / oneMinute : 0,
       unitLots: sym.unitLots,
+      orderAllowance: Math.floor(this.params.maxOpenOrders / this.#symbols.size),
     };
     for (const bot of this.#bots) {
       if (!bot.userId) continue;

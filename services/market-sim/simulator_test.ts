@@ -287,3 +287,51 @@ Deno.test("Simulator.onReply() forgets a limit order that filled at once, so it 
   assert.ok(!canceled(run(sim, 40).commands)); // past its five-second time to live
   assert.ok(canceled(run(twins[1].sim, 40).commands)); // without the ack it is canceled
 });
+
+Deno.test("Simulator: with many symbols each bot stays under its open-order budget", () => {
+  const sim = new Simulator({
+    seed: "many",
+    intervalMs: 250,
+    runTag: "r1",
+    profile: "normal",
+    bots: DEFAULT_POPULATION,
+    running: true,
+    botParams: { maxOpenOrders: 450 },
+  });
+  const base = DEFAULT_MARKETS[1];
+  for (let i = 1; i <= 200; i++) {
+    const code = `S${String(i).padStart(3, "0")}`;
+    sim.addSymbol({ ...base, symbol: `${code}-USD`, base: code, startPrice: String(10 + (i % 90)) });
+  }
+  for (const b of sim.pendingBots()) sim.setBotUser(b.key, `u-${b.username}`);
+  for (const b of sim.activeBots()) {
+    sim.updateWallet({
+      userId: b.userId,
+      balances: [
+        { asset: "USD", free: "10000000", locked: "0" },
+        ...Array.from({ length: 200 }, (_, i) => ({
+          asset: `S${String(i + 1).padStart(3, "0")}`,
+          free: "1000000",
+          locked: "0",
+        })),
+      ],
+      updatedAt: T0,
+    });
+  }
+  // open orders per bot, as the engine would count them (a cancelAll clears the bot's symbol)
+  const open = new Map<string, Map<string, Set<string>>>();
+  for (let i = 0; i < 240 * 3; i++) {
+    for (const c of sim.step(T0 + i * 250).commands) {
+      if (!("userId" in c) || !("symbol" in c)) continue;
+      const bySymbol = open.get(c.userId) ?? open.set(c.userId, new Map()).get(c.userId)!;
+      const set = bySymbol.get(c.symbol!) ?? bySymbol.set(c.symbol!, new Set()).get(c.symbol!)!;
+      if (c.type === "cancelAll") set.clear();
+      if (c.type === "cancel") set.delete(c.clientOrderId!);
+      if (c.type === "place" && c.orderType === "LIMIT") set.add(c.clientOrderId!);
+    }
+  }
+  for (const [user, bySymbol] of open) {
+    const total = [...bySymbol.values()].reduce((n, s) => n + s.size, 0);
+    assert.ok(total <= 450, `${user} keeps ${total} open orders`);
+  }
+});
