@@ -5,9 +5,12 @@
  *   deno run -A --v8-flags=--expose-gc services/matching-engine/bench/memory.ts [--orders N] [--json]
  *
  * With --expose-gc the heap is measured after a full collection; without it the figures include
- * garbage. RSS is the whole process (the V8 heap, code, and the JSON text while it exists).
+ * garbage. RSS is the whole process (the V8 heap, code, and the JSON text while it exists). Times
+ * are wall clock; `cpu*Ms` are the process's CPU time over the same span (all threads, so GC
+ * helpers count), which a busy shared machine disturbs less.
  * @module
  */
+import process from "node:process";
 import type { MarketSpec } from "@lib/contracts";
 import { createEngine, defaultEngineSettings, inspectCore, restoreEngine } from "../engine.ts";
 import type { EngineSettings } from "../engine_api.ts";
@@ -98,16 +101,19 @@ function main(): void {
   const rss1 = Deno.memoryUsage().rss;
   if (core.orders.size !== orders) throw new Error(`${core.orders.size} resting, expected ${orders}`);
 
+  const c0 = process.cpuUsage();
   const s0 = performance.now();
   const snapshot = engine.snapshot();
   const s1 = performance.now();
   const text = JSON.stringify(snapshot);
   const s2 = performance.now();
+  const c2 = process.cpuUsage(c0);
   const rssPeak = Deno.memoryUsage().rss;
   const parsed = JSON.parse(text);
   const s3 = performance.now();
   const restored = restoreEngine(s, parsed);
   const s4 = performance.now();
+  const c4 = process.cpuUsage(c0);
   const restoredCore = inspectCore(restored);
   if (restoredCore.orders.size !== orders) throw new Error("restore lost orders");
   assertCoreInvariants(restoredCore);
@@ -127,6 +133,8 @@ function main(): void {
     parseMs: Math.round(s3 - s2),
     restoreMs: Math.round(s4 - s3),
     totalSnapshotRestoreMs: Math.round(s4 - s0),
+    cpuSnapshotAndStringifyMs: Math.round((c2.user + c2.system) / 1000),
+    cpuTotalSnapshotRestoreMs: Math.round((c4.user + c4.system) / 1000),
     gcExposed: typeof (globalThis as { gc?: unknown }).gc === "function",
   };
   // deno-lint-ignore no-console

@@ -47,7 +47,15 @@ export interface CoreState {
   lastTradeId: number;
   assets: [code: string, decimals: number][];
   supply: number[];
-  markets: { spec: MarketSpec; lastPrice: number; tradeSeq: number; bookSeq: number }[];
+  markets: {
+    spec: MarketSpec;
+    lastPrice: number;
+    tradeSeq: number;
+    bookSeq: number;
+    /** Prices of the book's levels, worst to best, so restore can create them in order. */
+    bidLevels: number[];
+    askLevels: number[];
+  }[];
   /** User ids in index order (index 0 is the fee account). */
   users: string[];
   userUpdatedAt: number[];
@@ -138,6 +146,8 @@ export function encodeCore(core: Core): CoreState {
       lastPrice: m.lastPrice,
       tradeSeq: m.tradeSeq,
       bookSeq: m.bookSeq,
+      bidLevels: m.bids.levels.map((l) => l.price),
+      askLevels: m.asks.levels.map((l) => l.price),
     })),
     users: core.users.map((u) => u.id),
     userUpdatedAt: core.users.map((u) => u.updatedAt),
@@ -215,6 +225,9 @@ export function decodeCore(config: CoreConfig, state: CoreState, startBalances: 
     m.lastPrice = ms.lastPrice;
     m.tradeSeq = ms.tradeSeq;
     m.bookSeq = ms.bookSeq;
+    // Levels first, worst to best: each is appended at the end, no insertion in the middle.
+    for (const price of ms.bidLevels) m.bids.getOrCreate(price);
+    for (const price of ms.askLevels) m.asks.getOrCreate(price);
     core.markets.push(m);
     core.marketIndex.set(m.symbol, m);
   }
@@ -269,6 +282,13 @@ export function decodeCore(config: CoreConfig, state: CoreState, startBalances: 
     const u = o.user;
     (u.closed ??= []).push(o);
     (u.coids ??= new Map()).set(o.clientOrderId!, o);
+  }
+  for (const m of core.markets) {
+    for (const ladder of [m.bids, m.asks]) {
+      for (const level of ladder.levels) {
+        if (level.head === null) fail(`${m.symbol} has an empty level ${level.price}`);
+      }
+    }
   }
   core.epoch = state.epoch ?? undefined;
   core.lastOrderId = state.lastOrderId;
