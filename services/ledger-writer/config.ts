@@ -16,8 +16,6 @@ export const LedgerConfig = BaseConfig.extend({
   KALENCY_LEDGER_TRADE_CONCURRENCY: PositiveInt.max(16).default(2),
   /** Order-event batches committed at the same time. */
   KALENCY_LEDGER_EVENT_CONCURRENCY: PositiveInt.max(16).default(2),
-  /** A COPY that has not finished after this long fails its transaction, which is then retried. */
-  KALENCY_LEDGER_COPY_TIMEOUT_MS: PositiveInt.default(15_000),
   KALENCY_LEDGER_BLOCK_MS: PositiveInt.max(60_000).default(1000),
   /** First retry delay after a failed write; doubles up to KALENCY_LEDGER_RETRY_MAX_MS. */
   KALENCY_LEDGER_RETRY_MS: PositiveInt.default(200),

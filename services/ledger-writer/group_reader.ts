@@ -36,10 +36,9 @@ export interface GroupReaderOptions<T> {
   wanted?: (entry: RawEntry) => boolean;
   /**
    * Writes one batch (possibly empty when nothing in it was wanted) and the position `lastId` in one
-   * transaction. Must be idempotent: after a crash the same entries can come again. `fresh` is true
-   * when the entries were never delivered before (read with ">"), false for redeliveries.
+   * transaction. Must be idempotent: after a crash the same entries can come again.
    */
-  write: (batch: { id: string; value: T }[], lastId: string, info: { fresh: boolean }) => Promise<void>;
+  write: (batch: { id: string; value: T }[], lastId: string) => Promise<void>;
   /** Batches written at the same time (each in its own transaction). @default {1} */
   concurrency?: number;
   retry: RetryPolicy;
@@ -111,10 +110,10 @@ export async function runGroupReader<S extends z.ZodType>(
   const hooks = { onRetry: options.onRetry, onRecovered: options.onRecovered };
   if (!await retrying(() => ensureGroup(reader, key, group, "0"), options.retry, signal, hooks)) return;
 
-  async function commit(entries: RawEntry[], good: { id: string; value: z.output<S> }[], fresh: boolean) {
+  async function commit(entries: RawEntry[], good: { id: string; value: z.output<S> }[]) {
     const t0 = performance.now();
     const lastId = entries[entries.length - 1].id;
-    if (!await retrying(() => options.write(good, lastId, { fresh }), options.retry, signal, hooks)) return;
+    if (!await retrying(() => options.write(good, lastId), options.retry, signal, hooks)) return;
     const seconds = (performance.now() - t0) / 1000;
     // committed: acknowledge even when a stop was requested meanwhile (for up to ACK_GRACE_MS more),
     // so the batch is not delivered again
@@ -155,9 +154,7 @@ export async function runGroupReader<S extends z.ZodType>(
       cursor = ">";
       continue;
     }
-    // entries read with ">" were never delivered before; pending ones may already be committed
-    const fresh = cursor === ">";
-    if (!fresh) cursor = entries[entries.length - 1].id;
+    if (cursor !== ">") cursor = entries[entries.length - 1].id;
     const good: { id: string; value: z.output<S> }[] = [];
     for (const entry of entries) {
       if (!entry.message) continue; // deleted while pending: acknowledge it with the batch
@@ -176,7 +173,7 @@ export async function runGroupReader<S extends z.ZodType>(
     }
     while (inflight.size >= concurrency) await Promise.race(inflight);
     if (signal.aborted) break; // read but not written: still pending, delivered again on restart
-    const p: Promise<void> = commit(entries, good, fresh).finally(() => inflight.delete(p));
+    const p: Promise<void> = commit(entries, good).finally(() => inflight.delete(p));
     inflight.add(p);
   }
   await Promise.all(inflight);

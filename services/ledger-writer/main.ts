@@ -4,7 +4,8 @@
  * @module
  */
 import { ConfigError, loadConfig } from "@lib/config";
-import { connectDb } from "@lib/db";
+import type { Sql } from "@lib/db";
+import postgres from "postgres";
 import { opsHandler, runHealthChecks, serveOps } from "@lib/health";
 import { createShutdown } from "@lib/lifecycle";
 import { createLogger } from "@lib/log";
@@ -14,6 +15,22 @@ import { LedgerConfig } from "./config.ts";
 import { startLedgerWriter } from "./run.ts";
 
 const SERVICE = "ledger-writer";
+
+/**
+ * The pool `connectDb` opens, but reconnecting within a second once the database is back:
+ * postgres.js otherwise waits up to 20 s between attempts after repeated failures, which would
+ * stretch the catch-up after an outage.
+ */
+function connectLedgerDb(url: string, max: number): Sql {
+  return postgres(url, {
+    max,
+    onnotice: () => {},
+    connect_timeout: 5,
+    idle_timeout: 30,
+    types: {},
+    backoff: (attempt: number) => Math.min(0.05 * 2 ** attempt, 1),
+  }) as unknown as Sql;
+}
 
 async function main(): Promise<number> {
   let config: LedgerConfig;
@@ -49,9 +66,10 @@ async function main(): Promise<number> {
       orderEvents: await connect("order-events"),
     };
     // a connection per concurrent write of each stream, plus one for health checks
-    const sql = connectDb(config.DATABASE_URL, {
-      max: config.KALENCY_LEDGER_TRADE_CONCURRENCY + config.KALENCY_LEDGER_EVENT_CONCURRENCY + 2,
-    });
+    const sql = connectLedgerDb(
+      config.DATABASE_URL,
+      config.KALENCY_LEDGER_TRADE_CONCURRENCY + config.KALENCY_LEDGER_EVENT_CONCURRENCY + 2,
+    );
     shutdown.defer("postgres", () => sql.end({ timeout: 5 }));
 
     const writer = startLedgerWriter({ redis, readers, sql, log, registry }, {
@@ -62,7 +80,6 @@ async function main(): Promise<number> {
       eventBatch: config.KALENCY_LEDGER_EVENT_BATCH,
       tradeConcurrency: config.KALENCY_LEDGER_TRADE_CONCURRENCY,
       eventConcurrency: config.KALENCY_LEDGER_EVENT_CONCURRENCY,
-      copyTimeoutMs: config.KALENCY_LEDGER_COPY_TIMEOUT_MS,
       blockMs: config.KALENCY_LEDGER_BLOCK_MS,
       retry: { initialMs: config.KALENCY_LEDGER_RETRY_MS, maxMs: config.KALENCY_LEDGER_RETRY_MAX_MS },
       lagIntervalMs: 1000,

@@ -1,23 +1,12 @@
 /**
- * Pure conversions from stream messages to PostgreSQL rows: COPY text lines for trades, and the
- * column arrays of funding postings and order events.
+ * Pure conversions from stream messages to PostgreSQL rows (JSON objects keyed by column name), and
+ * the checks that keep a batch from failing on a value a column cannot hold.
  * @module
  */
 import type { Execution, OrderEvent } from "@lib/contracts";
 import { postingsForWalletEvent } from "@lib/ledger";
 import type { Posting } from "@lib/ledger";
 import type { WalletEvent } from "@lib/contracts";
-
-const SPECIAL_REGEXP = /[\\\t\n\r]/;
-
-/** Escapes a value for PostgreSQL's COPY text format (backslash, tab, newline, carriage return). */
-export function copyText(value: string): string {
-  if (!SPECIAL_REGEXP.test(value)) return value;
-  return value.replace(
-    /[\\\t\n\r]/g,
-    (c) => c === "\\" ? "\\\\" : c === "\t" ? "\\t" : c === "\n" ? "\\n" : "\\r",
-  );
-}
 
 const ZERO_REGEXP = /^0(\.0*)?$/;
 /** What fits a numeric(38, 18) column: at most 20 integer and 18 fractional digits. */
@@ -31,8 +20,8 @@ function badText(value: string): boolean {
 
 /**
  * Why an execution cannot be stored as a `trade_ledger` row (out of a column's range, a zero price
- * or quantity, text PostgreSQL refuses), or undefined when it can. Checked before COPY, which must
- * not fail.
+ * or quantity, text PostgreSQL refuses), or undefined when it can. Checked before writing, so one bad
+ * entry is dead-lettered instead of failing its whole batch forever.
  */
 export function invalidTradeReason(e: Execution): string | undefined {
   for (
@@ -63,38 +52,31 @@ export function invalidTradeReason(e: Execution): string | undefined {
   return undefined;
 }
 
-/** Columns of `trade_ledger` in the order {@linkcode tradeCopyLine} writes them. */
-export const TRADE_COLUMNS = [
-  "trade_id",
-  "symbol",
-  "buy_user_id",
-  "sell_user_id",
-  "price",
-  "qty",
-  "executed_at",
-  "seq",
-  "quote_qty",
-  "base_asset",
-  "quote_asset",
-  "buy_order_id",
-  "sell_order_id",
-  "taker_side",
-  "maker_fee",
-  "taker_fee",
-  "fee_asset",
-  "fee_account",
-  "stream_id",
-] as const;
-
-/** One `trade_ledger` row in COPY text format (tab-separated, newline-terminated). */
-export function tradeCopyLine(e: Execution, streamId: string, feeAccount: string): string {
+/** A `trade_ledger` row as JSON for `json_populate_recordset` (keys are the column names). */
+export function tradeRow(e: Execution, streamId: string, feeAccount: string) {
   const dash = e.symbol.indexOf("-");
   const noFee = ZERO_REGEXP.test(e.makerFee) && ZERO_REGEXP.test(e.takerFee);
-  return copyText(e.tradeId) + "\t" + e.symbol + "\t" + e.buyerUserId + "\t" + e.sellerUserId + "\t" +
-    e.price + "\t" + e.qty + "\t" + new Date(e.ts).toISOString() + "\t" + e.seq + "\t" + e.quoteQty + "\t" +
-    e.symbol.slice(0, dash) + "\t" + e.symbol.slice(dash + 1) + "\t" + copyText(e.buyOrderId) + "\t" +
-    copyText(e.sellOrderId) + "\t" + e.takerSide + "\t" + e.makerFee + "\t" + e.takerFee + "\t" + e.feeAsset +
-    "\t" + (noFee ? "\\N" : copyText(feeAccount)) + "\t" + streamId + "\n";
+  return {
+    trade_id: e.tradeId,
+    symbol: e.symbol,
+    buy_user_id: e.buyerUserId,
+    sell_user_id: e.sellerUserId,
+    price: e.price,
+    qty: e.qty,
+    executed_at: new Date(e.ts).toISOString(),
+    seq: e.seq,
+    quote_qty: e.quoteQty,
+    base_asset: e.symbol.slice(0, dash),
+    quote_asset: e.symbol.slice(dash + 1),
+    buy_order_id: e.buyOrderId,
+    sell_order_id: e.sellOrderId,
+    taker_side: e.takerSide,
+    maker_fee: e.makerFee,
+    taker_fee: e.takerFee,
+    fee_asset: e.feeAsset,
+    fee_account: noFee ? null : feeAccount,
+    stream_id: streamId,
+  };
 }
 
 /** The funding postings of a batch of wallet events (most events give none). */

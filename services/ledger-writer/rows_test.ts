@@ -1,26 +1,29 @@
 import assert from "node:assert/strict";
 import { sampleExecutions } from "@lib/ledger";
-import { copyText, latestPerOrder, streamVersion, TRADE_COLUMNS, tradeCopyLine } from "./rows.ts";
+import { invalidTradeReason, latestPerOrder, streamVersion, tradeRow } from "./rows.ts";
 
-Deno.test("copyText() escapes exactly what COPY's text format treats specially", () => {
-  assert.equal(copyText("ord-1"), "ord-1");
-  assert.equal(copyText("a\tb\nc\\d\re"), "a\\tb\\nc\\\\d\\re");
-});
-
-Deno.test("tradeCopyLine() writes every column, buyer and seller from the execution, NULL fee account without fees", () => {
+Deno.test("tradeRow() takes buyer and seller from the execution and leaves the fee account empty without fees", () => {
   const [e] = sampleExecutions({ count: 1, symbols: ["BTC-ETH"] });
-  const cols = tradeCopyLine({ ...e, tradeId: "t\t1" }, "17-3", "fees").slice(0, -1).split("\t");
-  assert.equal(cols.length, TRADE_COLUMNS.length);
-  const row = Object.fromEntries(TRADE_COLUMNS.map((c, i) => [c, cols[i]]));
-  assert.equal(row.trade_id, "t\\t1", "the tab inside the id is escaped, not a separator");
+  const row = tradeRow(e, "17-3", "fees");
   assert.equal(row.buy_user_id, e.buyerUserId);
   assert.equal(row.sell_user_id, e.sellerUserId);
   assert.equal(row.base_asset, "BTC");
   assert.equal(row.quote_asset, "ETH");
-  assert.equal(row.fee_account, "\\N");
+  assert.equal(row.fee_account, null);
   assert.equal(row.stream_id, "17-3");
-  const withFee = tradeCopyLine({ ...e, takerFee: "0.01" }, "17-3", "fees").split("\t");
-  assert.equal(withFee[TRADE_COLUMNS.indexOf("fee_account")], "fees");
+  assert.equal(row.executed_at, new Date(e.ts).toISOString());
+  assert.equal(tradeRow({ ...e, takerFee: "0.01" }, "17-3", "fees").fee_account, "fees");
+});
+
+Deno.test("invalidTradeReason() refuses what the ledger's columns cannot hold", () => {
+  const [e] = sampleExecutions({ count: 1 });
+  assert.equal(invalidTradeReason(e), undefined);
+  assert.match(invalidTradeReason({ ...e, price: "123456789012345678901" })!, /numeric\(38,18\)/);
+  assert.match(invalidTradeReason({ ...e, qty: "0.0000000000000000001" })!, /numeric\(38,18\)/);
+  assert.match(invalidTradeReason({ ...e, qty: "0" })!, /greater than zero/);
+  assert.match(invalidTradeReason({ ...e, ts: 253_402_300_800_000 })!, /9999/);
+  assert.match(invalidTradeReason({ ...e, tradeId: "a\u0000b" })!, /NUL/);
+  assert.match(invalidTradeReason({ ...e, buyOrderId: "\ud800" })!, /surrogate/);
 });
 
 Deno.test("streamVersion() sorts like the stream ids it encodes", () => {

@@ -28,8 +28,6 @@ export interface LedgerWriterOptions {
   tradeConcurrency: number;
   /** Order-event batches committed at the same time. */
   eventConcurrency: number;
-  /** A COPY that has not finished after this long fails its transaction (then retried). */
-  copyTimeoutMs: number;
   blockMs: number;
   retry: RetryPolicy;
   lagIntervalMs: number;
@@ -69,11 +67,7 @@ export function startLedgerWriter(
   const { redis, log, registry } = deps;
   const prefix = options.prefix;
   const status: LedgerWriterStatus = { lag: {}, failing: {}, trades: 0 };
-  const store = new LedgerStore(deps.sql, {
-    consumer: LEDGER_GROUP,
-    feeAccount: options.feeAccount,
-    copyTimeoutMs: options.copyTimeoutMs,
-  });
+  const store = new LedgerStore(deps.sql, { consumer: LEDGER_GROUP, feeAccount: options.feeAccount });
 
   const batches = registry.counter("ledger_batches_total", "Batches committed, by stream");
   const batchSize = registry.histogram("ledger_batch_size", "Entries per committed batch, by stream", [
@@ -94,7 +88,6 @@ export function startLedgerWriter(
     "PostgreSQL write latency of one batch (transaction incl. retries), by stream",
   );
   const rows = registry.counter("ledger_rows_total", "Rows inserted, by table");
-  const paths = registry.counter("ledger_trade_batches_total", "Trade batches by write path (copy or merge)");
   const conflicts = registry.counter(
     "ledger_conflicting_trades_total",
     "Trade ids already in the ledger with different content (dead-lettered, not overwritten)",
@@ -162,10 +155,9 @@ export function startLedgerWriter(
         reader: deps.readers.executions,
         count: options.tradeBatch,
         concurrency: options.tradeConcurrency,
-        write: async (batch, lastId, info) => {
-          const r = await store.writeTrades(execKey, batch, lastId, info);
+        write: async (batch, lastId) => {
+          const r = await store.writeTrades(execKey, batch, lastId);
           rows.inc({ table: "trade_ledger" }, r.inserted);
-          paths.inc({ path: r.path });
           status.trades += r.inserted;
           const dead = [
             ...r.rejected,
@@ -178,7 +170,7 @@ export function startLedgerWriter(
             const entry = batch.find((b) => b.id === d.id);
             if (!entry) continue;
             log.error("an execution cannot be written to the ledger", { streamId: d.id, reason: d.reason });
-            if (r.conflicts.length) conflicts.inc();
+            if (r.conflicts.length > 0) conflicts.inc();
             await redis.xAdd(`${execKey}:dead`, "*", {
               reason: d.reason,
               source: `${LEDGER_GROUP}/${options.consumer}`,

@@ -85,7 +85,6 @@ export async function withWriter<T>(
     eventBatch: 500,
     tradeConcurrency: 2,
     eventConcurrency: 2,
-    copyTimeoutMs: 5000,
     blockMs: 100,
     retry: { initialMs: 20, maxMs: 200 },
     lagIntervalMs: 50,

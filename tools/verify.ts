@@ -1,0 +1,389 @@
+/**
+ * Reconciliation of the streams, the ledger and the engine's read models:
+ *
+ * 1. trades: every execution in the stream is in `trade_ledger` once, and the ledger holds no trade
+ *    the stream does not (within the part of the stream still kept);
+ * 2. postings: the postings sum to zero per asset (and per funding reference);
+ * 3. balances: each user's free + locked in the engine's wallets read model equals the sum of their
+ *    postings, for every asset;
+ * 4. candles: each minute's 1m trade candle (volume, trade count) equals the ledger's trades in it.
+ *
+ * `runVerify()` returns a report listing every difference with where it is; run this file directly
+ * (or `deno task tools verify`) to print it; the exit code is 1 when anything differs.
+ * @module
+ */
+import { fromScaled, readCandles, toScaled } from "@lib/candles";
+import { keys, streamKey, STREAMS, WalletView } from "@lib/contracts";
+import { connectDb, type Sql } from "@lib/db";
+import { balancesFromPostings, EXTERNAL_ACCOUNT, groupLag } from "@lib/ledger";
+import { connectRedis, type RedisClient } from "@lib/redis";
+
+export interface VerifyOptions {
+  redisUrl: string;
+  databaseUrl: string;
+  prefix: string;
+  /** Stops between pages (the CLI's Ctrl-C). */
+  signal?: AbortSignal;
+  /** At most this many differences are listed per check (all are counted). @default {200} */
+  maxListed?: number;
+}
+
+export type CheckName = "trades" | "postings" | "balances" | "candles";
+
+/** One thing that does not match. */
+export interface Difference {
+  check: CheckName;
+  /** Which user/asset, trade, or symbol/minute. */
+  where: string;
+  /** What the reference side says (stream, engine, ledger). */
+  expected: string;
+  actual: string;
+}
+
+export interface CheckResult {
+  check: CheckName;
+  ok: boolean;
+  /** How many items were compared. */
+  compared: number;
+  differences: number;
+  /** What was compared against what. */
+  summary: string;
+}
+
+export interface VerifyReport {
+  ok: boolean;
+  prefix: string;
+  at: string;
+  checks: CheckResult[];
+  /** Listed differences (at most `maxListed` per check). */
+  differences: Difference[];
+  /** Consumer groups still behind: differences may only mean "not written yet". */
+  lag: Record<string, { lag: number; pending: number }>;
+}
+
+function norm(amount: string): string {
+  return fromScaled(toScaled(amount));
+}
+
+class Collector {
+  readonly listed: Difference[] = [];
+  readonly counts = new Map<CheckName, number>();
+  constructor(readonly max: number) {}
+  add(d: Difference): void {
+    const n = (this.counts.get(d.check) ?? 0) + 1;
+    this.counts.set(d.check, n);
+    if (n <= this.max) this.listed.push(d);
+  }
+  count(check: CheckName): number {
+    return this.counts.get(check) ?? 0;
+  }
+}
+
+const PAGE = 5000;
+
+/** Stream vs trade_ledger: every trade of the (kept part of the) stream once, nothing extra. */
+async function checkTrades(
+  redis: RedisClient,
+  sql: Sql,
+  prefix: string,
+  diffs: Collector,
+  signal?: AbortSignal,
+): Promise<CheckResult> {
+  const key = streamKey(prefix, STREAMS.executions);
+  const inStream = new Map<string, { id: string; symbol: string }>();
+  let first: string | undefined;
+  let start = "-";
+  while (!signal?.aborted) {
+    const page = (await redis.xRange(key, start, "+", { COUNT: PAGE })) ?? [];
+    if (page.length === 0) break;
+    first ??= page[0].id;
+    const fresh: string[] = [];
+    for (const e of page) {
+      let trade: { tradeId?: unknown; symbol?: unknown };
+      try {
+        trade = JSON.parse(e.message.payload ?? "");
+      } catch {
+        continue; // undecodable entries are dead-lettered by the consumers, not trades
+      }
+      if (typeof trade.tradeId !== "string") continue;
+      if (!inStream.has(trade.tradeId)) fresh.push(trade.tradeId);
+      inStream.set(trade.tradeId, { id: e.id, symbol: String(trade.symbol) });
+    }
+    const found = new Set(
+      (await sql<{ trade_id: string }[]>`
+        SELECT trade_id FROM trade_ledger WHERE trade_id IN (SELECT unnest(${fresh}::text[]))`).map((r) =>
+        r.trade_id
+      ),
+    );
+    for (const id of fresh) {
+      if (!found.has(id)) {
+        const t = inStream.get(id)!;
+        diffs.add({
+          check: "trades",
+          where: `trade ${id} (${t.symbol}, stream entry ${t.id})`,
+          expected: "in trade_ledger",
+          actual: "missing",
+        });
+      }
+    }
+    if (page.length < PAGE) break;
+    const [ms, seq] = page[page.length - 1].id.split("-");
+    start = `${ms}-${BigInt(seq) + 1n}`;
+  }
+  let ledgerRows = 0;
+  if (first) {
+    // rows written from the kept part of the stream that the stream does not hold
+    const [fms, fseq] = first.split("-");
+    const rows = sql<{ trade_id: string; symbol: string; stream_id: string }[]>`
+      SELECT trade_id, symbol, stream_id FROM trade_ledger
+      WHERE (split_part(stream_id, '-', 1)::bigint, split_part(stream_id, '-', 2)::bigint) >= (${fms}, ${fseq})`
+      .cursor(PAGE);
+    for await (const chunk of rows) {
+      for (const r of chunk) {
+        ledgerRows++;
+        if (!inStream.has(r.trade_id)) {
+          diffs.add({
+            check: "trades",
+            where: `trade ${r.trade_id} (${r.symbol}, ledger stream_id ${r.stream_id})`,
+            expected: "in the executions stream",
+            actual: "only in trade_ledger",
+          });
+        }
+      }
+    }
+  }
+  const n = diffs.count("trades");
+  return {
+    check: "trades",
+    ok: n === 0,
+    compared: inStream.size,
+    differences: n,
+    summary:
+      `${inStream.size} trades in ${key} vs ${ledgerRows} trade_ledger rows from the same stream range`,
+  };
+}
+
+/** Postings sum to zero per asset, and per reference for the stored (funding) postings. */
+async function checkPostings(sql: Sql, diffs: Collector): Promise<CheckResult> {
+  const byAsset = await sql<{ asset: string; total: string; n: number }[]>`
+    SELECT asset, sum(amount)::text AS total, count(*)::int AS n FROM ledger_postings GROUP BY asset ORDER BY asset`;
+  for (const r of byAsset) {
+    if (toScaled(r.total) !== 0n) {
+      diffs.add({
+        check: "postings",
+        where: `asset ${r.asset}`,
+        expected: "sum 0",
+        actual: `sum ${norm(r.total)}`,
+      });
+    }
+  }
+  const refs = await sql<{ ref: string; asset: string; total: string }[]>`
+    SELECT ref, asset, sum(amount)::text AS total FROM balance_postings GROUP BY ref, asset HAVING sum(amount) <> 0`;
+  for (const r of refs) {
+    diffs.add({
+      check: "postings",
+      where: `${r.ref} ${r.asset}`,
+      expected: "sum 0",
+      actual: `sum ${norm(r.total)}`,
+    });
+  }
+  const n = diffs.count("postings");
+  const postings = byAsset.reduce((s, r) => s + Number(r.n), 0);
+  return {
+    check: "postings",
+    ok: n === 0,
+    compared: postings,
+    differences: n,
+    summary:
+      `${postings} postings in ${byAsset.length} assets sum to zero per asset and per funding reference`,
+  };
+}
+
+/** The engine's wallets (free + locked) vs the sums of the postings. */
+async function checkBalances(
+  redis: RedisClient,
+  sql: Sql,
+  prefix: string,
+  diffs: Collector,
+): Promise<CheckResult> {
+  const engine = new Map<string, Map<string, bigint>>();
+  const raw = await redis.hGetAll(keys.wallets(prefix));
+  for (const [userId, json] of Object.entries(raw)) {
+    const parsed = WalletView.safeParse(JSON.parse(String(json)));
+    if (!parsed.success) {
+      diffs.add({
+        check: "balances",
+        where: `wallet of ${userId}`,
+        expected: "a WalletView",
+        actual: "unreadable",
+      });
+      continue;
+    }
+    const m = new Map<string, bigint>();
+    for (const b of parsed.data.balances) m.set(b.asset, toScaled(b.free) + toScaled(b.locked));
+    engine.set(String(userId), m);
+  }
+  const ledger = new Map<string, Map<string, bigint>>();
+  for (const b of await balancesFromPostings(sql)) {
+    if (b.account === EXTERNAL_ACCOUNT) continue;
+    if (!ledger.has(b.account)) ledger.set(b.account, new Map());
+    ledger.get(b.account)!.set(b.asset, toScaled(b.balance));
+  }
+  let compared = 0;
+  for (const user of new Set([...engine.keys(), ...ledger.keys()])) {
+    const e = engine.get(user);
+    const l = ledger.get(user) ?? new Map<string, bigint>();
+    for (const asset of new Set([...(e?.keys() ?? []), ...l.keys()])) {
+      compared++;
+      const ev = e?.get(asset) ?? 0n;
+      const lv = l.get(asset) ?? 0n;
+      if (ev !== lv) {
+        diffs.add({
+          check: "balances",
+          where: `user ${user} asset ${asset}`,
+          expected: e ? `engine ${fromScaled(ev)}` : "engine has no wallet",
+          actual: `postings ${fromScaled(lv)}`,
+        });
+      }
+    }
+  }
+  const n = diffs.count("balances");
+  return {
+    check: "balances",
+    ok: n === 0,
+    compared,
+    differences: n,
+    summary:
+      `${engine.size} engine wallets vs ${ledger.size} accounts with postings (free + locked per asset)`,
+  };
+}
+
+/** 1m trade candles vs the ledger's trades per minute. */
+async function checkCandles(
+  redis: RedisClient,
+  sql: Sql,
+  prefix: string,
+  diffs: Collector,
+  signal?: AbortSignal,
+): Promise<CheckResult> {
+  const minutes = await sql<{ symbol: string; minute: Date; volume: string; trades: number }[]>`
+    SELECT symbol, date_trunc('minute', executed_at) AS minute, sum(qty)::text AS volume, count(*)::int AS trades
+    FROM trade_ledger GROUP BY 1, 2 ORDER BY 1, 2`;
+  const bySymbol = new Map<string, Map<number, { volume: bigint; trades: number }>>();
+  for (const m of minutes) {
+    if (!bySymbol.has(m.symbol)) bySymbol.set(m.symbol, new Map());
+    bySymbol.get(m.symbol)!.set(m.minute.getTime(), { volume: toScaled(m.volume), trades: Number(m.trades) });
+  }
+  let compared = 0;
+  for (const [symbol, ledger] of bySymbol) {
+    const times = [...ledger.keys()];
+    let from = Math.min(...times);
+    const to = Math.max(...times);
+    const candles = new Map<number, { volume: bigint; trades: number }>();
+    while (from <= to && !signal?.aborted) {
+      const page = await readCandles(redis, sql, prefix, {
+        symbol,
+        tf: "1m",
+        from,
+        to,
+        fill: false,
+        limit: 1000,
+      });
+      for (const c of page) candles.set(c.openTime, { volume: toScaled(c.volume), trades: c.trades });
+      if (page.length < 1000) break;
+      from = page[page.length - 1].openTime + 60_000;
+    }
+    for (const t of new Set([...ledger.keys(), ...candles.keys()])) {
+      compared++;
+      const l = ledger.get(t);
+      const c = candles.get(t);
+      if (l?.volume !== c?.volume || l?.trades !== c?.trades) {
+        diffs.add({
+          check: "candles",
+          where: `${symbol} 1m ${new Date(t).toISOString()}`,
+          expected: l ? `ledger volume ${fromScaled(l.volume)} in ${l.trades} trades` : "ledger: no trades",
+          actual: c ? `candle volume ${fromScaled(c.volume)} in ${c.trades} trades` : "no candle",
+        });
+      }
+    }
+  }
+  const n = diffs.count("candles");
+  return {
+    check: "candles",
+    ok: n === 0,
+    compared,
+    differences: n,
+    summary: `${compared} symbol-minutes: 1m candle volume and trade count vs the ledger's trades`,
+  };
+}
+
+/** Runs every check and returns the report (it never throws for a difference, only for I/O errors). */
+export async function runVerify(options: VerifyOptions): Promise<VerifyReport> {
+  const redis = await connectRedis(options.redisUrl, { reconnect: false });
+  const sql = connectDb(options.databaseUrl, { max: 2 });
+  try {
+    const diffs = new Collector(options.maxListed ?? 200);
+    const lag: VerifyReport["lag"] = {};
+    for (const group of ["ledger-writer", "candle-aggregator"]) {
+      const l = await groupLag(redis, streamKey(options.prefix, STREAMS.executions), group);
+      if (l.lag > 0 || l.pending > 0) lag[`${group}/executions`] = { lag: l.lag, pending: l.pending };
+    }
+    const checks = [
+      await checkTrades(redis, sql, options.prefix, diffs, options.signal),
+      await checkPostings(sql, diffs),
+      await checkBalances(redis, sql, options.prefix, diffs),
+      await checkCandles(redis, sql, options.prefix, diffs, options.signal),
+    ];
+    return {
+      ok: checks.every((c) => c.ok),
+      prefix: options.prefix,
+      at: new Date().toISOString(),
+      checks,
+      differences: diffs.listed,
+      lag,
+    };
+  } finally {
+    await sql.end({ timeout: 5 });
+    await redis.close();
+  }
+}
+
+/** The report as text for a terminal. */
+export function formatVerifyReport(report: VerifyReport): string {
+  const lines = [
+    `verify ${report.prefix} at ${report.at}: ${report.ok ? "everything matches" : "DIFFERENCES FOUND"}`,
+  ];
+  for (const c of report.checks) {
+    lines.push(
+      `  ${c.ok ? "ok  " : "FAIL"} ${c.check.padEnd(8)} ${c.summary}${
+        c.ok ? "" : `: ${c.differences} differ`
+      }`,
+    );
+  }
+  for (const [group, l] of Object.entries(report.lag)) {
+    lines.push(
+      `  note: ${group} is ${l.lag} entries behind with ${l.pending} pending; some differences may only be lag`,
+    );
+  }
+  for (const d of report.differences) {
+    lines.push(`  - [${d.check}] ${d.where}: expected ${d.expected}, found ${d.actual}`);
+  }
+  const listed = new Map<string, number>();
+  for (const d of report.differences) listed.set(d.check, (listed.get(d.check) ?? 0) + 1);
+  for (const c of report.checks) {
+    const more = c.differences - (listed.get(c.check) ?? 0);
+    if (more > 0) lines.push(`  ... and ${more} more ${c.check} differences`);
+  }
+  return lines.join("\n");
+}
+
+if (import.meta.main) {
+  const env = Deno.env.toObject();
+  const report = await runVerify({
+    redisUrl: env.REDIS_URL ?? "redis://127.0.0.1:6379",
+    databaseUrl: env.DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/kalency",
+    prefix: env.KALENCY_PREFIX ?? "kalency:v1",
+  });
+  console.log(Deno.args.includes("--json") ? JSON.stringify(report, null, 2) : formatVerifyReport(report));
+  Deno.exit(report.ok ? 0 : 1);
+}

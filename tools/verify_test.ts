@@ -1,0 +1,158 @@
+import assert from "node:assert/strict";
+import { fromScaled, toScaled } from "@lib/candles";
+import { keys, streamKey, STREAMS, type WalletEvent, type WalletView } from "@lib/contracts";
+import { groupLag, postingsForExecution, postingsForWalletEvent, sampleExecutions } from "@lib/ledger";
+import { publishBatch } from "@lib/redis";
+import { dbFixture, freePort, redisFixture, TEST_REDIS_URL, waitFor } from "@lib/testing";
+import { formatVerifyReport, runVerify } from "./verify.ts";
+
+const ROOT = new URL("../", import.meta.url).pathname;
+const USERS = ["alice", "bob", "carol", "dave"];
+const T0 = Date.UTC(2026, 0, 1);
+
+function spawn(path: string, env: Record<string, string>): Deno.ChildProcess {
+  return new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", `${ROOT}${path}`],
+    env: { ...env, LOG_LEVEL: "error", LOG_FORMAT: "json" },
+    stdout: "null",
+    stderr: "null",
+  }).spawn();
+}
+
+/** What the engine's wallets would hold after this funding and these trades (all free). */
+function engineWallets(flow: ReturnType<typeof sampleExecutions>, funding: WalletEvent[]): WalletView[] {
+  const totals = new Map<string, Map<string, bigint>>();
+  const postings = [
+    ...funding.flatMap((w, i) => postingsForWalletEvent(w, `${i}-0`)),
+    ...flow.flatMap((e) => postingsForExecution(e, "kalency-fees")),
+  ];
+  for (const p of postings) {
+    if (p.account.startsWith("#")) continue;
+    if (!totals.has(p.account)) totals.set(p.account, new Map());
+    const m = totals.get(p.account)!;
+    m.set(p.asset, (m.get(p.asset) ?? 0n) + toScaled(p.amount));
+  }
+  return [...totals].map(([userId, m]) => ({
+    userId,
+    balances: [...m].map(([asset, v]) => ({ asset, free: fromScaled(v), locked: "0" })),
+    updatedAt: T0,
+  }));
+}
+
+Deno.test("runVerify() finds nothing in a consistent system and names every difference in a broken one", async () => {
+  await using fx = await redisFixture("verify");
+  await using db = await dbFixture();
+  const env = {
+    REDIS_URL: TEST_REDIS_URL,
+    DATABASE_URL: db.url,
+    KALENCY_PREFIX: fx.prefix,
+    KALENCY_LEDGER_PORT: String(freePort()),
+    KALENCY_CANDLES_PORT: String(freePort()),
+    KALENCY_LEDGER_BLOCK_MS: "100",
+    KALENCY_CANDLES_BLOCK_MS: "100",
+    KALENCY_CANDLES_FLUSH_MS: "50",
+  };
+  const funding: WalletEvent[] = USERS.flatMap((userId) =>
+    [["USD", "10000000"], ["BTC", "100"], ["ETH", "10000"]].map(([asset, amount]) => ({
+      userId,
+      asset,
+      freeDelta: amount,
+      lockedDelta: "0",
+      free: amount,
+      locked: "0",
+      reason: "OPEN_ACCOUNT" as const,
+      ts: T0,
+    }))
+  );
+  const flow = sampleExecutions({
+    count: 600,
+    start: T0 + 1000,
+    maxGapMs: 400,
+    makerFeeBps: 2,
+    takerFeeBps: 10,
+  });
+  await publishBatch(fx.redis, fx.prefix, STREAMS.wallet, funding);
+  await publishBatch(fx.redis, fx.prefix, STREAMS.executions, flow);
+  const wallets = engineWallets(flow, funding);
+  await fx.redis.hSet(
+    keys.wallets(fx.prefix),
+    Object.fromEntries(wallets.map((w) => [w.userId, JSON.stringify(w)])),
+  );
+
+  const ledger = spawn("services/ledger-writer/main.ts", env);
+  const candles = spawn("services/candle-aggregator/main.ts", env);
+  try {
+    const key = streamKey(fx.prefix, STREAMS.executions);
+    await waitFor(async () => {
+      for (const g of ["ledger-writer", "candle-aggregator"]) {
+        const l = await groupLag(fx.redis, key, g);
+        if (l.lag !== 0 || l.pending !== 0) return false;
+      }
+      const w = await groupLag(fx.redis, streamKey(fx.prefix, STREAMS.wallet), "ledger-writer");
+      return w.lag === 0 && w.pending === 0;
+    }, { timeoutMs: 30_000, what: "both consumers to catch up" });
+
+    const options = { redisUrl: TEST_REDIS_URL, databaseUrl: db.url, prefix: fx.prefix };
+    const good = await runVerify(options);
+    assert.equal(good.ok, true, formatVerifyReport(good));
+    assert.deepEqual(good.checks.map((c) => [c.check, c.ok]), [
+      ["trades", true],
+      ["postings", true],
+      ["balances", true],
+      ["candles", true],
+    ]);
+    assert.equal(good.checks[0].compared, flow.length);
+
+    // break it: the engine holds a different balance, and the ledger lost one trade
+    const alice = wallets.find((w) => w.userId === "alice")!;
+    const usd = alice.balances.find((b) => b.asset === "USD")!;
+    const broken = { ...alice, balances: [{ ...usd, free: fromScaled(toScaled(usd.free) + 1n) }] };
+    await fx.redis.hSet(
+      keys.wallets(fx.prefix),
+      "alice",
+      JSON.stringify({
+        ...broken,
+        balances: [...alice.balances.filter((b) => b.asset !== "USD"), ...broken.balances],
+      }),
+    );
+    const lost = flow[123];
+    await db.sql`DELETE FROM trade_ledger WHERE trade_id = ${lost.tradeId}`;
+
+    const bad = await runVerify(options);
+    assert.equal(bad.ok, false);
+    const where = (check: string) => bad.differences.filter((d) => d.check === check).map((d) => d.where);
+    assert.deepEqual(where("trades"), [
+      `trade ${lost.tradeId} (${lost.symbol}, stream entry ${await entryIdOf(lost.tradeId)})`,
+    ]);
+    assert.deepEqual(where("postings"), []);
+    assert.ok(where("balances").includes("user alice asset USD"), where("balances").join("; "));
+    for (const u of [lost.buyerUserId, lost.sellerUserId]) {
+      assert.ok(where("balances").some((w) => w.startsWith(`user ${u} asset`)), u);
+    }
+    const minute = new Date(Math.floor(lost.ts / 60_000) * 60_000).toISOString();
+    assert.deepEqual(where("candles"), [`${lost.symbol} 1m ${minute}`]);
+    const text = formatVerifyReport(bad);
+    assert.match(text, /DIFFERENCES FOUND/);
+    assert.match(text, new RegExp(`trade ${lost.tradeId}`));
+
+    // the command-line form exits non-zero
+    const cli = await new Deno.Command(Deno.execPath(), {
+      args: ["run", "-A", `${ROOT}tools/verify.ts`],
+      env: { REDIS_URL: TEST_REDIS_URL, DATABASE_URL: db.url, KALENCY_PREFIX: fx.prefix },
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    assert.equal(cli.code, 1);
+    assert.match(new TextDecoder().decode(cli.stdout), /FAIL trades/);
+  } finally {
+    for (const p of [ledger, candles]) {
+      p.kill("SIGTERM");
+      assert.equal((await p.status).code, 0);
+    }
+  }
+
+  async function entryIdOf(tradeId: string): Promise<string> {
+    const all = (await fx.redis.xRange(streamKey(fx.prefix, STREAMS.executions), "-", "+")) ?? [];
+    return all.find((e) => e.message.payload.includes(`"tradeId":"${tradeId}"`))!.id;
+  }
+});
