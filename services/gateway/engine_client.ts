@@ -40,7 +40,8 @@ export interface EngineClientOptions {
 interface Waiter {
   resolve(reply: EngineReply): void;
   reject(e: unknown): void;
-  timer: ReturnType<typeof setTimeout>;
+  /** performance.now() after which the request times out. */
+  deadline: number;
   started: number;
   type: string;
 }
@@ -53,7 +54,9 @@ export class EngineClient implements EngineGateway {
   #queue: { fields: Record<string, string>; cmdId: string }[] = [];
   #flushing = false;
   #scheduled = false;
+  // insertion order is deadline order (one timeout for all), so expiry scans from the front
   #waiters = new Map<string, Waiter>();
+  #sweeper?: ReturnType<typeof setInterval>;
   #controller = new AbortController();
   #loop?: Promise<void>;
   #alive = false;
@@ -96,6 +99,25 @@ export class EngineClient implements EngineGateway {
     const fromId = last?.[0]?.id ?? "0-0";
     this.#alive = true;
     this.#loop = this.#read(fromId).finally(() => this.#alive = false);
+    // one timer for every waiting request instead of one per request
+    this.#sweeper = setInterval(() => this.#expire(), Math.min(100, Math.max(10, this.#o.timeoutMs / 10)));
+  }
+
+  #expire(): void {
+    const now = performance.now();
+    for (const [cmdId, w] of this.#waiters) {
+      if (w.deadline > now) break;
+      this.#waiters.delete(cmdId);
+      this.#timeouts.inc({ type: w.type });
+      w.reject(
+        new ApiError(
+          504,
+          "ENGINE_TIMEOUT",
+          `The matching engine did not answer within ${this.#o.timeoutMs} ms. The command may still be ` +
+            `applied: check GET /v1/orders/open; retrying an order with the same clientOrderId is safe`,
+        ),
+      );
+    }
   }
 
   async #read(fromId: string): Promise<void> {
@@ -117,7 +139,6 @@ export class EngineClient implements EngineGateway {
         const w = this.#waiters.get(d.value.cmdId);
         if (!w) continue; // answered after its timeout, or meant for a previous process
         this.#waiters.delete(d.value.cmdId);
-        clearTimeout(w.timer);
         this.#latency.observe((performance.now() - w.started) / 1000, { type: w.type });
         w.resolve(d.value);
       }
@@ -138,19 +159,14 @@ export class EngineClient implements EngineGateway {
     const full = { ...command, cmdId, replyTo: this.replyKey } as EngineCommandInput;
     const fields = encodeEntry(STREAMS.orders, full);
     return new Promise<EngineReply>((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.#waiters.delete(cmdId);
-        this.#timeouts.inc({ type: command.type });
-        reject(
-          new ApiError(
-            504,
-            "ENGINE_TIMEOUT",
-            `The matching engine did not answer within ${this.#o.timeoutMs} ms. The command may still be ` +
-              `applied: check GET /v1/orders/open; retrying an order with the same clientOrderId is safe`,
-          ),
-        );
-      }, this.#o.timeoutMs);
-      this.#waiters.set(cmdId, { resolve, reject, timer, started: performance.now(), type: command.type });
+      const started = performance.now();
+      this.#waiters.set(cmdId, {
+        resolve,
+        reject,
+        deadline: started + this.#o.timeoutMs,
+        started,
+        type: command.type,
+      });
       this.#queue.push({ fields, cmdId });
       this.#sent.inc({ type: command.type });
       this.#schedule();
@@ -184,7 +200,6 @@ export class EngineClient implements EngineGateway {
             const w = this.#waiters.get(item.cmdId);
             if (!w) continue;
             this.#waiters.delete(item.cmdId);
-            clearTimeout(w.timer);
             w.reject(new ApiError(503, "ENGINE_UNAVAILABLE", "Cannot reach the command stream; try again"));
           }
         }
@@ -197,8 +212,8 @@ export class EngineClient implements EngineGateway {
   /** Stops the reader, fails every waiting request and deletes this process's reply stream. */
   async close(): Promise<void> {
     this.#controller.abort();
+    clearInterval(this.#sweeper);
     for (const [id, w] of this.#waiters) {
-      clearTimeout(w.timer);
       w.reject(new ApiError(503, "SHUTTING_DOWN", "The gateway is shutting down; retry on another instance"));
       this.#waiters.delete(id);
     }

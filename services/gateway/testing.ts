@@ -26,6 +26,8 @@ export function engineAvailable(): boolean {
 }
 
 export interface Spawned extends AsyncDisposable {
+  /** Process id (the deno process itself). */
+  pid: number;
   port: number;
   url: string;
   /** SIGTERM and wait; resolves with the exit code. */
@@ -80,6 +82,7 @@ export async function spawnService(
     throw e;
   }
   return {
+    pid: child.pid,
     port,
     url,
     stop,

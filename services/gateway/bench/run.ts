@@ -119,6 +119,14 @@ async function engineDirect(redis: RedisClient, prefix: string, count: number): 
   return count / ((performance.now() - t0) / 1000);
 }
 
+/** CPU seconds (user + system) a process has used so far, from /proc. */
+async function cpuSeconds(pid: number): Promise<number> {
+  const stat = await Deno.readTextFile(`/proc/${pid}/stat`);
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  // fields[11], fields[12]: utime, stime in clock ticks (USER_HZ, 100 on Linux)
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
 function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
   return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
@@ -170,13 +178,21 @@ async function main() {
       tokens.push((await r.json()).accessToken);
     }
 
-    const scenarios: { name: string; script: string; url: string; env: Record<string, string> }[] = [];
+    const scenarios: {
+      name: string;
+      script: string;
+      url: string;
+      env: Record<string, string>;
+      cpu?: Spawned[];
+    }[] = [];
+    const engine = procs[0];
     if (args.scenario === "all" || args.scenario === "orders") {
       scenarios.push({
         name: "place order (POST /v1/orders, end to end)",
         script: "place_orders.lua",
         url: gw.url,
         env: { TOKENS: tokens.join(",") },
+        cpu: [gw, engine],
       });
     }
     if (args.scenario === "all" || args.scenario === "reads") {
@@ -187,6 +203,7 @@ async function main() {
         script: "market_reads.lua",
         url: gw.url,
         env: {},
+        cpu: [gw],
       });
     }
     // the machine's ceiling right now: a plain Deno server, measured the same way
@@ -199,6 +216,7 @@ async function main() {
       script: "hello.lua",
       url: hello.url,
       env: {},
+      cpu: [hello],
     });
 
     const rows: string[] = [];
@@ -206,22 +224,29 @@ async function main() {
     for (const s of scenarios) {
       await wrk(s.script, s.url, Number(args.warmup), s.env);
       const results: WrkResult[] = [];
+      const cpuPerReq: number[][] = [];
       for (let i = 0; i < Number(args.runs); i++) {
+        const before = await Promise.all((s.cpu ?? []).map((p) => cpuSeconds(p.pid)));
         const r = await wrk(s.script, s.url, Number(args.duration), s.env);
+        const after = await Promise.all((s.cpu ?? []).map((p) => cpuSeconds(p.pid)));
+        cpuPerReq.push(after.map((a, j) => (a - before[j]) * 1e6 / Math.max(1, r.requests)));
         results.push(r);
         console.log(
           `${s.name} run ${i + 1}: ${Math.round(r.requests / (r.durationUs / 1e6))} req/s, ` +
             `p50 ${(r.p50Us / 1000).toFixed(1)} ms, p99 ${(r.p99Us / 1000).toFixed(1)} ms, ` +
-            `non-2xx ${r.non2xx}, socket errors ${r.socketErrors}`,
+            `non-2xx ${r.non2xx}, socket errors ${r.socketErrors}, CPU µs/request ${
+              cpuPerReq[i].map((x) => x.toFixed(0)).join(" + ")
+            }`,
         );
       }
+      const cpu = (s.cpu ?? []).map((_, j) => median(cpuPerReq.map((c) => c[j])).toFixed(0)).join(" + ");
       const perRun = results.map((r) => r.requests / (r.durationUs / 1e6));
       rows.push(
         `| ${s.name} | ${Math.round(median(perRun)).toLocaleString("en-US")} | ${
           (median(results.map((r) => r.p50Us)) / 1000).toFixed(1)
         } | ${(median(results.map((r) => r.p99Us)) / 1000).toFixed(1)} | ${
           results.reduce((a, r) => a + r.non2xx + r.socketErrors, 0)
-        } | ${perRun.map((x) => Math.round(x)).join(" / ")} |`,
+        } | ${perRun.map((x) => Math.round(x)).join(" / ")} | ${cpu} |`,
       );
     }
     if (args.scenario === "all" || args.scenario === "orders") {
@@ -233,15 +258,15 @@ async function main() {
       rows.push(
         `| reference: engine alone (${args["engine-orders"]} orders XADDed in pipelines, no HTTP) | ${
           Math.round(median(perRun)).toLocaleString("en-US")
-        } | | | | ${perRun.map((x) => Math.round(x)).join(" / ")} |`,
+        } | | | | ${perRun.map((x) => Math.round(x)).join(" / ")} | |`,
       );
     }
     console.log(
       `\nwrk -t${args.threads} -c${args.connections} -d${args.duration}s, ${args.runs} runs, medians; ` +
         `load average at start: ${load}`,
     );
-    console.log("| scenario | req/s | p50 ms | p99 ms | errors | runs (req/s) |");
-    console.log("| --- | --- | --- | --- | --- | --- |");
+    console.log("| scenario | req/s | p50 ms | p99 ms | errors | runs (req/s) | CPU µs/request |");
+    console.log("| --- | --- | --- | --- | --- | --- | --- |");
     for (const r of rows) console.log(r);
   } finally {
     for (const p of procs.reverse()) await p.stop().catch(() => {});
