@@ -35,16 +35,23 @@ export class TransactionError extends Error {
   }
 }
 
-/** Encodes commands as RESP arrays of bulk strings into one buffer. */
+/**
+ * Encodes commands as RESP arrays of bulk strings into one buffer. An all-ASCII command (nearly every
+ * one: ids, keys and JSON of ASCII text) is built as one string whose byte lengths are its string
+ * lengths, and such strings are encoded in large chunks; other commands take the exact, slower path.
+ */
 export class RespEncoder {
   #buf = new Uint8Array(1 << 20);
   #o = 0;
+  #pending = "";
 
   reset(): void {
     this.#o = 0;
+    this.#pending = "";
   }
 
   get bytes(): Uint8Array {
+    this.#flush();
     return this.#buf.subarray(0, this.#o);
   }
 
@@ -55,6 +62,39 @@ export class RespEncoder {
     this.#buf = next;
   }
 
+  #flush(): void {
+    if (this.#pending.length === 0) return;
+    this.#ensure(this.#pending.length);
+    this.#o += encoder.encodeInto(this.#pending, this.#buf.subarray(this.#o)).written;
+    this.#pending = "";
+  }
+
+  command(args: readonly string[]): void {
+    let s = "*" + args.length + "\r\n";
+    for (const a of args) s += "$" + a.length + "\r\n" + a + "\r\n";
+    if (!NON_ASCII.test(s)) {
+      this.#pending += s;
+      if (this.#pending.length >= 1 << 16) this.#flush();
+      return;
+    }
+    this.#flush();
+    this.#exact(args);
+  }
+
+  /** Byte lengths from the UTF-8 encoding of each argument. */
+  #exact(args: readonly string[]): void {
+    this.#header(42, args.length); // *
+    for (const a of args) {
+      const bytes = encoder.encode(a);
+      this.#header(36, bytes.length); // $
+      this.#ensure(bytes.length + 2);
+      this.#buf.set(bytes, this.#o);
+      this.#o += bytes.length;
+      this.#buf[this.#o++] = CR;
+      this.#buf[this.#o++] = LF;
+    }
+  }
+
   #header(type: number, n: number): void {
     const digits = String(n);
     this.#ensure(digits.length + 3);
@@ -63,26 +103,6 @@ export class RespEncoder {
     for (let i = 0; i < digits.length; i++) b[this.#o++] = digits.charCodeAt(i);
     b[this.#o++] = CR;
     b[this.#o++] = LF;
-  }
-
-  command(args: readonly string[]): void {
-    this.#header(42, args.length); // *
-    for (const a of args) {
-      if (!NON_ASCII.test(a)) {
-        this.#header(36, a.length); // $
-        this.#ensure(a.length + 2);
-        encoder.encodeInto(a, this.#buf.subarray(this.#o));
-        this.#o += a.length;
-      } else {
-        const bytes = encoder.encode(a);
-        this.#header(36, bytes.length);
-        this.#ensure(bytes.length + 2);
-        this.#buf.set(bytes, this.#o);
-        this.#o += bytes.length;
-      }
-      this.#buf[this.#o++] = CR;
-      this.#buf[this.#o++] = LF;
-    }
   }
 }
 

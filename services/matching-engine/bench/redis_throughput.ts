@@ -3,7 +3,7 @@
  * realistic commands, starts the engine loop (the same EngineRunner main.ts runs) and measures until
  * the committed checkpoint reaches the last command. Reports commands/s per run and the median.
  *
- *   deno task bench:engine-redis [--commands 200000] [--runs 3] [--batch 2000] [--users 1000]
+ *   deno task bench:engine-redis [--commands 200000] [--runs 3] [--batch 2000[,5000,...]] [--users 1000]
  *                                [--reply-ratio 0.1] [--seed 7] [--writers resp,node-redis]
  * @module
  */
@@ -34,7 +34,7 @@ const { values: args } = parseArgs({
 });
 const N = Number(args.commands);
 const RUNS = Number(args.runs);
-const BATCH = Number(args.batch);
+const BATCHES = args.batch.split(",").map(Number);
 const USERS = Number(args.users);
 const REPLY_RATIO = Number(args["reply-ratio"]);
 const SEED = Number(args.seed);
@@ -91,6 +91,7 @@ async function nodeRedisBatches(): Promise<BatchConnection> {
 async function oneRun(
   run: number,
   writer: string,
+  batch: number,
 ): Promise<{ rate: number; seconds: number; batches: number; commitP50: number }> {
   const prefix = `kb:engine:${crypto.randomUUID().slice(0, 8)}`;
   const filler = await connectRedis(url);
@@ -110,7 +111,7 @@ async function oneRun(
       metrics,
     }, {
       prefix,
-      batchSize: BATCH,
+      batchSize: batch,
       blockMs: 100,
       snapshotIntervalMs: 10_000,
       snapshotEvery: 1_000_000,
@@ -132,7 +133,9 @@ async function oneRun(
     const applySum = Number(/kalency_engine_batch_apply_seconds_sum (\S+)/.exec(rendered)?.[1] ?? 0);
     const rate = N / seconds;
     out(
-      `run ${run} (${writer}): ${N} commands in ${seconds.toFixed(2)} s = ${Math.round(rate)} commands/s ` +
+      `run ${run} (${writer}, batch ${batch}): ${N} commands in ${seconds.toFixed(2)} s = ${
+        Math.round(rate)
+      } commands/s ` +
         `(${batches} batches; decode + apply + encode ${applySum.toFixed(1)} s on the loop; ` +
         `median commit ${(commitP50 * 1000).toFixed(0)} ms)`,
     );
@@ -178,12 +181,15 @@ function inMemoryRate(): number {
   return N / ((performance.now() - t0) / 1000);
 }
 
-out(`engine through Redis: ${N} commands, batch ${BATCH}, ${USERS} users, reply ratio ${REPLY_RATIO}`);
+out(`engine through Redis: ${N} commands, ${USERS} users, reply ratio ${REPLY_RATIO}`);
 out(`in memory (decode + apply, no Redis): ${Math.round(inMemoryRate())} commands/s`);
-// writers alternate run by run, so they share the same background noise
-const rates = new Map<string, number[]>(WRITERS.map((w) => [w, []]));
+// variants alternate run by run, so they share the same background noise
+const variants = WRITERS.flatMap((writer) => BATCHES.map((batch) => ({ writer, batch })));
+const rates = new Map<string, number[]>(variants.map((v) => [`${v.writer}, batch ${v.batch}`, []]));
 for (let i = 1; i <= RUNS; i++) {
-  for (const w of WRITERS) rates.get(w)!.push((await oneRun(i, w)).rate);
+  for (const v of variants) {
+    rates.get(`${v.writer}, batch ${v.batch}`)!.push((await oneRun(i, v.writer, v.batch)).rate);
+  }
 }
 for (const [w, list] of rates) {
   list.sort((a, b) => a - b);
