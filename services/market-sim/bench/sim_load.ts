@@ -5,7 +5,8 @@
  *
  *   deno task bench:sim [--symbols 200] [--seconds 60] [--runs 3] [--interval 250] [--bots-x 1]
  *
- * `--bots-x N` multiplies every bot count of the default population (headroom check).
+ * `--bots-x N` multiplies every bot count of the default population (headroom check);
+ * `--max-open-orders N` changes each bot's open-order budget (default 450).
  *
  * The engine's read models the simulator reads are seeded the way the engine writes them: 200
  * synthetic markets (S001-USD, ...) in `markets` and a funded wallet per bot in `wallets`.
@@ -29,6 +30,7 @@ const { values } = parseArgs({
     interval: { type: "string", default: "250" },
     warmup: { type: "string", default: "5" },
     "bots-x": { type: "string", default: "1" },
+    "max-open-orders": { type: "string", default: "450" },
   },
 });
 const SYMBOLS = Number(values.symbols);
@@ -127,6 +129,7 @@ async function once(): Promise<RunResult> {
       intervalMs: INTERVAL,
       profile: "normal",
       bots: POPULATION,
+      botParams: { maxOpenOrders: Number(values["max-open-orders"]) },
       startRunning: true,
     });
     await new Promise((r) => setTimeout(r, WARMUP * 1000));
