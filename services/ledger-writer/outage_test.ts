@@ -123,7 +123,7 @@ Deno.test({
       });
       mark("writer ready");
 
-      // trades keep coming the whole time: 200 every 50 ms
+      // trades keep coming the whole time: 100 every 50 ms
       const flow = sampleExecutions({
         count: 200_000,
         symbols: ["BTC-USD", "ETH-USD", "BTC-ETH"],
@@ -133,8 +133,8 @@ Deno.test({
       const stopPublishing = new AbortController();
       const publisher = (async () => {
         while (!stopPublishing.signal.aborted && published < flow.length) {
-          await publishBatch(fx.redis, fx.prefix, STREAMS.executions, flow.slice(published, published + 200));
-          published += 200;
+          await publishBatch(fx.redis, fx.prefix, STREAMS.executions, flow.slice(published, published + 100));
+          published += 100;
           await new Promise((r) => setTimeout(r, 50));
         }
       })();
