@@ -31,6 +31,8 @@ export const GatewayConfig = BaseConfig.extend({
   /** Comma-separated allowed origins, or "*". */
   KALENCY_CORS_ORIGINS: z.string().default("*"),
   KALENCY_SECURE_HEADERS: EnvBool.default(true),
+  /** Serve the WebSocket feed from this process (false: a REST-only gateway). */
+  KALENCY_WS: EnvBool.default(true),
   /** How long public market reads are served from memory. */
   KALENCY_READ_CACHE_MS: Int(0, 10_000).default(20),
   /** How long an API key's lookup is cached (revocation takes effect within this on other processes). */

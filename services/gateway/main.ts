@@ -60,18 +60,21 @@ async function main(): Promise<void> {
 
   // the feed is mounted into the app, and its logins use the app's authenticator: a late binding
   const authRef: { current?: Authenticator } = {};
-  const feed = await createMarketFeed({
-    redisUrl: config.REDIS_URL,
-    prefix: config.KALENCY_PREFIX,
-    log: log.child({ component: "ws" }),
-    metrics,
-    authenticate: async (token: string) => {
-      const p = await authRef.current?.token(token);
-      return p ? { userId: p.userId, role: p.role } : undefined;
-    },
-    signal: shutdown.signal,
-  });
-  mounts.push({ routes: feed.routes, describe: (_m: string, path: string) => `WebSocket ${path}` });
+  const feed = config.KALENCY_WS
+    ? await createMarketFeed({
+      redisUrl: config.REDIS_URL,
+      prefix: config.KALENCY_PREFIX,
+      log: log.child({ component: "ws" }),
+      metrics,
+      authenticate: async (token: string) => {
+        const p = await authRef.current?.token(token);
+        return p ? { userId: p.userId, role: p.role } : undefined;
+      },
+      signal: shutdown.signal,
+    })
+    : undefined;
+  if (feed) mounts.push({ routes: feed.routes, describe: (_m: string, path: string) => `WebSocket ${path}` });
+  else log.info("WebSocket feed off (KALENCY_WS=false): REST only");
 
   const gateway = await buildGateway({
     prefix: config.KALENCY_PREFIX,
@@ -138,7 +141,7 @@ async function main(): Promise<void> {
   // closers run last-registered first: WebSocket clients are closed (their connections would keep
   // server.shutdown() waiting), then the server drains HTTP, then what requests used is closed
   shutdown.defer("http server", () => server.shutdown());
-  shutdown.defer("websocket feed", () => feed.close());
+  if (feed) shutdown.defer("websocket feed", () => feed.close());
 
   await shutdown.done;
   log.info("stopped");

@@ -27,6 +27,7 @@ const { values: args } = parseArgs({
     scenario: { type: "string", default: "all" },
     "engine-orders": { type: "string", default: "20000" },
     "no-consumers": { type: "boolean", default: false },
+    "no-ws": { type: "boolean", default: false },
     users: { type: "string", default: "8" },
   },
 });
@@ -165,7 +166,10 @@ async function main() {
         );
       }
     }
-    const gw = await spawnGateway(prefix, databaseUrl, { KALENCY_RATE_LIMIT: "false" });
+    const gw = await spawnGateway(prefix, databaseUrl, {
+      KALENCY_RATE_LIMIT: "false",
+      ...(args["no-ws"] ? { KALENCY_WS: "false" } : {}),
+    });
     procs.push(gw);
 
     const tokens: string[] = [];
