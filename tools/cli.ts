@@ -176,9 +176,14 @@ function globalsFrom(args: ParsedArgs, io: CliIo): GlobalOptions {
 
 /**
  * Runs the CLI with `argv` (arguments after `tools/cli.ts`) and returns the exit status. Never calls
- * `Deno.exit`, so tests call it directly with collecting writers.
+ * `Deno.exit`, so tests call it directly with collecting writers (and, for the dispatcher's own
+ * tests, other commands).
  */
-export async function runCli(argv: string[], io: Partial<CliIo> = {}): Promise<number> {
+export async function runCli(
+  argv: string[],
+  io: Partial<CliIo> = {},
+  commands: Command[] = COMMANDS,
+): Promise<number> {
   const full: CliIo = { ...defaultIo(io.signal ?? new AbortController().signal), ...io };
   const plain = new Output(full.writers, false, false, false);
   const at = findCommandIndex(argv);
@@ -192,18 +197,18 @@ export async function runCli(argv: string[], io: Partial<CliIo> = {}): Promise<n
   if (name === undefined) {
     try {
       const args = parseFor(rest, {});
-      plain.lines(overviewHelp(COMMANDS, BIN));
+      plain.lines(overviewHelp(commands, BIN));
       return args.values.help ? 0 : 2;
     } catch (e) {
       plain.error(`${BIN}: ${(e as Error).message} (see ${BIN} --help)`);
       return 2;
     }
   }
-  const command = COMMANDS.find((c) => c.name === name);
+  const command = commands.find((c) => c.name === name);
   if (!command) {
     plain.error(
       `${BIN}: unknown command "${name}"; commands: ${
-        COMMANDS.map((c) => c.name).join(", ")
+        commands.map((c) => c.name).join(", ")
       } (see ${BIN} --help)`,
     );
     return 2;
