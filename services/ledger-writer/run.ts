@@ -143,6 +143,7 @@ export function startLedgerWriter(
     signal,
     retry: options.retry,
   };
+  let walletOffsetAt = 0;
   const execKey = streamKey(prefix, STREAMS.executions);
   const walletKey = streamKey(prefix, STREAMS.wallet);
   const orderKey = streamKey(prefix, STREAMS.orderEvents);
@@ -188,7 +189,11 @@ export function startLedgerWriter(
         count: options.eventBatch,
         wanted: (entry) => FUNDING_TYPES.has(entry.message.type ?? ""),
         write: async (batch, lastId) => {
+          // most wallet batches hold no funding at all: then there is nothing to commit, and the
+          // offset row (kept for audits) is refreshed at most once a second
+          if (batch.length === 0 && Date.now() - walletOffsetAt < 1000) return;
           rows.inc({ table: "balance_postings" }, await store.writeWalletEvents(walletKey, batch, lastId));
+          walletOffsetAt = Date.now();
         },
       }),
       runGroupReader(STREAMS.orderEvents, {
