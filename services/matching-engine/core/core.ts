@@ -541,12 +541,18 @@ export class Core {
     const u = o.user;
     const map = u.coids ??= new Map();
     map.set(coid, o);
+    const limit = this.config.closedClientOrderIds;
     if (u.closed === null) u.closed = [];
-    u.closed.push(o);
-    if (u.closed.length > this.config.closedClientOrderIds) {
-      const old = u.closed.shift()!;
-      if (map.get(old.clientOrderId!) === old) map.delete(old.clientOrderId!);
+    const ring = u.closed;
+    if (ring.length < limit) {
+      ring.push(o);
+      return;
     }
+    // Full: the oldest entry gives way (and is forgotten unless its id was reused since).
+    const old = ring[u.closedHead]!;
+    if (map.get(old.clientOrderId!) === old) map.delete(old.clientOrderId!);
+    ring[u.closedHead] = o;
+    u.closedHead = (u.closedHead + 1) % limit;
   }
 
   /** Whether a FOK order can fill completely right now (self-trade prevention included). */

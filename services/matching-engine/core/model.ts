@@ -65,8 +65,12 @@ export class User {
   tail: Order | null = null;
   /** clientOrderId -> open order. */
   coids: Map<string, Order> | null = null;
-  /** Recently closed orders that carried a clientOrderId, oldest first, bounded. */
+  /**
+   * Recently closed orders that carried a clientOrderId: a ring of at most the configured size,
+   * oldest at `closedHead` once full.
+   */
   closed: Order[] | null = null;
+  closedHead = 0;
   updatedAt = 0;
 
   constructor(idx: number, id: string, assets: number) {
@@ -233,6 +237,13 @@ export class Market {
 export interface AssetInfo {
   readonly code: string;
   readonly decimals: number;
+}
+
+/** The remembered closed orders of `u`, oldest first. */
+export function closedOldestFirst(u: User): Order[] {
+  const ring = u.closed;
+  if (ring === null) return [];
+  return u.closedHead === 0 ? ring : [...ring.slice(u.closedHead), ...ring.slice(0, u.closedHead)];
 }
 
 /** A new array of `n` zeros that V8 stores as unboxed doubles. */

@@ -9,7 +9,7 @@
  */
 import { Core, type CoreConfig } from "./core.ts";
 import { Ladder } from "./ladder.ts";
-import { BUY, LIMIT, Market, Order, User } from "./model.ts";
+import { BUY, closedOldestFirst, LIMIT, Market, Order, User } from "./model.ts";
 import { marketUnits } from "./units.ts";
 import type { MarketSpec } from "@lib/contracts";
 
@@ -132,7 +132,7 @@ export function encodeCore(core: Core): CoreState {
   const closed = columns(nClosed);
   i = 0;
   for (const u of core.users) {
-    if (u.closed !== null) { for (const o of u.closed) putOrder(closed, i++, o); }
+    for (const o of closedOldestFirst(u)) putOrder(closed, i++, o);
   }
   return {
     version: CORE_STATE_VERSION,
