@@ -128,15 +128,17 @@ export function adminRoutes(route: RouteFn, deps: GatewayDeps): void {
     // like the original, a new symbol starts at the first market's price; its tick fits that price
     const startPrice = body.startPrice ?? markets[0]?.startPrice ?? "100";
     const places = Math.max(2, decimalPlaces(startPrice));
+    const tickSize = body.tickSize ?? `0.${"0".repeat(places - 1)}1`;
     const market: MarketSpec = existing ? { ...existing, status: "TRADING" } : {
       symbol: params.symbol,
       base,
       quote,
-      tickSize: body.tickSize ?? `0.${"0".repeat(places - 1)}1`,
+      tickSize,
       stepSize: body.stepSize ?? "0.0001",
       minQty: body.minQty ?? body.stepSize ?? "0.0001",
       maxQty: body.maxQty ?? "1000000",
-      minNotional: body.minNotional ?? "1",
+      // in quote units, whatever the quote asset: the smallest price step is a neutral floor
+      minNotional: body.minNotional ?? tickSize,
       status: "TRADING",
       startPrice,
     };

@@ -1,0 +1,33 @@
+import assert from "node:assert/strict";
+import { keys, streamKey, STREAMS } from "@lib/contracts";
+import { redisFixture } from "@lib/testing";
+import { engineHealth } from "./gateway.ts";
+import { gatewayFixture } from "./testing.ts";
+
+Deno.test("engineHealth() fails only when commands wait unapplied longer than the stall limit", async () => {
+  await using rf = await redisFixture("gwh");
+  const orders = streamKey(rf.prefix, STREAMS.orders);
+  assert.equal((await engineHealth(rf.redis, rf.prefix, 1000)).lastCommandId, null, "no commands: healthy");
+  const old = `${Date.now() - 5000}-0`;
+  await rf.redis.xAdd(orders, old, { type: "openAccount", payload: "{}" });
+  await assert.rejects(engineHealth(rf.redis, rf.prefix, 1000), /has not applied commands/);
+  assert.ok(await engineHealth(rf.redis, rf.prefix, 60_000), "within the limit: healthy");
+  await rf.redis.set(keys.checkpoint(rf.prefix), old);
+  const detail = await engineHealth(rf.redis, rf.prefix, 1000);
+  assert.equal(detail.checkpoint, old, "caught up: healthy however old the checkpoint");
+  assert.ok(detail.checkpointAgeMs! >= 5000);
+});
+
+Deno.test("/healthz answers 503 naming the failing check", async () => {
+  await using gw = await gatewayFixture({ settings: { engineStallMs: 1000 } });
+  await gw.redis.xAdd(streamKey(gw.prefix, STREAMS.orders), `${Date.now() - 5000}-0`, {
+    type: "x",
+    payload: "{}",
+  });
+  const r = await gw.call("GET", "/healthz");
+  assert.equal(r.status, 503);
+  assert.equal(r.json.status, "unavailable");
+  assert.equal(r.json.checks.engine.ok, false);
+  assert.match(r.json.checks.engine.error, /has not applied commands/);
+  assert.equal(r.json.checks.redis.ok, true);
+});

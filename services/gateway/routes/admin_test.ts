@@ -1,0 +1,146 @@
+import assert from "node:assert/strict";
+import { streamKey, STREAMS } from "@lib/contracts";
+import { engineAvailable, gatewayFixture } from "../testing.ts";
+
+Deno.test({
+  name: "admin routes: simulator controls, status, markets, funding and roles",
+  ignore: !engineAvailable(),
+  async fn(t) {
+    await using gw = await gatewayFixture({ engine: true });
+    const admin = await gw.admin();
+    const user = await gw.signup();
+    const controls = async () =>
+      ((await gw.redis.xRange(streamKey(gw.prefix, STREAMS.simControl), "-", "+")) ?? []).map((e) =>
+        JSON.parse(e.message.payload)
+      );
+
+    await t.step("start and stop answer the original shape and reach the simulator", async () => {
+      const start = await gw.call("POST", "/v1/admin/sim/start", { headers: admin.headers });
+      assert.deepEqual(start.json, { running: true });
+      const stop = await gw.call("POST", "/v1/admin/sim/stop", { headers: admin.headers });
+      assert.deepEqual(stop.json, { running: false });
+      assert.deepEqual((await controls()).map((c) => c.action), ["start", "stop"]);
+    });
+
+    await t.step("volatility: the original number, a named profile, and validation", async () => {
+      const raw = await gw.call("POST", "/v1/admin/sim/volatility-profile", {
+        headers: admin.headers,
+        body: { volatility: 0.01 },
+      });
+      assert.equal(raw.status, 200);
+      assert.equal(raw.json.running, false);
+      assert.equal(raw.json.volatility, 0.01);
+      const empty = await gw.call("POST", "/v1/admin/sim/volatility-profile", { headers: admin.headers });
+      assert.equal(empty.json.volatility, 0, "no volatility sets 0, as in the original");
+      const named = await gw.call("POST", "/v1/admin/sim/volatility-profile", {
+        headers: admin.headers,
+        body: { profile: "crash", symbol: "btc-usd" },
+      });
+      assert.deepEqual(named.json, { running: false, profile: "crash", symbol: "BTC-USD" });
+      const neg = await gw.call("POST", "/v1/admin/sim/volatility-profile", {
+        headers: admin.headers,
+        body: { volatility: -1 },
+      });
+      assert.equal(neg.status, 400);
+      assert.equal(neg.json.field, "volatility");
+      const bad = await gw.call("POST", "/v1/admin/sim/volatility-profile", {
+        headers: admin.headers,
+        body: { profile: "wild" },
+      });
+      assert.equal(bad.status, 400);
+      assert.equal(bad.json.field, "profile");
+      const vols = (await controls()).filter((c) => c.action === "volatility");
+      assert.deepEqual(vols.map((c) => [c.volatility, c.profile, c.symbol]), [
+        [0.01, undefined, undefined],
+        [0, undefined, undefined],
+        [undefined, "crash", "BTC-USD"],
+      ]);
+    });
+
+    await t.step("status reads the simulator's published status", async () => {
+      const none = await gw.call("GET", "/v1/admin/sim/status", { headers: admin.headers });
+      assert.deepEqual(none.json, { running: false });
+      const status = {
+        running: true,
+        symbols: [{ symbol: "BTC-USD", paused: false, price: "65000", regime: "calm" }],
+        ts: 1,
+      };
+      await gw.redis.set(`${gw.prefix}:sim:status`, JSON.stringify(status));
+      const r = await gw.call("GET", "/v1/admin/sim/status", { headers: admin.headers });
+      assert.deepEqual(r.json, status);
+      const start = await gw.call("POST", "/v1/admin/symbols/BTC-USD/resume", { headers: admin.headers });
+      assert.equal(start.json.running, true, "running comes from the simulator's status");
+    });
+
+    await t.step("pause, resume and ensure change the market in the engine", async () => {
+      const unknown = await gw.call("POST", "/v1/admin/symbols/NOPE-USD/pause", { headers: admin.headers });
+      assert.equal(unknown.status, 404);
+      assert.equal(unknown.json.code, "UNKNOWN_SYMBOL");
+      const ensured = await gw.call("POST", "/v1/admin/symbols/eth-btc/ensure", {
+        headers: admin.headers,
+        body: { startPrice: "0.05", stepSize: "0.001" },
+      });
+      assert.equal(ensured.status, 200, ensured.text);
+      assert.deepEqual(ensured.json, { running: true, symbol: "eth-btc", paused: false, ensured: true });
+      const market = await gw.call("GET", "/v1/markets/ETH-BTC");
+      assert.equal(market.status, 200);
+      assert.equal(market.json.startPrice, "0.05");
+      assert.equal(market.json.tickSize, "0.01");
+      const order = await gw.call("POST", "/v1/orders", {
+        headers: user.headers,
+        body: { symbol: "ETH-BTC", side: "SELL", type: "LIMIT", price: "0.05", qty: "1" },
+      });
+      assert.equal(order.status, 201, order.text);
+      const paused = await gw.call("POST", "/v1/admin/symbols/ETH-BTC/pause", { headers: admin.headers });
+      assert.equal(paused.json.paused, true);
+      const refused = await gw.call("POST", "/v1/orders", {
+        headers: user.headers,
+        body: { symbol: "ETH-BTC", side: "SELL", type: "LIMIT", price: "0.05", qty: "1" },
+      });
+      assert.equal(refused.json.code, "MARKET_PAUSED");
+      const again = await gw.call("POST", "/v1/admin/symbols/ETH-BTC/ensure", { headers: admin.headers });
+      assert.equal(again.json.ensured, true);
+      const listed = await gw.call("GET", "/v1/markets/ETH-BTC");
+      assert.equal(listed.json.status, "TRADING", "ensure un-pauses an existing market");
+    });
+
+    await t.step("fund credits a user's wallet", async () => {
+      const before = await gw.call("GET", "/v1/wallet", { headers: user.headers });
+      const r = await gw.call("POST", "/v1/admin/wallets/fund", {
+        headers: admin.headers,
+        body: { userId: user.userId, asset: "btc", amount: 1.5 },
+      });
+      assert.equal(r.status, 200, r.text);
+      assert.equal(Number(r.json.available.BTC) - Number(before.json.available.BTC), 1.5);
+      const bad = await gw.call("POST", "/v1/admin/wallets/fund", {
+        headers: admin.headers,
+        body: { userId: user.userId, asset: "USD", amount: "-5" },
+      });
+      assert.equal(bad.status, 400);
+      assert.equal(bad.json.field, "amount");
+    });
+
+    await t.step("users list and role change", async () => {
+      const list = await gw.call("GET", "/v1/admin/users", { headers: admin.headers });
+      assert.ok(list.json.some((u: { userId: string }) => u.userId === user.userId));
+      const promoted = await gw.call("POST", `/v1/admin/users/${user.userId}/role`, {
+        headers: admin.headers,
+        body: { role: "admin" },
+      });
+      assert.equal(promoted.json.role, "admin");
+      const login = await gw.call("POST", "/v1/auth/login", {
+        body: { username: user.username, password: "password-123" },
+      });
+      assert.equal(login.json.user.role, "admin");
+      const asAdmin = await gw.call("GET", "/v1/admin/users", {
+        headers: { authorization: `Bearer ${login.json.accessToken}` },
+      });
+      assert.equal(asAdmin.status, 200);
+      const missing = await gw.call("POST", "/v1/admin/users/usr_0000000000000000/role", {
+        headers: admin.headers,
+        body: { role: "user" },
+      });
+      assert.equal(missing.status, 404);
+    });
+  },
+});
