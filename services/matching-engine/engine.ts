@@ -30,7 +30,7 @@ import type {
   MatchingEngine,
   ReadModelChanges,
 } from "./engine_api.ts";
-import { Core, type CoreConfig, DEFAULT_CLOSED_CLIENT_ORDER_IDS, R_DUPLICATE, R_OK } from "./core/core.ts";
+import { Core, type CoreConfig, DEFAULT_CLOSED_CLIENT_ORDER_IDS } from "./core/core.ts";
 import { ORDER_EVENT_KINDS, WALLET_REASONS } from "./core/events.ts";
 import {
   BUY,
@@ -44,7 +44,7 @@ import {
   TIME_IN_FORCES,
   type User,
 } from "./core/model.ts";
-import { R_UNKNOWN_ORDER, REJECT_REASONS } from "./core/reasons.ts";
+import { R_DUPLICATE, R_OK, R_UNKNOWN_ORDER, REJECT_REASONS } from "./core/reasons.ts";
 import { type CoreState, decodeCore, encodeCore } from "./core/snapshot.ts";
 import { amountText, stepsText, toMinor, toStepsChecked } from "./core/units.ts";
 

@@ -84,7 +84,7 @@ export class Core {
 
   readonly assets: AssetInfo[] = [];
   readonly assetIndex = new Map<string, number>();
-  /** Per asset: the sum of every balance (free + locked, all users); only deposits change it. */
+  /** Per asset: the sum of every balance (free + locked, all users); only openAccount and deposit change it. */
   readonly supply: number[] = [];
   /** Per asset: what openAccount credits. */
   readonly startBalances: number[] = [];
@@ -913,5 +913,3 @@ export class Core {
     return `trd-${this.epoch}-${id}`;
   }
 }
-
-export { R_DUPLICATE, R_OK };
