@@ -62,6 +62,8 @@ export interface GatewayDeps {
   log: Logger;
   metrics: Registry;
   candles?: CandleReader;
+  /** This process's id and load, for the admin status. */
+  identity: () => { gatewayId: string; pendingReplies: number };
   /** Health report for /healthz: ok flag and details. */
   health: () => Promise<HealthReport>;
   /** The client address of a request (from the connection, or X-Forwarded-For behind a proxy). */

@@ -78,6 +78,7 @@ const { app } = createApp({
   limits: { ip: 0, user: 0, auth: 0 },
   log: createLogger("bench", { level: "error" }),
   metrics: new Registry(),
+  identity: () => ({ gatewayId: "bench", pendingReplies: 0 }),
   health: () => Promise.resolve({ status: "ok", service: "gateway", checks: {} }),
   clientIp: () => "127.0.0.1",
   options: {

@@ -129,6 +129,7 @@ export async function buildGateway(s: GatewaySettings, r: GatewayResources) {
     metrics,
     candles: r.candles ?? ((q) => readCandles(redis, sql, s.prefix, q)),
     mounts: r.mounts,
+    identity: () => ({ gatewayId: s.gatewayId, pendingReplies: engine.pending }),
     health: () =>
       runHealthChecks("gateway", {
         redis: () => redis.ping(),

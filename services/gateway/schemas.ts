@@ -270,3 +270,39 @@ export const FundRequest = z.object({
 export const UserList = z.array(UserView.extend({ createdAt: z.string() }));
 export const RoleRequest = z.object({ role: z.enum(["user", "admin"]) });
 export const UserIdParams = z.object({ userId: z.string().min(1).max(64) });
+
+export const PostingsQuery = z.object({
+  asset: upper(Asset).optional().describe("Only this asset"),
+  limit: queryInt("limit", 100, 500),
+  cursor: z.string().max(200).optional().describe("nextCursor of the previous page"),
+});
+export const PostingsResponse = z.object({
+  postings: z.array(z.object({
+    ref: z.string().describe("Trade id, or wallet:<stream id> for funding"),
+    refType: z.string(),
+    leg: z.number().int(),
+    kind: z.string().describe("buy_base, sell_quote, fee, open_account, deposit, ..."),
+    account: z.string(),
+    asset: z.string(),
+    amount: z.string().describe("Signed decimal"),
+    postedAt: EpochMs,
+  })),
+  nextCursor: z.string().optional(),
+});
+
+export const AdminStatusResponse = z.object({
+  engine: z.object({
+    checkpoint: z.string().nullable(),
+    lastCommandId: z.string().nullable(),
+    /** Commands in the stream after the checkpoint (counted up to 10,000). */
+    commandsBehind: z.number().int(),
+  }),
+  streams: z.array(z.object({
+    stream: z.string(),
+    length: z.number().int(),
+    groups: z.array(z.object({ name: z.string(), lag: z.number().int(), pending: z.number().int() })),
+  })),
+  sim: z.unknown(),
+  gateway: z.object({ gatewayId: z.string(), pendingReplies: z.number().int() }),
+  ts: EpochMs,
+});

@@ -1,4 +1,5 @@
 import type { WalletView } from "@lib/contracts";
+import { postingsHistory } from "@lib/ledger";
 import { findUser } from "@lib/users";
 import type { GatewayDeps, RouteFn } from "../app.ts";
 import { okReply } from "../engine_client.ts";
@@ -10,6 +11,8 @@ import {
   KeyIdParams,
   MeResponse,
   MyTradesQuery,
+  PostingsQuery,
+  PostingsResponse,
   TradeList,
   WalletResponse,
 } from "../schemas.ts";
@@ -61,6 +64,27 @@ export function accountRoutes(route: RouteFn, deps: GatewayDeps): void {
     }
     if (!wallet) throw new ApiError(503, "WALLET_UNAVAILABLE", "The wallet is not available yet; retry");
     return c.json(walletBody(wallet));
+  });
+
+  route({
+    method: "get",
+    path: "/v1/wallet/postings",
+    summary: "Your balance history: the ledger's double-entry postings, newest first, paged",
+    description: "From the ledger in PostgreSQL (written by the ledger writer), so the last moments may " +
+      "not be there yet.",
+    tags: ["account"],
+    auth: "user",
+    query: PostingsQuery,
+    responses: { 200: { description: "One page of postings", schema: PostingsResponse } },
+  }, async (c, { query, principal }) => {
+    try {
+      return c.json(await postingsHistory(deps.sql, principal.userId, query));
+    } catch (e) {
+      if (e instanceof TypeError && /cursor/.test(e.message)) {
+        throw new ApiError(400, "VALIDATION_FAILED", `cursor: ${e.message}`, { field: "cursor" });
+      }
+      throw e;
+    }
   });
 
   const myTrades = {

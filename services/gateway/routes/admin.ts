@@ -1,4 +1,4 @@
-import { type MarketSpec, type SimControl, STREAMS } from "@lib/contracts";
+import { keys, type MarketSpec, type SimControl, streamKey, STREAMS } from "@lib/contracts";
 import { decimalPlaces } from "@lib/money";
 import { publish } from "@lib/redis";
 import { listUsers, setRole } from "@lib/users";
@@ -6,6 +6,7 @@ import type { GatewayDeps, RouteFn } from "../app.ts";
 import { okReply } from "../engine_client.ts";
 import { ApiError } from "../errors.ts";
 import {
+  AdminStatusResponse,
   EnsureRequest,
   FundRequest,
   RoleRequest,
@@ -64,6 +65,54 @@ export function adminRoutes(route: RouteFn, deps: GatewayDeps): void {
     const volatility = body.profile === undefined ? body.volatility ?? 0 : body.volatility;
     await control({ action: "volatility", profile: body.profile, volatility, symbol: body.symbol });
     return c.json({ running: await running(), volatility, profile: body.profile, symbol: body.symbol });
+  });
+
+  route({
+    method: "get",
+    path: "/v1/admin/status",
+    summary: "System status: engine progress, stream lengths and consumer-group lags, simulator",
+    tags: ["admin"],
+    auth: "admin",
+    responses: { 200: { description: "Status", schema: AdminStatusResponse } },
+  }, async (c) => {
+    const commands = streamKey(deps.prefix, STREAMS.orders);
+    const [checkpoint, last, sim] = await Promise.all([
+      deps.redis.get(keys.checkpoint(deps.prefix)),
+      deps.redis.xRevRange(commands, "+", "-", { COUNT: 1 }),
+      deps.reads.simStatus(),
+    ]);
+    const behind = await deps.redis.xRange(commands, checkpoint ? `(${checkpoint}` : "-", "+", {
+      COUNT: 10_000,
+    });
+    const streams = await Promise.all(
+      Object.values(STREAMS).map(async (def) => {
+        const key = streamKey(deps.prefix, def);
+        const [length, groups] = await Promise.all([
+          deps.redis.xLen(key),
+          deps.redis.xInfoGroups(key).catch(() => [] as Record<string, unknown>[]),
+        ]);
+        return {
+          stream: def.name,
+          length,
+          groups: (groups as Record<string, unknown>[]).map((g) => ({
+            name: String(g.name),
+            lag: Number(g.lag ?? 0),
+            pending: Number(g.pending),
+          })),
+        };
+      }),
+    );
+    return c.json({
+      engine: {
+        checkpoint,
+        lastCommandId: last?.[0]?.id ?? null,
+        commandsBehind: behind?.length ?? 0,
+      },
+      streams,
+      sim: sim ?? null,
+      gateway: deps.identity(),
+      ts: Date.now(),
+    });
   });
 
   route({

@@ -1,0 +1,57 @@
+import assert from "node:assert/strict";
+import { waitFor } from "@lib/testing";
+import { engineAvailable, gatewayFixture, spawnService } from "../testing.ts";
+
+const LEDGER_MAIN = new URL("../../ledger-writer/main.ts", import.meta.url);
+const ledgerAvailable = (() => {
+  try {
+    Deno.statSync(LEDGER_MAIN);
+    return true;
+  } catch {
+    return false;
+  }
+})();
+
+Deno.test({
+  name: "wallet postings come from the ledger; the admin status shows the consumer groups",
+  ignore: !engineAvailable() || !ledgerAvailable,
+  async fn() {
+    await using gw = await gatewayFixture({ engine: true });
+    await using _ledger = await spawnService(LEDGER_MAIN, {
+      KALENCY_PREFIX: gw.prefix,
+      DATABASE_URL: gw.databaseUrl,
+    }, {
+      portVar: "KALENCY_LEDGER_PORT",
+      anyHealth: true,
+    });
+    const s = await gw.signup();
+    const page = await waitFor(async () => {
+      const r = await gw.call("GET", "/v1/wallet/postings?limit=2", { headers: s.headers });
+      assert.equal(r.status, 200, r.text);
+      return r.json.postings.length === 2 ? r.json : undefined;
+    }, { timeoutMs: 15_000, what: "the signup's funding postings" });
+    assert.ok(page.postings.every((p: { account: string }) => p.account === s.userId));
+    assert.ok(page.nextCursor, "three assets were funded: a second page");
+    const next = await gw.call("GET", `/v1/wallet/postings?limit=2&cursor=${page.nextCursor}`, {
+      headers: s.headers,
+    });
+    assert.equal(next.json.postings.length, 1);
+    const usd = await gw.call("GET", "/v1/wallet/postings?asset=usd", { headers: s.headers });
+    assert.deepEqual(usd.json.postings.map((p: { asset: string; amount: string }) => [p.asset, p.amount]), [[
+      "USD",
+      "100000",
+    ]]);
+    const bad = await gw.call("GET", "/v1/wallet/postings?cursor=nonsense", { headers: s.headers });
+    assert.equal(bad.status, 400);
+    assert.equal(bad.json.field, "cursor");
+
+    const admin = await gw.admin();
+    const st = await gw.call("GET", "/v1/admin/status", { headers: admin.headers });
+    assert.equal(st.status, 200, st.text);
+    assert.equal(st.json.engine.commandsBehind, 0);
+    const wallet = st.json.streams.find((x: { stream: string }) => x.stream === "wallet");
+    assert.ok(wallet.length >= 3);
+    assert.ok(wallet.groups.length >= 1, "the ledger writer's group is listed");
+    assert.equal(st.json.gateway.pendingReplies, 0);
+  },
+});
