@@ -268,6 +268,8 @@ export class EngineRunner {
       }
       if (entries.length > 0) await this.#process(entries);
       this.#maybeSnapshot();
+      // a big snapshot serializes for seconds: that is work, not a stall
+      this.#lastLoopAt = Date.now();
     }
     await this.#drain();
     await this.#snapshotting;
