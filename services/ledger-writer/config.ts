@@ -13,7 +13,7 @@ export const LedgerConfig = BaseConfig.extend({
   /** Wallet and order events read and committed per transaction. */
   KALENCY_LEDGER_EVENT_BATCH: PositiveInt.max(100_000).default(2000),
   /** Trade batches committed at the same time (PostgreSQL uses one core per connection). */
-  KALENCY_LEDGER_TRADE_CONCURRENCY: PositiveInt.max(16).default(2),
+  KALENCY_LEDGER_TRADE_CONCURRENCY: PositiveInt.max(16).default(3),
   /** Order-event batches committed at the same time. */
   KALENCY_LEDGER_EVENT_CONCURRENCY: PositiveInt.max(16).default(2),
   KALENCY_LEDGER_BLOCK_MS: PositiveInt.max(60_000).default(1000),

@@ -17,8 +17,10 @@ import {
   fundingPostings,
   invalidTradeReason,
   latestPerOrder,
+  sameTrade,
   splitStreamId,
   streamVersion,
+  type TradeRow,
   tradeRow,
 } from "./rows.ts";
 
@@ -67,9 +69,9 @@ export class LedgerStore {
     lastId: string,
   ): Promise<TradeWriteResult> {
     const rejected: { id: string; reason: string }[] = [];
-    const seen = new Map<string, string>();
     const conflicts = new Set<string>();
-    const rows: ReturnType<typeof tradeRow>[] = [];
+    const index = new Map<string, number>();
+    const rows: TradeRow[] = [];
     for (const b of batch) {
       const reason = invalidTradeReason(b.value);
       if (reason) {
@@ -77,30 +79,32 @@ export class LedgerStore {
         continue;
       }
       const row = tradeRow(b.value, b.id, this.#options.feeAccount);
-      const again = seen.get(row.trade_id);
-      const { stream_id: _s, ...content } = row;
-      const key = JSON.stringify(content);
-      if (again !== undefined) {
-        if (again !== key) conflicts.add(row.trade_id);
+      const earlier = index.get(row.trade_id);
+      if (earlier !== undefined) {
+        if (!sameTrade(rows[earlier], row)) conflicts.add(row.trade_id);
         continue;
       }
-      seen.set(row.trade_id, key);
+      index.set(row.trade_id, rows.length);
       rows.push(row);
     }
-    const [r] = await this.#sql<{ inserted: number; conflicts: string[] | null }[]>`
-      WITH input AS MATERIALIZED (
-        SELECT * FROM json_populate_recordset(NULL::trade_ledger, (${JSON.stringify(rows)}::text)::json)
-      ), ins AS (
-        INSERT INTO trade_ledger SELECT * FROM input ON CONFLICT (trade_id) DO NOTHING RETURNING trade_id
+    const json = JSON.stringify(rows);
+    const [r] = await this.#sql<{ inserted: number }[]>`
+      WITH ins AS (
+        INSERT INTO trade_ledger
+        SELECT * FROM json_populate_recordset(NULL::trade_ledger, (${json}::text)::json)
+        ON CONFLICT (trade_id) DO NOTHING RETURNING 1
       ), off AS (${this.#offset(stream, lastId)})
-      SELECT n.inserted, CASE WHEN n.inserted < ${rows.length} THEN array_to_json(ARRAY(
-          SELECT i.trade_id FROM input i JOIN trade_ledger t USING (trade_id)
-          WHERE (t.symbol, t.seq, t.price, t.qty, t.quote_qty, t.buy_user_id, t.sell_user_id, t.maker_fee, t.taker_fee)
-            IS DISTINCT FROM
-                (i.symbol, i.seq, i.price, i.qty, i.quote_qty, i.buy_user_id, i.sell_user_id, i.maker_fee, i.taker_fee)))
-        END AS conflicts
-      FROM (SELECT count(*)::int AS inserted FROM ins) n`;
-    for (const id of r.conflicts ?? []) conflicts.add(id);
+      SELECT count(*)::int AS inserted FROM ins`;
+    if (r.inserted < rows.length) {
+      // some were there already (a redelivery, or a trade published twice): any with other content?
+      const found = await this.#sql<{ trade_id: string }[]>`
+        SELECT i.trade_id FROM json_populate_recordset(NULL::trade_ledger, (${json}::text)::json) i
+        JOIN trade_ledger t USING (trade_id)
+        WHERE (t.symbol, t.seq, t.price, t.qty, t.quote_qty, t.buy_user_id, t.sell_user_id, t.maker_fee, t.taker_fee)
+          IS DISTINCT FROM
+              (i.symbol, i.seq, i.price, i.qty, i.quote_qty, i.buy_user_id, i.sell_user_id, i.maker_fee, i.taker_fee)`;
+      for (const f of found) conflicts.add(f.trade_id);
+    }
     return { inserted: r.inserted, conflicts: [...conflicts], rejected };
   }
 

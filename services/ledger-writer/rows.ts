@@ -53,6 +53,9 @@ export function invalidTradeReason(e: Execution): string | undefined {
 }
 
 /** A `trade_ledger` row as JSON for `json_populate_recordset` (keys are the column names). */
+export type TradeRow = ReturnType<typeof tradeRow>;
+
+/** A `trade_ledger` row of an execution. */
 export function tradeRow(e: Execution, streamId: string, feeAccount: string) {
   const dash = e.symbol.indexOf("-");
   const noFee = ZERO_REGEXP.test(e.makerFee) && ZERO_REGEXP.test(e.takerFee);
@@ -77,6 +80,14 @@ export function tradeRow(e: Execution, streamId: string, feeAccount: string) {
     fee_account: noFee ? null : feeAccount,
     stream_id: streamId,
   };
+}
+
+/** True when two rows describe the same trade (where they came from in the stream aside). */
+export function sameTrade(a: TradeRow, b: TradeRow): boolean {
+  for (const k of Object.keys(a) as (keyof TradeRow)[]) {
+    if (k !== "stream_id" && a[k] !== b[k]) return false;
+  }
+  return true;
 }
 
 /** The funding postings of a batch of wallet events (most events give none). */

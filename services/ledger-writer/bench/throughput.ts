@@ -9,12 +9,14 @@
  * deno run -A services/ledger-writer/bench/throughput.ts [--trades 200000] [--batch 5000]
  *   [--concurrency 2] [--runs 3] [--mode store|e2e|both]
  */
+import process from "node:process";
 import { parseArgs } from "node:util";
 import { streamKey, STREAMS } from "@lib/contracts";
 import { groupLag, sampleExecutions } from "@lib/ledger";
 import { createLogger } from "@lib/log";
 import { Registry } from "@lib/metrics";
 import { connectRedis, publishBatch } from "@lib/redis";
+import type { Sql } from "@lib/db";
 import { dbFixture, redisFixture, TEST_REDIS_URL } from "@lib/testing";
 import { LedgerStore } from "../ledger_store.ts";
 import { LEDGER_GROUP, startLedgerWriter } from "../run.ts";
@@ -24,7 +26,7 @@ const { values } = parseArgs({
   options: {
     trades: { type: "string", default: "200000" },
     batch: { type: "string", default: "5000" },
-    concurrency: { type: "string", default: "2" },
+    concurrency: { type: "string", default: "3" },
     runs: { type: "string", default: "3" },
     mode: { type: "string", default: "both" },
   },
@@ -34,12 +36,34 @@ const BATCH = Number(values.batch);
 const CONCURRENCY = Number(values.concurrency);
 const RUNS = Number(values.runs);
 
+/** CPU seconds (user + system) used so far by the PostgreSQL backends serving `database`. */
+async function backendCpu(sql: Sql, database: string): Promise<number> {
+  const pids = await sql<{ pid: number }[]>`SELECT pid FROM pg_stat_activity WHERE datname = ${database}`;
+  const ticks = 100; // USER_HZ on Linux
+  let total = 0;
+  for (const { pid } of pids) {
+    try {
+      const stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
+      const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+      total += (Number(fields[11]) + Number(fields[12])) / ticks; // utime, stime
+    } catch { /* not on Linux, or the backend ended */ }
+  }
+  return total;
+}
+
+interface Run {
+  rate: number;
+  /** CPU microseconds per trade: this process, and the database backends. */
+  clientUs: number;
+  serverUs: number;
+}
+
 function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
   return s[Math.floor(s.length / 2)];
 }
 
-async function storeRun(run: number): Promise<number> {
+async function storeRun(run: number): Promise<Run> {
   await using db = await dbFixture();
   const store = new LedgerStore(db.sql, { consumer: LEDGER_GROUP, feeAccount: "kalency-fees" });
   const flow = sampleExecutions({
@@ -54,6 +78,10 @@ async function storeRun(run: number): Promise<number> {
     batches.push(flow.slice(i, i + BATCH).map((value, j) => ({ id: `${1 + i + j}-0`, value })));
   }
   let next = 0;
+  // open every connection first, so the backends measured are the ones doing the work
+  await Promise.all(Array.from({ length: CONCURRENCY + 1 }, () => db.sql`SELECT pg_sleep(0.05)`));
+  const cpu0 = process.cpuUsage();
+  const server0 = await backendCpu(db.sql, db.name);
   const t0 = performance.now();
   await Promise.all(Array.from({ length: CONCURRENCY }, async () => {
     while (next < batches.length) {
@@ -61,10 +89,17 @@ async function storeRun(run: number): Promise<number> {
       await store.writeTrades("bench:stream:executions", b, b[b.length - 1].id);
     }
   }));
-  return TRADES / ((performance.now() - t0) / 1000);
+  const secs = (performance.now() - t0) / 1000;
+  const cpu = process.cpuUsage(cpu0);
+  const server = (await backendCpu(db.sql, db.name)) - server0;
+  return {
+    rate: TRADES / secs,
+    clientUs: (cpu.user + cpu.system) / TRADES,
+    serverUs: (server * 1e6) / TRADES,
+  };
 }
 
-async function e2eRun(run: number): Promise<number> {
+async function e2eRun(run: number): Promise<Run> {
   await using fx = await redisFixture("bench-ledger");
   await using db = await dbFixture();
   const flow = sampleExecutions({
@@ -84,6 +119,9 @@ async function e2eRun(run: number): Promise<number> {
   };
   const stop = new AbortController();
   const key = streamKey(fx.prefix, STREAMS.executions);
+  await Promise.all(Array.from({ length: CONCURRENCY + 3 }, () => db.sql`SELECT pg_sleep(0.05)`));
+  const cpu0 = process.cpuUsage();
+  const server0 = await backendCpu(db.sql, db.name);
   const t0 = performance.now();
   const writer = startLedgerWriter({
     redis: fx.redis,
@@ -112,21 +150,37 @@ async function e2eRun(run: number): Promise<number> {
     }
     await new Promise((r) => setTimeout(r, 20));
   }
+  const cpu = process.cpuUsage(cpu0);
+  const server = (await backendCpu(db.sql, db.name)) - server0;
   stop.abort();
   await writer.done;
   for (const r of Object.values(readers)) await r.close();
   const [{ n }] = await db.sql<{ n: number }[]>`SELECT count(*)::int AS n FROM trade_ledger`;
   if (n !== TRADES) throw new Error(`expected ${TRADES} rows, found ${n}`);
-  return TRADES / secs;
+  return {
+    rate: TRADES / secs,
+    clientUs: (cpu.user + cpu.system) / TRADES,
+    serverUs: (server * 1e6) / TRADES,
+  };
 }
 
 const modes = values.mode === "both" ? ["store", "e2e"] : [values.mode!];
 console.log(`${TRADES} trades, batch ${BATCH}, concurrency ${CONCURRENCY}, ${RUNS} runs`);
+const load = () => Deno.loadavg()[0].toFixed(1);
 for (const mode of modes) {
-  const rates: number[] = [];
+  const runs: Run[] = [];
   for (let r = 0; r < RUNS; r++) {
-    rates.push(mode === "store" ? await storeRun(r) : await e2eRun(r));
-    console.log(`  ${mode} run ${r + 1}: ${Math.round(rates[r]).toLocaleString("en")} trades/s`);
+    const before = load();
+    const run = mode === "store" ? await storeRun(r) : await e2eRun(r);
+    runs.push(run);
+    console.log(
+      `  ${mode} run ${r + 1}: ${Math.round(run.rate).toLocaleString("en")} trades/s; CPU per trade: ` +
+        `${run.clientUs.toFixed(1)} µs here, ${run.serverUs.toFixed(1)} µs in PostgreSQL (load ${before})`,
+    );
   }
-  console.log(`${mode}: median ${Math.round(median(rates)).toLocaleString("en")} trades/s`);
+  console.log(
+    `${mode}: median ${Math.round(median(runs.map((r) => r.rate))).toLocaleString("en")} trades/s; ` +
+      `CPU per trade ${median(runs.map((r) => r.clientUs)).toFixed(1)} µs here + ` +
+      `${median(runs.map((r) => r.serverUs)).toFixed(1)} µs in PostgreSQL`,
+  );
 }
