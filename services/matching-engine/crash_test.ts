@@ -143,7 +143,7 @@ Deno.test({
     }
     const { last, written } = loaded;
     assert.ok(midRun >= KILLS / 2, `only ${midRun} of ${KILLS} kills hit a running engine`);
-    assert.ok(afterSnapshot >= 3, `only ${afterSnapshot} runs saved a snapshot before being killed`);
+    assert.ok(afterSnapshot >= 2, `only ${afterSnapshot} runs saved a snapshot before being killed`);
     console.log(`kills: ${KILLS}, ${midRun} mid-run, ${afterSnapshot} after a snapshot; ${written} commands`);
 
     // a last, clean run catches up and stops on SIGTERM with a final snapshot
