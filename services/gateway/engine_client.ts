@@ -12,6 +12,9 @@ import type { Registry } from "@lib/metrics";
 import { decodeEntry, encodeEntry, followStream, type RedisClient } from "@lib/redis";
 import { ApiError, rejectionError } from "./errors.ts";
 
+/** How long an unread reply stream lives after its last trim (a crashed gateway's stream goes away). */
+const REPLY_STREAM_TTL_MS = 3_600_000;
+
 /** A command as a caller hands it over; the client adds `cmdId` and `replyTo`. */
 export type CommandDraft = EngineCommandInput extends infer C
   ? C extends { cmdId: string } ? Omit<C, "cmdId" | "replyTo"> : never
@@ -150,8 +153,10 @@ export class EngineClient implements EngineGateway {
     const now = Date.now();
     if (now - this.#lastTrim < 1000) return;
     this.#lastTrim = now;
-    // replies already read are of no further use; this process is the only reader of its stream
-    this.#o.redis.xTrim(this.replyKey, "MINID", lastId).catch(() => {});
+    // replies already read are of no further use; this process is the only reader of its stream.
+    // The expiry removes the stream of a gateway that died without its shutdown (refreshed here).
+    this.#o.redis.multi().xTrim(this.replyKey, "MINID", lastId).pExpire(this.replyKey, REPLY_STREAM_TTL_MS)
+      .execAsPipeline().catch(() => {});
   }
 
   send(command: CommandDraft): Promise<EngineReply> {

@@ -87,3 +87,36 @@ Deno.test({
     );
   },
 });
+
+Deno.test({
+  name: "an order that timed out while the engine was down is applied once; the retry returns it",
+  ignore,
+  async fn() {
+    await using gw = await gatewayFixture({ settings: { engineTimeoutMs: 1500 } });
+    let engine = await spawnEngine(gw.prefix);
+    try {
+      const s = await gw.signup();
+      await engine.stop();
+      const body = {
+        symbol: "BTC-USD",
+        side: "BUY",
+        type: "LIMIT",
+        price: "64000",
+        qty: "0.01",
+        clientOrderId: "retry-1",
+      };
+      const first = await gw.call("POST", "/v1/orders", { headers: s.headers, body });
+      assert.equal(first.status, 504);
+      assert.equal(first.json.code, "ENGINE_TIMEOUT");
+      engine = await spawnEngine(gw.prefix);
+      const retry = await gw.call("POST", "/v1/orders", { headers: s.headers, body });
+      assert.equal(retry.status, 200, retry.text);
+      assert.equal(retry.json.clientOrderId, "retry-1");
+      const open = await gw.call("GET", "/v1/orders/open", { headers: s.headers });
+      assert.equal(open.json.length, 1, "one order, not two");
+      assert.equal(open.json[0].orderId, retry.json.orderId);
+    } finally {
+      await engine.stop();
+    }
+  },
+});
