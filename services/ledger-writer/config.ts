@@ -9,7 +9,7 @@ export const LedgerConfig = BaseConfig.extend({
   /** Consumer name inside the `ledger-writer` group. */
   KALENCY_LEDGER_CONSUMER: z.string().min(1).default("ledger-writer-1"),
   /** Executions read and committed per transaction. */
-  KALENCY_LEDGER_TRADE_BATCH: PositiveInt.max(100_000).default(5000),
+  KALENCY_LEDGER_TRADE_BATCH: PositiveInt.max(100_000).default(2000),
   /** Wallet and order events read and committed per transaction. */
   KALENCY_LEDGER_EVENT_BATCH: PositiveInt.max(100_000).default(2000),
   /** Trade batches committed at the same time (PostgreSQL uses one core per connection). */

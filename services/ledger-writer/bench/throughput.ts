@@ -6,8 +6,8 @@
  * - `e2e`: executions already in the Redis stream -> the ledger writer's loops (read, decode,
  *   write, ack) until the group has nothing left. What the service sustains.
  *
- * deno run -A services/ledger-writer/bench/throughput.ts [--trades 200000] [--batch 5000]
- *   [--concurrency 2] [--runs 3] [--mode store|e2e|both]
+ * deno run -A services/ledger-writer/bench/throughput.ts [--trades 200000] [--batch 2000]
+ *   [--concurrency 3] [--runs 3] [--mode store|e2e|both]
  */
 import process from "node:process";
 import { parseArgs } from "node:util";
@@ -25,7 +25,7 @@ const { values } = parseArgs({
   args: Deno.args,
   options: {
     trades: { type: "string", default: "200000" },
-    batch: { type: "string", default: "5000" },
+    batch: { type: "string", default: "2000" },
     concurrency: { type: "string", default: "3" },
     runs: { type: "string", default: "3" },
     mode: { type: "string", default: "both" },
