@@ -7,6 +7,8 @@ const Int = (min: number, max: number) => z.coerce.number().int().min(min).max(m
 export const GatewayConfig = BaseConfig.extend({
   KALENCY_ENV: z.enum(["dev", "test", "production"]).default("dev"),
   KALENCY_GATEWAY_PORT: Port.default(DEFAULT_PORTS.KALENCY_GATEWAY_PORT),
+  /** Let several gateway processes listen on the same port (SO_REUSEPORT, Linux): one per core. */
+  KALENCY_REUSE_PORT: EnvBool.default(false),
   /** Unique per process: names its reply stream. Default: "gw-" and random hex. */
   KALENCY_GATEWAY_ID: z.string().regex(/^[A-Za-z0-9_.-]{1,40}$/, "letters, digits, '_', '.', '-' (max 40)")
     .optional(),

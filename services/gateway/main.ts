@@ -135,6 +135,7 @@ async function main(): Promise<void> {
   const server = Deno.serve({
     hostname: config.KALENCY_HOST,
     port: config.KALENCY_GATEWAY_PORT,
+    reusePort: config.KALENCY_REUSE_PORT,
     onListen: ({ hostname, port }) =>
       log.info("listening", { url: `http://${hostname}:${port}`, gatewayId, prefix: config.KALENCY_PREFIX }),
   }, app.fetch);

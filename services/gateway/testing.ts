@@ -40,11 +40,18 @@ export interface Spawned extends AsyncDisposable {
 export async function spawnService(
   main: URL,
   env: Record<string, string>,
-  options: { portVar: string; anyHealth?: boolean; timeoutMs?: number; log?: boolean } = { portVar: "" },
+  options: {
+    portVar: string;
+    anyHealth?: boolean;
+    timeoutMs?: number;
+    log?: boolean;
+    port?: number;
+    denoArgs?: string[];
+  } = { portVar: "" },
 ): Promise<Spawned> {
-  const port = freePort();
+  const port = options.port ?? freePort();
   const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", main.pathname],
+    args: ["run", "-A", ...(options.denoArgs ?? []), main.pathname],
     env: {
       REDIS_URL: TEST_REDIS_URL,
       LOG_LEVEL: "warn",
@@ -106,6 +113,7 @@ export function spawnGateway(
   prefix: string,
   databaseUrl: string,
   env: Record<string, string> = {},
+  options: { port?: number } = {},
 ): Promise<Spawned> {
   return spawnService(GATEWAY_MAIN, {
     KALENCY_PREFIX: prefix,
@@ -114,7 +122,13 @@ export function spawnGateway(
     KALENCY_JWT_SECRET: TEST_JWT_SECRET,
     KALENCY_API_KEY_SECRET: TEST_API_KEY_SECRET,
     ...env,
-  }, { portVar: "KALENCY_GATEWAY_PORT", anyHealth: true });
+  }, {
+    portVar: "KALENCY_GATEWAY_PORT",
+    anyHealth: true,
+    port: options.port,
+    // SO_REUSEPORT is behind Deno's unstable net flag
+    denoArgs: env.KALENCY_REUSE_PORT === "true" ? ["--unstable-net"] : [],
+  });
 }
 
 export const TEST_JWT_SECRET = "test-jwt-secret-0123456789abcdef";

@@ -28,6 +28,7 @@ const { values: args } = parseArgs({
     "engine-orders": { type: "string", default: "20000" },
     "no-consumers": { type: "boolean", default: false },
     "no-ws": { type: "boolean", default: false },
+    gateways: { type: "string", default: "1" },
     users: { type: "string", default: "8" },
   },
 });
@@ -166,11 +167,19 @@ async function main() {
         );
       }
     }
-    const gw = await spawnGateway(prefix, databaseUrl, {
+    // with --gateways N, N processes share one port (SO_REUSEPORT) and the kernel spreads connections
+    const gwEnv = {
       KALENCY_RATE_LIMIT: "false",
       ...(args["no-ws"] ? { KALENCY_WS: "false" } : {}),
-    });
+      ...(Number(args.gateways) > 1 ? { KALENCY_REUSE_PORT: "true" } : {}),
+    };
+    const gw = await spawnGateway(prefix, databaseUrl, gwEnv);
     procs.push(gw);
+    const gateways = [gw];
+    for (let i = 1; i < Number(args.gateways); i++) {
+      gateways.push(await spawnGateway(prefix, databaseUrl, gwEnv, { port: gw.port }));
+      procs.push(gateways[i]);
+    }
 
     const tokens: string[] = [];
     for (let i = 0; i < Number(args.users); i++) {
@@ -196,7 +205,7 @@ async function main() {
         script: "place_orders.lua",
         url: gw.url,
         env: { TOKENS: tokens.join(",") },
-        cpu: [gw, engine],
+        cpu: [...gateways, engine],
       });
     }
     if (args.scenario === "all" || args.scenario === "reads") {
@@ -207,7 +216,7 @@ async function main() {
         script: "market_reads.lua",
         url: gw.url,
         env: {},
-        cpu: [gw],
+        cpu: gateways,
       });
     }
     // the machine's ceiling right now: a plain Deno server, measured the same way
