@@ -62,6 +62,8 @@ export interface PersistOptions {
   tickers?: Ticker[];
   /** New tick cursor (index source). */
   tickCursor?: string;
+  /** Queue closed candles for PostgreSQL (false when the service keeps no history). @default {true} */
+  outbox?: boolean;
 }
 
 /** Writes one batch's changes atomically. Resolves once Redis has executed the MULTI. */
@@ -87,7 +89,9 @@ export async function persistChanges(
       series.add(candleKeys.formingField(s));
     }
     multi.sAdd(candleKeys.seriesIndex(prefix), [...series]);
-    multi.rPush(candleKeys.outbox(prefix), changes.closed.map((c) => JSON.stringify(c)));
+    if (options.outbox !== false) {
+      multi.rPush(candleKeys.outbox(prefix), changes.closed.map((c) => JSON.stringify(c)));
+    }
   }
   if (changes.forming.length > 0) {
     const fields: Record<string, string> = {};

@@ -133,6 +133,8 @@ export function startCandleService(
 
   const execKey = streamKey(prefix, STREAMS.executions);
   const tickKey = streamKey(prefix, STREAMS.ticks);
+  // without PostgreSQL nothing is queued for it, and Redis is trimmed on a timer instead
+  const history = deps.sql !== undefined;
 
   // ---- trade candles ----
   const trades = new CandleAggregator("trade");
@@ -179,7 +181,11 @@ export function startCandleService(
         t !== undefined
       );
       const done = writeSeconds.startTimer({ store: "redis" });
-      await persistChanges(redis, prefix, changes, { streamMaxLen: options.streamMaxLen, tickers: tks });
+      await persistChanges(redis, prefix, changes, {
+        streamMaxLen: options.streamMaxLen,
+        tickers: tks,
+        outbox: history,
+      });
       done();
       for (const b of bad) {
         await deadLetter(redis, execKey, { id: b.id, message: { payload: b.json } }, b.reason, CANDLE_GROUP);
@@ -233,6 +239,7 @@ export function startCandleService(
       await persistChanges(redis, prefix, changes, {
         streamMaxLen: options.streamMaxLen,
         tickCursor: cursor,
+        outbox: history,
       });
       done();
       tickCursor = cursor;
@@ -334,6 +341,16 @@ export function startCandleService(
           await sleep(backoff, signal);
           backoff = Math.min(backoff * 2, 5_000);
         }
+      }
+    })());
+  } else {
+    loops.push((async () => {
+      while (!signal.aborted) {
+        await sleep(10_000, signal);
+        if (signal.aborted) break;
+        await trimSeries(redis, prefix, options.retention).catch((e) =>
+          log.warn("trimming Redis candles failed", { error: errorText(e) })
+        );
       }
     })());
   }
