@@ -5,7 +5,8 @@
 import assert from "node:assert/strict";
 import { connectDb, withDatabase } from "@lib/db";
 import { parseUnits } from "@lib/money";
-import { freePort, TEST_DATABASE_URL, uniquePrefix, waitFor } from "@lib/testing";
+import { connectRedis } from "@lib/redis";
+import { deletePrefix, freePort, TEST_DATABASE_URL, uniquePrefix, waitFor } from "@lib/testing";
 
 const ROOT = new URL("../", import.meta.url).pathname;
 
@@ -218,6 +219,9 @@ Deno.test({
       const admin = connectDb(TEST_DATABASE_URL, { max: 1 });
       await admin.unsafe(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`).catch(() => {});
       await admin.end();
+      const redis = await connectRedis(env.REDIS_URL);
+      await deletePrefix(redis, env.KALENCY_PREFIX);
+      await redis.close();
       assert.equal(status.code, 0, up.output().slice(-3000));
     }
     // nothing left listening on the service ports
