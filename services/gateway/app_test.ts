@@ -59,6 +59,21 @@ Deno.test("errors are problem+json: unknown route 404, malformed JSON 400, body 
     assert.equal(r.json.code, "VALIDATION_FAILED");
     assert.deepEqual(r.json.errors.map((e: { field: string }) => e.field).sort(), ["password", "username"]);
   });
+  await t.step("messages name the field and what is allowed", async () => {
+    const s = await gw.signup();
+    const r = await gw.call("POST", "/v1/orders", {
+      headers: s.headers,
+      body: { side: "HOLD", type: "LIMIT", price: true, qty: "1" },
+    });
+    assert.equal(r.status, 400);
+    const by = Object.fromEntries(
+      r.json.errors.map((e: { field: string; message: string }) => [e.field, e.message]),
+    );
+    assert.equal(by.symbol, "is required (string)");
+    assert.match(by.side, /expected one of "BUY"\|"SELL"/);
+    assert.match(by.price, /decimal, as a string like "12.5" or a JSON number/);
+    assert.match(r.json.detail, /^symbol: is required \(string\) \(and 2 more\)$/);
+  });
   await t.step("body limit", async () => {
     const r = await gw.call("POST", "/v1/auth/login", {
       body: { username: "x".repeat(5000), password: "p" },

@@ -7,12 +7,21 @@ import type { Context } from "hono";
 import type { z } from "zod";
 import { ApiError, type FieldError } from "./errors.ts";
 
+/** zod's wording, made to say what is allowed where zod's own sentence does not. */
+function message(i: z.core.$ZodIssue): string {
+  if (i.code === "invalid_type" && /received undefined/.test(i.message)) return `is required (${i.expected})`;
+  // the only unions in request schemas are decimals: a string or a JSON number
+  if (i.code === "invalid_union") return `must be a decimal, as a string like "12.5" or a JSON number`;
+  if (i.code === "unrecognized_keys") return `${i.message} (${i.keys.join(", ")})`;
+  return i.message;
+}
+
 function fieldErrors(error: z.ZodError, where: string): FieldError[] {
-  return error.issues.map((i) => {
-    const field = i.path.length ? i.path.map(String).join(".") : where;
-    const unknownKeys = i.code === "unrecognized_keys" ? ` (${i.keys.join(", ")})` : "";
-    return { field, message: `${i.message}${unknownKeys}`, code: i.code.toUpperCase() };
-  });
+  return error.issues.map((i) => ({
+    field: i.path.length ? i.path.map(String).join(".") : where,
+    message: message(i),
+    code: i.code.toUpperCase(),
+  }));
 }
 
 /** Parses a value with a schema or throws a 400 `VALIDATION_FAILED` problem. */
