@@ -45,6 +45,26 @@ Deno.test({
     assert.equal(bad.status, 400);
     assert.equal(bad.json.field, "cursor");
 
+    const placed = await gw.call("POST", "/v1/orders", {
+      headers: s.headers,
+      body: { symbol: "BTC-USD", side: "BUY", type: "LIMIT", price: "60000", qty: "0.001" },
+    });
+    assert.equal(placed.status, 201);
+    const canceled = await gw.call("DELETE", `/v1/orders/${placed.json.orderId}`, { headers: s.headers });
+    assert.equal(canceled.json.status, "CANCELED");
+    await waitFor(async () => {
+      const [row] = await gw
+        .sql`SELECT count(*)::int AS n FROM order_events WHERE order_id = ${placed.json.orderId}`;
+      return row.n >= 2;
+    }, { timeoutMs: 15_000, what: "the order's events in the ledger" });
+    await gw.redis.del(`${gw.prefix}:order:${placed.json.orderId}`);
+    const fromLedger = await gw.call("GET", `/v1/orders/${placed.json.orderId}`, { headers: s.headers });
+    assert.equal(fromLedger.status, 200, fromLedger.text);
+    assert.equal(fromLedger.json.status, "CANCELED", "the order's last state, from PostgreSQL");
+    const other = await gw.signup();
+    const notTheirs = await gw.call("GET", `/v1/orders/${placed.json.orderId}`, { headers: other.headers });
+    assert.equal(notTheirs.status, 404);
+
     const admin = await gw.admin();
     const st = await gw.call("GET", "/v1/admin/status", { headers: admin.headers });
     assert.equal(st.status, 200, st.text);

@@ -14,6 +14,17 @@ import {
   PlaceOrderRequest,
 } from "../schemas.ts";
 
+/** The order's state after its last event, as the ledger writer recorded it in PostgreSQL. */
+async function orderFromLedger(deps: GatewayDeps, orderId: string): Promise<OrderAck | undefined> {
+  const rows = await deps.sql`
+    SELECT body FROM order_events WHERE order_id = ${orderId}
+    ORDER BY split_part(stream_id, '-', 1)::bigint DESC, split_part(stream_id, '-', 2)::bigint DESC
+    LIMIT 1`;
+  if (rows.length === 0) return undefined;
+  const body = rows[0].body as unknown;
+  return (typeof body === "string" ? JSON.parse(body) : body) as OrderAck;
+}
+
 /** Fast 400s from the market's filters before the engine sees the order. */
 export function precheckOrder(o: PlaceOrderRequest, m: MarketSpec): void {
   if (o.price !== undefined && toSteps(o.price, m.tickSize) === undefined) {
@@ -188,7 +199,8 @@ export function orderRoutes(route: RouteFn, deps: GatewayDeps): void {
     params: OrderIdParams,
     responses: { 200: { description: "The order", schema: OrderAckResponse } },
   }, async (c, { params, principal }) => {
-    const order = await deps.reads.order(params.orderId);
+    // closed orders leave Redis after a while; the ledger keeps every order's last state
+    const order = (await deps.reads.order(params.orderId)) ?? (await orderFromLedger(deps, params.orderId));
     if (!order || (order.userId !== principal.userId && principal.role !== "admin")) {
       throw new ApiError(404, "UNKNOWN_ORDER", `order ${params.orderId} not found among your orders`, {
         field: "orderId",
