@@ -11,7 +11,6 @@
 
 const CR = 13;
 const LF = 10;
-const NON_ASCII = /[\u0080-\uffff]/;
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
@@ -36,22 +35,20 @@ export class TransactionError extends Error {
 }
 
 /**
- * Encodes commands as RESP arrays of bulk strings into one buffer. An all-ASCII command (nearly every
- * one: ids, keys and JSON of ASCII text) is built as one string whose byte lengths are its string
- * lengths, and such strings are encoded in large chunks; other commands take the exact, slower path.
+ * Encodes commands as RESP arrays of bulk strings straight into one growing byte buffer. Each
+ * argument is written where it goes: short ones char by char, long ones (JSON payloads) with
+ * `TextEncoder.encodeInto`; the length header assumes ASCII (one byte per char, nearly every
+ * argument) and is corrected, moving the bytes when its digit count changes, when the text was not.
  */
 export class RespEncoder {
   #buf = new Uint8Array(1 << 20);
   #o = 0;
-  #pending = "";
 
   reset(): void {
     this.#o = 0;
-    this.#pending = "";
   }
 
   get bytes(): Uint8Array {
-    this.#flush();
     return this.#buf.subarray(0, this.#o);
   }
 
@@ -62,45 +59,58 @@ export class RespEncoder {
     this.#buf = next;
   }
 
-  #flush(): void {
-    if (this.#pending.length === 0) return;
-    this.#ensure(this.#pending.length);
-    this.#o += encoder.encodeInto(this.#pending, this.#buf.subarray(this.#o)).written;
-    this.#pending = "";
-  }
-
   command(args: readonly string[]): void {
-    let s = "*" + args.length + "\r\n";
-    for (const a of args) s += "$" + a.length + "\r\n" + a + "\r\n";
-    if (!NON_ASCII.test(s)) {
-      this.#pending += s;
-      if (this.#pending.length >= 1 << 16) this.#flush();
-      return;
-    }
-    this.#flush();
-    this.#exact(args);
+    this.#ensure(16);
+    this.#header(42, args.length); // *
+    for (let i = 0; i < args.length; i++) this.#arg(args[i]!);
   }
 
-  /** Byte lengths from the UTF-8 encoding of each argument. */
-  #exact(args: readonly string[]): void {
-    this.#header(42, args.length); // *
-    for (const a of args) {
-      const bytes = encoder.encode(a);
-      this.#header(36, bytes.length); // $
-      this.#ensure(bytes.length + 2);
-      this.#buf.set(bytes, this.#o);
-      this.#o += bytes.length;
-      this.#buf[this.#o++] = CR;
-      this.#buf[this.#o++] = LF;
+  #arg(a: string): void {
+    const n = a.length;
+    // at most 3 bytes per UTF-16 unit, plus the header and CRLF
+    this.#ensure(n * 3 + 24);
+    const b = this.#buf;
+    const head = this.#o;
+    this.#header(36, n); // $
+    let start = this.#o;
+    let written = -1;
+    if (n <= 64) {
+      let o = start;
+      for (let i = 0; i < n; i++) {
+        const c = a.charCodeAt(i);
+        if (c >= 0x80) {
+          o = -1;
+          break;
+        }
+        b[o++] = c;
+      }
+      if (o >= 0) written = n;
     }
+    if (written < 0) {
+      written = encoder.encodeInto(a, b.subarray(start)).written;
+      if (written !== n) {
+        // not ASCII: rewrite the header with the byte length, shifting the bytes if it grew
+        const digits = String(written).length;
+        const shift = digits - String(n).length;
+        if (shift !== 0) b.copyWithin(start + shift, start, start + written);
+        this.#o = head;
+        this.#header(36, written);
+        start = this.#o;
+      }
+    }
+    this.#o = start + written;
+    b[this.#o++] = CR;
+    b[this.#o++] = LF;
   }
 
   #header(type: number, n: number): void {
-    const digits = String(n);
-    this.#ensure(digits.length + 3);
     const b = this.#buf;
     b[this.#o++] = type;
-    for (let i = 0; i < digits.length; i++) b[this.#o++] = digits.charCodeAt(i);
+    if (n < 10) b[this.#o++] = 48 + n;
+    else {
+      const digits = String(n);
+      for (let i = 0; i < digits.length; i++) b[this.#o++] = digits.charCodeAt(i);
+    }
     b[this.#o++] = CR;
     b[this.#o++] = LF;
   }

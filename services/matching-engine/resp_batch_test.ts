@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { connectRedis } from "@lib/redis";
 import { deletePrefix, redisFixture } from "@lib/testing";
-import { RespBatchConnection, TransactionError } from "./resp_batch.ts";
+import { RespBatchConnection, RespEncoder, TransactionError } from "./resp_batch.ts";
 
 Deno.test("RespBatchConnection.exec() runs a transaction and reports errors and the last reply", async () => {
   await using fx = await redisFixture("resp");
@@ -58,4 +58,38 @@ Deno.test("RespBatchConnection.connect() selects the database the URL names", as
     await deletePrefix(db3, fx.prefix);
     await db3.close();
   }
+});
+
+Deno.test("RespEncoder writes byte lengths of any text, short or long, ASCII or not", () => {
+  const te = new TextEncoder();
+  const reference = (args: string[]) => {
+    let parts = `*${args.length}\r\n`;
+    for (const a of args) parts += `$${te.encode(a).length}\r\n${a}\r\n`;
+    return te.encode(parts);
+  };
+  const enc = new RespEncoder();
+  const commands: string[][] = [];
+  for (let i = 0; i < 400; i++) {
+    // lengths around digit-count boundaries, with a non-ASCII char at the start, the end or nowhere
+    const n = [1, 8, 9, 10, 63, 64, 65, 99, 100, 999, 1000][i % 11]!;
+    const body = "a".repeat(n);
+    const variant = i % 4;
+    const text = variant === 0
+      ? body
+      : variant === 1
+      ? `é${body}`
+      : variant === 2
+      ? `${body}😀`
+      : `€${body}\u00ff`;
+    commands.push(["XADD", `k${i}`, "*", "payload", text, ""]);
+  }
+  for (const c of commands) enc.command(c);
+  const expected = commands.map(reference);
+  const all = new Uint8Array(expected.reduce((n, e) => n + e.length, 0));
+  let o = 0;
+  for (const e of expected) {
+    all.set(e, o);
+    o += e.length;
+  }
+  assert.deepEqual(enc.bytes, all);
 });
