@@ -66,6 +66,22 @@ Deno.test("candle aggregator: after kill -9 mid-stream it resumes and equals a f
       const l = await groupLag(fx.redis, key, CANDLE_GROUP);
       return l.lag === 0 && l.pending === 0 && (await fx.redis.lLen(candleKeys.outbox(fx.prefix))) === 0;
     }, { timeoutMs: 60_000, what: "the restarted process to catch up and flush" });
+    const health = await fetch(`http://127.0.0.1:${env.KALENCY_CANDLES_PORT}/healthz`);
+    const h = await health.json();
+    assert.equal(health.status, 200);
+    assert.equal(h.status, "ok", JSON.stringify(h));
+    assert.deepEqual(h.lag.executions, { lag: 0, pending: 0 });
+    const metrics = await (await fetch(`http://127.0.0.1:${env.KALENCY_CANDLES_PORT}/metrics`)).text();
+    for (
+      const name of [
+        "candles_batches_total",
+        "candles_batch_size_bucket",
+        "candles_write_seconds_bucket",
+        "consumer_lag",
+      ]
+    ) {
+      assert.match(metrics, new RegExp(`^kalency_${name}`, "m"), name);
+    }
 
     const expected = aggregateTrades(flow);
     const now = flow.at(-1)!.ts + 86_400_000;

@@ -16,6 +16,13 @@ import { startCandleService } from "./run.ts";
 
 const SERVICE = "candle-aggregator";
 
+/** Waits for `p` at most `ms` (a health probe must answer even when Redis does not). */
+function within(ms: number, p: Promise<unknown>): Promise<unknown> {
+  let timer: number | undefined;
+  return Promise.race([p.catch(() => {}), new Promise((r) => timer = setTimeout(r, ms))])
+    .finally(() => clearTimeout(timer));
+}
+
 async function main(): Promise<number> {
   let config: CandleConfig;
   try {
@@ -73,7 +80,11 @@ async function main(): Promise<number> {
         if (new URL(req.url).pathname !== "/healthz") return ops(req);
         const checks: Record<string, () => Promise<unknown>> = { redis: () => redis.ping() };
         if (sql) checks.postgres = () => sql`SELECT 1`;
-        const report = await runHealthChecks(SERVICE, checks);
+        // the lag is measured now, not taken from the last periodic probe
+        const [report] = await Promise.all([
+          runHealthChecks(SERVICE, checks),
+          within(1000, service.refresh()),
+        ]);
         const s = service.status();
         const reasons: string[] = [];
         if (!report.checks.redis?.ok) reasons.push(`redis: ${report.checks.redis?.error}`);

@@ -86,7 +86,7 @@ export function startCandleService(
   deps: CandleServiceDeps,
   options: CandleServiceOptions,
   signal: AbortSignal,
-): { done: Promise<void>; status: () => CandleServiceStatus } {
+): { done: Promise<void>; status: () => CandleServiceStatus; refresh: () => Promise<void> } {
   const { redis, log, registry } = deps;
   const prefix = options.prefix;
   const status: CandleServiceStatus = { lag: {}, outbox: 0 };
@@ -375,5 +375,5 @@ export function startCandleService(
     }
   })());
 
-  return { done: Promise.all(loops).then(() => {}), status: () => status };
+  return { done: Promise.all(loops).then(() => {}), status: () => status, refresh: probe };
 }

@@ -63,7 +63,7 @@ export function startLedgerWriter(
   deps: LedgerWriterDeps,
   options: LedgerWriterOptions,
   signal: AbortSignal,
-): { done: Promise<void>; status: () => LedgerWriterStatus } {
+): { done: Promise<void>; status: () => LedgerWriterStatus; refresh: () => Promise<void> } {
   const { redis, log, registry } = deps;
   const prefix = options.prefix;
   const status: LedgerWriterStatus = { lag: {}, failing: {}, trades: 0 };
@@ -237,5 +237,5 @@ export function startLedgerWriter(
     }
   })();
 
-  return { done: Promise.all([loops, prober]).then(() => {}), status: () => status };
+  return { done: Promise.all([loops, prober]).then(() => {}), status: () => status, refresh: probe };
 }
