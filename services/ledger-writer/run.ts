@@ -187,7 +187,8 @@ export function startLedgerWriter(
         ...hooks(STREAMS.wallet.name),
         reader: deps.readers.wallet,
         count: options.eventBatch,
-        wanted: (entry) => FUNDING_TYPES.has(entry.message.type ?? ""),
+        // the entry's `type` is the reason; an entry without one is decoded to be sure
+        wanted: (entry) => entry.message.type === undefined || FUNDING_TYPES.has(entry.message.type),
         write: async (batch, lastId) => {
           // most wallet batches hold no funding at all: then there is nothing to commit, and the
           // offset row (kept for audits) is refreshed at most once a second
