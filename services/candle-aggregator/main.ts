@@ -92,6 +92,7 @@ async function main(): Promise<number> {
         if (report.checks.postgres && !report.checks.postgres.ok) {
           degraded.push(`postgres: ${report.checks.postgres.error}; closed candles wait in the Redis outbox`);
         } else if (s.lastFlushError) degraded.push(`postgres writes failing: ${s.lastFlushError}`);
+        if (s.lastError) degraded.push(`batches failing: ${s.lastError}`);
         for (const [stream, l] of Object.entries(s.lag)) {
           if (l.lag > config.KALENCY_CANDLES_LAG_WARN) degraded.push(`${stream}: ${l.lag} entries behind`);
         }

@@ -50,7 +50,7 @@ export interface CandleServiceDeps {
   /** Dedicated connections for the blocking group reads. */
   tradeReader: RedisClient;
   tickReader: RedisClient;
-  /** PostgreSQL for history; without it closed candles stay in the Redis outbox. */
+  /** PostgreSQL for history; without it nothing is queued for it and Redis is trimmed on a timer. */
   sql?: Sql;
   log: Logger;
   registry: Registry;
@@ -61,6 +61,7 @@ export interface CandleServiceStatus {
   lag: Record<string, { lag: number; pending: number }>;
   outbox: number;
   lastFlushError?: string;
+  /** The last failed batch (cleared by the next one that succeeds). */
   lastError?: string;
 }
 
@@ -81,7 +82,10 @@ function errorText(e: unknown): string {
   return e instanceof Error ? e.message : String(e);
 }
 
-/** Starts every loop; the returned promise resolves when all have stopped after `signal` aborts. */
+/**
+ * Starts every loop. `done` resolves when all have stopped after `signal` aborts; `refresh` measures
+ * the lag now (it is also measured every `lagIntervalMs`).
+ */
 export function startCandleService(
   deps: CandleServiceDeps,
   options: CandleServiceOptions,
@@ -192,6 +196,7 @@ export function startCandleService(
         deadTotal.inc({ stream: STREAMS.executions.name });
         log.warn("dead-lettered an execution", { id: b.id, reason: b.reason });
       }
+      status.lastError = undefined;
       batches.inc({ stream: STREAMS.executions.name });
       batchSize.observe(batch.length, { stream: STREAMS.executions.name });
       applied.inc({ source: "trade" }, n);
@@ -247,6 +252,7 @@ export function startCandleService(
         await deadLetter(redis, tickKey, { id: b.id, message: { payload: b.json } }, b.reason, CANDLE_GROUP);
         deadTotal.inc({ stream: STREAMS.ticks.name });
       }
+      status.lastError = undefined;
       batches.inc({ stream: STREAMS.ticks.name });
       batchSize.observe(batch.length, { stream: STREAMS.ticks.name });
       applied.inc({ source: "index" }, n);
