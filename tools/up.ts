@@ -60,6 +60,30 @@ function serviceSpecs(): ServiceSpec[] {
   ];
 }
 
+interface LocalSecrets {
+  jwtSecret: string;
+  apiKeySecret: string;
+  adminPassword: string;
+}
+
+/**
+ * Secrets that must survive restarts (tokens and API keys stay valid) but must never be a shared
+ * default: made once per checkout and kept in .data/secrets.json (git-ignored, mode 600).
+ */
+async function localSecrets(): Promise<LocalSecrets> {
+  const path = `${ROOT}.data/secrets.json`;
+  try {
+    return JSON.parse(await Deno.readTextFile(path));
+  } catch {
+    const random = (bytes: number) =>
+      [...crypto.getRandomValues(new Uint8Array(bytes))].map((b) => b.toString(16).padStart(2, "0")).join("");
+    const secrets = { jwtSecret: random(32), apiKeySecret: random(32), adminPassword: random(9) };
+    await Deno.mkdir(`${ROOT}.data`, { recursive: true });
+    await Deno.writeTextFile(path, JSON.stringify(secrets, null, 2) + "\n", { mode: 0o600 });
+    return secrets;
+  }
+}
+
 async function buildWeb(deno: string): Promise<void> {
   const out = await new Deno.Command(deno, {
     args: ["run", "-A", "web/build.ts"],
@@ -196,6 +220,12 @@ async function main(): Promise<number> {
       NO_COLOR: tty ? "" : "1",
     };
     for (const s of specs) env[s.portVar] = String(s.port);
+    const secrets = await localSecrets();
+    env.KALENCY_JWT_SECRET ??= secrets.jwtSecret;
+    env.KALENCY_API_KEY_SECRET ??= secrets.apiKeySecret;
+    const adminFromEnv = Boolean(env.KALENCY_ADMIN_USERNAME);
+    env.KALENCY_ADMIN_USERNAME ??= "admin";
+    env.KALENCY_ADMIN_PASSWORD ??= secrets.adminPassword;
     const gatewayPort = portFromEnv("KALENCY_GATEWAY_PORT");
     env.KALENCY_GATEWAY_URL ??= `http://127.0.0.1:${gatewayPort}`;
     const width = Math.max(...specs.map((s) => s.name.length));
@@ -237,6 +267,9 @@ async function main(): Promise<number> {
       `  WebSocket    ws://${shownHost}:${gatewayPort}/v1/ws`,
       `  metrics      ${specs.map((s) => url(s.port, "/metrics")).join("\n               ")}`,
       `  streams      deno task tools tail executions`,
+      adminFromEnv
+        ? `  admin        log in as ${env.KALENCY_ADMIN_USERNAME} (KALENCY_ADMIN_USERNAME)`
+        : `  admin        log in as admin / ${env.KALENCY_ADMIN_PASSWORD}   (kept in .data/secrets.json)`,
       "Press Ctrl-C to stop everything.",
       "",
     ];
