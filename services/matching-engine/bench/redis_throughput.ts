@@ -7,6 +7,7 @@
  *                                [--reply-ratio 0.1] [--seed 7] [--writers resp,node-redis]
  * @module
  */
+import process from "node:process";
 import { parseArgs } from "node:util";
 import { keys, streamKey, STREAMS } from "@lib/contracts";
 import { createLogger } from "@lib/log";
@@ -121,10 +122,14 @@ async function oneRun(
       commandMaxLen: 0,
     });
     const stop = new AbortController();
+    const redisCpu0 = await redisCpuSeconds(aux);
+    const cpu0 = process.cpuUsage();
     const t0 = performance.now();
     const loop = runner.run(stop.signal);
     while ((await aux.get(keys.checkpoint(prefix))) !== last) await new Promise((r) => setTimeout(r, 5));
     const seconds = (performance.now() - t0) / 1000;
+    const cpu = process.cpuUsage(cpu0);
+    const redisCpu = await redisCpuSeconds(aux) - redisCpu0;
     stop.abort();
     await loop;
     const rendered = registry.render();
@@ -137,7 +142,9 @@ async function oneRun(
         Math.round(rate)
       } commands/s ` +
         `(${batches} batches; decode + apply + encode ${applySum.toFixed(1)} s on the loop; ` +
-        `median commit ${(commitP50 * 1000).toFixed(0)} ms)`,
+        `median commit ${(commitP50 * 1000).toFixed(0)} ms; CPU per command: this process ${
+          ((cpu.user + cpu.system) / N).toFixed(1)
+        } µs, the Redis server ${(redisCpu * 1e6 / N).toFixed(1)} µs)`,
     );
     return { rate, seconds, batches, commitP50 };
   } finally {
@@ -146,6 +153,16 @@ async function oneRun(
     await reader.close();
     await aux.close();
   }
+}
+
+/**
+ * CPU seconds the Redis server has used (user + system), from INFO. It counts every client of the
+ * server, so on a shared Redis the per-command figure is an upper bound.
+ */
+async function redisCpuSeconds(redis: RedisClient): Promise<number> {
+  const info = await redis.info("cpu");
+  const field = (name: string) => Number(new RegExp(`${name}:([\\d.]+)`).exec(info)?.[1] ?? 0);
+  return field("used_cpu_user") + field("used_cpu_sys");
 }
 
 /** The bucket bound where a Prometheus histogram passes half its count. */
