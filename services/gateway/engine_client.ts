@@ -9,11 +9,62 @@
 import { type EngineCommandInput, type EngineReply, replyStream, streamKey, STREAMS } from "@lib/contracts";
 import type { Logger } from "@lib/log";
 import type { Registry } from "@lib/metrics";
-import { decodeEntry, encodeEntry, followStream, type RedisClient } from "@lib/redis";
+import { encodeEntry, followStream, type RawEntry, type RedisClient } from "@lib/redis";
 import { ApiError, rejectionError } from "./errors.ts";
 
 /** How long an unread reply stream lives after its last trim (a crashed gateway's stream goes away). */
 const REPLY_STREAM_TTL_MS = 3_600_000;
+
+/**
+ * The entry fields of a command. Orders and cancels come from routes that have already validated
+ * every field through the request schemas (decimals are strings by then), so they are written as
+ * they are, with the contract's defaults filled in, instead of being parsed through the contract a
+ * second time; the engine decodes every entry through the contract anyway. Anything else, or a
+ * decimal still given as a number, goes through `encodeEntry`.
+ */
+export function encodeCommand(command: EngineCommandInput): Record<string, string> {
+  switch (command.type) {
+    case "place":
+      if (
+        typeof (command.price ?? "") === "string" && typeof (command.qty ?? "") === "string" &&
+        typeof (command.quoteQty ?? "") === "string"
+      ) {
+        const full = {
+          ...command,
+          timeInForce: command.timeInForce ?? "GTC",
+          postOnly: command.postOnly ?? false,
+          stp: command.stp ?? "EXPIRE_TAKER",
+        };
+        return { type: "place", payload: JSON.stringify(full) };
+      }
+      break;
+    case "cancel":
+    case "cancelAll":
+      return { type: command.type, payload: JSON.stringify(command) };
+  }
+  return encodeEntry(STREAMS.orders, command);
+}
+
+/**
+ * Reads one reply entry. Replies are the engine's own output, written through the contracts, so
+ * they are parsed as trusted JSON (as the read models are) rather than through the schema; only
+ * the fields the client relies on are checked.
+ */
+export function decodeReply(entry: RawEntry): EngineReply | string {
+  const payload = entry.message.payload;
+  if (payload === undefined) return "entry has no payload field";
+  let json: unknown;
+  try {
+    json = JSON.parse(payload);
+  } catch (e) {
+    return `payload is not JSON: ${(e as Error).message}`;
+  }
+  const r = json as { cmdId?: unknown; ok?: unknown } | null;
+  if (typeof r !== "object" || r === null || typeof r.cmdId !== "string" || typeof r.ok !== "boolean") {
+    return "payload is not an engine reply (cmdId, ok)";
+  }
+  return json as EngineReply;
+}
 
 /** A command as a caller hands it over; the client adds `cmdId` and `replyTo`. */
 export type CommandDraft = EngineCommandInput extends infer C
@@ -46,7 +97,15 @@ interface Waiter {
   /** performance.now() after which the request times out. */
   deadline: number;
   started: number;
-  type: string;
+  /** `{ type }` of the command, one shared object per type. */
+  labels: { type: string };
+}
+
+const TYPE_LABELS = new Map<string, { type: string }>();
+function typeLabels(type: string): { type: string } {
+  let labels = TYPE_LABELS.get(type);
+  if (!labels) TYPE_LABELS.set(type, labels = { type });
+  return labels;
 }
 
 /** Sends engine commands and matches replies; one per process. */
@@ -111,7 +170,7 @@ export class EngineClient implements EngineGateway {
     for (const [cmdId, w] of this.#waiters) {
       if (w.deadline > now) break;
       this.#waiters.delete(cmdId);
-      this.#timeouts.inc({ type: w.type });
+      this.#timeouts.inc(w.labels);
       w.reject(
         new ApiError(
           504,
@@ -124,7 +183,6 @@ export class EngineClient implements EngineGateway {
   }
 
   async #read(fromId: string): Promise<void> {
-    const stream = replyStream(this.#o.gatewayId);
     const batches = followStream(this.#o.reader, this.replyKey, {
       fromId,
       signal: this.#controller.signal,
@@ -134,16 +192,16 @@ export class EngineClient implements EngineGateway {
     });
     for await (const batch of batches) {
       for (const entry of batch) {
-        const d = decodeEntry(stream, entry);
-        if (!d.ok) {
-          this.#o.log.warn("undecodable engine reply", { id: entry.id, reason: d.reason });
+        const reply = decodeReply(entry);
+        if (typeof reply === "string") {
+          this.#o.log.warn("undecodable engine reply", { id: entry.id, reason: reply });
           continue;
         }
-        const w = this.#waiters.get(d.value.cmdId);
+        const w = this.#waiters.get(reply.cmdId);
         if (!w) continue; // answered after its timeout, or meant for a previous process
-        this.#waiters.delete(d.value.cmdId);
-        this.#latency.observe((performance.now() - w.started) / 1000, { type: w.type });
-        w.resolve(d.value);
+        this.#waiters.delete(reply.cmdId);
+        this.#latency.observe((performance.now() - w.started) / 1000, w.labels);
+        w.resolve(reply);
       }
       this.#trim(batch[batch.length - 1].id);
     }
@@ -162,7 +220,8 @@ export class EngineClient implements EngineGateway {
   send(command: CommandDraft): Promise<EngineReply> {
     const cmdId = crypto.randomUUID();
     const full = { ...command, cmdId, replyTo: this.replyKey } as EngineCommandInput;
-    const fields = encodeEntry(STREAMS.orders, full);
+    const fields = encodeCommand(full);
+    const labels = typeLabels(command.type);
     return new Promise<EngineReply>((resolve, reject) => {
       const started = performance.now();
       this.#waiters.set(cmdId, {
@@ -170,10 +229,10 @@ export class EngineClient implements EngineGateway {
         reject,
         deadline: started + this.#o.timeoutMs,
         started,
-        type: command.type,
+        labels,
       });
       this.#queue.push({ fields, cmdId });
-      this.#sent.inc({ type: command.type });
+      this.#sent.inc(labels);
       this.#schedule();
     });
   }

@@ -1,9 +1,51 @@
 import assert from "node:assert/strict";
 import { streamKey, STREAMS } from "@lib/contracts";
+import { decodeEntry, encodeEntry } from "@lib/redis";
 import { dbFixture, redisFixture } from "@lib/testing";
+import { decodeReply, encodeCommand } from "./engine_client.ts";
 import { engineAvailable, gatewayFixture, spawnEngine, spawnGateway } from "./testing.ts";
 
 const ignore = !engineAvailable();
+
+Deno.test("encodeCommand writes what the contract would, without parsing validated commands again", () => {
+  const base = { cmdId: "c1", replyTo: "kalency:v1:stream:replies:gw-1", userId: "usr_1", symbol: "BTC-USD" };
+  const commands = [
+    { ...base, type: "place", side: "BUY", orderType: "LIMIT", price: "65000.5", qty: "0.01" },
+    {
+      ...base,
+      type: "place",
+      side: "SELL",
+      orderType: "MARKET",
+      timeInForce: "IOC",
+      postOnly: false,
+      qty: "1",
+      clientOrderId: "my-1",
+      stp: "NONE",
+    },
+    { ...base, type: "place", side: "BUY", orderType: "MARKET", quoteQty: 100 }, // a number: through zod
+    { ...base, type: "cancel", orderId: "ord-9" },
+    { ...base, type: "cancelAll" },
+    { type: "openAccount", cmdId: "c2", userId: "usr_2" },
+  ] as const;
+  for (const c of commands) {
+    const fast = decodeEntry(STREAMS.orders, { id: "1-0", message: encodeCommand(c) });
+    const slow = decodeEntry(STREAMS.orders, { id: "1-0", message: encodeEntry(STREAMS.orders, c) });
+    assert.ok(fast.ok && slow.ok);
+    assert.deepEqual(fast.value, slow.value);
+    assert.equal(encodeCommand(c).type, c.type);
+  }
+  assert.throws(() =>
+    encodeCommand({ type: "deposit", cmdId: "c3", userId: "u", asset: "usd", amount: "1" })
+  );
+});
+
+Deno.test("decodeReply accepts replies and names what is wrong with anything else", () => {
+  const ok = decodeReply({ id: "1-0", message: { payload: '{"ok":true,"cmdId":"c1"}' } });
+  assert.deepEqual(ok, { ok: true, cmdId: "c1" });
+  assert.match(decodeReply({ id: "1-0", message: {} }) as string, /no payload/);
+  assert.match(decodeReply({ id: "1-0", message: { payload: "{" } }) as string, /not JSON/);
+  assert.match(decodeReply({ id: "1-0", message: { payload: '{"ok":1}' } }) as string, /cmdId, ok/);
+});
 
 Deno.test({
   name: "EngineClient coalesces concurrent commands into few pipelines and matches every reply",

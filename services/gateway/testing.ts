@@ -113,7 +113,7 @@ export function spawnGateway(
   prefix: string,
   databaseUrl: string,
   env: Record<string, string> = {},
-  options: { port?: number } = {},
+  options: { port?: number; denoArgs?: string[] } = {},
 ): Promise<Spawned> {
   return spawnService(GATEWAY_MAIN, {
     KALENCY_PREFIX: prefix,
@@ -127,7 +127,7 @@ export function spawnGateway(
     anyHealth: true,
     port: options.port,
     // SO_REUSEPORT is behind Deno's unstable net flag
-    denoArgs: env.KALENCY_REUSE_PORT === "true" ? ["--unstable-net"] : [],
+    denoArgs: [...(env.KALENCY_REUSE_PORT === "true" ? ["--unstable-net"] : []), ...(options.denoArgs ?? [])],
   });
 }
 

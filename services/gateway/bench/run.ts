@@ -6,7 +6,9 @@
  * Each scenario gets a warm-up, then `--runs` measured runs; the medians are printed as a table.
  *
  *   deno task bench:gateway [--duration 10] [--connections 64] [--threads 2] [--runs 3]
- *                           [--scenario all|orders|reads] [--no-consumers]
+ *                           [--scenario all|orders|reads] [--no-consumers] [--profile DIR]
+ * With `--profile DIR`, the first gateway runs under the V8 inspector and one extra (unmeasured) run
+ * of each scenario is CPU-profiled: DIR/<scenario>.cpuprofile and a text summary beside it.
  * @module
  */
 import { parseArgs } from "node:util";
@@ -14,7 +16,9 @@ import { connectDb, migrate, withDatabase } from "@lib/db";
 import { deletePrefix, TEST_DATABASE_URL, TEST_REDIS_URL } from "@lib/testing";
 import { streamKey, STREAMS } from "@lib/contracts";
 import { connectRedis, encodeEntry, type RedisClient } from "@lib/redis";
+import { freePort } from "@lib/testing";
 import { type Spawned, spawnEngine, spawnGateway, spawnService } from "../testing.ts";
+import { startProfile, summarize } from "./profile.ts";
 
 const { values: args } = parseArgs({
   args: Deno.args,
@@ -30,6 +34,7 @@ const { values: args } = parseArgs({
     "no-ws": { type: "boolean", default: false },
     gateways: { type: "string", default: "1" },
     users: { type: "string", default: "8" },
+    profile: { type: "string" },
   },
 });
 
@@ -173,7 +178,10 @@ async function main() {
       ...(args["no-ws"] ? { KALENCY_WS: "false" } : {}),
       ...(Number(args.gateways) > 1 ? { KALENCY_REUSE_PORT: "true" } : {}),
     };
-    const gw = await spawnGateway(prefix, databaseUrl, gwEnv);
+    const inspectPort = args.profile ? freePort() : undefined;
+    const gw = await spawnGateway(prefix, databaseUrl, gwEnv, {
+      denoArgs: inspectPort ? [`--inspect=127.0.0.1:${inspectPort}`] : [],
+    });
     procs.push(gw);
     const gateways = [gw];
     for (let i = 1; i < Number(args.gateways); i++) {
@@ -193,6 +201,7 @@ async function main() {
 
     const scenarios: {
       name: string;
+      short: string;
       script: string;
       url: string;
       env: Record<string, string>;
@@ -202,6 +211,7 @@ async function main() {
     if (args.scenario === "all" || args.scenario === "orders") {
       scenarios.push({
         name: "place order (POST /v1/orders, end to end)",
+        short: "orders",
         script: "place_orders.lua",
         url: gw.url,
         env: { TOKENS: tokens.join(",") },
@@ -213,6 +223,7 @@ async function main() {
       await wrk("place_orders.lua", gw.url, 1, { TOKENS: tokens.join(","), PRICE: "64000" });
       scenarios.push({
         name: "public market data (book, trades, tickers, markets)",
+        short: "reads",
         script: "market_reads.lua",
         url: gw.url,
         env: {},
@@ -226,6 +237,7 @@ async function main() {
     procs.push(hello);
     scenarios.push({
       name: "reference: plain Deno.serve, no framework",
+      short: "hello",
       script: "hello.lua",
       url: hello.url,
       env: {},
@@ -236,6 +248,16 @@ async function main() {
     const load = (await Deno.readTextFile("/proc/loadavg").catch(() => "?")).trim();
     for (const s of scenarios) {
       await wrk(s.script, s.url, Number(args.warmup), s.env);
+      if (inspectPort && args.profile && s.cpu?.includes(gw)) {
+        // a run of its own: sampling slows the process, so it is not one of the measured runs
+        const profiling = await startProfile(inspectPort);
+        await wrk(s.script, s.url, Number(args.duration), s.env);
+        const profile = await profiling.stop();
+        await Deno.mkdir(args.profile, { recursive: true });
+        await Deno.writeTextFile(`${args.profile}/${s.short}.cpuprofile`, JSON.stringify(profile));
+        await Deno.writeTextFile(`${args.profile}/${s.short}.txt`, summarize(profile, 60) + "\n");
+        console.log(`profile of ${s.short}: ${args.profile}/${s.short}.cpuprofile (.txt: summary)`);
+      }
       const results: WrkResult[] = [];
       const cpuPerReq: number[][] = [];
       for (let i = 0; i < Number(args.runs); i++) {
