@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { Registry } from "@lib/metrics";
-import { opsHandler, runHealthChecks } from "./mod.ts";
+import { healthResponse, lagReasons, opsHandler, runHealthChecks } from "./mod.ts";
 
 Deno.test("runHealthChecks() is ok only when every check passes, and reports why not", async () => {
   const ok = await runHealthChecks("svc", {
@@ -40,4 +40,23 @@ Deno.test("opsHandler() serves /healthz, /metrics and a problem+json 404", async
   assert.equal(res.status, 404);
   assert.equal(res.headers.get("content-type"), "application/problem+json");
   assert.equal((await res.json()).code, "NOT_FOUND");
+});
+
+Deno.test("healthResponse() is unavailable (503) when down, degraded (200) with reasons, else ok", async () => {
+  const down = healthResponse("svc", ["redis: refused"], ["x: 9 entries behind"], { lag: {} });
+  assert.equal(down.status, 503);
+  assert.deepEqual(await down.json(), {
+    status: "unavailable",
+    service: "svc",
+    reasons: ["redis: refused", "x: 9 entries behind"],
+    lag: {},
+  });
+  const degraded = healthResponse("svc", [], ["slow"], {});
+  assert.equal(degraded.status, 200);
+  assert.equal((await degraded.json()).status, "degraded");
+  assert.equal((await healthResponse("svc", [], [], {}).json()).status, "ok");
+});
+
+Deno.test("lagReasons() names each stream above the limit", () => {
+  assert.deepEqual(lagReasons({ a: { lag: 5 }, b: { lag: 50 } }, 10), ["b: 50 entries behind"]);
 });

@@ -82,3 +82,27 @@ export function serveOps(
     onListen: () => {},
   }, handler);
 }
+
+/**
+ * The `/healthz` answer of a service that can run degraded: "unavailable" (503) when `down` names
+ * anything, else "degraded" (200) when `degraded` does, else "ok". The body is
+ * `{ status, service, reasons, ...details }`, reasons being `down` then `degraded`.
+ */
+export function healthResponse(
+  service: string,
+  down: string[],
+  degraded: string[],
+  details: Record<string, unknown>,
+): Response {
+  const status = down.length ? "unavailable" : degraded.length ? "degraded" : "ok";
+  return Response.json({ status, service, reasons: [...down, ...degraded], ...details }, {
+    status: status === "unavailable" ? 503 : 200,
+  });
+}
+
+/** One reason per stream whose consumer lag is above `limit` ("<stream>: N entries behind"). */
+export function lagReasons(lag: Record<string, { lag: number }>, limit: number): string[] {
+  return Object.entries(lag).filter(([, l]) => l.lag > limit).map(([stream, l]) =>
+    `${stream}: ${l.lag} entries behind`
+  );
+}

@@ -1,3 +1,4 @@
+import type { Registry } from "@lib/metrics";
 import type { RedisClient } from "@lib/redis";
 
 /** How far a consumer group is behind its stream. */
@@ -31,4 +32,31 @@ export async function groupLag(redis: RedisClient, streamKey: string, group: str
     lag = read === null ? await redis.xLen(streamKey) : Math.max(0, (await redis.xLen(streamKey)) - read);
   }
   return { lag: Number(lag), pending: Number(g.pending), lastDeliveredId: String(g["last-delivered-id"]) };
+}
+
+/**
+ * Registers the `consumer_lag` and `consumer_pending` gauges on `registry` and returns a probe that
+ * measures each of `streams` (pairs of stream name and key) for `group`, setting the gauges and
+ * `into[name]`. Call it once per process.
+ */
+export function groupLagProbe(
+  redis: RedisClient,
+  registry: Registry,
+  group: string,
+  streams: [name: string, key: string][],
+  into: Record<string, { lag: number; pending: number }>,
+): () => Promise<void> {
+  const lagGauge = registry.gauge("consumer_lag", "Stream entries the group has not read yet");
+  const pendingGauge = registry.gauge(
+    "consumer_pending",
+    "Entries read by the group but not yet acknowledged",
+  );
+  return async () => {
+    for (const [name, key] of streams) {
+      const l = await groupLag(redis, key, group);
+      into[name] = { lag: l.lag, pending: l.pending };
+      lagGauge.set(l.lag, { stream: name, group });
+      pendingGauge.set(l.pending, { stream: name, group });
+    }
+  };
 }

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { createShutdown } from "./mod.ts";
+import { createShutdown, repeatUntilAborted, sleep, withinMs } from "./mod.ts";
 
 Deno.test("createShutdown() aborts, then runs closers in reverse order, once", async () => {
   const order: string[] = [];
@@ -51,4 +51,38 @@ Deno.test("a real SIGTERM makes a service exit 0 after its closers ran", async (
   const status = await child.status;
   assert.equal(status.code, 0);
   assert.match(text, /closed/);
+});
+
+Deno.test("sleep() waits, and ends early when its signal aborts", async () => {
+  const t0 = performance.now();
+  await sleep(20);
+  assert.ok(performance.now() - t0 >= 15);
+  const stop = new AbortController();
+  const t1 = performance.now();
+  const waiting = sleep(60_000, stop.signal);
+  stop.abort();
+  await waiting;
+  assert.ok(performance.now() - t1 < 1000);
+  await sleep(60_000, stop.signal); // already aborted: at once
+});
+
+Deno.test("withinMs() resolves with the promise, on its failure, or after the time", async () => {
+  await withinMs(1000, Promise.resolve(1));
+  await withinMs(1000, Promise.reject(new Error("ignored")));
+  let settle!: () => void;
+  const never = new Promise<void>((r) => settle = r);
+  const t0 = performance.now();
+  await withinMs(20, never);
+  assert.ok(performance.now() - t0 < 1000);
+  settle();
+});
+
+Deno.test("repeatUntilAborted() runs the function, then pauses, until aborted", async () => {
+  const stop = new AbortController();
+  let runs = 0;
+  await repeatUntilAborted(5, stop.signal, () => {
+    if (++runs === 3) stop.abort();
+    return Promise.resolve();
+  });
+  assert.equal(runs, 3);
 });

@@ -77,3 +77,39 @@ export function createShutdown(options: ShutdownOptions = {}): Shutdown {
   if (options.listen !== false) { for (const s of SIGNALS) Deno.addSignalListener(s, onSignal); }
   return self;
 }
+
+/** Waits `ms`, or less when `signal` aborts first (never rejects). */
+export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal?.aborted) return resolve();
+    const t = setTimeout(done, ms);
+    function done() {
+      clearTimeout(t);
+      signal?.removeEventListener("abort", done);
+      resolve();
+    }
+    signal?.addEventListener("abort", done, { once: true });
+  });
+}
+
+/**
+ * Waits for `p` at most `ms`, ignoring whether it fails (a health probe must answer even when a
+ * dependency does not).
+ */
+export function withinMs(ms: number, p: Promise<unknown>): Promise<void> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  return Promise.race([p.then(() => {}, () => {}), new Promise<void>((r) => timer = setTimeout(r, ms))])
+    .finally(() => clearTimeout(timer));
+}
+
+/** Runs `fn`, then waits `ms`, again and again until `signal` aborts. `fn` handles its own errors. */
+export async function repeatUntilAborted(
+  ms: number,
+  signal: AbortSignal,
+  fn: () => Promise<unknown>,
+): Promise<void> {
+  while (!signal.aborted) {
+    await fn();
+    await sleep(ms, signal);
+  }
+}

@@ -87,3 +87,8 @@ export function createLogger(service: string, options: LoggerOptions = {}): Logg
   }
   return make({});
 }
+
+/** The message of an error, or the thrown value as text (for log fields and status reports). */
+export function errorText(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
+}

@@ -8,6 +8,7 @@
  */
 import { createClient } from "redis";
 import type { z } from "zod";
+import { sleep } from "@lib/lifecycle";
 import { type StreamDef, streamKey } from "@lib/contracts";
 
 function makeClient(url: string, name: string | undefined, reconnect: boolean) {
@@ -125,17 +126,6 @@ export async function deadLetter(
     source,
     originalId: entry.id,
     original: JSON.stringify(entry.message),
-  });
-}
-
-function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal?.aborted) return resolve();
-    const t = setTimeout(resolve, ms);
-    signal?.addEventListener("abort", () => {
-      clearTimeout(t);
-      resolve();
-    }, { once: true });
   });
 }
 
