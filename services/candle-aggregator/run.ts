@@ -7,8 +7,9 @@
 import { type Candle, type Execution, streamKey, STREAMS, type Tick } from "@lib/contracts";
 import { candleKeys, upsertCandles } from "@lib/candles";
 import type { Sql } from "@lib/db";
-import { groupLag } from "@lib/ledger";
-import type { Logger } from "@lib/log";
+import { groupLagProbe } from "@lib/ledger";
+import { repeatUntilAborted, sleep } from "@lib/lifecycle";
+import { errorText, type Logger } from "@lib/log";
 import type { Registry } from "@lib/metrics";
 import { compareStreamIds, consumeGroup, deadLetter, type RedisClient } from "@lib/redis";
 import { CandleAggregator } from "./aggregator.ts";
@@ -65,23 +66,6 @@ export interface CandleServiceStatus {
   lastError?: string;
 }
 
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal.aborted) return resolve();
-    const t = setTimeout(done, ms);
-    function done() {
-      clearTimeout(t);
-      signal.removeEventListener("abort", done);
-      resolve();
-    }
-    signal.addEventListener("abort", done, { once: true });
-  });
-}
-
-function errorText(e: unknown): string {
-  return e instanceof Error ? e.message : String(e);
-}
-
 /**
  * Starts every loop. `done` resolves when all have stopped after `signal` aborts; `refresh` measures
  * the lag now (it is also measured every `lagIntervalMs`).
@@ -128,11 +112,6 @@ export function startCandleService(
     "Entries sent to the dead-letter stream, by stream",
   );
   const retries = registry.counter("retries_total", "Failed writes that were retried, by target");
-  const lagGauge = registry.gauge("consumer_lag", "Stream entries the group has not read yet");
-  const pendingGauge = registry.gauge(
-    "consumer_pending",
-    "Entries read by the group but not yet acknowledged",
-  );
   const outboxGauge = registry.gauge("candles_outbox_length", "Closed candles waiting for PostgreSQL");
 
   const execKey = streamKey(prefix, STREAMS.executions);
@@ -362,24 +341,19 @@ export function startCandleService(
   }
 
   // ---- lag probe ----
+  const lagStreams: [string, string][] = [[STREAMS.executions.name, execKey]];
+  if (options.indexCandles) lagStreams.push([STREAMS.ticks.name, tickKey]);
+  const probeLag = groupLagProbe(redis, registry, CANDLE_GROUP, lagStreams, status.lag);
   async function probe(): Promise<void> {
-    const streams: [string, string][] = [[STREAMS.executions.name, execKey]];
-    if (options.indexCandles) streams.push([STREAMS.ticks.name, tickKey]);
-    for (const [name, key] of streams) {
-      const l = await groupLag(redis, key, CANDLE_GROUP);
-      status.lag[name] = { lag: l.lag, pending: l.pending };
-      lagGauge.set(l.lag, { stream: name, group: CANDLE_GROUP });
-      pendingGauge.set(l.pending, { stream: name, group: CANDLE_GROUP });
-    }
+    await probeLag();
     status.outbox = await redis.lLen(candleKeys.outbox(prefix));
     outboxGauge.set(status.outbox);
   }
-  loops.push((async () => {
-    while (!signal.aborted) {
-      await probe().catch((e) => log.debug("lag probe failed", { error: errorText(e) }));
-      await sleep(options.lagIntervalMs, signal);
-    }
-  })());
+  loops.push(repeatUntilAborted(
+    options.lagIntervalMs,
+    signal,
+    () => probe().catch((e) => log.debug("lag probe failed", { error: errorText(e) })),
+  ));
 
   return { done: Promise.all(loops).then(() => {}), status: () => status, refresh: probe };
 }

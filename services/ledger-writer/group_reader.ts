@@ -11,6 +11,7 @@
  */
 import type { StreamDef } from "@lib/contracts";
 import { streamKey } from "@lib/contracts";
+import { sleep } from "@lib/lifecycle";
 import { deadLetter, decodeEntry, ensureGroup, type RawEntry, type RedisClient } from "@lib/redis";
 import type { z } from "zod";
 
@@ -49,19 +50,6 @@ export interface GroupReaderOptions<T> {
   onDead?: (entry: RawEntry, reason: string) => void;
   /** A batch was committed and acknowledged. */
   onBatch?: (info: { entries: number; written: number; seconds: number }) => void;
-}
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal.aborted) return resolve();
-    const t = setTimeout(done, ms);
-    function done() {
-      clearTimeout(t);
-      signal.removeEventListener("abort", done);
-      resolve();
-    }
-    signal.addEventListener("abort", done, { once: true });
-  });
 }
 
 /** How long acknowledgements of committed batches keep being retried after a stop was requested. */

@@ -3,14 +3,11 @@
  * /metrics, until SIGINT/SIGTERM (finish the current batch, commit, ack, close, exit 0).
  * @module
  */
-import { ConfigError, loadConfig } from "@lib/config";
 import type { Sql } from "@lib/db";
 import postgres from "postgres";
-import { opsHandler, runHealthChecks, serveOps } from "@lib/health";
-import { createShutdown } from "@lib/lifecycle";
-import { createLogger } from "@lib/log";
-import { addProcessMetrics, Registry } from "@lib/metrics";
-import { connectRedis, type RedisClient } from "@lib/redis";
+import { healthResponse, lagReasons, opsHandler, runHealthChecks, serveOps } from "@lib/health";
+import { withinMs } from "@lib/lifecycle";
+import { loadServiceConfig, redisConnector, runMain, serviceBasics, untilShutdown } from "@lib/service";
 import { LedgerConfig } from "./config.ts";
 import { startLedgerWriter } from "./run.ts";
 
@@ -32,39 +29,14 @@ function connectLedgerDb(url: string, max: number): Sql {
   }) as unknown as Sql;
 }
 
-/** Waits for `p` at most `ms` (a health probe must answer even when Redis does not). */
-function within(ms: number, p: Promise<unknown>): Promise<unknown> {
-  let timer: number | undefined;
-  return Promise.race([p.catch(() => {}), new Promise((r) => timer = setTimeout(r, ms))])
-    .finally(() => clearTimeout(timer));
-}
-
 async function main(): Promise<number> {
-  let config: LedgerConfig;
-  try {
-    config = loadConfig(LedgerConfig);
-  } catch (e) {
-    if (e instanceof ConfigError) {
-      createLogger(SERVICE).error(e.message);
-      return 2;
-    }
-    throw e;
-  }
-  const log = createLogger(SERVICE, { level: config.LOG_LEVEL });
-  const shutdown = createShutdown({
-    onClose: (name, error) => error && log.warn("closing failed", { name, error }),
+  const config = loadServiceConfig(SERVICE, LedgerConfig);
+  if (!config) return 2;
+  const { log, shutdown, registry } = serviceBasics(SERVICE, config.LOG_LEVEL);
+  const connect = redisConnector(config.REDIS_URL, shutdown, {
+    namePrefix: SERVICE,
+    onError: (name, e) => log.debug("redis connection error", { name, error: e.message }),
   });
-  const registry = new Registry();
-  addProcessMetrics(registry, SERVICE);
-
-  const connect = async (name: string): Promise<RedisClient> => {
-    const c = await connectRedis(config.REDIS_URL, {
-      name: `${SERVICE}-${name}`,
-      onError: (e) => log.debug("redis connection error", { name, error: e.message }),
-    });
-    shutdown.defer(`redis ${name}`, () => c.close());
-    return c;
-  };
   try {
     const redis = await connect("writer");
     const readers = {
@@ -100,7 +72,7 @@ async function main(): Promise<number> {
         // the lag is measured now, not taken from the last periodic probe
         const [report] = await Promise.all([
           runHealthChecks(SERVICE, { redis: () => redis.ping(), postgres: () => sql`SELECT 1` }),
-          within(1000, writer.refresh()),
+          withinMs(1000, writer.refresh()),
         ]);
         const s = writer.status();
         const down = Object.entries(report.checks).filter(([, c]) => !c.ok).map(([n, c]) =>
@@ -112,28 +84,18 @@ async function main(): Promise<number> {
             `${stream}: writes failing for ${Math.round((Date.now() - f.since) / 1000)} s (${f.error})`,
           );
         }
-        for (const [stream, l] of Object.entries(s.lag)) {
-          if (l.lag > config.KALENCY_LEDGER_LAG_WARN) degraded.push(`${stream}: ${l.lag} entries behind`);
-        }
-        const status = down.length ? "unavailable" : degraded.length ? "degraded" : "ok";
-        return Response.json({
-          status,
-          service: SERVICE,
-          reasons: [...down, ...degraded],
+        degraded.push(...lagReasons(s.lag, config.KALENCY_LEDGER_LAG_WARN));
+        return healthResponse(SERVICE, down, degraded, {
           checks: report.checks,
           lag: s.lag,
           failing: s.failing,
-        }, { status: status === "unavailable" ? 503 : 200 });
+        });
       },
     );
     shutdown.defer("ops server", () => server.shutdown());
     log.info("ledger writer running", { prefix: config.KALENCY_PREFIX, port: config.KALENCY_LEDGER_PORT });
     // registered last so it runs first: the loops commit and acknowledge their batch before anything closes
-    shutdown.defer("consumer loops", () => writer.done);
-    const ended = writer.done.then(() => {
-      if (!shutdown.signal.aborted) throw new Error("the consumer loops ended on their own");
-    });
-    await Promise.race([shutdown.done, ended]);
+    await untilShutdown(shutdown, writer.done);
   } catch (e) {
     log.error("the ledger writer stopped on an error", { error: e });
     await shutdown.shutdown("fatal");
@@ -143,4 +105,4 @@ async function main(): Promise<number> {
   return 0;
 }
 
-if (import.meta.main) Deno.exit(await main());
+if (import.meta.main) await runMain(main);

@@ -6,8 +6,9 @@
  */
 import { streamKey, STREAMS } from "@lib/contracts";
 import type { Sql } from "@lib/db";
-import { groupLag } from "@lib/ledger";
-import type { Logger } from "@lib/log";
+import { groupLagProbe } from "@lib/ledger";
+import { repeatUntilAborted } from "@lib/lifecycle";
+import { errorText, type Logger } from "@lib/log";
 import type { Registry } from "@lib/metrics";
 import type { RawEntry, RedisClient } from "@lib/redis";
 import { type RetryPolicy, runGroupReader } from "./group_reader.ts";
@@ -49,10 +50,6 @@ export interface LedgerWriterStatus {
   /** Streams whose current write keeps failing, with the error and since when. */
   failing: Record<string, { error: string; since: number; attempts: number }>;
   trades: number;
-}
-
-function errorText(e: unknown): string {
-  return e instanceof Error ? e.message : String(e);
 }
 
 /** Wallet events that carry money in from outside; all others are acknowledged without decoding. */
@@ -100,11 +97,6 @@ export function startLedgerWriter(
   const retryingGauge = registry.gauge(
     "ledger_retrying",
     "1 while the current write of a stream keeps failing",
-  );
-  const lagGauge = registry.gauge("consumer_lag", "Stream entries the group has not read yet");
-  const pendingGauge = registry.gauge(
-    "consumer_pending",
-    "Entries read by the group but not yet acknowledged",
   );
 
   function hooks(name: string) {
@@ -210,33 +202,16 @@ export function startLedgerWriter(
     ]);
   })();
 
-  async function probe(): Promise<void> {
-    for (
-      const [name, key] of [[STREAMS.executions.name, execKey], [STREAMS.wallet.name, walletKey], [
-        STREAMS.orderEvents.name,
-        orderKey,
-      ]]
-    ) {
-      const l = await groupLag(redis, key, LEDGER_GROUP);
-      status.lag[name] = { lag: l.lag, pending: l.pending };
-      lagGauge.set(l.lag, { stream: name, group: LEDGER_GROUP });
-      pendingGauge.set(l.pending, { stream: name, group: LEDGER_GROUP });
-    }
-  }
-  const prober = (async () => {
-    while (!signal.aborted) {
-      await probe().catch((e) => log.debug("lag probe failed", { error: errorText(e) }));
-      await new Promise<void>((resolve) => {
-        const t = setTimeout(done, options.lagIntervalMs);
-        function done() {
-          clearTimeout(t);
-          signal.removeEventListener("abort", done);
-          resolve();
-        }
-        signal.addEventListener("abort", done, { once: true });
-      });
-    }
-  })();
+  const probe = groupLagProbe(redis, registry, LEDGER_GROUP, [
+    [STREAMS.executions.name, execKey],
+    [STREAMS.wallet.name, walletKey],
+    [STREAMS.orderEvents.name, orderKey],
+  ], status.lag);
+  const prober = repeatUntilAborted(
+    options.lagIntervalMs,
+    signal,
+    () => probe().catch((e) => log.debug("lag probe failed", { error: errorText(e) })),
+  );
 
   return { done: Promise.all([loops, prober]).then(() => {}), status: () => status, refresh: probe };
 }
