@@ -8,7 +8,7 @@ import { opsHandler, serveOps } from "@lib/health";
 import { createShutdown } from "@lib/lifecycle";
 import { createLogger } from "@lib/log";
 import { addProcessMetrics, Registry } from "@lib/metrics";
-import { connectRedis } from "@lib/redis";
+import { redisConnector, runMain } from "@lib/service";
 import { derivedPassword, gatewayAccounts } from "./bot_accounts.ts";
 import { populationOf, SimConfig } from "./config.ts";
 import { startMarketSim } from "./runner.ts";
@@ -23,16 +23,13 @@ async function main(): Promise<void> {
   addProcessMetrics(registry, "market-sim");
 
   let lastRedisError = 0;
-  const onRedisError = (e: Error) => {
-    if (Date.now() - lastRedisError < 5000) return;
-    lastRedisError = Date.now();
-    log.warn("redis connection error; reconnecting", { error: e.message });
-  };
-  const connect = async (name: string) => {
-    const client = await connectRedis(config.REDIS_URL, { name, onError: onRedisError });
-    shutdown.defer(`redis ${name}`, () => client.close());
-    return client;
-  };
+  const connect = redisConnector(config.REDIS_URL, shutdown, {
+    onError: (_name, e) => {
+      if (Date.now() - lastRedisError < 5000) return;
+      lastRedisError = Date.now();
+      log.warn("redis connection error; reconnecting", { error: e.message });
+    },
+  });
   const redis = await connect("market-sim");
   const controlReader = await connect("market-sim-controls");
   const replyReader = await connect("market-sim-replies");
@@ -105,12 +102,4 @@ async function main(): Promise<void> {
   log.info("market-sim stopped");
 }
 
-if (import.meta.main) {
-  try {
-    await main();
-    Deno.exit(0);
-  } catch (e) {
-    console.error(e instanceof Error ? e.message : e);
-    Deno.exit(1);
-  }
-}
+if (import.meta.main) await runMain(main);

@@ -17,7 +17,8 @@ import {
   STREAMS,
   type Tick,
 } from "@lib/contracts";
-import type { Logger } from "@lib/log";
+import { sleep } from "@lib/lifecycle";
+import { errorText, type Logger } from "@lib/log";
 import type { Registry } from "@lib/metrics";
 import { deadLetter, decodeEntry, followStream, type RedisClient } from "@lib/redis";
 import type { BotAccounts } from "./bot_accounts.ts";
@@ -75,23 +76,6 @@ export interface SimHandle {
   accounts(): { pending: number; lastError?: string };
   /** Stops the loop, cancels the bots' orders, writes the final status. Idempotent. */
   stop(): Promise<void>;
-}
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal.aborted) return resolve();
-    const t = setTimeout(done, ms);
-    function done() {
-      clearTimeout(t);
-      signal.removeEventListener("abort", done);
-      resolve();
-    }
-    signal.addEventListener("abort", done, { once: true });
-  });
-}
-
-function errorText(e: unknown): string {
-  return e instanceof Error ? e.message : String(e);
 }
 
 function metricsOf(registry: Registry) {
