@@ -67,16 +67,47 @@ export interface Dispatcher {
   tick(t: Tick): void;
 }
 
+/** What the feed reads before validating a message: enough to name the channels it may go to. */
+type RawMessage = Record<string, unknown> & { order?: Record<string, unknown> };
+
+/**
+ * For each stream: the channel kinds that take its messages and the channels one message may go
+ * to, computed from its raw JSON. The feed validates (and builds) a message only when some client
+ * listens on one of them, and skips a stream's entries entirely while no channel of its kinds has
+ * a subscriber.
+ */
+export const STREAM_CHANNELS: Record<keyof Dispatcher, { kinds: string[]; names(m: RawMessage): string[] }> =
+  {
+    execution: {
+      kinds: ["trades", "legacy_trades"],
+      names: (m) => [`trades.${m.symbol}`, legacyTradesChannel(String(m.symbol))],
+    },
+    bookDelta: { kinds: ["book"], names: (m) => [`book.${m.symbol}`] },
+    orderEvent: { kinds: ["orders"], names: (m) => [`orders.${m.order?.userId}`] },
+    walletEvent: { kinds: ["wallet"], names: (m) => [`wallet.${m.userId}`] },
+    candle: { kinds: ["candles"], names: (m) => [`candles.${m.symbol}.${m.timeframe}`] },
+    tick: {
+      kinds: ["ticks", "legacy_ticks"],
+      names: (m) => [`ticks.${m.symbol}`, legacyTicksChannel(String(m.symbol))],
+    },
+  };
+
 /**
  * Routes each stream message to its channels. A message is serialised once, and only when some
- * client listens. `onBookGap` reports an upstream seq jump (the engine's deltas are 1, 2, 3, ...).
+ * client listens. `bookSeq` sees the seq of every book delta, listened to or not, and reports an
+ * upstream seq jump to `onBookGap` (the engine's deltas are 1, 2, 3, ...).
  */
 export function createDispatcher(
   hub: Hub,
   onBookGap?: (symbol: string, expected: number, got: number) => void,
-): Dispatcher {
+): Dispatcher & { bookSeq(symbol: string, seq: number): void } {
   const lastBookSeq = new Map<string, number>();
   return {
+    bookSeq(symbol, seq) {
+      const last = lastBookSeq.get(symbol);
+      if (last !== undefined && seq !== last + 1 && seq > last) onBookGap?.(symbol, last + 1, seq);
+      if (last === undefined || seq > last) lastBookSeq.set(symbol, seq);
+    },
     execution(e) {
       const name = `trades.${e.symbol}`;
       if (hub.wants(name)) hub.deliver(name, msg.data(name, "trade", e));
@@ -84,9 +115,6 @@ export function createDispatcher(
       if (hub.wants(legacy)) hub.deliver(legacy, msg.legacy("trade", e), e.seq);
     },
     bookDelta(d) {
-      const last = lastBookSeq.get(d.symbol);
-      if (last !== undefined && d.seq !== last + 1 && d.seq > last) onBookGap?.(d.symbol, last + 1, d.seq);
-      if (last === undefined || d.seq > last) lastBookSeq.set(d.symbol, d.seq);
       const name = `book.${d.symbol}`;
       if (hub.wants(name)) hub.deliver(name, bookMessage.delta(name, d), d.seq);
     },

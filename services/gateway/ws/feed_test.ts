@@ -68,6 +68,24 @@ Deno.test("/v1/ws subscribe delivers trades and candles of the channel only; uns
   assert.ok(f.metric("gateway_ws_messages_sent_total", '{route="v1"}') >= 3);
 });
 
+Deno.test("/v1/ws validates only entries a client listens to, and skips the bad ones it would get", async () => {
+  await using f = await startFeed();
+  const key = `${f.prefix}:stream:${STREAMS.executions.name}`;
+  const bad = (symbol: string) => ({ type: "execution", payload: JSON.stringify({ symbol, seq: "x" }) });
+  // nobody listens to trades yet: the stream's entries are not looked at
+  await f.redis.xAdd(key, "*", bad("BTC-USD"));
+  const c = await f.client();
+  await c.request({ op: "subscribe", channels: ["trades.BTC-USD"] });
+  await f.redis.xAdd(key, "*", bad("ETH-USD")); // a channel nobody listens to: not validated
+  await f.redis.xAdd(key, "*", bad("BTC-USD")); // would go to the client: validated and skipped
+  await f.redis.xAdd(key, "*", { type: "execution", payload: "{" });
+  const t = trade("BTC-USD", 1);
+  await publishBatch(f.redis, f.prefix, STREAMS.executions, [t]);
+  assert.deepEqual((await c.take((m) => m.channel === "trades.BTC-USD" && m.type === "trade")).data, t);
+  assert.equal(c.on("trades.BTC-USD").filter((m) => m.type === "trade").length, 1);
+  assert.equal(f.metric("gateway_ws_stream_decode_errors_total", '{stream="executions"}'), 2);
+});
+
 Deno.test("/v1/ws answers bad input with error messages and keeps the connection", async () => {
   await using f = await startFeed();
   const c = await f.client();

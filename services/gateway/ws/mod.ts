@@ -17,17 +17,10 @@
 import { type StreamDef, streamKey, STREAMS } from "@lib/contracts";
 import type { Logger } from "@lib/log";
 import type { Registry } from "@lib/metrics";
-import {
-  connectRedis,
-  decodeEntry,
-  followStream,
-  type RawEntry,
-  type RedisClient,
-  streamIdMs,
-} from "@lib/redis";
+import { connectRedis, followStream, type RawEntry, type RedisClient, streamIdMs } from "@lib/redis";
 import type { Hono } from "hono";
 import { CHANNEL_KINDS } from "./channels.ts";
-import { createDispatcher, type Dispatcher, tickerMessage } from "./fanout.ts";
+import { createDispatcher, type Dispatcher, STREAM_CHANNELS, tickerMessage } from "./fanout.ts";
 import { Hub, ROUTES } from "./hub.ts";
 import { msg } from "./protocol.ts";
 import { createLoaders, readTickers } from "./read_models.ts";
@@ -173,18 +166,50 @@ export async function createMarketFeed(
     }),
   );
 
+  function skip(stream: StreamDef, entry: RawEntry, reason: string): void {
+    badEntries.inc({ stream: stream.name });
+    log.warn("skipped a stream entry", { stream: stream.name, id: entry.id, reason });
+  }
+
+  // Entries are parsed only as far as needed: a stream nobody listens to is not parsed at all (book
+  // deltas excepted: their seq is followed for the gap metric), and the contract's schema runs only
+  // for entries some client will get. The streams are the engine's and the aggregator's own output.
   function dispatchBatch(index: number, batch: RawEntry[]): void {
     const [handler, stream] = FOLLOWED[index];
     entries.inc({ stream: stream.name }, batch.length);
     lag.observe(Math.max(0, Date.now() - streamIdMs(batch[batch.length - 1].id)) / 1000);
+    const route = STREAM_CHANNELS[handler];
+    const isBook = handler === "bookDelta";
+    const counts = hub.subscriptionCounts();
+    if (!isBook && !route.kinds.some((k) => (counts.get(k) ?? 0) > 0)) return;
     for (const entry of batch) {
-      const d = decodeEntry(stream, entry);
-      if (!d.ok) {
-        badEntries.inc({ stream: stream.name });
-        log.warn("skipped a stream entry", { stream: stream.name, id: entry.id, reason: d.reason });
+      const payload = entry.message.payload;
+      if (payload === undefined) {
+        skip(stream, entry, "entry has no payload field");
         continue;
       }
-      (dispatch[handler] as (value: unknown) => void)(d.value);
+      let json: Record<string, unknown>;
+      try {
+        json = JSON.parse(payload);
+      } catch (e) {
+        skip(stream, entry, `payload is not JSON: ${(e as Error).message}`);
+        continue;
+      }
+      if (typeof json !== "object" || json === null) {
+        skip(stream, entry, "payload is not an object");
+        continue;
+      }
+      if (isBook && typeof json.symbol === "string" && typeof json.seq === "number") {
+        dispatch.bookSeq(json.symbol, json.seq);
+      }
+      if (!route.names(json).some((name) => hub.wants(name))) continue;
+      const r = stream.schema.safeParse(json);
+      if (!r.success) {
+        const why = r.error.issues.map((i) => `${i.path.join(".") || "(root)"}: ${i.message}`).join("; ");
+        skip(stream, entry, `payload does not match the ${stream.name} contract: ${why}`);
+        continue;
+      }
+      (dispatch[handler] as (value: unknown) => void)(r.data);
     }
   }
 
