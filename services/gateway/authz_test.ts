@@ -89,6 +89,10 @@ Deno.test({
         body: { profile: "calm" },
       }),
       "GET /v1/admin/sim/status": () => ({ path: "/v1/admin/sim/status" }),
+      "POST /v1/admin/sim/bots": () => ({
+        path: "/v1/admin/sim/bots",
+        body: { kind: "noiseTraders", count: 2 },
+      }),
       "GET /v1/admin/status": () => ({ path: "/v1/admin/status" }),
       "POST /v1/admin/symbols/:symbol/pause": () => ({ path: "/v1/admin/symbols/BTC-ETH/pause" }),
       "POST /v1/admin/symbols/:symbol/resume": () => ({ path: "/v1/admin/symbols/BTC-ETH/resume" }),

@@ -1,3 +1,4 @@
+import { z } from "zod";
 import { keys, type MarketSpec, type SimControl, streamKey, STREAMS } from "@lib/contracts";
 import { decimalPlaces } from "@lib/money";
 import { publish } from "@lib/redis";
@@ -22,6 +23,17 @@ import {
   WalletResponse,
 } from "../schemas.ts";
 import { walletBody } from "./account.ts";
+
+/** Bot population of one kind: how many, and how many orders each sends per second. */
+const BotsRequest = z.object({
+  kind: z.enum(["marketMakers", "noiseTraders", "momentumTraders"]),
+  count: z.number().int().min(0).max(1000).optional(),
+  ratePerSec: z.number().min(0).max(1000).optional(),
+}).refine((b) => b.count !== undefined || b.ratePerSec !== undefined, {
+  message: "give count, ratePerSec or both",
+  path: ["count"],
+});
+const BotsResponse = BotsRequest.safeExtend({ running: z.boolean() });
 
 type ControlDraft = SimControl extends infer C ? C extends { ts: number } ? Omit<C, "ts"> : never : never;
 
@@ -65,6 +77,19 @@ export function adminRoutes(route: RouteFn, deps: GatewayDeps): void {
     const volatility = body.profile === undefined ? body.volatility ?? 0 : body.volatility;
     await control({ action: "volatility", profile: body.profile, volatility, symbol: body.symbol });
     return c.json({ running: await running(), volatility, profile: body.profile, symbol: body.symbol });
+  });
+
+  route({
+    method: "post",
+    path: "/v1/admin/sim/bots",
+    summary: "Set the number of bots of one kind and their order rate",
+    tags: ["admin"],
+    auth: "admin",
+    body: BotsRequest,
+    responses: { 200: { description: "Applied settings", schema: BotsResponse } },
+  }, async (c, { body }) => {
+    await control({ action: "bots", kind: body.kind, count: body.count, ratePerSec: body.ratePerSec });
+    return c.json({ running: await running(), ...body });
   });
 
   route({

@@ -57,6 +57,37 @@ Deno.test({
       ]);
     });
 
+    await t.step(
+      "bots: count and rate per kind reach the simulator; validation names the field",
+      async () => {
+        const set = await gw.call("POST", "/v1/admin/sim/bots", {
+          headers: admin.headers,
+          body: { kind: "marketMakers", count: 3, ratePerSec: 2.5 },
+        });
+        assert.equal(set.status, 200);
+        assert.deepEqual(set.json, { running: false, kind: "marketMakers", count: 3, ratePerSec: 2.5 });
+        const bots = (await controls()).filter((c) => c.action === "bots");
+        assert.deepEqual(bots.map((c) => [c.kind, c.count, c.ratePerSec]), [["marketMakers", 3, 2.5]]);
+        const badKind = await gw.call("POST", "/v1/admin/sim/bots", {
+          headers: admin.headers,
+          body: { kind: "whales", count: 1 },
+        });
+        assert.equal(badKind.status, 400);
+        assert.equal(badKind.json.field, "kind");
+        const nothing = await gw.call("POST", "/v1/admin/sim/bots", {
+          headers: admin.headers,
+          body: { kind: "noiseTraders" },
+        });
+        assert.equal(nothing.status, 400);
+        assert.equal(nothing.json.field, "count");
+        const user = await gw.call("POST", "/v1/admin/sim/bots", {
+          headers: (await gw.signup()).headers,
+          body: { kind: "noiseTraders", count: 1 },
+        });
+        assert.equal(user.status, 403);
+      },
+    );
+
     await t.step("status reads the simulator's published status", async () => {
       const none = await gw.call("GET", "/v1/admin/sim/status", { headers: admin.headers });
       assert.deepEqual(none.json, { running: false });
