@@ -6,9 +6,7 @@
 import { type Context, Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { cors } from "hono/cors";
-import { requestId } from "hono/request-id";
 import { routePath } from "hono/route";
-import { secureHeaders } from "hono/secure-headers";
 import type { z } from "zod";
 import type { Candle, Timeframe } from "@lib/contracts";
 import type { Sql } from "@lib/db";
@@ -33,7 +31,7 @@ import { opsRoutes } from "./routes/ops.ts";
 import { orderRoutes } from "./routes/orders.ts";
 
 export type GatewayEnv = {
-  Variables: { principal: Principal | undefined; metricsRoute: string | undefined };
+  Variables: { principal: Principal | undefined };
 };
 
 /** Reads candles for the candles route (the candle aggregator's read path). */
@@ -143,38 +141,52 @@ function makeRouter(app: Hono<GatewayEnv>, registry: RouteRegistry, deps: Gatewa
 }
 
 /**
- * Reuses whole responses of public market-data GETs (routes with `cache: true`) for `ttlMs`, keyed
- * by path and query, before the rest of the middleware chain runs: the hottest reads then cost one
- * map lookup. The read models underneath are refreshed at most every `ttlMs` anyway.
+ * The headers hono/secure-headers sets with this app's options (its defaults, a cross-origin
+ * resource policy and no embedder policy); app_test.ts checks the list against the middleware.
  */
-function responseCache(registry: RouteRegistry, ttlMs: number, limit?: (c: Context) => Promise<void>) {
-  const entries = new Map<
-    string,
-    { body: string; headers: [string, string][]; route: string; until: number }
-  >();
-  let cacheable: Set<string> | undefined;
-  return async function cacheResponse(c: Context<GatewayEnv>, next: () => Promise<void>) {
-    if (c.req.method !== "GET") return await next();
-    const url = c.req.url;
-    const key = url.slice(url.indexOf("/", 8));
-    const now = performance.now();
-    const hit = entries.get(key);
-    if (hit && hit.until > now) {
-      c.set("metricsRoute", hit.route);
-      if (limit) await limit(c); // a reused response still counts against the client's limit
-      const headers = new Headers(hit.headers);
-      headers.set("x-request-id", crypto.randomUUID());
-      return new Response(hit.body, { status: 200, headers });
-    }
-    await next();
-    cacheable ??= new Set(registry.routes.filter((r) => r.cache).map((r) => r.path));
-    const route = routePath(c, -1);
-    if (c.res.status !== 200 || !cacheable.has(route)) return;
-    const body = await c.res.clone().text();
-    const headers = [...c.res.headers].filter(([k]) => k !== "x-request-id");
-    if (entries.size >= 10_000) entries.clear();
-    entries.set(key, { body, headers, route, until: now + ttlMs });
-  };
+export const SECURE_HEADERS: readonly [string, string][] = [
+  ["cross-origin-resource-policy", "cross-origin"],
+  ["cross-origin-opener-policy", "same-origin"],
+  ["origin-agent-cluster", "?1"],
+  ["referrer-policy", "no-referrer"],
+  ["strict-transport-security", "max-age=15552000; includeSubDomains"],
+  ["x-content-type-options", "nosniff"],
+  ["x-dns-prefetch-control", "off"],
+  ["x-download-options", "noopen"],
+  ["x-frame-options", "SAMEORIGIN"],
+  ["x-permitted-cross-domain-policies", "none"],
+  ["x-xss-protection", "0"],
+];
+
+const CORS_ALLOW_HEADERS = [
+  "Authorization",
+  "Content-Type",
+  "X-API-Key",
+  "X-Timestamp",
+  "X-Signature",
+  "X-Recv-Window",
+  "X-Request-Id",
+];
+const CORS_EXPOSE_HEADERS = [
+  "Retry-After",
+  "X-Request-Id",
+  "RateLimit-Limit",
+  "RateLimit-Remaining",
+  "RateLimit-Reset",
+];
+
+/** A client's X-Request-Id when it is usable (as hono/request-id accepts it), else a new one. */
+function requestIdOf(c: Context): string {
+  const given = c.req.header("x-request-id");
+  return given && given.length <= 255 && !/[^\w\-=]/.test(given) ? given : crypto.randomUUID();
+}
+
+interface CachedResponse {
+  body: string;
+  /** Every header but the request id. */
+  headers: [string, string][];
+  route: string;
+  until: number;
 }
 
 /** Builds the gateway app. */
@@ -186,71 +198,149 @@ export function createApp(deps: GatewayDeps): { app: Hono<GatewayEnv>; registry:
     "http_request_duration_seconds",
     "HTTP request latency by method, route and status",
   );
-
-  app.use("*", async function measure(c, next) {
-    const t0 = performance.now();
-    await next();
-    const matched = c.get("metricsRoute") ?? routePath(c, -1);
-    const route = !matched || matched === "*" || matched === "/*" ? "unmatched" : matched;
-    const labels = { method: c.req.method, route, status: c.res.status };
-    requests.inc(labels);
-    latency.observe((performance.now() - t0) / 1000, labels);
-    if (c.res.status >= 500) {
-      deps.log.warn("request failed", { method: c.req.method, path: c.req.path, status: c.res.status });
+  // one labels object per method, route and status, built once
+  const labelSets = new Map<string, { method: string; route: string; status: number }>();
+  function labelsOf(method: string, route: string, status: number) {
+    const key = `${method} ${status} ${route}`;
+    let labels = labelSets.get(key);
+    if (!labels) {
+      labels = { method, route, status };
+      if (labelSets.size < 10_000) labelSets.set(key, labels);
     }
+    return labels;
+  }
+
+  // The headers every response carries, set once per request on the context's prepared headers
+  // (before the handler builds its Response, so that Response is the only one). Handlers that
+  // return a Response of their own (problems, mounted routes) get them added afterwards.
+  const anyOrigin = deps.options.corsOrigins === "*";
+  const allowed = new Set(anyOrigin ? [] : deps.options.corsOrigins);
+  const fixed: [string, string][] = [
+    ...(deps.options.secureHeaders ? SECURE_HEADERS : []),
+    ...(anyOrigin ? [["access-control-allow-origin", "*"] as [string, string]] : []),
+    ["access-control-expose-headers", CORS_EXPOSE_HEADERS.join(",")],
+  ];
+  const preflight = cors({
+    origin: anyOrigin ? "*" : deps.options.corsOrigins,
+    allowMethods: ["GET", "POST", "DELETE", "OPTIONS"],
+    allowHeaders: CORS_ALLOW_HEADERS,
+    exposeHeaders: CORS_EXPOSE_HEADERS,
+    maxAge: 600,
   });
+  const tooLarge = () =>
+    problemResponse(
+      413,
+      "PAYLOAD_TOO_LARGE",
+      `Request body is larger than the limit of ${deps.options.bodyLimitBytes} bytes`,
+    );
+  // only bodies without a Content-Length (chunked) need reading to be measured
+  const streamedBodyLimit = bodyLimit({ maxSize: deps.options.bodyLimitBytes, onError: tooLarge });
+
+  function addFixedHeaders(c: Context, id: string): void {
+    const headers = c.res.headers;
+    for (const [k, v] of fixed) headers.set(k, v);
+    headers.set("x-request-id", id);
+    const origin = c.req.header("origin");
+    if (!anyOrigin) {
+      if (origin && allowed.has(origin)) headers.set("access-control-allow-origin", origin);
+      headers.append("vary", "Origin");
+    }
+  }
+
   const cacheMs = deps.options.responseCacheMs ?? 0;
   // the response does not depend on the Origin only when every origin is allowed
-  if (cacheMs > 0 && deps.options.corsOrigins === "*") {
-    const limiter = deps.limiter;
-    const limitIp = limiter
-      ? (c: Context) => limiter.check([{ scope: "ip", id: deps.clientIp(c), limit: deps.limits.ip }])
-      : undefined;
-    app.use("*", responseCache(registry, cacheMs, limitIp));
+  const useCache = cacheMs > 0 && anyOrigin;
+  const cache = new Map<string, CachedResponse>();
+  let cacheable: Set<string> | undefined;
+  const limiter = deps.limiter;
+  const limitIp = limiter
+    ? (c: Context) => limiter.check([{ scope: "ip", id: deps.clientIp(c), limit: deps.limits.ip }])
+    : undefined;
+
+  async function handle(c: Context<GatewayEnv>, next: () => Promise<void>, id: string): Promise<void> {
+    const method = c.req.method;
+    if (method === "OPTIONS") {
+      const res = await preflight(c, next);
+      if (res) c.res = res;
+      addFixedHeaders(c, id);
+      return;
+    }
+    const length = c.req.header("content-length");
+    if (length !== undefined && !c.req.header("transfer-encoding")) {
+      if (parseInt(length, 10) > deps.options.bodyLimitBytes) {
+        c.res = tooLarge();
+        addFixedHeaders(c, id);
+        return;
+      }
+    } else if (method !== "GET" && method !== "HEAD") {
+      // a body of unknown length is measured as it is read (hono/body-limit)
+      const res: unknown = await streamedBodyLimit(c, () => handle2(c, next, id));
+      if (res instanceof Response) c.res = res;
+      if (c.res.headers.get("x-request-id") !== id) addFixedHeaders(c, id);
+      return;
+    }
+    await handle2(c, next, id);
+    if (c.res.headers.get("x-request-id") !== id) addFixedHeaders(c, id);
   }
-  app.use("*", requestId({ headerName: "X-Request-Id" }));
-  if (deps.options.secureHeaders) {
-    app.use(
-      "*",
-      secureHeaders({ crossOriginResourcePolicy: "cross-origin", crossOriginEmbedderPolicy: false }),
-    );
+
+  async function handle2(c: Context<GatewayEnv>, next: () => Promise<void>, id: string): Promise<void> {
+    for (const [k, v] of fixed) c.header(k, v);
+    c.header("x-request-id", id);
+    if (!anyOrigin) {
+      const origin = c.req.header("origin");
+      if (origin && allowed.has(origin)) c.header("access-control-allow-origin", origin);
+      c.header("vary", "Origin");
+    }
+    await next();
+    if (!useCache || c.req.method !== "GET") return;
+    cacheable ??= new Set(registry.routes.filter((r) => r.cache).map((r) => r.path));
+    const route = routePath(c, -1);
+    if (c.res.status !== 200 || !cacheable.has(route)) return;
+    const url = c.req.url;
+    const body = await c.res.clone().text();
+    const headers = [...c.res.headers].filter(([k]) => k !== "x-request-id");
+    if (cache.size >= 10_000) cache.clear();
+    cache.set(url.slice(url.indexOf("/", 8)), { body, headers, route, until: performance.now() + cacheMs });
   }
-  app.use(
-    "*",
-    cors({
-      origin: deps.options.corsOrigins === "*" ? "*" : deps.options.corsOrigins,
-      allowMethods: ["GET", "POST", "DELETE", "OPTIONS"],
-      allowHeaders: [
-        "Authorization",
-        "Content-Type",
-        "X-API-Key",
-        "X-Timestamp",
-        "X-Signature",
-        "X-Recv-Window",
-        "X-Request-Id",
-      ],
-      exposeHeaders: [
-        "Retry-After",
-        "X-Request-Id",
-        "RateLimit-Limit",
-        "RateLimit-Remaining",
-        "RateLimit-Reset",
-      ],
-      maxAge: 600,
-    }),
-  );
-  app.use(
-    "*",
-    bodyLimit({
-      maxSize: deps.options.bodyLimitBytes,
-      onError: () =>
-        problemResponse(
-          413,
-          "PAYLOAD_TOO_LARGE",
-          `Request body is larger than the limit of ${deps.options.bodyLimitBytes} bytes`,
-        ),
-    }),
-  );
+
+  app.use("*", async function frame(c, next) {
+    const t0 = performance.now();
+    // Whole responses of public market-data GETs (routes with `cache: true`) are reused for the
+    // cache window, keyed by path and query, before anything else runs: a hit costs one map lookup
+    // and one Response. The read models underneath are refreshed at most that often anyway.
+    let hit: CachedResponse | undefined;
+    if (useCache && c.req.method === "GET") {
+      const url = c.req.url;
+      hit = cache.get(url.slice(url.indexOf("/", 8)));
+      if (hit && hit.until <= t0) hit = undefined;
+    }
+    let route: string;
+    if (hit) {
+      route = hit.route;
+      try {
+        if (limitIp) await limitIp(c); // a reused response still counts against the client's limit
+        c.res = new Response(hit.body, {
+          status: 200,
+          headers: [...hit.headers, ["x-request-id", crypto.randomUUID()]],
+        });
+      } catch (e) {
+        if (!(e instanceof ApiError)) throw e;
+        c.res = problemResponse(e.status, e.code, e.message, e.options);
+        addFixedHeaders(c, requestIdOf(c));
+      }
+    } else {
+      await handle(c, next, requestIdOf(c));
+      const matched = routePath(c, -1);
+      route = !matched || matched === "*" || matched === "/*" ? "unmatched" : matched;
+    }
+    const status = c.res.status;
+    const labels = labelsOf(c.req.method, route, status);
+    requests.inc(labels);
+    latency.observe((performance.now() - t0) / 1000, labels);
+    if (status >= 500) {
+      deps.log.warn("request failed", { method: c.req.method, path: c.req.path, status });
+    }
+  });
 
   const route = makeRouter(app, registry, deps);
   opsRoutes(route, deps, registry);

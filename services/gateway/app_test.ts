@@ -1,4 +1,7 @@
 import assert from "node:assert/strict";
+import { Hono } from "hono";
+import { secureHeaders } from "hono/secure-headers";
+import { SECURE_HEADERS } from "./app.ts";
 import { gatewayFixture } from "./testing.ts";
 import { openApiPath } from "./openapi.ts";
 
@@ -97,9 +100,28 @@ Deno.test("CORS preflight and security headers are set", async () => {
   assert.equal(pre.status, 204);
   assert.equal(pre.headers.get("access-control-allow-origin"), "https://app.example");
   assert.match(pre.headers.get("access-control-allow-headers") ?? "", /X-Signature/i);
-  const r = await gw.call("GET", "/v1/markets");
+  const r = await gw.call("GET", "/v1/markets", { headers: { origin: "https://app.example" } });
   assert.equal(r.headers.get("x-content-type-options"), "nosniff");
+  assert.equal(r.headers.get("access-control-allow-origin"), "https://app.example");
+  assert.match(r.headers.get("vary") ?? "", /Origin/);
   assert.ok(r.headers.get("x-request-id"));
+  const other = await gw.call("GET", "/v1/markets", { headers: { origin: "https://evil.example" } });
+  assert.equal(other.headers.get("access-control-allow-origin"), null);
+  // problems carry the same headers, and a usable client request id is echoed
+  const missing = await gw.call("GET", "/v1/nowhere", { headers: { "x-request-id": "abc-123" } });
+  assert.equal(missing.status, 404);
+  assert.equal(missing.headers.get("x-request-id"), "abc-123");
+  assert.equal(missing.headers.get("x-frame-options"), "SAMEORIGIN");
+});
+
+Deno.test("the fixed security headers are those hono/secure-headers sets with the same options", async () => {
+  const reference = new Hono();
+  reference.use(
+    secureHeaders({ crossOriginResourcePolicy: "cross-origin", crossOriginEmbedderPolicy: false }),
+  );
+  reference.get("/", (c) => c.body(null, 204));
+  const r = await reference.request("/");
+  assert.deepEqual(new Map(r.headers), new Map(SECURE_HEADERS));
 });
 
 Deno.test("/healthz reports each dependency and /metrics counts requests by route pattern", async () => {
