@@ -498,6 +498,10 @@ export class GatewayClient {
   adminVolatility(body: { profile?: string; volatility?: number }): Promise<Record<string, unknown>> {
     return this.#request(AdminResult, "POST", "/v1/admin/sim/volatility-profile", { auth: true, body });
   }
+  /** Sets how many bots of a kind run and how many orders each sends per second. */
+  adminBots(body: { kind: string; count?: number; ratePerSec?: number }): Promise<Record<string, unknown>> {
+    return this.#request(AdminResult, "POST", "/v1/admin/sim/bots", { auth: true, body });
+  }
   adminSymbol(symbol: string, action: "pause" | "resume" | "ensure"): Promise<Record<string, unknown>> {
     return this.#request(AdminResult, "POST", `/v1/admin/symbols/${enc(symbol)}/${action}`, {
       auth: true,

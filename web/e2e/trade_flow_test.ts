@@ -258,6 +258,10 @@ Deno.test("web app in chromium: sign up, trade between two users, cancel, field 
       await page.getByTestId("health").locator("tr", { hasText: "ok" }).first().waitFor();
       await page.getByTestId("metrics").locator("tr", { hasText: "stream_lag" }).first().waitFor();
       await page.locator('[data-symbol="BTC-USD"]').waitFor();
+      const bots = page.getByRole("form", { name: "Bots" });
+      await bots.getByLabel("Count").fill("3");
+      await bots.getByRole("button", { name: "Set" }).click();
+      await page.getByRole("status").filter({ hasText: "Bots: done" }).waitFor();
       await shot("admin");
     });
 

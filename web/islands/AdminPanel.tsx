@@ -16,6 +16,20 @@ export interface AdminPanelProps {
 }
 
 const PROFILES = ["calm", "normal", "volatile", "crash"];
+const BOT_KINDS = ["marketMakers", "noiseTraders", "momentumTraders"];
+
+/** One line for a nested value in a table cell: consumer groups read as "name: lag 0, pending 0". */
+function inline(value: unknown): string {
+  if (Array.isArray(value)) return value.map(inline).join("; ") || "none";
+  if (value && typeof value === "object") {
+    const { name, ...rest } = value as Record<string, unknown>;
+    const fields = Object.entries(rest).map(([k, v]) =>
+      `${k} ${typeof v === "object" ? inline(v) : String(v)}`
+    );
+    return name === undefined ? fields.join(", ") : `${String(name)}: ${fields.join(", ")}`;
+  }
+  return String(value);
+}
 const POLL_MS = 3000;
 /** The gateway metrics worth a glance: stream lag and throughput, engine replies, WebSocket clients. */
 const METRICS_REGEXP = /(lag|stream_entries|engine_reply|ws_(clients|connections|subscriptions)|dead)/;
@@ -47,9 +61,7 @@ function Value({ value }: { value: unknown }): ComponentChildren {
               {!Array.isArray(value) && <th scope="row">{k}</th>}
               {cols.map((c) => (
                 <td class={typeof r[c] === "number" ? "num" : ""}>
-                  {typeof r[c] === "object" && r[c] !== null
-                    ? <code>{JSON.stringify(r[c])}</code>
-                    : String(r[c] ?? "")}
+                  {typeof r[c] === "object" && r[c] !== null ? inline(r[c]) : String(r[c] ?? "")}
                 </td>
               ))}
             </tr>
@@ -58,7 +70,7 @@ function Value({ value }: { value: unknown }): ComponentChildren {
       </table>
     );
   }
-  if (Array.isArray(value)) return <code>{JSON.stringify(value)}</code>;
+  if (Array.isArray(value)) return <span>{inline(value)}</span>;
   return (
     <dl class="kv">
       {Object.entries(value).map(([k, v]) => (
@@ -87,6 +99,9 @@ export default function AdminPanel({ gatewayUrl, markets: initialMarkets }: Admi
   const [profile, setProfile] = useState("normal");
   const [volatility, setVolatility] = useState("");
   const [newSymbol, setNewSymbol] = useState("");
+  const [botKind, setBotKind] = useState(BOT_KINDS[0]);
+  const [botCount, setBotCount] = useState("");
+  const [botRate, setBotRate] = useState("");
   const [message, setMessage] = useState<{ ok: boolean; text: string } | undefined>(undefined);
   const [busy, setBusy] = useState(false);
   const [updated, setUpdated] = useState<number | undefined>(undefined);
@@ -204,6 +219,51 @@ export default function AdminPanel({ gatewayUrl, markets: initialMarkets }: Admi
             />
           </label>
           <button type="submit" class="btn" disabled={busy || volatility.trim() === ""}>Set</button>
+        </form>
+        <form
+          class="inline-form"
+          aria-label="Bots"
+          onSubmit={(e) => {
+            e.preventDefault();
+            const body: { kind: string; count?: number; ratePerSec?: number } = { kind: botKind };
+            if (botCount.trim() !== "") body.count = Number(botCount);
+            if (botRate.trim() !== "") body.ratePerSec = Number(botRate);
+            void act("Bots", () => gw.adminBots(body));
+          }}
+        >
+          <label class="field">
+            <span>Bots</span>
+            <select value={botKind} onChange={(e) => setBotKind((e.target as HTMLSelectElement).value)}>
+              {BOT_KINDS.map((k) => <option key={k} value={k}>{k}</option>)}
+            </select>
+          </label>
+          <label class="field">
+            <span>Count</span>
+            <input
+              inputMode="numeric"
+              placeholder="2"
+              size={4}
+              value={botCount}
+              onInput={(e) => setBotCount((e.target as HTMLInputElement).value)}
+            />
+          </label>
+          <label class="field">
+            <span>Orders/s each</span>
+            <input
+              inputMode="decimal"
+              placeholder="1"
+              size={4}
+              value={botRate}
+              onInput={(e) => setBotRate((e.target as HTMLInputElement).value)}
+            />
+          </label>
+          <button
+            type="submit"
+            class="btn"
+            disabled={busy || (botCount.trim() === "" && botRate.trim() === "")}
+          >
+            Set
+          </button>
         </form>
         <dl class="kv">
           <div>
