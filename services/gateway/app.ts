@@ -122,7 +122,7 @@ function makeRouter(app: Hono<GatewayEnv>, registry: RouteRegistry, deps: Gatewa
       const buckets: Bucket[] = [{ scope: "ip", id: ip, limit: deps.limits.ip }];
       if (principal) buckets.push({ scope: "user", id: principal.userId, limit: deps.limits.user });
       if (rateLimit === "auth") buckets.push({ scope: "auth", id: ip, limit: deps.limits.auth });
-      await deps.limiter.check(buckets);
+      deps.limiter.check(buckets);
     }
     c.set("principal", principal);
     return principal;
@@ -318,7 +318,7 @@ export function createApp(deps: GatewayDeps): { app: Hono<GatewayEnv>; registry:
     if (hit) {
       route = hit.route;
       try {
-        if (limitIp) await limitIp(c); // a reused response still counts against the client's limit
+        if (limitIp) limitIp(c); // a reused response still counts against the client's limit
         c.res = new Response(hit.body, {
           status: 200,
           headers: [...hit.headers, ["x-request-id", crypto.randomUUID()]],

@@ -79,7 +79,7 @@ export async function engineHealth(redis: RedisClient, prefix: string, stallMs: 
   return detail;
 }
 
-/** A wired gateway; `close()` stops the reply reader (the caller closes the connections). */
+/** A wired gateway; `close()` syncs the rate limit counts and stops the reply reader (the caller closes the connections). */
 export async function buildGateway(s: GatewaySettings, r: GatewayResources) {
   const { redis, sql, log, metrics } = r;
   const engine = new EngineClient({
@@ -155,5 +155,18 @@ export async function buildGateway(s: GatewaySettings, r: GatewayResources) {
       responseCacheMs: s.readCacheMs,
     },
   });
-  return { app, registry, engine, auth, tokens, apiKeys, reads, limiter, close: () => engine.close() };
+  return {
+    app,
+    registry,
+    engine,
+    auth,
+    tokens,
+    apiKeys,
+    reads,
+    limiter,
+    close: async () => {
+      await limiter?.close();
+      await engine.close();
+    },
+  };
 }

@@ -1,7 +1,16 @@
 /**
- * Fixed-window rate limits kept in Redis, several buckets checked in one round trip (one Lua call).
- * A Redis failure lets the request through (logged): trading must not stop because limits cannot be
- * counted.
+ * Fixed-window rate limits shared through Redis, decided without a Redis round trip per request.
+ *
+ * Each process counts requests per bucket and window in memory and decides at once from what it
+ * knows: the window's total in Redis as of its last sync, plus its own requests since. Every
+ * `syncMs` (and when it closes) it adds its new counts to Redis in one Lua call (INCRBY per key,
+ * expiry set on the first) and learns the totals, which include the other gateways' requests. So a
+ * request costs a map update, and Redis sees one call per process per sync period. The price: other
+ * processes' requests are seen up to `syncMs` late, so N gateways may together let through up to
+ * what they each accept in one sync period above a limit, and a process that starts in the middle
+ * of a window learns its total at the first sync.
+ *
+ * A Redis failure keeps the counts for the next sync (logged); limits still apply from local counts.
  * @module
  */
 import type { Logger } from "@lib/log";
@@ -9,12 +18,13 @@ import type { Counter } from "@lib/metrics";
 import type { RedisClient } from "@lib/redis";
 import { ApiError } from "./errors.ts";
 
-// INCR each key; the first increment of a window sets its expiry
+// INCRBY each key by its count; the increment that creates a key sets its expiry
 const SCRIPT = `
 local out = {}
 for i, k in ipairs(KEYS) do
-  local n = redis.call('INCR', k)
-  if n == 1 then redis.call('PEXPIRE', k, ARGV[1]) end
+  local by = tonumber(ARGV[i + 1])
+  local n = redis.call('INCRBY', k, by)
+  if n == by then redis.call('PEXPIRE', k, ARGV[1]) end
   out[i] = n
 end
 return out`;
@@ -32,57 +42,127 @@ export interface RateLimiterOptions {
   windowMs: number;
   log: Logger;
   rejected: Counter;
+  /** How often local counts are added to Redis and totals read back. @default {50} */
+  syncMs?: number;
+}
+
+interface Count {
+  window: number;
+  /** The window's total in Redis at the last sync (this process's synced requests included). */
+  synced: number;
+  /** Requests counted here and not yet sent. */
+  pending: number;
+  /** Requests sent in the sync now in flight. */
+  sending: number;
 }
 
 /** Counts requests per bucket and refuses the ones over a limit with a 429. */
 export class RateLimiter {
   #sha?: string;
+  #counts = new Map<string, Count>();
+  #timer?: ReturnType<typeof setTimeout>;
+  #syncing?: Promise<void>;
+  #closed = false;
   constructor(readonly options: RateLimiterOptions) {}
 
-  async #eval(keys: string[], ttl: number): Promise<number[]> {
-    const { redis } = this.options;
-    this.#sha ??= await redis.scriptLoad(SCRIPT);
-    try {
-      return await redis.evalSha(this.#sha, { keys, arguments: [String(ttl)] }) as number[];
-    } catch (e) {
-      if (!String(e).includes("NOSCRIPT")) throw e;
-      this.#sha = await redis.scriptLoad(SCRIPT);
-      return await redis.evalSha(this.#sha, { keys, arguments: [String(ttl)] }) as number[];
-    }
-  }
-
   /** Counts one request in every bucket; throws a 429 ApiError when any is over its limit. */
-  async check(buckets: Bucket[], nowMs = Date.now()): Promise<void> {
+  check(buckets: Bucket[], nowMs = Date.now()): void {
     if (buckets.length === 0) return;
     const { windowMs, prefix } = this.options;
     const window = Math.floor(nowMs / windowMs);
-    const keys = buckets.map((b) => `${prefix}:gw:rl:${b.scope}:${b.id}:${window}`);
-    let counts: number[];
-    try {
-      counts = await this.#eval(keys, windowMs + 1000);
-    } catch (e) {
-      this.options.log.warn("rate limit not counted", { error: e });
-      return;
+    let over: Bucket | undefined;
+    for (const b of buckets) {
+      const key = `${prefix}:gw:rl:${b.scope}:${b.id}:${window}`;
+      let count = this.#counts.get(key);
+      if (!count) this.#counts.set(key, count = { window, synced: 0, pending: 0, sending: 0 });
+      count.pending++; // refused requests count too, as they always have
+      if (!over && count.synced + count.sending + count.pending > b.limit) over = b;
     }
-    for (let i = 0; i < buckets.length; i++) {
-      const b = buckets[i];
-      if (counts[i] > b.limit) {
-        this.options.rejected.inc({ scope: b.scope });
-        const retryAfter = Math.max(1, Math.ceil(((window + 1) * windowMs - nowMs) / 1000));
-        throw new ApiError(
-          429,
-          "RATE_LIMITED",
-          `Too many requests: the ${b.scope} limit is ${b.limit} per ${windowMs} ms; retry after ${retryAfter} s`,
-          {
-            headers: {
-              "retry-after": String(retryAfter),
-              "ratelimit-limit": String(b.limit),
-              "ratelimit-remaining": "0",
-              "ratelimit-reset": String(retryAfter),
-            },
-          },
-        );
+    this.#schedule();
+    if (!over) return;
+    this.options.rejected.inc({ scope: over.scope });
+    const retryAfter = Math.max(1, Math.ceil(((window + 1) * windowMs - nowMs) / 1000));
+    throw new ApiError(
+      429,
+      "RATE_LIMITED",
+      `Too many requests: the ${over.scope} limit is ${over.limit} per ${windowMs} ms; retry after ${retryAfter} s`,
+      {
+        headers: {
+          "retry-after": String(retryAfter),
+          "ratelimit-limit": String(over.limit),
+          "ratelimit-remaining": "0",
+          "ratelimit-reset": String(retryAfter),
+        },
+      },
+    );
+  }
+
+  #schedule(): void {
+    if (this.#timer !== undefined || this.#syncing || this.#closed) return;
+    this.#timer = setTimeout(() => {
+      this.#timer = undefined;
+      this.#syncing = this.sync().finally(() => {
+        this.#syncing = undefined;
+        for (const c of this.#counts.values()) {
+          if (c.pending > 0) return this.#schedule();
+        }
+      });
+    }, this.options.syncMs ?? 50);
+  }
+
+  /** Adds the pending counts to Redis and reads the totals back. Resolves when done (never throws). */
+  async sync(): Promise<void> {
+    const window = Math.floor(Date.now() / this.options.windowMs);
+    const keys: string[] = [];
+    const sent: Count[] = [];
+    for (const [key, c] of this.#counts) {
+      if (c.pending === 0) {
+        // a past window no request waits on any more
+        if (c.window < window && c.sending === 0) this.#counts.delete(key);
+        continue;
+      }
+      c.sending = c.pending;
+      c.pending = 0;
+      keys.push(key);
+      sent.push(c);
+    }
+    if (keys.length === 0) return;
+    try {
+      const totals = await this.#eval(keys, [
+        String(this.options.windowMs + 1000),
+        ...sent.map((c) => String(c.sending)),
+      ]);
+      sent.forEach((c, i) => {
+        c.synced = Number(totals[i]);
+        c.sending = 0;
+      });
+    } catch (e) {
+      this.options.log.warn("rate limit counts not synced; kept for the next sync", { error: e });
+      for (const c of sent) {
+        c.pending += c.sending;
+        c.sending = 0;
       }
     }
+  }
+
+  async #eval(keys: string[], args: string[]): Promise<number[]> {
+    const { redis } = this.options;
+    this.#sha ??= await redis.scriptLoad(SCRIPT);
+    try {
+      return await redis.evalSha(this.#sha, { keys, arguments: args }) as number[];
+    } catch (e) {
+      if (!String(e).includes("NOSCRIPT")) throw e;
+      this.#sha = await redis.scriptLoad(SCRIPT);
+      return await redis.evalSha(this.#sha, { keys, arguments: args }) as number[];
+    }
+  }
+
+  /** Stops the timer and sends what is still counted. */
+  async close(): Promise<void> {
+    this.#closed = true;
+    clearTimeout(this.#timer);
+    this.#timer = undefined;
+    await this.#syncing;
+    await this.sync();
   }
 }

@@ -1,4 +1,8 @@
 import assert from "node:assert/strict";
+import { createLogger } from "@lib/log";
+import { Registry } from "@lib/metrics";
+import { redisFixture } from "@lib/testing";
+import { RateLimiter } from "./rate_limit.ts";
 import { gatewayFixture } from "./testing.ts";
 
 // an hour-long window, so no window boundary falls inside the test
@@ -57,5 +61,45 @@ Deno.test("rate limits can be switched off", async () => {
   await using gw = await gatewayFixture({ settings: { rateLimit: false } });
   for (let i = 0; i < 20; i++) {
     assert.equal((await gw.call("GET", "/v1/markets", { ip: "10.0.0.1" })).status, 200);
+  }
+});
+
+Deno.test("rate limits decide locally and share counts between processes at each sync", async () => {
+  await using rf = await redisFixture("rl");
+  const log = createLogger("rl-test", { level: "error" });
+  const make = () =>
+    new RateLimiter({
+      redis: rf.redis,
+      prefix: rf.prefix,
+      windowMs: 3_600_000,
+      log,
+      rejected: new Registry().counter("rejected", "refused"),
+      syncMs: 10,
+    });
+  const a = make();
+  const b = make();
+  try {
+    const bucket = [{ scope: "ip", id: "10.0.0.1", limit: 10 }];
+    for (let i = 0; i < 6; i++) a.check(bucket); // no await: no round trip per request
+    await a.sync();
+    await b.sync();
+    // b has not counted anything yet, so it learns a's total on its first request's sync
+    b.check(bucket);
+    await b.sync();
+    for (let i = 0; i < 3; i++) b.check(bucket); // 6 + 1 + 3 = 10
+    assert.throws(() => b.check(bucket), (e: Error & { status?: number }) => e.status === 429);
+    await b.sync();
+    // a learns the others' requests with its next sync: up to one sync period of slack
+    a.check(bucket);
+    await a.sync();
+    assert.throws(() => a.check(bucket), (e: Error & { status?: number }) => e.status === 429);
+    await a.close();
+    await b.close();
+    const keys = await rf.redis.keys(`${rf.prefix}:gw:rl:ip:10.0.0.1:*`);
+    assert.equal(Number(await rf.redis.get(keys[0])), 13, "every request counted once in Redis");
+    assert.ok((await rf.redis.pTTL(keys[0])) > 0, "the window's key expires");
+  } finally {
+    await a.close();
+    await b.close();
   }
 });
