@@ -259,6 +259,12 @@ export function createApp(deps: GatewayDeps): { app: Hono<GatewayEnv>; registry:
 
   async function handle(c: Context<GatewayEnv>, next: () => Promise<void>, id: string): Promise<void> {
     const method = c.req.method;
+    if (c.req.header("upgrade")?.toLowerCase() === "websocket") {
+      // a WebSocket upgrade answers with Deno's own 101 response, whose request is gone once the
+      // socket is open: reading or adding headers then throws, so upgrades pass straight through
+      await next();
+      return;
+    }
     if (method === "OPTIONS") {
       const res = await preflight(c, next);
       if (res) c.res = res;
