@@ -20,6 +20,7 @@ import {
   maskUrl,
   portInUse,
   postgresAnswers,
+  postgresRefusal,
   redisAnswers,
   type StartedServer,
   startPostgres,
@@ -197,6 +198,14 @@ async function main(): Promise<number> {
       started.push(await startPostgres(DEFAULT_DATABASE_URL, `${ROOT}.data/postgres`));
     }
     if (stop.signal.aborted) return 0;
+    const refusal = await postgresRefusal(databaseUrl);
+    if (refusal) {
+      throw new UpError(
+        `PostgreSQL at ${
+          maskUrl(databaseUrl)
+        } refused the login (${refusal}): set DATABASE_URL with a user and password it accepts, or allow trust authentication for local connections`,
+      );
+    }
 
     say("applying migrations...");
     try {

@@ -290,3 +290,23 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name: "deno task up explains a PostgreSQL that refuses the login",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn() {
+    const { env } = skeletonEnv();
+    const u = new URL(env.DATABASE_URL);
+    u.username = "no_such_role_for_kalency";
+    env.DATABASE_URL = u.toString();
+    const up = startUp(["--no-sim"], env);
+    const status = await up.child.status;
+    await new Promise((r) => setTimeout(r, 50));
+    assert.equal(status.code, 1);
+    assert.match(
+      up.output(),
+      /PostgreSQL at .* refused the login .*: set DATABASE_URL with a user and password/,
+    );
+  },
+});

@@ -36,6 +36,23 @@ export async function redisAnswers(url: string): Promise<boolean> {
   }
 }
 
+/** Why a PostgreSQL server refused a login, or undefined when it accepted (or did not answer). */
+export async function postgresRefusal(url: string): Promise<string | undefined> {
+  const u = new URL(url);
+  u.pathname = "/postgres";
+  const sql = postgres(u.toString(), { max: 1, connect_timeout: 2, onnotice: () => {} });
+  try {
+    await sql`SELECT 1`;
+    return undefined;
+  } catch (e) {
+    const code = (e as { code?: string }).code;
+    // 28000 / 28P01: no such role, not allowed from here, or a wrong or missing password
+    return code === "28000" || code === "28P01" ? (e as Error).message : undefined;
+  } finally {
+    await sql.end({ timeout: 1 });
+  }
+}
+
 /** Connects to the server's maintenance database (the target database may not exist yet). */
 export async function postgresAnswers(url: string): Promise<boolean> {
   const u = new URL(url);
@@ -45,7 +62,7 @@ export async function postgresAnswers(url: string): Promise<boolean> {
     await sql`SELECT 1`;
     return true;
   } catch (e) {
-    // the server answers but refuses this user/database: still "answering", and migrate will say why
+    // the server answers but refuses this user/database: still "answering"; postgresRefusal says why
     const code = (e as { code?: string }).code;
     return code !== undefined &&
       !["ECONNREFUSED", "CONNECT_TIMEOUT", "ENOTFOUND", "ECONNRESET"].includes(code);
