@@ -17,8 +17,9 @@ if ! command -v deno >/dev/null 2>&1 && [ ! -x .tools/deno/node_modules/.bin/den
 fi
 
 need=()
+fresh_postgres=false
 command -v redis-server >/dev/null 2>&1 || need+=(redis-server redis-tools)
-ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need+=(postgresql)
+ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || { need+=(postgresql); fresh_postgres=true; }
 if $tests; then
   command -v chromium >/dev/null 2>&1 || need+=(chromium)
   command -v wrk >/dev/null 2>&1 || need+=(wrk)
@@ -33,18 +34,11 @@ if [ ${#need[@]} -gt 0 ]; then
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq >&2 && apt-get install -y -qq "${need[@]}" >/dev/null || { echo "apt-get install failed" >&2; exit 1; }
 fi
-$tests || exit 0
-
-if ! redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1; then
-  step "starting redis-server on 127.0.0.1:6379"
-  mkdir -p .data/test-redis
-  redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --save "" --appendonly no \
-    --dir "$PWD/.data/test-redis" --logfile "$PWD/.data/test-redis/redis.log"
-  for _ in $(seq 1 50); do redis-cli -h 127.0.0.1 ping >/dev/null 2>&1 && break; sleep 0.2; done
-fi
-
 pg_ok() { psql -h 127.0.0.1 -U postgres -d postgres -Atqc 'select 1' >/dev/null 2>&1; }
-if ! pg_ok; then
+# Debian's new cluster asks for passwords over TCP; a PostgreSQL installed just now for Kalency (and
+# any one the tests use) gets trust authentication for local connections, and is started.
+local_postgres() {
+  pg_ok && return 0
   step "starting PostgreSQL on 127.0.0.1:5432"
   ver=$(ls /usr/lib/postgresql | sort -n | tail -1)
   [ -n "$(pg_lsclusters -h 2>/dev/null)" ] || pg_createcluster "$ver" main >/dev/null
@@ -55,7 +49,21 @@ if ! pg_ok; then
   pg_ctlcluster --skip-systemctl-redirect "$ver" main start 2>/dev/null ||
     pg_ctlcluster --skip-systemctl-redirect "$ver" main reload
   for _ in $(seq 1 50); do pg_ok && break; sleep 0.2; done
+}
+if ! $tests; then
+  $fresh_postgres && local_postgres
+  exit 0
 fi
+
+if ! redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1; then
+  step "starting redis-server on 127.0.0.1:6379"
+  mkdir -p .data/test-redis
+  redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --save "" --appendonly no \
+    --dir "$PWD/.data/test-redis" --logfile "$PWD/.data/test-redis/redis.log"
+  for _ in $(seq 1 50); do redis-cli -h 127.0.0.1 ping >/dev/null 2>&1 && break; sleep 0.2; done
+fi
+
+local_postgres
 pg_ok || { echo "PostgreSQL does not answer on 127.0.0.1:5432 as user postgres with trust auth" >&2; exit 1; }
 psql -h 127.0.0.1 -U postgres -d postgres -Atqc "select 1 from pg_database where datname='test'" | grep -q 1 ||
   psql -h 127.0.0.1 -U postgres -d postgres -qc 'create database test'
