@@ -300,6 +300,9 @@ export const AdminStatusResponse = z.object({
   streams: z.array(z.object({
     stream: z.string(),
     length: z.number().int(),
+    /** Entries ever added (Redis `entries-added`): unlike the length, trimming does not lower it, so
+     * its change between two reads is the stream's rate. */
+    entriesAdded: z.number().int(),
     groups: z.array(z.object({ name: z.string(), lag: z.number().int(), pending: z.number().int() })),
   })),
   sim: z.unknown(),

@@ -258,6 +258,14 @@ Deno.test("web app in chromium: sign up, trade between two users, cancel, field 
       await page.getByTestId("health").locator("tr", { hasText: "ok" }).first().waitFor();
       await page.getByTestId("metrics").locator("tr", { hasText: "stream_lag" }).first().waitFor();
       await page.locator('[data-symbol="BTC-USD"]').waitFor();
+      const figures = page.getByTestId("key-figures");
+      await figures.getByText("Trades/s").waitFor();
+      // the second poll turns entry counts into rates
+      await page.waitForFunction(() =>
+        /\d/.test(
+          document.querySelector('[data-testid="key-figures"] div:nth-child(1) dd')?.textContent ?? "",
+        )
+      );
       const bots = page.getByRole("form", { name: "Bots" });
       await bots.getByLabel("Count").fill("3");
       await bots.getByRole("button", { name: "Set" }).click();

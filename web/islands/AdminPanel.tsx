@@ -1,5 +1,5 @@
 import type { ComponentChildren } from "preact";
-import { useEffect, useState } from "preact/hooks";
+import { useEffect, useRef, useState } from "preact/hooks";
 import {
   type AdminStatus,
   GatewayError,
@@ -9,6 +9,14 @@ import {
 } from "../gateway_client.ts";
 import { gateway, useSession } from "../utils/live.ts";
 import { type MetricRow, parsePrometheus } from "../utils/prometheus.ts";
+import { type KeyFigures, keyFigures, type StatusPoll } from "../utils/key_figures.ts";
+
+function perSec(v: number | undefined): string {
+  return v === undefined ? "—" : v >= 100 ? Math.round(v).toLocaleString() : v.toFixed(1);
+}
+function ms(v: number | undefined): string {
+  return v === undefined ? "—" : `${(v * 1000).toFixed(1)} ms`;
+}
 
 export interface AdminPanelProps {
   gatewayUrl: string;
@@ -105,6 +113,8 @@ export default function AdminPanel({ gatewayUrl, markets: initialMarkets }: Admi
   const [message, setMessage] = useState<{ ok: boolean; text: string } | undefined>(undefined);
   const [busy, setBusy] = useState(false);
   const [updated, setUpdated] = useState<number | undefined>(undefined);
+  const [figures, setFigures] = useState<KeyFigures | undefined>(undefined);
+  const lastPoll = useRef<StatusPoll | undefined>(undefined);
   const isAdmin = session?.user.role === "admin";
 
   async function refresh() {
@@ -118,7 +128,17 @@ export default function AdminPanel({ gatewayUrl, markets: initialMarkets }: Admi
     ]);
     if (text.status === "fulfilled") setMetrics(parsePrometheus(text.value, (n) => METRICS_REGEXP.test(n)));
     if (s.status === "fulfilled") setSim(s.value);
-    if (sys.status === "fulfilled") setSystem(sys.value);
+    if (sys.status === "fulfilled") {
+      setSystem(sys.value);
+      const v = sys.value as { streams?: StatusPoll["streams"]; engine?: { commandsBehind?: number } };
+      const poll: StatusPoll = {
+        at: Date.now(),
+        streams: v.streams ?? [],
+        commandsBehind: v.engine?.commandsBehind ?? 0,
+      };
+      setFigures(keyFigures(lastPoll.current, poll, text.status === "fulfilled" ? text.value : ""));
+      lastPoll.current = poll;
+    }
     if (h.status === "fulfilled") setHealth(h.value);
     if (m.status === "fulfilled") {
       setMarkets(m.value.map((x: Market) => ({ symbol: x.symbol, status: x.status })));
@@ -368,6 +388,39 @@ export default function AdminPanel({ gatewayUrl, markets: initialMarkets }: Admi
             {updated ? `updated ${new Date(updated).toLocaleTimeString()}` : ""}
           </span>
         </div>
+        {figures && (
+          <dl class="key-figures" data-testid="key-figures">
+            <div>
+              <dt>Commands/s</dt>
+              <dd class="num">{perSec(figures.commandsPerSec)}</dd>
+            </div>
+            <div>
+              <dt>Trades/s</dt>
+              <dd class="num">{perSec(figures.tradesPerSec)}</dd>
+            </div>
+            <div>
+              <dt>Order latency p50 / p99</dt>
+              <dd class="num">{ms(figures.orderP50)} / {ms(figures.orderP99)}</dd>
+            </div>
+            <div>
+              <dt>Largest consumer lag</dt>
+              <dd class="num">
+                {figures.maxLag
+                  ? (
+                    <>
+                      {figures.maxLag.lag}
+                      <small>{figures.maxLag.group} on {figures.maxLag.stream}</small>
+                    </>
+                  )
+                  : "—"}
+              </dd>
+            </div>
+            <div>
+              <dt>Commands behind the engine</dt>
+              <dd class="num">{figures.commandsBehind}</dd>
+            </div>
+          </dl>
+        )}
         {health && (
           <>
             <h3>

@@ -72,6 +72,9 @@ Deno.test({
     const wallet = st.json.streams.find((x: { stream: string }) => x.stream === "wallet");
     assert.ok(wallet.length >= 3);
     assert.ok(wallet.groups.length >= 1, "the ledger writer's group is listed");
+    const orders = st.json.streams.find((x: { stream: string }) => x.stream === "orders");
+    const commands = await gw.redis.xLen(`${gw.prefix}:stream:orders`);
+    assert.equal(orders.entriesAdded, commands, "entries ever added to the command stream");
     assert.equal(st.json.gateway.pendingReplies, 0);
   },
 });

@@ -112,13 +112,16 @@ export function adminRoutes(route: RouteFn, deps: GatewayDeps): void {
     const streams = await Promise.all(
       Object.values(STREAMS).map(async (def) => {
         const key = streamKey(deps.prefix, def);
-        const [length, groups] = await Promise.all([
+        const [length, groups, info] = await Promise.all([
           deps.redis.xLen(key),
           deps.redis.xInfoGroups(key).catch(() => [] as Record<string, unknown>[]),
+          deps.redis.sendCommand<unknown[]>(["XINFO", "STREAM", key]).catch(() => [] as unknown[]),
         ]);
+        const added = (info as unknown[]).indexOf("entries-added");
         return {
           stream: def.name,
           length,
+          entriesAdded: added >= 0 ? Number(info[added + 1]) : 0,
           groups: (groups as Record<string, unknown>[]).map((g) => ({
             name: String(g.name),
             lag: Number(g.lag ?? 0),
