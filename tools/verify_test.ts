@@ -10,13 +10,42 @@ const ROOT = new URL("../", import.meta.url).pathname;
 const USERS = ["alice", "bob", "carol", "dave"];
 const T0 = Date.UTC(2026, 0, 1);
 
-function spawn(path: string, env: Record<string, string>): Deno.ChildProcess {
-  return new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", `${ROOT}${path}`],
-    env: { ...env, LOG_LEVEL: "error", LOG_FORMAT: "json" },
-    stdout: "null",
-    stderr: "null",
-  }).spawn();
+interface Service {
+  process: Deno.ChildProcess;
+  output: () => string;
+}
+
+/**
+ * Starts a service on a fresh port and waits for its /healthz; a start that dies at once (a port
+ * taken by a parallel test between freePort() and the bind) is tried again on another port.
+ */
+async function spawn(path: string, portVar: string, env: Record<string, string>): Promise<Service> {
+  for (let attempt = 1;; attempt++) {
+    const port = freePort();
+    const process = new Deno.Command(Deno.execPath(), {
+      args: ["run", "-A", `${ROOT}${path}`],
+      env: { ...env, [portVar]: String(port), LOG_LEVEL: "warn", LOG_FORMAT: "json" },
+      stdout: "piped",
+      stderr: "piped",
+    }).spawn();
+    let text = "";
+    const decoder = new TextDecoder();
+    for (const stream of [process.stdout, process.stderr]) {
+      void (async () => {
+        for await (const c of stream) text += decoder.decode(c, { stream: true });
+      })();
+    }
+    let exited = false;
+    process.status.then(() => exited = true);
+    const healthy = await waitFor(async () => {
+      if (exited) return "exited";
+      const r = await fetch(`http://127.0.0.1:${port}/healthz`).catch(() => undefined);
+      await r?.body?.cancel();
+      return r ? "up" : undefined;
+    }, { timeoutMs: 30_000, what: `${path} to answer /healthz` });
+    if (healthy === "up") return { process, output: () => text };
+    if (attempt >= 3) throw new Error(`${path} exited at start:\n${text}`);
+  }
 }
 
 /** What the engine's wallets would hold after this funding and these trades (all free). */
@@ -46,8 +75,6 @@ Deno.test("runVerify() finds nothing in a consistent system and names every diff
     REDIS_URL: TEST_REDIS_URL,
     DATABASE_URL: db.url,
     KALENCY_PREFIX: fx.prefix,
-    KALENCY_LEDGER_PORT: String(freePort()),
-    KALENCY_CANDLES_PORT: String(freePort()),
     KALENCY_LEDGER_BLOCK_MS: "100",
     KALENCY_CANDLES_BLOCK_MS: "100",
     KALENCY_CANDLES_FLUSH_MS: "50",
@@ -79,8 +106,8 @@ Deno.test("runVerify() finds nothing in a consistent system and names every diff
     Object.fromEntries(wallets.map((w) => [w.userId, JSON.stringify(w)])),
   );
 
-  const ledger = spawn("services/ledger-writer/main.ts", env);
-  const candles = spawn("services/candle-aggregator/main.ts", env);
+  const ledger = await spawn("services/ledger-writer/main.ts", "KALENCY_LEDGER_PORT", env);
+  const candles = await spawn("services/candle-aggregator/main.ts", "KALENCY_CANDLES_PORT", env);
   try {
     const key = streamKey(fx.prefix, STREAMS.executions);
     await waitFor(async () => {
@@ -145,9 +172,11 @@ Deno.test("runVerify() finds nothing in a consistent system and names every diff
     assert.equal(cli.code, 1);
     assert.match(new TextDecoder().decode(cli.stdout), /FAIL trades/);
   } finally {
-    for (const p of [ledger, candles]) {
-      p.kill("SIGTERM");
-      assert.equal((await p.status).code, 0);
+    for (const service of [ledger, candles]) {
+      try {
+        service.process.kill("SIGTERM");
+      } catch { /* exited already: the status below says how */ }
+      assert.equal((await service.process.status).code, 0, service.output());
     }
   }
 
