@@ -22,9 +22,10 @@ const KILLS = 20;
 const REPLIES = "replies:load";
 
 function spawnEngine(env: Record<string, string>) {
+  const port = freePort();
   const child = new Deno.Command(Deno.execPath(), {
     args: ["run", "-A", MAIN],
-    env: { ...env, KALENCY_ENGINE_PORT: String(freePort()) },
+    env: { ...env, KALENCY_ENGINE_PORT: String(port) },
     stdin: "null",
     stdout: "piped",
     stderr: "piped",
@@ -36,6 +37,14 @@ function spawnEngine(env: Record<string, string>) {
   const drained = Promise.all([collect(child.stdout), collect(child.stderr)]);
   return {
     child,
+    /** Resolves once the process answers on its ops port (its signal handlers are in place by then). */
+    async listening(): Promise<void> {
+      await waitFor(async () => {
+        const r = await fetch(`http://127.0.0.1:${port}/healthz`).catch(() => undefined);
+        await r?.body?.cancel();
+        return r !== undefined;
+      }, { timeoutMs: 30_000, what: "the engine's ops port" });
+    },
     async finish(): Promise<{ code: number; signal: string | null; output: string }> {
       const status = await child.status;
       await drained;
@@ -149,6 +158,9 @@ Deno.test({
     // a last, clean run catches up and stops on SIGTERM with a final snapshot
     const engine = spawnEngine(env);
     try {
+      // the checkpoint may equal `last` already (the previous run caught up before its kill): wait
+      // until this process is up, so the SIGTERM below meets its handler rather than a loading module
+      await engine.listening();
       await waitFor(async () => (await redis.get(keys.checkpoint(prefix))) === last, {
         timeoutMs: 30_000,
         what: "the engine to catch up",

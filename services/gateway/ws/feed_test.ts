@@ -182,8 +182,15 @@ Deno.test("/v1/ws book stays consistent for clients subscribing while deltas str
     c.send({ op: "subscribe", channels: ["book.BTC-USD"] });
     await new Promise((r) => setTimeout(r, 15));
   }
-  // one client resyncs in the middle of the flow
+  // one client resyncs in the middle of the flow, once its first snapshot is in (a subscribe while
+  // the snapshot still loads shares that load, by design)
+  await clients[0].take((m) => m.channel === "book.BTC-USD" && m.type === "snapshot", "the first snapshot");
   clients[0].send({ op: "subscribe", channels: ["book.BTC-USD"] });
+  await clients[0].take(
+    (m) => m.channel === "book.BTC-USD" && m.type === "snapshot",
+    "the resync snapshot",
+    15_000,
+  );
   await waitFor(() => book.seq >= 150, { what: "deltas" });
   running = false;
   await writer;
