@@ -91,6 +91,9 @@ export const LATENCY_BUCKETS = [
   10,
 ];
 
+/** Default buckets for "entries per batch" histograms. */
+export const BATCH_SIZE_BUCKETS = [1, 10, 50, 100, 250, 500, 1000, 2500, 5000, 10000, 20000];
+
 export class Histogram implements Metric {
   #series = new Map<string, { counts: number[]; sum: number; count: number }>();
   constructor(readonly name: string, readonly help: string, readonly buckets: number[] = LATENCY_BUCKETS) {}

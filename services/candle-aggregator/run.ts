@@ -10,7 +10,7 @@ import type { Sql } from "@lib/db";
 import { groupLagProbe } from "@lib/ledger";
 import { repeatUntilAborted, sleep } from "@lib/lifecycle";
 import { errorText, type Logger } from "@lib/log";
-import type { Registry } from "@lib/metrics";
+import { BATCH_SIZE_BUCKETS, type Registry } from "@lib/metrics";
 import { compareStreamIds, consumeGroup, deadLetter, type RedisClient } from "@lib/redis";
 import { CandleAggregator } from "./aggregator.ts";
 import {
@@ -80,18 +80,7 @@ export function startCandleService(
   const status: CandleServiceStatus = { lag: {}, outbox: 0 };
 
   const batches = registry.counter("candles_batches_total", "Batches applied, by stream");
-  const batchSize = registry.histogram("candles_batch_size", "Entries per applied batch", [
-    1,
-    10,
-    50,
-    100,
-    250,
-    500,
-    1000,
-    2500,
-    5000,
-    10000,
-  ]);
+  const batchSize = registry.histogram("candles_batch_size", "Entries per applied batch", BATCH_SIZE_BUCKETS);
   const writeSeconds = registry.histogram(
     "candles_write_seconds",
     "Write latency: store=redis (one MULTI per batch), store=postgres (one outbox flush)",

@@ -9,7 +9,7 @@ import type { Sql } from "@lib/db";
 import { groupLagProbe } from "@lib/ledger";
 import { repeatUntilAborted } from "@lib/lifecycle";
 import { errorText, type Logger } from "@lib/log";
-import type { Registry } from "@lib/metrics";
+import { BATCH_SIZE_BUCKETS, type Registry } from "@lib/metrics";
 import type { RawEntry, RedisClient } from "@lib/redis";
 import { type RetryPolicy, runGroupReader } from "./group_reader.ts";
 import { LedgerStore } from "./ledger_store.ts";
@@ -67,19 +67,11 @@ export function startLedgerWriter(
   const store = new LedgerStore(deps.sql, { consumer: LEDGER_GROUP, feeAccount: options.feeAccount });
 
   const batches = registry.counter("ledger_batches_total", "Batches committed, by stream");
-  const batchSize = registry.histogram("ledger_batch_size", "Entries per committed batch, by stream", [
-    1,
-    10,
-    50,
-    100,
-    250,
-    500,
-    1000,
-    2500,
-    5000,
-    10000,
-    20000,
-  ]);
+  const batchSize = registry.histogram(
+    "ledger_batch_size",
+    "Entries per committed batch, by stream",
+    BATCH_SIZE_BUCKETS,
+  );
   const writeSeconds = registry.histogram(
     "ledger_write_seconds",
     "PostgreSQL write latency of one batch (transaction incl. retries), by stream",
