@@ -4,7 +4,7 @@
  * @module
  */
 import { type EngineCommandInput, type EngineReply, replyStream, streamKey, STREAMS } from "@lib/contracts";
-import { decodeEntry, encodeEntry, type RawEntry, type RedisClient } from "@lib/redis";
+import { decodeEntry, encodeEntry, expandEntries, type RawEntry, type RedisClient } from "@lib/redis";
 
 /** A command without the `cmdId` and `replyTo` the link fills in. */
 export type CommandDraft = EngineCommandInput extends infer C
@@ -48,7 +48,7 @@ export function openReplyLink(redis: RedisClient, prefix: string, senderId?: str
     const res = await redis.xRead({ key, id: cursor }, { COUNT: 1000, BLOCK: blockMs });
     const entries = (res?.[0]?.messages ?? []) as RawEntry[];
     const replies: EngineReply[] = [];
-    for (const e of entries) {
+    for (const e of expandEntries(entries)) {
       const d = decodeEntry(def, e);
       if (d.ok) replies.push(d.value);
     }

@@ -8,7 +8,7 @@
  */
 import { BookDelta, Execution, streamKey, STREAMS } from "@lib/contracts";
 import { connectDb } from "@lib/db";
-import { connectRedis, decodeEntry, type RawEntry, type RedisClient } from "@lib/redis";
+import { connectRedis, decodeEntry, expandEntries, type RawEntry, type RedisClient } from "@lib/redis";
 import {
   bucketCloses,
   checkFacts,
@@ -68,7 +68,7 @@ async function* scan(redis: RedisClient, key: string, fromMs: number, toMs: numb
   let start = `${Math.max(0, fromMs)}-0`;
   for (;;) {
     const page = (await redis.xRange(key, start, "+", { COUNT: PAGE })) as unknown as RawEntry[];
-    const hits = page.filter((e) => e.message.payload?.includes(needle));
+    const hits = expandEntries(page).filter((e) => e.message.payload?.includes(needle));
     if (hits.length) yield hits;
     if (page.length < PAGE) return;
     const last = page[page.length - 1].id;

@@ -16,7 +16,7 @@ import { fromScaled, readCandles, toScaled } from "@lib/candles";
 import { keys, streamKey, STREAMS, WalletView } from "@lib/contracts";
 import { connectDb, type Sql } from "@lib/db";
 import { balancesFromPostings, EXTERNAL_ACCOUNT, groupLag } from "@lib/ledger";
-import { compareStreamIds, connectRedis, type RedisClient } from "@lib/redis";
+import { compareStreamIds, connectRedis, expandEntries, type RawEntry, type RedisClient } from "@lib/redis";
 
 export interface VerifyOptions {
   redisUrl: string;
@@ -105,7 +105,7 @@ async function checkTrades(
     const pageLast = page[page.length - 1].id;
     last = pageLast;
     const fresh: string[] = [];
-    for (const e of page) {
+    for (const e of expandEntries(page as RawEntry[])) {
       let trade: { tradeId?: unknown; symbol?: unknown };
       try {
         trade = JSON.parse(e.message.payload ?? "");
@@ -147,7 +147,7 @@ async function checkTrades(
     const [lms, lseq] = last.split("-");
     const rows = sql<{ trade_id: string; symbol: string; stream_id: string }[]>`
       SELECT trade_id, symbol, stream_id FROM trade_ledger
-      WHERE (split_part(stream_id, '-', 1)::bigint, split_part(stream_id, '-', 2)::bigint)
+      WHERE (split_part(stream_id, '-', 1)::bigint, split_part(split_part(stream_id, '/', 1), '-', 2)::bigint)
         BETWEEN (${fms}::bigint, ${fseq}::bigint) AND (${lms}::bigint, ${lseq}::bigint)`
       .cursor(PAGE);
     for await (const chunk of rows) {

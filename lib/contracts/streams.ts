@@ -77,6 +77,11 @@ export const keys = {
   book: (p: string, symbol: string) => `${p}:book:${symbol}`,
   /** List of a symbol's recent executions (JSON, newest first), trimmed. */
   trades: (p: string, symbol: string) => `${p}:trades:${symbol}`,
+  /**
+   * Hash: stream name -> messages ever added by a writer that packs them (see @lib/redis). Redis'
+   * `entries-added` counts packed entries; this counts what they carried.
+   */
+  messagesAdded: (p: string) => `${p}:stats:messages-added`,
   /** String: Ticker JSON of a symbol (kept by the candle aggregator). */
   ticker: (p: string, symbol: string) => `${p}:ticker:${symbol}`,
 } as const;

@@ -4,6 +4,13 @@
  * Every entry has two fields: `type` (for humans tailing the stream) and `payload` (JSON of the
  * message encoded by the stream's zod schema). Consumers decode through the same schema; an entry
  * that does not decode is copied to `<stream>:dead` with the reason, and acknowledged.
+ *
+ * A writer that produces many messages at once (the matching engine, once per committed batch) may
+ * pack them into one entry of type {@linkcode BATCH_TYPE}: its payload holds one message a line,
+ * `<type> <json>`. One XADD then carries a whole batch, which is what lets Redis keep up with the
+ * engine. The readers here ({@linkcode followStream}, {@linkcode consumeGroup},
+ * {@linkcode readRange}, {@linkcode expandEntries}) unpack such entries, so consumers see one entry
+ * per message either way; the messages of one packed entry share its id.
  * @module
  */
 import { createClient } from "redis";
@@ -45,6 +52,16 @@ export async function connectRedis(
 export interface RawEntry {
   id: string;
   message: Record<string, string>;
+  /** Position of the message inside a packed entry (see {@linkcode expandEntries}); unset otherwise. */
+  index?: number;
+}
+
+/**
+ * A unique id of one message: the entry id, or `<entry id>/<index>` for a message of a packed entry.
+ * For keys that must tell messages apart (postings, order events); not a stream id.
+ */
+export function messageId(entry: RawEntry): string {
+  return entry.index === undefined ? entry.id : `${entry.id}/${entry.index}`;
 }
 
 /** Encodes a message for a stream: validates it and returns the entry's fields. */
@@ -54,6 +71,57 @@ export function encodeEntry<S extends z.ZodType>(
 ): Record<string, string> {
   const parsed = stream.schema.parse(message) as z.output<S>;
   return { type: stream.entryType(parsed), payload: JSON.stringify(parsed) };
+}
+
+/** The `type` of an entry that packs several messages, one a line (see the module comment). */
+export const BATCH_TYPE = "batch";
+
+/** One line of a packed entry. JSON never holds a raw newline, so lines split safely. */
+export function batchLine(type: string, json: string): string {
+  return `${type} ${json}`;
+}
+
+/**
+ * Unpacks entries of type {@linkcode BATCH_TYPE} into one entry per message (same id); other
+ * entries pass through. A line without a type is passed on without a payload, so decoding it
+ * dead-letters it with a reason instead of losing it.
+ */
+export function expandEntries(entries: RawEntry[]): RawEntry[] {
+  let packed = false;
+  for (const e of entries) {
+    if (e.message?.type === BATCH_TYPE) {
+      packed = true;
+      break;
+    }
+  }
+  if (!packed) return entries;
+  const out: RawEntry[] = [];
+  for (const e of entries) {
+    if (e.message?.type !== BATCH_TYPE) {
+      out.push(e);
+      continue;
+    }
+    const payload = e.message.payload ?? "";
+    let start = 0;
+    let index = 0;
+    while (start < payload.length) {
+      let end = payload.indexOf("\n", start);
+      if (end < 0) end = payload.length;
+      const space = payload.indexOf(" ", start);
+      out.push(
+        space < 0 || space > end
+          ? { id: e.id, index, message: { type: BATCH_TYPE, line: payload.slice(start, end) } }
+          : {
+            id: e.id,
+            index,
+            message: { type: payload.slice(start, space), payload: payload.slice(space + 1, end) },
+          },
+      );
+      index++;
+      start = end + 1;
+    }
+  }
+  return out;
 }
 
 export type DecodeResult<T> = { ok: true; value: T } | { ok: false; reason: string };
@@ -189,7 +257,7 @@ export async function consumeGroup<S extends z.ZodType>(
     }
     const good: { id: string; value: z.output<S> }[] = [];
     const dead: string[] = [];
-    for (const entry of entries) {
+    for (const entry of expandEntries(entries)) {
       if (!entry.message) { // deleted while pending
         dead.push(entry.id);
         continue;
@@ -214,7 +282,8 @@ export async function consumeGroup<S extends z.ZodType>(
         if (signal.aborted) return;
       }
     }
-    const ids = [...good.map((g) => g.id), ...dead];
+    // the messages of a packed entry share its id: acknowledge each entry once
+    const ids = [...new Set([...good.map((g) => g.id), ...dead])];
     if (ids.length) await redis.xAck(key, group, ids);
     if (cursor !== ">") cursor = entries[entries.length - 1].id;
   }
@@ -267,7 +336,7 @@ export async function* followStream(
       const entries = (res?.[0]?.messages ?? []) as RawEntry[];
       if (entries.length === 0) continue;
       cursor = entries[entries.length - 1].id;
-      yield entries;
+      yield expandEntries(entries);
     } catch (e) {
       if (options.signal.aborted) return;
       options.onError?.(e);
@@ -291,7 +360,10 @@ export function streamIdMs(id: string): number {
   return Number(id.slice(0, id.indexOf("-") >>> 0 || id.length));
 }
 
-/** XRANGE as plain entries (node-redis types the reply as possibly null; it never is for a range). */
+/**
+ * XRANGE as plain entries, packed entries unpacked (node-redis types the reply as possibly null; it
+ * never is for a range). `count` counts stream entries, not messages.
+ */
 export async function readRange(
   redis: RedisClient,
   key: string,
@@ -300,5 +372,7 @@ export async function readRange(
   count?: number,
 ): Promise<RawEntry[]> {
   const res = await redis.xRange(key, start, end, count ? { COUNT: count } : undefined);
-  return ((res ?? []) as (RawEntry | null)[]).filter((e): e is RawEntry => e !== null && e.message !== null);
+  return expandEntries(
+    ((res ?? []) as (RawEntry | null)[]).filter((e): e is RawEntry => e !== null && e.message !== null),
+  );
 }

@@ -2,11 +2,15 @@ import assert from "node:assert/strict";
 import { streamKey, STREAMS, type Tick } from "@lib/contracts";
 import { redisFixture } from "@lib/testing";
 import {
+  BATCH_TYPE,
+  batchLine,
   compareStreamIds,
   connectRedis,
   consumeGroup,
   decodeEntry,
+  expandEntries,
   followStream,
+  messageId,
   publish,
   publishBatch,
   readRange,
@@ -124,4 +128,69 @@ Deno.test("compareStreamIds() orders ids numerically", () => {
   assert.ok(compareStreamIds("10-0", "9-5") > 0);
   assert.ok(compareStreamIds("10-2", "10-10") < 0);
   assert.equal(compareStreamIds("7-1", "7-1"), 0);
+});
+
+Deno.test("expandEntries() unpacks packed entries into one entry per message, in order, with distinct message ids", () => {
+  const packed = [batchLine("tick", JSON.stringify(tick("1"))), "no-space-here", batchLine("tick", "{}")]
+    .join("\n");
+  const out = expandEntries([
+    { id: "1-0", message: { type: "tick", payload: JSON.stringify(tick("0")) } },
+    { id: "2-0", message: { type: BATCH_TYPE, payload: packed } },
+  ]);
+  assert.deepEqual(out.map((e) => [e.id, e.index, e.message.type]), [
+    ["1-0", undefined, "tick"],
+    ["2-0", 0, "tick"],
+    ["2-0", 1, BATCH_TYPE],
+    ["2-0", 2, "tick"],
+  ]);
+  assert.deepEqual(out.map(messageId), ["1-0", "2-0/0", "2-0/1", "2-0/2"]);
+  assert.ok(decodeEntry(STREAMS.ticks, out[1]).ok);
+  // a line without a type has no payload: decoding says so, so it is dead-lettered, not lost
+  const bad = decodeEntry(STREAMS.ticks, out[2]);
+  assert.ok(!bad.ok && /no payload/.test(bad.reason));
+  const plain = [{ id: "3-0", message: { type: "tick", payload: "{}" } }];
+  assert.equal(expandEntries(plain), plain, "nothing packed: the same array back");
+});
+
+Deno.test("consumeGroup() and followStream() deliver the messages of packed entries and ack each entry once", async () => {
+  await using fx = await redisFixture("packed");
+  const key = streamKey(fx.prefix, STREAMS.ticks);
+  const lines = (...prices: string[]) =>
+    prices.map((p) => batchLine("tick", JSON.stringify(tick(p)))).join("\n");
+  await fx.redis.xAdd(key, "*", { type: BATCH_TYPE, payload: lines("1", "2") });
+  await fx.redis.xAdd(key, "*", { type: BATCH_TYPE, payload: `${lines("3")}\ntick {broken` });
+
+  const reader = await connectRedis(fx.url);
+  const stop = new AbortController();
+  const seen: string[] = [];
+  const loop = consumeGroup(reader, fx.prefix, STREAMS.ticks, {
+    group: "g",
+    consumer: "c1",
+    signal: stop.signal,
+    blockMs: 100,
+    handle: async (batch) => {
+      for (const b of batch) seen.push(b.value.price);
+      await Promise.resolve();
+    },
+  });
+  const deadline = Date.now() + 5000;
+  while (seen.length < 3 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+  stop.abort();
+  await loop;
+  assert.deepEqual(seen, ["1", "2", "3"]);
+  assert.equal((await fx.redis.xPending(key, "g")).pending, 0);
+  const dead = await readRange(fx.redis, `${key}:dead`);
+  assert.equal(dead.length, 1, "the broken line, and only it");
+
+  const follow = new AbortController();
+  const followed: string[] = [];
+  for await (
+    const batch of followStream(reader, key, { signal: follow.signal, fromId: "0-0", blockMs: 100 })
+  ) {
+    for (const e of batch) followed.push(e.message.type);
+    follow.abort();
+  }
+  await reader.close();
+  assert.deepEqual(followed, ["tick", "tick", "tick", "tick"]);
+  assert.equal((await readRange(fx.redis, key)).length, 4, "readRange unpacks too");
 });

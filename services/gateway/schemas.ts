@@ -303,6 +303,9 @@ export const AdminStatusResponse = z.object({
     /** Entries ever added (Redis `entries-added`): unlike the length, trimming does not lower it, so
      * its change between two reads is the stream's rate. */
     entriesAdded: z.number().int(),
+    /** Messages ever added: `entriesAdded` for most streams; for the engine's packed output streams
+     * (one entry per batch) the messages those entries carried. */
+    messagesAdded: z.number().int(),
     groups: z.array(z.object({ name: z.string(), lag: z.number().int(), pending: z.number().int() })),
   })),
   sim: z.unknown(),

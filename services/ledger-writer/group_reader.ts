@@ -12,7 +12,15 @@
 import type { StreamDef } from "@lib/contracts";
 import { streamKey } from "@lib/contracts";
 import { sleep } from "@lib/lifecycle";
-import { deadLetter, decodeEntry, ensureGroup, type RawEntry, type RedisClient } from "@lib/redis";
+import {
+  deadLetter,
+  decodeEntry,
+  ensureGroup,
+  expandEntries,
+  messageId,
+  type RawEntry,
+  type RedisClient,
+} from "@lib/redis";
 import type { z } from "zod";
 
 export interface RetryPolicy {
@@ -111,7 +119,7 @@ export async function runGroupReader<S extends z.ZodType>(
     if (signal.aborted) startGrace();
     else signal.addEventListener("abort", startGrace, { once: true });
     try {
-      const ids = entries.map((e) => e.id);
+      const ids = [...new Set(entries.map((e) => e.id))];
       await retrying(() => redis.xAck(key, group, ids).then(() => {}), options.retry, ack.signal, hooks);
     } finally {
       clearTimeout(timer);
@@ -130,7 +138,8 @@ export async function runGroupReader<S extends z.ZodType>(
         COUNT: options.count,
         ...(cursor === ">" ? { BLOCK: options.blockMs } : {}),
       });
-      entries = (res?.[0]?.messages ?? []) as RawEntry[];
+      // packed entries unpacked: the messages of one entry share its id
+      entries = expandEntries((res?.[0]?.messages ?? []) as RawEntry[]);
     } catch (e) {
       if (signal.aborted) break;
       if (String(e).includes("NOGROUP")) await ensureGroup(reader, key, group, "0").catch(() => {});
@@ -148,7 +157,8 @@ export async function runGroupReader<S extends z.ZodType>(
       if (!entry.message) continue; // deleted while pending: acknowledge it with the batch
       if (options.wanted && !options.wanted(entry)) continue;
       const d = decodeEntry(stream, entry);
-      if (d.ok) good.push({ id: entry.id, value: d.value });
+      // messages of one packed entry share its id: postings and order events need them apart
+      if (d.ok) good.push({ id: messageId(entry), value: d.value });
       else {
         const source = `${group}/${consumer}`;
         if (

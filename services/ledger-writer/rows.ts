@@ -97,8 +97,11 @@ export function fundingPostings(batch: readonly { id: string; value: WalletEvent
 
 /** A stream id as a fixed-width string that sorts like the id ("1764-3" -> "000000000001764-0000000003"). */
 export function streamVersion(id: string): string {
-  const [ms, seq = "0"] = id.split("-");
-  return `${ms.padStart(15, "0")}-${seq.padStart(10, "0")}`;
+  const [entryId, index] = id.split("/");
+  const [ms, seq = "0"] = entryId.split("-");
+  const base = `${ms.padStart(15, "0")}-${seq.padStart(10, "0")}`;
+  // a message of a packed entry (`<id>/<index>`, see messageId in @lib/redis) sorts after the ones before it
+  return index === undefined ? base : `${base}-${index.padStart(7, "0")}`;
 }
 
 /** The two numeric parts of a stream id. */

@@ -30,6 +30,15 @@ Deno.test("streamVersion() sorts like the stream ids it encodes", () => {
   const ids = ["1764000000000-10", "1764000000000-9", "999-0", "1764000000001-0"];
   const byVersion = [...ids].sort((a, b) => streamVersion(a) < streamVersion(b) ? -1 : 1);
   assert.deepEqual(byVersion, ["999-0", "1764000000000-9", "1764000000000-10", "1764000000001-0"]);
+  // message ids of packed entries sort by entry, then by position inside it
+  const packed = ["1764000000000-9/10", "1764000000000-10", "1764000000000-9/9", "1764000000000-9"];
+  const byPackedVersion = [...packed].sort((a, b) => streamVersion(a) < streamVersion(b) ? -1 : 1);
+  assert.deepEqual(byPackedVersion, [
+    "1764000000000-9",
+    "1764000000000-9/9",
+    "1764000000000-9/10",
+    "1764000000000-10",
+  ]);
 });
 
 Deno.test("latestPerOrder() keeps the last event of each order in the batch", () => {

@@ -11,7 +11,7 @@ import {
 } from "@lib/contracts";
 import { createLogger } from "@lib/log";
 import { Registry } from "@lib/metrics";
-import { connectRedis, decodeEntry, publish, type RawEntry, type RedisClient } from "@lib/redis";
+import { connectRedis, decodeEntry, publish, type RawEntry, readRange, type RedisClient } from "@lib/redis";
 import { redisFixture, waitFor } from "@lib/testing";
 import type { BotAccounts } from "./bot_accounts.ts";
 import { DEFAULT_POPULATION } from "./bots.ts";
@@ -62,7 +62,7 @@ async function seedEngineReadModels(redis: RedisClient, prefix: string): Promise
 }
 
 async function entries(redis: RedisClient, key: string, from = "-"): Promise<RawEntry[]> {
-  return (await redis.xRange(key, from, "+")) as unknown as RawEntry[];
+  return await readRange(redis, key, from);
 }
 
 async function status(redis: RedisClient, prefix: string) {

@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import { loadConfig } from "@lib/config";
 import { keys, streamKey, STREAMS } from "@lib/contracts";
 import { parseUnits } from "@lib/money";
-import { encodeEntry, type RawEntry, type RedisClient } from "@lib/redis";
+import { encodeEntry, expandEntries, type RawEntry, type RedisClient } from "@lib/redis";
 import { freePort, redisFixture, waitFor } from "@lib/testing";
 import { commandFlow } from "./command_flow.ts";
 import { EngineConfig, engineSettingsFrom } from "./config.ts";
@@ -92,7 +92,7 @@ async function streamPayloads(redis: RedisClient, key: string): Promise<unknown[
   let from = "-";
   for (;;) {
     const page = (await redis.xRange(key, from, "+", { COUNT: 5000 })) as RawEntry[];
-    for (const e of page) out.push(JSON.parse(e.message.payload));
+    for (const e of expandEntries(page)) out.push(JSON.parse(e.message.payload));
     if (page.length < 5000) return out;
     from = `(${page[page.length - 1].id}`;
   }

@@ -3,11 +3,15 @@
  * events, book deltas, dead letters, read models) and the new checkpoint go to Redis in ONE MULTI/EXEC,
  * so an output exists if and only if its command is marked applied.
  *
+ * Each output stream gets one packed entry per batch (`type` "batch", one message a line; see
+ * @lib/redis), not one entry per message: an XADD costs Redis about 2 µs whatever its size, and a
+ * command produces about six messages, so packing cuts the Redis CPU of a command by about 70 %.
+ *
  * `buildBatch` is pure (it returns Redis commands as argument arrays); `commitBatch` sends them.
  * @module
  */
 import { type EngineReply, type Execution, keys, type OrderAck, streamKey, STREAMS } from "@lib/contracts";
-import type { RawEntry } from "@lib/redis";
+import { BATCH_TYPE, batchLine, type RawEntry } from "@lib/redis";
 import type { CommandOutput, ReadModelChanges } from "./engine_api.ts";
 import type { BatchConnection, ExecResult } from "./resp_batch.ts";
 
@@ -36,9 +40,12 @@ const CLOSED_STATUSES = new Set(["FILLED", "CANCELED", "EXPIRED", "REJECTED"]);
 
 export interface OutputOptions {
   prefix: string;
-  /** Approximate cap (MAXLEN ~) of executions, order-events, wallet and book streams. */
+  /**
+   * Approximate cap, in messages, of executions, order-events, wallet and book streams. Entries are
+   * packed, so it becomes a MAXLEN ~ in entries from the messages an entry held lately.
+   */
   streamMaxLen: number;
-  /** Approximate cap of each reply stream. */
+  /** Approximate cap, in messages, of each reply stream. */
   replyMaxLen: number;
   /** Seconds a closed order's JSON stays readable. */
   closedOrderTtlSeconds: number;
@@ -88,14 +95,16 @@ export type RedisCommand = string[];
 export class BatchBuilder {
   readonly #o: Required<OutputOptions>;
   readonly #keys: Record<"executions" | "orderEvents" | "wallet" | "book" | "dead" | "poison", string>;
-  readonly #maxLen: string;
-  readonly #replyMaxLen: string;
+  /** Messages per packed entry lately, per stream key (a moving average). */
+  readonly #perEntry = new Map<string, number>();
+  readonly #replyPrefix: string;
   readonly #ttl: string;
   /** Entries added per user fills list / history since its last trim (trims are amortized). */
   readonly #fillsAdded = new Map<string, number>();
   readonly #historyAdded = new Map<string, number>();
 
   constructor(options: OutputOptions) {
+    this.#replyPrefix = streamKey(options.prefix, "replies:");
     this.#o = {
       userTradesLimit: 500,
       symbolTradesLimit: 1000,
@@ -112,8 +121,6 @@ export class BatchBuilder {
       dead: deadLetterKey(p),
       poison: poisonKey(p),
     };
-    this.#maxLen = String(options.streamMaxLen);
-    this.#replyMaxLen = String(options.replyMaxLen);
     this.#ttl = String(options.closedOrderTtlSeconds);
   }
 
@@ -121,8 +128,6 @@ export class BatchBuilder {
     const p = this.#o.prefix;
     const k = this.#keys;
     const cmds: RedisCommand[] = [];
-    const xadd = (key: string, maxLen: string, type: string, payload: string) =>
-      cmds.push(["XADD", key, "MAXLEN", "~", maxLen, "*", "type", type, "payload", payload]);
 
     // Fills fan out to per-user and per-symbol lists: one LPUSH per list per batch, oldest first so
     // the newest ends up at the head.
@@ -134,20 +139,39 @@ export class BatchBuilder {
       else m.set(key, [v]);
     };
 
-    // Streams are written in command order; within a command in the order the engine produced them.
+    // One packed entry per stream; messages in command order, within a command in the order the
+    // engine produced them.
+    const lines = new Map<string, string[]>();
+    const add = (key: string, type: string, json: string) => {
+      const l = lines.get(key);
+      if (l) l.push(batchLine(type, json));
+      else lines.set(key, [batchLine(type, json)]);
+    };
     for (const out of batch.outputs) {
       for (const e of out.executions) {
         const json = JSON.stringify(e);
-        xadd(k.executions, this.#maxLen, "execution", json);
+        add(k.executions, "execution", json);
         pushFill(e, json);
       }
-      for (const ev of out.orderEvents) xadd(k.orderEvents, this.#maxLen, ev.event, JSON.stringify(ev));
-      for (const w of out.walletEvents) xadd(k.wallet, this.#maxLen, w.reason, JSON.stringify(w));
-      for (const d of out.bookDeltas) xadd(k.book, this.#maxLen, "delta", JSON.stringify(d));
+      for (const ev of out.orderEvents) add(k.orderEvents, ev.event, JSON.stringify(ev));
+      for (const w of out.walletEvents) add(k.wallet, w.reason, JSON.stringify(w));
+      for (const d of out.bookDeltas) add(k.book, "delta", JSON.stringify(d));
       if (out.replyTo) {
         const key = replyKey(p, out.replyTo);
-        if (key) xadd(key, this.#replyMaxLen, out.reply.ok ? "ok" : "rejected", JSON.stringify(out.reply));
+        if (key) add(key, out.reply.ok ? "ok" : "rejected", JSON.stringify(out.reply));
       }
+    }
+    for (const d of batch.dead) {
+      if (d.reply) add(d.reply.key, "rejected", JSON.stringify(d.reply.reply));
+    }
+    const counts = keys.messagesAdded(p);
+    const streamsAt = p.length + ":stream:".length;
+    for (const [key, l] of lines) {
+      const reply = key.startsWith(this.#replyPrefix);
+      const cap = reply ? this.#o.replyMaxLen : this.#o.streamMaxLen;
+      const maxLen = this.#entryCap(key, l.length, cap);
+      cmds.push(["XADD", key, "MAXLEN", "~", maxLen, "*", "type", BATCH_TYPE, "payload", l.join("\n")]);
+      if (!reply) cmds.push(["HINCRBY", counts, key.slice(streamsAt), String(l.length)]);
     }
     function pushFill(e: Execution, json: string) {
       push(userFills, e.makerUserId, json);
@@ -162,7 +186,7 @@ export class BatchBuilder {
         k.dead,
         "MAXLEN",
         "~",
-        this.#maxLen,
+        String(this.#o.streamMaxLen),
         "*",
         "reason",
         d.reason,
@@ -173,9 +197,6 @@ export class BatchBuilder {
         "original",
         JSON.stringify(d.entry.message),
       ]);
-      if (d.reply) {
-        xadd(d.reply.key, this.#replyMaxLen, "rejected", JSON.stringify(d.reply.reply));
-      }
       if (d.poison) cmds.push(["SADD", k.poison, d.entry.id]);
     }
 
@@ -194,6 +215,18 @@ export class BatchBuilder {
     cmds.push(...this.readModels(batch.changes, batch.createdOrderIds));
     cmds.push(["SET", keys.checkpoint(p), batch.checkpoint, "GET"]);
     return cmds;
+  }
+
+  /**
+   * MAXLEN (in entries) that keeps about `cap` messages of a stream whose entries lately held
+   * `messages` messages each (moving average over about 20 entries).
+   */
+  #entryCap(key: string, messages: number, cap: number): string {
+    const avg = this.#perEntry.get(key);
+    const next = avg === undefined ? messages : avg + (messages - avg) / 20;
+    if (this.#perEntry.size > 10_000) this.#perEntry.clear(); // reply streams come and go
+    this.#perEntry.set(key, next);
+    return String(Math.max(1, Math.ceil(cap / next)));
   }
 
   /** True when a list grew enough since its last trim; counts the growth otherwise. */

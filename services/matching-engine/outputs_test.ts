@@ -9,7 +9,7 @@ import {
   STREAMS,
   type WalletView,
 } from "@lib/contracts";
-import { decodeEntry, type RawEntry } from "@lib/redis";
+import { BATCH_TYPE, decodeEntry, type RawEntry, readRange } from "@lib/redis";
 import { redisFixture } from "@lib/testing";
 import { RespBatchConnection } from "./resp_batch.ts";
 import type { CommandOutput, ReadModelChanges } from "./engine_api.ts";
@@ -158,19 +158,31 @@ Deno.test("replyKey() accepts reply stream names and full keys only", () => {
   assert.equal(replyKey("p", "replies:a b"), undefined);
 });
 
-Deno.test("BatchBuilder.build() ends with the checkpoint and writes streams in command order", () => {
+Deno.test("BatchBuilder.build() ends with the checkpoint and packs each stream's messages into one entry", () => {
   const cmds = builder("p").build(sampleBatch());
   assert.deepEqual(cmds.at(-1), ["SET", "p:engine:checkpoint", `${TS}-7`, "GET"]);
-  const xadds = cmds.filter((c) => c[0] === "XADD").map((c) => [c[1], c[7] ?? c[6]]);
-  assert.deepEqual(xadds.map((x) => x[0]), [
+  const xadds = cmds.filter((c) => c[0] === "XADD");
+  assert.deepEqual(xadds.map((x) => x[1]), [
     "p:stream:order-events",
     "p:stream:wallet",
     "p:stream:book",
     "p:stream:replies:gw-1",
     "p:stream:executions",
-    "p:stream:replies:gw-1",
     "p:stream:orders:dead",
   ]);
+  const packed = xadds.filter((x) => x[6] === "type" && x[7] === BATCH_TYPE);
+  assert.equal(packed.length, 5, "every output stream gets one packed entry; dead letters stay single");
+  // the reply stream's entry holds the replies in command order
+  const replies = packed.find((x) => x[1] === "p:stream:replies:gw-1")![9].split("\n");
+  assert.deepEqual(
+    replies.map((l) => [l.slice(0, l.indexOf(" ")), JSON.parse(l.slice(l.indexOf(" ") + 1)).cmdId]),
+    [
+      ["ok", "c-1"],
+      ["ok", "c-2"],
+    ],
+  );
+  // each stream's count of messages goes to the messages-added hash
+  assert.ok(cmds.some((c) => c.join(" ") === "HINCRBY p:stats:messages-added executions 1"));
   // one LPUSH per list, one ZADD per user and set, the closed order expires
   assert.equal(cmds.filter((c) => c[0] === "LPUSH" && c[1] === "p:fills:alice").length, 1);
   assert.ok(cmds.some((c) => c[0] === "SET" && c[1] === "p:order:o-2" && c[3] === "EX" && c[4] === "3600"));
@@ -186,20 +198,26 @@ Deno.test("commitBatch() writes every output and read model in one transaction",
   await commitBatch(conn, builder(prefix).build(batch), null);
 
   assert.equal(await redis.get(keys.checkpoint(prefix)), `${TS}-7`);
-  const replies = (await redis.xRange(streamKey(prefix, replyStream("gw-1")), "-", "+")) as RawEntry[];
+  const replies = await readRange(redis, streamKey(prefix, replyStream("gw-1")));
   assert.deepEqual(
     replies.map((e) => decodeEntry(replyStream("gw-1"), e)).map((d) => d.ok && d.value.cmdId),
     ["c-1", "c-2"],
   );
-  const execs = (await redis.xRange(streamKey(prefix, STREAMS.executions), "-", "+")) as RawEntry[];
+  const execs = await readRange(redis, streamKey(prefix, STREAMS.executions));
   assert.equal(execs.length, 1);
   const decoded = decodeEntry(STREAMS.executions, execs[0]);
   assert.ok(decoded.ok);
   assert.equal(decoded.value.tradeId, "BTC-USD-1");
   for (const s of [STREAMS.orderEvents, STREAMS.wallet, STREAMS.book] as StreamDef[]) {
-    const entries = (await redis.xRange(streamKey(prefix, s), "-", "+")) as RawEntry[];
-    assert.equal(entries.length, 1, s.name);
-    assert.ok(decodeEntry(s, entries[0]).ok, s.name);
+    const entries = await readRange(redis, streamKey(prefix, s));
+    assert.ok(entries.length >= 1, s.name);
+    for (const e of entries) assert.ok(decodeEntry(s, e).ok, s.name);
+    assert.equal(await redis.xLen(streamKey(prefix, s)), 1, `${s.name}: one packed entry`);
+    assert.equal(
+      await redis.hGet(keys.messagesAdded(prefix), s.name),
+      String(entries.length),
+      `${s.name}: messages added`,
+    );
   }
   const dead = (await redis.xRange(deadLetterKey(prefix), "-", "+")) as RawEntry[];
   assert.equal(dead[0].message.originalId, "1-5");
@@ -272,4 +290,45 @@ Deno.test("commitBatch() refuses to continue when another writer moved the check
   await commitBatch(conn, b.build(empty("1-1")), null);
   await commitBatch(conn, b.build(empty("1-2")), "1-1");
   await assert.rejects(() => commitBatch(conn, b.build(empty("1-3")), "1-1"), CheckpointConflictError);
+});
+
+Deno.test("BatchBuilder caps packed streams in messages: MAXLEN follows the messages an entry held lately", () => {
+  const b = new BatchBuilder({
+    prefix: "p",
+    streamMaxLen: 1000,
+    replyMaxLen: 100,
+    closedOrderTtlSeconds: 60,
+  });
+  const out = (n: number): CommandOutput => ({
+    reply: { ok: true, cmdId: "c" },
+    executions: [],
+    orderEvents: [],
+    walletEvents: [],
+    bookDeltas: Array.from(
+      { length: n },
+      (_, i) => ({ symbol: "BTC-USD", seq: i + 1, bids: [], asks: [], ts: TS }),
+    ),
+  });
+  const maxLen = (n: number) => {
+    const cmds = b.build({
+      outputs: [out(n)],
+      dead: [],
+      changes: noChanges(),
+      checkpoint: "1-1",
+      createdOrderIds: new Set(),
+    });
+    const x = cmds.find((c) => c[0] === "XADD" && c[1] === "p:stream:book")!;
+    assert.deepEqual(x.slice(2, 4), ["MAXLEN", "~"]);
+    return Number(x[4]);
+  };
+  assert.equal(maxLen(100), 10, "100 messages an entry: 10 entries keep 1000 messages");
+  // a single busy batch moves the average a little, not all the way
+  const after = maxLen(1);
+  assert.ok(after > 10 && after < 20, String(after));
+  for (let i = 0; i < 200; i++) maxLen(1);
+  const settled = maxLen(1);
+  assert.ok(
+    settled >= 990 && settled <= 1000,
+    `one message an entry: back to about 1000 entries, got ${settled}`,
+  );
 });

@@ -9,7 +9,14 @@ import {
 } from "@lib/contracts";
 import { createLogger } from "@lib/log";
 import { Registry } from "@lib/metrics";
-import { connectRedis, decodeEntry, encodeEntry, type RawEntry, type RedisClient } from "@lib/redis";
+import {
+  connectRedis,
+  decodeEntry,
+  encodeEntry,
+  type RawEntry,
+  readRange,
+  type RedisClient,
+} from "@lib/redis";
 import { redisFixture, waitFor } from "@lib/testing";
 import { createEngine, defaultEngineSettings, restoreEngine } from "./engine.ts";
 import type { CommandMeta, EngineSettings, MatchingEngine } from "./engine_api.ts";
@@ -91,7 +98,7 @@ async function untilApplied(redis: RedisClient, prefix: string, id: string): Pro
 
 async function replies(redis: RedisClient, prefix: string, sender = "t"): Promise<EngineReply[]> {
   const def = replyStream(sender);
-  const entries = (await redis.xRange(streamKey(prefix, def), "-", "+")) as RawEntry[];
+  const entries = await readRange(redis, streamKey(prefix, def));
   return entries.map((e) => {
     const d = decodeEntry(def, e);
     assert.ok(d.ok, !d.ok ? d.reason : "");
@@ -173,7 +180,7 @@ Deno.test("EngineRunner commits replies, executions and read models for each bat
         true,
       ],
     ]);
-    const execs = (await redis.xRange(streamKey(prefix, STREAMS.executions), "-", "+")) as RawEntry[];
+    const execs = await readRange(redis, streamKey(prefix, STREAMS.executions));
     assert.equal(execs.length, 1);
     const fill = decodeEntry(STREAMS.executions, execs[0]);
     assert.ok(fill.ok);

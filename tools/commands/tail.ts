@@ -3,7 +3,7 @@
  * time, or the last N; filtered by symbol, user or type.
  * @module
  */
-import { followStream, type RawEntry, type RedisClient } from "@lib/redis";
+import { expandEntries, followStream, type RawEntry, type RedisClient } from "@lib/redis";
 import {
   type Command,
   type CommandContext,
@@ -90,7 +90,7 @@ export async function* readAfter(
   let from = cursor;
   while (true) {
     const page = (await redis.xRange(key, `(${from}`, "+", { COUNT: PAGE })) as RawEntry[];
-    if (page.length) yield page;
+    if (page.length) yield expandEntries(page);
     if (page.length < PAGE) return;
     from = page[page.length - 1].id;
   }

@@ -1,7 +1,7 @@
 /**
  * The key figures of the admin page (the same ones the Grafana dashboard shows): orders and trades
  * per second, order latency percentiles, and the largest consumer lag. Rates come from two polls of
- * the gateway's admin status (`entriesAdded` per stream); latencies from the gateway's histograms.
+ * the gateway's admin status (`messagesAdded` per stream); latencies from the gateway's histograms.
  * @module
  */
 
@@ -9,6 +9,8 @@ export interface StreamStatus {
   stream: string;
   length: number;
   entriesAdded?: number;
+  /** Messages ever added (differs from entriesAdded for streams whose entries pack a batch). */
+  messagesAdded?: number;
   groups: { name: string; lag: number; pending: number }[];
 }
 
@@ -32,8 +34,9 @@ export interface KeyFigures {
 
 function rate(prev: StatusPoll | undefined, cur: StatusPoll, stream: string): number | undefined {
   if (!prev || cur.at <= prev.at) return undefined;
-  const a = prev.streams.find((s) => s.stream === stream)?.entriesAdded;
-  const b = cur.streams.find((s) => s.stream === stream)?.entriesAdded;
+  const added = (s: StreamStatus | undefined) => s?.messagesAdded ?? s?.entriesAdded;
+  const a = added(prev.streams.find((s) => s.stream === stream));
+  const b = added(cur.streams.find((s) => s.stream === stream));
   if (a === undefined || b === undefined || b < a) return undefined;
   return (b - a) / ((cur.at - prev.at) / 1000);
 }

@@ -101,10 +101,11 @@ export function adminRoutes(route: RouteFn, deps: GatewayDeps): void {
     responses: { 200: { description: "Status", schema: AdminStatusResponse } },
   }, async (c) => {
     const commands = streamKey(deps.prefix, STREAMS.orders);
-    const [checkpoint, last, sim] = await Promise.all([
+    const [checkpoint, last, sim, packed] = await Promise.all([
       deps.redis.get(keys.checkpoint(deps.prefix)),
       deps.redis.xRevRange(commands, "+", "-", { COUNT: 1 }),
       deps.reads.simStatus(),
+      deps.redis.hGetAll(keys.messagesAdded(deps.prefix)),
     ]);
     const behind = await deps.redis.xRange(commands, checkpoint ? `(${checkpoint}` : "-", "+", {
       COUNT: 10_000,
@@ -117,11 +118,13 @@ export function adminRoutes(route: RouteFn, deps: GatewayDeps): void {
           deps.redis.xInfoGroups(key).catch(() => [] as Record<string, unknown>[]),
           deps.redis.sendCommand<unknown[]>(["XINFO", "STREAM", key]).catch(() => [] as unknown[]),
         ]);
-        const added = (info as unknown[]).indexOf("entries-added");
+        const at = (info as unknown[]).indexOf("entries-added");
+        const entriesAdded = at >= 0 ? Number(info[at + 1]) : 0;
         return {
           stream: def.name,
           length,
-          entriesAdded: added >= 0 ? Number(info[added + 1]) : 0,
+          entriesAdded,
+          messagesAdded: packed[def.name] !== undefined ? Number(packed[def.name]) : entriesAdded,
           groups: (groups as Record<string, unknown>[]).map((g) => ({
             name: String(g.name),
             lag: Number(g.lag ?? 0),

@@ -14,11 +14,16 @@ import {
   PlaceOrderRequest,
 } from "../schemas.ts";
 
-/** The order's state after its last event, as the ledger writer recorded it in PostgreSQL. */
+/**
+ * The order's state after its last event, as the ledger writer recorded it in PostgreSQL. Events are
+ * ordered by their message id: `<ms>-<seq>`, with `/<index>` for a message of a packed entry.
+ */
 async function orderFromLedger(deps: GatewayDeps, orderId: string): Promise<OrderAck | undefined> {
   const rows = await deps.sql`
     SELECT body FROM order_events WHERE order_id = ${orderId}
-    ORDER BY split_part(stream_id, '-', 1)::bigint DESC, split_part(stream_id, '-', 2)::bigint DESC
+    ORDER BY split_part(stream_id, '-', 1)::bigint DESC,
+             split_part(split_part(stream_id, '/', 1), '-', 2)::bigint DESC,
+             coalesce(nullif(split_part(stream_id, '/', 2), ''), '0')::int DESC
     LIMIT 1`;
   if (rows.length === 0) return undefined;
   const body = rows[0].body as unknown;
