@@ -124,6 +124,29 @@ export function expandEntries(entries: RawEntry[]): RawEntry[] {
   return out;
 }
 
+/**
+ * How many stream entries to ask for so that a read brings about `messages` messages, given what
+ * entries held lately: a reader of packed entries would otherwise take whole streams in one read.
+ * Feed it every read with {@linkcode EntryCount.observe}.
+ */
+export class EntryCount {
+  /** Messages per entry lately; unknown until the first read, which asks for one entry. */
+  #perEntry: number | undefined;
+  constructor(readonly messages: number) {}
+
+  /** The COUNT of the next read. */
+  get count(): number {
+    return this.#perEntry === undefined ? 1 : Math.max(1, Math.round(this.messages / this.#perEntry));
+  }
+
+  /** Notes a read: `entries` entries that held `messages` messages. */
+  observe(entries: number, messages: number): void {
+    if (entries === 0) return;
+    const now = messages / entries;
+    this.#perEntry = this.#perEntry === undefined ? now : this.#perEntry + (now - this.#perEntry) / 4;
+  }
+}
+
 export type DecodeResult<T> = { ok: true; value: T } | { ok: false; reason: string };
 
 /** Decodes an entry through the stream's schema. */
@@ -210,6 +233,7 @@ export interface ConsumeOptions<T> {
   /** Where the group starts when it is created: "0" (whole stream, the default) or "$". */
   startId?: string;
   blockMs?: number;
+  /** Messages per batch, about (packed entries are read a few at a time to match). @default {500} */
   count?: number;
   /** Called after a failed handler; the loop waits `retryMs` and retries the same entries. */
   onError?: (e: unknown) => void;
@@ -230,7 +254,7 @@ export async function consumeGroup<S extends z.ZodType>(
 ): Promise<void> {
   const key = streamKey(prefix, stream);
   const { group, consumer, signal } = options;
-  const count = options.count ?? 500;
+  const count = new EntryCount(options.count ?? 500);
   const blockMs = options.blockMs ?? 1000;
   await ensureGroup(redis, key, group, options.startId ?? "0");
   let cursor = "0"; // own pending entries first
@@ -238,7 +262,7 @@ export async function consumeGroup<S extends z.ZodType>(
     let entries: RawEntry[];
     try {
       const res = await redis.xReadGroup(group, consumer, { key, id: cursor }, {
-        COUNT: count,
+        COUNT: count.count,
         ...(cursor === ">" ? { BLOCK: blockMs } : {}),
       });
       entries = (res?.[0]?.messages ?? []) as RawEntry[];
@@ -257,7 +281,9 @@ export async function consumeGroup<S extends z.ZodType>(
     }
     const good: { id: string; value: z.output<S> }[] = [];
     const dead: string[] = [];
-    for (const entry of expandEntries(entries)) {
+    const messages = expandEntries(entries);
+    count.observe(entries.length, messages.length);
+    for (const entry of messages) {
       if (!entry.message) { // deleted while pending
         dead.push(entry.id);
         continue;

@@ -8,6 +8,7 @@ import {
   connectRedis,
   consumeGroup,
   decodeEntry,
+  EntryCount,
   expandEntries,
   followStream,
   messageId,
@@ -193,4 +194,17 @@ Deno.test("consumeGroup() and followStream() deliver the messages of packed entr
   await reader.close();
   assert.deepEqual(followed, ["tick", "tick", "tick", "tick"]);
   assert.equal((await readRange(fx.redis, key)).length, 4, "readRange unpacks too");
+});
+
+Deno.test("EntryCount asks for one entry first, then for as many entries as bring about the wanted messages", () => {
+  const c = new EntryCount(2000);
+  assert.equal(c.count, 1, "nothing known yet: one entry");
+  c.observe(1, 1000);
+  assert.equal(c.count, 2, "1000 messages an entry: two entries");
+  c.observe(2, 2);
+  assert.ok(c.count > 2 && c.count < 10, `moves toward unpacked entries gradually, got ${c.count}`);
+  for (let i = 0; i < 100; i++) c.observe(100, 100);
+  assert.equal(c.count, 2000, "one message an entry: 2000 entries");
+  c.observe(0, 0);
+  assert.equal(c.count, 2000, "an empty read changes nothing");
 });

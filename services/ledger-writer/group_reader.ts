@@ -16,6 +16,7 @@ import {
   deadLetter,
   decodeEntry,
   ensureGroup,
+  EntryCount,
   expandEntries,
   messageId,
   type RawEntry,
@@ -130,16 +131,19 @@ export async function runGroupReader<S extends z.ZodType>(
 
   const concurrency = Math.max(1, options.concurrency ?? 1);
   const inflight = new Set<Promise<void>>();
+  const count = new EntryCount(options.count);
   let cursor = "0"; // this consumer's pending entries first: the work a crash left unacknowledged
   while (!signal.aborted) {
     let entries: RawEntry[];
     try {
       const res = await reader.xReadGroup(group, consumer, { key, id: cursor }, {
-        COUNT: options.count,
+        COUNT: count.count,
         ...(cursor === ">" ? { BLOCK: options.blockMs } : {}),
       });
       // packed entries unpacked: the messages of one entry share its id
-      entries = expandEntries((res?.[0]?.messages ?? []) as RawEntry[]);
+      const raw = (res?.[0]?.messages ?? []) as RawEntry[];
+      entries = expandEntries(raw);
+      count.observe(raw.length, entries.length);
     } catch (e) {
       if (signal.aborted) break;
       if (String(e).includes("NOGROUP")) await ensureGroup(reader, key, group, "0").catch(() => {});

@@ -4,10 +4,12 @@
  * - `store`: decoded executions -> LedgerStore.writeTrades (rows built, one statement per batch,
  *   `--concurrency` batches at once). The database side alone.
  * - `e2e`: executions already in the Redis stream -> the ledger writer's loops (read, decode,
- *   write, ack) until the group has nothing left. What the service sustains.
+ *   write, ack) until the group has nothing left. What the service sustains. The stream holds
+ *   packed entries of `--pack` executions each, as the engine writes them when busy (one entry per
+ *   committed batch); `--pack 1` gives one entry per execution.
  *
  * deno run -A services/ledger-writer/bench/throughput.ts [--trades 200000] [--batch 2000]
- *   [--concurrency 3] [--runs 3] [--mode store|e2e|both]
+ *   [--concurrency 3] [--runs 3] [--mode store|e2e|both] [--pack 1000]
  */
 import process from "node:process";
 import { parseArgs } from "node:util";
@@ -15,7 +17,7 @@ import { streamKey, STREAMS } from "@lib/contracts";
 import { groupLag, sampleExecutions } from "@lib/ledger";
 import { createLogger } from "@lib/log";
 import { Registry } from "@lib/metrics";
-import { connectRedis, publishBatch } from "@lib/redis";
+import { BATCH_TYPE, batchLine, connectRedis, publishBatch } from "@lib/redis";
 import type { Sql } from "@lib/db";
 import { dbFixture, redisFixture, TEST_REDIS_URL } from "@lib/testing";
 import { LedgerStore } from "../ledger_store.ts";
@@ -29,12 +31,14 @@ const { values } = parseArgs({
     concurrency: { type: "string", default: "3" },
     runs: { type: "string", default: "3" },
     mode: { type: "string", default: "both" },
+    pack: { type: "string", default: "1000" },
   },
 });
 const TRADES = Number(values.trades);
 const BATCH = Number(values.batch);
 const CONCURRENCY = Number(values.concurrency);
 const RUNS = Number(values.runs);
+const PACK = Math.max(1, Number(values.pack));
 
 /** CPU seconds (user + system) used so far by the PostgreSQL backends serving `database`. */
 async function backendCpu(sql: Sql, database: string): Promise<number> {
@@ -109,8 +113,16 @@ async function e2eRun(run: number): Promise<Run> {
     takerFeeBps: 10,
     idPrefix: `E${run}`,
   });
-  for (let i = 0; i < flow.length; i += 5000) {
-    await publishBatch(fx.redis, fx.prefix, STREAMS.executions, flow.slice(i, i + 5000));
+  if (PACK === 1) {
+    for (let i = 0; i < flow.length; i += 5000) {
+      await publishBatch(fx.redis, fx.prefix, STREAMS.executions, flow.slice(i, i + 5000));
+    }
+  } else {
+    const execKey = streamKey(fx.prefix, STREAMS.executions);
+    for (let i = 0; i < flow.length; i += PACK) {
+      const lines = flow.slice(i, i + PACK).map((e) => batchLine("execution", JSON.stringify(e)));
+      await fx.redis.xAdd(execKey, "*", { type: BATCH_TYPE, payload: lines.join("\n") });
+    }
   }
   const readers = {
     executions: await connectRedis(TEST_REDIS_URL),
@@ -165,7 +177,9 @@ async function e2eRun(run: number): Promise<Run> {
 }
 
 const modes = values.mode === "both" ? ["store", "e2e"] : [values.mode!];
-console.log(`${TRADES} trades, batch ${BATCH}, concurrency ${CONCURRENCY}, ${RUNS} runs`);
+console.log(
+  `${TRADES} trades, batch ${BATCH}, concurrency ${CONCURRENCY}, ${RUNS} runs, ${PACK} executions a stream entry`,
+);
 const load = () => Deno.loadavg()[0].toFixed(1);
 for (const mode of modes) {
   const runs: Run[] = [];
