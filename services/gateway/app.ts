@@ -158,6 +158,23 @@ export const SECURE_HEADERS: readonly [string, string][] = [
   ["x-xss-protection", "0"],
 ];
 
+/**
+ * The security headers of API responses (JSON and problems): the ones that matter for a response
+ * no browser renders as a page, as the OWASP REST security cheat sheet lists them. The rest of
+ * {@linkcode SECURE_HEADERS} (opener and agent-cluster policies, DNS prefetch, legacy IE, Flash and
+ * XSS-auditor switches) only concern documents; the HTML page (`/docs`) gets them all. Each header
+ * costs about 1.3 µs to build into a Deno Response, which read requests measurably felt.
+ */
+export const API_SECURITY_HEADERS: readonly [string, string][] = SECURE_HEADERS.filter(([name]) =>
+  [
+    "cross-origin-resource-policy",
+    "referrer-policy",
+    "strict-transport-security",
+    "x-content-type-options",
+    "x-frame-options",
+  ].includes(name)
+);
+
 const CORS_ALLOW_HEADERS = [
   "Authorization",
   "Content-Type",
@@ -182,9 +199,8 @@ function requestIdOf(c: Context): string {
 }
 
 interface CachedResponse {
-  body: string;
-  /** Every header but the request id. */
-  headers: [string, string][];
+  /** The response without a request id; each hit sends a clone (cheap: no header is rebuilt). */
+  template: Response;
   route: string;
   until: number;
 }
@@ -216,7 +232,7 @@ export function createApp(deps: GatewayDeps): { app: Hono<GatewayEnv>; registry:
   const anyOrigin = deps.options.corsOrigins === "*";
   const allowed = new Set(anyOrigin ? [] : deps.options.corsOrigins);
   const fixed: [string, string][] = [
-    ...(deps.options.secureHeaders ? SECURE_HEADERS : []),
+    ...(deps.options.secureHeaders ? API_SECURITY_HEADERS : []),
     ...(anyOrigin ? [["access-control-allow-origin", "*"] as [string, string]] : []),
     ["access-control-expose-headers", CORS_EXPOSE_HEADERS.join(",")],
   ];
@@ -303,10 +319,10 @@ export function createApp(deps: GatewayDeps): { app: Hono<GatewayEnv>; registry:
     const route = routePath(c, -1);
     if (c.res.status !== 200 || !cacheable.has(route)) return;
     const url = c.req.url;
-    const body = await c.res.clone().text();
-    const headers = [...c.res.headers].filter(([k]) => k !== "x-request-id");
+    const template = new Response(await c.res.clone().text(), { status: 200, headers: c.res.headers });
+    template.headers.delete("x-request-id");
     if (cache.size >= 10_000) cache.clear();
-    cache.set(url.slice(url.indexOf("/", 8)), { body, headers, route, until: performance.now() + cacheMs });
+    cache.set(url.slice(url.indexOf("/", 8)), { template, route, until: performance.now() + cacheMs });
   }
 
   app.use("*", async function frame(c, next) {
@@ -325,10 +341,9 @@ export function createApp(deps: GatewayDeps): { app: Hono<GatewayEnv>; registry:
       route = hit.route;
       try {
         if (limitIp) limitIp(c); // a reused response still counts against the client's limit
-        c.res = new Response(hit.body, {
-          status: 200,
-          headers: [...hit.headers, ["x-request-id", crypto.randomUUID()]],
-        });
+        const res = hit.template.clone();
+        res.headers.set("x-request-id", crypto.randomUUID());
+        c.res = res;
       } catch (e) {
         if (!(e instanceof ApiError)) throw e;
         c.res = problemResponse(e.status, e.code, e.message, e.options);

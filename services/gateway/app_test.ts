@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { Hono } from "hono";
 import { secureHeaders } from "hono/secure-headers";
-import { SECURE_HEADERS } from "./app.ts";
+import { API_SECURITY_HEADERS, SECURE_HEADERS } from "./app.ts";
 import { gatewayFixture } from "./testing.ts";
 import { openApiPath } from "./openapi.ts";
 
@@ -112,6 +112,14 @@ Deno.test("CORS preflight and security headers are set", async () => {
   assert.equal(missing.status, 404);
   assert.equal(missing.headers.get("x-request-id"), "abc-123");
   assert.equal(missing.headers.get("x-frame-options"), "SAMEORIGIN");
+  // API responses carry the security headers that concern them; the HTML page carries every one
+  assert.deepEqual(
+    API_SECURITY_HEADERS.map(([name]) => [name, r.headers.get(name)]),
+    API_SECURITY_HEADERS.map(([name, value]) => [name, value]),
+  );
+  assert.equal(r.headers.get("x-dns-prefetch-control"), null, "a document-only header");
+  const docs = await gw.call("GET", "/docs");
+  for (const [name, value] of SECURE_HEADERS) assert.equal(docs.headers.get(name), value, name);
 });
 
 Deno.test("the fixed security headers are those hono/secure-headers sets with the same options", async () => {

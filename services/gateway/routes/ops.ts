@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { PROMETHEUS_CONTENT_TYPE } from "@lib/metrics";
-import type { GatewayDeps, RouteFn } from "../app.ts";
+import { type GatewayDeps, type RouteFn, SECURE_HEADERS } from "../app.ts";
 import { docsHtml, openApiDocument, type RouteRegistry } from "../openapi.ts";
 
 const HealthResponse = z.object({
@@ -64,5 +64,9 @@ export function opsRoutes(route: RouteFn, deps: GatewayDeps, registry: RouteRegi
     tags: ["ops"],
     auth: "none",
     responses: { 200: { description: "HTML page", schema: z.string(), contentType: "text/html" } },
-  }, (c) => c.html(html ??= docsHtml(spec())));
+  }, (c) => {
+    // a page, unlike the API's responses: every document security header
+    if (deps.options.secureHeaders) { for (const [name, value] of SECURE_HEADERS) c.header(name, value); }
+    return c.html(html ??= docsHtml(spec()));
+  });
 }
