@@ -193,6 +193,33 @@ export async function publishBatch<S extends z.ZodType>(
   return (await multi.execAsPipeline()) as unknown as string[];
 }
 
+/**
+ * XADDs messages packed `perEntry` to an entry (type {@linkcode BATCH_TYPE}), as the matching engine
+ * writes its outputs; `perEntry` 1 writes plain entries. For benchmarks and tests of consumers.
+ */
+export async function publishPacked<S extends z.ZodType>(
+  redis: RedisClient,
+  prefix: string,
+  stream: StreamDef<S>,
+  messages: z.input<S>[],
+  perEntry: number,
+): Promise<void> {
+  if (perEntry <= 1) {
+    for (let i = 0; i < messages.length; i += 5000) {
+      await publishBatch(redis, prefix, stream, messages.slice(i, i + 5000));
+    }
+    return;
+  }
+  const key = streamKey(prefix, stream);
+  for (let i = 0; i < messages.length; i += perEntry) {
+    const lines = messages.slice(i, i + perEntry).map((m) => {
+      const e = encodeEntry(stream, m);
+      return batchLine(e.type, e.payload);
+    });
+    await redis.xAdd(key, "*", { type: BATCH_TYPE, payload: lines.join("\n") });
+  }
+}
+
 /** XADDs one message. */
 export async function publish<S extends z.ZodType>(
   redis: RedisClient,

@@ -4,13 +4,14 @@
  * several times (the median is reported). Compare with the engine's trade rate to see that it keeps up.
  *
  * deno run -A services/candle-aggregator/bench/throughput.ts [--trades 200000] [--batch 2000] [--runs 3]
+ *   [--pack 1000]  (executions per stream entry, as the engine packs them when busy)
  */
 import { parseArgs } from "node:util";
 import { streamKey, STREAMS } from "@lib/contracts";
 import { groupLag, sampleExecutions } from "@lib/ledger";
 import { createLogger } from "@lib/log";
 import { Registry } from "@lib/metrics";
-import { connectRedis, publishBatch } from "@lib/redis";
+import { connectRedis, publishPacked } from "@lib/redis";
 import { redisFixture, TEST_REDIS_URL } from "@lib/testing";
 import { retentionFor } from "../candle_store.ts";
 import { CANDLE_GROUP, startCandleService } from "../run.ts";
@@ -21,11 +22,14 @@ const { values } = parseArgs({
     trades: { type: "string", default: "200000" },
     batch: { type: "string", default: "2000" },
     runs: { type: "string", default: "3" },
+    /** Executions per stream entry, as the engine packs them (1: one entry each). */
+    pack: { type: "string", default: "1000" },
   },
 });
 const TRADES = Number(values.trades);
 const BATCH = Number(values.batch);
 const RUNS = Number(values.runs);
+const PACK = Math.max(1, Number(values.pack));
 
 async function run(r: number): Promise<number> {
   await using fx = await redisFixture("bench-candles");
@@ -35,9 +39,7 @@ async function run(r: number): Promise<number> {
     maxGapMs: 20,
     idPrefix: `B${r}`,
   });
-  for (let i = 0; i < flow.length; i += 5000) {
-    await publishBatch(fx.redis, fx.prefix, STREAMS.executions, flow.slice(i, i + 5000));
-  }
+  await publishPacked(fx.redis, fx.prefix, STREAMS.executions, flow, PACK);
   const tradeReader = await connectRedis(TEST_REDIS_URL);
   const tickReader = await connectRedis(TEST_REDIS_URL);
   const stop = new AbortController();

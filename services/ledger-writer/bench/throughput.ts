@@ -17,7 +17,7 @@ import { streamKey, STREAMS } from "@lib/contracts";
 import { groupLag, sampleExecutions } from "@lib/ledger";
 import { createLogger } from "@lib/log";
 import { Registry } from "@lib/metrics";
-import { BATCH_TYPE, batchLine, connectRedis, publishBatch } from "@lib/redis";
+import { connectRedis, publishPacked } from "@lib/redis";
 import type { Sql } from "@lib/db";
 import { dbFixture, redisFixture, TEST_REDIS_URL } from "@lib/testing";
 import { LedgerStore } from "../ledger_store.ts";
@@ -113,17 +113,7 @@ async function e2eRun(run: number): Promise<Run> {
     takerFeeBps: 10,
     idPrefix: `E${run}`,
   });
-  if (PACK === 1) {
-    for (let i = 0; i < flow.length; i += 5000) {
-      await publishBatch(fx.redis, fx.prefix, STREAMS.executions, flow.slice(i, i + 5000));
-    }
-  } else {
-    const execKey = streamKey(fx.prefix, STREAMS.executions);
-    for (let i = 0; i < flow.length; i += PACK) {
-      const lines = flow.slice(i, i + PACK).map((e) => batchLine("execution", JSON.stringify(e)));
-      await fx.redis.xAdd(execKey, "*", { type: BATCH_TYPE, payload: lines.join("\n") });
-    }
-  }
+  await publishPacked(fx.redis, fx.prefix, STREAMS.executions, flow, PACK);
   const readers = {
     executions: await connectRedis(TEST_REDIS_URL),
     wallet: await connectRedis(TEST_REDIS_URL),
