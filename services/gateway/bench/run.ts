@@ -218,9 +218,27 @@ async function main() {
         cpu: [...gateways, engine],
       });
     }
+    let readShape: { bytes: number; headers: number } | undefined;
     if (args.scenario === "all" || args.scenario === "reads") {
       // some trades and resting orders so the reads return real data
       await wrk("place_orders.lua", gw.url, 1, { TOKENS: tokens.join(","), PRICE: "64000" });
+      // the average answer of the read mix, for a reference server shaped the same way
+      const paths = [
+        "/v1/markets/BTC-USD/book",
+        "/v1/markets/BTC-USD/trades?limit=50",
+        "/v1/tickers",
+        "/v1/markets/ETH-USD/book?depth=10",
+        "/v1/markets",
+      ];
+      let bytes = 0;
+      let headers = 0;
+      for (const p of paths) {
+        const r = await fetch(`${gw.url}${p}`);
+        bytes += (await r.arrayBuffer()).byteLength;
+        headers += [...r.headers].length;
+      }
+      readShape = { bytes: Math.round(bytes / paths.length), headers: Math.round(headers / paths.length) };
+      console.log(`read mix: answers average ${readShape.bytes} bytes and ${readShape.headers} headers`);
       scenarios.push({
         name: "public market data (book, trades, tickers, markets)",
         short: "reads",
@@ -243,6 +261,24 @@ async function main() {
       env: {},
       cpu: [hello],
     });
+    if (readShape) {
+      // the same, answering bodies and headers the size of the read mix's (content-type, date and
+      // content-length come on top of HELLO_HEADERS, as they do for the gateway)
+      const shaped = await spawnService(new URL("./hello_server.ts", import.meta.url), {
+        HELLO_BYTES: String(readShape.bytes),
+        HELLO_HEADERS: String(Math.max(0, readShape.headers - 3)),
+      }, { portVar: "HELLO_PORT" });
+      procs.push(shaped);
+      scenarios.push({
+        name:
+          `reference: plain Deno.serve, ${readShape.bytes}-byte answers with ${readShape.headers} headers`,
+        short: "hello-shaped",
+        script: "hello.lua",
+        url: shaped.url,
+        env: {},
+        cpu: [shaped],
+      });
+    }
 
     const rows: string[] = [];
     const load = (await Deno.readTextFile("/proc/loadavg").catch(() => "?")).trim();
