@@ -66,6 +66,8 @@ export interface DeadLetter {
 export interface ShownEntry {
   stream: string;
   id: string;
+  /** Position of the message inside a packed entry (the engine's outputs); absent otherwise. */
+  index?: number;
   /** Milliseconds part of the id: when the entry was written. */
   ts: number;
   type: string;
@@ -95,7 +97,12 @@ export function readDeadLetter(entry: RawEntry): DeadLetter {
 
 /** Decodes one raw entry of a resolved stream for display. */
 export function showEntry(stream: ResolvedStream, entry: RawEntry): ShownEntry {
-  const base = { stream: stream.name, id: entry.id, ts: idMs(entry.id) };
+  const base = {
+    stream: stream.name,
+    id: entry.id,
+    ...(entry.index !== undefined ? { index: entry.index } : {}),
+    ts: idMs(entry.id),
+  };
   let fields = entry.message;
   let dead: DeadLetter | undefined;
   if (stream.dead) {
@@ -292,6 +299,7 @@ export function entryRecord(entry: ShownEntry): Record<string, unknown> {
   return {
     stream: entry.stream,
     id: entry.id,
+    ...(entry.index !== undefined ? { index: entry.index } : {}),
     time: new Date(entry.ts).toISOString(),
     type: entry.type,
     ...(entry.value !== undefined ? { message: entry.value } : { raw: entry.raw, invalid: entry.invalid }),

@@ -70,10 +70,14 @@ export async function readLast(
   let end = "+";
   while (found.length < count) {
     const page = (await redis.xRevRange(stream.key, end, "-", { COUNT: PAGE })) as RawEntry[];
-    for (const e of page) {
-      const shown = showEntry(stream, e);
-      if (matchesFilter(shown, filter)) found.push(shown);
-      if (found.length === count) break;
+    scan: for (const e of page) {
+      // a packed entry's messages, newest first like the entries around them
+      const messages = expandEntries([e]);
+      for (let i = messages.length - 1; i >= 0; i--) {
+        const shown = showEntry(stream, messages[i]);
+        if (matchesFilter(shown, filter)) found.push(shown);
+        if (found.length === count) break scan;
+      }
     }
     if (page.length < PAGE) break;
     end = `(${page[page.length - 1].id}`;

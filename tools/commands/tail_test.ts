@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { streamKey, STREAMS } from "@lib/contracts";
-import { publish, publishBatch } from "@lib/redis";
+import { publish, publishBatch, publishPacked } from "@lib/redis";
 import { redisFixture, waitFor } from "@lib/testing";
 import { execution, jsonLines, orderAck, tools, toolsLive } from "../test_util.ts";
 
@@ -23,6 +23,31 @@ Deno.test("tail --count N prints the last N entries, one line each with the key 
   );
   assert.match(lines[1], /buyer=carol seller=alice .*trd-3$/);
   assert.ok(!r.stdout.includes("\x1b["), "no colours when piped");
+});
+
+Deno.test("tail shows the messages of packed entries one by one, with their index in --json", async () => {
+  await using fx = await redisFixture("tail");
+  await publishPacked(fx.redis, fx.prefix, STREAMS.executions, [
+    execution({ tradeId: "trd-1", seq: 1 }),
+    execution({ tradeId: "trd-2", seq: 2 }),
+    execution({ tradeId: "trd-3", seq: 3 }),
+  ], 2);
+  const last = await tools(["tail", "executions", "--count", "2"], { prefix: fx.prefix });
+  assert.equal(last.code, 0, last.stderr);
+  assert.deepEqual(last.stdout.match(/trd-\d/g), ["trd-2", "trd-3"]);
+  const all = await tools(["tail", "executions", "--from", "0-0", "--no-follow", "--json"], {
+    prefix: fx.prefix,
+  });
+  assert.equal(all.code, 0, all.stderr);
+  const records = jsonLines(all.stdout);
+  assert.deepEqual(records.map((r) => [(r.message as { tradeId: string }).tradeId, r.index]), [["trd-1", 0], [
+    "trd-2",
+    1,
+  ], [
+    "trd-3",
+    0,
+  ]]);
+  assert.equal(records[0].id, records[1].id, "messages of one packed entry share its id");
 });
 
 Deno.test("tail filters by symbol, user and type", async () => {
