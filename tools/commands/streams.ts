@@ -32,6 +32,11 @@ export interface StreamInfo {
   key: string;
   length: number;
   entriesAdded: number | null;
+  /**
+   * Messages ever added: for the engine's packed output streams (one entry per batch) what their
+   * entries carried, from `stats:messages-added`; for other streams the same as `entriesAdded`.
+   */
+  messagesAdded: number | null;
   firstId: string | null;
   lastId: string | null;
   firstTime: string | null;
@@ -74,11 +79,15 @@ export async function streamInfo(redis: RedisClient, prefix: string, key: string
   const groups = await redis.xInfoGroups(key) as unknown as Record<string, unknown>[];
   const first = info["first-entry"] as RawEntry | null;
   const last = info["last-entry"] as RawEntry | null;
+  const stream = key.slice(`${prefix}:stream:`.length);
+  const packed = await redis.hGet(keys.messagesAdded(prefix), stream);
+  const entriesAdded = num(info["entries-added"]);
   return {
-    stream: key.slice(`${prefix}:stream:`.length),
+    stream,
     key,
     length: Number(info.length),
-    entriesAdded: num(info["entries-added"]),
+    entriesAdded,
+    messagesAdded: packed != null ? Number(packed) : entriesAdded,
     firstId: first?.id ?? null,
     lastId: last?.id ?? null,
     firstTime: first ? new Date(idMs(first.id)).toISOString() : null,
@@ -134,18 +143,19 @@ export function formatStreams(
   if (infos.length === 0) lines.push(style.dim("no streams under this prefix yet"));
   else {
     lines.push(...table(
-      ["STREAM", "LENGTH", "FIRST", "LAST", "GROUPS"].map(style.bold),
+      ["STREAM", "LENGTH", "MESSAGES", "FIRST", "LAST", "GROUPS"].map(style.bold),
       infos.map((s) => {
         const dead = s.stream.endsWith(":dead") && s.length > 0;
         return [
           dead ? style.red(s.stream) : s.stream,
           dead ? style.red(String(s.length)) : String(s.length),
+          s.messagesAdded === null ? style.dim("?") : String(s.messagesAdded),
           idCell(s.firstId, style),
           idCell(s.lastId, style),
           String(s.groups.length),
         ];
       }),
-      ["left", "right", "left", "left", "right"],
+      ["left", "right", "right", "left", "left", "right"],
     ));
   }
   const groupRows = infos.flatMap((s) =>

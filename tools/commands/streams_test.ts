@@ -28,12 +28,14 @@ Deno.test("streams lists every stream with its length, groups with pending and l
   });
   await fx.redis.set(keys.checkpoint(fx.prefix), c1);
   await fx.redis.xAdd(`${orders}:dead`, "*", { reason: "r", source: "s", originalId: "1-0", original: "{}" });
+  // the engine counts the messages its packed entries carried
+  await fx.redis.hSet(keys.messagesAdded(fx.prefix), "executions", "12");
 
   const r = await tools(["streams"], { prefix: fx.prefix });
   assert.equal(r.code, 0, r.stderr);
-  assert.match(r.stdout, /^STREAM +LENGTH +FIRST +LAST +GROUPS\n/);
-  assert.match(r.stdout, /\nexecutions +3 +\d+-\d+ .* +1\n/);
-  assert.match(r.stdout, /\norders +2 /);
+  assert.match(r.stdout, /^STREAM +LENGTH +MESSAGES +FIRST +LAST +GROUPS\n/);
+  assert.match(r.stdout, /\nexecutions +3 +12 +\d+-\d+ .* +1\n/);
+  assert.match(r.stdout, /\norders +2 +2 /);
   assert.match(r.stdout, /\norders:dead +1 /);
   assert.match(r.stdout, /\nexecutions +ledger-writer +1 +1 +2 +\d+-\d+\n/);
   assert.match(r.stdout, new RegExp(`engine checkpoint ${c1}: 1 commands behind`));
@@ -41,6 +43,7 @@ Deno.test("streams lists every stream with its length, groups with pending and l
   const json = jsonLines((await tools(["streams", "--json"], { prefix: fx.prefix })).stdout);
   const exec = json.find((x) => x.stream === "executions")!;
   assert.equal(exec.length, 3);
+  assert.equal(exec.messagesAdded, 12);
   assert.deepEqual((exec.groups as Record<string, unknown>[])[0], {
     name: "ledger-writer",
     consumers: 1,
