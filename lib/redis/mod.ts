@@ -429,3 +429,11 @@ export async function readRange(
     ((res ?? []) as (RawEntry | null)[]).filter((e): e is RawEntry => e !== null && e.message !== null),
   );
 }
+
+export {
+  type BatchConnection,
+  type ExecResult,
+  RespBatchConnection,
+  RespEncoder,
+  TransactionError,
+} from "./resp_batch.ts";

@@ -2,14 +2,15 @@
  * The gateway's side of the command path: commands go to `<prefix>:stream:orders` carrying this
  * process's reply stream, and one background reader resolves each waiting request by `cmdId`.
  *
- * Writes are coalesced: commands queued while a pipeline is in flight (or within the same tick) go
- * out together in the next XADD pipeline, so the hot path never pays one round trip per request.
+ * Writes are coalesced: commands queued while a write is in flight (or within the same tick) go out
+ * together as the XADDs of one MULTI/EXEC on a connection of their own (`RespBatchConnection`: one
+ * buffer, one native write), so the hot path never pays one round trip per request.
  * @module
  */
 import { type EngineCommandInput, type EngineReply, replyStream, streamKey, STREAMS } from "@lib/contracts";
 import type { Logger } from "@lib/log";
 import type { Registry } from "@lib/metrics";
-import { encodeEntry, followStream, type RawEntry, type RedisClient } from "@lib/redis";
+import { type BatchConnection, encodeEntry, followStream, type RawEntry, type RedisClient } from "@lib/redis";
 import { ApiError, rejectionError } from "./errors.ts";
 
 /** How long an unread reply stream lives after its last trim (a crashed gateway's stream goes away). */
@@ -78,8 +79,10 @@ export interface EngineGateway {
 }
 
 export interface EngineClientOptions {
-  /** Connection for writes (shared with other non-blocking work). */
+  /** Connection for the reply stream's upkeep (shared with other non-blocking work). */
   redis: RedisClient;
+  /** Opens the connection commands are written on; called again after it failed. */
+  connectBatches: () => Promise<BatchConnection>;
   /** Connection of its own for the blocking reply reader. */
   reader: RedisClient;
   prefix: string;
@@ -87,7 +90,7 @@ export interface EngineClientOptions {
   timeoutMs: number;
   log: Logger;
   metrics: Registry;
-  /** Longest batch of commands per pipeline. @default {1000} */
+  /** Longest batch of commands per write. @default {1000} */
   maxBatch?: number;
 }
 
@@ -114,6 +117,7 @@ export class EngineClient implements EngineGateway {
   readonly commandKey: string;
   #o: EngineClientOptions;
   #queue: { fields: Record<string, string>; cmdId: string }[] = [];
+  #conn: BatchConnection | undefined;
   #flushing = false;
   #scheduled = false;
   // insertion order is deadline order (one timeout for all), so expiry scans from the front
@@ -254,23 +258,34 @@ export class EngineClient implements EngineGateway {
       while (this.#queue.length > 0) {
         const batch = this.#queue.splice(0, this.#o.maxBatch ?? 1000);
         this.#batches.observe(batch.length);
-        const multi = this.#o.redis.multi();
-        for (const item of batch) multi.xAdd(this.commandKey, "*", item.fields);
+        const commands = batch.map((item) => {
+          const args = ["XADD", this.commandKey, "*"];
+          for (const k in item.fields) args.push(k, item.fields[k]);
+          return args;
+        });
         try {
-          await multi.execAsPipeline();
+          this.#conn ??= await this.#o.connectBatches();
+          const { errors } = await this.#conn.exec(commands);
+          // a refused XADD (EXEC does not roll back the others): only its request fails
+          for (const e of errors) this.#unavailable(batch[e.index].cmdId, e.message);
         } catch (e) {
+          this.#conn?.close();
+          this.#conn = undefined;
           this.#o.log.error("cannot write commands", { error: e, count: batch.length });
-          for (const item of batch) {
-            const w = this.#waiters.get(item.cmdId);
-            if (!w) continue;
-            this.#waiters.delete(item.cmdId);
-            w.reject(new ApiError(503, "ENGINE_UNAVAILABLE", "Cannot reach the command stream; try again"));
-          }
+          for (const item of batch) this.#unavailable(item.cmdId, String(e));
         }
       }
     } finally {
       this.#flushing = false;
     }
+  }
+
+  #unavailable(cmdId: string, why: string): void {
+    const w = this.#waiters.get(cmdId);
+    if (!w) return;
+    this.#waiters.delete(cmdId);
+    this.#o.log.debug("command not written", { cmdId, error: why });
+    w.reject(new ApiError(503, "ENGINE_UNAVAILABLE", "Cannot reach the command stream; try again"));
   }
 
   /** Stops the reader, fails every waiting request and deletes this process's reply stream. */
@@ -282,6 +297,8 @@ export class EngineClient implements EngineGateway {
       this.#waiters.delete(id);
     }
     await this.#loop?.catch(() => {});
+    this.#conn?.close();
+    this.#conn = undefined;
     await this.#o.redis.del(this.replyKey).catch(() => {});
   }
 }

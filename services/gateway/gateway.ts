@@ -10,7 +10,7 @@ import type { Sql } from "@lib/db";
 import { runHealthChecks } from "@lib/health";
 import type { Logger } from "@lib/log";
 import type { Registry } from "@lib/metrics";
-import { compareStreamIds, type RedisClient, streamIdMs } from "@lib/redis";
+import { type BatchConnection, compareStreamIds, type RedisClient, streamIdMs } from "@lib/redis";
 import { ApiKeyService } from "./api_keys.ts";
 import { type CandleReader, createApp, type GatewayDeps } from "./app.ts";
 import { Authenticator } from "./auth.ts";
@@ -47,6 +47,8 @@ export interface GatewayResources {
   redis: RedisClient;
   /** Connection of its own for the blocking reply reader. */
   reader: RedisClient;
+  /** Opens the connection engine commands are written on (see EngineClient). */
+  connectBatches: () => Promise<BatchConnection>;
   sql: Sql;
   log: Logger;
   metrics: Registry;
@@ -85,6 +87,7 @@ export async function buildGateway(s: GatewaySettings, r: GatewayResources) {
   const engine = new EngineClient({
     redis,
     reader: r.reader,
+    connectBatches: r.connectBatches,
     prefix: s.prefix,
     gatewayId: s.gatewayId,
     timeoutMs: s.engineTimeoutMs,

@@ -10,7 +10,7 @@ import { connectDb } from "@lib/db";
 import { createShutdown } from "@lib/lifecycle";
 import { createLogger, type Logger } from "@lib/log";
 import { addProcessMetrics, Registry } from "@lib/metrics";
-import { connectRedis } from "@lib/redis";
+import { connectRedis, RespBatchConnection } from "@lib/redis";
 import { ensureUser } from "@lib/users";
 import type { Authenticator } from "./auth.ts";
 import { GatewayConfig, parseLegacyKeys } from "./config.ts";
@@ -106,6 +106,7 @@ async function main(): Promise<void> {
   }, {
     redis,
     reader,
+    connectBatches: () => RespBatchConnection.connect(config.REDIS_URL),
     sql,
     log,
     metrics,

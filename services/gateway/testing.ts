@@ -5,7 +5,7 @@
  */
 import { createLogger } from "@lib/log";
 import { Registry } from "@lib/metrics";
-import { connectRedis } from "@lib/redis";
+import { connectRedis, RespBatchConnection } from "@lib/redis";
 import { dbFixture, freePort, redisFixture, TEST_REDIS_URL, waitFor } from "@lib/testing";
 import { ensureUser } from "@lib/users";
 import { buildGateway, type GatewaySettings } from "./gateway.ts";
@@ -217,6 +217,7 @@ export async function gatewayFixture(options: GatewayFixtureOptions = {}) {
       {
         redis: rf.redis,
         reader,
+        connectBatches: () => RespBatchConnection.connect(TEST_REDIS_URL),
         sql: db.sql,
         log,
         metrics,

@@ -11,7 +11,7 @@ import { addProcessMetrics, Registry } from "@lib/metrics";
 import { connectRedis, type RedisClient } from "@lib/redis";
 import { EngineConfig, engineSettingsFrom } from "./config.ts";
 import { createEngine, defaultEngineSettings, restoreEngine } from "./engine.ts";
-import { RespBatchConnection } from "./resp_batch.ts";
+import { RespBatchConnection } from "@lib/redis";
 import { createEngineMetrics, EngineRunner } from "./run.ts";
 
 const SERVICE = "matching-engine";

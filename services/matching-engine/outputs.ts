@@ -13,7 +13,7 @@
 import { type EngineReply, type Execution, keys, type OrderAck, streamKey, STREAMS } from "@lib/contracts";
 import { BATCH_TYPE, batchLine, type RawEntry } from "@lib/redis";
 import type { CommandOutput, ReadModelChanges } from "./engine_api.ts";
-import type { BatchConnection, ExecResult } from "./resp_batch.ts";
+import type { BatchConnection, ExecResult } from "@lib/redis";
 
 /** Where the engine keeps the ids of commands whose apply threw, so replays skip them too. */
 export function poisonKey(prefix: string): string {

@@ -11,7 +11,7 @@ import {
 } from "@lib/contracts";
 import { BATCH_TYPE, decodeEntry, type RawEntry, readRange } from "@lib/redis";
 import { redisFixture } from "@lib/testing";
-import { RespBatchConnection } from "./resp_batch.ts";
+import { RespBatchConnection } from "@lib/redis";
 import type { CommandOutput, ReadModelChanges } from "./engine_api.ts";
 import {
   type Batch,

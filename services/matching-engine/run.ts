@@ -20,7 +20,7 @@ import {
   type RedisCommand,
 } from "./outputs.ts";
 import { type EngineFactory, recoverEngine } from "./recovery.ts";
-import { type BatchConnection, TransactionError } from "./resp_batch.ts";
+import { type BatchConnection, TransactionError } from "@lib/redis";
 import { type SaveOptions, saveSnapshot, type SnapshotManifest } from "./snapshot_store.ts";
 
 /** The metrics the loop keeps; `/metrics` renders them. */

@@ -22,7 +22,7 @@ import { createEngine, defaultEngineSettings, restoreEngine } from "./engine.ts"
 import type { CommandMeta, EngineSettings, MatchingEngine } from "./engine_api.ts";
 import { deadLetterKey, poisonKey } from "./outputs.ts";
 import type { EngineFactory } from "./recovery.ts";
-import { RespBatchConnection } from "./resp_batch.ts";
+import { RespBatchConnection } from "@lib/redis";
 import { createEngineMetrics, EngineRunner, type RunOptions } from "./run.ts";
 import { readManifest } from "./snapshot_store.ts";
 

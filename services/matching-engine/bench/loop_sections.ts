@@ -15,7 +15,7 @@ import { createEngine, defaultEngineSettings } from "../engine.ts";
 import type { CommandOutput } from "../engine_api.ts";
 import { intake } from "../intake.ts";
 import { BatchBuilder } from "../outputs.ts";
-import { RespEncoder } from "../resp_batch.ts";
+import { RespEncoder } from "@lib/redis";
 
 const { values: args } = parseArgs({
   args: Deno.args,

@@ -17,7 +17,7 @@ import { deletePrefix, TEST_REDIS_URL } from "@lib/testing";
 import { commandFlow } from "../command_flow.ts";
 import { createEngine, defaultEngineSettings, restoreEngine } from "../engine.ts";
 import { intake } from "../intake.ts";
-import { type BatchConnection, RespBatchConnection } from "../resp_batch.ts";
+import { type BatchConnection, RespBatchConnection } from "@lib/redis";
 import { createEngineMetrics, EngineRunner } from "../run.ts";
 
 const { values: args } = parseArgs({

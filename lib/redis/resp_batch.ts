@@ -1,11 +1,13 @@
 /**
  * A minimal Redis connection for one job: sending a whole batch as MULTI ... EXEC in one write and
- * reading the answer back, as fast as the loop needs. The engine writes ~10 commands per applied
- * command; through node-redis each one costs a promise and its own encoding, which measured as the
- * largest cost of the loop. Here a batch is encoded straight into one byte buffer and the replies are
- * scanned without decoding, keeping only errors and the last reply (the checkpoint's SET ... GET).
+ * reading the answer back. Through node-redis each command of a batch costs a promise, its own
+ * encoding and, under Deno, a write through the node:net layer; here a batch is encoded straight
+ * into one byte buffer, written with one native write, and the replies are scanned without
+ * decoding, keeping only errors and the last reply.
  *
- * Everything else (reads, snapshots, retries' checks) stays on node-redis.
+ * The matching engine commits each batch of outputs with it (about 10 commands per applied command,
+ * the checkpoint's SET ... GET last); the gateway writes its coalesced commands with it. Everything
+ * else (reads, blocking reads, snapshots) stays on node-redis.
  * @module
  */
 
