@@ -17,6 +17,28 @@ import {
   readRange,
 } from "./mod.ts";
 
+/** Runs consumeGroup over the ticks stream (group g, consumer c1) until `n` prices were handled. */
+async function consumePrices(fx: { url: string; prefix: string }, n: number): Promise<string[]> {
+  const reader = await connectRedis(fx.url);
+  const stop = new AbortController();
+  const seen: string[] = [];
+  const timer = setTimeout(() => stop.abort(), 5000);
+  await consumeGroup(reader, fx.prefix, STREAMS.ticks, {
+    group: "g",
+    consumer: "c1",
+    signal: stop.signal,
+    blockMs: 100,
+    handle: (batch) => {
+      for (const b of batch) seen.push(b.value.price);
+      if (seen.length >= n) stop.abort();
+      return Promise.resolve();
+    },
+  });
+  clearTimeout(timer);
+  await reader.close();
+  return seen;
+}
+
 const tick = (price: string, ts = 1): Tick => ({ symbol: "BTC-USD", price, delta: "0", volume: "1", ts });
 
 Deno.test("publishBatch() writes a batch in order with type and payload fields", async () => {
@@ -83,22 +105,7 @@ Deno.test("consumeGroup() first finishes its own pending entries after a crash",
   await publishBatch(fx.redis, fx.prefix, STREAMS.ticks, [tick("1"), tick("2")]);
   await fx.redis.xGroupCreate(key, "g", "0");
   await fx.redis.xReadGroup("g", "c1", { key, id: ">" }, { COUNT: 10 }); // delivered, never acked: a crash
-  const reader = await connectRedis(fx.url);
-  const stop = new AbortController();
-  const seen: string[] = [];
-  const loop = consumeGroup(reader, fx.prefix, STREAMS.ticks, {
-    group: "g",
-    consumer: "c1",
-    signal: stop.signal,
-    blockMs: 100,
-    handle: (batch) => {
-      for (const b of batch) seen.push(b.value.price);
-      if (seen.length >= 2) stop.abort();
-      return Promise.resolve();
-    },
-  });
-  await loop;
-  await reader.close();
+  const seen = await consumePrices(fx, 2);
   assert.deepEqual(seen, ["1", "2"]);
   assert.equal((await fx.redis.xPending(key, "g")).pending, 0);
 });
@@ -160,29 +167,13 @@ Deno.test("consumeGroup() and followStream() deliver the messages of packed entr
     prices.map((p) => batchLine("tick", JSON.stringify(tick(p)))).join("\n");
   await fx.redis.xAdd(key, "*", { type: BATCH_TYPE, payload: lines("1", "2") });
   await fx.redis.xAdd(key, "*", { type: BATCH_TYPE, payload: `${lines("3")}\ntick {broken` });
-
-  const reader = await connectRedis(fx.url);
-  const stop = new AbortController();
-  const seen: string[] = [];
-  const loop = consumeGroup(reader, fx.prefix, STREAMS.ticks, {
-    group: "g",
-    consumer: "c1",
-    signal: stop.signal,
-    blockMs: 100,
-    handle: async (batch) => {
-      for (const b of batch) seen.push(b.value.price);
-      await Promise.resolve();
-    },
-  });
-  const deadline = Date.now() + 5000;
-  while (seen.length < 3 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
-  stop.abort();
-  await loop;
+  const seen = await consumePrices(fx, 3);
   assert.deepEqual(seen, ["1", "2", "3"]);
   assert.equal((await fx.redis.xPending(key, "g")).pending, 0);
   const dead = await readRange(fx.redis, `${key}:dead`);
   assert.equal(dead.length, 1, "the broken line, and only it");
 
+  const reader = await connectRedis(fx.url);
   const follow = new AbortController();
   const followed: string[] = [];
   for await (
