@@ -122,3 +122,33 @@ export function freePort(): number {
   l.close();
   return port;
 }
+
+/**
+ * A redis-server of a test's own on `port` (no persistence), for tests that stop and restart Redis;
+ * the shared server is left alone. Resolves once it accepts connections.
+ */
+export async function startPrivateRedis(port: number): Promise<Deno.ChildProcess> {
+  const child = new Deno.Command("redis-server", {
+    args: ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+    stdout: "null",
+    stderr: "null",
+  }).spawn();
+  await waitFor(async () => {
+    try {
+      const c = await Deno.connect({ hostname: "127.0.0.1", port });
+      c.close();
+      return true;
+    } catch {
+      return false;
+    }
+  }, { what: `redis-server on ${port}` });
+  return child;
+}
+
+/** Stops a server {@linkcode startPrivateRedis} started, and waits for it to exit. */
+export async function stopPrivateRedis(child: Deno.ChildProcess): Promise<void> {
+  try {
+    child.kill("SIGTERM");
+  } catch { /* already gone */ }
+  await child.status;
+}

@@ -1,8 +1,18 @@
 import assert from "node:assert/strict";
 import { streamKey, STREAMS } from "@lib/contracts";
-import { decodeEntry, encodeEntry } from "@lib/redis";
-import { dbFixture, redisFixture } from "@lib/testing";
-import { decodeReply, encodeCommand } from "./engine_client.ts";
+import { createLogger } from "@lib/log";
+import { Registry } from "@lib/metrics";
+import { connectRedis, decodeEntry, encodeEntry, RespBatchConnection } from "@lib/redis";
+import {
+  dbFixture,
+  freePort,
+  redisFixture,
+  startPrivateRedis,
+  stopPrivateRedis,
+  waitFor,
+} from "@lib/testing";
+import { decodeReply, encodeCommand, EngineClient } from "./engine_client.ts";
+import type { ApiError } from "./errors.ts";
 import { engineAvailable, gatewayFixture, spawnEngine, spawnGateway } from "./testing.ts";
 
 const ignore = !engineAvailable();
@@ -161,4 +171,48 @@ Deno.test({
       await engine.stop();
     }
   },
+});
+
+Deno.test("EngineClient answers 503 while Redis is down and writes commands again once it is back", async () => {
+  const port = freePort();
+  const url = `redis://127.0.0.1:${port}`;
+  let server = await startPrivateRedis(port);
+  const redis = await connectRedis(url);
+  const reader = await connectRedis(url);
+  const client = new EngineClient({
+    redis,
+    reader,
+    connectBatches: () => RespBatchConnection.connect(url),
+    prefix: "kt:engine-client",
+    gatewayId: "gw-outage",
+    timeoutMs: 200,
+    log: createLogger("gateway", { level: "error", pretty: false, write: () => {} }),
+    metrics: new Registry(),
+  });
+  await client.start();
+  const key = client.commandKey;
+  /** The problem code a command ends with (no engine runs here: a written command times out). */
+  const outcome = (userId: string) =>
+    client.send({ type: "openAccount", userId }).then(() => "answered", (e: ApiError) => e.code);
+  try {
+    assert.equal(await outcome("u1"), "ENGINE_TIMEOUT", "written, and unanswered");
+    assert.equal(await redis.xLen(key), 1);
+
+    await stopPrivateRedis(server);
+    assert.equal(await outcome("u2"), "ENGINE_UNAVAILABLE", "refused at once, not left to time out");
+
+    server = await startPrivateRedis(port);
+    // the first write after the restart may still meet the old connection; the next one reconnects
+    await waitFor(async () => (await outcome("u3")) === "ENGINE_TIMEOUT", {
+      what: "a command written after the restart",
+    });
+    await waitFor(async () => (await redis.xLen(key).catch(() => 0)) >= 1, {
+      what: "the command in the stream",
+    });
+  } finally {
+    await client.close();
+    redis.destroy();
+    reader.destroy();
+    await stopPrivateRedis(server);
+  }
 });

@@ -3,36 +3,15 @@ import { STREAMS } from "@lib/contracts";
 import { createLogger } from "@lib/log";
 import { Registry } from "@lib/metrics";
 import { connectRedis, publishBatch } from "@lib/redis";
-import { freePort, waitFor } from "@lib/testing";
+import {
+  freePort,
+  startPrivateRedis as startRedis,
+  stopPrivateRedis as stopRedis,
+  waitFor,
+} from "@lib/testing";
 import { Hono } from "hono";
 import { TestClient, trade } from "./_testing.ts";
 import { createMarketFeed } from "./mod.ts";
-
-/** A private redis-server this test may stop (the shared one is left alone). */
-async function startRedis(port: number): Promise<Deno.ChildProcess> {
-  const child = new Deno.Command("redis-server", {
-    args: ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
-    stdout: "null",
-    stderr: "null",
-  }).spawn();
-  await waitFor(async () => {
-    try {
-      const c = await Deno.connect({ hostname: "127.0.0.1", port });
-      c.close();
-      return true;
-    } catch {
-      return false;
-    }
-  }, { what: `redis-server on ${port}` });
-  return child;
-}
-
-async function stopRedis(child: Deno.ChildProcess): Promise<void> {
-  try {
-    child.kill("SIGTERM");
-  } catch { /* already gone */ }
-  await child.status;
-}
 
 Deno.test("the feed keeps its clients across a Redis restart and resumes delivering", async () => {
   const port = freePort();
