@@ -11,6 +11,7 @@ import {
   EntryCount,
   expandEntries,
   followStream,
+  followStreams,
   messageId,
   publish,
   publishBatch,
@@ -198,4 +199,44 @@ Deno.test("EntryCount asks for one entry first, then for as many entries as brin
   assert.equal(c.count, 2000, "one message an entry: 2000 entries");
   c.observe(0, 0);
   assert.equal(c.count, 2000, "an empty read changes nothing");
+});
+
+Deno.test("followStreams() follows several streams with one reader, by index, unpacking packed entries", async () => {
+  await using fx = await redisFixture("follow-many");
+  const ticks = streamKey(fx.prefix, STREAMS.ticks);
+  const other = streamKey(fx.prefix, "other-ticks");
+  const before = await fx.redis.xAdd(ticks, "*", { type: "tick", payload: JSON.stringify(tick("0")) });
+  const reader = await connectRedis(fx.url);
+  const stop = new AbortController();
+  const seen: [number, string][] = [];
+  const loop = (async () => {
+    for await (
+      const reads of followStreams(reader, [ticks, other], {
+        signal: stop.signal,
+        fromIds: [before, "0-0"],
+        blockMs: 100,
+      })
+    ) {
+      for (const { index, entries } of reads) {
+        for (const e of entries) {
+          const d = decodeEntry(STREAMS.ticks, e);
+          seen.push([index, d.ok ? d.value.price : "bad"]);
+        }
+      }
+      if (seen.length >= 4) stop.abort();
+    }
+  })();
+  await fx.redis.xAdd(other, "*", {
+    type: BATCH_TYPE,
+    payload: [tick("1"), tick("2")].map((t) => batchLine("tick", JSON.stringify(t))).join("\n"),
+  });
+  await publish(fx.redis, fx.prefix, STREAMS.ticks, tick("3"));
+  await publish(fx.redis, fx.prefix, STREAMS.ticks, tick("4"));
+  const timer = setTimeout(() => stop.abort(), 5000);
+  await loop;
+  clearTimeout(timer);
+  await reader.close();
+  // the entry before the start is not delivered; the packed entry gives two messages of stream 1
+  assert.deepEqual(seen.filter(([i]) => i === 1), [[1, "1"], [1, "2"]]);
+  assert.deepEqual(seen.filter(([i]) => i === 0), [[0, "3"], [0, "4"]]);
 });

@@ -17,7 +17,7 @@
 import { type StreamDef, streamKey, STREAMS } from "@lib/contracts";
 import type { Logger } from "@lib/log";
 import type { Registry } from "@lib/metrics";
-import { connectRedis, followStream, type RawEntry, type RedisClient, streamIdMs } from "@lib/redis";
+import { connectRedis, followStreams, type RawEntry, type RedisClient, streamIdMs } from "@lib/redis";
 import type { Hono } from "hono";
 import { CHANNEL_KINDS } from "./channels.ts";
 import { createDispatcher, type Dispatcher, STREAM_CHANNELS, tickerMessage } from "./fanout.ts";
@@ -58,8 +58,8 @@ const FOLLOWED: readonly (readonly [keyof Dispatcher, StreamDef])[] = [
 ];
 
 /**
- * Starts the stream readers and returns the routes to mount. Resolves once every reader has fixed
- * its starting point, so anything published afterwards reaches subscribers.
+ * Starts the stream reader and returns the routes to mount. Resolves once the starting point of
+ * every stream is fixed, so anything published afterwards reaches subscribers.
  */
 export async function createMarketFeed(
   deps: MarketFeedDeps,
@@ -139,15 +139,11 @@ export async function createMarketFeed(
 
   const onRedisError = (e: Error) => log.warn("redis connection error", { error: e.message });
   const redis = await connectRedis(deps.redisUrl, { name: "gateway-ws", onError: onRedisError });
-  const readers: RedisClient[] = [];
+  // one blocking reader follows every stream (one XREAD for all of them)
+  let reader: RedisClient;
   try {
-    for (const [, stream] of FOLLOWED) {
-      readers.push(
-        await connectRedis(deps.redisUrl, { name: `gateway-ws-${stream.name}`, onError: onRedisError }),
-      );
-    }
+    reader = await connectRedis(deps.redisUrl, { name: "gateway-ws-streams", onError: onRedisError });
   } catch (e) {
-    for (const r of readers) r.destroy();
     await redis.close();
     throw e;
   }
@@ -158,7 +154,7 @@ export async function createMarketFeed(
     log.warn("book seq gap on the stream", { symbol, expected, got });
   });
 
-  // fix every reader's start now: entries published after createMarketFeed resolves are delivered
+  // fix every stream's start now: entries published after createMarketFeed resolves are delivered
   const starts = await Promise.all(
     FOLLOWED.map(async ([, stream]) => {
       const last = await redis.xRevRange(streamKey(prefix, stream), "+", "-", { COUNT: 1 });
@@ -213,38 +209,38 @@ export async function createMarketFeed(
     }
   }
 
-  const loops = FOLLOWED.map(async ([, stream], i) => {
-    const key = streamKey(prefix, stream);
-    // a Redis outage fails a read every 500 ms per stream: say so once, then once per minute
+  const keys = FOLLOWED.map(([, stream]) => streamKey(prefix, stream));
+  const loop = (async () => {
+    // a Redis outage fails a read every 500 ms: say so once, then once per minute
     let failing = 0;
     let lastWarn = 0;
     const onError = (e: unknown) => {
       failing++;
       if (Date.now() - lastWarn < 60_000) return;
       lastWarn = Date.now();
-      log.warn("stream read failed; retrying", { stream: stream.name, failures: failing, error: String(e) });
+      log.warn("stream read failed; retrying", { failures: failing, error: String(e) });
     };
     try {
       for await (
-        const batch of followStream(readers[i], key, {
+        const reads of followStreams(reader, keys, {
           signal: stop.signal,
-          fromId: starts[i],
+          fromIds: starts,
           count: 1000,
           blockMs: 1000,
           onError,
         })
       ) {
         if (failing) {
-          log.info("stream read recovered", { stream: stream.name, failures: failing });
+          log.info("stream read recovered", { failures: failing });
           failing = 0;
           lastWarn = 0;
         }
-        dispatchBatch(i, batch);
+        for (const { index, entries } of reads) dispatchBatch(index, entries);
       }
     } catch (e) {
-      if (!stop.signal.aborted) log.error("stream reader stopped", { stream: stream.name, error: e });
+      if (!stop.signal.aborted) log.error("stream reader stopped", { error: e });
     }
-  });
+  })();
 
   const heartbeat = setInterval(() => hub.heartbeat(msg.heartbeat(Date.now())), heartbeatMs);
 
@@ -289,9 +285,9 @@ export async function createMarketFeed(
       clearInterval(heartbeat);
       clearInterval(tickerTimer);
       hub.close();
-      // unblocks the readers' pending XREAD at once instead of waiting for BLOCK to time out
-      for (const r of readers) r.destroy();
-      await Promise.all(loops);
+      // unblocks the reader's pending XREAD at once instead of waiting for BLOCK to time out
+      reader.destroy();
+      await loop;
       await polling;
       await hub.drained(DRAIN_MS);
       await redis.close();
