@@ -6,6 +6,7 @@
  * @module
  */
 import { keys, streamKey, STREAMS } from "@lib/contracts";
+import { sleep } from "@lib/lifecycle";
 import type { Logger } from "@lib/log";
 import { LATENCY_BUCKETS, type Registry } from "@lib/metrics";
 import { compareStreamIds, type RawEntry, type RedisClient, streamIdMs } from "@lib/redis";
@@ -113,19 +114,6 @@ export interface EngineDeps {
   settings: EngineSettings;
   log: Logger;
   metrics: EngineMetrics;
-}
-
-function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal?.aborted) return resolve();
-    const t = setTimeout(done, ms);
-    function done() {
-      clearTimeout(t);
-      signal?.removeEventListener("abort", done);
-      resolve();
-    }
-    signal?.addEventListener("abort", done, { once: true });
-  });
 }
 
 /** Runs one engine over one prefix. Build it with {@linkcode EngineRunner.start}. */
