@@ -295,27 +295,14 @@ export async function* followStream(
   key: string,
   options: FollowOptions,
 ): AsyncGenerator<RawEntry[]> {
-  let cursor = options.fromId;
-  if (cursor === "$") {
+  let from = options.fromId;
+  if (from === "$") {
     // resolve "$" once so that entries between reads are never missed
     const last = await redis.xRevRange(key, "+", "-", { COUNT: 1 });
-    cursor = last?.[0]?.id ?? "0-0";
+    from = last?.[0]?.id ?? "0-0";
   }
-  while (!options.signal.aborted) {
-    try {
-      const res = await redis.xRead({ key, id: cursor }, {
-        COUNT: options.count ?? 1000,
-        BLOCK: options.blockMs ?? 1000,
-      });
-      const entries = (res?.[0]?.messages ?? []) as RawEntry[];
-      if (entries.length === 0) continue;
-      cursor = entries[entries.length - 1].id;
-      yield expandEntries(entries);
-    } catch (e) {
-      if (options.signal.aborted) return;
-      options.onError?.(e);
-      await sleep(500, options.signal);
-    }
+  for await (const reads of followStreams(redis, [key], { ...options, fromIds: [from] })) {
+    yield reads[0].entries;
   }
 }
 
