@@ -73,21 +73,29 @@ function num(v: unknown): number | null {
   return v === null || v === undefined ? null : Number(v);
 }
 
-/** Reads one stream's info and groups. */
-export async function streamInfo(redis: RedisClient, prefix: string, key: string): Promise<StreamInfo> {
+/**
+ * Reads one stream's info and groups. `messagesAdded`: the `stats:messages-added` hash, read once for
+ * every stream.
+ */
+export async function streamInfo(
+  redis: RedisClient,
+  prefix: string,
+  key: string,
+  messagesAdded: Record<string, string>,
+): Promise<StreamInfo> {
   const info = await redis.xInfoStream(key) as unknown as Record<string, unknown>;
   const groups = await redis.xInfoGroups(key) as unknown as Record<string, unknown>[];
   const first = info["first-entry"] as RawEntry | null;
   const last = info["last-entry"] as RawEntry | null;
   const stream = key.slice(`${prefix}:stream:`.length);
-  const packed = await redis.hGet(keys.messagesAdded(prefix), stream);
+  const packed = messagesAdded[stream];
   const entriesAdded = num(info["entries-added"]);
   return {
     stream,
     key,
     length: Number(info.length),
     entriesAdded,
-    messagesAdded: packed != null ? Number(packed) : entriesAdded,
+    messagesAdded: packed !== undefined ? Number(packed) : entriesAdded,
     firstId: first?.id ?? null,
     lastId: last?.id ?? null,
     firstTime: first ? new Date(idMs(first.id)).toISOString() : null,
@@ -204,9 +212,10 @@ async function run(ctx: CommandContext, args: ParsedArgs): Promise<number> {
   await using redis = await openRedis(ctx);
   const { prefix } = ctx.options;
   const infos: StreamInfo[] = [];
+  const messagesAdded = await redis.hGetAll(keys.messagesAdded(prefix));
   for (const key of await scanStreams(redis, prefix)) {
     try {
-      infos.push(await streamInfo(redis, prefix, key));
+      infos.push(await streamInfo(redis, prefix, key, messagesAdded));
     } catch (e) {
       if (!String(e).includes("no such key")) throw e; // deleted between SCAN and XINFO
     }
