@@ -5,6 +5,7 @@
 import postgres from "postgres";
 
 export type Sql = postgres.Sql<Record<string, never>>;
+export { copyField, copyText, CopyWriter, UNIQUE_VIOLATION } from "./copy.ts";
 
 /** Repository root (two levels above this file). */
 export const ROOT = new URL("../../", import.meta.url).pathname;

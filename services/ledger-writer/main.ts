@@ -3,7 +3,7 @@
  * /metrics, until SIGINT/SIGTERM (finish the current batch, commit, ack, close, exit 0).
  * @module
  */
-import type { Sql } from "@lib/db";
+import { CopyWriter, type Sql } from "@lib/db";
 import postgres from "postgres";
 import { healthResponse, lagReasons, opsHandler, runHealthChecks, serveOps } from "@lib/health";
 import { withinMs } from "@lib/lifecycle";
@@ -50,8 +50,11 @@ async function main(): Promise<number> {
       config.KALENCY_LEDGER_TRADE_CONCURRENCY + config.KALENCY_LEDGER_EVENT_CONCURRENCY + 2,
     );
     shutdown.defer("postgres", () => sql.end({ timeout: 5 }));
+    // new trades go in by COPY on connections of their own (one per concurrent trade batch)
+    const copy = new CopyWriter(config.DATABASE_URL);
+    shutdown.defer("postgres copy", () => copy.close());
 
-    const writer = startLedgerWriter({ redis, readers, sql, log, registry }, {
+    const writer = startLedgerWriter({ redis, readers, sql, copy, log, registry }, {
       prefix: config.KALENCY_PREFIX,
       consumer: config.KALENCY_LEDGER_CONSUMER,
       feeAccount: config.KALENCY_FEE_ACCOUNT,

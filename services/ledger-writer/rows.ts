@@ -52,8 +52,42 @@ export function invalidTradeReason(e: Execution): string | undefined {
   return undefined;
 }
 
-/** A `trade_ledger` row as JSON for `json_populate_recordset` (keys are the column names). */
+/** The columns of `trade_ledger` in table order: the keys of a {@linkcode TradeRow}. */
+export const TRADE_COLUMNS = [
+  "trade_id",
+  "symbol",
+  "buy_user_id",
+  "sell_user_id",
+  "price",
+  "qty",
+  "executed_at",
+  "seq",
+  "quote_qty",
+  "base_asset",
+  "quote_asset",
+  "buy_order_id",
+  "sell_order_id",
+  "taker_side",
+  "maker_fee",
+  "taker_fee",
+  "fee_asset",
+  "fee_account",
+  "stream_id",
+] as const satisfies readonly (keyof TradeRow)[];
+
+/** A `trade_ledger` row, keyed by column name (for COPY, and as JSON for `json_populate_recordset`). */
 export type TradeRow = ReturnType<typeof tradeRow>;
+
+let lastTs = NaN;
+let lastIso = "";
+/** `ts` as ISO 8601; trades come in bursts of one millisecond, so the last answer is kept. */
+function isoTime(ts: number): string {
+  if (ts !== lastTs) {
+    lastIso = new Date(ts).toISOString();
+    lastTs = ts;
+  }
+  return lastIso;
+}
 
 /** A `trade_ledger` row of an execution. */
 export function tradeRow(e: Execution, streamId: string, feeAccount: string) {
@@ -66,7 +100,7 @@ export function tradeRow(e: Execution, streamId: string, feeAccount: string) {
     sell_user_id: e.sellerUserId,
     price: e.price,
     qty: e.qty,
-    executed_at: new Date(e.ts).toISOString(),
+    executed_at: isoTime(e.ts),
     seq: e.seq,
     quote_qty: e.quoteQty,
     base_asset: e.symbol.slice(0, dash),

@@ -5,7 +5,7 @@
  * @module
  */
 import { streamKey, STREAMS } from "@lib/contracts";
-import type { Sql } from "@lib/db";
+import type { CopyWriter, Sql } from "@lib/db";
 import { groupLagProbe } from "@lib/ledger";
 import { repeatUntilAborted } from "@lib/lifecycle";
 import { errorText, type Logger } from "@lib/log";
@@ -40,6 +40,8 @@ export interface LedgerWriterDeps {
   /** One dedicated connection per stream for the blocking group reads. */
   readers: { executions: RedisClient; wallet: RedisClient; orderEvents: RedisClient };
   sql: Sql;
+  /** Trades go in by COPY through it when given (the service always gives one). */
+  copy?: CopyWriter;
   log: Logger;
   registry: Registry;
 }
@@ -64,7 +66,11 @@ export function startLedgerWriter(
   const { redis, log, registry } = deps;
   const prefix = options.prefix;
   const status: LedgerWriterStatus = { lag: {}, failing: {}, trades: 0 };
-  const store = new LedgerStore(deps.sql, { consumer: LEDGER_GROUP, feeAccount: options.feeAccount });
+  const store = new LedgerStore(deps.sql, {
+    consumer: LEDGER_GROUP,
+    feeAccount: options.feeAccount,
+    copy: deps.copy,
+  });
 
   const batches = registry.counter("ledger_batches_total", "Batches committed, by stream");
   const batchSize = registry.histogram(
@@ -77,6 +83,10 @@ export function startLedgerWriter(
     "PostgreSQL write latency of one batch (transaction incl. retries), by stream",
   );
   const rows = registry.counter("ledger_rows_total", "Rows inserted, by table");
+  const copyRefused = registry.counter(
+    "ledger_copy_refused_total",
+    "Trade batches COPY refused because a trade of theirs was stored already (then written by INSERT)",
+  );
   const conflicts = registry.counter(
     "ledger_conflicting_trades_total",
     "Trade ids already in the ledger with different content (dead-lettered, not overwritten)",
@@ -143,6 +153,7 @@ export function startLedgerWriter(
         write: async (batch, lastId) => {
           const r = await store.writeTrades(execKey, batch, lastId);
           rows.inc({ table: "trade_ledger" }, r.inserted);
+          if (deps.copy && r.via === "insert") copyRefused.inc();
           status.trades += r.inserted;
           const dead = [
             ...r.rejected,

@@ -10,6 +10,7 @@ import {
   postingsHistory,
   sampleExecutions,
 } from "@lib/ledger";
+import { CopyWriter } from "@lib/db";
 import { createLogger } from "@lib/log";
 import { Registry } from "@lib/metrics";
 import { connectRedis, publishBatch, type RedisClient } from "@lib/redis";
@@ -61,10 +62,12 @@ function funding(): WalletEvent[] {
 
 export async function withWriter<T>(
   fx: { redis: RedisClient; prefix: string },
-  sql: Parameters<typeof startLedgerWriter>[0]["sql"],
+  db: { sql: Parameters<typeof startLedgerWriter>[0]["sql"]; url: string },
   fn: (w: ReturnType<typeof startLedgerWriter>) => Promise<T>,
   options: { tradeBatch?: number } = {},
 ): Promise<T> {
+  // trades go in by COPY, as in the service
+  const copy = new CopyWriter(db.url);
   const readers = {
     executions: await connectRedis(TEST_REDIS_URL),
     wallet: await connectRedis(TEST_REDIS_URL),
@@ -74,7 +77,8 @@ export async function withWriter<T>(
   const writer = startLedgerWriter({
     redis: fx.redis,
     readers,
-    sql,
+    sql: db.sql,
+    copy,
     log: createLogger("test", { level: "error" }),
     registry: new Registry(),
   }, {
@@ -95,6 +99,7 @@ export async function withWriter<T>(
     stop.abort();
     await writer.done;
     for (const r of Object.values(readers)) await r.close();
+    await copy.close();
   }
 }
 
@@ -136,7 +141,7 @@ Deno.test("ledger writer: every trade once with buyer and seller right, postings
   const execKey = streamKey(fx.prefix, STREAMS.executions);
   await fx.redis.xAdd(execKey, "*", { type: "execution", payload: '{"tradeId":1}' });
 
-  await withWriter(fx, db.sql, async () => {
+  await withWriter(fx, db, async () => {
     await waitFor(() => drained(fx.redis, fx.prefix), { timeoutMs: 20_000, what: "everything written" });
     // a producer retry publishes some trades again, and the group is rewound (a crash after commit)
     await publishBatch(fx.redis, fx.prefix, STREAMS.executions, flow.slice(100, 110));
@@ -199,7 +204,7 @@ Deno.test("postingsHistory() pages through a user's postings newest first", asyn
   const wallet = funding();
   await publishBatch(fx.redis, fx.prefix, STREAMS.wallet, wallet);
   await publishBatch(fx.redis, fx.prefix, STREAMS.executions, flow);
-  await withWriter(fx, db.sql, () => waitFor(() => drained(fx.redis, fx.prefix), { what: "written" }));
+  await withWriter(fx, db, () => waitFor(() => drained(fx.redis, fx.prefix), { what: "written" }));
 
   const all = [];
   let cursor: string | undefined;
@@ -258,7 +263,7 @@ Deno.test("ledger writer: order events are kept, and orders hold their latest st
     { event: "CANCELED", order: ack("o-2", "CANCELED", "0", T0 + 4), ts: T0 + 4 },
   ];
   await publishBatch(fx.redis, fx.prefix, STREAMS.orderEvents, events.slice(0, 3));
-  await withWriter(fx, db.sql, async () => {
+  await withWriter(fx, db, async () => {
     await waitFor(() => drained(fx.redis, fx.prefix), { what: "first events" });
     await publishBatch(fx.redis, fx.prefix, STREAMS.orderEvents, events.slice(3));
     await waitFor(() => drained(fx.redis, fx.prefix), { what: "all events" });

@@ -9,7 +9,9 @@
  *   committed batch); `--pack 1` gives one entry per execution.
  *
  * deno run -A services/ledger-writer/bench/throughput.ts [--trades 200000] [--batch 2000]
- *   [--concurrency 3] [--runs 3] [--mode store|e2e|both] [--pack 1000]
+ *   [--concurrency 3] [--runs 3] [--mode store|e2e|both] [--pack 1000] [--via copy|insert]
+ *
+ * `--via insert` writes every batch with the INSERT statement instead of COPY, for comparison.
  */
 import process from "node:process";
 import { parseArgs } from "node:util";
@@ -18,7 +20,7 @@ import { groupLag, sampleExecutions } from "@lib/ledger";
 import { createLogger } from "@lib/log";
 import { Registry } from "@lib/metrics";
 import { connectRedis, publishPacked } from "@lib/redis";
-import type { Sql } from "@lib/db";
+import { CopyWriter, type Sql } from "@lib/db";
 import { dbFixture, redisFixture, TEST_REDIS_URL } from "@lib/testing";
 import { LedgerStore } from "../ledger_store.ts";
 import { LEDGER_GROUP, startLedgerWriter } from "../run.ts";
@@ -32,6 +34,7 @@ const { values } = parseArgs({
     runs: { type: "string", default: "3" },
     mode: { type: "string", default: "both" },
     pack: { type: "string", default: "1000" },
+    via: { type: "string", default: "copy" },
   },
 });
 const TRADES = Number(values.trades);
@@ -39,6 +42,9 @@ const BATCH = Number(values.batch);
 const CONCURRENCY = Number(values.concurrency);
 const RUNS = Number(values.runs);
 const PACK = Math.max(1, Number(values.pack));
+if (values.via !== "copy" && values.via !== "insert") throw new Error("--via is copy or insert");
+/** The COPY writer the service uses, unless `--via insert`. */
+const copyWriter = (url: string) => values.via === "copy" ? new CopyWriter(url) : undefined;
 
 /** CPU seconds (user + system) used so far by the PostgreSQL backends serving `database`. */
 async function backendCpu(sql: Sql, database: string): Promise<number> {
@@ -69,7 +75,8 @@ function median(xs: number[]): number {
 
 async function storeRun(run: number): Promise<Run> {
   await using db = await dbFixture();
-  const store = new LedgerStore(db.sql, { consumer: LEDGER_GROUP, feeAccount: "kalency-fees" });
+  const copy = copyWriter(db.url);
+  const store = new LedgerStore(db.sql, { consumer: LEDGER_GROUP, feeAccount: "kalency-fees", copy });
   const flow = sampleExecutions({
     count: TRADES,
     symbols: ["BTC-USD", "ETH-USD", "BTC-ETH"],
@@ -96,6 +103,7 @@ async function storeRun(run: number): Promise<Run> {
   const secs = (performance.now() - t0) / 1000;
   const cpu = process.cpuUsage(cpu0);
   const server = (await backendCpu(db.sql, db.name)) - server0;
+  await copy?.close();
   return {
     rate: TRADES / secs,
     clientUs: (cpu.user + cpu.system) / TRADES,
@@ -125,10 +133,12 @@ async function e2eRun(run: number): Promise<Run> {
   const cpu0 = process.cpuUsage();
   const server0 = await backendCpu(db.sql, db.name);
   const t0 = performance.now();
+  const copy = copyWriter(db.url);
   const writer = startLedgerWriter({
     redis: fx.redis,
     readers,
     sql: db.sql,
+    copy,
     log: createLogger("bench", { level: "error" }),
     registry: new Registry(),
   }, {
@@ -157,6 +167,7 @@ async function e2eRun(run: number): Promise<Run> {
   stop.abort();
   await writer.done;
   for (const r of Object.values(readers)) await r.close();
+  await copy?.close();
   const [{ n }] = await db.sql<{ n: number }[]>`SELECT count(*)::int AS n FROM trade_ledger`;
   if (n !== TRADES) throw new Error(`expected ${TRADES} rows, found ${n}`);
   return {
@@ -168,7 +179,8 @@ async function e2eRun(run: number): Promise<Run> {
 
 const modes = values.mode === "both" ? ["store", "e2e"] : [values.mode!];
 console.log(
-  `${TRADES} trades, batch ${BATCH}, concurrency ${CONCURRENCY}, ${RUNS} runs, ${PACK} executions a stream entry`,
+  `${TRADES} trades, batch ${BATCH}, concurrency ${CONCURRENCY}, ${RUNS} runs, ${PACK} executions a stream entry, ` +
+    `trades by ${values.via === "copy" ? "COPY" : "INSERT"}`,
 );
 const load = () => Deno.loadavg()[0].toFixed(1);
 for (const mode of modes) {
