@@ -28,7 +28,8 @@ function request()
     ["Content-Type"] = "application/json",
     ["Authorization"] = "Bearer " .. tokens[(n % #tokens) + 1],
   }
-  return wrk.format("POST", "/v1/orders", headers, bodies[(n % 2) + 1])
+  -- each user alternates sides (n // #tokens), so nobody runs out of either asset
+  return wrk.format("POST", "/v1/orders", headers, bodies[(math.floor(n / #tokens) % 2) + 1])
 end
 
 function done(summary, latency, requests)

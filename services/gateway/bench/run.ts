@@ -14,7 +14,7 @@
 import { parseArgs } from "node:util";
 import { connectDb, migrate, withDatabase } from "@lib/db";
 import { deletePrefix, TEST_DATABASE_URL, TEST_REDIS_URL } from "@lib/testing";
-import { streamKey, STREAMS } from "@lib/contracts";
+import { keys, streamKey, STREAMS } from "@lib/contracts";
 import { connectRedis, encodeEntry, type RedisClient } from "@lib/redis";
 import { freePort } from "@lib/testing";
 import { type Spawned, spawnEngine, spawnGateway, spawnService } from "../testing.ts";
@@ -109,7 +109,8 @@ async function engineDirect(redis: RedisClient, prefix: string, count: number): 
           replyTo,
           userId: `direct${n % 8}`,
           symbol: "ETH-USD",
-          side: n % 2 ? "SELL" : "BUY",
+          // each user alternates sides, so nobody runs out of either asset
+          side: Math.floor(n / 8) % 2 ? "SELL" : "BUY",
           orderType: "LIMIT",
           price: "3200",
           qty: "0.01",
@@ -120,10 +121,33 @@ async function engineDirect(redis: RedisClient, prefix: string, count: number): 
     await m.execAsPipeline();
   }
   const last = (await redis.xRevRange(key, "+", "-", { COUNT: 1 }))?.[0]?.id;
-  while ((await redis.get(`${prefix}:engine:checkpoint`)) !== last) {
+  while ((await redis.get(keys.checkpoint(prefix))) !== last) {
     await new Promise((r) => setTimeout(r, 10));
   }
   return count / ((performance.now() - t0) / 1000);
+}
+
+/**
+ * Waits (at most two minutes) until the engine has applied every command and every consumer group
+ * has read and acknowledged every output, so that one scenario's backlog (the ledger and candles
+ * catching up after the order runs) does not eat into the next scenario's measurement.
+ */
+async function settle(redis: RedisClient, prefix: string): Promise<void> {
+  const ordersKey = streamKey(prefix, STREAMS.orders);
+  const outputs = [STREAMS.executions, STREAMS.orderEvents, STREAMS.wallet].map((s) => streamKey(prefix, s));
+  const deadline = Date.now() + 120_000;
+  while (Date.now() < deadline) {
+    const last = (await redis.xRevRange(ordersKey, "+", "-", { COUNT: 1 }))?.[0]?.id;
+    let busy = last !== undefined && (await redis.get(keys.checkpoint(prefix))) !== last;
+    for (const key of outputs) {
+      if (busy) break;
+      const groups = await redis.xInfoGroups(key).catch(() => []);
+      busy = groups.some((g) => Number(g.pending) > 0 || Number(g.lag ?? 0) > 0);
+    }
+    if (!busy) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  console.log("warning: the consumers did not catch up within two minutes");
 }
 
 /** CPU seconds (user + system) a process has used so far, from /proc. */
@@ -283,6 +307,7 @@ async function main() {
     const rows: string[] = [];
     const load = (await Deno.readTextFile("/proc/loadavg").catch(() => "?")).trim();
     for (const s of scenarios) {
+      await settle(redis, prefix);
       await wrk(s.script, s.url, Number(args.warmup), s.env);
       if (inspectPort && args.profile && s.cpu?.includes(gw)) {
         // a run of its own: sampling slows the process, so it is not one of the measured runs
@@ -323,6 +348,7 @@ async function main() {
     if (args.scenario === "all" || args.scenario === "orders") {
       const perRun: number[] = [];
       for (let i = 0; i < Number(args.runs); i++) {
+        await settle(redis, prefix);
         perRun.push(await engineDirect(redis, prefix, Number(args["engine-orders"])));
         console.log(`engine alone run ${i + 1}: ${Math.round(perRun[i])} commands/s`);
       }
