@@ -85,7 +85,7 @@ export const EngineConfig = BaseConfig.extend({
   KALENCY_BOOK_DEPTH: PositiveInt.max(1000).optional(),
   KALENCY_FEE_ACCOUNT: z.string().min(1).max(64).optional(),
   /** Commands read (XREAD COUNT) and committed (one MULTI) per batch. */
-  KALENCY_ENGINE_BATCH: PositiveInt.max(100_000).default(2000),
+  KALENCY_ENGINE_BATCH: PositiveInt.max(100_000).default(500),
   /** Server-side BLOCK of each read; bounds how long a shutdown waits for an idle read. */
   KALENCY_ENGINE_BLOCK_MS: PositiveInt.max(60_000).default(250),
   KALENCY_SNAPSHOT_INTERVAL_MS: PositiveInt.default(10_000),

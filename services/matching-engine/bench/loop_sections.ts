@@ -4,7 +4,7 @@
  * of the transaction, batch by batch, each step timed on its own. Reports µs per command per step,
  * and the Redis writes and bytes per command.
  *
- *   deno run -A services/matching-engine/bench/loop_sections.ts [--commands 200000] [--batch 2000] [--runs 3]
+ *   deno run -A services/matching-engine/bench/loop_sections.ts [--commands 200000] [--batch 500] [--runs 3]
  * @module
  */
 import { parseArgs } from "node:util";
@@ -21,7 +21,7 @@ const { values: args } = parseArgs({
   args: Deno.args,
   options: {
     commands: { type: "string", default: "200000" },
-    batch: { type: "string", default: "2000" },
+    batch: { type: "string", default: "500" },
     runs: { type: "string", default: "3" },
     users: { type: "string", default: "1000" },
     "reply-ratio": { type: "string", default: "0.1" },

@@ -3,7 +3,7 @@
  * realistic commands, starts the engine loop (the same EngineRunner main.ts runs) and measures until
  * the committed checkpoint reaches the last command. Reports commands/s per run and the median.
  *
- *   deno task bench:engine-redis [--commands 200000] [--runs 3] [--batch 2000[,5000,...]] [--users 1000]
+ *   deno task bench:engine-redis [--commands 200000] [--runs 3] [--batch 500[,2000,...]] [--users 1000]
  *                                [--reply-ratio 0.1] [--seed 7] [--writers resp,node-redis]
  * @module
  */
@@ -25,7 +25,7 @@ const { values: args } = parseArgs({
   options: {
     commands: { type: "string", default: "200000" },
     runs: { type: "string", default: "3" },
-    batch: { type: "string", default: "2000" },
+    batch: { type: "string", default: "500" },
     users: { type: "string", default: "1000" },
     "reply-ratio": { type: "string", default: "0.1" },
     seed: { type: "string", default: "7" },
