@@ -23,9 +23,11 @@ import {
   fundingPostings,
   invalidTradeReason,
   latestPerOrder,
+  ORDER_EVENT_COLUMNS,
+  orderEventRow,
+  orderRow,
   sameTrade,
   splitStreamId,
-  streamVersion,
   TRADE_COLUMNS,
   type TradeRow,
   tradeRow,
@@ -158,61 +160,54 @@ export class LedgerStore {
     return r.inserted;
   }
 
-  /** Writes order events and the orders' latest state, and the offset, atomically. */
+  /**
+   * Writes order events, the orders' latest state and the offset. New events go in by COPY when a
+   * COPY writer is given, then the orders and the offset in one statement; a batch COPY refuses (an
+   * event stored already) and every batch without a COPY writer is one statement for all three.
+   */
   async writeOrderEvents(
     stream: string,
     batch: readonly { id: string; value: OrderEvent }[],
     lastId: string,
-  ): Promise<number> {
-    const events = batch.map((b) => ({
-      stream_id: b.id,
-      order_id: b.value.order.orderId,
-      event: b.value.event,
-      status: b.value.order.status,
-      trade_id: b.value.tradeId ?? null,
-      at: new Date(b.value.ts).toISOString(),
-      body: b.value.order,
-    }));
+  ): Promise<{ inserted: number; via: "copy" | "insert" }> {
+    const events = batch.map((b) => orderEventRow(b.value, b.id));
     // one row per order, in a fixed order so that concurrent batches lock rows without deadlocks
-    const orders = latestPerOrder(batch)
-      .sort((a, b) => a.value.order.orderId < b.value.order.orderId ? -1 : 1)
-      .map(({ id, value: { order: a } }) => ({
-        order_id: a.orderId,
-        client_order_id: a.clientOrderId ?? null,
-        user_id: a.userId,
-        symbol: a.symbol,
-        side: a.side,
-        type: a.type,
-        time_in_force: a.timeInForce,
-        price: a.price ?? null,
-        qty: a.qty,
-        quote_qty: a.quoteQty ?? null,
-        filled_qty: a.filledQty,
-        filled_quote: a.filledQuote,
-        avg_price: a.avgPrice,
-        status: a.status,
-        expire_reason: a.expireReason ?? null,
-        created_at: new Date(a.createdAt).toISOString(),
-        updated_at: new Date(a.ts).toISOString(),
-        version: streamVersion(id),
-      }));
+    const orders = JSON.stringify(
+      latestPerOrder(batch)
+        .sort((a, b) => a.value.order.orderId < b.value.order.orderId ? -1 : 1)
+        .map(({ id, value }) => orderRow(value, id)),
+    );
+    const upsert = this.#sql`
+      INSERT INTO orders
+      SELECT * FROM json_populate_recordset(NULL::orders, (${orders}::text)::json)
+      ON CONFLICT (order_id) DO UPDATE SET client_order_id = EXCLUDED.client_order_id,
+        price = EXCLUDED.price, qty = EXCLUDED.qty, quote_qty = EXCLUDED.quote_qty,
+        filled_qty = EXCLUDED.filled_qty, filled_quote = EXCLUDED.filled_quote, avg_price = EXCLUDED.avg_price,
+        status = EXCLUDED.status, expire_reason = EXCLUDED.expire_reason, updated_at = EXCLUDED.updated_at,
+        version = EXCLUDED.version
+      WHERE orders.version < EXCLUDED.version
+      RETURNING 1`;
+    if (this.#options.copy && events.length > 0) {
+      try {
+        const inserted = await this.#options.copy.copy(
+          "order_events",
+          ORDER_EVENT_COLUMNS,
+          copyText(events.map((e) => ({ ...e, body: JSON.stringify(e.body) })), ORDER_EVENT_COLUMNS),
+        );
+        await this.#sql`WITH ord AS (${upsert}), off AS (${this.#offset(stream, lastId)}) SELECT 1`;
+        return { inserted, via: "copy" };
+      } catch (e) {
+        // an event of the batch is stored already (a redelivery): the statement below sorts it out
+        if ((e as { code?: string }).code !== UNIQUE_VIOLATION) throw e;
+      }
+    }
     const [r] = await this.#sql<{ inserted: number }[]>`
       WITH ev AS (
         INSERT INTO order_events
         SELECT * FROM json_populate_recordset(NULL::order_events, (${JSON.stringify(events)}::text)::json)
         ON CONFLICT (stream_id) DO NOTHING RETURNING 1
-      ), ord AS (
-        INSERT INTO orders
-        SELECT * FROM json_populate_recordset(NULL::orders, (${JSON.stringify(orders)}::text)::json)
-        ON CONFLICT (order_id) DO UPDATE SET client_order_id = EXCLUDED.client_order_id,
-          price = EXCLUDED.price, qty = EXCLUDED.qty, quote_qty = EXCLUDED.quote_qty,
-          filled_qty = EXCLUDED.filled_qty, filled_quote = EXCLUDED.filled_quote, avg_price = EXCLUDED.avg_price,
-          status = EXCLUDED.status, expire_reason = EXCLUDED.expire_reason, updated_at = EXCLUDED.updated_at,
-          version = EXCLUDED.version
-        WHERE orders.version < EXCLUDED.version
-        RETURNING 1
-      ), off AS (${this.#offset(stream, lastId)})
+      ), ord AS (${upsert}), off AS (${this.#offset(stream, lastId)})
       SELECT count(*)::int AS inserted FROM ev`;
-    return r.inserted;
+    return { inserted: r.inserted, via: "insert" };
   }
 }

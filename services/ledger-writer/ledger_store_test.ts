@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { CopyWriter, type Sql } from "@lib/db";
+import type { OrderAck, OrderEvent } from "@lib/contracts";
 import { sampleExecutions } from "@lib/ledger";
 import { dbFixture } from "@lib/testing";
 import { LedgerStore } from "./ledger_store.ts";
@@ -87,5 +88,61 @@ for (const mode of ["copy", "insert"] as const) {
       SELECT price::text FROM trade_ledger WHERE trade_id = ${flow[3].tradeId}`;
     assert.equal(Number(price), Number(flow[3].price), "the first version stays");
     assert.equal(await count(db.sql), 12);
+  });
+}
+
+for (const mode of ["copy", "insert"] as const) {
+  Deno.test(`LedgerStore.writeOrderEvents() keeps every event once, with its order as published (${mode})`, async () => {
+    await using db = await dbFixture();
+    const copy = mode === "copy" ? new CopyWriter(db.url) : undefined;
+    try {
+      const store = new LedgerStore(db.sql, { consumer: "ledger-writer", feeAccount: "fees", copy });
+      const [place] = sampleExecutions({ count: 1 });
+      const order = (status: OrderAck["status"], filled: string, ts: number): OrderAck => ({
+        orderId: place.takerOrderId,
+        clientOrderId: 'odd\t"id"\\',
+        userId: place.takerUserId,
+        symbol: place.symbol,
+        side: "BUY",
+        type: "LIMIT",
+        timeInForce: "GTC",
+        postOnly: false,
+        stp: "EXPIRE_TAKER",
+        status,
+        price: place.price,
+        qty: "1",
+        filledQty: filled,
+        remainingQty: filled === "1" ? "0" : "1",
+        filledQuote: "0",
+        avgPrice: "0",
+        createdAt: 1_764_118_000_000,
+        ts,
+      });
+      const ev = (event: OrderEvent["event"], o: OrderAck): OrderEvent => ({ event, order: o, ts: o.ts });
+      const first = [
+        { id: "1000-0", value: ev("NEW", order("ACCEPTED", "0", 1_764_118_000_000)) },
+        { id: "1001-0/0", value: ev("TRADE", order("PARTIALLY_FILLED", "0.5", 1_764_118_000_001)) },
+      ];
+      assert.deepEqual(await store.writeOrderEvents(STREAM, first, "1001-0"), { inserted: 2, via: mode });
+      // a redelivery with one new event: COPY refuses it, the statement adds only the new one
+      const again = [...first, { id: "1002-0", value: ev("TRADE", order("FILLED", "1", 1_764_118_000_002)) }];
+      assert.deepEqual(await store.writeOrderEvents(STREAM, again, "1002-0"), { inserted: 1, via: "insert" });
+      // an older event delivered late does not move the order back
+      assert.deepEqual(await store.writeOrderEvents(STREAM, first.slice(0, 1), "1002-0"), {
+        inserted: 0,
+        via: "insert",
+      });
+      const [o] = await db.sql<{ status: string; client_order_id: string }[]>`
+        SELECT status, client_order_id FROM orders WHERE order_id = ${place.takerOrderId}`;
+      assert.deepEqual({ ...o }, { status: "FILLED", client_order_id: 'odd\t"id"\\' });
+      const bodies = await db.sql<{ body: unknown }[]>`SELECT body FROM order_events ORDER BY stream_id`;
+      assert.deepEqual(
+        bodies.map((b) => typeof b.body === "string" ? JSON.parse(b.body) : b.body),
+        again.map((e) => JSON.parse(JSON.stringify(e.value.order))),
+        "each event's order is stored as published",
+      );
+    } finally {
+      await copy?.close();
+    }
   });
 }

@@ -144,6 +144,58 @@ export function splitStreamId(id: string): { ms: string; seq: string } {
   return { ms, seq };
 }
 
+/** The columns of `order_events` in table order: the keys of an {@linkcode OrderEventRow}. */
+export const ORDER_EVENT_COLUMNS = [
+  "stream_id",
+  "order_id",
+  "event",
+  "status",
+  "trade_id",
+  "at",
+  "body",
+] as const satisfies readonly (keyof OrderEventRow)[];
+
+/** An `order_events` row, keyed by column name; `body` is the order (its JSON text for COPY). */
+export type OrderEventRow = ReturnType<typeof orderEventRow>;
+
+/** The `order_events` row of an order event that came as stream message `streamId`. */
+export function orderEventRow(e: OrderEvent, streamId: string) {
+  return {
+    stream_id: streamId,
+    order_id: e.order.orderId,
+    event: e.event,
+    status: e.order.status,
+    trade_id: e.tradeId ?? null,
+    at: isoTime(e.ts),
+    body: e.order,
+  };
+}
+
+/** The `orders` row of an order's latest event (`streamId`: where that event came from). */
+export function orderRow(e: OrderEvent, streamId: string) {
+  const a = e.order;
+  return {
+    order_id: a.orderId,
+    client_order_id: a.clientOrderId ?? null,
+    user_id: a.userId,
+    symbol: a.symbol,
+    side: a.side,
+    type: a.type,
+    time_in_force: a.timeInForce,
+    price: a.price ?? null,
+    qty: a.qty,
+    quote_qty: a.quoteQty ?? null,
+    filled_qty: a.filledQty,
+    filled_quote: a.filledQuote,
+    avg_price: a.avgPrice,
+    status: a.status,
+    expire_reason: a.expireReason ?? null,
+    created_at: new Date(a.createdAt).toISOString(),
+    updated_at: isoTime(a.ts),
+    version: streamVersion(streamId),
+  };
+}
+
 /** The latest event per order in a batch (later entries win), for the `orders` upsert. */
 export function latestPerOrder(
   batch: readonly { id: string; value: OrderEvent }[],

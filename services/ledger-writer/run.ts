@@ -85,7 +85,7 @@ export function startLedgerWriter(
   const rows = registry.counter("ledger_rows_total", "Rows inserted, by table");
   const copyRefused = registry.counter(
     "ledger_copy_refused_total",
-    "Trade batches COPY refused because a trade of theirs was stored already (then written by INSERT)",
+    "Batches COPY refused because a row of theirs was stored already (then written by INSERT), by table",
   );
   const conflicts = registry.counter(
     "ledger_conflicting_trades_total",
@@ -153,7 +153,10 @@ export function startLedgerWriter(
         write: async (batch, lastId) => {
           const r = await store.writeTrades(execKey, batch, lastId);
           rows.inc({ table: "trade_ledger" }, r.inserted);
-          if (deps.copy && r.via === "insert") copyRefused.inc();
+          // with something to write and a COPY writer, "insert" means COPY refused the batch
+          if (deps.copy && r.via === "insert" && batch.length > r.rejected.length) {
+            copyRefused.inc({ table: "trade_ledger" });
+          }
           status.trades += r.inserted;
           const dead = [
             ...r.rejected,
@@ -199,7 +202,9 @@ export function startLedgerWriter(
         count: options.eventBatch,
         concurrency: options.eventConcurrency,
         write: async (batch, lastId) => {
-          rows.inc({ table: "order_events" }, await store.writeOrderEvents(orderKey, batch, lastId));
+          const r = await store.writeOrderEvents(orderKey, batch, lastId);
+          rows.inc({ table: "order_events" }, r.inserted);
+          if (deps.copy && r.via === "insert" && batch.length > 0) copyRefused.inc({ table: "order_events" });
         },
       }),
     ]);

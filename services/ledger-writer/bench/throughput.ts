@@ -7,9 +7,13 @@
  *   write, ack) until the group has nothing left. What the service sustains. The stream holds
  *   packed entries of `--pack` executions each, as the engine writes them when busy (one entry per
  *   committed batch); `--pack 1` gives one entry per execution.
+ * - `events`: the same for order events (`--trades` of them), as the matching engine produces them
+ *   from its benchmark command flow: `order_events` rows and the `orders` table's latest state. Each
+ *   order placed through the gateway gives about two of them, so this path weighs on end-to-end order
+ *   throughput more than the trades do.
  *
  * deno run -A services/ledger-writer/bench/throughput.ts [--trades 200000] [--batch 2000]
- *   [--concurrency 3] [--runs 3] [--mode store|e2e|both] [--pack 1000] [--via copy|insert]
+ *   [--concurrency 3] [--runs 3] [--mode store|e2e|events|both] [--pack 1000] [--via copy|insert]
  *
  * `--via insert` writes every batch with the INSERT statement instead of COPY, for comparison.
  */
@@ -24,6 +28,11 @@ import { CopyWriter, type Sql } from "@lib/db";
 import { dbFixture, redisFixture, TEST_REDIS_URL } from "@lib/testing";
 import { LedgerStore } from "../ledger_store.ts";
 import { LEDGER_GROUP, startLedgerWriter } from "../run.ts";
+import { commandFlow } from "../../matching-engine/command_flow.ts";
+import { createEngine, defaultEngineSettings } from "../../matching-engine/engine.ts";
+import { intake } from "../../matching-engine/intake.ts";
+import { encodeEntry } from "@lib/redis";
+import type { OrderEvent } from "@lib/contracts";
 
 const { values } = parseArgs({
   args: Deno.args,
@@ -177,6 +186,82 @@ async function e2eRun(run: number): Promise<Run> {
   };
 }
 
+/** `count` order events, as the engine emits them for its benchmark command flow. */
+function engineOrderEvents(count: number, run: number): OrderEvent[] {
+  const settings = defaultEngineSettings();
+  const engine = createEngine(settings);
+  const flow = commandFlow({ seed: 7 + run, users: 1000, markets: settings.markets });
+  const events: OrderEvent[] = [];
+  for (let i = 0; events.length < count; i++) {
+    const r = intake("bench", {
+      id: `${1_764_118_000_000 + i}-0`,
+      message: encodeEntry(STREAMS.orders, flow.next().value!),
+    });
+    if (r.ok) events.push(...engine.apply(r.command, r.meta).orderEvents);
+  }
+  return events.slice(0, count);
+}
+
+async function eventsRun(run: number): Promise<Run> {
+  await using fx = await redisFixture("bench-ledger-events");
+  await using db = await dbFixture();
+  const events = engineOrderEvents(TRADES, run);
+  await publishPacked(fx.redis, fx.prefix, STREAMS.orderEvents, events, PACK);
+  const readers = {
+    executions: await connectRedis(TEST_REDIS_URL),
+    wallet: await connectRedis(TEST_REDIS_URL),
+    orderEvents: await connectRedis(TEST_REDIS_URL),
+  };
+  const stop = new AbortController();
+  const key = streamKey(fx.prefix, STREAMS.orderEvents);
+  await Promise.all(Array.from({ length: CONCURRENCY + 3 }, () => db.sql`SELECT pg_sleep(0.05)`));
+  const cpu0 = process.cpuUsage();
+  const server0 = await backendCpu(db.sql, db.name);
+  const t0 = performance.now();
+  const copy = copyWriter(db.url);
+  const writer = startLedgerWriter({
+    redis: fx.redis,
+    readers,
+    sql: db.sql,
+    copy,
+    log: createLogger("bench", { level: "error" }),
+    registry: new Registry(),
+  }, {
+    prefix: fx.prefix,
+    consumer: "bench",
+    feeAccount: "kalency-fees",
+    tradeBatch: BATCH,
+    eventBatch: BATCH,
+    tradeConcurrency: 1,
+    eventConcurrency: CONCURRENCY,
+    blockMs: 100,
+    retry: { initialMs: 50, maxMs: 1000 },
+    lagIntervalMs: 60_000,
+  }, stop.signal);
+  let secs = 0;
+  while (true) {
+    const l = await groupLag(fx.redis, key, LEDGER_GROUP);
+    if (l.lag === 0 && l.pending === 0) {
+      secs = (performance.now() - t0) / 1000;
+      break;
+    }
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  const cpu = process.cpuUsage(cpu0);
+  const server = (await backendCpu(db.sql, db.name)) - server0;
+  stop.abort();
+  await writer.done;
+  for (const r of Object.values(readers)) await r.close();
+  await copy?.close();
+  const [{ n }] = await db.sql<{ n: number }[]>`SELECT count(*)::int AS n FROM order_events`;
+  if (n !== TRADES) throw new Error(`expected ${TRADES} order events, found ${n}`);
+  return {
+    rate: TRADES / secs,
+    clientUs: (cpu.user + cpu.system) / TRADES,
+    serverUs: (server * 1e6) / TRADES,
+  };
+}
+
 const modes = values.mode === "both" ? ["store", "e2e"] : [values.mode!];
 console.log(
   `${TRADES} trades, batch ${BATCH}, concurrency ${CONCURRENCY}, ${RUNS} runs, ${PACK} executions a stream entry, ` +
@@ -185,18 +270,25 @@ console.log(
 const load = () => Deno.loadavg()[0].toFixed(1);
 for (const mode of modes) {
   const runs: Run[] = [];
+  const unit = mode === "events" ? "order events" : "trades";
   for (let r = 0; r < RUNS; r++) {
     const before = load();
-    const run = mode === "store" ? await storeRun(r) : await e2eRun(r);
+    const run = mode === "store"
+      ? await storeRun(r)
+      : mode === "events"
+      ? await eventsRun(r)
+      : await e2eRun(r);
     runs.push(run);
     console.log(
-      `  ${mode} run ${r + 1}: ${Math.round(run.rate).toLocaleString("en")} trades/s; CPU per trade: ` +
+      `  ${mode} run ${r + 1}: ${Math.round(run.rate).toLocaleString("en")} ${unit}/s; CPU per ${
+        unit.replace(/s$/, "")
+      }: ` +
         `${run.clientUs.toFixed(1)} µs here, ${run.serverUs.toFixed(1)} µs in PostgreSQL (load ${before})`,
     );
   }
   console.log(
-    `${mode}: median ${Math.round(median(runs.map((r) => r.rate))).toLocaleString("en")} trades/s; ` +
-      `CPU per trade ${median(runs.map((r) => r.clientUs)).toFixed(1)} µs here + ` +
+    `${mode}: median ${Math.round(median(runs.map((r) => r.rate))).toLocaleString("en")} ${unit}/s; ` +
+      `CPU per ${unit.replace(/s$/, "")} ${median(runs.map((r) => r.clientUs)).toFixed(1)} µs here + ` +
       `${median(runs.map((r) => r.serverUs)).toFixed(1)} µs in PostgreSQL`,
   );
 }
