@@ -50,7 +50,7 @@ async function main(): Promise<number> {
       config.KALENCY_LEDGER_TRADE_CONCURRENCY + config.KALENCY_LEDGER_EVENT_CONCURRENCY + 2,
     );
     shutdown.defer("postgres", () => sql.end({ timeout: 5 }));
-    // new trades go in by COPY on connections of their own (one per concurrent trade batch)
+    // new trades and order events go in by COPY on connections of their own (one per concurrent batch)
     const copy = new CopyWriter(config.DATABASE_URL);
     shutdown.defer("postgres copy", () => copy.close());
 
