@@ -19,7 +19,8 @@
  */
 import process from "node:process";
 import { parseArgs } from "node:util";
-import { streamKey, STREAMS } from "@lib/contracts";
+import { type StreamDef, streamKey, STREAMS } from "@lib/contracts";
+import type { z } from "zod";
 import { groupLag, sampleExecutions } from "@lib/ledger";
 import { createLogger } from "@lib/log";
 import { Registry } from "@lib/metrics";
@@ -120,100 +121,26 @@ async function storeRun(run: number): Promise<Run> {
   };
 }
 
-async function e2eRun(run: number): Promise<Run> {
+/**
+ * Publishes `messages` packed on `stream`, runs the ledger writer's loops until its group has read
+ * and acknowledged them all, and checks that `table` got one row each.
+ */
+async function writerRun<S extends StreamDef>(
+  stream: S,
+  messages: z.input<S["schema"]>[],
+  table: "trade_ledger" | "order_events",
+): Promise<Run> {
   await using fx = await redisFixture("bench-ledger");
   await using db = await dbFixture();
-  const flow = sampleExecutions({
-    count: TRADES,
-    symbols: ["BTC-USD", "ETH-USD", "BTC-ETH"],
-    makerFeeBps: 2,
-    takerFeeBps: 10,
-    idPrefix: `E${run}`,
-  });
-  await publishPacked(fx.redis, fx.prefix, STREAMS.executions, flow, PACK);
+  await publishPacked(fx.redis, fx.prefix, stream, messages, PACK);
   const readers = {
     executions: await connectRedis(TEST_REDIS_URL),
     wallet: await connectRedis(TEST_REDIS_URL),
     orderEvents: await connectRedis(TEST_REDIS_URL),
   };
   const stop = new AbortController();
-  const key = streamKey(fx.prefix, STREAMS.executions);
-  await Promise.all(Array.from({ length: CONCURRENCY + 3 }, () => db.sql`SELECT pg_sleep(0.05)`));
-  const cpu0 = process.cpuUsage();
-  const server0 = await backendCpu(db.sql, db.name);
-  const t0 = performance.now();
-  const copy = copyWriter(db.url);
-  const writer = startLedgerWriter({
-    redis: fx.redis,
-    readers,
-    sql: db.sql,
-    copy,
-    log: createLogger("bench", { level: "error" }),
-    registry: new Registry(),
-  }, {
-    prefix: fx.prefix,
-    consumer: "bench",
-    feeAccount: "kalency-fees",
-    tradeBatch: BATCH,
-    eventBatch: 2000,
-    tradeConcurrency: CONCURRENCY,
-    eventConcurrency: 1,
-    blockMs: 100,
-    retry: { initialMs: 50, maxMs: 1000 },
-    lagIntervalMs: 60_000,
-  }, stop.signal);
-  let secs = 0;
-  while (true) {
-    const l = await groupLag(fx.redis, key, LEDGER_GROUP);
-    if (l.lag === 0 && l.pending === 0) {
-      secs = (performance.now() - t0) / 1000;
-      break;
-    }
-    await new Promise((r) => setTimeout(r, 20));
-  }
-  const cpu = process.cpuUsage(cpu0);
-  const server = (await backendCpu(db.sql, db.name)) - server0;
-  stop.abort();
-  await writer.done;
-  for (const r of Object.values(readers)) await r.close();
-  await copy?.close();
-  const [{ n }] = await db.sql<{ n: number }[]>`SELECT count(*)::int AS n FROM trade_ledger`;
-  if (n !== TRADES) throw new Error(`expected ${TRADES} rows, found ${n}`);
-  return {
-    rate: TRADES / secs,
-    clientUs: (cpu.user + cpu.system) / TRADES,
-    serverUs: (server * 1e6) / TRADES,
-  };
-}
-
-/** `count` order events, as the engine emits them for its benchmark command flow. */
-function engineOrderEvents(count: number, run: number): OrderEvent[] {
-  const settings = defaultEngineSettings();
-  const engine = createEngine(settings);
-  const flow = commandFlow({ seed: 7 + run, users: 1000, markets: settings.markets });
-  const events: OrderEvent[] = [];
-  for (let i = 0; events.length < count; i++) {
-    const r = intake("bench", {
-      id: `${1_764_118_000_000 + i}-0`,
-      message: encodeEntry(STREAMS.orders, flow.next().value!),
-    });
-    if (r.ok) events.push(...engine.apply(r.command, r.meta).orderEvents);
-  }
-  return events.slice(0, count);
-}
-
-async function eventsRun(run: number): Promise<Run> {
-  await using fx = await redisFixture("bench-ledger-events");
-  await using db = await dbFixture();
-  const events = engineOrderEvents(TRADES, run);
-  await publishPacked(fx.redis, fx.prefix, STREAMS.orderEvents, events, PACK);
-  const readers = {
-    executions: await connectRedis(TEST_REDIS_URL),
-    wallet: await connectRedis(TEST_REDIS_URL),
-    orderEvents: await connectRedis(TEST_REDIS_URL),
-  };
-  const stop = new AbortController();
-  const key = streamKey(fx.prefix, STREAMS.orderEvents);
+  const key = streamKey(fx.prefix, stream);
+  const trades = table === "trade_ledger";
   await Promise.all(Array.from({ length: CONCURRENCY + 3 }, () => db.sql`SELECT pg_sleep(0.05)`));
   const cpu0 = process.cpuUsage();
   const server0 = await backendCpu(db.sql, db.name);
@@ -232,8 +159,8 @@ async function eventsRun(run: number): Promise<Run> {
     feeAccount: "kalency-fees",
     tradeBatch: BATCH,
     eventBatch: BATCH,
-    tradeConcurrency: 1,
-    eventConcurrency: CONCURRENCY,
+    tradeConcurrency: trades ? CONCURRENCY : 1,
+    eventConcurrency: trades ? 1 : CONCURRENCY,
     blockMs: 100,
     retry: { initialMs: 50, maxMs: 1000 },
     lagIntervalMs: 60_000,
@@ -253,13 +180,44 @@ async function eventsRun(run: number): Promise<Run> {
   await writer.done;
   for (const r of Object.values(readers)) await r.close();
   await copy?.close();
-  const [{ n }] = await db.sql<{ n: number }[]>`SELECT count(*)::int AS n FROM order_events`;
-  if (n !== TRADES) throw new Error(`expected ${TRADES} order events, found ${n}`);
+  const [{ n }] = await db.sql<{ n: number }[]>`SELECT count(*)::int AS n FROM ${db.sql(table)}`;
+  if (n !== messages.length) throw new Error(`expected ${messages.length} rows in ${table}, found ${n}`);
   return {
-    rate: TRADES / secs,
-    clientUs: (cpu.user + cpu.system) / TRADES,
-    serverUs: (server * 1e6) / TRADES,
+    rate: messages.length / secs,
+    clientUs: (cpu.user + cpu.system) / messages.length,
+    serverUs: (server * 1e6) / messages.length,
   };
+}
+
+function e2eRun(run: number): Promise<Run> {
+  const flow = sampleExecutions({
+    count: TRADES,
+    symbols: ["BTC-USD", "ETH-USD", "BTC-ETH"],
+    makerFeeBps: 2,
+    takerFeeBps: 10,
+    idPrefix: `E${run}`,
+  });
+  return writerRun(STREAMS.executions, flow, "trade_ledger");
+}
+
+/** `count` order events, as the engine emits them for its benchmark command flow. */
+function engineOrderEvents(count: number, run: number): OrderEvent[] {
+  const settings = defaultEngineSettings();
+  const engine = createEngine(settings);
+  const flow = commandFlow({ seed: 7 + run, users: 1000, markets: settings.markets });
+  const events: OrderEvent[] = [];
+  for (let i = 0; events.length < count; i++) {
+    const r = intake("bench", {
+      id: `${1_764_118_000_000 + i}-0`,
+      message: encodeEntry(STREAMS.orders, flow.next().value!),
+    });
+    if (r.ok) events.push(...engine.apply(r.command, r.meta).orderEvents);
+  }
+  return events.slice(0, count);
+}
+
+function eventsRun(run: number): Promise<Run> {
+  return writerRun(STREAMS.orderEvents, engineOrderEvents(TRADES, run), "order_events");
 }
 
 const modes = values.mode === "both" ? ["store", "e2e"] : [values.mode!];
