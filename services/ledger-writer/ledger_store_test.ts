@@ -4,6 +4,7 @@ import type { OrderAck, OrderEvent } from "@lib/contracts";
 import { sampleExecutions } from "@lib/ledger";
 import { dbFixture } from "@lib/testing";
 import { LedgerStore } from "./ledger_store.ts";
+import { sampleAck } from "./testing.ts";
 
 const STREAM = "kt:x:stream:executions";
 
@@ -97,26 +98,9 @@ for (const mode of ["copy", "insert"] as const) {
     const copy = mode === "copy" ? new CopyWriter(db.url) : undefined;
     try {
       const store = new LedgerStore(db.sql, { consumer: "ledger-writer", feeAccount: "fees", copy });
-      const [place] = sampleExecutions({ count: 1 });
       const order = (status: OrderAck["status"], filled: string, ts: number): OrderAck => ({
-        orderId: place.takerOrderId,
+        ...sampleAck("o-1", status, filled, ts),
         clientOrderId: 'odd\t"id"\\',
-        userId: place.takerUserId,
-        symbol: place.symbol,
-        side: "BUY",
-        type: "LIMIT",
-        timeInForce: "GTC",
-        postOnly: false,
-        stp: "EXPIRE_TAKER",
-        status,
-        price: place.price,
-        qty: "1",
-        filledQty: filled,
-        remainingQty: filled === "1" ? "0" : "1",
-        filledQuote: "0",
-        avgPrice: "0",
-        createdAt: 1_764_118_000_000,
-        ts,
       });
       const ev = (event: OrderEvent["event"], o: OrderAck): OrderEvent => ({ event, order: o, ts: o.ts });
       const first = [
@@ -133,7 +117,7 @@ for (const mode of ["copy", "insert"] as const) {
         via: "insert",
       });
       const [o] = await db.sql<{ status: string; client_order_id: string }[]>`
-        SELECT status, client_order_id FROM orders WHERE order_id = ${place.takerOrderId}`;
+        SELECT status, client_order_id FROM orders WHERE order_id = 'o-1'`;
       assert.deepEqual({ ...o }, { status: "FILLED", client_order_id: 'odd\t"id"\\' });
       const bodies = await db.sql<{ body: unknown }[]>`SELECT body FROM order_events ORDER BY stream_id`;
       assert.deepEqual(

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { fromScaled, toScaled } from "@lib/candles";
-import { type OrderAck, type OrderEvent, streamKey, STREAMS, type WalletEvent } from "@lib/contracts";
+import { type OrderEvent, streamKey, STREAMS, type WalletEvent } from "@lib/contracts";
 import {
   balancesFromPostings,
   EXTERNAL_ACCOUNT,
@@ -16,6 +16,7 @@ import { Registry } from "@lib/metrics";
 import { connectRedis, publishBatch, type RedisClient } from "@lib/redis";
 import { dbFixture, redisFixture, TEST_REDIS_URL, waitFor } from "@lib/testing";
 import { LEDGER_GROUP, startLedgerWriter } from "./run.ts";
+import { sampleAck } from "./testing.ts";
 
 const USERS = ["alice", "bob", "carol", "dave"];
 const T0 = Date.UTC(2026, 0, 1);
@@ -230,37 +231,20 @@ Deno.test("postingsHistory() pages through a user's postings newest first", asyn
   await assert.rejects(() => postingsHistory(db.sql, "alice", { limit: 5, cursor: "nonsense" }), TypeError);
 });
 
-function ack(orderId: string, status: OrderAck["status"], filledQty: string, ts: number): OrderAck {
-  return {
-    orderId,
-    userId: "alice",
-    symbol: "BTC-USD",
-    side: "BUY",
-    type: "LIMIT",
-    timeInForce: "GTC",
-    postOnly: false,
-    stp: "EXPIRE_TAKER",
-    status,
-    price: "65000",
-    qty: "1",
-    filledQty,
-    remainingQty: fromScaled(toScaled("1") - toScaled(filledQty)),
-    filledQuote: fromScaled(toScaled(filledQty) * 65000n),
-    avgPrice: filledQty === "0" ? "0" : "65000",
-    createdAt: T0,
-    ts,
-  };
-}
-
 Deno.test("ledger writer: order events are kept, and orders hold their latest state", async () => {
   await using fx = await redisFixture("ledger-orders");
   await using db = await dbFixture();
   const events: OrderEvent[] = [
-    { event: "NEW", order: ack("o-1", "ACCEPTED", "0", T0), ts: T0 },
-    { event: "NEW", order: ack("o-2", "ACCEPTED", "0", T0 + 1), ts: T0 + 1 },
-    { event: "TRADE", order: ack("o-1", "PARTIALLY_FILLED", "0.4", T0 + 2), tradeId: "t-1", ts: T0 + 2 },
-    { event: "TRADE", order: ack("o-1", "FILLED", "1", T0 + 3), tradeId: "t-2", ts: T0 + 3 },
-    { event: "CANCELED", order: ack("o-2", "CANCELED", "0", T0 + 4), ts: T0 + 4 },
+    { event: "NEW", order: sampleAck("o-1", "ACCEPTED", "0", T0), ts: T0 },
+    { event: "NEW", order: sampleAck("o-2", "ACCEPTED", "0", T0 + 1), ts: T0 + 1 },
+    {
+      event: "TRADE",
+      order: sampleAck("o-1", "PARTIALLY_FILLED", "0.4", T0 + 2),
+      tradeId: "t-1",
+      ts: T0 + 2,
+    },
+    { event: "TRADE", order: sampleAck("o-1", "FILLED", "1", T0 + 3), tradeId: "t-2", ts: T0 + 3 },
+    { event: "CANCELED", order: sampleAck("o-2", "CANCELED", "0", T0 + 4), ts: T0 + 4 },
   ];
   await publishBatch(fx.redis, fx.prefix, STREAMS.orderEvents, events.slice(0, 3));
   await withWriter(fx, db, async () => {
