@@ -1,10 +1,11 @@
 /**
- * The ledger writer's PostgreSQL side. Trades go in by COPY when a {@linkcode CopyWriter} is given
- * (half PostgreSQL's CPU per row of any INSERT measured); the rest, and every batch COPY cannot take,
- * by ONE SQL statement whose data-modifying CTEs insert the rows and move the consumer's offset.
- * Either way a redelivered batch inserts nothing new: trade ids are the primary key, so a COPY of a
- * batch that holds a stored trade is refused whole, and the batch is then written by the statement
- * with ON CONFLICT DO NOTHING, which also finds trade ids reused with other content.
+ * The ledger writer's PostgreSQL side. Trades and order events go in by COPY when a
+ * {@linkcode CopyWriter} is given (half PostgreSQL's CPU per row of any INSERT measured); funding
+ * postings, and every batch COPY cannot take, by ONE SQL statement whose data-modifying CTEs insert
+ * the rows and move the consumer's offset. Either way a redelivered batch inserts nothing new: trade
+ * ids and stream ids are primary keys, so a COPY of a batch that holds a stored row is refused whole,
+ * and the batch is then written by the statement with ON CONFLICT DO NOTHING, which also finds trade
+ * ids reused with other content.
  *
  * The offset row (`consumer_offsets`, kept for audits and `tools verify`) moves in the same statement
  * as the rows, or right after a COPY commits; after a crash between the two it lags by one batch and
@@ -40,16 +41,21 @@ export interface TradeWriteResult {
   conflicts: string[];
   /** Entries that cannot be stored (a value out of the columns' range), with the reason; not written. */
   rejected: { id: string; reason: string }[];
-  /** How the rows went in: "copy", or "insert" (no COPY writer, or COPY refused the batch). */
-  via: "copy" | "insert";
+  via: WriteVia;
 }
+
+/**
+ * How a batch went in: by COPY; by the INSERT statement (no COPY writer, or nothing to copy); or by
+ * the INSERT statement after COPY refused it because a row of it was stored already (a redelivery).
+ */
+export type WriteVia = "copy" | "insert" | "insert-after-copy";
 
 export interface LedgerStoreOptions {
   /** Name stored in consumer_offsets (the consumer group). */
   consumer: string;
   /** Account that receives the fees (the engine's KALENCY_FEE_ACCOUNT). */
   feeAccount: string;
-  /** Writes new trades by COPY; without it every batch goes through the INSERT statement. */
+  /** Writes new trades and order events by COPY; without it every batch goes through INSERT. */
   copy?: CopyWriter;
 }
 
@@ -73,6 +79,30 @@ export class LedgerStore {
         last_seq = EXCLUDED.last_seq, updated_at = EXCLUDED.updated_at
       WHERE (consumer_offsets.last_ms, consumer_offsets.last_seq) < (EXCLUDED.last_ms, EXCLUDED.last_seq)
       RETURNING 1`;
+  }
+
+  /**
+   * COPYs `rows` into `table` when there is a COPY writer and something to write. Resolves with the
+   * rows written, or with undefined when there is nothing to do by COPY or COPY refused the batch
+   * because a row of it is stored already; any other failure is thrown.
+   */
+  async #copy<Row extends Record<string, string | number | null>>(
+    table: string,
+    columns: readonly (keyof Row & string)[],
+    rows: readonly Row[],
+  ): Promise<number | undefined> {
+    if (!this.#options.copy || rows.length === 0) return undefined;
+    try {
+      return await this.#options.copy.copy(table, columns, copyText(rows, columns));
+    } catch (e) {
+      if ((e as { code?: string }).code === UNIQUE_VIOLATION) return undefined;
+      throw e;
+    }
+  }
+
+  /** How a batch that did not go in by COPY was written. */
+  #insertVia(rows: number): WriteVia {
+    return this.#options.copy && rows > 0 ? "insert-after-copy" : "insert";
   }
 
   /** Writes a batch of executions and the offset `lastId` of `stream` atomically. */
@@ -100,20 +130,12 @@ export class LedgerStore {
       index.set(row.trade_id, rows.length);
       rows.push(row);
     }
-    if (this.#options.copy && rows.length > 0) {
-      try {
-        const inserted = await this.#options.copy.copy(
-          "trade_ledger",
-          TRADE_COLUMNS,
-          copyText(rows, TRADE_COLUMNS),
-        );
-        await this.#offset(stream, lastId);
-        return { inserted, conflicts: [...conflicts], rejected, via: "copy" };
-      } catch (e) {
-        // a trade of the batch is stored already (a redelivery): the statement below sorts it out
-        if ((e as { code?: string }).code !== UNIQUE_VIOLATION) throw e;
-      }
+    const copied = await this.#copy("trade_ledger", TRADE_COLUMNS, rows);
+    if (copied !== undefined) {
+      await this.#offset(stream, lastId);
+      return { inserted: copied, conflicts: [...conflicts], rejected, via: "copy" };
     }
+    // no COPY, or a trade of the batch is stored already (a redelivery): the statement sorts it out
     const json = JSON.stringify(rows);
     const [r] = await this.#sql<{ inserted: number }[]>`
       WITH ins AS (
@@ -132,7 +154,7 @@ export class LedgerStore {
               (i.symbol, i.seq, i.price, i.qty, i.quote_qty, i.buy_user_id, i.sell_user_id, i.maker_fee, i.taker_fee)`;
       for (const f of found) conflicts.add(f.trade_id);
     }
-    return { inserted: r.inserted, conflicts: [...conflicts], rejected, via: "insert" };
+    return { inserted: r.inserted, conflicts: [...conflicts], rejected, via: this.#insertVia(rows.length) };
   }
 
   /** Writes the funding postings of a batch of wallet events and the offset atomically. */
@@ -169,7 +191,7 @@ export class LedgerStore {
     stream: string,
     batch: readonly { id: string; value: OrderEvent }[],
     lastId: string,
-  ): Promise<{ inserted: number; via: "copy" | "insert" }> {
+  ): Promise<{ inserted: number; via: WriteVia }> {
     const events = batch.map((b) => orderEventRow(b.value, b.id));
     // one row per order, in a fixed order so that concurrent batches lock rows without deadlocks
     const orders = JSON.stringify(
@@ -187,20 +209,18 @@ export class LedgerStore {
         version = EXCLUDED.version
       WHERE orders.version < EXCLUDED.version
       RETURNING 1`;
-    if (this.#options.copy && events.length > 0) {
-      try {
-        const inserted = await this.#options.copy.copy(
-          "order_events",
-          ORDER_EVENT_COLUMNS,
-          copyText(events.map((e) => ({ ...e, body: JSON.stringify(e.body) })), ORDER_EVENT_COLUMNS),
-        );
-        await this.#sql`WITH ord AS (${upsert}), off AS (${this.#offset(stream, lastId)}) SELECT 1`;
-        return { inserted, via: "copy" };
-      } catch (e) {
-        // an event of the batch is stored already (a redelivery): the statement below sorts it out
-        if ((e as { code?: string }).code !== UNIQUE_VIOLATION) throw e;
-      }
+    const copied = this.#options.copy && events.length > 0
+      ? await this.#copy(
+        "order_events",
+        ORDER_EVENT_COLUMNS,
+        events.map((e) => ({ ...e, body: JSON.stringify(e.body) })),
+      )
+      : undefined;
+    if (copied !== undefined) {
+      await this.#sql`WITH ord AS (${upsert}), off AS (${this.#offset(stream, lastId)}) SELECT 1`;
+      return { inserted: copied, via: "copy" };
     }
+    // no COPY, or an event of the batch is stored already (a redelivery): one statement for all three
     const [r] = await this.#sql<{ inserted: number }[]>`
       WITH ev AS (
         INSERT INTO order_events
@@ -208,6 +228,6 @@ export class LedgerStore {
         ON CONFLICT (stream_id) DO NOTHING RETURNING 1
       ), ord AS (${upsert}), off AS (${this.#offset(stream, lastId)})
       SELECT count(*)::int AS inserted FROM ev`;
-    return { inserted: r.inserted, via: "insert" };
+    return { inserted: r.inserted, via: this.#insertVia(events.length) };
   }
 }

@@ -40,7 +40,7 @@ export interface LedgerWriterDeps {
   /** One dedicated connection per stream for the blocking group reads. */
   readers: { executions: RedisClient; wallet: RedisClient; orderEvents: RedisClient };
   sql: Sql;
-  /** Trades go in by COPY through it when given (the service always gives one). */
+  /** Trades and order events go in by COPY through it when given (the service always gives one). */
   copy?: CopyWriter;
   log: Logger;
   registry: Registry;
@@ -153,10 +153,7 @@ export function startLedgerWriter(
         write: async (batch, lastId) => {
           const r = await store.writeTrades(execKey, batch, lastId);
           rows.inc({ table: "trade_ledger" }, r.inserted);
-          // with something to write and a COPY writer, "insert" means COPY refused the batch
-          if (deps.copy && r.via === "insert" && batch.length > r.rejected.length) {
-            copyRefused.inc({ table: "trade_ledger" });
-          }
+          if (r.via === "insert-after-copy") copyRefused.inc({ table: "trade_ledger" });
           status.trades += r.inserted;
           const dead = [
             ...r.rejected,
@@ -204,7 +201,7 @@ export function startLedgerWriter(
         write: async (batch, lastId) => {
           const r = await store.writeOrderEvents(orderKey, batch, lastId);
           rows.inc({ table: "order_events" }, r.inserted);
-          if (deps.copy && r.via === "insert" && batch.length > 0) copyRefused.inc({ table: "order_events" });
+          if (r.via === "insert-after-copy") copyRefused.inc({ table: "order_events" });
         },
       }),
     ]);
