@@ -19,7 +19,14 @@ import { sleep } from "@lib/lifecycle";
 import { type StreamDef, streamKey } from "@lib/contracts";
 import { BATCH_TYPE, batchLine, EntryCount, expandEntries } from "./packed.ts";
 
-export { BATCH_TYPE, batchLine, EntryCount, expandEntries, messageId } from "./packed.ts";
+export {
+  BATCH_TYPE,
+  batchLine,
+  EntryCount,
+  expandEntries,
+  messageId,
+  streamMessagesAdded,
+} from "./packed.ts";
 
 function makeClient(url: string, name: string | undefined, reconnect: boolean) {
   return createClient({

@@ -87,3 +87,15 @@ export class EntryCount {
 export function messageId(entry: RawEntry): string {
   return entry.index === undefined ? entry.id : `${entry.id}/${entry.index}`;
 }
+
+/**
+ * Messages ever added to stream `name`: for a stream whose writer packs its messages, what the
+ * entries carried (`packed`: the `stats:messages-added` hash); otherwise Redis' `entries-added`.
+ */
+export function streamMessagesAdded<T extends number | null>(
+  packed: Record<string, string>,
+  name: string,
+  entriesAdded: T,
+): number | T {
+  return packed[name] !== undefined ? Number(packed[name]) : entriesAdded;
+}

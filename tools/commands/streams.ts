@@ -4,7 +4,7 @@
  * @module
  */
 import { keys, streamKey, STREAMS } from "@lib/contracts";
-import type { RawEntry, RedisClient } from "@lib/redis";
+import { type RawEntry, type RedisClient, streamMessagesAdded } from "@lib/redis";
 import {
   type Command,
   type CommandContext,
@@ -74,28 +74,27 @@ function num(v: unknown): number | null {
 }
 
 /**
- * Reads one stream's info and groups. `messagesAdded`: the `stats:messages-added` hash, read once for
- * every stream.
+ * Reads one stream's info and groups. `packed`: the `stats:messages-added` hash, read once for every
+ * stream.
  */
 export async function streamInfo(
   redis: RedisClient,
   prefix: string,
   key: string,
-  messagesAdded: Record<string, string>,
+  packed: Record<string, string>,
 ): Promise<StreamInfo> {
   const info = await redis.xInfoStream(key) as unknown as Record<string, unknown>;
   const groups = await redis.xInfoGroups(key) as unknown as Record<string, unknown>[];
   const first = info["first-entry"] as RawEntry | null;
   const last = info["last-entry"] as RawEntry | null;
   const stream = key.slice(`${prefix}:stream:`.length);
-  const packed = messagesAdded[stream];
   const entriesAdded = num(info["entries-added"]);
   return {
     stream,
     key,
     length: Number(info.length),
     entriesAdded,
-    messagesAdded: packed !== undefined ? Number(packed) : entriesAdded,
+    messagesAdded: streamMessagesAdded(packed, stream, entriesAdded),
     firstId: first?.id ?? null,
     lastId: last?.id ?? null,
     firstTime: first ? new Date(idMs(first.id)).toISOString() : null,
@@ -212,10 +211,10 @@ async function run(ctx: CommandContext, args: ParsedArgs): Promise<number> {
   await using redis = await openRedis(ctx);
   const { prefix } = ctx.options;
   const infos: StreamInfo[] = [];
-  const messagesAdded = await redis.hGetAll(keys.messagesAdded(prefix));
+  const packed = await redis.hGetAll(keys.messagesAdded(prefix));
   for (const key of await scanStreams(redis, prefix)) {
     try {
-      infos.push(await streamInfo(redis, prefix, key, messagesAdded));
+      infos.push(await streamInfo(redis, prefix, key, packed));
     } catch (e) {
       if (!String(e).includes("no such key")) throw e; // deleted between SCAN and XINFO
     }

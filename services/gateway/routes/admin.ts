@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { keys, type MarketSpec, type SimControl, streamKey, STREAMS } from "@lib/contracts";
 import { decimalPlaces } from "@lib/money";
-import { publish } from "@lib/redis";
+import { publish, streamMessagesAdded } from "@lib/redis";
 import { listUsers, setRole } from "@lib/users";
 import type { GatewayDeps, RouteFn } from "../app.ts";
 import { okReply } from "../engine_client.ts";
@@ -113,18 +113,19 @@ export function adminRoutes(route: RouteFn, deps: GatewayDeps): void {
     const streams = await Promise.all(
       Object.values(STREAMS).map(async (def) => {
         const key = streamKey(deps.prefix, def);
-        const [length, groups, info] = await Promise.all([
-          deps.redis.xLen(key),
+        // a stream not written yet has no info (and no groups): all zero
+        const [info, groups] = await Promise.all([
+          deps.redis.xInfoStream(key).then((i) => i as unknown as Record<string, unknown>).catch(() =>
+            undefined
+          ),
           deps.redis.xInfoGroups(key).catch(() => [] as Record<string, unknown>[]),
-          deps.redis.sendCommand<unknown[]>(["XINFO", "STREAM", key]).catch(() => [] as unknown[]),
         ]);
-        const at = (info as unknown[]).indexOf("entries-added");
-        const entriesAdded = at >= 0 ? Number(info[at + 1]) : 0;
+        const entriesAdded = Number(info?.["entries-added"] ?? 0);
         return {
           stream: def.name,
-          length,
+          length: Number(info?.length ?? 0),
           entriesAdded,
-          messagesAdded: packed[def.name] !== undefined ? Number(packed[def.name]) : entriesAdded,
+          messagesAdded: streamMessagesAdded(packed, def.name, entriesAdded),
           groups: (groups as Record<string, unknown>[]).map((g) => ({
             name: String(g.name),
             lag: Number(g.lag ?? 0),
