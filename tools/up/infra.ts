@@ -36,8 +36,11 @@ export async function redisAnswers(url: string): Promise<boolean> {
   }
 }
 
-/** Why a PostgreSQL server refused a login, or undefined when it accepted (or did not answer). */
-export async function postgresRefusal(url: string): Promise<string | undefined> {
+/**
+ * Logs in to the server's maintenance database (the target database may not exist yet) and runs
+ * `SELECT 1`: the error's SQLSTATE or connection code and message, or undefined when it worked.
+ */
+async function tryPostgres(url: string): Promise<{ code?: string; message: string } | undefined> {
   const u = new URL(url);
   u.pathname = "/postgres";
   const sql = postgres(u.toString(), { max: 1, connect_timeout: 2, onnotice: () => {} });
@@ -45,30 +48,28 @@ export async function postgresRefusal(url: string): Promise<string | undefined> 
     await sql`SELECT 1`;
     return undefined;
   } catch (e) {
-    const code = (e as { code?: string }).code;
-    // 28000 / 28P01: no such role, not allowed from here, or a wrong or missing password
-    return code === "28000" || code === "28P01" ? (e as Error).message : undefined;
+    return { code: (e as { code?: string }).code, message: (e as Error).message };
   } finally {
     await sql.end({ timeout: 1 });
   }
 }
 
-/** Connects to the server's maintenance database (the target database may not exist yet). */
+/** Why a PostgreSQL server refused a login, or undefined when it accepted (or did not answer). */
+export async function postgresRefusal(url: string): Promise<string | undefined> {
+  const e = await tryPostgres(url);
+  // 28000 / 28P01: no such role, not allowed from here, or a wrong or missing password
+  return e && (e.code === "28000" || e.code === "28P01") ? e.message : undefined;
+}
+
+/**
+ * True when a PostgreSQL server answers at `url`, even if it refuses this user or database
+ * ({@linkcode postgresRefusal} says why).
+ */
 export async function postgresAnswers(url: string): Promise<boolean> {
-  const u = new URL(url);
-  u.pathname = "/postgres";
-  const sql = postgres(u.toString(), { max: 1, connect_timeout: 2, onnotice: () => {} });
-  try {
-    await sql`SELECT 1`;
-    return true;
-  } catch (e) {
-    // the server answers but refuses this user/database: still "answering"; postgresRefusal says why
-    const code = (e as { code?: string }).code;
-    return code !== undefined &&
-      !["ECONNREFUSED", "CONNECT_TIMEOUT", "ENOTFOUND", "ECONNRESET"].includes(code);
-  } finally {
-    await sql.end({ timeout: 1 });
-  }
+  const e = await tryPostgres(url);
+  return e === undefined ||
+    (e.code !== undefined &&
+      !["ECONNREFUSED", "CONNECT_TIMEOUT", "ENOTFOUND", "ECONNRESET"].includes(e.code));
 }
 
 async function which(cmd: string): Promise<string | undefined> {
