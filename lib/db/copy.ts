@@ -43,7 +43,7 @@ export function copyText<Row extends Record<string, string | number | null>>(
   return out;
 }
 
-/** Where a server error comes from: node-postgres puts the SQLSTATE in `code`. */
+/** The SQLSTATE of a server error (node-postgres puts it in `code`), or undefined for any other error. */
 function sqlState(e: unknown): string | undefined {
   const code = (e as { code?: unknown })?.code;
   return typeof code === "string" && /^[0-9A-Z]{5}$/.test(code) ? code : undefined;
@@ -84,9 +84,11 @@ export class CopyWriter {
       this.#release(client);
       return stream.rowCount;
     } catch (e) {
-      if (sqlState(e) && !sqlState(e)!.startsWith("08") && !sqlState(e)!.startsWith("57")) {
-        this.#release(client); // the server refused the data; the connection is fine
-      } else this.#drop(client);
+      // the server refused the data: the connection is fine; a connection error (class 08), the
+      // server shutting down (57) or no SQLSTATE at all (the socket broke): it is not
+      const state = sqlState(e);
+      if (state && !state.startsWith("08") && !state.startsWith("57")) this.#release(client);
+      else this.#drop(client);
       throw e;
     }
   }
