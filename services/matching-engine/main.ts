@@ -113,6 +113,13 @@ async function main(): Promise<number> {
     shutdown.defer("engine loop", () => loop.catch(() => {}));
     await loop;
   } catch (e) {
+    if (!runner && shutdown.signal.aborted) {
+      // SIGINT/SIGTERM while recovering: the shutdown closed the connections under the recovery,
+      // which applied nothing to Redis yet; a clean stop, the next start recovers again
+      await shutdown.done;
+      log.info("stopped while recovering", { error: String(e) });
+      return 0;
+    }
     log.error("the engine stopped on an error", { error: e });
     await shutdown.shutdown("fatal");
     return 1;

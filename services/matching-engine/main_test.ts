@@ -2,6 +2,8 @@ import assert from "node:assert/strict";
 import { keys, streamKey, STREAMS } from "@lib/contracts";
 import { encodeEntry } from "@lib/redis";
 import { freePort, redisFixture, waitFor } from "@lib/testing";
+import { commandFlow } from "./command_flow.ts";
+import { defaultEngineSettings } from "./engine.ts";
 
 const MAIN = new URL("./main.ts", import.meta.url).pathname;
 
@@ -62,4 +64,60 @@ Deno.test("main.ts refuses a bad configuration, naming the variable", async () =
   ]);
   assert.equal(status.code, 2);
   assert.match(stdout + stderr, /KALENCY_START_BALANCES/);
+});
+
+Deno.test("main.ts stopped by SIGTERM while it recovers exits cleanly, and a later start recovers", async () => {
+  await using fx = await redisFixture("main-recovering");
+  const { redis, prefix, url } = fx;
+  // commands up to the checkpoint but no snapshot: the start replays all of them before it runs
+  const settings = defaultEngineSettings();
+  const flow = commandFlow({ seed: 3, users: 200, markets: settings.markets });
+  const key = streamKey(prefix, STREAMS.orders);
+  let last = "";
+  for (let b = 0; b < 20; b++) {
+    const m = redis.multi();
+    for (let i = 0; i < 2500; i++) m.xAdd(key, "*", encodeEntry(STREAMS.orders, flow.next().value!));
+    const ids = await m.execAsPipeline() as unknown as string[];
+    last = ids[ids.length - 1];
+  }
+  await redis.set(keys.checkpoint(prefix), last);
+
+  const port = freePort();
+  const env = { REDIS_URL: url, KALENCY_PREFIX: prefix, KALENCY_ENGINE_PORT: String(port) };
+  const child = spawn(env);
+  const output = Promise.all([new Response(child.stdout).text(), new Response(child.stderr).text()]);
+  try {
+    const health = await waitFor(async () => {
+      try {
+        return await (await fetch(`http://127.0.0.1:${port}/healthz`)).json();
+      } catch {
+        return undefined; // not listening yet
+      }
+    }, { timeoutMs: 20_000, intervalMs: 5, what: "/healthz to answer" });
+    assert.match(JSON.stringify(health.checks.loop), /recovering/, "the signal comes during the recovery");
+  } finally {
+    child.kill("SIGTERM");
+  }
+  const status = await child.status;
+  const [stdout, stderr] = await output;
+  assert.equal(status.code, 0, stdout + stderr);
+  assert.match(stdout + stderr, /stopped while recovering/);
+  assert.equal(await redis.get(keys.checkpoint(prefix)), last, "nothing was committed");
+
+  // the next start recovers the same commands and runs
+  const again = spawn(env);
+  const againOutput = Promise.all([new Response(again.stdout).text(), new Response(again.stderr).text()]);
+  try {
+    await waitFor(
+      async () => (await fetch(`http://127.0.0.1:${port}/healthz`).catch(() => undefined))?.status === 200,
+      {
+        timeoutMs: 30_000,
+        what: "/healthz 200 after the recovery",
+      },
+    );
+  } finally {
+    again.kill("SIGTERM");
+  }
+  const [out2, err2] = await againOutput;
+  assert.equal((await again.status).code, 0, out2 + err2);
 });
