@@ -108,13 +108,15 @@ Deno.test("main.ts stopped by SIGTERM while it recovers exits cleanly, and a lat
   const again = spawn(env);
   const againOutput = Promise.all([new Response(again.stdout).text(), new Response(again.stderr).text()]);
   try {
-    await waitFor(
-      async () => (await fetch(`http://127.0.0.1:${port}/healthz`).catch(() => undefined))?.status === 200,
-      {
-        timeoutMs: 30_000,
-        what: "/healthz 200 after the recovery",
-      },
-    );
+    await waitFor(async () => {
+      try {
+        const res = await fetch(`http://127.0.0.1:${port}/healthz`);
+        await res.body?.cancel();
+        return res.status === 200;
+      } catch {
+        return false; // not listening yet
+      }
+    }, { timeoutMs: 30_000, what: "/healthz 200 after the recovery" });
   } finally {
     again.kill("SIGTERM");
   }
