@@ -111,9 +111,20 @@ Deno.test({
       const before = { seller: await wallet(seller.accessToken), buyer: await wallet(buyer.accessToken) };
       assert.equal(parseUnits(before.buyer.available.USD, 6), 100_000_000000n);
 
-      // the tools tail follows the executions stream live
+      // the tools tail follows the executions stream; --since lets a tail that starts late (a loaded
+      // machine) still print a trade made before it was reading
       tail = new Deno.Command(Deno.execPath(), {
-        args: ["run", "-A", "tools/cli.ts", "tail", "executions", "--prefix", env.KALENCY_PREFIX],
+        args: [
+          "run",
+          "-A",
+          "tools/cli.ts",
+          "tail",
+          "executions",
+          "--since",
+          "10m",
+          "--prefix",
+          env.KALENCY_PREFIX,
+        ],
         cwd: ROOT,
         env,
         stdout: "piped",
@@ -125,7 +136,6 @@ Deno.test({
         for await (const c of tail!.stdout) tailText += d.decode(c, { stream: true });
       })();
       void tail.stderr.cancel();
-      await new Promise((r) => setTimeout(r, 1500));
 
       const place = async (t: string, body: Record<string, unknown>) => {
         const r = await fetch(`${api}/v1/orders`, {
@@ -205,7 +215,7 @@ Deno.test({
 
       await waitFor(() => tailText.includes(trade.tradeId), {
         what: "the execution in tools tail",
-        timeoutMs: 10_000,
+        timeoutMs: 30_000,
       });
     } finally {
       if (tail) {

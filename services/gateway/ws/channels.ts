@@ -2,7 +2,8 @@
  * Channel names of `/v1/ws` and who may subscribe to them. Pure: no I/O.
  *
  * Public: `book.{symbol}`, `trades.{symbol}`, `ticker.{symbol}`, `ticks.{symbol}`,
- * `candles.{symbol}.{tf}`. Private: `orders.{userId}`, `wallet.{userId}` (plain `orders` / `wallet`
+ * `candles.{symbol}.{tf}` (candles from trades, as REST's default `source=trade`) and
+ * `candles.{symbol}.{tf}.index` (candles from the simulator's ticks, REST's `source=index`). Private: `orders.{userId}`, `wallet.{userId}` (plain `orders` / `wallet`
  * mean the caller's own). Symbols and timeframes are case-insensitive and normalised (`btc-usd` ->
  * `BTC-USD`, `1H` -> `1h`); user ids are case-sensitive.
  */
@@ -25,7 +26,7 @@ export const CHANNEL_KINDS: readonly ChannelKind[] = [
 /** A parsed, normalised channel. `name` is the canonical name used in every server message. */
 export type ChannelRef =
   | { name: string; kind: "book" | "trades" | "ticker" | "ticks"; symbol: string }
-  | { name: string; kind: "candles"; symbol: string; timeframe: Timeframe }
+  | { name: string; kind: "candles"; symbol: string; timeframe: Timeframe; source: CandleSource }
   | { name: string; kind: PrivateKind; userId: string };
 
 export interface Identity {
@@ -42,6 +43,7 @@ export type ErrorCode =
   | "FORBIDDEN"
   | "TOO_MANY_SUBSCRIPTIONS"
   | "MESSAGE_TOO_BIG"
+  | "RATE_LIMITED"
   | "UNAVAILABLE";
 
 export type ChannelResult = { ok: true; channel: ChannelRef } | {
@@ -50,9 +52,17 @@ export type ChannelResult = { ok: true; channel: ChannelRef } | {
   message: string;
 };
 
+/** Which candle series a candles channel carries: built from trades, or from the simulator's ticks. */
+export type CandleSource = "trade" | "index";
+
+/** The channel a candle goes to: one series per channel, so `openTime` identifies a candle in it. */
+export function candleChannel(symbol: string, timeframe: string, source: string | undefined): string {
+  return source === "index" ? `candles.${symbol}.${timeframe}.index` : `candles.${symbol}.${timeframe}`;
+}
+
 const USER_ID_REGEXP = /^[A-Za-z0-9_.@:-]{1,64}$/;
 const CHANNEL_FORMS =
-  "book.{symbol}, trades.{symbol}, ticker.{symbol}, ticks.{symbol}, candles.{symbol}.{tf}, orders, " +
+  "book.{symbol}, trades.{symbol}, ticker.{symbol}, ticks.{symbol}, candles.{symbol}.{tf}[.index], orders, " +
   "orders.{userId}, wallet, wallet.{userId}";
 
 function unknown(name: string, why: string): ChannelResult {
@@ -104,17 +114,30 @@ export function parseChannel(raw: string, identity: Identity | undefined): Chann
       return { ok: true, channel: { name: `${head}.${symbol}`, kind: head, symbol } };
     }
     case "candles": {
-      const d = rest.indexOf(".");
-      const symbol = (d < 0 ? rest : rest.slice(0, d)).toUpperCase();
-      const tf = d < 0 ? "" : rest.slice(d + 1).toLowerCase();
+      const [sym = "", tfText = "", sourceText, ...extra] = rest.split(".");
+      const symbol = sym.toUpperCase();
+      const tf = tfText.toLowerCase();
       if (!SYMBOL_REGEXP.test(symbol)) return unknown(raw, "the symbol must be BASE-QUOTE, e.g. BTC-USD");
       if (!(TIMEFRAMES as readonly string[]).includes(tf)) {
         return unknown(raw, `the timeframe must be one of ${TIMEFRAMES.join(", ")}`);
       }
+      const source = sourceText === undefined ? "trade" : sourceText.toLowerCase();
+      if (extra.length > 0 || (source !== "trade" && source !== "index")) {
+        return unknown(
+          raw,
+          "the candle source after the timeframe may only be index (or trade, the default)",
+        );
+      }
       const timeframe = tf as Timeframe;
       return {
         ok: true,
-        channel: { name: `candles.${symbol}.${timeframe}`, kind: "candles", symbol, timeframe },
+        channel: {
+          name: candleChannel(symbol, timeframe, source),
+          kind: "candles",
+          symbol,
+          timeframe,
+          source,
+        },
       };
     }
     default:

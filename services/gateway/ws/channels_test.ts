@@ -13,6 +13,8 @@ Deno.test("resolveChannel() normalises public channel names", async (t) => {
     ["ticks.btc-usd", "ticks.BTC-USD"],
     ["candles.BTC-USD.1m", "candles.BTC-USD.1m"],
     ["candles.btc-usd.1H", "candles.BTC-USD.1h"],
+    ["candles.BTC-USD.1m.trade", "candles.BTC-USD.1m"],
+    ["candles.BTC-USD.1m.INDEX", "candles.BTC-USD.1m.index"],
   ];
   for (const [raw, name] of cases) {
     await t.step(raw, () => {
@@ -30,6 +32,8 @@ Deno.test("resolveChannel() refuses malformed names with UNKNOWN_CHANNEL and the
     ["book.BTCUSD", /BASE-QUOTE/],
     ["candles.BTC-USD", /timeframe must be one of/],
     ["candles.BTC-USD.2m", /1s, 5s, 1m, 5m, 1h, 1d/],
+    ["candles.BTC-USD.1m.mid", /source after the timeframe may only be index/],
+    ["candles.BTC-USD.1m.index.x", /source after the timeframe may only be index/],
     ["depth.BTC-USD", /unknown channel type "depth"/],
     ["orders.a b", /user id/],
   ];

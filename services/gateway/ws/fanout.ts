@@ -4,7 +4,7 @@
  * passed in.
  */
 import type { BookDelta, Candle, Execution, OrderEvent, Tick, Ticker, WalletEvent } from "@lib/contracts";
-import type { ChannelRef } from "./channels.ts";
+import { candleChannel, type ChannelRef } from "./channels.ts";
 import type { ChannelSpec, Hub, Snapshot } from "./hub.ts";
 import { msg } from "./protocol.ts";
 
@@ -85,7 +85,10 @@ export const STREAM_CHANNELS: Record<keyof Dispatcher, { kinds: string[]; names(
     bookDelta: { kinds: ["book"], names: (m) => [`book.${m.symbol}`] },
     orderEvent: { kinds: ["orders"], names: (m) => [`orders.${m.order?.userId}`] },
     walletEvent: { kinds: ["wallet"], names: (m) => [`wallet.${m.userId}`] },
-    candle: { kinds: ["candles"], names: (m) => [`candles.${m.symbol}.${m.timeframe}`] },
+    candle: {
+      kinds: ["candles"],
+      names: (m) => [candleChannel(String(m.symbol), String(m.timeframe), m.source as string | undefined)],
+    },
     tick: {
       kinds: ["ticks", "legacy_ticks"],
       names: (m) => [`ticks.${m.symbol}`, legacyTicksChannel(String(m.symbol))],
@@ -127,7 +130,7 @@ export function createDispatcher(
       if (hub.wants(name)) hub.deliver(name, msg.data(name, "wallet", e), e.ts);
     },
     candle(c) {
-      const name = `candles.${c.symbol}.${c.timeframe}`;
+      const name = candleChannel(c.symbol, c.timeframe, c.source);
       if (hub.wants(name)) hub.deliver(name, msg.data(name, "candle", c));
     },
     tick(t) {

@@ -3,6 +3,7 @@ import { type Candle, keys, STREAMS, type Tick, type Ticker, type WalletView } f
 import { publishBatch } from "@lib/redis";
 import { waitFor } from "@lib/testing";
 import { BookWriter, orderEvent, replayBook, startFeed, trade, walletEvent } from "./_testing.ts";
+import { OPS_BURST } from "./protocol.ts";
 
 function candle(symbol: string, timeframe: Candle["timeframe"], close: string): Candle {
   return {
@@ -25,6 +26,27 @@ function candle(symbol: string, timeframe: Candle["timeframe"], close: string): 
 function tick(symbol: string, price: string): Tick {
   return { symbol, price, delta: "0.001", volume: "1.5", regime: "normal", ts: Date.now() };
 }
+
+Deno.test("/v1/ws candles: trade candles and index candles each have their own channel", async () => {
+  await using f = await startFeed();
+  const c = await f.client();
+  await c.take((m) => m.type === "welcome");
+  c.send({ op: "subscribe", channels: ["candles.BTC-USD.1m", "candles.BTC-USD.1m.index"] });
+  await c.take((m) => m.type === "subscribed" && m.channel === "candles.BTC-USD.1m.index");
+  // the same openTime in both series: a client keyed by openTime must never see them mixed
+  await publishBatch(f.redis, f.prefix, STREAMS.candles, [
+    { ...candle("BTC-USD", "1m", "2"), source: "index" },
+    candle("BTC-USD", "1m", "3"),
+  ]);
+  const byTrade = await c.take((m) => m.channel === "candles.BTC-USD.1m");
+  const byIndex = c.on("candles.BTC-USD.1m.index").filter((m) => m.type === "candle");
+  assert.equal(byTrade.data.source, "trade");
+  assert.equal(byTrade.data.close, "3");
+  assert.equal(byIndex.length, 1);
+  assert.equal(byIndex[0].data.source, "index");
+  assert.equal(byIndex[0].data.close, "2");
+  assert.equal(c.on("candles.BTC-USD.1m").filter((m) => m.type === "candle").length, 1);
+});
 
 Deno.test("/v1/ws subscribe delivers trades and candles of the channel only; unsubscribe stops them", async () => {
   await using f = await startFeed();
@@ -105,6 +127,33 @@ Deno.test("/v1/ws answers bad input with error messages and keeps the connection
   c.send({ op: "ping", id: "x".repeat(17_000) });
   assert.equal((await c.take((m) => m.type === "error")).code, "MESSAGE_TOO_BIG");
   assert.equal((await c.closed).code, 4009);
+});
+
+Deno.test("/v1/ws counts the message limit in UTF-8 bytes", async () => {
+  await using f = await startFeed();
+  const c = await f.client();
+  // 6,000 characters, 18,000 bytes: over 16 KiB although its length in characters is not
+  c.send({ op: "ping", pad: "€".repeat(6_000) });
+  assert.equal((await c.take((m) => m.type === "error")).code, "MESSAGE_TOO_BIG");
+  assert.equal((await c.closed).code, 4009);
+  const ok = await f.client();
+  assert.equal((await ok.request({ op: "ping", pad: "€".repeat(5_000) })).type, "pong");
+});
+
+Deno.test("/v1/ws refuses a flood of operations with one RATE_LIMITED error, then admits again", async () => {
+  await using f = await startFeed();
+  const c = await f.client();
+  for (let i = 0; i < OPS_BURST + 50; i++) c.send({ op: "ping", id: i });
+  const limited = await c.take((m) => m.type === "error");
+  assert.equal(limited.code, "RATE_LIMITED");
+  assert.match(limited.message, /at most 20 a second/);
+  await new Promise((r) => setTimeout(r, 200));
+  assert.equal(c.messages.filter((m) => m.type === "pong").length, OPS_BURST);
+  assert.equal(c.messages.filter((m) => m.type === "error").length, 1);
+  // the bucket refills: a little later the connection works again
+  const pong = await c.request({ op: "ping", id: "after" });
+  assert.equal(pong.type, "pong");
+  assert.equal(pong.id, "after");
 });
 
 Deno.test("/v1/ws book sends the snapshot with its seq, then the deltas after it", async () => {

@@ -53,6 +53,11 @@ export class Client {
   closed = false;
   /** Client operations run one after another (an auth completes before the next subscribe). */
   ops: Promise<void> = Promise.resolve();
+  /** Operations this client may still send now (see OPS_PER_SECOND), and when they were counted. */
+  opTokens = -1;
+  opTokensAt = 0;
+  /** An op was refused since the last RATE_LIMITED error (one error per refill, not one per op). */
+  opRefusedTold = false;
   constructor(readonly socket: FeedSocket, readonly route: Route) {}
 }
 

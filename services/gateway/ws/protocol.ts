@@ -10,6 +10,12 @@ import type { ErrorCode, Identity } from "./channels.ts";
 export const MAX_CLIENT_MESSAGE = 16 * 1024;
 /** Most channels one connection may hold at once. */
 export const MAX_SUBSCRIPTIONS = 100;
+/**
+ * Client operations a connection may send: a bucket of OPS_BURST refilled at OPS_PER_SECOND. One
+ * client flooding subscribes or pings would otherwise hold up the event loop every client shares.
+ */
+export const OPS_PER_SECOND = 20;
+export const OPS_BURST = 100;
 
 /** WebSocket close codes the server uses (the API only allows 1000 and 3000-4999). */
 export const CLOSE = {

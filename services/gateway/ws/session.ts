@@ -5,7 +5,23 @@
 import { authorize, type Identity, parseChannel, resolveChannel } from "./channels.ts";
 import { channelSpec, type SnapshotLoaders } from "./fanout.ts";
 import type { Client, Hub } from "./hub.ts";
-import { CLOSE, MAX_CLIENT_MESSAGE, MAX_SUBSCRIPTIONS, msg, parseClientOp } from "./protocol.ts";
+import {
+  CLOSE,
+  MAX_CLIENT_MESSAGE,
+  MAX_SUBSCRIPTIONS,
+  msg,
+  OPS_BURST,
+  OPS_PER_SECOND,
+  parseClientOp,
+} from "./protocol.ts";
+
+const utf8 = new TextEncoder();
+
+/** Size of a text frame in UTF-8 bytes; counted only when its length in UTF-16 units leaves doubt. */
+function overLimit(data: string): boolean {
+  if (data.length > MAX_CLIENT_MESSAGE) return true;
+  return data.length * 3 > MAX_CLIENT_MESSAGE && utf8.encode(data).length > MAX_CLIENT_MESSAGE;
+}
 
 export interface SessionDeps {
   hub: Hub;
@@ -33,7 +49,7 @@ export function createSession(deps: SessionDeps): (c: Client, data: unknown) => 
     if (typeof data !== "string") {
       return hub.reply(c, msg.error("BAD_REQUEST", "send text frames of JSON, not binary", undefined));
     }
-    if (data.length > MAX_CLIENT_MESSAGE) {
+    if (overLimit(data)) {
       hub.reply(
         c,
         msg.error("MESSAGE_TOO_BIG", `a message may hold at most ${MAX_CLIENT_MESSAGE} bytes`, undefined),
@@ -110,7 +126,38 @@ export function createSession(deps: SessionDeps): (c: Client, data: unknown) => 
     }
   }
 
+  /** Takes one op from the client's bucket; false when it is empty. */
+  function admit(c: Client): boolean {
+    const now = deps.now();
+    if (c.opTokens < 0) c.opTokens = OPS_BURST;
+    else c.opTokens = Math.min(OPS_BURST, c.opTokens + (now - c.opTokensAt) * OPS_PER_SECOND / 1000);
+    c.opTokensAt = now;
+    if (c.opTokens >= 1) {
+      c.opTokens -= 1;
+      c.opRefusedTold = false;
+      return true;
+    }
+    return false;
+  }
+
   return (c, data) => {
+    if (c.closed) return;
+    if (!admit(c)) {
+      // one error per run of refused ops: answering each would cost what the limit saves
+      if (!c.opRefusedTold) {
+        c.opRefusedTold = true;
+        hub.reply(
+          c,
+          msg.error(
+            "RATE_LIMITED",
+            `too many operations: at most ${OPS_PER_SECOND} a second (bursts of ${OPS_BURST}); ` +
+              "this one and the ones after it until the limit allows again were ignored",
+            undefined,
+          ),
+        );
+      }
+      return;
+    }
     c.ops = c.ops.then(() => handle(c, data)).catch(deps.onError);
   };
 }
