@@ -45,6 +45,12 @@ export const Candle = z.object({
 });
 export type Candle = z.output<typeof Candle>;
 
+/**
+ * Largest raw volatility (standard deviation of one tick's log return) a control may set: 10 % a
+ * tick is already a market in free fall; beyond it the model's numbers stop meaning anything.
+ */
+export const MAX_SIM_VOLATILITY = 0.1;
+
 /** An admin control for the simulator; every change is a command on `stream:sim-control`. */
 export const SimControl = z.discriminatedUnion("action", [
   z.object({ action: z.literal("start"), ts: EpochMs }),
@@ -53,7 +59,7 @@ export const SimControl = z.discriminatedUnion("action", [
     action: z.literal("volatility"),
     /** A named profile (calm, normal, volatile, crash) or a raw volatility number per tick. */
     profile: z.string().optional(),
-    volatility: z.number().nonnegative().optional(),
+    volatility: z.number().nonnegative().max(MAX_SIM_VOLATILITY).optional(),
     /** One symbol, or all when absent. */
     symbol: z.string().optional(),
     ts: EpochMs,

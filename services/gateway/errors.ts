@@ -109,6 +109,16 @@ export const REJECT_STATUS: Record<RejectReason, ContentfulStatusCode> = {
 };
 
 /** The ApiError for an engine rejection. */
+/** 404 UNKNOWN_SYMBOL for a symbol that is not among `markets`, listing the ones that are. */
+export function unknownSymbol(symbol: string, markets: readonly { symbol: string }[]): ApiError {
+  return new ApiError(
+    404,
+    "UNKNOWN_SYMBOL",
+    `symbol ${symbol} is not listed; markets: ${markets.map((m) => m.symbol).join(", ") || "(none yet)"}`,
+    { field: "symbol" },
+  );
+}
+
 export function rejectionError(r: { reason: RejectReason; message: string; field?: string }): ApiError {
   return new ApiError(REJECT_STATUS[r.reason] ?? 400, r.reason, r.message, r.field ? { field: r.field } : {});
 }

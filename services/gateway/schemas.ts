@@ -15,6 +15,7 @@ import {
   EpochMs,
   Execution,
   MarketSpec,
+  MAX_SIM_VOLATILITY,
   OrderAck,
   OrderType,
   Side,
@@ -226,7 +227,9 @@ export const KeyIdParams = z.object({ keyId: z.string().min(1).max(64) });
 
 export const SimRunning = z.object({ running: z.boolean() });
 export const VolatilityRequest = z.object({
-  volatility: z.number().nonnegative().optional().describe("Raw volatility per tick (original)"),
+  volatility: z.number().nonnegative().max(MAX_SIM_VOLATILITY).optional().describe(
+    `Raw volatility per tick (original): the standard deviation of one tick's log return, 0 to ${MAX_SIM_VOLATILITY}`,
+  ),
   profile: z.enum(["calm", "normal", "volatile", "crash"]).optional(),
   symbol: SymbolIn.optional().describe("One symbol, or all when absent"),
 });

@@ -34,6 +34,12 @@ export interface PriceState {
 /** GARCH multiplier cap: keeps one freak draw from blowing the variance up. */
 const MAX_H = 25;
 
+/**
+ * How far above its start price the model may go, in log space (a millionfold): prices stay well
+ * inside what ticks and lots can express, whatever volatility an admin sets.
+ */
+const MAX_RISE_LOG = Math.log(1e6);
+
 /** A fresh model state at `price` (a float), in the profile's most likely starting regime. */
 export function createPriceState(price: number, profile: Profile, minPrice: number): PriceState {
   const start = Math.max(price, minPrice);
@@ -87,7 +93,9 @@ export function stepPrice(state: PriceState, profile: Profile, rng: Rng, dtSec: 
     r -= profile.meanReversionPerHour * (dtSec / 3600) * (state.logPrice - state.anchor);
   }
   const before = state.logPrice;
-  state.logPrice = Math.max(before + r, state.floorLog);
+  // a step that is not a number (an absurd volatility) leaves the price where it was
+  const next = Number.isFinite(r) ? before + r : before;
+  state.logPrice = Math.min(Math.max(next, state.floorLog), state.anchor + MAX_RISE_LOG);
   if (profile.garchA > 0) {
     const alpha = profile.garchA * Math.sqrt(dtSec);
     const persistence = Math.pow(0.5, dtSec / profile.garchHalfLifeSec);

@@ -71,3 +71,16 @@ Deno.test("mean reversion pulls the price back towards its anchor", () => {
   const price = Math.exp(state.logPrice);
   assert.ok(price < 110 && price > 100, `price ${price}`);
 });
+
+Deno.test("stepPrice() keeps the price finite and within a millionfold of the start, whatever the volatility", () => {
+  for (const sigmaPerMinute of [50, 1e300, Infinity]) {
+    const profile = { ...PROFILES.normal, sigmaPerMinute };
+    const state = createPriceState(100, profile, 0.01);
+    const rng = createRng("wild", "model");
+    for (let i = 0; i < 2_000; i++) {
+      stepPrice(state, profile, rng, 0.25);
+      assert.ok(Number.isFinite(state.logPrice), `step ${i} at sigma ${sigmaPerMinute}: ${state.logPrice}`);
+      assert.ok(state.logPrice >= Math.log(0.01) && state.logPrice <= Math.log(100 * 1e6) + 1e-9);
+    }
+  }
+});

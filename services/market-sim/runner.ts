@@ -324,6 +324,9 @@ export async function startMarketSim(deps: RunnerDeps, options: RunnerOptions): 
       } catch (e) {
         m.loopErrors.inc();
         rare("loop", 5_000, () => log.error("simulator loop iteration failed", { error: errorText(e) }));
+        // try again one interval later: a step that throws at once must not spin the loop without
+        // ever yielding (health checks, controls and shutdown all need the event loop)
+        next = performance.now() + interval;
       } finally {
         timer();
         lastLoopAt = Date.now();

@@ -16,6 +16,7 @@ import { redisFixture, waitFor } from "@lib/testing";
 import type { BotAccounts } from "./bot_accounts.ts";
 import { DEFAULT_POPULATION } from "./bots.ts";
 import { REPLY_STREAM, type RunnerOptions, type SimHandle, startMarketSim } from "./runner.ts";
+import { Simulator } from "./simulator.ts";
 import { statusKey } from "./sim_store.ts";
 
 const quiet = createLogger("market-sim-test", { level: "error", write: () => {} });
@@ -247,5 +248,35 @@ Deno.test("market-sim cancels every bot's orders when it stops", async () => {
     const tail = last.slice(-8).map((e) => JSON.parse(e.message.payload));
     assert.ok(tail.every((c) => c.type === "cancelAll"), JSON.stringify(tail.map((c) => c.type)));
     assert.equal((await status(redis, prefix)).running, false);
+  });
+});
+
+Deno.test("market-sim keeps its event loop free while a step throws, and goes on once it stops", async () => {
+  await withSim(async ({ redis, prefix, start }) => {
+    await seedEngineReadModels(redis, prefix);
+    const { registry } = await start();
+    const ticksKey = streamKey(prefix, STREAMS.ticks);
+    await waitFor(async () => (await redis.xLen(ticksKey)) > 0, { what: "first ticks", timeoutMs: 10_000 });
+    const step = Simulator.prototype.step;
+    Simulator.prototype.step = () => {
+      throw new Error("a broken step");
+    };
+    try {
+      // a timer still fires on time: the loop yields between failed attempts
+      const t0 = performance.now();
+      await new Promise((r) => setTimeout(r, 300));
+      assert.ok(performance.now() - t0 < 2_000, `a 300 ms timer took ${performance.now() - t0} ms`);
+      const errors = registry.render().match(/sim_loop_errors_total (\d+)/);
+      assert.ok(errors && Number(errors[1]) >= 1, "loop errors are counted");
+      // about one attempt per interval (50 ms), not thousands
+      assert.ok(Number(errors[1]) < 40, `${errors[1]} attempts in 300 ms`);
+    } finally {
+      Simulator.prototype.step = step;
+    }
+    const before = await redis.xLen(ticksKey);
+    await waitFor(async () => (await redis.xLen(ticksKey)) > before, {
+      what: "ticks again",
+      timeoutMs: 10_000,
+    });
   });
 });

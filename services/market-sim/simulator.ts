@@ -6,13 +6,14 @@
  * same steps) give the same ticks and commands.
  * @module
  */
-import type {
-  EngineCommandInput,
-  EngineReply,
-  MarketSpec,
-  SimControl,
-  Tick,
-  WalletView,
+import {
+  type EngineCommandInput,
+  type EngineReply,
+  type MarketSpec,
+  MAX_SIM_VOLATILITY,
+  type SimControl,
+  type Tick,
+  type WalletView,
 } from "@lib/contracts";
 import {
   BOT_KINDS,
@@ -380,6 +381,10 @@ export class Simulator {
   }
 
   #setVolatility(control: Extract<SimControl, { action: "volatility" }>, replay: boolean): ControlOutcome {
+    const v = control.volatility;
+    if (v !== undefined && !(v >= 0 && v <= MAX_SIM_VOLATILITY)) {
+      return { applied: false, message: `volatility must be between 0 and ${MAX_SIM_VOLATILITY}, got ${v}` };
+    }
     let profile: Profile | undefined;
     if (control.profile !== undefined) {
       profile = findProfile(control.profile);

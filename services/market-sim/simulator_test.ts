@@ -1,5 +1,11 @@
 import assert from "node:assert/strict";
-import { DEFAULT_MARKETS, type EngineCommandInput, type MarketSpec, type SimControl } from "@lib/contracts";
+import {
+  DEFAULT_MARKETS,
+  type EngineCommandInput,
+  type MarketSpec,
+  MAX_SIM_VOLATILITY,
+  type SimControl,
+} from "@lib/contracts";
 import { DEFAULT_POPULATION } from "./bots.ts";
 import { type MarketLookup, Simulator, type SimulatorOptions } from "./simulator.ts";
 
@@ -171,6 +177,21 @@ Deno.test("Simulator: volatility controls set named profiles, raw numbers, per s
   run(sim, 200);
   assert.deepEqual(sim.status(T0).symbols.map((s) => s.price), before);
   assert.equal(sim.applyControl({ action: "volatility", profile: "wild", ts: 0 }, LOOKUP).applied, false);
+});
+
+Deno.test("Simulator: an absurd volatility is refused, and the largest allowed keeps prices finite", () => {
+  const sim = makeSim();
+  fundBots(sim);
+  const refused = sim.applyControl({ action: "volatility", volatility: 1e308, ts: 0 }, LOOKUP);
+  assert.equal(refused.applied, false);
+  assert.match(refused.message, /between 0 and 0.1/);
+  assert.equal(sim.status(T0).profile, "normal");
+  assert.ok(
+    sim.applyControl({ action: "volatility", volatility: MAX_SIM_VOLATILITY, ts: 0 }, LOOKUP).applied,
+  );
+  const { ticks, commands } = run(sim, 400);
+  assert.ok(ticks.length > 0 && commands.length > 0);
+  for (const t of ticks) assert.match(t.price, /^\d+(\.\d+)?$/, `tick price ${t.price}`);
 });
 
 Deno.test("Simulator: the crash profile crashes at once when live, not when replayed", () => {

@@ -5,7 +5,7 @@ import { publish, streamMessagesAdded } from "@lib/redis";
 import { listUsers, setRole } from "@lib/users";
 import type { GatewayDeps, RouteFn } from "../app.ts";
 import { okReply } from "../engine_client.ts";
-import { ApiError } from "../errors.ts";
+import { ApiError, unknownSymbol } from "../errors.ts";
 import {
   AdminStatusResponse,
   EnsureRequest,
@@ -73,6 +73,10 @@ export function adminRoutes(route: RouteFn, deps: GatewayDeps): void {
     body: VolatilityRequest,
     responses: { 200: { description: "Applied settings", schema: VolatilityResponse } },
   }, async (c, { body }) => {
+    if (body.symbol !== undefined) {
+      const markets = await deps.reads.markets();
+      if (!markets.some((m) => m.symbol === body.symbol)) throw unknownSymbol(body.symbol, markets);
+    }
     // the original set 0 (flat) when the body had no volatility
     const volatility = body.profile === undefined ? body.volatility ?? 0 : body.volatility;
     await control({ action: "volatility", profile: body.profile, volatility, symbol: body.symbol });

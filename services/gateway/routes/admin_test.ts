@@ -49,6 +49,20 @@ Deno.test({
       });
       assert.equal(bad.status, 400);
       assert.equal(bad.json.field, "profile");
+      // beyond 10 % a tick the model means nothing (1e308 once froze the simulator)
+      const huge = await gw.call("POST", "/v1/admin/sim/volatility-profile", {
+        headers: admin.headers,
+        body: { volatility: 1e308 },
+      });
+      assert.equal(huge.status, 400);
+      assert.equal(huge.json.field, "volatility");
+      assert.match(huge.json.detail, /0\.1/);
+      const nowhere = await gw.call("POST", "/v1/admin/sim/volatility-profile", {
+        headers: admin.headers,
+        body: { volatility: 0.01, symbol: "XYZ-USD" },
+      });
+      assert.equal(nowhere.status, 404);
+      assert.equal(nowhere.json.code, "UNKNOWN_SYMBOL");
       const vols = (await controls()).filter((c) => c.action === "volatility");
       assert.deepEqual(vols.map((c) => [c.volatility, c.profile, c.symbol]), [
         [0.01, undefined, undefined],

@@ -1,7 +1,7 @@
 import type { Context } from "hono";
 import type { MarketSpec } from "@lib/contracts";
 import type { GatewayDeps, GatewayEnv, RouteFn } from "../app.ts";
-import { ApiError } from "../errors.ts";
+import { ApiError, unknownSymbol } from "../errors.ts";
 import {
   BookQuery,
   BookResponse,
@@ -29,14 +29,7 @@ export function marketRoutes(route: RouteFn, deps: GatewayDeps): void {
   async function listed(symbol: string): Promise<MarketSpec> {
     const markets = await reads.markets();
     const m = markets.find((x) => x.symbol === symbol);
-    if (!m) {
-      throw new ApiError(
-        404,
-        "UNKNOWN_SYMBOL",
-        `symbol ${symbol} is not listed; markets: ${markets.map((x) => x.symbol).join(", ") || "(none yet)"}`,
-        { field: "symbol" },
-      );
-    }
+    if (!m) throw unknownSymbol(symbol, markets);
     return m;
   }
 

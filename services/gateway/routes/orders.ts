@@ -2,7 +2,7 @@ import type { Execution, MarketSpec, OrderAck } from "@lib/contracts";
 import { toSteps } from "@lib/money";
 import type { GatewayDeps, RouteFn } from "../app.ts";
 import { okReply } from "../engine_client.ts";
-import { ApiError } from "../errors.ts";
+import { ApiError, unknownSymbol } from "../errors.ts";
 import {
   CancelQuery,
   HistoryQuery,
@@ -48,15 +48,6 @@ export function precheckOrder(o: PlaceOrderRequest, m: MarketSpec): void {
       { field: "qty" },
     );
   }
-}
-
-function unknownSymbol(symbol: string, markets: MarketSpec[]): ApiError {
-  return new ApiError(
-    404,
-    "UNKNOWN_SYMBOL",
-    `symbol ${symbol} is not listed; markets: ${markets.map((m) => m.symbol).join(", ")}`,
-    { field: "symbol" },
-  );
 }
 
 /** Orders: place, cancel (by id, by clientOrderId, all of a symbol), open, one, history. */
