@@ -77,6 +77,14 @@ export function toSteps(text: string, step: string): number | undefined {
   return Number(steps);
 }
 
+/** Compares two decimal strings exactly: negative, 0 or positive as `a` is below, equal to or above `b`. */
+export function compareDecimals(a: string, b: string): number {
+  const decimals = Math.max(decimalPlaces(a), decimalPlaces(b));
+  const x = parseUnits(a, decimals);
+  const y = parseUnits(b, decimals);
+  return x < y ? -1 : x > y ? 1 : 0;
+}
+
 /** Converts a whole number of `step`s back to a decimal string with the step's precision. */
 export function fromSteps(steps: number | bigint, step: string): string {
   const decimals = decimalPlaces(step);

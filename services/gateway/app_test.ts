@@ -56,6 +56,32 @@ Deno.test("errors are problem+json: unknown route 404, malformed JSON 400, body 
     assert.equal(r.status, 400);
     assert.equal(r.json.code, "MALFORMED_JSON");
   });
+  await t.step("malformed JSON sent as a form says how it was sent", async () => {
+    const r = await gw.call("POST", "/v1/auth/login", {
+      body: "username=a&password=b",
+      headers: { "content-type": "application/x-www-form-urlencoded" },
+    });
+    assert.equal(r.status, 400);
+    assert.equal(r.json.code, "MALFORMED_JSON");
+    assert.match(r.json.detail, /sent as application\/x-www-form-urlencoded/);
+    assert.match(r.json.detail, /Content-Type: application\/json/);
+  });
+  await t.step("a NUL character is a 400 naming the field, in a body, a path or a query", async () => {
+    const login = await gw.call("POST", "/v1/auth/login", {
+      body: '{"username":"a\\u0000b","password":"xxxxxxxxxx"}',
+    });
+    assert.equal(login.status, 400);
+    assert.equal(login.json.code, "VALIDATION_FAILED");
+    assert.equal(login.json.field, "username");
+    assert.match(login.json.detail, /NUL/);
+    const s = await gw.signup();
+    const order = await gw.call("GET", "/v1/orders/%00abc", { headers: s.headers });
+    assert.equal(order.status, 400);
+    assert.equal(order.json.field, "orderId");
+    const query = await gw.call("GET", "/v1/orders/open?symbol=BTC%00-USD", { headers: s.headers });
+    assert.equal(query.status, 400);
+    assert.equal(query.json.field, "symbol");
+  });
   await t.step("validation lists fields", async () => {
     const r = await gw.call("POST", "/v1/auth/login", { body: { username: 5 } });
     assert.equal(r.status, 400);

@@ -24,6 +24,31 @@ function fieldErrors(error: z.ZodError, where: string): FieldError[] {
   }));
 }
 
+/**
+ * The path of the first string in `value` that holds a NUL character, or undefined. PostgreSQL
+ * refuses NUL in text, and no field of this API has a use for it.
+ */
+function nulPath(value: unknown, path: string[] = []): string[] | undefined {
+  if (typeof value === "string") return value.includes("\0") ? path : undefined;
+  if (typeof value !== "object" || value === null) return undefined;
+  for (const [k, v] of Object.entries(value)) {
+    const found = nulPath(v, [...path, k]);
+    if (found) return found;
+  }
+  return undefined;
+}
+
+function refuseNul(value: unknown, where: string): void {
+  const path = nulPath(value);
+  if (!path) return;
+  const field = path.length ? path.join(".") : where;
+  const message = "must not contain the NUL character (\\u0000)";
+  throw new ApiError(400, "VALIDATION_FAILED", `${field}: ${message}`, {
+    field,
+    errors: [{ field, message, code: "INVALID_STRING" }],
+  });
+}
+
 /** Parses a value with a schema or throws a 400 `VALIDATION_FAILED` problem. */
 export function parseWith<S extends z.ZodType>(schema: S, value: unknown, where: string): z.output<S> {
   const r = schema.safeParse(value);
@@ -45,18 +70,32 @@ export async function parseBody<S extends z.ZodType>(c: Context, schema: S): Pro
     try {
       json = JSON.parse(text);
     } catch (e) {
-      throw new ApiError(400, "MALFORMED_JSON", `Request body is not valid JSON: ${(e as Error).message}`);
+      // the content type is not checked (the original did not either), but it explains many failures
+      const type = c.req.header("content-type");
+      const sentAs = type && !/json/i.test(type) ? ` (it was sent as ${type.split(";")[0]})` : "";
+      throw new ApiError(
+        400,
+        "MALFORMED_JSON",
+        `Request body is not valid JSON${sentAs}: ${(e as Error).message}; send a JSON object, ` +
+          "with Content-Type: application/json",
+      );
     }
+    // JSON writes NUL as \u0000: only then is the parsed body worth walking
+    if (text.includes("\\u0000")) refuseNul(json, "body");
   }
   return parseWith(schema, json, "body");
 }
 
 /** Parses the query string (each parameter's last value). */
 export function parseQuery<S extends z.ZodType>(c: Context, schema: S): z.output<S> {
-  return parseWith(schema, c.req.query(), "query");
+  const query = c.req.query();
+  refuseNul(query, "query");
+  return parseWith(schema, query, "query");
 }
 
 /** Parses the path parameters. */
 export function parseParams<S extends z.ZodType>(c: Context, schema: S): z.output<S> {
-  return parseWith(schema, c.req.param(), "path");
+  const params = c.req.param();
+  refuseNul(params, "path");
+  return parseWith(schema, params, "path");
 }

@@ -261,6 +261,10 @@ Deno.test("apply() reports the status rules: ACCEPTED, FILLED, PARTIALLY_FILLED 
   const mkt = order(place("t", { qty: "0.1" }));
   assert.deepEqual([mkt.status, mkt.avgPrice, mkt.filledQuote], ["FILLED", "65000", "6500"]);
   assert.equal(mkt.price, undefined);
+  // a MARKET order never rests: it is IOC whatever timeInForce it asked for (none here: GTC)
+  assert.equal(mkt.timeInForce, "IOC");
+  order(place("m", { side: "SELL", price: "65000", qty: "0.1" }));
+  assert.equal(order(place("t", { qty: "0.1", timeInForce: "GTC" })).timeInForce, "IOC");
   const stp = order(place("t", { side: "SELL", price: "64000", qty: "0.1" }));
   assert.equal(stp.status, "ACCEPTED");
   const self = order(place("t", { qty: "0.1" }));

@@ -135,11 +135,8 @@ async function admin(ctx: CommandContext, args: ParsedArgs): Promise<number> {
   const login = args.positionals[1];
   if (!login) throw new UsageError(`name the user; usage: ${usage}`);
   const role = flag(args, "revoke") ? "user" : "admin";
-  const user = await withDb(ctx, async (sql) => {
-    const found = (await findUser(sql, { username: login })) ?? (await findUser(sql, { userId: login }));
-    if (!found) throw new Error(`no user named "${login}"`);
-    return (await setRole(sql, found.userId, role))!;
-  });
+  const found = await lookUp(ctx, login);
+  const user = await withDb(ctx, async (sql) => (await setRole(sql, found.userId, role))!);
   ctx.out.record(
     { kind: "user", ...userRecord(user) },
     `${user.username} (${user.userId}) is now ${role === "admin" ? "an admin" : "a regular user"}`,
@@ -147,12 +144,24 @@ async function admin(ctx: CommandContext, args: ParsedArgs): Promise<number> {
   return 0;
 }
 
+/** A user by username or by id; an error naming the login when there is neither. */
+async function lookUp(ctx: CommandContext, login: string) {
+  return await withDb(ctx, async (sql) => {
+    const found = (await findUser(sql, { username: login })) ?? (await findUser(sql, { userId: login }));
+    if (!found) throw new Error(`no user with the name or id "${login}"`);
+    return found;
+  });
+}
+
 async function fund(ctx: CommandContext, args: ParsedArgs): Promise<number> {
-  const usage = "users fund <userId> <asset> <amount>";
+  const usage = "users fund <username|userId> <asset> <amount>";
   expectPositionals(args, 4, usage);
-  const [, userId, asset, amount] = args.positionals;
-  if (!userId || !asset || !amount) throw new UsageError(`usage: ${usage}`);
-  const draft = depositDraft(userId, asset, amount);
+  const [, login, asset, amount] = args.positionals;
+  if (!login || !asset || !amount) throw new UsageError(`usage: ${usage}`);
+  // checked before the user is looked up, so a bad amount is a usage error even without a database
+  depositDraft(login, asset, amount);
+  const user = await lookUp(ctx, login);
+  const draft = depositDraft(user.userId, asset, amount);
   const timeoutMs = intOption(args, "timeout", 5000, { min: 1, max: 600_000 });
   await using redis = await openRedis(ctx);
   await using link = openReplyLink(redis, ctx.options.prefix);
@@ -194,19 +203,20 @@ export const usersCommand: Command = {
     "users create <username> [--password P] [--admin]",
     "users list [--limit N]",
     "users admin <username> [--revoke]",
-    "users fund <userId> <asset> <amount> [--timeout MS]",
+    "users fund <username|userId> <asset> <amount> [--timeout MS]",
   ],
   description: [
     "create stores the user in PostgreSQL with an argon2id password hash (as the gateway's signup does)",
     "and queues an openAccount command so the matching engine opens its wallet. Without --password the",
     "password is asked for (hidden) on a terminal, or read as one line from standard input.",
-    "fund sends a deposit command to stream:orders and waits for the engine's reply.",
+    "fund finds the user by name or id, sends a deposit command to stream:orders and waits for the",
+    "engine's reply; a user that does not exist is refused.",
   ].join("\n"),
   examples: [
     "users create alice --admin",
-    "echo 'secret-password' | deno task tools users create bob",
+    "users create bob --password 'correct horse battery'",
     "users list --json",
-    "users fund usr_0123456789abcdef USD 5000",
+    "users fund alice USD 5000",
   ],
   options: {
     password: { type: "string", value: "P", description: "password of the new user (else asked)" },

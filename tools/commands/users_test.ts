@@ -45,7 +45,7 @@ Deno.test("users create, list and admin work on the users table with the gateway
   assert.equal((await findUser(db.sql, { username: "alice" }))!.role, "admin");
   const none = await tools(["users", "admin", "nobody"], opts);
   assert.equal(none.code, 1);
-  assert.match(none.stderr, /no user named "nobody"/);
+  assert.match(none.stderr, /no user with the name or id "nobody"/);
 
   const list = await tools(["users", "list"], opts);
   assert.match(list.stdout, /^USER ID +USERNAME +ROLE +CREATED\n/);
@@ -67,25 +67,59 @@ Deno.test("depositDraft() validates user, asset and amount", () => {
   assert.throws(() => depositDraft("usr_1", "US$", "1"), /asset "US\$"/);
 });
 
-Deno.test("users fund without a running engine says so after the timeout, and leaves the command queued", async () => {
+/** A user in a fresh database, made as `users create` makes one. */
+async function withUser(fx: { prefix: string }, db: { url: string }, name: string) {
+  const opts = { prefix: fx.prefix, databaseUrl: db.url };
+  const created = await tools(
+    ["users", "create", name, "--password", "correct horse battery", "--json"],
+    opts,
+  );
+  assert.equal(created.code, 0, created.stderr);
+  return { opts, userId: String(jsonLines(created.stdout)[0].userId) };
+}
+
+Deno.test("users fund refuses a user that does not exist, and queues nothing", async () => {
+  await using db = await dbFixture();
   await using fx = await redisFixture("users");
-  const r = await tools(["users", "fund", "usr_1", "USD", "10", "--timeout", "200"], { prefix: fx.prefix });
+  const r = await tools(["users", "fund", "usr_nobody", "USD", "10"], {
+    prefix: fx.prefix,
+    databaseUrl: db.url,
+  });
+  assert.equal(r.code, 1);
+  assert.match(r.stderr, /no user with the name or id "usr_nobody"/);
+  assert.equal(await fx.redis.xLen(streamKey(fx.prefix, STREAMS.orders)), 0);
+});
+
+Deno.test("users fund without a running engine says so after the timeout, and leaves the command queued", async () => {
+  await using db = await dbFixture();
+  await using fx = await redisFixture("users");
+  const { opts } = await withUser(fx, db, "dave");
+  const before = await fx.redis.xLen(streamKey(fx.prefix, STREAMS.orders)); // the openAccount
+  const r = await tools(["users", "fund", "dave", "USD", "10", "--timeout", "200"], opts);
   assert.equal(r.code, 1);
   assert.match(r.stderr, /did not answer within 200 ms .*stays queued on stream:orders/);
   const queued = await fx.redis.xLen(streamKey(fx.prefix, STREAMS.orders));
-  assert.equal(queued, 1);
+  assert.equal(queued, before + 1);
 });
 
 Deno.test("users fund sends a deposit to the matching engine and prints the wallet from its reply", async () => {
+  await using db = await dbFixture();
   await using fx = await redisFixture("users");
+  const { opts, userId } = await withUser(fx, db, "erin");
   const engine = await spawnEngine(fx.prefix);
   try {
-    const ok = await tools(["users", "fund", "usr_fund", "USD", "5000.5", "--timeout", "20000"], {
-      prefix: fx.prefix,
-    });
+    // by name or by id
+    const ok = await tools(["users", "fund", "erin", "USD", "5000.5", "--timeout", "20000"], opts);
     assert.equal(ok.code, 0, ok.stderr + engine.output());
-    assert.match(ok.stdout, /^deposited 5000\.5 USD to usr_fund; wallet now usr_fund: .*USD 105000\.5/);
-    const rejected = await tools(["users", "fund", "usr_fund", "DOGE", "1", "--json"], { prefix: fx.prefix });
+    assert.equal(
+      ok.stdout.startsWith(`deposited 5000.5 USD to ${userId}; wallet now ${userId}: `),
+      true,
+      ok.stdout,
+    );
+    assert.match(ok.stdout, /USD 105000\.5/);
+    const byId = await tools(["users", "fund", userId, "USD", "1", "--timeout", "20000"], opts);
+    assert.match(byId.stdout, /USD 105001\.5/);
+    const rejected = await tools(["users", "fund", "erin", "DOGE", "1", "--json"], opts);
     assert.equal(rejected.code, 1);
     assert.equal(jsonLines(rejected.stdout)[0].reason, "UNKNOWN_ASSET");
     // the tools' reply stream is removed afterwards

@@ -2,7 +2,7 @@ import { z } from "zod";
 import { keys, type MarketSpec, type SimControl, streamKey, STREAMS } from "@lib/contracts";
 import { decimalPlaces } from "@lib/money";
 import { publish, streamMessagesAdded } from "@lib/redis";
-import { listUsers, setRole } from "@lib/users";
+import { findUser, listUsers, setRole } from "@lib/users";
 import type { GatewayDeps, RouteFn } from "../app.ts";
 import { okReply } from "../engine_client.ts";
 import { ApiError, unknownSymbol } from "../errors.ts";
@@ -242,6 +242,10 @@ export function adminRoutes(route: RouteFn, deps: GatewayDeps): void {
     body: FundRequest,
     responses: { 200: { description: "The wallet afterwards", schema: WalletResponse } },
   }, async (c, { body }) => {
+    // the engine opens a wallet for any id it is given: a typo must not make a funded phantom
+    if (!(await findUser(deps.sql, { userId: body.userId }))) {
+      throw new ApiError(404, "UNKNOWN_USER", `user ${body.userId} not found`, { field: "userId" });
+    }
     const reply = okReply(
       await deps.engine.send({
         type: "deposit",

@@ -163,6 +163,14 @@ Deno.test({
       });
       assert.equal(bad.status, 400);
       assert.equal(bad.json.field, "amount");
+      // a typo must not open a funded phantom account
+      const nobody = await gw.call("POST", "/v1/admin/wallets/fund", {
+        headers: admin.headers,
+        body: { userId: "usr_nonexistent1", asset: "USD", amount: "5" },
+      });
+      assert.equal(nobody.status, 404);
+      assert.equal(nobody.json.code, "UNKNOWN_USER");
+      assert.equal(nobody.json.field, "userId");
     });
 
     await t.step("users list and role change", async () => {

@@ -1,5 +1,5 @@
 import type { Execution, MarketSpec, OrderAck } from "@lib/contracts";
-import { toSteps } from "@lib/money";
+import { compareDecimals, fromSteps, toSteps } from "@lib/money";
 import type { GatewayDeps, RouteFn } from "../app.ts";
 import { okReply } from "../engine_client.ts";
 import { ApiError, unknownSymbol } from "../errors.ts";
@@ -32,6 +32,20 @@ async function orderFromLedger(deps: GatewayDeps, orderId: string): Promise<Orde
 
 /** Fast 400s from the market's filters before the engine sees the order. */
 export function precheckOrder(o: PlaceOrderRequest, m: MarketSpec): void {
+  // sizes first: a number too large to count in ticks or lots is not "off the tick"
+  if (o.qty !== undefined && compareDecimals(o.qty, m.maxQty) > 0) {
+    throw new ApiError(400, "QTY_TOO_LARGE", `qty must be at most ${m.maxQty} on ${m.symbol}, got ${o.qty}`, {
+      field: "qty",
+    });
+  }
+  if (o.price !== undefined && compareDecimals(o.price, fromSteps(Number.MAX_SAFE_INTEGER, m.tickSize)) > 0) {
+    throw new ApiError(
+      400,
+      "PRICE_OUT_OF_BAND",
+      `price ${o.price} is far outside the prices ${m.symbol} trades at; check the price`,
+      { field: "price" },
+    );
+  }
   if (o.price !== undefined && toSteps(o.price, m.tickSize) === undefined) {
     throw new ApiError(
       400,
@@ -50,6 +64,27 @@ export function precheckOrder(o: PlaceOrderRequest, m: MarketSpec): void {
   }
 }
 
+/**
+ * The first field in which a place request differs from the order its clientOrderId already names,
+ * or undefined for a true retry. A MARKET BUY by quote amount is compared by quoteQty (its qty is
+ * what it bought).
+ */
+export function retryDifference(o: OrderAck, b: PlaceOrderRequest, timeInForce: string): string | undefined {
+  if (o.symbol !== b.symbol) return "symbol";
+  if (o.side !== b.side) return "side";
+  if (o.type !== b.type) return "type";
+  if (o.timeInForce !== timeInForce) return "timeInForce";
+  if (o.postOnly !== (b.postOnly ?? false)) return "postOnly";
+  if (b.stp !== undefined && o.stp !== b.stp) return "stp";
+  const same = (x: string | undefined, y: string | undefined) =>
+    x === undefined || y === undefined ? x === y : compareDecimals(x, y) === 0;
+  if (!same(o.price, b.price)) return "price";
+  if (b.quoteQty !== undefined || o.quoteQty !== undefined) {
+    if (!same(o.quoteQty, b.quoteQty)) return "quoteQty";
+  } else if (!same(o.qty, b.qty)) return "qty";
+  return undefined;
+}
+
 /** Orders: place, cancel (by id, by clientOrderId, all of a symbol), open, one, history. */
 export function orderRoutes(route: RouteFn, deps: GatewayDeps): void {
   route({
@@ -57,13 +92,16 @@ export function orderRoutes(route: RouteFn, deps: GatewayDeps): void {
     path: "/v1/orders",
     summary: "Place an order (LIMIT/MARKET, GTC/IOC/FOK, postOnly, quoteQty, stp, clientOrderId)",
     description: "Answers when the matching engine has applied the order. A retry with the same " +
-      "clientOrderId returns the original order with status 200 instead of placing another.",
+      "clientOrderId and the same parameters returns the first answer (the order as it was placed) " +
+      "with status 200 instead of placing another; GET /v1/orders/{orderId} gives its state now. " +
+      "The same clientOrderId with other parameters is a 409.",
     tags: ["orders"],
     auth: "user",
     body: PlaceOrderRequest,
     responses: {
       201: { description: "Order accepted (and possibly filled)", schema: OrderAckResponse },
       200: { description: "Duplicate clientOrderId: the original order", schema: OrderAckResponse },
+      409: { description: "The clientOrderId names an order with other parameters" },
     },
   }, async (c, { body, principal }) => {
     if (body.userId !== undefined && body.userId.trim() !== "" && body.userId !== principal.userId) {
@@ -77,6 +115,10 @@ export function orderRoutes(route: RouteFn, deps: GatewayDeps): void {
       if (!m) throw unknownSymbol(body.symbol, markets);
       precheckOrder(body, m);
     }
+    // a MARKET order never rests: the engine makes it IOC whatever it asks for
+    const timeInForce = body.type === "MARKET" && body.timeInForce !== "FOK"
+      ? "IOC"
+      : body.timeInForce ?? "GTC";
     const reply = okReply(
       await deps.engine.send({
         type: "place",
@@ -84,7 +126,7 @@ export function orderRoutes(route: RouteFn, deps: GatewayDeps): void {
         symbol: body.symbol,
         side: body.side,
         orderType: body.type,
-        timeInForce: body.timeInForce ?? (body.type === "MARKET" ? "IOC" : "GTC"),
+        timeInForce,
         postOnly: body.postOnly ?? false,
         price: body.price,
         qty: body.qty,
@@ -94,6 +136,20 @@ export function orderRoutes(route: RouteFn, deps: GatewayDeps): void {
       }),
     );
     if (!reply.order) throw new ApiError(500, "ENGINE_REPLY_INCOMPLETE", "The engine's reply has no order");
+    if (reply.duplicate) {
+      const field = retryDifference(reply.order, body, timeInForce);
+      if (field !== undefined) {
+        const o = reply.order;
+        throw new ApiError(
+          409,
+          "DUPLICATE_CLIENT_ORDER_ID",
+          `clientOrderId ${body.clientOrderId} already names order ${o.orderId} (${o.side} ${o.type} ${o.qty} ` +
+            `${o.symbol}${o.price ? ` at ${o.price}` : ""}), which differs in ${field}; this order was not ` +
+            "placed. Use a new clientOrderId for a new order.",
+          { field: "clientOrderId" },
+        );
+      }
+    }
     return c.json(reply.order, reply.duplicate ? 200 : 201);
   });
 

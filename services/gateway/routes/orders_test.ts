@@ -62,6 +62,46 @@ Deno.test({
       });
       assert.equal(r.status, 200, r.text);
       assert.equal(r.json.clientOrderId, "m-1");
+      // the same numbers written another way are still the same order
+      const same = await gw.call("POST", "/v1/orders", {
+        headers: maker.headers,
+        body: limit("SELL", "65000.50", "0.1000", { clientOrderId: "m-1", price: 65000.5 }),
+      });
+      assert.equal(same.status, 200, same.text);
+    });
+
+    await t.step("the same clientOrderId with other parameters is a 409, and nothing is placed", async () => {
+      const before = await gw.call("GET", "/v1/orders/open", { headers: maker.headers });
+      for (
+        const body of [
+          limit("BUY", "65000.5", "0.1"),
+          limit("SELL", "65001", "0.1"),
+          limit("SELL", "65000.5", "0.2"),
+        ]
+      ) {
+        const r = await gw.call("POST", "/v1/orders", {
+          headers: maker.headers,
+          body: { ...body, clientOrderId: "m-1" },
+        });
+        assert.equal(r.status, 409, r.text);
+        assert.equal(r.json.code, "DUPLICATE_CLIENT_ORDER_ID");
+        assert.equal(r.json.field, "clientOrderId");
+        assert.match(
+          r.json.detail,
+          /already names order .* which differs in (side|price|qty); this order was not placed/,
+        );
+      }
+      const after = await gw.call("GET", "/v1/orders/open", { headers: maker.headers });
+      assert.equal(after.json.length, before.json.length);
+    });
+
+    await t.step("a MARKET order is IOC whatever timeInForce it sends", async () => {
+      const r = await gw.call("POST", "/v1/orders", {
+        headers: taker.headers,
+        body: { symbol: "BTC-USD", side: "BUY", type: "MARKET", timeInForce: "GTC", qty: "0.0001" },
+      });
+      assert.ok(r.status === 201, r.text);
+      assert.equal(r.json.timeInForce, "IOC");
     });
 
     await t.step("userId in the body must be the caller", async () => {
@@ -81,6 +121,8 @@ Deno.test({
     const rejections: [string, Record<string, unknown>, number, string, string?][] = [
       ["off tick (gateway)", limit("BUY", "64000.001", "0.01"), 400, "PRICE_OFF_TICK", "price"],
       ["off step (gateway)", limit("BUY", "64000", "0.00001"), 400, "QTY_OFF_STEP", "qty"],
+      ["huge qty (gateway)", limit("SELL", "70000", "10000000000000000"), 400, "QTY_TOO_LARGE", "qty"],
+      ["huge price (gateway)", limit("SELL", "9999999999999999", "0.01"), 400, "PRICE_OUT_OF_BAND", "price"],
       ["unknown symbol", { ...limit("BUY", "1", "1"), symbol: "DOGE-USD" }, 404, "UNKNOWN_SYMBOL", "symbol"],
       [
         "missing price",

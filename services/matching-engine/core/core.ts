@@ -29,6 +29,7 @@ import {
   FILLED,
   FOK,
   GTC,
+  IOC,
   type Level,
   LIMIT,
   Market,
@@ -350,6 +351,8 @@ export class Core {
           "timeInForce FOK is only allowed on LIMIT orders",
         );
       }
+      // a MARKET order never rests, whatever it asked for: it is IOC, and says so
+      tif = IOC;
       if (price !== 0) return this.#reject(R_INVALID_ORDER, "price", "a MARKET order takes no price");
       if (quoteQty > 0) {
         if (side !== BUY) {
