@@ -2,6 +2,17 @@ import { z } from "zod";
 
 const DECIMAL_REGEXP = /^(0|[1-9][0-9]*)(\.[0-9]+)?$/;
 
+/** What is wrong with a value that is not a plain decimal, in the words a client needs. */
+function decimalProblem(v: string | number, text: string): string {
+  if (text === "") return `must not be empty: give a decimal like "12.5"`;
+  if (typeof v === "number" && Number.isFinite(v) && v > 0 && /e/i.test(text)) {
+    // JSON.parse already lost the digits the client wrote; only a string keeps them exact
+    return `is a JSON number too ${v < 1 ? "small" : "large"} to read exactly (it arrived as ${text}); ` +
+      `send it as a decimal string like "12.5"`;
+  }
+  return `must be a non-negative decimal number like "12.5", got ${JSON.stringify(v)}`;
+}
+
 /**
  * A non-negative decimal amount. On the wire it is a string ("65000.25"); requests may also send a
  * JSON number, which is converted with its shortest exact text form (1e-7 style is refused).
@@ -9,10 +20,7 @@ const DECIMAL_REGEXP = /^(0|[1-9][0-9]*)(\.[0-9]+)?$/;
 export const Decimal = z.union([z.string(), z.number()]).transform((v, ctx) => {
   const text = typeof v === "number" ? String(v) : v.trim();
   if (!DECIMAL_REGEXP.test(text)) {
-    ctx.addIssue({
-      code: "custom",
-      message: `must be a non-negative decimal number like "12.5", got ${JSON.stringify(v)}`,
-    });
+    ctx.addIssue({ code: "custom", message: decimalProblem(v, text) });
     return z.NEVER;
   }
   return text;
@@ -28,7 +36,7 @@ export const SignedDecimalString = z.string().regex(
 
 export const SYMBOL_REGEXP = /^[A-Z0-9]{1,12}-[A-Z0-9]{1,12}$/;
 /** A market symbol, BASE-QUOTE in upper case ("BTC-USD"). */
-export const Symbol = z.string().regex(SYMBOL_REGEXP, "must be BASE-QUOTE in capitals, e.g. BTC-USD");
+export const Symbol = z.string().regex(SYMBOL_REGEXP, "must be BASE-QUOTE, e.g. BTC-USD");
 export const Asset = z.string().regex(/^[A-Z0-9]{1,12}$/, "must be an asset code in capitals, e.g. USD");
 
 export const UserId = z.string().min(1).max(64).regex(

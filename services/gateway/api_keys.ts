@@ -221,7 +221,11 @@ export class ApiKeyService {
       throw new ApiError(
         401,
         "TIMESTAMP_OUTSIDE_WINDOW",
-        `X-Timestamp ${ts} is outside the receive window of ${window} ms around the server time ${nowMs}`,
+        ts > nowMs
+          ? `X-Timestamp ${ts} is ${ts - nowMs} ms ahead of the server time ${nowMs}; at most ` +
+            `${FUTURE_SKEW_MS} ms ahead is allowed (check the client's clock)`
+          : `X-Timestamp ${ts} is ${nowMs - ts} ms old at the server time ${nowMs}; the receive window ` +
+            `(X-Recv-Window) allows ${window} ms`,
       );
     }
     const sig = fromHex(h.signature);

@@ -102,6 +102,20 @@ Deno.test("errors are problem+json: unknown route 404, malformed JSON 400, body 
     assert.match(by.side, /expected one of "BUY"\|"SELL"/);
     assert.match(by.price, /decimal, as a string like "12.5" or a JSON number/);
     assert.match(r.json.detail, /^symbol: is required \(string\) \(and 2 more\)$/);
+    const empty = await gw.call("POST", "/v1/orders", {
+      headers: s.headers,
+      body: { symbol: "BTC-USD", side: "BUY", type: "LIMIT", price: "", qty: 1e32 },
+    });
+    const why = Object.fromEntries(
+      empty.json.errors.map((e: { field: string; message: string }) => [e.field, e.message]),
+    );
+    assert.match(why.price, /^must not be empty: give a decimal like "12.5"$/);
+    assert.match(why.qty, /JSON number too large to read exactly .*send it as a decimal string/);
+    const signup = await gw.call("POST", "/v1/auth/signup", { body: { username: "", password: "x" } });
+    const said = Object.fromEntries(
+      signup.json.errors.map((e: { field: string; message: string }) => [e.field, e.message]),
+    );
+    assert.equal(said.username, "must not be empty");
   });
   await t.step("body limit", async () => {
     const r = await gw.call("POST", "/v1/auth/login", {

@@ -227,12 +227,15 @@ Deno.test("API keys: create once, list without secrets, sign requests, refuse re
       await signed(secret, keyId, "GET", "/v1/me", "", Date.now() - 6000),
     );
     assert.equal(old.json.code, "TIMESTAMP_OUTSIDE_WINDOW");
+    assert.match(old.json.detail, /is \d+ ms old .*allows 5000 ms/);
     const future = await gw.call(
       "GET",
       "/v1/me",
       await signed(secret, keyId, "GET", "/v1/me", "", Date.now() + 5000),
     );
     assert.equal(future.json.code, "TIMESTAMP_OUTSIDE_WINDOW");
+    // inside the 5 s window, but the rule for the future is tighter: the message names that rule
+    assert.match(future.json.detail, /ms ahead of the server time .*at most 1000 ms ahead/);
     const wide = await signed(secret, keyId, "GET", "/v1/me", "", Date.now() - 20_000);
     const widened = await gw.call("GET", "/v1/me", {
       headers: { ...wide.headers, "x-recv-window": "30000" },

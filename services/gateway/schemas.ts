@@ -91,12 +91,12 @@ export const CancelQuery = z.object({
 export const OpenOrdersQuery = z.object({ symbol: SymbolIn.optional() });
 
 /** A query integer: "20" -> 20, with bounds named in the message. */
-export function queryInt(name: string, def: number, max: number) {
+export function queryInt(def: number, max: number) {
   return z.string().optional().transform((v, ctx) => {
     if (v === undefined || v.trim() === "") return def;
     const n = Number(v);
     if (!Number.isInteger(n) || n < 1 || n > max) {
-      ctx.addIssue({ code: "custom", message: `${name} must be an integer from 1 to ${max}, got "${v}"` });
+      ctx.addIssue({ code: "custom", message: `must be an integer from 1 to ${max}, got "${v}"` });
       return z.NEVER;
     }
     return n;
@@ -105,14 +105,14 @@ export function queryInt(name: string, def: number, max: number) {
 
 export const HistoryQuery = z.object({
   symbol: SymbolIn.optional(),
-  limit: queryInt("limit", 50, 500),
+  limit: queryInt(50, 500),
   cursor: z.string().regex(/^\d+:.+$/, "must be the nextCursor of a previous page").optional(),
 });
 
-export const MyTradesQuery = z.object({ symbol: SymbolIn.optional(), limit: queryInt("limit", 100, 1000) });
+export const MyTradesQuery = z.object({ symbol: SymbolIn.optional(), limit: queryInt(100, 1000) });
 
-export const BookQuery = z.object({ depth: queryInt("depth", 20, 500) });
-export const TradesQuery = z.object({ limit: queryInt("limit", 100, 1000) });
+export const BookQuery = z.object({ depth: queryInt(20, 500) });
+export const TradesQuery = z.object({ limit: queryInt(100, 1000) });
 
 /** RFC 3339 or epoch milliseconds -> epoch ms. */
 export const TimeParam = z.string().transform((v, ctx) => {
@@ -132,7 +132,7 @@ export const CandlesQuery = z.object({
   tf: TimeFrameInput.optional().describe("1s, 5s, 1m (default), 5m, 1h, 1d; any case"),
   from: TimeParam.optional().describe("Inclusive start of bucketStart: RFC 3339 or epoch ms"),
   to: TimeParam.optional().describe("Inclusive end of bucketStart: RFC 3339 or epoch ms"),
-  limit: queryInt("limit", 500, 1000),
+  limit: queryInt(500, 1000),
   fill: z.enum(["true", "false"]).optional().describe(
     "Flat candles for buckets without trades (default true)",
   ),
@@ -276,7 +276,7 @@ export const UserIdParams = z.object({ userId: z.string().min(1).max(64) });
 
 export const PostingsQuery = z.object({
   asset: upper(Asset).optional().describe("Only this asset"),
-  limit: queryInt("limit", 100, 500),
+  limit: queryInt(100, 500),
   cursor: z.string().max(200).optional().describe("nextCursor of the previous page"),
 });
 export const PostingsResponse = z.object({

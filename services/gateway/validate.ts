@@ -13,6 +13,18 @@ function message(i: z.core.$ZodIssue): string {
   // the only unions in request schemas are decimals: a string or a JSON number
   if (i.code === "invalid_union") return `must be a decimal, as a string like "12.5" or a JSON number`;
   if (i.code === "unrecognized_keys") return `${i.message} (${i.keys.join(", ")})`;
+  // zod says "Too small: expected string to have >=1 characters"; say it as a person would
+  if (i.code === "too_small" || i.code === "too_big") {
+    const limit = Number(i.code === "too_small" ? i.minimum : i.maximum);
+    const bound = i.code === "too_small" ? "at least" : "at most";
+    if (i.origin === "string") {
+      return i.code === "too_small" && limit === 1
+        ? "must not be empty"
+        : `must be ${bound} ${limit} characters`;
+    }
+    if (i.origin === "array") return `must hold ${bound} ${limit} items`;
+    if (i.origin === "number" && i.inclusive !== false) return `must be ${bound} ${limit}`;
+  }
   return i.message;
 }
 

@@ -11,6 +11,7 @@ import {
   mergeBars,
   toBar,
   toColumns,
+  viewWindow,
 } from "../utils/candles.ts";
 import { decimalPlaces } from "../utils/decimal.ts";
 import { chartTimeframe, gateway, marketSocket } from "../utils/live.ts";
@@ -35,6 +36,20 @@ const STYLES: [BarStyle, string][] = [["candles", "Candles"], ["bars", "OHLC bar
 
 function cssVar(name: string, fallback: string): string {
   return getComputedStyle(document.documentElement).getPropertyValue(name).trim() || fallback;
+}
+
+/**
+ * Width of the price axis: its longest label as the canvas measures it, plus the tick and a gap,
+ * so labels such as "65040.00" are never cut at the right edge. Fixed after uPlot's first pass.
+ */
+function priceAxisSize(u: uPlot, values: string[] | null, axisIdx: number, cycleNum: number): number {
+  const axis = u.axes[axisIdx] as uPlot.Axis & { _size?: number; font?: unknown };
+  if (cycleNum > 1 && axis._size) return axis._size;
+  const longest = (values ?? []).reduce((a, v) => (v.length > a.length ? v : a), "");
+  if (longest === "") return 70;
+  const font = Array.isArray(axis.font) ? String(axis.font[0]) : "12px system-ui";
+  u.ctx.font = font;
+  return Math.max(60, Math.ceil(u.ctx.measureText(longest).width / devicePixelRatio) + 22);
 }
 
 /** Paints candles, OHLC bars or a close line, and volume on its own scale, clipped to the plot. */
@@ -191,11 +206,12 @@ export default function CandleChart(props: CandleChartProps) {
           { label: "Volume", scale: "vol", paths: () => null, points: { show: false } },
         ],
         axes: [
-          { stroke: muted, grid: { stroke: grid, width: 1 }, ticks: { stroke: grid } },
+          // 90 px between time labels: a full date-and-time label no longer runs into the next one
+          { stroke: muted, grid: { stroke: grid, width: 1 }, ticks: { stroke: grid }, space: 90 },
           {
             scale: "y",
             side: 1,
-            size: 70,
+            size: priceAxisSize,
             stroke: muted,
             grid: { stroke: grid, width: 1 },
             ticks: { stroke: grid },
@@ -293,8 +309,7 @@ export default function CandleChart(props: CandleChartProps) {
     // A young market fills the view instead of sitting in a corner of it.
     const count = Math.min(VIEW_BARS, Math.max(MIN_VIEW_BARS, list.length + 3));
     const span = r ? CHART_RANGES[r] / 1000 : count * tfSec;
-    // A few empty bars on the right leave room for the forming candle.
-    u.setScale("x", { min: last - span + tfSec * 3, max: last + tfSec * 3 });
+    u.setScale("x", viewWindow(last, tfSec, span));
   }
 
   async function refetchLatest() {

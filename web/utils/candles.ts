@@ -39,6 +39,18 @@ export type ChartTimeframe = keyof typeof CHART_TIMEFRAMES;
 export const CHART_RANGES = { "15m": 900_000, "1h": 3_600_000, "4h": 14_400_000, "24h": 86_400_000 } as const;
 export type ChartRange = keyof typeof CHART_RANGES;
 
+/**
+ * The x window (seconds) that shows `spanSec` of time ending at the newest bar (which opens at
+ * `lastSec`), with a little room on the right for the forming candle: at most two bars and never
+ * more than a tenth of the span. A span shorter than four bars shows four bars, so a short range on
+ * a long timeframe still shows candles rather than an empty stretch of future.
+ */
+export function viewWindow(lastSec: number, tfSec: number, spanSec: number): { min: number; max: number } {
+  const width = Math.max(spanSec, 4 * tfSec);
+  const max = lastSec + tfSec + Math.min(2 * tfSec, width * 0.1);
+  return { min: max - width, max };
+}
+
 export function isChartTimeframe(tf: string | null | undefined): tf is ChartTimeframe {
   return tf !== null && tf !== undefined && Object.hasOwn(CHART_TIMEFRAMES, tf);
 }

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { type Bar, mergeBars, sparklinePoints, toBar, toColumns } from "./candles.ts";
+import { type Bar, mergeBars, sparklinePoints, toBar, toColumns, viewWindow } from "./candles.ts";
 
 const bar = (t: number, c: number): Bar => ({ t, o: c, h: c, l: c, c, v: 1 });
 
@@ -27,4 +27,20 @@ Deno.test("toBar() and toColumns() give uPlot its seconds and numbers", () => {
 Deno.test("sparklinePoints() spans the box", () => {
   assert.equal(sparklinePoints([1, 2, 3], 100, 20), "0.0,19.0 50.0,10.0 100.0,1.0");
   assert.equal(sparklinePoints([1], 100, 20), "");
+});
+
+Deno.test("viewWindow() ends at the newest bar, with room for it, and never shows only future", () => {
+  const last = 1_764_000_000; // the newest bar opens here (seconds)
+  for (const [tf, span] of [[3600, 900], [3600, 3600], [3600, 14_400], [60, 900], [1, 86_400]]) {
+    const w = viewWindow(last, tf, span);
+    assert.ok(w.min <= last, `tf ${tf} span ${span}: the newest bar is in view (${w.min} > ${last})`);
+    assert.ok(w.max >= last + tf, `tf ${tf} span ${span}: the newest bar is whole`);
+    assert.ok(w.max - last - tf <= Math.max(span, 4 * tf) * 0.1 + 1e-9, "little empty room on the right");
+    assert.ok(w.max - w.min >= span, "at least the span");
+  }
+  // a 15-minute range on 1h bars shows four bars, not an hour of empty future
+  assert.deepEqual(viewWindow(last, 3600, 900), {
+    min: last + 3600 + 1440 - 14_400,
+    max: last + 3600 + 1440,
+  });
 });

@@ -14,7 +14,8 @@ export function toUnits(text: string, decimals: number): bigint {
   const abs = neg ? text.slice(1) : text;
   if (!SIGNED_REGEXP.test(text)) throw new RangeError(`"${text}" is not a decimal number`);
   const [int, frac = ""] = abs.split(".");
-  const units = parseUnits(`${int}${frac ? "." + frac.slice(0, decimals) : ""}`, decimals);
+  const kept = frac.slice(0, decimals);
+  const units = parseUnits(kept ? `${int}.${kept}` : int, decimals);
   return neg ? -units : units;
 }
 

@@ -9,6 +9,7 @@ import {
   groupThousands,
   mulDecimal,
   subDecimal,
+  toUnits,
 } from "./decimal.ts";
 
 Deno.test("compareDecimal() orders decimals exactly, whatever their places", () => {
@@ -55,4 +56,14 @@ Deno.test("floorToStep() rounds down to a whole number of steps", () => {
 Deno.test("groupThousands() groups the integer part only", () => {
   assert.equal(groupThousands("-1234567.8912"), "-1,234,567.8912");
   assert.equal(groupThousands("999"), "999");
+});
+
+Deno.test("values with only zeros after the point are plain numbers, as typed in a form", () => {
+  // "1.0" and "0.00" arrive while someone types "1.05" or "0.0001" key by key
+  assert.equal(mulDecimal("64982.07", "1.0"), "64982.07");
+  assert.equal(mulDecimal("64982.07", "0.00"), "0");
+  assert.equal(addDecimal("2.0", "0.50"), "2.5");
+  assert.equal(compareDecimal("1.0", "1"), 0);
+  assert.equal(toUnits("3.000", 0), 3n);
+  assert.equal(toUnits("-3.90", 0), -3n);
 });

@@ -52,7 +52,7 @@ Deno.test({
       assert.equal(d1.json.asks.length, 1);
       const zero = await gw.call("GET", "/v1/markets/BTC-USD/book?depth=0");
       assert.equal(zero.status, 400);
-      assert.match(zero.json.detail, /depth must be an integer from 1 to 500/);
+      assert.match(zero.json.detail, /^depth: must be an integer from 1 to 500/);
       const nope = await gw.call("GET", "/v1/markets/NOPE-USD/book");
       assert.equal(nope.status, 404);
     });
