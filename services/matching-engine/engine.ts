@@ -172,6 +172,11 @@ class Engine implements MatchingEngine {
   #dirtyUsers = new Set<User>();
   #dirtyMarkets = new Set<Market>();
   #dirtyBooks = new Set<Market>();
+  /**
+   * Time of each book's last change. The book read model carries it, so a replay that collects its
+   * changes once at the end writes the same book as the live engine, which writes one per batch.
+   */
+  #bookTs = new Map<Market, number>();
 
   constructor(settings: EngineSettings, core: Core, lastCommandId: string | undefined) {
     this.#settings = settings;
@@ -578,6 +583,7 @@ class Engine implements MatchingEngine {
           ts,
         });
         this.#dirtyBooks.add(m);
+        this.#bookTs.set(m, ts);
       }
     }
     const output: CommandOutput = { reply, executions, orderEvents, walletEvents, bookDeltas };
@@ -647,7 +653,7 @@ class Engine implements MatchingEngine {
       seq: m.bookSeq,
       bids: side(m.bids.levels),
       asks: side(m.asks.levels),
-      ts: this.#lastTs,
+      ts: this.#bookTs.get(m) ?? this.#lastTs,
     };
   }
 
