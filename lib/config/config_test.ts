@@ -15,7 +15,12 @@ Deno.test("loadConfig() names every bad variable and its value", () => {
     FLAG: EnvBool.default(false),
   });
   try {
-    loadConfig(schema, { REDIS_URL: "http://nope", KALENCY_GATEWAY_PORT: "eighty", LOG_LEVEL: "loud" });
+    loadConfig(schema, {
+      REDIS_URL: "http://nope",
+      KALENCY_GATEWAY_PORT: "eighty",
+      LOG_LEVEL: "loud",
+      LOG_FORMAT: "yaml",
+    });
     assert.fail("should throw");
   } catch (e) {
     assert.ok(e instanceof ConfigError);
@@ -23,6 +28,7 @@ Deno.test("loadConfig() names every bad variable and its value", () => {
     assert.match(e.message, /REDIS_URL="http:\/\/nope": must be a redis:\/\/ URL/);
     assert.match(e.message, /KALENCY_GATEWAY_PORT="eighty"/);
     assert.match(e.message, /LOG_LEVEL="loud"/);
+    assert.match(e.message, /LOG_FORMAT="yaml"/);
   }
 });
 

@@ -49,6 +49,8 @@ export const BaseConfig = z.object({
       "kalency:v1",
     ),
   LOG_LEVEL: z.enum(["debug", "info", "warn", "error"]).default("info"),
+  /** Log lines as coloured text or JSON; unset: text on a terminal, JSON otherwise (read by @lib/log). */
+  LOG_FORMAT: z.enum(["pretty", "json"]).optional(),
   /** Bind address for every HTTP listener. */
   KALENCY_HOST: z.string().default("127.0.0.1"),
 });

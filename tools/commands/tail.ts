@@ -119,6 +119,11 @@ async function run(ctx: CommandContext, args: ParsedArgs): Promise<number> {
   const limit = start.kind === "after" && args.values.count !== undefined
     ? intOption(args, "count", 10, { max: 1_000_000 })
     : Infinity;
+  if (start.kind === "live" && args.values.follow === false) {
+    throw new UsageError(
+      "--no-follow needs --from, --since or --count: without them tail prints only what is added from now on",
+    );
+  }
   const follow = start.kind === "live" ||
     (start.kind === "after" && limit === Infinity && args.values.follow !== false);
   await using redis = await openRedis(ctx);

@@ -103,6 +103,10 @@ Deno.test("tail --from ID includes that entry; --since reads from a time; --no-f
   const bad = await tools(["tail", "executions", "--since", "last tuesday"], { prefix: fx.prefix });
   assert.equal(bad.code, 2);
   assert.match(bad.stderr, /--since must be a duration like 5m/);
+  // alone, --no-follow would print nothing and end: say why instead
+  const alone = await tools(["tail", "executions", "--no-follow"], { prefix: fx.prefix });
+  assert.equal(alone.code, 2);
+  assert.match(alone.stderr, /--no-follow needs --from, --since or --count/);
 });
 
 Deno.test("tail --json prints one parseable object per entry, undecodable ones with the reason", async () => {

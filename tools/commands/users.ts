@@ -99,7 +99,8 @@ async function create(ctx: CommandContext, args: ParsedArgs): Promise<number> {
     try {
       return await createUser(sql, { username, password, role: flag(args, "admin") ? "admin" : "user" });
     } catch (e) {
-      if (e instanceof UserError) throw new UsageError(e.message);
+      // a malformed name or password is a bad command line (2); a taken name is a failure (1)
+      if (e instanceof UserError && e.code !== "USERNAME_TAKEN") throw new UsageError(e.message);
       throw e;
     }
   });

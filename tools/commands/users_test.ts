@@ -33,7 +33,7 @@ Deno.test("users create, list and admin work on the users table with the gateway
   assert.ok(await verifyCredentials(db.sql, "bob", "another secret"));
 
   const taken = await tools(["users", "create", "ALICE", "--password", "whatever-long"], opts);
-  assert.equal(taken.code, 2);
+  assert.equal(taken.code, 1);
   assert.match(taken.stderr, /username "ALICE" is already taken/);
   const short = await tools(["users", "create", "carol", "--password", "short"], opts);
   assert.equal(short.code, 2);
