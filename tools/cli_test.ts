@@ -111,3 +111,20 @@ Deno.test("colours: on a terminal by default, forced with --color, off with --no
   assert.equal(await run(args, true, { NO_COLOR: "1" }), false);
   assert.equal(await run([...args, "--json"], true), false);
 });
+
+Deno.test("verify and sim-report name the store they cannot reach", async () => {
+  const noRedis = await tools(["verify", "--redis-url", "redis://127.0.0.1:1"]);
+  assert.equal(noRedis.code, 1);
+  assert.match(noRedis.stderr, /cannot connect to Redis at redis:\/\/127\.0\.0\.1:1/);
+  const noDb = await tools([
+    "sim-report",
+    "--symbol",
+    "BTC-USD",
+    "--prefix",
+    "kt:nothing-here",
+    "--database-url",
+    "postgres://postgres@127.0.0.1:1/kalency",
+  ]);
+  assert.equal(noDb.code, 1);
+  assert.match(noDb.stderr, /cannot use PostgreSQL at postgres:\/\/postgres@127\.0\.0\.1:1\/kalency/);
+});

@@ -216,6 +216,17 @@ export async function withDb<T>(ctx: CommandContext, fn: (sql: Sql) => Promise<T
   }
 }
 
+/**
+ * Checks that Redis and PostgreSQL both answer, so a command that needs both fails with a message
+ * naming the store that does not (instead of a bare "connection refused" from deep inside).
+ */
+export async function probeStores(ctx: CommandContext): Promise<void> {
+  {
+    await using _redis = await openRedis(ctx);
+  }
+  await withDb(ctx, (sql) => sql`SELECT 1`);
+}
+
 /** Resolves after `ms`, or at once when `signal` aborts. */
 export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   return new Promise((resolve) => {

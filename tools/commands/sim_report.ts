@@ -10,6 +10,7 @@ import {
   expectPositionals,
   intOption,
   type ParsedArgs,
+  probeStores,
   stringOption,
   UsageError,
 } from "../command.ts";
@@ -37,6 +38,7 @@ async function run(ctx: CommandContext, args: ParsedArgs): Promise<number> {
     "tools/sim_report.ts",
     ["runSimReport"],
   );
+  await probeStores(ctx);
   await mod.runSimReport({
     redisUrl: ctx.options.redisUrl,
     databaseUrl: ctx.options.databaseUrl,

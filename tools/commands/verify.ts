@@ -10,6 +10,7 @@ import {
   expectPositionals,
   intOption,
   type ParsedArgs,
+  probeStores,
 } from "../command.ts";
 import type { Style } from "../format.ts";
 import { importOptional } from "../optional.ts";
@@ -31,6 +32,7 @@ async function run(ctx: CommandContext, args: ParsedArgs): Promise<number> {
     runVerify: (o: VerifyOptions) => Promise<VerifyReport>;
     formatVerifyReport: (r: VerifyReport) => string;
   }>("tools/verify.ts", ["runVerify", "formatVerifyReport"]);
+  await probeStores(ctx);
   const report = await mod.runVerify({
     redisUrl: ctx.options.redisUrl,
     databaseUrl: ctx.options.databaseUrl,
