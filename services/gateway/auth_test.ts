@@ -107,6 +107,7 @@ Deno.test("access tokens: missing, malformed, tampered, expired and foreign ones
       const r = await gw.call("GET", "/v1/me", { headers });
       assert.equal(r.status, 401);
       assert.equal(r.json.code, code);
+      assert.match(r.headers.get("www-authenticate") ?? "", /^Bearer realm="kalency"/);
     });
   }
 });

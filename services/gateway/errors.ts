@@ -75,6 +75,9 @@ export function problemBody(
   };
 }
 
+/** The schemes a 401 offers: a Bearer access token, or an API key (X-API-Key, signed). */
+const WWW_AUTHENTICATE = 'Bearer realm="kalency", ApiKey realm="kalency"';
+
 /** A problem response. */
 export function problemResponse(
   status: number,
@@ -84,7 +87,12 @@ export function problemResponse(
 ): Response {
   return new Response(JSON.stringify(problemBody(status, code, detail, options)), {
     status,
-    headers: { "content-type": PROBLEM_CONTENT_TYPE, ...options.headers },
+    headers: {
+      "content-type": PROBLEM_CONTENT_TYPE,
+      // RFC 9110: a 401 names the schemes that would be accepted
+      ...(status === 401 ? { "www-authenticate": WWW_AUTHENTICATE } : {}),
+      ...options.headers,
+    },
   });
 }
 

@@ -22,6 +22,16 @@ function json(c: Context<GatewayEnv>, text: string): Response {
   return c.body(text, 200, JSON_HEADERS);
 }
 
+/**
+ * Refuses a symbol filter that names no market (404, listing the markets), so a typo does not
+ * look like an empty list. While the engine has listed no market yet, every filter passes.
+ */
+export async function checkSymbolFilter(deps: GatewayDeps, symbol: string | undefined): Promise<void> {
+  if (symbol === undefined) return;
+  const markets = await deps.reads.markets();
+  if (markets.length > 0 && !markets.some((m) => m.symbol === symbol)) throw unknownSymbol(symbol, markets);
+}
+
 /** Public market data: markets, book, trades, candles, tickers. */
 export function marketRoutes(route: RouteFn, deps: GatewayDeps): void {
   const { reads } = deps;

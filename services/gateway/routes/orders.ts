@@ -2,6 +2,7 @@ import type { Execution, MarketSpec, OrderAck } from "@lib/contracts";
 import { compareDecimals, fromSteps, toSteps } from "@lib/money";
 import type { GatewayDeps, RouteFn } from "../app.ts";
 import { okReply } from "../engine_client.ts";
+import { checkSymbolFilter } from "./markets.ts";
 import { ApiError, unknownSymbol } from "../errors.ts";
 import {
   CancelQuery,
@@ -162,6 +163,14 @@ export function orderRoutes(route: RouteFn, deps: GatewayDeps): void {
     query: CancelQuery,
     responses: { 200: { description: "The canceled orders", schema: OrderList } },
   }, async (c, { query, principal }) => {
+    if (query.clientOrderId && query.orderId) {
+      throw new ApiError(
+        400,
+        "VALIDATION_FAILED",
+        "give orderId or clientOrderId, not both (or neither, to cancel every open order on the symbol)",
+        { field: "clientOrderId" },
+      );
+    }
     if (query.clientOrderId || query.orderId) {
       const reply = okReply(
         await deps.engine.send({
@@ -189,6 +198,7 @@ export function orderRoutes(route: RouteFn, deps: GatewayDeps): void {
     query: OpenOrdersQuery,
     responses: { 200: { description: "Open orders sorted by createdAt ascending", schema: OrderList } },
   }, async (c, { query, principal }) => {
+    await checkSymbolFilter(deps, query.symbol);
     const orders = await deps.reads.openOrders(principal.userId);
     const out = query.symbol ? orders.filter((o) => o.symbol === query.symbol) : orders;
     out.sort((a, b) => a.createdAt - b.createdAt);
@@ -204,6 +214,7 @@ export function orderRoutes(route: RouteFn, deps: GatewayDeps): void {
     query: HistoryQuery,
     responses: { 200: { description: "One page of orders", schema: HistoryResponse } },
   }, async (c, { query, principal }) => {
+    await checkSymbolFilter(deps, query.symbol);
     let before: { ms: number; orderId: string } | undefined;
     if (query.cursor) {
       const i = query.cursor.indexOf(":");

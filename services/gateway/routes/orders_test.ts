@@ -104,6 +104,23 @@ Deno.test({
       assert.equal(r.json.timeInForce, "IOC");
     });
 
+    await t.step("a symbol filter naming no market is a 404, not an empty list", async () => {
+      for (const path of ["/v1/orders/open", "/v1/orders/history", "/v1/trades/mine"]) {
+        const r = await gw.call("GET", `${path}?symbol=FOO-BAR`, { headers: maker.headers });
+        assert.equal(r.status, 404, `${path}: ${r.text}`);
+        assert.equal(r.json.code, "UNKNOWN_SYMBOL");
+        assert.match(r.json.detail, /markets: .*BTC-USD/);
+      }
+    });
+
+    await t.step("a cancel names orderId or clientOrderId, not both", async () => {
+      const r = await gw.call("DELETE", "/v1/orders?symbol=BTC-USD&orderId=x&clientOrderId=m-1", {
+        headers: maker.headers,
+      });
+      assert.equal(r.status, 400);
+      assert.match(r.json.detail, /orderId or clientOrderId, not both/);
+    });
+
     await t.step("userId in the body must be the caller", async () => {
       const same = await gw.call("POST", "/v1/orders", {
         headers: maker.headers,
