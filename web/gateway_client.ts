@@ -190,6 +190,8 @@ export type NewApiKey = z.output<typeof NewApiKey>;
 export const SimStatus = z.object({
   running: z.boolean(),
   profile: z.optional(z.string()),
+  /** The default profile's raw volatility per tick. */
+  volatility: z.optional(z.number()),
   symbols: z.optional(z.array(z.object({
     symbol: z.string(),
     paused: z.boolean(),

@@ -270,6 +270,10 @@ Deno.test("web app in chromium: sign up, trade between two users, cancel, field 
       await bots.getByLabel("Count").fill("3");
       await bots.getByRole("button", { name: "Set" }).click();
       await page.getByRole("status").filter({ hasText: "Bots: done" }).waitFor();
+      // no simulator runs here: a control is sent, and the page says it was not confirmed
+      await page.getByRole("button", { name: "Stop", exact: true }).click();
+      await page.getByRole("status").filter({ hasText: "Stop: sent, but the simulator has not shown it" })
+        .waitFor({ timeout: 15_000 });
       await shot("admin");
     });
 

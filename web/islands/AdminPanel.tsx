@@ -39,6 +39,10 @@ function inline(value: unknown): string {
   return String(value);
 }
 const POLL_MS = 3000;
+/** The simulator writes its status at least every 2 s; older than this, it is not reporting. */
+const SIM_STALE_MS = 10_000;
+/** How long a simulator control waits for the simulator's status to show it applied. */
+const CONFIRM_MS = 6000;
 /** The gateway metrics worth a glance: stream lag and throughput, engine replies, WebSocket clients. */
 const METRICS_REGEXP = /(lag|stream_entries|engine_reply|ws_(clients|connections|subscriptions)|dead)/;
 
@@ -153,18 +157,47 @@ export default function AdminPanel({ gatewayUrl, markets: initialMarkets }: Admi
     return () => clearInterval(timer);
   }, [gatewayUrl, isAdmin]);
 
-  async function act(what: string, call: () => Promise<unknown>) {
+  /**
+   * Runs an admin call. With `applied`, the call only queues a control for the simulator: the
+   * answer waits until the simulator's status shows it, and says so when it does not.
+   */
+  async function act(what: string, call: () => Promise<unknown>, applied?: (s: SimStatus) => boolean) {
     setBusy(true);
     setMessage(undefined);
     try {
       await call();
-      setMessage({ ok: true, text: `${what}: done` });
+      if (applied && !(await simConfirms(applied))) {
+        setMessage({
+          ok: false,
+          text: `${what}: sent, but the simulator has not shown it within ${CONFIRM_MS / 1000} s ` +
+            "(it applies controls between steps; is it running? see its /healthz)",
+        });
+      } else setMessage({ ok: true, text: `${what}: ${applied ? "applied" : "done"}` });
       await refresh();
     } catch (e) {
       setMessage({ ok: false, text: `${what}: ${e instanceof GatewayError ? e.message : String(e)}` });
     } finally {
       setBusy(false);
     }
+  }
+
+  async function simConfirms(applied: (s: SimStatus) => boolean): Promise<boolean> {
+    const sentAt = Date.now();
+    const deadline = sentAt + CONFIRM_MS;
+    while (Date.now() < deadline) {
+      try {
+        const s = await gateway(gatewayUrl).simStatus();
+        // only a status the simulator wrote after the control counts (a second of clock leeway)
+        if (s.ts !== undefined && s.ts >= sentAt - 1000 && applied(s)) {
+          setSim(s);
+          return true;
+        }
+      } catch {
+        // the next poll may answer
+      }
+      await new Promise((r) => setTimeout(r, 400));
+    }
+    return false;
   }
 
   if (!ready) return <p class="empty">Loading…</p>;
@@ -180,29 +213,37 @@ export default function AdminPanel({ gatewayUrl, markets: initialMarkets }: Admi
   }
   const gw = gateway(gatewayUrl);
   const simBySymbol = new Map((sim?.symbols ?? []).map((s) => [s.symbol, s]));
+  const simSilentMs = sim?.ts !== undefined && updated !== undefined ? updated - sim.ts : 0;
+  const simStale = simSilentMs > SIM_STALE_MS;
   return (
     <div class="admin-grid">
       <section class="panel" aria-label="Simulation">
         <div class="panel-head">
           <h2>Simulation</h2>
-          <span class={`tag ${sim?.running ? "ok" : "warn"}`} data-testid="sim-running">
-            {sim === undefined ? "unknown" : sim.running ? "running" : "stopped"}
+          <span
+            class={`tag ${sim?.running && !simStale ? "ok" : "warn"}`}
+            data-testid="sim-running"
+            title={simStale
+              ? `no status from the simulator for ${Math.round(simSilentMs / 1000)} s`
+              : undefined}
+          >
+            {sim === undefined ? "unknown" : simStale ? "not reporting" : sim.running ? "running" : "stopped"}
           </span>
         </div>
         <div class="button-row">
           <button
             type="button"
-            class="btn primary"
+            class={sim?.running ? "btn" : "btn primary"}
             disabled={busy}
-            onClick={() => act("Start", () => gw.adminSim("start"))}
+            onClick={() => act("Start", () => gw.adminSim("start"), (s) => s.running)}
           >
             Start
           </button>
           <button
             type="button"
-            class="btn"
+            class={sim?.running ? "btn primary" : "btn"}
             disabled={busy}
-            onClick={() => act("Stop", () => gw.adminSim("stop"))}
+            onClick={() => act("Stop", () => gw.adminSim("stop"), (s) => !s.running)}
           >
             Stop
           </button>
@@ -211,7 +252,11 @@ export default function AdminPanel({ gatewayUrl, markets: initialMarkets }: Admi
           class="inline-form"
           onSubmit={(e) => {
             e.preventDefault();
-            void act("Volatility profile", () => gw.adminVolatility({ profile }));
+            void act(
+              "Volatility profile",
+              () => gw.adminVolatility({ profile }),
+              (s) => s.profile === profile,
+            );
           }}
         >
           <label class="field">
@@ -226,14 +271,20 @@ export default function AdminPanel({ gatewayUrl, markets: initialMarkets }: Admi
           class="inline-form"
           onSubmit={(e) => {
             e.preventDefault();
-            void act("Volatility", () => gw.adminVolatility({ volatility: Number(volatility) }));
+            void act(
+              "Volatility",
+              () => gw.adminVolatility({ volatility: Number(volatility) }),
+              (s) => s.profile === "custom",
+            );
           }}
         >
           <label class="field">
             <span>Raw volatility per tick</span>
             <input
               inputMode="decimal"
-              placeholder="0.005"
+              placeholder={sim?.volatility !== undefined
+                ? String(Number(sim.volatility.toPrecision(3)))
+                : "0.005"}
               value={volatility}
               onInput={(e) => setVolatility((e.target as HTMLInputElement).value)}
             />
