@@ -207,6 +207,33 @@ Deno.test("web app in chromium: sign up, trade between two users, cancel, field 
       assert.equal(await page.locator("#of-qty").inputValue(), "0.5");
     });
 
+    await t.step(
+      "amounts like 1.0 are fine while typing; a pause and a resume show without a reload",
+      async () => {
+        await page.locator("#of-qty").fill("");
+        await page.locator("#of-qty").pressSequentially("1.05");
+        await page.getByTestId("available").waitFor();
+        const login = await fetch(`${sys.gatewayUrl}/v1/auth/login`, {
+          method: "POST",
+          headers: { "content-type": "application/json" },
+          body: JSON.stringify(ADMIN),
+        });
+        const { accessToken } = await login.json();
+        const admin = (action: string) =>
+          fetch(`${sys.gatewayUrl}/v1/admin/symbols/BTC-USD/${action}`, {
+            method: "POST",
+            headers: { authorization: `Bearer ${accessToken}` },
+          }).then((r) => r.body?.cancel());
+        const submit = page.locator('form button[type="submit"]').last();
+        await admin("pause");
+        await page.getByRole("button", { name: "BTC-USD is paused" }).waitFor();
+        await admin("resume");
+        await page.getByRole("button", { name: /^(Buy|Sell) BTC$/ }).waitFor();
+        assert.equal(await submit.isDisabled(), false);
+        await page.locator("#of-qty").fill("");
+      },
+    );
+
     await t.step("both wallets show the trade", async () => {
       await page.goto(`${web}/wallet`);
       const bal = page.getByTestId("balances");

@@ -36,6 +36,9 @@ function newClientOrderId(): string {
  * Place an order: buy or sell, limit or market, post-only and IOC/FOK for limits, amount presets from
  * the wallet, the notional and a fee estimate. The API's error is shown next to the field it names.
  */
+/** How often an open trade page asks whether its market is still trading. */
+const MARKET_STATUS_POLL_MS = 5000;
+
 export default function OrderForm({ gatewayUrl, market }: OrderFormProps) {
   const { session, ready } = useSession();
   useWallet(gatewayUrl, session);
@@ -51,6 +54,22 @@ export default function OrderForm({ gatewayUrl, market }: OrderFormProps) {
   const [errors, setErrors] = useState<Partial<Record<Field, string>>>({});
   const [busy, setBusy] = useState(false);
   const [result, setResult] = useState<Order | undefined>(undefined);
+  // An admin may pause or resume the market while the page is open: follow its status.
+  const [status, setStatus] = useState(market.status);
+
+  useEffect(() => {
+    const check = async () => {
+      if (document.hidden) return;
+      try {
+        const found = (await gateway(gatewayUrl).markets()).find((m) => m.symbol === market.symbol);
+        if (found) setStatus(found.status);
+      } catch {
+        // keep the last known status until the gateway answers again
+      }
+    };
+    const timer = setInterval(() => void check(), MARKET_STATUS_POLL_MS);
+    return () => clearInterval(timer);
+  }, [gatewayUrl, market.symbol]);
 
   useEffect(() => {
     if (!picked) return;
@@ -113,6 +132,7 @@ export default function OrderForm({ gatewayUrl, market }: OrderFormProps) {
       setQuoteQty("");
     } catch (err) {
       if (err instanceof GatewayError) {
+        if (err.code === "MARKET_PAUSED") setStatus("PAUSED");
         const next: Partial<Record<Field, string>> = {};
         for (const fe of err.problem.errors ?? []) next[fieldOf(fe.field)] ??= fe.message;
         next[fieldOf(err.field)] ??= err.message;
@@ -304,10 +324,10 @@ export default function OrderForm({ gatewayUrl, market }: OrderFormProps) {
             <button
               type="submit"
               class={`btn submit ${side === "BUY" ? "buy" : "sell"}`}
-              disabled={busy || !session || market.status !== "TRADING"}
+              disabled={busy || !session || status !== "TRADING"}
             >
-              {market.status !== "TRADING"
-                ? `${market.symbol} is ${market.status.toLowerCase()}`
+              {status !== "TRADING"
+                ? `${market.symbol} is ${status.toLowerCase()}`
                 : busy
                 ? "Placing…"
                 : `${side === "BUY" ? "Buy" : "Sell"} ${market.base}`}
