@@ -167,7 +167,13 @@ Deno.test("web app in chromium: sign up, trade between two users, cancel, field 
       await signUp(page, web, "bob", "/trade/BTC-USD");
       await page.getByRole("radio", { name: "Sell", exact: true }).click();
       await page.getByRole("radio", { name: "Market" }).click();
+      // the form estimates a market order from the book it shows, and warns when the book is too thin
+      await page.locator("#of-qty").fill("5");
+      await page.getByTestId("market-warning").filter({ hasText: "holds only" }).waitFor();
       await page.locator("#of-qty").fill("0.01");
+      await page.getByTestId("market-estimate").filter({ hasText: "≈ 65,000.00 average, up to 65,000.00" })
+        .waitFor();
+      assert.equal(await page.getByTestId("market-warning").count(), 0);
       // the first candle arrives live; the chart's view reaches past it, so it asks for older ones (to=)
       const older = page.waitForRequest((r) => /\/v1\/markets\/BTC-USD\/candles\?.*\bto=/.test(r.url()));
       await page.getByRole("button", { name: "Sell BTC" }).click();

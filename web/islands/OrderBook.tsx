@@ -8,7 +8,7 @@ import {
   mulDecimal,
   subDecimal,
 } from "../utils/decimal.ts";
-import { gateway, marketSocket, pickedPrice } from "../utils/live.ts";
+import { bookLevels, gateway, marketSocket, pickedPrice } from "../utils/live.ts";
 import type { MarketInfo } from "../utils/market.ts";
 import {
   applyDelta,
@@ -37,6 +37,8 @@ export default function OrderBook({ gatewayUrl, market, book: initial, depth }: 
   const [view, setView] = useState(() => topLevels(state.current, depth));
   const [syncing, setSyncing] = useState(false);
   const frame = useRef<number | undefined>(undefined);
+  // the order form estimates market orders from the same levels
+  useEffect(() => bookLevels.set({ symbol: market.symbol, ...view }), [view]);
 
   useEffect(() => {
     const channel = `book.${market.symbol}`;

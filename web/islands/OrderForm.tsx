@@ -1,9 +1,18 @@
 import { useEffect, useState } from "preact/hooks";
 import { GatewayError, type Order, type PlaceOrderRequest } from "../gateway_client.ts";
-import { decimalPlaces, formatPlaces, formatStep, isDecimal, isZero } from "../utils/decimal.ts";
-import { balances, gateway, pickedPrice, useSession, useStore } from "../utils/live.ts";
+import {
+  compareDecimal,
+  decimalPlaces,
+  formatPlaces,
+  formatStep,
+  isDecimal,
+  isZero,
+  mulDecimal,
+  subDecimal,
+} from "../utils/decimal.ts";
+import { balances, bookLevels, gateway, pickedPrice, useSession, useStore } from "../utils/live.ts";
 import type { MarketInfo } from "../utils/market.ts";
-import { feeFor, notional, presetAmount } from "../utils/order_math.ts";
+import { estimateMarket, feeFor, notional, presetAmount } from "../utils/order_math.ts";
 import { useWallet } from "../utils/wallet.ts";
 
 export interface OrderFormProps {
@@ -36,6 +45,17 @@ function newClientOrderId(): string {
  * Place an order: buy or sell, limit or market, post-only and IOC/FOK for limits, amount presets from
  * the wallet, the notional and a fee estimate. The API's error is shown next to the field it names.
  */
+/** A market order whose average price is further than this from the last price gets a warning. */
+const FAR_FROM_LAST_PCT = 2;
+
+/** Whether `price` is more than `pct` percent away from `ref`, exactly. */
+function isFar(price: string, ref: string, pct: number): boolean {
+  if (isZero(ref)) return false;
+  const diff = subDecimal(price, ref);
+  const abs = diff.startsWith("-") ? diff.slice(1) : diff;
+  return compareDecimal(mulDecimal(abs, "100"), mulDecimal(ref, String(pct))) > 0;
+}
+
 /** How often an open trade page asks whether its market is still trading. */
 const MARKET_STATUS_POLL_MS = 5000;
 
@@ -44,6 +64,7 @@ export default function OrderForm({ gatewayUrl, market }: OrderFormProps) {
   useWallet(gatewayUrl, session);
   const wallet = useStore(balances);
   const picked = useStore(pickedPrice);
+  const book = useStore(bookLevels);
   const [side, setSide] = useState<Side>("BUY");
   const [type, setType] = useState<Type>("LIMIT");
   const [price, setPrice] = useState(market.last ?? "");
@@ -104,10 +125,26 @@ export default function OrderForm({ gatewayUrl, market }: OrderFormProps) {
     setErrors((e) => ({ ...e, qty: undefined, quoteQty: undefined }));
   };
 
+  // A market order against the visible book: its average and worst price, and a warning when it
+  // would move far from the last price or the visible levels cannot fill it.
+  const levels = book?.symbol === market.symbol ? (side === "BUY" ? book.asks : book.bids) : undefined;
+  const amount = marketBuy ? quoteQty.trim() : qty.trim();
+  const estimate = type === "MARKET" && levels && isDecimal(amount) && !isZero(amount)
+    ? estimateMarket(
+      levels,
+      marketBuy ? { quoteQty: amount } : { qty: amount },
+      market.stepSize,
+      market.tickSize,
+    )
+    : undefined;
+  const farFromLast = estimate?.avgPrice !== undefined && market.last !== undefined &&
+    isFar(estimate.avgPrice, market.last, FAR_FROM_LAST_PCT);
+
   // The notional and fee are estimates for display; the engine computes the real ones.
-  const estPrice = type === "LIMIT" ? price : market.last;
+  const estPrice = type === "LIMIT" ? price : estimate?.avgPrice ?? market.last;
   let total: string | undefined;
   if (marketBuy) total = isDecimal(quoteQty) ? quoteQty : undefined;
+  else if (estimate?.complete) total = estimate.quote;
   else if (estPrice && isDecimal(estPrice) && isDecimal(qty)) total = notional(estPrice, qty);
   const feeBps = type === "LIMIT" && postOnly ? market.makerFeeBps : market.takerFeeBps;
   const fee = total !== undefined ? feeFor(total, feeBps, quotePlaces + 2) : undefined;
@@ -211,8 +248,27 @@ export default function OrderForm({ gatewayUrl, market }: OrderFormProps) {
             <div class="field">
               <span class="label">Price</span>
               <div class="input-unit readonly">
-                <span class="num">Best market price</span>
+                <span class="num" data-testid="market-estimate">
+                  {estimate?.avgPrice !== undefined
+                    ? `≈ ${formatStep(estimate.avgPrice, market.tickSize, true)} average, up to ${
+                      formatStep(estimate.worstPrice, market.tickSize, true)
+                    }`
+                    : "Best market price"}
+                </span>
+                <span class="unit">{market.quote}</span>
               </div>
+              {estimate && (!estimate.complete || farFromLast) && (
+                <p class="field-warning" role="status" data-testid="market-warning">
+                  {!estimate.complete
+                    ? `The book shown holds only ${
+                      formatStep(estimate.filled, market.stepSize, true)
+                    } ${market.base} ` +
+                      "on that side: the rest would fill further away, or expire."
+                    : `That is more than ${FAR_FROM_LAST_PCT}% from the last price ${
+                      formatStep(market.last, market.tickSize, true)
+                    }: consider a limit order.`}
+                </p>
+              )}
             </div>
           )}
 

@@ -93,6 +93,12 @@ export function useSession(): { session: StoredSession | undefined; ready: boole
 export const pickedPrice = createStore<{ price: string; at: number } | undefined>(undefined);
 
 /** Free balances by asset, refreshed by whichever island loaded the wallet last. */
+/** The order book's visible levels (best first), as the OrderBook island last drew them. */
+export const bookLevels = createStore<
+  | { symbol: string; bids: { price: string; qty: string }[]; asks: { price: string; qty: string }[] }
+  | undefined
+>(undefined);
+
 export const balances = createStore<Record<string, { free: string; locked: string }>>({});
 
 /** Colour-blind-safe buy/sell colours (blue/orange) instead of green/red, persisted. */

@@ -3,7 +3,17 @@
  * notional and the fee estimate. Every result is a decimal string on the market's steps.
  * @module
  */
-import { decimalPlaces, divDecimal, floorToStep, isZero, mulDecimal, toUnits } from "./decimal.ts";
+import {
+  addDecimal,
+  compareDecimal,
+  decimalPlaces,
+  divDecimal,
+  floorToStep,
+  isZero,
+  mulDecimal,
+  subDecimal,
+  toUnits,
+} from "./decimal.ts";
 import { formatUnitsTrimmed } from "@lib/money";
 
 export interface PresetInput {
@@ -63,4 +73,60 @@ export function notional(price: string, qty: string): string {
 export function feeFor(notionalText: string, bps: number, places: number): string {
   if (bps <= 0) return "0";
   return divDecimal(mulDecimal(notionalText, String(Math.round(bps))), "10000", places);
+}
+
+/** What a market order would do against the levels the page can see. */
+export interface MarketEstimate {
+  /** Base quantity it would get (or give), on the step. */
+  filled: string;
+  /** Quote it would spend (or receive). */
+  quote: string;
+  /** Average price, cut to the tick's places; undefined when nothing fills. */
+  avgPrice?: string;
+  /** Price of the last level it would reach. */
+  worstPrice?: string;
+  /** False when the visible levels hold less than the order asks for. */
+  complete: boolean;
+}
+
+/**
+ * Walks `levels` (best first: asks for a buy, bids for a sell) as the engine would fill a market
+ * order of `qty` base, or of `quoteQty` quote for a buy by amount. Exact; an estimate only because
+ * the book may move before the order arrives and the page sees only the top levels.
+ */
+export function estimateMarket(
+  levels: readonly { price: string; qty: string }[],
+  amount: { qty?: string; quoteQty?: string },
+  stepSize: string,
+  tickSize: string,
+): MarketEstimate {
+  let filled = "0", quote = "0", worstPrice: string | undefined;
+  let left = amount.quoteQty ?? amount.qty ?? "0";
+  const byQuote = amount.quoteQty !== undefined;
+  for (const level of levels) {
+    if (isZero(left) || left.startsWith("-")) break;
+    let take: string;
+    if (byQuote) {
+      const all = mulDecimal(level.price, level.qty);
+      take = compareDecimal(all, left) <= 0
+        ? level.qty
+        : floorToStep(divDecimal(left, level.price, decimalPlaces(stepSize)), stepSize);
+    } else take = compareDecimal(level.qty, left) <= 0 ? level.qty : left;
+    if (isZero(take)) break;
+    const cost = mulDecimal(level.price, take);
+    filled = addDecimal(filled, take);
+    quote = addDecimal(quote, cost);
+    left = subDecimal(left, byQuote ? cost : take);
+    worstPrice = level.price;
+  }
+  // a buy by amount is done when what is left buys less than one step at the next price
+  const complete = isZero(left) || (byQuote && !left.startsWith("-") && filled !== "0" &&
+    compareDecimal(left, mulDecimal(worstPrice ?? "0", stepSize)) < 0);
+  return {
+    filled,
+    quote,
+    avgPrice: isZero(filled) ? undefined : divDecimal(quote, filled, decimalPlaces(tickSize)),
+    worstPrice,
+    complete,
+  };
 }

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { feeFor, notional, presetAmount } from "./order_math.ts";
+import { estimateMarket, feeFor, notional, presetAmount } from "./order_math.ts";
 
 const market = { stepSize: "0.0001", tickSize: "0.01", freeBase: "2", freeQuote: "100000" };
 
@@ -26,4 +26,37 @@ Deno.test("feeFor() is notional × bps / 10000, cut to the quote's places", () =
   assert.equal(notional("65000.25", "0.5"), "32500.125");
   assert.equal(feeFor("32500.125", 10, 2), "32.5");
   assert.equal(feeFor("32500.125", 0, 2), "0");
+});
+
+Deno.test("estimateMarket() walks the levels as the engine fills, by quantity or by quote amount", () => {
+  const asks = [
+    { price: "100.00", qty: "1.0" },
+    { price: "101.00", qty: "2.0" },
+    { price: "105.00", qty: "1.0" },
+  ];
+  // 2 BTC: 1 at 100, 1 at 101
+  assert.deepEqual(estimateMarket(asks, { qty: "2" }, "0.0001", "0.01"), {
+    filled: "2",
+    quote: "201",
+    avgPrice: "100.5",
+    worstPrice: "101.00",
+    complete: true,
+  });
+  // 150 USD: 1 at 100 (100 USD), then 50 / 101 = 0.4950 (on the step) at 101
+  const byQuote = estimateMarket(asks, { quoteQty: "150" }, "0.0001", "0.01");
+  assert.equal(byQuote.filled, "1.495");
+  assert.equal(byQuote.quote, "149.995");
+  assert.equal(byQuote.worstPrice, "101.00");
+  assert.equal(byQuote.complete, true);
+  // more than the visible book holds
+  const big = estimateMarket(asks, { qty: "10" }, "0.0001", "0.01");
+  assert.deepEqual([big.filled, big.worstPrice, big.complete], ["4", "105.00", false]);
+  // an empty side fills nothing
+  assert.deepEqual(estimateMarket([], { qty: "1" }, "0.0001", "0.01"), {
+    filled: "0",
+    quote: "0",
+    avgPrice: undefined,
+    worstPrice: undefined,
+    complete: false,
+  });
 });
