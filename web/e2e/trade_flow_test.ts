@@ -211,6 +211,26 @@ Deno.test("web app in chromium: sign up, trade between two users, cancel, field 
       assert.ok(reached, "Tab reaches the amount field");
       await page.keyboard.type("0.5");
       assert.equal(await page.locator("#of-qty").inputValue(), "0.5");
+      // side and type are radio groups: one Tab stop each, the arrow keys change the choice
+      const side = page.getByRole("radiogroup", { name: "Side" });
+      await side.getByRole("radio", { checked: true }).focus();
+      const before = await side.getByRole("radio", { checked: true }).textContent();
+      await page.keyboard.press("ArrowRight");
+      const after = await side.getByRole("radio", { checked: true }).textContent();
+      assert.notEqual(after, before);
+      assert.equal(await page.evaluate(() => document.activeElement?.getAttribute("aria-checked")), "true");
+      assert.equal(await side.locator('[tabindex="0"]').count(), 1);
+      await page.keyboard.press("ArrowLeft");
+      // a refused order takes the focus to the field that needs fixing
+      await page.getByRole("radio", { name: "Limit" }).click();
+      await page.locator("#of-price").fill("64000.001");
+      await page.locator("#of-qty").focus();
+      await page.keyboard.press("Enter");
+      await page.locator(".field:has(#of-price) .field-error").waitFor();
+      await page.waitForFunction(() => document.activeElement?.id === "of-price");
+      await page.locator("#of-price").fill("65000");
+      await page.locator("#of-qty").fill("");
+      await page.getByRole("radio", { name: "Market" }).click();
     });
 
     await t.step(

@@ -11,6 +11,7 @@ import {
   subDecimal,
 } from "../utils/decimal.ts";
 import { balances, bookLevels, gateway, pickedPrice, useSession, useStore } from "../utils/live.ts";
+import { RadioGroup } from "../components/RadioGroup.tsx";
 import type { MarketInfo } from "../utils/market.ts";
 import { estimateMarket, feeFor, notional, presetAmount } from "../utils/order_math.ts";
 import { useWallet } from "../utils/wallet.ts";
@@ -26,6 +27,8 @@ type Tif = "GTC" | "IOC" | "FOK";
 type Field = "price" | "qty" | "quoteQty" | "timeInForce" | "postOnly" | "form";
 
 const PRESETS = [25, 50, 75, 100];
+/** The fields in the order the form shows them: the first with an error takes the focus. */
+const FIELD_ORDER: readonly Field[] = ["price", "quoteQty", "qty", "timeInForce", "postOnly"];
 
 /** Maps the field a problem names to the input that shows it. */
 function fieldOf(name: string | undefined): Field {
@@ -45,6 +48,9 @@ function newClientOrderId(): string {
  * Place an order: buy or sell, limit or market, post-only and IOC/FOK for limits, amount presets from
  * the wallet, the notional and a fee estimate. The API's error is shown next to the field it names.
  */
+const SIDES: readonly Side[] = ["BUY", "SELL"];
+const TYPES: readonly Type[] = ["LIMIT", "MARKET"];
+
 /** A market order whose average price is further than this from the last price gets a warning. */
 const FAR_FROM_LAST_PCT = 2;
 
@@ -176,6 +182,9 @@ export default function OrderForm({ gatewayUrl, market }: OrderFormProps) {
         // A market buy's amount box is quoteQty; a qty problem there belongs to it too.
         if (marketBuy && next.qty && !next.quoteQty) [next.quoteQty, next.qty] = [next.qty, undefined];
         setErrors(next);
+        // take the keyboard to the first field that needs fixing (once the message is drawn)
+        const first = FIELD_ORDER.find((f) => next[f] !== undefined);
+        if (first) setTimeout(() => document.getElementById(`of-${first}`)?.focus(), 0);
       } else {
         setErrors({ form: `Could not reach the exchange: ${(err as Error).message}` });
       }
@@ -198,32 +207,23 @@ export default function OrderForm({ gatewayUrl, market }: OrderFormProps) {
   return (
     <section class="panel order-form" aria-label="Place an order">
       <form onSubmit={submit} noValidate>
-        <div class="sides" role="radiogroup" aria-label="Side">
-          {(["BUY", "SELL"] as Side[]).map((s) => (
-            <button
-              type="button"
-              role="radio"
-              aria-checked={side === s}
-              class={`side ${s === "BUY" ? "buy" : "sell"} ${side === s ? "on" : ""}`}
-              onClick={() => setSide(s)}
-            >
-              {s === "BUY" ? "Buy" : "Sell"}
-            </button>
-          ))}
-        </div>
-        <div class="seg types" role="radiogroup" aria-label="Order type">
-          {(["LIMIT", "MARKET"] as Type[]).map((t) => (
-            <button
-              type="button"
-              role="radio"
-              aria-checked={type === t}
-              class={type === t ? "on" : ""}
-              onClick={() => setType(t)}
-            >
-              {t === "LIMIT" ? "Limit" : "Market"}
-            </button>
-          ))}
-        </div>
+        <RadioGroup
+          label="Side"
+          class="sides"
+          options={SIDES}
+          value={side}
+          onChange={setSide}
+          text={(s) => (s === "BUY" ? "Buy" : "Sell")}
+          optionClass={(s) => `side ${s === "BUY" ? "buy" : "sell"}`}
+        />
+        <RadioGroup
+          label="Order type"
+          class="seg types"
+          options={TYPES}
+          value={type}
+          onChange={setType}
+          text={(t) => (t === "LIMIT" ? "Limit" : "Market")}
+        />
 
         {type === "LIMIT"
           ? (
