@@ -88,7 +88,7 @@ export default function MarketsTable({ gatewayUrl, rows: initial }: MarketsTable
               <th scope="col" class="num">24h change</th>
               <th scope="col" class="num hide-sm">24h high</th>
               <th scope="col" class="num hide-sm">24h low</th>
-              <th scope="col" class="num">24h volume</th>
+              <th scope="col" class="num hide-xs">24h volume</th>
               <th scope="col" class="hide-sm">Trend</th>
               <th scope="col" class="hide-sm">
                 <span class="sr-only">Trade</span>
@@ -116,7 +116,7 @@ export default function MarketsTable({ gatewayUrl, rows: initial }: MarketsTable
                 </td>
                 <td class="num hide-sm">{formatStep(r.high, r.tickSize, true)}</td>
                 <td class="num hide-sm">{formatStep(r.low, r.tickSize, true)}</td>
-                <td class="num" title={r.volume ? `${r.volume} ${r.base}` : undefined}>
+                <td class="num hide-xs" title={r.volume ? `${r.volume} ${r.base}` : undefined}>
                   {formatCompact(r.volume)} <span class="muted">{r.base}</span>
                 </td>
                 <td class="hide-sm">

@@ -155,13 +155,13 @@ export default function MyOrders({ gatewayUrl, markets, symbol, full }: MyOrders
               <table class="data" data-testid="open-orders">
                 <thead>
                   <tr>
-                    <th scope="col">Time</th>
+                    <th scope="col" class="hide-xs">Time</th>
                     <th scope="col">Pair</th>
                     <th scope="col">Side</th>
                     <th scope="col" class="hide-sm">Type</th>
                     <th scope="col" class="num">Price</th>
                     <th scope="col" class="num">Amount</th>
-                    <th scope="col" class="num">Filled</th>
+                    <th scope="col" class="num hide-xs">Filled</th>
                     <th scope="col">
                       <span class="sr-only">Cancel</span>
                     </th>
@@ -177,13 +177,13 @@ export default function MyOrders({ gatewayUrl, markets, symbol, full }: MyOrders
                     const m = steps(o.symbol);
                     return (
                       <tr key={o.orderId} data-order-id={o.orderId}>
-                        <td class="mono muted">{when(o.createdAt ?? o.ts)}</td>
+                        <td class="mono muted hide-xs">{when(o.createdAt ?? o.ts)}</td>
                         <td>{o.symbol}</td>
                         <td class={o.side === "BUY" ? "buy" : "sell"}>{o.side === "BUY" ? "Buy" : "Sell"}</td>
                         <td class="hide-sm">{o.type.toLowerCase()}{o.postOnly ? " · post" : ""}</td>
                         <td class="num">{o.price ? formatStep(o.price, m.tickSize) : "market"}</td>
                         <td class="num">{formatStep(o.qty, m.stepSize)}</td>
-                        <td class="num">{formatStep(o.filledQty, m.stepSize)}</td>
+                        <td class="num hide-xs">{formatStep(o.filledQty, m.stepSize)}</td>
                         <td class="num">
                           <button
                             type="button"
