@@ -25,6 +25,17 @@ export interface ShutdownOptions {
   onClose?: (name: string, error?: unknown) => void;
 }
 
+/** The shutdown a SIGINT/SIGTERM started in this process, if one did. */
+let signalled: Shutdown | undefined;
+
+/**
+ * The shutdown a signal started, if any. A start-up step that fails because that shutdown closed
+ * its connections is a clean stop, not an error (see `runMain` in @lib/service).
+ */
+export function stoppedBySignal(): Shutdown | undefined {
+  return signalled;
+}
+
 /** Creates the one shutdown controller of a process. */
 export function createShutdown(options: ShutdownOptions = {}): Shutdown {
   const controller = new AbortController();
@@ -55,6 +66,7 @@ export function createShutdown(options: ShutdownOptions = {}): Shutdown {
 
   const onSignal = () => {
     if (running) Deno.exit(130); // a second Ctrl-C: the user wants out now
+    signalled = self;
     void self.shutdown("signal");
   };
   const self: Shutdown = {

@@ -21,7 +21,7 @@
  */
 import type { z } from "zod";
 import { ConfigError, loadConfig } from "@lib/config";
-import { createShutdown, type Shutdown } from "@lib/lifecycle";
+import { createShutdown, type Shutdown, stoppedBySignal } from "@lib/lifecycle";
 import { createLogger, type Logger, type LogLevel } from "@lib/log";
 import { addProcessMetrics, Registry } from "@lib/metrics";
 import { connectRedis, type RedisClient } from "@lib/redis";
@@ -111,8 +111,17 @@ export async function runMain(main: () => Promise<number | void>): Promise<never
   try {
     code = (await main()) ?? 0;
   } catch (e) {
-    console.error(e instanceof Error ? e.message : e);
-    code = 1;
+    const stopping = stoppedBySignal();
+    if (stopping) {
+      // SIGINT/SIGTERM while starting: the shutdown closed the connections the start-up was using,
+      // and that is what failed. Nothing ran yet, so this is a clean stop.
+      await stopping.done;
+      console.error(`stopped while starting (${e instanceof Error ? e.message : e})`);
+      code = 0;
+    } else {
+      console.error(e instanceof Error ? e.message : e);
+      code = 1;
+    }
   }
   Deno.exit(code);
 }

@@ -59,3 +59,33 @@ Deno.test("runMain() exits with the code main returns, and 1 when it throws", as
   assert.equal(failed.code, 1);
   assert.match(failed.stderr, /boom/);
 });
+
+Deno.test("runMain(): a SIGTERM during start-up is a clean stop, even when the start-up then fails", async () => {
+  // the start-up waits on a "connection" that the shutdown closes, as a Redis read would
+  const script = `import { runMain } from "${new URL("./mod.ts", import.meta.url).href}";
+    import { createShutdown } from "${new URL("../lifecycle/mod.ts", import.meta.url).href}";
+    await runMain(async () => {
+      const shutdown = createShutdown();
+      let fail;
+      const connection = new Promise((_, reject) => fail = reject);
+      shutdown.defer("connection", () => fail(new Error("The client is closed")));
+      console.log("starting");
+      await connection;
+      console.log("started");
+      await shutdown.done;
+    });`;
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["eval", script],
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  const reader = child.stdout.getReader();
+  let text = "";
+  while (!text.includes("starting")) text += new TextDecoder().decode((await reader.read()).value);
+  reader.releaseLock();
+  child.kill("SIGTERM");
+  const out = await child.output();
+  const stderr = new TextDecoder().decode(out.stderr);
+  assert.equal(out.code, 0, stderr);
+  assert.match(stderr, /stopped while starting \(The client is closed\)/);
+});

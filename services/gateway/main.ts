@@ -11,6 +11,7 @@ import { createShutdown } from "@lib/lifecycle";
 import { createLogger, type Logger } from "@lib/log";
 import { addProcessMetrics, Registry } from "@lib/metrics";
 import { connectRedis, RespBatchConnection } from "@lib/redis";
+import { runMain } from "@lib/service";
 import { ensureUser } from "@lib/users";
 import type { Authenticator } from "./auth.ts";
 import { GatewayConfig, parseLegacyKeys } from "./config.ts";
@@ -149,12 +150,4 @@ async function main(): Promise<void> {
   log.info("stopped");
 }
 
-if (import.meta.main) {
-  try {
-    await main();
-    Deno.exit(0);
-  } catch (e) {
-    console.error(e instanceof Error ? e.message : e);
-    Deno.exit(1);
-  }
-}
+if (import.meta.main) await runMain(main);
