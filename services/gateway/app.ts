@@ -386,7 +386,7 @@ export function createApp(deps: GatewayDeps): { app: Hono<GatewayEnv>; registry:
     }
   }
 
-  app.notFound(notFoundHandler);
+  app.notFound(notFoundHandler(app.routes));
   app.onError(errorHandler(deps.log));
   return { app, registry };
 }

@@ -51,6 +51,17 @@ Deno.test("errors are problem+json: unknown route 404, malformed JSON 400, body 
     assert.equal(r.json.status, 404);
     assert.ok(r.json.type && r.json.title && r.json.detail);
   });
+  await t.step("a known path with another method is 405 with Allow", async () => {
+    const put = await gw.call("PUT", "/v1/orders");
+    assert.equal(put.status, 405);
+    assert.equal(put.json.code, "METHOD_NOT_ALLOWED");
+    assert.equal(put.headers.get("allow"), "DELETE, OPTIONS, POST");
+    const patch = await gw.call("PATCH", "/v1/orders/ord-1");
+    assert.equal(patch.status, 405);
+    assert.equal(patch.headers.get("allow"), "DELETE, GET, HEAD, OPTIONS");
+    assert.match(patch.json.detail, /PATCH is not allowed on \/v1\/orders\/ord-1/);
+    assert.equal((await gw.call("GET", "/v1/nope/deeper")).status, 404);
+  });
   await t.step("malformed JSON", async () => {
     const r = await gw.call("POST", "/v1/auth/login", { body: "{nope" });
     assert.equal(r.status, 400);

@@ -147,11 +147,46 @@ export function errorHandler(log: Logger): (err: Error, c: Context) => Response 
   };
 }
 
-/** The app's `notFound`: a 404 problem naming the method and path. */
-export function notFoundHandler(c: Context): Response {
-  return problemResponse(
-    404,
-    "ROUTE_NOT_FOUND",
-    `No route for ${c.req.method} ${c.req.path}; see /v1/openapi.json for the routes`,
-  );
+/**
+ * The app's `notFound`: 405 with `Allow` when the path exists with other methods (RFC 9110), else a
+ * 404 problem naming the method and path. `routes` are the app's registered routes.
+ */
+export function notFoundHandler(
+  routes: readonly { method: string; path: string }[],
+): (c: Context) => Response {
+  // each path pattern once, with the methods it answers (":id" matches one segment)
+  const byPath = new Map<string, { pattern: RegExp; methods: Set<string> }>();
+  for (const r of routes) {
+    if (r.method === "ALL" || r.path.includes("*")) continue;
+    let entry = byPath.get(r.path);
+    if (!entry) {
+      const source = r.path.split("/").map((part) =>
+        part.startsWith(":") ? "[^/]+" : part.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")
+      ).join("/");
+      byPath.set(r.path, entry = { pattern: new RegExp(`^${source}/?$`), methods: new Set() });
+    }
+    entry.methods.add(r.method);
+  }
+  return (c) => {
+    const allowed = new Set<string>();
+    for (const { pattern, methods } of byPath.values()) {
+      if (pattern.test(c.req.path)) { for (const m of methods) allowed.add(m); }
+    }
+    if (allowed.size > 0 && !allowed.has(c.req.method)) {
+      if (allowed.has("GET")) allowed.add("HEAD");
+      allowed.add("OPTIONS");
+      const allow = [...allowed].sort().join(", ");
+      return problemResponse(
+        405,
+        "METHOD_NOT_ALLOWED",
+        `${c.req.method} is not allowed on ${c.req.path}; it answers ${allow}`,
+        { headers: { allow } },
+      );
+    }
+    return problemResponse(
+      404,
+      "ROUTE_NOT_FOUND",
+      `No route for ${c.req.method} ${c.req.path}; see /v1/openapi.json for the routes`,
+    );
+  };
 }
