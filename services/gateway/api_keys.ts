@@ -33,12 +33,13 @@ function fromHex(text: string): Uint8Array | undefined {
   return out;
 }
 
+/** A key as its owner sees it; times in epoch ms, as everywhere in the API. */
 export interface ApiKeyInfo {
   keyId: string;
   label: string;
-  createdAt: string;
-  lastUsedAt: string | null;
-  revokedAt: string | null;
+  createdAt: number;
+  lastUsedAt: number | null;
+  revokedAt: number | null;
 }
 
 export interface ApiKeyOptions {
@@ -108,7 +109,7 @@ export class ApiKeyService {
       keyId,
       secret,
       label,
-      createdAt: (rows[0].created_at as Date).toISOString(),
+      createdAt: (rows[0].created_at as Date).getTime(),
       lastUsedAt: null,
       revokedAt: null,
     };
@@ -121,9 +122,9 @@ export class ApiKeyService {
     return rows.map((r) => ({
       keyId: String(r.key_id),
       label: String(r.label),
-      createdAt: (r.created_at as Date).toISOString(),
-      lastUsedAt: r.last_used_at ? (r.last_used_at as Date).toISOString() : null,
-      revokedAt: r.revoked_at ? (r.revoked_at as Date).toISOString() : null,
+      createdAt: (r.created_at as Date).getTime(),
+      lastUsedAt: r.last_used_at ? (r.last_used_at as Date).getTime() : null,
+      revokedAt: r.revoked_at ? (r.revoked_at as Date).getTime() : null,
     }));
   }
 

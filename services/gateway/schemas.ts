@@ -216,9 +216,9 @@ export const CreateApiKeyRequest = z.object({ label: z.string().max(100).default
 export const ApiKeyView = z.object({
   keyId: z.string(),
   label: z.string(),
-  createdAt: z.string(),
-  lastUsedAt: z.string().nullable(),
-  revokedAt: z.string().nullable(),
+  createdAt: EpochMs,
+  lastUsedAt: EpochMs.nullable(),
+  revokedAt: EpochMs.nullable(),
 });
 export const CreatedApiKey = ApiKeyView.extend({
   secret: z.string().describe("Shown once; store it safely"),
@@ -270,7 +270,7 @@ export const FundRequest = z.object({
   asset: upper(Asset),
   amount: Decimal,
 });
-export const UserList = z.array(UserView.extend({ createdAt: z.string() }));
+export const UserList = z.array(UserView.extend({ createdAt: EpochMs }));
 export const RoleRequest = z.object({ role: z.enum(["user", "admin"]) });
 export const UserIdParams = z.object({ userId: z.string().min(1).max(64) });
 

@@ -268,8 +268,7 @@ export function adminRoutes(route: RouteFn, deps: GatewayDeps): void {
       auth: "admin",
       responses: { 200: { description: "Users, oldest first", schema: UserList } },
     },
-    async (c) =>
-      c.json((await listUsers(deps.sql)).map((u) => ({ ...u, createdAt: u.createdAt.toISOString() }))),
+    async (c) => c.json((await listUsers(deps.sql)).map((u) => ({ ...u, createdAt: u.createdAt.getTime() }))),
   );
 
   route({
