@@ -157,7 +157,7 @@ Deno.test("apply() rejects with a stable reason and a message naming the field a
       "INSUFFICIENT_BALANCE",
       [place("u", { price: "65000", qty: "2" })],
       "qty",
-      /needs 130000 USD, free 100000 USD/,
+      /insufficient USD: this order needs 130000 USD and 100000 USD is free/,
     ],
     ["INVALID_ORDER", [place("u", { orderType: "LIMIT", qty: "1" })], "price", /price is required/],
     ["INVALID_ORDER", [place("u", { qty: "1", quoteQty: "10" })], "quoteQty", /either qty or quoteQty/],

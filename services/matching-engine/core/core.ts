@@ -891,7 +891,8 @@ export class Core {
     return this.#reject(
       R_INSUFFICIENT_BALANCE,
       field,
-      `needs ${amountText(need, a.decimals)} ${a.code}, free ${amountText(free, a.decimals)} ${a.code}`,
+      `insufficient ${a.code}: this order needs ${amountText(need, a.decimals)} ${a.code} and ` +
+        `${amountText(free, a.decimals)} ${a.code} is free`,
     );
   }
 
