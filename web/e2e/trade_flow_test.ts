@@ -265,6 +265,11 @@ Deno.test("web app in chromium: sign up, trade between two users, cancel, field 
       const bal = page.getByTestId("balances");
       await bal.locator('tr[data-asset="BTC"] [data-testid=free][data-value="1.99"]').waitFor();
       await bal.locator('tr[data-asset="USD"] [data-testid=free][data-value="100650"]').waitFor();
+      // each row keeps its own places: BTC's 1.99 does not give USD two decimals
+      assert.equal(
+        (await bal.locator('tr[data-asset="USD"] [data-testid=free]').textContent())?.trim(),
+        "100,650",
+      );
       await page.evaluate((s) => localStorage.setItem("kalency.session", s), aliceSession);
       await page.reload();
       await bal.locator('tr[data-asset="BTC"] [data-testid=free][data-value="2.01"]').waitFor();

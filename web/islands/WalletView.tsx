@@ -64,12 +64,12 @@ export default function WalletView({ gatewayUrl }: WalletViewProps) {
     );
   }
   const assets = Object.keys(wallet).sort();
-  // Pad each column to its longest fraction so the decimal points line up.
-  const places = (values: string[]) => Math.max(0, ...values.map(decimalPlaces));
-  const freePlaces = places(assets.map((a) => wallet[a].free));
-  const lockedPlaces = places(assets.map((a) => wallet[a].locked));
+  // Each asset's row shows its amounts with the same places (the longest fraction of the three), so
+  // a live change in one asset never reformats another's.
   const totals = Object.fromEntries(assets.map((a) => [a, addDecimal(wallet[a].free, wallet[a].locked)]));
-  const totalPlaces = places(Object.values(totals));
+  const rowPlaces = Object.fromEntries(
+    assets.map((a) => [a, Math.max(0, ...[wallet[a].free, wallet[a].locked, totals[a]].map(decimalPlaces))]),
+  );
   return (
     <>
       <section class="panel" aria-label="Balances">
@@ -96,12 +96,12 @@ export default function WalletView({ gatewayUrl }: WalletViewProps) {
                 <tr key={a} data-asset={a}>
                   <th scope="row">{a}</th>
                   <td class="num" data-testid="free" data-value={wallet[a].free}>
-                    {groupThousands(formatPlaces(wallet[a].free, freePlaces))}
+                    {groupThousands(formatPlaces(wallet[a].free, rowPlaces[a]))}
                   </td>
                   <td class="num" data-testid="locked" data-value={wallet[a].locked}>
-                    {groupThousands(formatPlaces(wallet[a].locked, lockedPlaces))}
+                    {groupThousands(formatPlaces(wallet[a].locked, rowPlaces[a]))}
                   </td>
-                  <td class="num">{groupThousands(formatPlaces(totals[a], totalPlaces))}</td>
+                  <td class="num">{groupThousands(formatPlaces(totals[a], rowPlaces[a]))}</td>
                 </tr>
               ))}
             </tbody>
