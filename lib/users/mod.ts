@@ -80,6 +80,23 @@ export async function verifyPassword(password: string, encoded: string): Promise
 // same time as a wrong password and timing does not tell which usernames exist.
 let dummyHash: Promise<string> | undefined;
 
+/**
+ * Everything wrong with a new username and password, both at once (a form can then show every
+ * problem in one round trip); empty when both are acceptable.
+ */
+export function credentialProblems(username: string, password: string): UserError[] {
+  const problems: UserError[] = [];
+  for (const check of [() => checkUsername(username), () => checkPassword(password)]) {
+    try {
+      check();
+    } catch (e) {
+      if (e instanceof UserError) problems.push(e);
+      else throw e;
+    }
+  }
+  return problems;
+}
+
 function checkUsername(username: string): void {
   if (!USERNAME_REGEXP.test(username)) {
     throw new UserError(

@@ -22,6 +22,11 @@ Deno.test("signup, login, token, me: credentials are required and checked", asyn
     const short = await gw.call("POST", "/v1/auth/signup", { body: { username: "carol", password: "pw" } });
     assert.equal(short.status, 400);
     assert.equal(short.json.field, "password");
+    // both wrong: both reported in one answer, so a form can show them together
+    const both = await gw.call("POST", "/v1/auth/signup", { body: { username: "ab", password: "short" } });
+    assert.equal(both.status, 400);
+    assert.deepEqual(both.json.errors.map((e: { field: string }) => e.field), ["username", "password"]);
+    assert.match(both.json.detail, /username must be 3 to 32 characters.*; password must be 8 to 256/);
   });
 
   await t.step("login", async () => {

@@ -1,4 +1,4 @@
-import { createUser, type User, UserError, verifyCredentials } from "@lib/users";
+import { createUser, credentialProblems, type User, UserError, verifyCredentials } from "@lib/users";
 import type { GatewayDeps, RouteFn } from "../app.ts";
 import { ApiError } from "../errors.ts";
 import {
@@ -32,6 +32,18 @@ export function authRoutes(route: RouteFn, deps: GatewayDeps): void {
     body: Credentials,
     responses: { 201: { description: "The new user and a token pair", schema: AuthResponse } },
   }, async (c, { body }) => {
+    const problems = credentialProblems(body.username, body.password);
+    if (problems.length > 0) {
+      const errors = problems.map((p) => ({
+        field: p.code === "INVALID_PASSWORD" ? "password" : "username",
+        message: p.message,
+        code: p.code,
+      }));
+      throw new ApiError(400, problems[0].code, errors.map((e) => e.message).join("; "), {
+        field: errors[0].field,
+        errors,
+      });
+    }
     let user: User;
     try {
       user = await createUser(deps.sql, { username: body.username, password: body.password });
