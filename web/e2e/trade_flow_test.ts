@@ -127,6 +127,8 @@ Deno.test("web app in chromium: sign up, trade between two users, cancel, field 
       await shot("signup");
       await signUp(page, web, "alice", "/trade/BTC-USD");
       await page.locator(".navuser .who", { hasText: "alice" }).waitFor();
+      // the Admin link is only for admins
+      await page.locator(".nav-admin").waitFor({ state: "hidden" });
       await page.getByTestId("available").filter({ hasText: "100000.00 USD" }).waitFor();
     });
 
@@ -313,6 +315,7 @@ Deno.test("web app in chromium: sign up, trade between two users, cancel, field 
       await page.locator("#auth-password").fill(ADMIN.password);
       await page.getByRole("button", { name: "Log in" }).click();
       await page.waitForURL(`${web}/admin`);
+      await page.locator(".nav-admin").waitFor({ state: "visible" });
       await page.getByTestId("health").locator("tr", { hasText: "ok" }).first().waitFor();
       await page.getByTestId("metrics").locator("tr", { hasText: "stream_lag" }).first().waitFor();
       await page.locator('[data-symbol="BTC-USD"]').waitFor();

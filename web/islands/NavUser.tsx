@@ -11,6 +11,12 @@ export default function NavUser(_props: NavUserProps) {
   const { session, ready } = useSession();
   const [palette, setPalette] = useState("default");
   useEffect(() => setPalette(document.documentElement.dataset.palette ?? "default"), []);
+  // the Admin link is for admins: a logged-in user with another role does not see it
+  useEffect(() => {
+    const root = document.documentElement.dataset;
+    if (session) root.role = session.user.role;
+    else delete root.role;
+  }, [session?.user.role]);
 
   const togglePalette = () => {
     const next = palette === "cb" ? "default" : "cb";

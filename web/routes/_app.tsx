@@ -42,7 +42,7 @@ export default function App({ title, url, state, styles, children }: LayoutProps
           <nav aria-label="Main">
             <ul>
               {LINKS.map(([href, label]) => (
-                <li>
+                <li class={href === "/admin" ? "nav-admin" : undefined}>
                   <a href={href} aria-current={current(href) ? "page" : undefined}>{label}</a>
                 </li>
               ))}
