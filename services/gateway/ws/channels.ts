@@ -3,7 +3,8 @@
  *
  * Public: `book.{symbol}`, `trades.{symbol}`, `ticker.{symbol}`, `ticks.{symbol}`,
  * `candles.{symbol}.{tf}` (candles from trades, as REST's default `source=trade`) and
- * `candles.{symbol}.{tf}.index` (candles from the simulator's ticks, REST's `source=index`). Private: `orders.{userId}`, `wallet.{userId}` (plain `orders` / `wallet`
+ * `candles.{symbol}.{tf}.index` (candles from the simulator's ticks, REST's `source=index`).
+ * Private: `orders.{userId}`, `wallet.{userId}` (plain `orders` / `wallet`
  * mean the caller's own). Symbols and timeframes are case-insensitive and normalised (`btc-usd` ->
  * `BTC-USD`, `1H` -> `1h`); user ids are case-sensitive.
  */
