@@ -3,6 +3,7 @@
  * time, or the last N; filtered by symbol, user or type.
  * @module
  */
+import { SYMBOL_REGEXP } from "@lib/contracts";
 import { expandEntries, followStream, type RawEntry, type RedisClient } from "@lib/redis";
 import {
   type Command,
@@ -101,8 +102,14 @@ export async function* readAfter(
 }
 
 function filterFrom(args: ParsedArgs): EntryFilter {
+  // symbols are upper case on every stream: "btc-usd" means BTC-USD, and a malformed one would
+  // silently match nothing
+  const symbol = stringOption(args, "symbol")?.toUpperCase();
+  if (symbol !== undefined && !SYMBOL_REGEXP.test(symbol)) {
+    throw new UsageError(`--symbol must be BASE-QUOTE, e.g. BTC-USD, got "${symbol}"`);
+  }
   return {
-    symbol: stringOption(args, "symbol"),
+    symbol,
     user: stringOption(args, "user"),
     type: stringOption(args, "type"),
   };

@@ -107,6 +107,9 @@ Deno.test("tail --from ID includes that entry; --since reads from a time; --no-f
   const alone = await tools(["tail", "executions", "--no-follow"], { prefix: fx.prefix });
   assert.equal(alone.code, 2);
   assert.match(alone.stderr, /--no-follow needs --from, --since or --count/);
+  const badSymbol = await tools(["tail", "executions", "--symbol", "btcusd"], { prefix: fx.prefix });
+  assert.equal(badSymbol.code, 2);
+  assert.match(badSymbol.stderr, /--symbol must be BASE-QUOTE, e\.g\. BTC-USD, got "BTCUSD"/);
 });
 
 Deno.test("tail --json prints one parseable object per entry, undecodable ones with the reason", async () => {
