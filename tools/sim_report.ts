@@ -6,7 +6,7 @@
  * the average spread (quoted, from `stream:book`; effective, from trades) and trades per second.
  * @module
  */
-import { BookDelta, Execution, streamKey, STREAMS } from "@lib/contracts";
+import { BookDelta, Execution, keys, streamKey, STREAMS } from "@lib/contracts";
 import { connectDb } from "@lib/db";
 import { connectRedis, decodeEntry, expandEntries, type RawEntry, type RedisClient } from "@lib/redis";
 import {
@@ -235,6 +235,11 @@ export async function runSimReport(o: SimReportOptions): Promise<SimReport> {
   const redis = await connectRedis(o.redisUrl, { reconnect: false });
   let report: SimReport;
   try {
+    // a symbol the engine does not list would give an empty report that looks like a quiet market
+    const listed = await redis.hKeys(keys.markets(o.prefix));
+    if (listed.length > 0 && !listed.includes(o.symbol)) {
+      throw new Error(`symbol ${o.symbol} is not listed; markets: ${listed.sort().join(", ")}`);
+    }
     let { trades, covers } = await tradesFromStream(redis, o, fromMs, toMs);
     let source: SimReport["source"] = trades.length ? "stream" : "none";
     if (!covers && o.databaseUrl) {

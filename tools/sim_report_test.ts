@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { type BookDelta, type Execution, STREAMS } from "@lib/contracts";
+import { type BookDelta, type Execution, keys, STREAMS } from "@lib/contracts";
 import { publishBatch } from "@lib/redis";
 import { dbFixture, redisFixture } from "@lib/testing";
 import { createPriceState, stepPrice } from "../services/market-sim/price_model.ts";
@@ -132,4 +132,14 @@ Deno.test("buildSimReport() reports an empty window without failing", () => {
   assert.equal(r.excessKurtosis, null);
   assert.deepEqual(r.pass, { excessKurtosis: false, acf1: false, absAcf1: false });
   assert.ok(formatSimReport(r).some((l) => l.includes("no trades")));
+});
+
+Deno.test("runSimReport() refuses a symbol the engine does not list, naming the markets", async () => {
+  await using fx = await redisFixture("simreport");
+  await fx.redis.hSet(keys.markets(fx.prefix), "BTC-USD", "{}");
+  await fx.redis.hSet(keys.markets(fx.prefix), "ETH-USD", "{}");
+  await assert.rejects(
+    runSimReport({ redisUrl: fx.url, prefix: fx.prefix, symbol: "FOO-BAR", minutes: 5, write: () => {} }),
+    /symbol FOO-BAR is not listed; markets: BTC-USD, ETH-USD/,
+  );
 });
