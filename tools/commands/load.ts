@@ -346,6 +346,12 @@ class GatewayTarget implements Target {
           headers: { "content-type": "application/json" },
           body: JSON.stringify({ username, password }),
           signal: AbortSignal.any([signal, AbortSignal.timeout(this.o.timeoutMs)]),
+        }).catch((e) => {
+          if (signal.aborted) throw e;
+          throw new Error(
+            `cannot reach the gateway at ${this.base}: ${(e as Error).message} ` +
+              "(is it running? set --gateway-url or KALENCY_GATEWAY_URL)",
+          );
         });
         const body = await res.json().catch(() => ({}));
         if (res.status === 429) {

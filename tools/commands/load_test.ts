@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { DEFAULT_MARKETS } from "@lib/contracts";
 import { toSteps } from "@lib/money";
-import { dbFixture, redisFixture } from "@lib/testing";
+import { dbFixture, freePort, redisFixture } from "@lib/testing";
 import { spawnGateway } from "../../services/gateway/testing.ts";
 import { jsonLines, spawnEngine, tools } from "../test_util.ts";
 import { isLoopbackUrl, LoadStats, minLots, planOrders } from "./load.ts";
@@ -72,6 +72,16 @@ Deno.test("load refuses a target that is not on this machine", async () => {
   assert.match(r.stderr, /loopback/);
   const d = await tools(["load", "--direct", "--redis-url", "redis://redis.example:6379"]);
   assert.equal(d.code, 2);
+});
+
+Deno.test("load says when the gateway does not answer", async () => {
+  const port = freePort(); // free: nothing listens there
+  const r = await tools(["load", "--gateway-url", `http://127.0.0.1:${port}`, "--orders", "5"]);
+  assert.equal(r.code, 1);
+  assert.match(
+    r.stderr,
+    new RegExp(`cannot reach the gateway at http://127\\.0\\.0\\.1:${port}: .*is it running\\?`),
+  );
 });
 
 Deno.test("load --direct places a bounded number of orders through the engine and reports every answer", async () => {
