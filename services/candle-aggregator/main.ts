@@ -51,7 +51,7 @@ async function main(): Promise<number> {
       async (req) => {
         if (new URL(req.url).pathname !== "/healthz") return ops(req);
         const checks: Record<string, () => Promise<unknown>> = { redis: () => redis.ping() };
-        if (sql) checks.postgres = () => sql`SELECT 1`;
+        if (sql) checks.postgres = async () => void await sql`SELECT 1`;
         // the lag is measured now, not taken from the last periodic probe
         const [report] = await Promise.all([
           runHealthChecks(SERVICE, checks),

@@ -74,7 +74,10 @@ async function main(): Promise<number> {
         if (new URL(req.url).pathname !== "/healthz") return ops(req);
         // the lag is measured now, not taken from the last periodic probe
         const [report] = await Promise.all([
-          runHealthChecks(SERVICE, { redis: () => redis.ping(), postgres: () => sql`SELECT 1` }),
+          runHealthChecks(SERVICE, {
+            redis: () => redis.ping(),
+            postgres: async () => void await sql`SELECT 1`,
+          }),
           withinMs(1000, writer.refresh()),
         ]);
         const s = writer.status();
