@@ -64,6 +64,8 @@ export const RejectReason = z.enum([
   "UNKNOWN_ASSET",
   "DUPLICATE_MARKET",
   "AMOUNT_TOO_LARGE",
+  /** A deposit amount that is not positive or has more decimals than its asset. */
+  "INVALID_AMOUNT",
 ]);
 export type RejectReason = z.output<typeof RejectReason>;
 

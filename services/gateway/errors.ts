@@ -114,6 +114,7 @@ export const REJECT_STATUS: Record<RejectReason, ContentfulStatusCode> = {
   PRICE_OUT_OF_BAND: 400,
   POST_ONLY_WOULD_CROSS: 400,
   AMOUNT_TOO_LARGE: 400,
+  INVALID_AMOUNT: 400,
 };
 
 /** The ApiError for an engine rejection. */

@@ -257,7 +257,7 @@ class Engine implements MatchingEngine {
         const amount = toMinor(c.amount, decimals);
         if (amount === "precise" || amount === "bad") {
           throw new Rejected(
-            "INVALID_ORDER",
+            "INVALID_AMOUNT",
             "amount",
             `amount must have at most ${decimals} decimals for ${c.asset}`,
           );

@@ -207,6 +207,12 @@ Deno.test("apply() rejects with a stable reason and a message naming the field a
       /deposit at most/,
     ],
     [
+      "INVALID_AMOUNT",
+      [{ type: "deposit", cmdId: "d", userId: "u", asset: "USD", amount: "1.0000001" }],
+      "amount",
+      /at most 6 decimals for USD/,
+    ],
+    [
       "INVALID_ORDER",
       [{
         type: "addMarket",

@@ -47,6 +47,7 @@ import {
   R_AMOUNT_TOO_LARGE,
   R_DUPLICATE,
   R_INSUFFICIENT_BALANCE,
+  R_INVALID_AMOUNT,
   R_INVALID_ORDER,
   R_MARKET_PAUSED,
   R_NOTIONAL_TOO_SMALL,
@@ -269,7 +270,7 @@ export class Core {
       return this.#reject(R_UNKNOWN_ASSET, "asset", "unknown asset");
     }
     if (!Number.isSafeInteger(amount) || amount <= 0) {
-      return this.#reject(R_INVALID_ORDER, "amount", "amount must be greater than 0");
+      return this.#reject(R_INVALID_AMOUNT, "amount", "amount must be greater than 0");
     }
     if (this.supply[asset]! + amount > MAX_SAFE) {
       return this.#reject(

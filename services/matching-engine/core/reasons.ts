@@ -23,6 +23,7 @@ export const R_UNKNOWN_ORDER = 13;
 export const R_UNKNOWN_ASSET = 14;
 export const R_DUPLICATE_MARKET = 15;
 export const R_AMOUNT_TOO_LARGE = 16;
+export const R_INVALID_AMOUNT = 17;
 
 /** Index = code. Entry 0 is unused. */
 export const REJECT_REASONS: readonly RejectReason[] = [
@@ -43,4 +44,5 @@ export const REJECT_REASONS: readonly RejectReason[] = [
   "UNKNOWN_ASSET",
   "DUPLICATE_MARKET",
   "AMOUNT_TOO_LARGE",
+  "INVALID_AMOUNT",
 ];
