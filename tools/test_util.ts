@@ -4,7 +4,7 @@
  * @module
  */
 import type { Execution, OrderAck } from "@lib/contracts";
-import { TEST_REDIS_URL } from "@lib/testing";
+import { sampleOrderAck, TEST_REDIS_URL } from "@lib/testing";
 import { runCli } from "./cli.ts";
 
 export interface CliRun {
@@ -90,26 +90,7 @@ export function execution(over: Partial<Execution> = {}): Execution {
 
 /** A valid order ack. */
 export function orderAck(over: Partial<OrderAck> = {}): OrderAck {
-  return {
-    orderId: "ord-1",
-    userId: "alice",
-    symbol: "BTC-USD",
-    side: "BUY",
-    type: "LIMIT",
-    timeInForce: "GTC",
-    postOnly: false,
-    stp: "EXPIRE_TAKER",
-    status: "ACCEPTED",
-    price: "65000.00",
-    qty: "0.5",
-    filledQty: "0",
-    remainingQty: "0.5",
-    filledQuote: "0",
-    avgPrice: "0",
-    createdAt: 1_764_118_000_000,
-    ts: 1_764_118_000_000,
-    ...over,
-  };
+  return sampleOrderAck({ orderId: "ord-1", price: "65000.00", qty: "0.5", remainingQty: "0.5", ...over });
 }
 
 /** Parses JSON lines. */

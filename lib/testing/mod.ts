@@ -3,6 +3,7 @@
  * from a migrated template, so test files run in parallel without touching each other.
  * @module
  */
+import type { OrderAck } from "@lib/contracts";
 import { connectRedis, type RedisClient } from "@lib/redis";
 import { connectDb, migrate, MIGRATIONS_DIR, type Sql, withDatabase } from "@lib/db";
 
@@ -151,4 +152,31 @@ export async function stopPrivateRedis(child: Deno.ChildProcess): Promise<void> 
     child.kill("SIGTERM");
   } catch { /* already gone */ }
   await child.status;
+}
+
+/**
+ * A valid OrderAck for tests: alice's resting LIMIT BUY of 1 BTC-USD at 65000, nothing filled yet.
+ * `over` replaces any field.
+ */
+export function sampleOrderAck(over: Partial<OrderAck> = {}): OrderAck {
+  return {
+    orderId: "o-1",
+    userId: "alice",
+    symbol: "BTC-USD",
+    side: "BUY",
+    type: "LIMIT",
+    timeInForce: "GTC",
+    postOnly: false,
+    stp: "EXPIRE_TAKER",
+    status: "ACCEPTED",
+    price: "65000",
+    qty: "1",
+    filledQty: "0",
+    remainingQty: "1",
+    filledQuote: "0",
+    avgPrice: "0",
+    createdAt: 1_764_118_000_000,
+    ts: 1_764_118_000_000,
+    ...over,
+  };
 }

@@ -10,7 +10,7 @@ import {
   type WalletView,
 } from "@lib/contracts";
 import { BATCH_TYPE, decodeEntry, type RawEntry, readRange } from "@lib/redis";
-import { redisFixture } from "@lib/testing";
+import { redisFixture, sampleOrderAck } from "@lib/testing";
 import { RespBatchConnection } from "@lib/redis";
 import type { CommandOutput, ReadModelChanges } from "./engine_api.ts";
 import {
@@ -26,26 +26,7 @@ import {
 const TS = 1_764_118_000_000;
 
 function ack(over: Partial<OrderAck>): OrderAck {
-  return {
-    orderId: "o-1",
-    userId: "alice",
-    symbol: "BTC-USD",
-    side: "BUY",
-    type: "LIMIT",
-    timeInForce: "GTC",
-    postOnly: false,
-    stp: "EXPIRE_TAKER",
-    status: "ACCEPTED",
-    price: "65000",
-    qty: "1",
-    filledQty: "0",
-    remainingQty: "1",
-    filledQuote: "0",
-    avgPrice: "0",
-    createdAt: TS,
-    ts: TS,
-    ...over,
-  };
+  return sampleOrderAck({ createdAt: TS, ts: TS, ...over });
 }
 
 function execution(seq: number, maker: string, taker: string): Execution {

@@ -16,7 +16,7 @@ import {
 import { createLogger } from "@lib/log";
 import { Registry } from "@lib/metrics";
 import { encodeEntry, type RedisClient } from "@lib/redis";
-import { redisFixture } from "@lib/testing";
+import { redisFixture, sampleOrderAck } from "@lib/testing";
 import { Hono } from "hono";
 import { createMarketFeed, type MarketFeedDeps } from "./mod.ts";
 
@@ -265,25 +265,15 @@ export function orderEvent(userId: string, orderId: string): OrderEvent {
   const ts = Date.now();
   return {
     event: "NEW",
-    order: {
+    order: sampleOrderAck({
       orderId,
       userId,
-      symbol: "BTC-USD",
-      side: "BUY",
-      type: "LIMIT",
-      timeInForce: "GTC",
-      postOnly: false,
-      stp: "EXPIRE_TAKER",
-      status: "ACCEPTED",
       price: "60000",
       qty: "0.5",
-      filledQty: "0",
       remainingQty: "0.5",
-      filledQuote: "0",
-      avgPrice: "0",
       createdAt: ts,
       ts,
-    },
+    }),
     ts,
   };
 }
