@@ -3,7 +3,7 @@ import { postingsHistory } from "@lib/ledger";
 import { findUser } from "@lib/users";
 import type { GatewayDeps, RouteFn } from "../app.ts";
 import { okReply } from "../engine_client.ts";
-import { checkSymbolFilter } from "./markets.ts";
+import { checkListedSymbol } from "./markets.ts";
 import { ApiError } from "../errors.ts";
 import {
   ApiKeyView,
@@ -97,7 +97,7 @@ export function accountRoutes(route: RouteFn, deps: GatewayDeps): void {
   };
   for (const path of ["/v1/trades/mine", "/v1/me/trades"]) {
     route({ method: "get", path, ...myTrades }, async (c, { query, principal }) => {
-      await checkSymbolFilter(deps, query.symbol);
+      await checkListedSymbol(deps, query.symbol);
       const fills = await deps.reads.fills(principal.userId, query.symbol ? 1000 : query.limit);
       const mine = query.symbol ? fills.filter((f) => f.symbol === query.symbol) : fills;
       return c.json(mine.slice(0, query.limit).reverse());

@@ -5,7 +5,7 @@ import { publish, streamMessagesAdded } from "@lib/redis";
 import { findUser, listUsers, setRole } from "@lib/users";
 import type { GatewayDeps, RouteFn } from "../app.ts";
 import { okReply } from "../engine_client.ts";
-import { ApiError, unknownSymbol } from "../errors.ts";
+import { ApiError } from "../errors.ts";
 import {
   AdminStatusResponse,
   EnsureRequest,
@@ -23,6 +23,7 @@ import {
   WalletResponse,
 } from "../schemas.ts";
 import { walletBody } from "./account.ts";
+import { checkListedSymbol } from "./markets.ts";
 
 /** Bot population of one kind: how many, and how many orders each sends per second. */
 const BotsRequest = z.object({
@@ -73,10 +74,7 @@ export function adminRoutes(route: RouteFn, deps: GatewayDeps): void {
     body: VolatilityRequest,
     responses: { 200: { description: "Applied settings", schema: VolatilityResponse } },
   }, async (c, { body }) => {
-    if (body.symbol !== undefined) {
-      const markets = await deps.reads.markets();
-      if (!markets.some((m) => m.symbol === body.symbol)) throw unknownSymbol(body.symbol, markets);
-    }
+    await checkListedSymbol(deps, body.symbol);
     // the original set 0 (flat) when the body had no volatility
     const volatility = body.profile === undefined ? body.volatility ?? 0 : body.volatility;
     await control({ action: "volatility", profile: body.profile, volatility, symbol: body.symbol });

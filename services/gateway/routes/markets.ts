@@ -23,10 +23,11 @@ function json(c: Context<GatewayEnv>, text: string): Response {
 }
 
 /**
- * Refuses a symbol filter that names no market (404, listing the markets), so a typo does not
- * look like an empty list. While the engine has listed no market yet, every filter passes.
+ * Refuses a symbol (a filter, or an admin control's target) that names no market: 404, listing the
+ * markets, so a typo does not look like an empty list or a change that did nothing. Undefined
+ * passes; while the engine has listed no market yet, every symbol passes.
  */
-export async function checkSymbolFilter(deps: GatewayDeps, symbol: string | undefined): Promise<void> {
+export async function checkListedSymbol(deps: GatewayDeps, symbol: string | undefined): Promise<void> {
   if (symbol === undefined) return;
   const markets = await deps.reads.markets();
   if (markets.length > 0 && !markets.some((m) => m.symbol === symbol)) throw unknownSymbol(symbol, markets);

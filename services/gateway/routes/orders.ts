@@ -2,7 +2,7 @@ import type { Execution, MarketSpec, OrderAck } from "@lib/contracts";
 import { compareDecimals, fromSteps, toSteps } from "@lib/money";
 import type { GatewayDeps, RouteFn } from "../app.ts";
 import { okReply } from "../engine_client.ts";
-import { checkSymbolFilter } from "./markets.ts";
+import { checkListedSymbol } from "./markets.ts";
 import { ApiError, unknownSymbol } from "../errors.ts";
 import {
   CancelQuery,
@@ -68,13 +68,13 @@ export function precheckOrder(o: PlaceOrderRequest, m: MarketSpec): void {
 /**
  * The first field in which a place request differs from the order its clientOrderId already names,
  * or undefined for a true retry. A MARKET BUY by quote amount is compared by quoteQty (its qty is
- * what it bought).
+ * what it bought); a MARKET order's timeInForce is the engine's (always IOC), not compared.
  */
 export function retryDifference(o: OrderAck, b: PlaceOrderRequest, timeInForce: string): string | undefined {
   if (o.symbol !== b.symbol) return "symbol";
   if (o.side !== b.side) return "side";
   if (o.type !== b.type) return "type";
-  if (o.timeInForce !== timeInForce) return "timeInForce";
+  if (o.type !== "MARKET" && o.timeInForce !== timeInForce) return "timeInForce";
   if (o.postOnly !== (b.postOnly ?? false)) return "postOnly";
   if (b.stp !== undefined && o.stp !== b.stp) return "stp";
   const same = (x: string | undefined, y: string | undefined) =>
@@ -116,10 +116,7 @@ export function orderRoutes(route: RouteFn, deps: GatewayDeps): void {
       if (!m) throw unknownSymbol(body.symbol, markets);
       precheckOrder(body, m);
     }
-    // a MARKET order never rests: the engine makes it IOC whatever it asks for
-    const timeInForce = body.type === "MARKET" && body.timeInForce !== "FOK"
-      ? "IOC"
-      : body.timeInForce ?? "GTC";
+    const timeInForce = body.timeInForce ?? (body.type === "MARKET" ? "IOC" : "GTC");
     const reply = okReply(
       await deps.engine.send({
         type: "place",
@@ -198,7 +195,7 @@ export function orderRoutes(route: RouteFn, deps: GatewayDeps): void {
     query: OpenOrdersQuery,
     responses: { 200: { description: "Open orders sorted by createdAt ascending", schema: OrderList } },
   }, async (c, { query, principal }) => {
-    await checkSymbolFilter(deps, query.symbol);
+    await checkListedSymbol(deps, query.symbol);
     const orders = await deps.reads.openOrders(principal.userId);
     const out = query.symbol ? orders.filter((o) => o.symbol === query.symbol) : orders;
     out.sort((a, b) => a.createdAt - b.createdAt);
@@ -214,7 +211,7 @@ export function orderRoutes(route: RouteFn, deps: GatewayDeps): void {
     query: HistoryQuery,
     responses: { 200: { description: "One page of orders", schema: HistoryResponse } },
   }, async (c, { query, principal }) => {
-    await checkSymbolFilter(deps, query.symbol);
+    await checkListedSymbol(deps, query.symbol);
     let before: { ms: number; orderId: string } | undefined;
     if (query.cursor) {
       const i = query.cursor.indexOf(":");
