@@ -190,6 +190,11 @@ export interface ConsumeOptions<T> {
   blockMs?: number;
   /** Messages per batch, about (packed entries are read a few at a time to match). @default {500} */
   count?: number;
+  /**
+   * After a batch smaller than `count`, wait this long before reading again, so that the next
+   * batch is larger (fewer writes for the same messages); it bounds the extra delay. @default {0}
+   */
+  lingerMs?: number;
   /** Called after a failed handler; the loop waits `retryMs` and retries the same entries. */
   onError?: (e: unknown) => void;
   onDead?: (entry: RawEntry, reason: string) => void;
@@ -215,9 +220,10 @@ export async function consumeGroup<S extends z.ZodType>(
   let cursor = "0"; // own pending entries first
   while (!signal.aborted) {
     let entries: RawEntry[];
+    const asked = count.count;
     try {
       const res = await redis.xReadGroup(group, consumer, { key, id: cursor }, {
-        COUNT: count.count,
+        COUNT: asked,
         ...(cursor === ">" ? { BLOCK: blockMs } : {}),
       });
       entries = (res?.[0]?.messages ?? []) as RawEntry[];
@@ -267,6 +273,7 @@ export async function consumeGroup<S extends z.ZodType>(
     const ids = [...new Set([...good.map((g) => g.id), ...dead])];
     if (ids.length) await redis.xAck(key, group, ids);
     if (cursor !== ">") cursor = entries[entries.length - 1].id;
+    else if (options.lingerMs && entries.length < asked) await sleep(options.lingerMs, signal);
   }
 }
 

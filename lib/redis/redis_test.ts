@@ -240,3 +240,47 @@ Deno.test("followStreams() follows several streams with one reader, by index, un
   assert.deepEqual(seen.filter(([i]) => i === 1), [[1, "1"], [1, "2"]]);
   assert.deepEqual(seen.filter(([i]) => i === 0), [[0, "3"], [0, "4"]]);
 });
+
+/** Batch sizes a consumeGroup loop sees while 6 ticks arrive 20 ms apart, after a first one. */
+async function batchesOfTrickle(lingerMs: number): Promise<number[]> {
+  await using fx = await redisFixture("linger");
+  await publish(fx.redis, fx.prefix, STREAMS.ticks, tick("0"));
+  const reader = await connectRedis(fx.url);
+  const stop = new AbortController();
+  const sizes: number[] = [];
+  let first!: () => void;
+  const firstSeen = new Promise<void>((r) => first = r);
+  const loop = consumeGroup(reader, fx.prefix, STREAMS.ticks, {
+    group: "g",
+    consumer: "c1",
+    signal: stop.signal,
+    blockMs: 100,
+    lingerMs,
+    handle: (batch) => {
+      sizes.push(batch.length);
+      first();
+      if (sizes.reduce((a, b) => a + b, 0) >= 7) stop.abort();
+      return Promise.resolve();
+    },
+  });
+  await firstSeen;
+  for (let i = 1; i <= 6; i++) {
+    await publish(fx.redis, fx.prefix, STREAMS.ticks, tick(String(i)));
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  const timer = setTimeout(() => stop.abort(), 5000);
+  await loop;
+  clearTimeout(timer);
+  await reader.close();
+  return sizes;
+}
+
+Deno.test("consumeGroup() with lingerMs waits after a short batch, so a trickle arrives in one batch", async () => {
+  // without a linger each tick is read as it comes
+  const eager = await batchesOfTrickle(0);
+  assert.ok(eager.length >= 4, `batches without linger: ${eager}`);
+  // with a linger longer than the trickle, the later ticks come together (the read after the first
+  // asks for one entry only, to learn how many messages an entry holds: that one is not short)
+  const lingering = await batchesOfTrickle(400);
+  assert.ok(lingering.length <= 3 && lingering.at(-1)! >= 5, `batches with linger: ${lingering}`);
+});

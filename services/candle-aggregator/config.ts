@@ -11,6 +11,11 @@ export const CandleConfig = BaseConfig.extend({
   /** Stream entries read and applied per batch (one MULTI each). */
   KALENCY_CANDLES_BATCH: PositiveInt.max(50_000).default(2000),
   KALENCY_CANDLES_BLOCK_MS: PositiveInt.max(60_000).default(1000),
+  /**
+   * After a read that did not fill a batch, wait this long before the next one: candles then follow
+   * the trades up to this much later, with fewer Redis writes per trade. 0 reads at once.
+   */
+  KALENCY_CANDLES_LINGER_MS: z.coerce.number().int().min(0).max(10_000).default(25),
   /** Closed candles kept in Redis per series (at least a day of 1m for the ticker); older ones are read from PostgreSQL. */
   KALENCY_CANDLES_REDIS_KEEP: PositiveInt.default(2000),
   /** Approximate cap of stream:candles. */

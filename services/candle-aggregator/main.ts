@@ -37,6 +37,7 @@ async function main(): Promise<number> {
       consumer: config.KALENCY_CANDLES_CONSUMER,
       batchSize: config.KALENCY_CANDLES_BATCH,
       blockMs: config.KALENCY_CANDLES_BLOCK_MS,
+      lingerMs: config.KALENCY_CANDLES_LINGER_MS,
       streamMaxLen: config.KALENCY_CANDLES_STREAM_MAXLEN,
       retention: retentionFor(config.KALENCY_CANDLES_REDIS_KEEP),
       indexCandles: config.KALENCY_CANDLES_INDEX,

@@ -33,6 +33,8 @@ export interface CandleServiceOptions {
   /** Entries per XREADGROUP (and per MULTI). */
   batchSize: number;
   blockMs: number;
+  /** See KALENCY_CANDLES_LINGER_MS. @default {0} */
+  lingerMs?: number;
   /** Approximate cap of `stream:candles`. */
   streamMaxLen: number;
   retention: Retention;
@@ -249,6 +251,7 @@ export function startCandleService(
     signal,
     count: options.batchSize,
     blockMs: options.blockMs,
+    lingerMs: options.lingerMs,
     handle: handleTrades,
     onError: onError(STREAMS.executions.name),
     onDead: onDead(STREAMS.executions.name),
@@ -260,6 +263,7 @@ export function startCandleService(
       signal,
       count: options.batchSize,
       blockMs: options.blockMs,
+      lingerMs: options.lingerMs,
       handle: handleTicks,
       onError: onError(STREAMS.ticks.name),
       onDead: onDead(STREAMS.ticks.name),

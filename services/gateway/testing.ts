@@ -104,8 +104,15 @@ export async function spawnService(
 }
 
 /** The real matching engine on a test prefix. */
-export function spawnEngine(prefix: string, env: Record<string, string> = {}): Promise<Spawned> {
-  return spawnService(ENGINE_MAIN, { KALENCY_PREFIX: prefix, ...env }, { portVar: "KALENCY_ENGINE_PORT" });
+export function spawnEngine(
+  prefix: string,
+  env: Record<string, string> = {},
+  options: { denoArgs?: string[] } = {},
+): Promise<Spawned> {
+  return spawnService(ENGINE_MAIN, { KALENCY_PREFIX: prefix, ...env }, {
+    portVar: "KALENCY_ENGINE_PORT",
+    denoArgs: options.denoArgs,
+  });
 }
 
 /** A gateway process on a test prefix and database. */

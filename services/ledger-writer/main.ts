@@ -63,6 +63,7 @@ async function main(): Promise<number> {
       tradeConcurrency: config.KALENCY_LEDGER_TRADE_CONCURRENCY,
       eventConcurrency: config.KALENCY_LEDGER_EVENT_CONCURRENCY,
       blockMs: config.KALENCY_LEDGER_BLOCK_MS,
+      lingerMs: config.KALENCY_LEDGER_LINGER_MS,
       retry: { initialMs: config.KALENCY_LEDGER_RETRY_MS, maxMs: config.KALENCY_LEDGER_RETRY_MAX_MS },
       lagIntervalMs: 1000,
     }, shutdown.signal);

@@ -30,6 +30,8 @@ export interface LedgerWriterOptions {
   /** Order-event batches committed at the same time. */
   eventConcurrency: number;
   blockMs: number;
+  /** See KALENCY_LEDGER_LINGER_MS. @default {0} */
+  lingerMs?: number;
   retry: RetryPolicy;
   lagIntervalMs: number;
 }
@@ -134,6 +136,7 @@ export function startLedgerWriter(
     group: LEDGER_GROUP,
     consumer: options.consumer,
     blockMs: options.blockMs,
+    lingerMs: options.lingerMs,
     signal,
     retry: options.retry,
   };

@@ -7,8 +7,11 @@
  *
  *   deno task bench:gateway [--duration 10] [--connections 64] [--threads 2] [--runs 3]
  *                           [--scenario all|orders|reads] [--no-consumers] [--profile DIR]
- * With `--profile DIR`, the first gateway runs under the V8 inspector and one extra (unmeasured) run
- * of each scenario is CPU-profiled: DIR/<scenario>.cpuprofile and a text summary beside it.
+ * The CPU column gives each process's CPU time per request (gateway + engine + candles + ledger for
+ * the orders; the gateway for the reads), read from /proc.
+ * With `--profile DIR`, the services run under the V8 inspector and one extra (unmeasured) run of each
+ * scenario is CPU-profiled in every service it loads: DIR/<scenario>-<service>.cpuprofile and a text
+ * summary beside each.
  * @module
  */
 import { parseArgs } from "node:util";
@@ -173,7 +176,24 @@ async function main() {
   const procs: Spawned[] = [];
   const redis = await connectRedis(TEST_REDIS_URL);
   try {
-    procs.push(await spawnEngine(prefix));
+    // with --profile, every service listens for the V8 inspector on a port of its own
+    const inspected = new Map<Spawned, { name: string; port: number }>();
+    const names = new Map<Spawned, string>();
+    const inspect = (name: string) => {
+      const port = args.profile ? freePort() : undefined;
+      return {
+        denoArgs: port ? [`--inspect=127.0.0.1:${port}`] : [],
+        note: (p: Spawned) => {
+          names.set(p, name);
+          if (port) inspected.set(p, { name, port });
+        },
+      };
+    };
+    const engineInspect = inspect("engine");
+    const engine = await spawnEngine(prefix, {}, { denoArgs: engineInspect.denoArgs });
+    engineInspect.note(engine);
+    procs.push(engine);
+    const consumers: Spawned[] = [];
     if (!args["no-consumers"]) {
       const root = new URL("../../", import.meta.url);
       for (
@@ -188,12 +208,15 @@ async function main() {
         } catch {
           continue;
         }
-        procs.push(
-          await spawnService(main, { KALENCY_PREFIX: prefix, DATABASE_URL: databaseUrl }, {
-            portVar,
-            anyHealth: true,
-          }),
-        );
+        const ins = inspect(dir);
+        const p = await spawnService(main, { KALENCY_PREFIX: prefix, DATABASE_URL: databaseUrl }, {
+          portVar,
+          anyHealth: true,
+          denoArgs: ins.denoArgs,
+        });
+        ins.note(p);
+        procs.push(p);
+        consumers.push(p);
       }
     }
     // with --gateways N, N processes share one port (SO_REUSEPORT) and the kernel spreads connections
@@ -202,14 +225,14 @@ async function main() {
       ...(args["no-ws"] ? { KALENCY_WS: "false" } : {}),
       ...(Number(args.gateways) > 1 ? { KALENCY_REUSE_PORT: "true" } : {}),
     };
-    const inspectPort = args.profile ? freePort() : undefined;
-    const gw = await spawnGateway(prefix, databaseUrl, gwEnv, {
-      denoArgs: inspectPort ? [`--inspect=127.0.0.1:${inspectPort}`] : [],
-    });
+    const gwInspect = inspect("gateway");
+    const gw = await spawnGateway(prefix, databaseUrl, gwEnv, { denoArgs: gwInspect.denoArgs });
+    gwInspect.note(gw);
     procs.push(gw);
     const gateways = [gw];
     for (let i = 1; i < Number(args.gateways); i++) {
       gateways.push(await spawnGateway(prefix, databaseUrl, gwEnv, { port: gw.port }));
+      names.set(gateways[i], `gateway ${i + 1}`);
       procs.push(gateways[i]);
     }
 
@@ -231,7 +254,6 @@ async function main() {
       env: Record<string, string>;
       cpu?: Spawned[];
     }[] = [];
-    const engine = procs[0];
     if (args.scenario === "all" || args.scenario === "orders") {
       scenarios.push({
         name: "place order (POST /v1/orders, end to end)",
@@ -239,7 +261,7 @@ async function main() {
         script: "place_orders.lua",
         url: gw.url,
         env: { TOKENS: tokens.join(",") },
-        cpu: [...gateways, engine],
+        cpu: [...gateways, engine, ...consumers],
       });
     }
     let readShape: { bytes: number; headers: number } | undefined;
@@ -309,15 +331,19 @@ async function main() {
     for (const s of scenarios) {
       await settle(redis, prefix);
       await wrk(s.script, s.url, Number(args.warmup), s.env);
-      if (inspectPort && args.profile && s.cpu?.includes(gw)) {
-        // a run of its own: sampling slows the process, so it is not one of the measured runs
-        const profiling = await startProfile(inspectPort);
+      const targets = (s.cpu ?? []).filter((p) => inspected.has(p));
+      if (args.profile && targets.length > 0) {
+        // a run of its own: sampling slows the processes, so it is not one of the measured runs
+        const profiling = await Promise.all(targets.map((p) => startProfile(inspected.get(p)!.port)));
         await wrk(s.script, s.url, Number(args.duration), s.env);
-        const profile = await profiling.stop();
         await Deno.mkdir(args.profile, { recursive: true });
-        await Deno.writeTextFile(`${args.profile}/${s.short}.cpuprofile`, JSON.stringify(profile));
-        await Deno.writeTextFile(`${args.profile}/${s.short}.txt`, summarize(profile, 60) + "\n");
-        console.log(`profile of ${s.short}: ${args.profile}/${s.short}.cpuprofile (.txt: summary)`);
+        for (let i = 0; i < targets.length; i++) {
+          const profile = await profiling[i].stop();
+          const file = `${args.profile}/${s.short}-${inspected.get(targets[i])!.name}`;
+          await Deno.writeTextFile(`${file}.cpuprofile`, JSON.stringify(profile));
+          await Deno.writeTextFile(`${file}.txt`, summarize(profile, 60) + "\n");
+          console.log(`profile of ${s.short}: ${file}.cpuprofile (.txt: summary)`);
+        }
       }
       const results: WrkResult[] = [];
       const cpuPerReq: number[][] = [];
@@ -331,11 +357,13 @@ async function main() {
           `${s.name} run ${i + 1}: ${Math.round(r.requests / (r.durationUs / 1e6))} req/s, ` +
             `p50 ${(r.p50Us / 1000).toFixed(1)} ms, p99 ${(r.p99Us / 1000).toFixed(1)} ms, ` +
             `non-2xx ${r.non2xx}, socket errors ${r.socketErrors}, CPU µs/request ${
-              cpuPerReq[i].map((x) => x.toFixed(0)).join(" + ")
+              cpuPerReq[i].map((x, j) => `${names.get(s.cpu![j]) ?? "server"} ${x.toFixed(0)}`).join(" + ")
             }`,
         );
       }
-      const cpu = (s.cpu ?? []).map((_, j) => median(cpuPerReq.map((c) => c[j])).toFixed(0)).join(" + ");
+      const cpu = (s.cpu ?? []).map((p, j) =>
+        `${names.get(p) ?? "server"} ${median(cpuPerReq.map((c) => c[j])).toFixed(0)}`
+      ).join(" + ");
       const perRun = results.map((r) => r.requests / (r.durationUs / 1e6));
       rows.push(
         `| ${s.name} | ${Math.round(median(perRun)).toLocaleString("en-US")} | ${

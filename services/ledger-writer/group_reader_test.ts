@@ -1,0 +1,54 @@
+import assert from "node:assert/strict";
+import { STREAMS, type Tick } from "@lib/contracts";
+import { connectRedis, publish } from "@lib/redis";
+import { redisFixture } from "@lib/testing";
+import { runGroupReader } from "./group_reader.ts";
+
+const tick = (price: string): Tick => ({ symbol: "BTC-USD", price, delta: "0", volume: "1", ts: 1 });
+
+/** Batch sizes the reader writes while 6 ticks arrive 20 ms apart, after a first one. */
+async function batchesOfTrickle(lingerMs: number): Promise<number[]> {
+  await using fx = await redisFixture("ledger-linger");
+  await publish(fx.redis, fx.prefix, STREAMS.ticks, tick("0"));
+  const reader = await connectRedis(fx.url);
+  const stop = new AbortController();
+  const sizes: number[] = [];
+  let first!: () => void;
+  const firstSeen = new Promise<void>((r) => first = r);
+  const loop = runGroupReader(STREAMS.ticks, {
+    reader,
+    redis: fx.redis,
+    prefix: fx.prefix,
+    group: "ledger",
+    consumer: "c1",
+    count: 100,
+    blockMs: 100,
+    lingerMs,
+    signal: stop.signal,
+    retry: { initialMs: 10, maxMs: 50 },
+    write: (batch) => {
+      sizes.push(batch.length);
+      first();
+      if (sizes.reduce((a, b) => a + b, 0) >= 7) stop.abort();
+      return Promise.resolve();
+    },
+  });
+  await firstSeen;
+  for (let i = 1; i <= 6; i++) {
+    await publish(fx.redis, fx.prefix, STREAMS.ticks, tick(String(i)));
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  const timer = setTimeout(() => stop.abort(), 5000);
+  await loop;
+  clearTimeout(timer);
+  await reader.close();
+  return sizes;
+}
+
+Deno.test("group reader: with lingerMs a trickle of entries is written in fewer, larger batches", async () => {
+  const eager = await batchesOfTrickle(0);
+  assert.ok(eager.length >= 4, `batches without linger: ${eager}`);
+  // the read after the first asks for one entry (to learn the entry size), so it is never short
+  const lingering = await batchesOfTrickle(400);
+  assert.ok(lingering.length <= 3 && lingering.at(-1)! >= 5, `batches with linger: ${lingering}`);
+});
