@@ -7,8 +7,9 @@
  *
  *   deno task bench:gateway [--duration 10] [--connections 64] [--threads 2] [--runs 3]
  *                           [--scenario all|orders|reads] [--no-consumers] [--profile DIR]
- * The CPU column gives each process's CPU time per request (gateway + engine + candles + ledger for
- * the orders; the gateway for the reads), read from /proc.
+ * The CPU column gives each part's CPU time per request, read from /proc and Redis' INFO: the
+ * gateway, engine, candle aggregator, ledger writer, Redis and PostgreSQL (when it runs on this
+ * machine) for the orders; the gateway and Redis for the reads.
  * With `--profile DIR`, the services run under the V8 inspector and one extra (unmeasured) run of each
  * scenario is CPU-profiled in every service it loads: DIR/<scenario>-<service>.cpuprofile and a text
  * summary beside each.
@@ -161,6 +162,32 @@ async function cpuSeconds(pid: number): Promise<number> {
   return (Number(fields[11]) + Number(fields[12])) / 100;
 }
 
+/** CPU seconds used so far by everything named `postgres` (the server's processes, when it is local). */
+async function postgresCpuSeconds(): Promise<number> {
+  let total = 0;
+  for await (const e of Deno.readDir("/proc")) {
+    if (!/^\d+$/.test(e.name)) continue;
+    const stat = await Deno.readTextFile(`/proc/${e.name}/stat`).catch(() => "");
+    if (!stat.includes("(postgres)")) continue;
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    total += (Number(fields[11]) + Number(fields[12])) / 100;
+  }
+  return total;
+}
+
+/** CPU seconds the Redis server has used so far (INFO cpu: user + system, every client's work). */
+async function redisCpuSeconds(redis: RedisClient): Promise<number> {
+  const info = await redis.info("cpu");
+  const field = (name: string) => Number(info.match(new RegExp(`^${name}:([0-9.]+)`, "m"))?.[1] ?? 0);
+  return field("used_cpu_user") + field("used_cpu_sys");
+}
+
+/** Something whose CPU time the benchmark reads before and after each run. */
+interface CpuMeter {
+  name: string;
+  seconds(): Promise<number>;
+}
+
 function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
   return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
@@ -252,8 +279,18 @@ async function main() {
       script: string;
       url: string;
       env: Record<string, string>;
-      cpu?: Spawned[];
+      /** Processes to profile with --profile. */
+      profiled?: Spawned[];
+      cpu: CpuMeter[];
     }[] = [];
+    const meter = (p: Spawned): CpuMeter => ({
+      name: names.get(p) ?? "server",
+      seconds: () => cpuSeconds(p.pid),
+    });
+    const sharedMeters: CpuMeter[] = [{ name: "Redis", seconds: () => redisCpuSeconds(redis) }];
+    if (await postgresCpuSeconds() > 0) {
+      sharedMeters.push({ name: "PostgreSQL", seconds: postgresCpuSeconds });
+    }
     if (args.scenario === "all" || args.scenario === "orders") {
       scenarios.push({
         name: "place order (POST /v1/orders, end to end)",
@@ -261,7 +298,8 @@ async function main() {
         script: "place_orders.lua",
         url: gw.url,
         env: { TOKENS: tokens.join(",") },
-        cpu: [...gateways, engine, ...consumers],
+        profiled: [...gateways, engine, ...consumers],
+        cpu: [...[...gateways, engine, ...consumers].map(meter), ...sharedMeters],
       });
     }
     let readShape: { bytes: number; headers: number } | undefined;
@@ -291,7 +329,8 @@ async function main() {
         script: "market_reads.lua",
         url: gw.url,
         env: {},
-        cpu: gateways,
+        profiled: gateways,
+        cpu: [...gateways.map(meter), sharedMeters[0]],
       });
     }
     // the machine's ceiling right now: a plain Deno server, measured the same way
@@ -305,7 +344,7 @@ async function main() {
       script: "hello.lua",
       url: hello.url,
       env: {},
-      cpu: [hello],
+      cpu: [meter(hello)],
     });
     if (readShape) {
       // the same, answering bodies and headers the size of the read mix's (content-type, date and
@@ -322,7 +361,7 @@ async function main() {
         script: "hello.lua",
         url: shaped.url,
         env: {},
-        cpu: [shaped],
+        cpu: [meter(shaped)],
       });
     }
 
@@ -331,7 +370,7 @@ async function main() {
     for (const s of scenarios) {
       await settle(redis, prefix);
       await wrk(s.script, s.url, Number(args.warmup), s.env);
-      const targets = (s.cpu ?? []).filter((p) => inspected.has(p));
+      const targets = (s.profiled ?? []).filter((p) => inspected.has(p));
       if (args.profile && targets.length > 0) {
         // a run of its own: sampling slows the processes, so it is not one of the measured runs
         const profiling = await Promise.all(targets.map((p) => startProfile(inspected.get(p)!.port)));
@@ -348,22 +387,22 @@ async function main() {
       const results: WrkResult[] = [];
       const cpuPerReq: number[][] = [];
       for (let i = 0; i < Number(args.runs); i++) {
-        const before = await Promise.all((s.cpu ?? []).map((p) => cpuSeconds(p.pid)));
+        const before = await Promise.all(s.cpu.map((m) => m.seconds()));
         const r = await wrk(s.script, s.url, Number(args.duration), s.env);
-        const after = await Promise.all((s.cpu ?? []).map((p) => cpuSeconds(p.pid)));
+        const after = await Promise.all(s.cpu.map((m) => m.seconds()));
         cpuPerReq.push(after.map((a, j) => (a - before[j]) * 1e6 / Math.max(1, r.requests)));
         results.push(r);
         console.log(
           `${s.name} run ${i + 1}: ${Math.round(r.requests / (r.durationUs / 1e6))} req/s, ` +
             `p50 ${(r.p50Us / 1000).toFixed(1)} ms, p99 ${(r.p99Us / 1000).toFixed(1)} ms, ` +
             `non-2xx ${r.non2xx}, socket errors ${r.socketErrors}, CPU µs/request ${
-              cpuPerReq[i].map((x, j) => `${names.get(s.cpu![j]) ?? "server"} ${x.toFixed(0)}`).join(" + ")
+              cpuPerReq[i].map((x, j) => `${s.cpu[j].name} ${x.toFixed(0)}`).join(" + ")
             }`,
         );
       }
-      const cpu = (s.cpu ?? []).map((p, j) =>
-        `${names.get(p) ?? "server"} ${median(cpuPerReq.map((c) => c[j])).toFixed(0)}`
-      ).join(" + ");
+      const cpu = s.cpu.map((m, j) => `${m.name} ${median(cpuPerReq.map((c) => c[j])).toFixed(0)}`).join(
+        " + ",
+      );
       const perRun = results.map((r) => r.requests / (r.durationUs / 1e6));
       rows.push(
         `| ${s.name} | ${Math.round(median(perRun)).toLocaleString("en-US")} | ${
