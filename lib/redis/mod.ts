@@ -328,6 +328,16 @@ export interface FollowManyOptions {
   /** Entries per stream and read. */
   count?: number;
   onError?: (e: unknown) => void;
+  /**
+   * Asked before every read: streams it answers false for are left out of that read (not read at
+   * all, their cursors kept). @default every stream
+   */
+  isActive?: (index: number) => boolean;
+  /**
+   * The cursors, read and moved in place: a caller may move a stream's cursor (say, to its newest
+   * entry) while the stream is left out, so that it resumes from there. @default a copy of `fromIds`
+   */
+  cursors?: string[];
 }
 
 /**
@@ -341,11 +351,19 @@ export async function* followStreams(
   keys: readonly string[],
   options: FollowManyOptions,
 ): AsyncGenerator<{ index: number; entries: RawEntry[] }[]> {
-  const cursors = [...options.fromIds];
+  const cursors = options.cursors ?? [...options.fromIds];
   const indexOf = new Map(keys.map((k, i) => [k, i]));
+  const isActive = options.isActive ?? (() => true);
   while (!options.signal.aborted) {
+    const reading: { key: string; id: string }[] = [];
+    for (let i = 0; i < keys.length; i++) if (isActive(i)) reading.push({ key: keys[i], id: cursors[i] });
+    if (reading.length === 0) {
+      // nothing to follow now: look again shortly
+      await sleep(Math.min(options.blockMs ?? 1000, 20), options.signal);
+      continue;
+    }
     try {
-      const res = await redis.xRead(keys.map((key, i) => ({ key, id: cursors[i] })), {
+      const res = await redis.xRead(reading, {
         COUNT: options.count ?? 1000,
         BLOCK: options.blockMs ?? 1000,
       });

@@ -241,6 +241,51 @@ Deno.test("followStreams() follows several streams with one reader, by index, un
   assert.deepEqual(seen.filter(([i]) => i === 0), [[0, "3"], [0, "4"]]);
 });
 
+Deno.test("followStreams() leaves out inactive streams, and resumes one from a cursor moved meanwhile", async () => {
+  await using fx = await redisFixture("follow-active");
+  const a = streamKey(fx.prefix, "a");
+  const b = streamKey(fx.prefix, "b");
+  const add = (key: string, price: string) =>
+    fx.redis.xAdd(key, "*", { type: "tick", payload: JSON.stringify(tick(price)) });
+  const reader = await connectRedis(fx.url);
+  const stop = new AbortController();
+  const active = [true, false];
+  const cursors = ["0-0", "0-0"];
+  const seen: string[] = [];
+  const loop = (async () => {
+    for await (
+      const reads of followStreams(reader, [a, b], {
+        signal: stop.signal,
+        fromIds: ["0-0", "0-0"],
+        cursors,
+        isActive: (i) => active[i],
+        blockMs: 50,
+      })
+    ) {
+      for (const { index, entries } of reads) {
+        for (const e of entries) {
+          const d = decodeEntry(STREAMS.ticks, e);
+          seen.push(`${index ? "b" : "a"}${d.ok ? d.value.price : "?"}`);
+        }
+      }
+      if (seen.includes("b3")) stop.abort();
+    }
+  })();
+  await add(a, "1");
+  await add(b, "1"); // b is left out: never read
+  const skipTo = await add(b, "2");
+  while (!seen.includes("a1")) await new Promise((r) => setTimeout(r, 10));
+  // resume b after its entry "2", as a caller does when someone starts listening
+  cursors[1] = skipTo;
+  active[1] = true;
+  await add(b, "3");
+  const timer = setTimeout(() => stop.abort(), 5000);
+  await loop;
+  clearTimeout(timer);
+  await reader.close();
+  assert.deepEqual(seen, ["a1", "b3"]);
+});
+
 /** Batch sizes a consumeGroup loop sees while 6 ticks arrive 20 ms apart, after a first one. */
 async function batchesOfTrickle(lingerMs: number): Promise<number[]> {
   await using fx = await redisFixture("linger");

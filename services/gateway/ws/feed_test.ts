@@ -468,3 +468,34 @@ Deno.test("close() tells clients to reconnect with code 4012 and stops the route
   await r.body?.cancel();
   await f[Symbol.asyncDispose]();
 });
+
+Deno.test("the feed reads a stream only while a channel it feeds has a subscriber", async () => {
+  await using f = await startFeed();
+  const read = (stream: string) => f.metric("gateway_ws_stream_entries_total", `{stream="${stream}"}`);
+  // nobody listens: nothing is read
+  await publishBatch(f.redis, f.prefix, STREAMS.orderEvents, [orderEvent("alice", "o-0")]);
+  await publishBatch(f.redis, f.prefix, STREAMS.wallet, [walletEvent("alice", "1")]);
+  await publishBatch(f.redis, f.prefix, STREAMS.executions, [trade("BTC-USD", 1)]);
+  await new Promise((r) => setTimeout(r, 400));
+  for (const stream of ["order-events", "wallet", "executions", "book", "candles", "ticks"]) {
+    assert.equal(read(stream), 0, stream);
+  }
+
+  // the first subscriber starts a stream at its newest entry, before the subscription is
+  // acknowledged: what is published right after the acknowledgement arrives, what came before not
+  const alice = await f.client("/v1/ws?token=tok-alice");
+  await alice.request({ op: "subscribe", channels: ["orders", "trades.BTC-USD"] });
+  await publishBatch(f.redis, f.prefix, STREAMS.orderEvents, [orderEvent("alice", "o-1")]);
+  await publishBatch(f.redis, f.prefix, STREAMS.executions, [trade("BTC-USD", 2)]);
+  await waitFor(
+    () => alice.messages.some((m) => m.type === "order") && alice.messages.some((m) => m.type === "trade"),
+    {
+      what: "the order and the trade",
+    },
+  );
+  assert.deepEqual(alice.messages.filter((m) => m.type === "order").map((m) => m.data.order.orderId), [
+    "o-1",
+  ]);
+  assert.deepEqual(alice.messages.filter((m) => m.type === "trade").map((m) => m.data.seq), [2]);
+  assert.equal(read("wallet"), 0, "the wallet stream waits for a wallet subscriber");
+});

@@ -2,9 +2,10 @@
  * The gateway's market feed: WebSocket channels at `/v1/ws` and the original Kalency's
  * `/ws/trades/{symbol}` and `/ws/ticks/{symbol}`.
  *
- * One reader per stream per process (plain XREAD from `$` on its own Redis connection) feeds an
- * in-memory hub that fans messages out to subscribed clients; snapshots come from the Redis read
- * models, one read per channel opening. The protocol is described in docs/websocket.md.
+ * One reader per process (one plain XREAD over the streams some client listens to, on its own Redis
+ * connection) feeds an in-memory hub that fans messages out to subscribed clients; snapshots come
+ * from the Redis read models, one read per channel opening. The protocol is described in
+ * docs/websocket.md.
  *
  * @example
  * ```ts
@@ -17,7 +18,14 @@
 import { type StreamDef, streamKey, STREAMS } from "@lib/contracts";
 import type { Logger } from "@lib/log";
 import type { Registry } from "@lib/metrics";
-import { connectRedis, followStreams, type RawEntry, type RedisClient, streamIdMs } from "@lib/redis";
+import {
+  connectRedis,
+  expandEntries,
+  followStreams,
+  type RawEntry,
+  type RedisClient,
+  streamIdMs,
+} from "@lib/redis";
 import type { Hono } from "hono";
 import { CHANNEL_KINDS } from "./channels.ts";
 import { createDispatcher, type Dispatcher, STREAM_CHANNELS, tickerMessage } from "./fanout.ts";
@@ -47,6 +55,14 @@ const TICKER_POLL_MS = 1000;
 /** How long close() waits for clients to acknowledge the close frame. */
 const DRAIN_MS = 2000;
 
+/**
+ * A stream is read only while some client listens to a channel it feeds: the first subscription
+ * starts it, and it stops once nobody listened for this long. A gateway nobody watches reads nothing.
+ */
+const IDLE_STREAM_MS = 10_000;
+/** Longest blocking read; a stream that starts joins the reads within this. */
+const READ_BLOCK_MS = 250;
+
 /** The streams the feed follows, each with the dispatcher method its messages go to. */
 const FOLLOWED: readonly (readonly [keyof Dispatcher, StreamDef])[] = [
   ["execution", STREAMS.executions],
@@ -58,8 +74,9 @@ const FOLLOWED: readonly (readonly [keyof Dispatcher, StreamDef])[] = [
 ];
 
 /**
- * Starts the stream reader and returns the routes to mount. Resolves once the starting point of
- * every stream is fixed, so anything published afterwards reaches subscribers.
+ * Starts the stream reader and returns the routes to mount. A stream is read from the moment a
+ * client subscribes to a channel it feeds, so anything published after the subscription is
+ * acknowledged reaches the client.
  */
 export async function createMarketFeed(
   deps: MarketFeedDeps,
@@ -154,22 +171,26 @@ export async function createMarketFeed(
     log.warn("book seq gap on the stream", { symbol, expected, got });
   });
 
-  // fix every stream's start now: entries published after createMarketFeed resolves are delivered
-  const starts = await Promise.all(
-    FOLLOWED.map(async ([, stream]) => {
-      const last = await redis.xRevRange(streamKey(prefix, stream), "+", "-", { COUNT: 1 });
-      return last?.[0]?.id ?? "0-0";
-    }),
-  );
+  /** Feeds the seq of the last message of a book entry to the gap check. */
+  function noteBookSeq(entry: RawEntry): void {
+    const messages = expandEntries([entry]);
+    try {
+      const json = JSON.parse(messages[messages.length - 1]?.message.payload ?? "");
+      if (typeof json?.symbol === "string" && typeof json.seq === "number") {
+        dispatch.bookSeq(json.symbol, json.seq);
+      }
+    } catch { /* not a delta: the check starts with the next one */ }
+  }
 
   function skip(stream: StreamDef, entry: RawEntry, reason: string): void {
     badEntries.inc({ stream: stream.name });
     log.warn("skipped a stream entry", { stream: stream.name, id: entry.id, reason });
   }
 
-  // Entries are parsed only as far as needed: a stream nobody listens to is not parsed at all (book
-  // deltas excepted: their seq is followed for the gap metric), and the contract's schema runs only
-  // for entries some client will get. The streams are the engine's and the aggregator's own output.
+  // Entries are parsed only as far as needed: a stream nobody listens to any more is not parsed at
+  // all (book deltas excepted: their seq is followed for the gap metric while the stream is read),
+  // and the contract's schema runs only for entries some client will get. The streams are the
+  // engine's and the aggregator's own output.
   function dispatchBatch(index: number, batch: RawEntry[]): void {
     const [handler, stream] = FOLLOWED[index];
     entries.inc({ stream: stream.name }, batch.length);
@@ -210,6 +231,45 @@ export async function createMarketFeed(
   }
 
   const keys = FOLLOWED.map(([, stream]) => streamKey(prefix, stream));
+  const cursors = FOLLOWED.map(() => "0-0");
+  const following = FOLLOWED.map(() => ({
+    active: false,
+    neededAt: 0,
+    starting: undefined as Promise<void> | undefined,
+  }));
+
+  /** Whether the next read includes stream `index`; a stream nobody listened to for long is let go. */
+  function isActive(index: number): boolean {
+    const d = following[index];
+    const counts = hub.subscriptionCounts();
+    const now = Date.now();
+    if (STREAM_CHANNELS[FOLLOWED[index][0]].kinds.some((k) => (counts.get(k) ?? 0) > 0)) d.neededAt = now;
+    else if (d.active && now - d.neededAt > IDLE_STREAM_MS) d.active = false;
+    return d.active;
+  }
+
+  /**
+   * Makes sure the streams a channel kind reads are followed. A stream not read yet starts at its
+   * newest entry, fixed before this resolves: whatever happens after a subscription is acknowledged
+   * (or a legacy socket is open) reaches the client. Rejects when Redis cannot say where it ends.
+   */
+  async function prepare(kind: string): Promise<void> {
+    await Promise.all(FOLLOWED.map(async ([handler], i) => {
+      if (!STREAM_CHANNELS[handler].kinds.includes(kind)) return;
+      const d = following[i];
+      d.neededAt = Date.now();
+      if (d.active) return;
+      d.starting ??= (async () => {
+        const last = await redis.xRevRange(keys[i], "+", "-", { COUNT: 1 });
+        cursors[i] = last?.[0]?.id ?? "0-0";
+        // the newest book delta is where the gap check starts (a seq jump right after it counts)
+        if (handler === "bookDelta" && last?.[0]) noteBookSeq(last[0] as RawEntry);
+        d.active = true;
+      })().finally(() => d.starting = undefined);
+      await d.starting;
+    }));
+  }
+
   const loop = (async () => {
     // a Redis outage fails a read every 500 ms: say so once, then once per minute
     let failing = 0;
@@ -224,9 +284,11 @@ export async function createMarketFeed(
       for await (
         const reads of followStreams(reader, keys, {
           signal: stop.signal,
-          fromIds: starts,
+          fromIds: cursors,
+          cursors,
+          isActive,
           count: 1000,
-          blockMs: 1000,
+          blockMs: READ_BLOCK_MS,
           onError,
         })
       ) {
@@ -264,6 +326,7 @@ export async function createMarketFeed(
   const handleMessage = createSession({
     hub,
     loaders,
+    prepare,
     authenticate: deps.authenticate,
     now: Date.now,
     onError: (e) => log.error("client operation failed", { error: e }),
@@ -271,6 +334,7 @@ export async function createMarketFeed(
   const routes = createRoutes({
     hub,
     loaders,
+    prepare,
     handleMessage,
     authenticate: deps.authenticate,
     heartbeatMs,

@@ -15,6 +15,8 @@ export interface RouteDeps {
   loaders: SnapshotLoaders;
   handleMessage(c: Client, data: unknown): void;
   authenticate(token: string): Promise<Identity | undefined>;
+  /** Makes the feed read what a channel kind needs (see the session's); awaited before an upgrade. */
+  prepare?(kind: string): Promise<void>;
   heartbeatMs: number;
   onError(e: unknown): void;
 }
@@ -48,6 +50,24 @@ export function createRoutes(deps: RouteDeps): Hono {
     const symbol = c.req.param("symbol")?.toUpperCase() ?? "";
     if (!SYMBOL_REGEXP.test(symbol)) {
       return problem(c, 400, "INVALID_SYMBOL", "Bad Request", "symbol must be BASE-QUOTE, e.g. BTC-USD");
+    }
+    await next();
+  };
+
+  // the original's routes subscribe as the socket opens: the feed reads their stream before the
+  // upgrade is answered, so the client gets everything published after its socket is open
+  const prepared = (kind: string): MiddlewareHandler => async (c, next) => {
+    try {
+      await deps.prepare?.(kind);
+    } catch (e) {
+      deps.onError(e);
+      return problem(
+        c,
+        503,
+        "UNAVAILABLE",
+        "Service Unavailable",
+        "the market feed cannot read its streams now",
+      );
     }
     await next();
   };
@@ -96,6 +116,7 @@ export function createRoutes(deps: RouteDeps): Hono {
       "/ws/trades/:symbol",
       open,
       legacySymbol,
+      prepared("legacy_trades"),
       upgradeWebSocket((c) => {
         const symbol = c.req.param("symbol")!.toUpperCase();
         let client: Client | undefined;
@@ -115,6 +136,7 @@ export function createRoutes(deps: RouteDeps): Hono {
       "/ws/ticks/:symbol",
       open,
       legacySymbol,
+      prepared("legacy_ticks"),
       upgradeWebSocket((c) => {
         const symbol = c.req.param("symbol")!.toUpperCase();
         let client: Client | undefined;

@@ -27,6 +27,8 @@ export interface SessionDeps {
   hub: Hub;
   loaders: SnapshotLoaders;
   authenticate(token: string): Promise<Identity | undefined>;
+  /** Makes the feed read what a channel kind needs; awaited before a subscription is acknowledged. */
+  prepare?(kind: string): Promise<void>;
   now(): number;
   onError(e: unknown): void;
 }
@@ -107,6 +109,17 @@ export function createSession(deps: SessionDeps): (c: Client, data: unknown) => 
             );
             continue;
           }
+          try {
+            await deps.prepare?.(ref.kind);
+          } catch (e) {
+            deps.onError(e);
+            hub.reply(
+              c,
+              msg.error("UNAVAILABLE", `cannot open ${ref.name} now; subscribe again`, op.id, raw),
+            );
+            continue;
+          }
+          if (c.closed) return;
           // the reply goes out before the snapshot and before any data of the channel
           hub.reply(c, msg.subscribed(ref.name, op.id));
           hub.subscribe(c, channelSpec(ref, loaders));
