@@ -277,6 +277,14 @@ Deno.test("web app in chromium: sign up, trade between two users, cancel, field 
       await bal.locator('tr[data-asset="BTC"] [data-testid=free][data-value="2.01"]').waitFor();
       await bal.locator('tr[data-asset="USD"] [data-testid=free][data-value="99350"]').waitFor();
       await bal.locator('tr[data-asset="USD"] [data-testid=locked][data-value="0"]').waitFor();
+      // the history, from the ledger after the reload: the fill's legs, as the live rows call them
+      const history = page.getByTestId("postings");
+      await history.locator("tr", { hasText: "USD" }).filter({ hasText: "-650" }).filter({ hasText: "trade" })
+        .first().waitFor();
+      await history.locator("tr", { hasText: "BTC" }).filter({ hasText: "+0.01" }).filter({
+        hasText: "trade",
+      })
+        .first().waitFor();
       await shot("wallet");
     });
 

@@ -1,50 +1,39 @@
 import { useState } from "preact/hooks";
 import { useEffect } from "preact/hooks";
-import { type Posting, Posting as PostingSchema } from "../gateway_client.ts";
+import { Posting as PostingSchema } from "../gateway_client.ts";
 import { addDecimal, decimalPlaces, formatPlaces, groupThousands, isZero } from "../utils/decimal.ts";
 import { GatewayError } from "../gateway_client.ts";
 import { balances, clock, gateway, useMounted, useSession, useStore } from "../utils/live.ts";
 import { useWallet } from "../utils/wallet.ts";
+import { type HistoryRow, rowOfPosting, rowOfWalletChange } from "../utils/postings.ts";
 
 export interface WalletViewProps {
   gatewayUrl: string;
 }
 
-function signed(text: string | undefined): string {
-  if (text === undefined) return "—";
+function signed(text: string): string {
   // the ledger's numeric(38,18) comes with trailing zeros
   const trimmed = text.includes(".") ? text.replace(/\.?0+$/, "") : text;
   return trimmed.startsWith("-") ? groupThousands(trimmed) : `+${groupThousands(trimmed)}`;
-}
-
-function changeOf(p: Posting): string | undefined {
-  if (p.amount !== undefined) return p.amount;
-  if (p.freeDelta !== undefined || p.lockedDelta !== undefined) return p.freeDelta ?? p.lockedDelta;
-  return undefined;
-}
-
-function timeOf(p: Posting): number | undefined {
-  const t = p.ts ?? p.postedAt ?? p.createdAt;
-  if (t === undefined) return undefined;
-  return typeof t === "number" ? t : Date.parse(t);
 }
 
 /** Balances (free and locked) and the history of balance postings, live. */
 export default function WalletView({ gatewayUrl }: WalletViewProps) {
   const { session, ready } = useSession();
   const mounted = useMounted();
-  const [postings, setPostings] = useState<Posting[] | undefined>(undefined);
+  const [postings, setPostings] = useState<HistoryRow[] | undefined>(undefined);
   const [postingsError, setPostingsError] = useState("");
   const wallet = useStore(balances);
   useWallet(gatewayUrl, session, (change) => {
     const p = PostingSchema.safeParse(change);
-    if (p.success) setPostings((list) => [p.data, ...(list ?? [])].slice(0, 200));
+    const row = p.success ? rowOfWalletChange(p.data) : undefined;
+    if (row) setPostings((list) => [row, ...(list ?? [])].slice(0, 200));
   });
 
   useEffect(() => {
     if (!session) return;
     gateway(gatewayUrl).postings(100).then((list) => {
-      setPostings(list);
+      setPostings(list.map(rowOfPosting).filter((r): r is HistoryRow => r !== undefined));
       setPostingsError("");
     }).catch((e) =>
       setPostingsError(
@@ -136,32 +125,24 @@ export default function WalletView({ gatewayUrl }: WalletViewProps) {
                   <td colSpan={6} class="empty">No postings yet</td>
                 </tr>
               )}
-              {postings?.map((p, i) => {
-                const change = changeOf(p);
-                const ms = timeOf(p);
-                const after = p.balance ??
-                  (p.free !== undefined ? addDecimal(p.free, p.locked ?? "0") : undefined);
-                return (
-                  <tr key={`${p.ref ?? ""}-${i}`}>
-                    <td class="mono muted">
-                      {ms !== undefined
-                        ? `${new Date(ms).toISOString().slice(5, 10)} ${clock(ms, mounted)}`
-                        : "—"}
-                    </td>
-                    <td>{p.asset}</td>
-                    <td
-                      class={`num ${
-                        change && !isZero(change) ? (change.startsWith("-") ? "sell" : "buy") : ""
-                      }`}
-                    >
-                      {signed(change)}
-                    </td>
-                    <td class="num hide-sm">{after !== undefined ? groupThousands(after) : "—"}</td>
-                    <td>{(p.reason ?? p.kind ?? "").toLowerCase().replaceAll("_", " ")}</td>
-                    <td class="hide-sm muted mono-sm">{p.ref ?? ""}</td>
-                  </tr>
-                );
-              })}
+              {postings?.map((p, i) => (
+                <tr key={`${p.ref ?? ""}-${i}`}>
+                  <td class="mono muted">
+                    {p.ms !== undefined
+                      ? `${new Date(p.ms).toISOString().slice(5, 10)} ${clock(p.ms, mounted)}`
+                      : "—"}
+                  </td>
+                  <td>{p.asset}</td>
+                  <td class={`num ${isZero(p.change) ? "" : p.change.startsWith("-") ? "sell" : "buy"}`}>
+                    {signed(p.change)}
+                  </td>
+                  <td class="num hide-sm">
+                    {p.balanceAfter !== undefined ? groupThousands(p.balanceAfter) : "—"}
+                  </td>
+                  <td>{p.label}</td>
+                  <td class="hide-sm muted mono-sm">{p.ref ?? ""}</td>
+                </tr>
+              ))}
             </tbody>
           </table>
         </div>
