@@ -16,5 +16,6 @@
  * @module
  */
 export * from "./postings.ts";
+export * from "./fills.ts";
 export * from "./lag.ts";
 export * from "./sample_flow.ts";

@@ -109,7 +109,14 @@ export const HistoryQuery = z.object({
   cursor: z.string().regex(/^\d+:.+$/, "must be the nextCursor of a previous page").optional(),
 });
 
-export const MyTradesQuery = z.object({ symbol: SymbolIn.optional(), limit: queryInt(100, 1000) });
+export const MyTradesQuery = z.object({
+  symbol: SymbolIn.optional(),
+  limit: queryInt(100, 1000),
+  /** A trade id of yours: the fills older than it, from the ledger (the page before a page). */
+  before: z.string().min(1).max(64).optional().describe(
+    "a tradeId of one of your fills (the oldest of the page you have): returns the fills before it, from the ledger",
+  ),
+});
 
 export const BookQuery = z.object({ depth: queryInt(20, 500) });
 export const TradesQuery = z.object({ limit: queryInt(100, 1000) });

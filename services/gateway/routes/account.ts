@@ -1,5 +1,5 @@
 import type { WalletView } from "@lib/contracts";
-import { postingsHistory } from "@lib/ledger";
+import { fillsFromLedger, postingsHistory } from "@lib/ledger";
 import { findUser } from "@lib/users";
 import type { GatewayDeps, RouteFn } from "../app.ts";
 import { okReply } from "../engine_client.ts";
@@ -89,7 +89,7 @@ export function accountRoutes(route: RouteFn, deps: GatewayDeps): void {
   });
 
   const myTrades = {
-    summary: "Your fills (as maker or taker), oldest first",
+    summary: "Your fills (as maker or taker), oldest first; `before` pages back through the ledger",
     tags: ["account"],
     auth: "user" as const,
     query: MyTradesQuery,
@@ -98,6 +98,23 @@ export function accountRoutes(route: RouteFn, deps: GatewayDeps): void {
   for (const path of ["/v1/trades/mine", "/v1/me/trades"]) {
     route({ method: "get", path, ...myTrades }, async (c, { query, principal }) => {
       await checkListedSymbol(deps, query.symbol);
+      if (query.before !== undefined) {
+        // older pages: the engine keeps only the newest fills in Redis, the ledger keeps them all
+        const older = await fillsFromLedger(deps.sql, principal.userId, {
+          symbol: query.symbol,
+          before: query.before,
+          limit: query.limit,
+        });
+        if (!older) {
+          throw new ApiError(
+            404,
+            "UNKNOWN_TRADE",
+            `before=${query.before} is not a fill of yours in the ledger (a fill shows there shortly after it happened)`,
+            { field: "before" },
+          );
+        }
+        return c.json(older.reverse());
+      }
       const fills = await deps.reads.fills(principal.userId, query.symbol ? 1000 : query.limit);
       const mine = query.symbol ? fills.filter((f) => f.symbol === query.symbol) : fills;
       return c.json(mine.slice(0, query.limit).reverse());

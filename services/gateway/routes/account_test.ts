@@ -78,3 +78,58 @@ Deno.test({
     assert.equal(st.json.gateway.pendingReplies, 0);
   },
 });
+
+Deno.test({
+  name: "my trades page back through the ledger with before=<tradeId>",
+  ignore: !engineAvailable() || !ledgerAvailable,
+  async fn() {
+    await using gw = await gatewayFixture({ engine: true });
+    await using _ledger = await spawnService(LEDGER_MAIN, {
+      KALENCY_PREFIX: gw.prefix,
+      DATABASE_URL: gw.databaseUrl,
+    }, {
+      portVar: "KALENCY_LEDGER_PORT",
+      anyHealth: true,
+    });
+    const [maker, taker, stranger] = [await gw.signup(), await gw.signup(), await gw.signup()];
+    for (const price of ["60000", "60001", "60002"]) {
+      const sell = await gw.call("POST", "/v1/orders", {
+        headers: maker.headers,
+        body: { symbol: "BTC-USD", side: "SELL", type: "LIMIT", price, qty: "0.001" },
+      });
+      assert.equal(sell.status, 201, sell.text);
+      const buy = await gw.call("POST", "/v1/orders", {
+        headers: taker.headers,
+        body: { symbol: "BTC-USD", side: "BUY", type: "LIMIT", price, qty: "0.001", timeInForce: "IOC" },
+      });
+      assert.equal(buy.json.status, "FILLED", buy.text);
+    }
+    const newest = await gw.call("GET", "/v1/trades/mine", { headers: taker.headers });
+    assert.deepEqual(newest.json.map((e: { price: string }) => e.price), ["60000", "60001", "60002"]);
+    const [first, second, third] = newest.json;
+
+    // the page before the newest fill, from the ledger once the fills are there: the same fills
+    const older = await waitFor(async () => {
+      const r = await gw.call("GET", `/v1/trades/mine?limit=5&before=${third.tradeId}`, {
+        headers: taker.headers,
+      });
+      return r.status === 200 ? r.json : undefined;
+    }, { timeoutMs: 15_000, what: "the fills in the ledger" });
+    assert.deepEqual(older, [first, second], "oldest first, every field as the engine published it");
+    const one = await gw.call("GET", `/v1/me/trades?limit=1&before=${third.tradeId}&symbol=BTC-USD`, {
+      headers: maker.headers,
+    });
+    assert.deepEqual(one.json, [second]);
+    const none = await gw.call("GET", `/v1/trades/mine?before=${first.tradeId}&symbol=ETH-USD`, {
+      headers: taker.headers,
+    });
+    assert.deepEqual(none.json, []);
+
+    for (const [who, before] of [[stranger, third.tradeId], [taker, "trd-none-1"]] as const) {
+      const r = await gw.call("GET", `/v1/trades/mine?before=${before}`, { headers: who.headers });
+      assert.equal(r.status, 404, r.text);
+      assert.equal(r.json.code, "UNKNOWN_TRADE");
+      assert.equal(r.json.field, "before");
+    }
+  },
+});
