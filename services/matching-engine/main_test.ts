@@ -32,17 +32,25 @@ Deno.test("main.ts serves /healthz and /metrics, applies commands and stops clea
     assert.deepEqual(Object.keys(health.checks).sort(), ["lag", "loop", "redis"]);
     assert.equal(health.checks.lag.detail.entriesBehind, 0);
 
-    const id = await redis.xAdd(
-      streamKey(prefix, STREAMS.orders),
-      "*",
-      encodeEntry(STREAMS.orders, { type: "openAccount", cmdId: "m1", userId: "mia" }),
-    );
+    const order = { symbol: "BTC-USD", orderType: "LIMIT", price: "65000", qty: "0.01" } as const;
+    let id = "";
+    for (
+      const command of [
+        { type: "openAccount", cmdId: "m1", userId: "mia" },
+        { type: "place", cmdId: "m2", userId: "mia", side: "SELL", ...order },
+        { type: "place", cmdId: "m3", userId: "noa", side: "BUY", ...order },
+        { type: "deposit", cmdId: "m4", userId: "noa", asset: "XYZ", amount: "1" },
+      ] as const
+    ) id = await redis.xAdd(streamKey(prefix, STREAMS.orders), "*", encodeEntry(STREAMS.orders, command));
     await waitFor(async () => (await redis.get(keys.checkpoint(prefix))) === id, {
-      what: "the command applied",
+      what: "the commands applied",
     });
     const metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
     assert.match(metrics, /kalency_engine_commands_total\{type="openAccount"\} 1/);
-    assert.match(metrics, /kalency_engine_batch_commit_seconds_count 1/);
+    assert.match(metrics, /kalency_engine_commands_total\{type="place"\} 2/);
+    assert.match(metrics, /kalency_engine_rejections_total\{reason="UNKNOWN_ASSET"\} 1/);
+    assert.match(metrics, /kalency_engine_executions_total 1/);
+    assert.match(metrics, /kalency_engine_batch_commit_seconds_count [1-4]\n/);
     assert.match(metrics, /kalency_engine_snapshot_age_seconds/);
   } finally {
     child.kill("SIGTERM");
