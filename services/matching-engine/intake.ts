@@ -7,6 +7,7 @@ import { type EngineCommand, type EngineReply, STREAMS } from "@lib/contracts";
 import { decodeEntry, type RawEntry, streamIdMs } from "@lib/redis";
 import type { CommandMeta } from "./engine_api.ts";
 import { type DeadCommand, replyKey } from "./outputs.ts";
+import { quickCommand } from "./quick_check.ts";
 
 export type Intake =
   | { ok: true; command: EngineCommand; meta: CommandMeta }
@@ -20,9 +21,18 @@ export const SOURCE = {
 
 /** Decodes and checks one command entry. Pure. */
 export function intake(prefix: string, entry: RawEntry): Intake {
-  const decoded = decodeEntry(STREAMS.orders, entry);
-  if (!decoded.ok) return { ok: false, dead: deadWithReply(prefix, entry, decoded.reason, SOURCE.decode) };
-  const command = decoded.value;
+  let command: EngineCommand | undefined;
+  const payload = entry.message.payload;
+  if (payload !== undefined) {
+    try {
+      command = quickCommand(JSON.parse(payload));
+    } catch { /* not JSON: the contract's decoder says so below */ }
+  }
+  if (command === undefined) {
+    const decoded = decodeEntry(STREAMS.orders, entry);
+    if (!decoded.ok) return { ok: false, dead: deadWithReply(prefix, entry, decoded.reason, SOURCE.decode) };
+    command = decoded.value;
+  }
   if (command.replyTo !== undefined && replyKey(prefix, command.replyTo) === undefined) {
     const reason = `replyTo must name a reply stream "replies:<senderId>" (letters, digits, _ . : -), got ${
       JSON.stringify(command.replyTo)
