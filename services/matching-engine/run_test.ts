@@ -284,28 +284,38 @@ Deno.test("EngineRunner drops a command whose apply throws and rebuilds the stat
   try {
     const first = trading();
     await untilApplied(redis, prefix, await send(redis, prefix, first));
-    boomId = await send(redis, prefix, [{
-      type: "place",
-      cmdId: "boom",
-      replyTo: "replies:t",
-      userId: "alice",
-      symbol: "BTC-USD",
-      side: "BUY",
-      orderType: "LIMIT",
-      price: "64500",
-      qty: "1",
-    }]);
-    const last = await send(redis, prefix, [{
-      type: "place",
-      cmdId: "after",
-      replyTo: "replies:t",
-      userId: "bob",
-      symbol: "BTC-USD",
-      side: "SELL",
-      orderType: "MARKET",
-      qty: "0.1",
-    }]);
+    // both in one transaction, so one read brings them: the batch stops at "boom", and "after" (read
+    // already, and read ahead past) must be read again and applied
+    const both = redis.multi();
+    for (
+      const c of [{
+        type: "place",
+        cmdId: "boom",
+        replyTo: "replies:t",
+        userId: "alice",
+        symbol: "BTC-USD",
+        side: "BUY",
+        orderType: "LIMIT",
+        price: "64500",
+        qty: "1",
+      }, {
+        type: "place",
+        cmdId: "after",
+        replyTo: "replies:t",
+        userId: "bob",
+        symbol: "BTC-USD",
+        side: "SELL",
+        orderType: "MARKET",
+        qty: "0.1",
+      }] as const
+    ) both.xAdd(streamKey(prefix, STREAMS.orders), "*", encodeEntry(STREAMS.orders, c));
+    const [poisoned] = (await both.exec()) as unknown as string[];
+    boomId = poisoned;
+    // and one more right away: the read ahead (from past "after") brings it, and must not be used
+    const last = await send(redis, prefix, [{ type: "openAccount", cmdId: "later", userId: "carol" }]);
     await untilApplied(redis, prefix, last);
+    const answered = await replies(redis, prefix);
+    assert.equal(answered.find((x) => x.cmdId === "after")?.ok, true, "the command after the poisoned one");
     const dead = (await redis.xRange(deadLetterKey(prefix), "-", "+")) as RawEntry[];
     assert.equal(dead.length, 1);
     assert.equal(dead[0].message.originalId, boomId);
