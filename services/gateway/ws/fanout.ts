@@ -103,9 +103,13 @@ export const STREAM_CHANNELS: Record<keyof Dispatcher, { kinds: string[]; names(
 export function createDispatcher(
   hub: Hub,
   onBookGap?: (symbol: string, expected: number, got: number) => void,
-): Dispatcher & { bookSeq(symbol: string, seq: number): void } {
+): Dispatcher & { bookSeq(symbol: string, seq: number): void; forgetBookSeqs(): void } {
   const lastBookSeq = new Map<string, number>();
   return {
+    /** Starts the gap check afresh (the book stream was not read for a while). */
+    forgetBookSeqs() {
+      lastBookSeq.clear();
+    },
     bookSeq(symbol, seq) {
       const last = lastBookSeq.get(symbol);
       if (last !== undefined && seq !== last + 1 && seq > last) onBookGap?.(symbol, last + 1, seq);

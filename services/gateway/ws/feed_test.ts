@@ -499,3 +499,25 @@ Deno.test("the feed reads a stream only while a channel it feeds has a subscribe
   assert.deepEqual(alice.messages.filter((m) => m.type === "trade").map((m) => m.data.seq), [2]);
   assert.equal(read("wallet"), 0, "the wallet stream waits for a wallet subscriber");
 });
+
+Deno.test("a stream let go and read again restarts the book gap check: no false gap", async () => {
+  await using f = await startFeed({ idleStreamMs: 100 });
+  const read = () => f.metric("gateway_ws_stream_entries_total", '{stream="book"}');
+  const book = new BookWriter(f.redis, f.prefix);
+  const c = await f.client();
+  await c.request({ op: "subscribe", channels: ["book.BTC-USD"] });
+  await book.apply([[{ side: "bids", price: "100", qty: "1" }], [{ side: "bids", price: "101", qty: "1" }]]);
+  await waitFor(() => read() === 2, { what: "two deltas read" });
+  await c.request({ op: "unsubscribe", channels: ["book.BTC-USD"] });
+  await new Promise((r) => setTimeout(r, 700)); // idle for longer than 100 ms: let go
+  // deltas nobody listens to are not read
+  await book.apply([[{ side: "asks", price: "105", qty: "1" }], [{ side: "asks", price: "106", qty: "1" }]]);
+  await new Promise((r) => setTimeout(r, 400));
+  assert.equal(read(), 2);
+  // read again from the newest delta (seq 4): the next one, seq 5, is no gap
+  await c.request({ op: "subscribe", channels: ["book.BTC-USD"] });
+  assert.equal((await c.take((m) => m.type === "snapshot")).seq, 4);
+  await book.apply([[{ side: "asks", price: "107", qty: "1" }]]);
+  assert.equal((await c.take((m) => m.type === "delta")).seq, 5);
+  assert.equal(f.metric("gateway_ws_book_seq_gaps_total"), 0);
+});

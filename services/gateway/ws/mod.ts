@@ -43,7 +43,13 @@ export interface MarketFeedDeps {
   /** JWT access token or API key token -> identity, or undefined when invalid/expired. */
   authenticate(token: string): Promise<{ userId: string; role: "user" | "admin" } | undefined>;
   signal: AbortSignal;
-  options?: { heartbeatMs?: number; maxBufferedBytes?: number; batchMs?: number };
+  options?: {
+    heartbeatMs?: number;
+    maxBufferedBytes?: number;
+    batchMs?: number;
+    /** A stream nobody listened to for this long stops being read. @default {IDLE_STREAM_MS} */
+    idleStreamMs?: number;
+  };
 }
 
 export const DEFAULT_HEARTBEAT_MS = 15_000;
@@ -86,6 +92,7 @@ export async function createMarketFeed(
   const heartbeatMs = deps.options?.heartbeatMs ?? DEFAULT_HEARTBEAT_MS;
   const maxBufferedBytes = deps.options?.maxBufferedBytes ?? DEFAULT_MAX_BUFFERED_BYTES;
   const batchMs = deps.options?.batchMs ?? DEFAULT_BATCH_MS;
+  const idleStreamMs = deps.options?.idleStreamMs ?? IDLE_STREAM_MS;
   const stop = new AbortController();
 
   const sent = metrics.counter("gateway_ws_messages_sent_total", "WebSocket messages sent, by route");
@@ -171,15 +178,16 @@ export async function createMarketFeed(
     log.warn("book seq gap on the stream", { symbol, expected, got });
   });
 
-  /** Feeds the seq of the last message of a book entry to the gap check. */
-  function noteBookSeq(entry: RawEntry): void {
-    const messages = expandEntries([entry]);
-    try {
-      const json = JSON.parse(messages[messages.length - 1]?.message.payload ?? "");
-      if (typeof json?.symbol === "string" && typeof json.seq === "number") {
-        dispatch.bookSeq(json.symbol, json.seq);
-      }
-    } catch { /* not a delta: the check starts with the next one */ }
+  /** Feeds the seqs of the deltas of a book entry (one, or a packed batch) to the gap check. */
+  function noteBookSeqs(entry: RawEntry): void {
+    for (const m of expandEntries([entry])) {
+      try {
+        const json = JSON.parse(m.message.payload ?? "");
+        if (typeof json?.symbol === "string" && typeof json.seq === "number") {
+          dispatch.bookSeq(json.symbol, json.seq);
+        }
+      } catch { /* not a delta: the check of its symbol starts with the next one */ }
+    }
   }
 
   function skip(stream: StreamDef, entry: RawEntry, reason: string): void {
@@ -244,7 +252,7 @@ export async function createMarketFeed(
     const counts = hub.subscriptionCounts();
     const now = Date.now();
     if (STREAM_CHANNELS[FOLLOWED[index][0]].kinds.some((k) => (counts.get(k) ?? 0) > 0)) d.neededAt = now;
-    else if (d.active && now - d.neededAt > IDLE_STREAM_MS) d.active = false;
+    else if (d.active && now - d.neededAt > idleStreamMs) d.active = false;
     return d.active;
   }
 
@@ -262,8 +270,12 @@ export async function createMarketFeed(
       d.starting ??= (async () => {
         const last = await redis.xRevRange(keys[i], "+", "-", { COUNT: 1 });
         cursors[i] = last?.[0]?.id ?? "0-0";
-        // the newest book delta is where the gap check starts (a seq jump right after it counts)
-        if (handler === "bookDelta" && last?.[0]) noteBookSeq(last[0] as RawEntry);
+        // the gap check starts again from the newest deltas: seqs seen before the stream was let go
+        // are stale, and a jump right after the newest delta counts
+        if (handler === "bookDelta") {
+          dispatch.forgetBookSeqs();
+          if (last?.[0]) noteBookSeqs(last[0] as RawEntry);
+        }
         d.active = true;
       })().finally(() => d.starting = undefined);
       await d.starting;
