@@ -416,6 +416,7 @@ export async function readRange(
   );
 }
 
+export { nodeRedisStreamReader, RespStreamReader, type StreamReader } from "./resp_reader.ts";
 export {
   type BatchConnection,
   type ExecResult,

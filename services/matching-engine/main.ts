@@ -11,7 +11,7 @@ import { addProcessMetrics, Registry } from "@lib/metrics";
 import { connectRedis, type RedisClient } from "@lib/redis";
 import { EngineConfig, engineSettingsFrom } from "./config.ts";
 import { createEngine, defaultEngineSettings, restoreEngine } from "./engine.ts";
-import { RespBatchConnection } from "@lib/redis";
+import { nodeRedisStreamReader, RespBatchConnection, RespStreamReader } from "@lib/redis";
 import { createEngineMetrics, EngineRunner } from "./run.ts";
 
 const SERVICE = "matching-engine";
@@ -51,7 +51,11 @@ async function main(): Promise<number> {
   };
   let runner: EngineRunner | undefined;
   try {
-    const reader = await connect("reader");
+    // the command stream is read with a RESP reader of its own (node-redis for TLS connections)
+    const reader = config.REDIS_URL.startsWith("rediss:")
+      ? nodeRedisStreamReader(await connect("reader"))
+      : new RespStreamReader(config.REDIS_URL);
+    shutdown.defer("command reader", () => reader.close());
     const aux = await connect("aux");
 
     const checks = {

@@ -21,7 +21,7 @@ import {
   type RedisCommand,
 } from "./outputs.ts";
 import { type EngineFactory, recoverEngine } from "./recovery.ts";
-import { type BatchConnection, TransactionError } from "@lib/redis";
+import { type BatchConnection, type StreamReader, TransactionError } from "@lib/redis";
 import { type SaveOptions, saveSnapshot, type SnapshotManifest } from "./snapshot_store.ts";
 
 /** The metrics the loop keeps; `/metrics` renders them. */
@@ -107,7 +107,7 @@ export interface EngineDeps {
   /** Opens the connection batches are committed on (MULTI/EXEC); called again after it fails. */
   connectBatches: () => Promise<BatchConnection>;
   /** Blocking XREAD of the command stream: a connection of its own. */
-  reader: RedisClient;
+  reader: StreamReader;
   /** Snapshots, recovery, trimming and lag probes, so a large snapshot never delays a commit. */
   aux: RedisClient;
   factory: EngineFactory;
@@ -236,10 +236,7 @@ export class EngineRunner {
 
   /** Starts reading the commands after `from`. */
   #readAfter(from: string): { from: string; read: Promise<RawEntry[]> } {
-    const read = this.#deps.reader.xRead({ key: this.#commandsKey, id: from }, {
-      COUNT: this.#o.batchSize,
-      BLOCK: this.#o.blockMs,
-    }).then((res) => (res?.[0]?.messages ?? []) as RawEntry[]);
+    const read = this.#deps.reader.read(this.#commandsKey, from, this.#o.batchSize, this.#o.blockMs);
     // awaited where it is used; one left behind at a stop or a rebuild must not go unhandled
     read.catch(() => {});
     return { from, read };
@@ -258,7 +255,11 @@ export class EngineRunner {
       let entries: RawEntry[];
       try {
         // a read from elsewhere is stale: the cursor stops short of a command whose apply threw
-        if (ahead?.from !== this.#cursor) ahead = this.#readAfter(this.#cursor);
+        if (ahead && ahead.from !== this.#cursor) {
+          await ahead.read.catch(() => {}); // one read at a time on the connection
+          ahead = undefined;
+        }
+        ahead ??= this.#readAfter(this.#cursor);
         entries = await ahead.read;
         ahead = undefined;
         readFailures = 0;

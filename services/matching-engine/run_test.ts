@@ -22,7 +22,7 @@ import { createEngine, defaultEngineSettings, restoreEngine } from "./engine.ts"
 import type { CommandMeta, EngineSettings, MatchingEngine } from "./engine_api.ts";
 import { deadLetterKey, poisonKey } from "./outputs.ts";
 import type { EngineFactory } from "./recovery.ts";
-import { RespBatchConnection } from "@lib/redis";
+import { RespBatchConnection, RespStreamReader } from "@lib/redis";
 import { createEngineMetrics, EngineRunner, type RunOptions } from "./run.ts";
 import { readManifest } from "./snapshot_store.ts";
 
@@ -54,7 +54,7 @@ async function startRunner(
   over: Partial<RunOptions> = {},
   factory: EngineFactory = REAL,
 ) {
-  const reader = await connectRedis(url);
+  const reader = new RespStreamReader(url);
   const aux = await connectRedis(url);
   const registry = new Registry();
   const runner = await EngineRunner.start({
@@ -78,7 +78,8 @@ async function startRunner(
       try {
         await loop;
       } finally {
-        for (const c of [reader, aux]) await c.close();
+        reader.close();
+        await aux.close();
       }
     },
   };

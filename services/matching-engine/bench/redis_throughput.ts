@@ -5,6 +5,7 @@
  *
  *   deno task bench:engine-redis [--commands 200000] [--runs 3] [--batch 500[,2000,...]] [--users 1000]
  *                                [--reply-ratio 0.1] [--seed 7] [--writers resp,node-redis]
+ *                                [--reader resp|node-redis]
  * @module
  */
 import process from "node:process";
@@ -17,7 +18,12 @@ import { deletePrefix, TEST_REDIS_URL } from "@lib/testing";
 import { commandFlow } from "../command_flow.ts";
 import { createEngine, defaultEngineSettings, restoreEngine } from "../engine.ts";
 import { intake } from "../intake.ts";
-import { type BatchConnection, RespBatchConnection } from "@lib/redis";
+import {
+  type BatchConnection,
+  nodeRedisStreamReader,
+  RespBatchConnection,
+  RespStreamReader,
+} from "@lib/redis";
 import { createEngineMetrics, EngineRunner } from "../run.ts";
 
 const { values: args } = parseArgs({
@@ -31,6 +37,8 @@ const { values: args } = parseArgs({
     seed: { type: "string", default: "7" },
     /** Which batch writer(s) to run, alternating: resp (the engine's), node-redis (for comparison). */
     writers: { type: "string", default: "resp" },
+    /** How the engine reads its commands: resp (its own reader) or node-redis (for comparison). */
+    reader: { type: "string", default: "resp" },
   },
 });
 const N = Number(args.commands);
@@ -96,7 +104,8 @@ async function oneRun(
 ): Promise<{ rate: number; seconds: number; batches: number; commitP50: number }> {
   const prefix = `kb:engine:${crypto.randomUUID().slice(0, 8)}`;
   const filler = await connectRedis(url);
-  const reader = await connectRedis(url);
+  const readerClient = args.reader === "node-redis" ? await connectRedis(url) : undefined;
+  const reader = readerClient ? nodeRedisStreamReader(readerClient) : new RespStreamReader(url);
   const aux = await connectRedis(url);
   try {
     const last = await prefill(filler, prefix);
@@ -150,7 +159,8 @@ async function oneRun(
   } finally {
     await deletePrefix(aux, prefix);
     await filler.close();
-    await reader.close();
+    reader.close();
+    await readerClient?.close();
     await aux.close();
   }
 }
