@@ -51,6 +51,11 @@ export interface RunnerOptions {
   maxCatchUpSteps?: number;
   /** @default {30_000} */
   signupBackoffMaxMs?: number;
+  /**
+   * Sign-ups that fail in this long after the start are logged as info, not warnings: the gateway is
+   * usually still starting (`deno task up` starts every service at once). @default {20_000}
+   */
+  signupGraceMs?: number;
   /** How long shutdown waits for the replies to its cancelAll commands. @default {2000} */
   cancelWaitMs?: number;
 }
@@ -413,6 +418,7 @@ export async function startMarketSim(deps: RunnerDeps, options: RunnerOptions): 
 
   async function signUps(): Promise<void> {
     const signal = stopLoop.signal;
+    const graceUntil = Date.now() + (options.signupGraceMs ?? 20_000);
     let backoff = 1000;
     while (!signal.aborted) {
       const pending = sim.pendingBots();
@@ -433,10 +439,17 @@ export async function startMarketSim(deps: RunnerDeps, options: RunnerOptions): 
         if (signal.aborted) return;
         lastAccountError = errorText(e);
         m.signupFailures.inc();
-        log.warn("bot sign-up failed; ticks go on without bot orders, retrying", {
-          error: lastAccountError,
-          retryInMs: backoff,
-        });
+        if (Date.now() < graceUntil) {
+          log.info("waiting for the gateway to sign the bots up; ticks go on meanwhile", {
+            error: lastAccountError,
+            retryInMs: backoff,
+          });
+        } else {
+          log.warn("bot sign-up failed; ticks go on without bot orders, retrying", {
+            error: lastAccountError,
+            retryInMs: backoff,
+          });
+        }
         await sleep(backoff, signal);
         backoff = Math.min(backoff * 2, options.signupBackoffMaxMs ?? 30_000);
       }

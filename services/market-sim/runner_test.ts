@@ -9,7 +9,7 @@ import {
   Tick,
   type WalletView,
 } from "@lib/contracts";
-import { createLogger } from "@lib/log";
+import { createLogger, type Logger } from "@lib/log";
 import { Registry } from "@lib/metrics";
 import { connectRedis, decodeEntry, publish, type RawEntry, readRange, type RedisClient } from "@lib/redis";
 import { redisFixture, waitFor } from "@lib/testing";
@@ -79,6 +79,7 @@ async function withSim(
       start: (
         o?: Partial<RunnerOptions>,
         a?: BotAccounts,
+        log?: Logger,
       ) => Promise<{ handle: SimHandle; registry: Registry }>;
     },
   ) => Promise<void>,
@@ -90,13 +91,13 @@ async function withSim(
     await fn({
       redis: fx.redis,
       prefix: fx.prefix,
-      async start(over = {}, accounts = ACCOUNTS) {
+      async start(over = {}, accounts = ACCOUNTS, log = quiet) {
         const controlReader = await connectRedis(fx.url);
         const replyReader = await connectRedis(fx.url);
         clients.push(controlReader, replyReader);
         const registry = new Registry();
         const handle = await startMarketSim(
-          { redis: fx.redis, controlReader, replyReader, prefix: fx.prefix, accounts, log: quiet, registry },
+          { redis: fx.redis, controlReader, replyReader, prefix: fx.prefix, accounts, log, registry },
           { ...OPTIONS, ...over },
         );
         handles.push(handle);
@@ -222,13 +223,19 @@ Deno.test("market-sim keeps ticking while the gateway is down and signs bots up 
     const flaky: BotAccounts = {
       userIdFor: (u) => up ? Promise.resolve(`u-${u}`) : Promise.reject(new TypeError("connection refused")),
     };
-    const { handle, registry } = await start({ signupBackoffMaxMs: 200 }, flaky);
+    // while the gateway may still be starting, that is no warning; after the grace it is
+    const lines: { level: string; msg: string }[] = [];
+    const log = createLogger("market-sim-test", { level: "info", write: (l) => lines.push(JSON.parse(l)) });
+    const { handle, registry } = await start({ signupBackoffMaxMs: 200, signupGraceMs: 700 }, flaky, log);
     const tickKey = streamKey(prefix, STREAMS.ticks);
     await waitFor(async () => (await redis.xLen(tickKey)) > 20, { what: "ticks" });
     assert.equal(await redis.xLen(streamKey(prefix, STREAMS.orders)), 0);
     assert.equal(handle.accounts().pending, 8);
     assert.match(handle.accounts().lastError ?? "", /connection refused/);
     assert.ok(registry.render().includes("kalency_sim_signup_failures_total"));
+    const failures = () => lines.filter((l) => /waiting for the gateway|bot sign-up failed/.test(l.msg));
+    assert.equal(failures()[0].level, "info");
+    await waitFor(() => failures().some((l) => l.level === "warn"), { what: "a warning after the grace" });
     up = true;
     await waitFor(() => handle.accounts().pending === 0, { what: "sign-ups", timeoutMs: 5_000 });
     await waitFor(async () => (await redis.xLen(streamKey(prefix, STREAMS.orders))) > 0, {
