@@ -440,12 +440,12 @@ export class GatewayClient {
   orderHistory(limit = 100): Promise<Order[]> {
     return this.#request(listOf(Order, "orders"), "GET", `/v1/orders/history?limit=${limit}`, { auth: true });
   }
-  /** The user's fills, newest first. */
-  async fills(limit = 100): Promise<Trade[]> {
+  /** The user's fills, newest first; with `before` (a tradeId of theirs), the fills older than it. */
+  async fills(limit = 100, before?: string): Promise<Trade[]> {
     const oldestFirst = await this.#request(
       listOf(Trade, "fills", "trades"),
       "GET",
-      `/v1/me/trades?limit=${limit}`,
+      `/v1/me/trades?limit=${limit}${before ? `&before=${encodeURIComponent(before)}` : ""}`,
       {
         auth: true,
       },

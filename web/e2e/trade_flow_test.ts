@@ -297,6 +297,14 @@ Deno.test("web app in chromium: sign up, trade between two users, cancel, field 
       await history.locator(".fills-row", { hasText: "65000.00" }).filter({ hasText: "maker" }).waitFor();
       await history.locator("tr", { hasText: "64000.00" }).filter({ hasText: "canceled" }).waitFor();
       await shot("orders");
+      // the fills tab pages back through the ledger: here the newest page already holds them all
+      await page.getByRole("tab", { name: "Fills" }).click();
+      await page.getByTestId("fills").locator("tr", { hasText: "65000.00" }).filter({ hasText: "maker" })
+        .waitFor();
+      await page.getByRole("button", { name: "Older fills" }).click();
+      await page.getByRole("status").filter({ hasText: "No older fills" }).waitFor();
+      assert.equal(await page.locator(".my-orders .field-error").count(), 0);
+      await shot("orders-fills");
     });
 
     await t.step("an API key is shown once and can be revoked", async () => {

@@ -41,6 +41,9 @@ export default function MyOrders({ gatewayUrl, markets, symbol, full }: MyOrders
   const [open, setOpen] = useState<OrderT[]>([]);
   const [history, setHistory] = useState<OrderT[]>([]);
   const [fills, setFills] = useState<Trade[] | undefined>(undefined);
+  /** Fills older than the newest page, loaded on request (full page only). */
+  const [olderFills, setOlderFills] = useState<Trade[]>([]);
+  const [older, setOlder] = useState<"idle" | "loading" | "done" | string>("idle");
   const [error, setError] = useState("");
   const [rowError, setRowError] = useState<Record<string, string>>({});
   const [cancelling, setCancelling] = useState<Record<string, boolean>>({});
@@ -104,7 +107,22 @@ export default function MyOrders({ gatewayUrl, markets, symbol, full }: MyOrders
   // Newest first everywhere, as exchanges list them.
   const newest = (a: OrderT, b: OrderT) => (b.createdAt ?? b.ts ?? 0) - (a.createdAt ?? a.ts ?? 0);
   const shownOpen = filter(open).sort(newest), shownHistory = filter(history).sort(newest);
-  const shownFills = filter(fills ?? []);
+  const allFills = [...(fills ?? [])];
+  for (const f of olderFills) if (!allFills.some((x) => x.tradeId === f.tradeId)) allFills.push(f);
+  const shownFills = filter(allFills);
+
+  async function loadOlderFills() {
+    const oldest = allFills[allFills.length - 1];
+    if (!oldest) return;
+    setOlder("loading");
+    try {
+      const page = await gateway(gatewayUrl).fills(200, oldest.tradeId);
+      setOlderFills((list) => [...list, ...page]);
+      setOlder(page.length < 200 ? "done" : "idle");
+    } catch (e) {
+      setOlder(e instanceof GatewayError ? e.message : String(e));
+    }
+  }
 
   const tabs: [Tab, string, number | undefined][] = [
     ["open", "Open orders", shownOpen.length],
@@ -311,53 +329,72 @@ export default function MyOrders({ gatewayUrl, markets, symbol, full }: MyOrders
               </table>
             )}
             {tab === "fills" && (
-              <table class="data" data-testid="fills">
-                <thead>
-                  <tr>
-                    <th scope="col">Time</th>
-                    <th scope="col">Pair</th>
-                    <th scope="col">Side</th>
-                    <th scope="col" class="num">Price</th>
-                    <th scope="col" class="num">Amount</th>
-                    <th scope="col" class="num">Fee</th>
-                    <th scope="col" class="hide-sm">Role</th>
-                  </tr>
-                </thead>
-                <tbody>
-                  {fills === undefined && (
+              <>
+                <table class="data" data-testid="fills">
+                  <thead>
                     <tr>
-                      <td colSpan={7} class="empty">Fills are not available right now.</td>
+                      <th scope="col">Time</th>
+                      <th scope="col">Pair</th>
+                      <th scope="col">Side</th>
+                      <th scope="col" class="num">Price</th>
+                      <th scope="col" class="num">Amount</th>
+                      <th scope="col" class="num">Fee</th>
+                      <th scope="col" class="hide-sm">Role</th>
                     </tr>
-                  )}
-                  {fills !== undefined && shownFills.length === 0 && (
-                    <tr>
-                      <td colSpan={7} class="empty">No fills yet</td>
-                    </tr>
-                  )}
-                  {shownFills.map((f) => {
-                    const m = steps(f.symbol);
-                    const maker = f.makerUserId === userId;
-                    const buyer = f.buyerUserId
-                      ? f.buyerUserId === userId
-                      : maker
-                      ? f.takerSide === "SELL"
-                      : f.takerSide === "BUY";
-                    return (
-                      <tr key={f.tradeId} data-trade-id={f.tradeId}>
-                        <td class="mono muted">{when(f.ts)}</td>
-                        <td>{f.symbol}</td>
-                        <td class={buyer ? "buy" : "sell"}>{buyer ? "Buy" : "Sell"}</td>
-                        <td class="num">{formatStep(f.price, m.tickSize)}</td>
-                        <td class="num">{formatStep(f.qty, m.stepSize)}</td>
-                        <td class="num">
-                          {(maker ? f.makerFee : f.takerFee) ?? "0"} {f.feeAsset ?? m.quote}
-                        </td>
-                        <td class="hide-sm">{maker ? "maker" : "taker"}</td>
+                  </thead>
+                  <tbody>
+                    {fills === undefined && (
+                      <tr>
+                        <td colSpan={7} class="empty">Fills are not available right now.</td>
                       </tr>
-                    );
-                  })}
-                </tbody>
-              </table>
+                    )}
+                    {fills !== undefined && shownFills.length === 0 && (
+                      <tr>
+                        <td colSpan={7} class="empty">No fills yet</td>
+                      </tr>
+                    )}
+                    {shownFills.map((f) => {
+                      const m = steps(f.symbol);
+                      const maker = f.makerUserId === userId;
+                      const buyer = f.buyerUserId
+                        ? f.buyerUserId === userId
+                        : maker
+                        ? f.takerSide === "SELL"
+                        : f.takerSide === "BUY";
+                      return (
+                        <tr key={f.tradeId} data-trade-id={f.tradeId}>
+                          <td class="mono muted">{when(f.ts)}</td>
+                          <td>{f.symbol}</td>
+                          <td class={buyer ? "buy" : "sell"}>{buyer ? "Buy" : "Sell"}</td>
+                          <td class="num">{formatStep(f.price, m.tickSize)}</td>
+                          <td class="num">{formatStep(f.qty, m.stepSize)}</td>
+                          <td class="num">
+                            {(maker ? f.makerFee : f.takerFee) ?? "0"} {f.feeAsset ?? m.quote}
+                          </td>
+                          <td class="hide-sm">{maker ? "maker" : "taker"}</td>
+                        </tr>
+                      );
+                    })}
+                  </tbody>
+                </table>
+                {full && allFills.length > 0 && (
+                  <p class="more-row">
+                    {older === "done" ? <span class="muted" role="status">No older fills</span> : (
+                      <button
+                        type="button"
+                        class="btn-link"
+                        disabled={older === "loading"}
+                        onClick={loadOlderFills}
+                      >
+                        {older === "loading" ? "Loading…" : "Older fills"}
+                      </button>
+                    )}
+                    {older !== "idle" && older !== "loading" && older !== "done" && (
+                      <span class="field-error" role="alert">{older}</span>
+                    )}
+                  </p>
+                )}
+              </>
             )}
           </div>
         )}
