@@ -4,8 +4,8 @@
  * @module
  */
 import { type Context, Hono } from "hono";
-import { bodyLimit } from "hono/body-limit";
 import { cors } from "hono/cors";
+import { readLimitedBody } from "./body_limit.ts";
 import { routePath } from "hono/route";
 import type { z } from "zod";
 import type { Candle, Timeframe } from "@lib/contracts";
@@ -249,8 +249,6 @@ export function createApp(deps: GatewayDeps): { app: Hono<GatewayEnv>; registry:
       "PAYLOAD_TOO_LARGE",
       `Request body is larger than the limit of ${deps.options.bodyLimitBytes} bytes`,
     );
-  // only bodies without a Content-Length (chunked) need reading to be measured
-  const streamedBodyLimit = bodyLimit({ maxSize: deps.options.bodyLimitBytes, onError: tooLarge });
 
   function addFixedHeaders(c: Context, id: string): void {
     const headers = c.res.headers;
@@ -295,11 +293,14 @@ export function createApp(deps: GatewayDeps): { app: Hono<GatewayEnv>; registry:
         return;
       }
     } else if (method !== "GET" && method !== "HEAD") {
-      // a body of unknown length is measured as it is read (hono/body-limit)
-      const res: unknown = await streamedBodyLimit(c, () => handle2(c, next, id));
-      if (res instanceof Response) c.res = res;
-      if (c.res.headers.get("x-request-id") !== id) addFixedHeaders(c, id);
-      return;
+      // a body of unknown length (chunked) is measured as it is read
+      const limited = await readLimitedBody(c.req.raw, deps.options.bodyLimitBytes);
+      if (limited === "too-large") {
+        c.res = tooLarge();
+        addFixedHeaders(c, id);
+        return;
+      }
+      c.req.raw = limited;
     }
     await handle2(c, next, id);
     if (c.res.headers.get("x-request-id") !== id) addFixedHeaders(c, id);

@@ -134,6 +134,32 @@ Deno.test("errors are problem+json: unknown route 404, malformed JSON 400, body 
     });
     assert.equal(r.status, 413);
     assert.equal(r.json.code, "PAYLOAD_TOO_LARGE");
+    // a body without a Content-Length (chunked) is measured as it is read
+    const chunked = (text: string) =>
+      new ReadableStream<Uint8Array>({
+        start(c) {
+          for (let i = 0; i < text.length; i += 1000) {
+            c.enqueue(new TextEncoder().encode(text.slice(i, i + 1000)));
+          }
+          c.close();
+        },
+      });
+    const big = await gw.app.request("/v1/auth/login", {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: chunked(JSON.stringify({ username: "x".repeat(5000), password: "p" })),
+      duplex: "half",
+    } as RequestInit);
+    assert.equal(big.status, 413);
+    assert.equal((await big.json()).code, "PAYLOAD_TOO_LARGE");
+    const small = await gw.app.request("/v1/auth/login", {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: chunked(JSON.stringify({ username: "nobody-here", password: "not-the-password" })),
+      duplex: "half",
+    } as RequestInit);
+    assert.equal(small.status, 401, "read in full and handled");
+    assert.ok(small.headers.get("x-request-id"));
   });
 });
 
