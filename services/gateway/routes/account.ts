@@ -93,7 +93,10 @@ export function accountRoutes(route: RouteFn, deps: GatewayDeps): void {
     tags: ["account"],
     auth: "user" as const,
     query: MyTradesQuery,
-    responses: { 200: { description: "Executions", schema: TradeList } },
+    responses: {
+      200: { description: "Executions", schema: TradeList },
+      404: { description: "UNKNOWN_TRADE: `before` is not one of your fills in the ledger" },
+    },
   };
   for (const path of ["/v1/trades/mine", "/v1/me/trades"]) {
     route({ method: "get", path, ...myTrades }, async (c, { query, principal }) => {
@@ -116,8 +119,19 @@ export function accountRoutes(route: RouteFn, deps: GatewayDeps): void {
         return c.json(older.reverse());
       }
       const fills = await deps.reads.fills(principal.userId, query.symbol ? 1000 : query.limit);
-      const mine = query.symbol ? fills.filter((f) => f.symbol === query.symbol) : fills;
-      return c.json(mine.slice(0, query.limit).reverse());
+      let mine = query.symbol ? fills.filter((f) => f.symbol === query.symbol) : fills;
+      mine = mine.slice(0, query.limit);
+      if (query.symbol && mine.length < query.limit && fills.length > 0) {
+        // Redis keeps only the user's newest fills, of every symbol: older fills of this one are in
+        // the ledger, before the oldest fill Redis has (undefined while that one is not there yet)
+        const older = await fillsFromLedger(deps.sql, principal.userId, {
+          symbol: query.symbol,
+          before: fills[fills.length - 1].tradeId,
+          limit: query.limit - mine.length,
+        });
+        if (older) mine = [...mine, ...older];
+      }
+      return c.json(mine.reverse());
     });
   }
 

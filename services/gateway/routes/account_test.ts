@@ -125,6 +125,14 @@ Deno.test({
     });
     assert.deepEqual(none.json, []);
 
+    // Redis keeps only the newest fills of every symbol: with a symbol filter, the older fills of that
+    // symbol come from the ledger (here Redis is cut down to the newest fill)
+    await gw.redis.lTrim(`${gw.prefix}:fills:${taker.userId}`, 0, 0);
+    const cut = await gw.call("GET", "/v1/trades/mine?symbol=BTC-USD&limit=5", { headers: taker.headers });
+    assert.deepEqual(cut.json, [first, second, third]);
+    const newestOnly = await gw.call("GET", "/v1/trades/mine?limit=5", { headers: taker.headers });
+    assert.deepEqual(newestOnly.json, [third], "without a symbol: Redis's page, and before= for more");
+
     for (const [who, before] of [[stranger, third.tradeId], [taker, "trd-none-1"]] as const) {
       const r = await gw.call("GET", `/v1/trades/mine?before=${before}`, { headers: who.headers });
       assert.equal(r.status, 404, r.text);
