@@ -297,15 +297,65 @@ Deno.test("web app in chromium: sign up, trade between two users, cancel, field 
       await history.locator(".fills-row", { hasText: "65000.00" }).filter({ hasText: "maker" }).waitFor();
       await history.locator("tr", { hasText: "64000.00" }).filter({ hasText: "canceled" }).waitFor();
       await shot("orders");
-      // the fills tab pages back through the ledger: here the newest page already holds them all
+      // the fills tab offers older fills only when the newest page is full (200); here it holds one
       await page.getByRole("tab", { name: "Fills" }).click();
       await page.getByTestId("fills").locator("tr", { hasText: "65000.00" }).filter({ hasText: "maker" })
         .waitFor();
-      await page.getByRole("button", { name: "Older fills" }).click();
-      await page.getByRole("status").filter({ hasText: "No older fills" }).waitFor();
+      assert.equal(await page.getByRole("button", { name: "Older fills" }).count(), 0);
       assert.equal(await page.locator(".my-orders .field-error").count(), 0);
       await shot("orders-fills");
     });
+
+    await t.step(
+      "the fills tab pages back past its first 200 fills, and keeps them as trades go on",
+      async () => {
+        const signup = async (username: string) => {
+          const r = await fetch(`${sys.gatewayUrl}/v1/auth/signup`, {
+            method: "POST",
+            headers: { "content-type": "application/json" },
+            body: JSON.stringify({ username, password: "pager-password-1" }),
+          });
+          assert.equal(r.status, 201);
+          return await r.json();
+        };
+        const [maker, taker] = [await signup("pager-maker"), await signup("pager-taker")];
+        const trade = async () => {
+          for (
+            const [who, body] of [
+              [maker, { side: "SELL", type: "LIMIT", price: "65000", qty: "0.001" }],
+              [taker, { side: "BUY", type: "MARKET", qty: "0.001" }],
+            ] as const
+          ) {
+            const res = await fetch(`${sys.gatewayUrl}/v1/orders`, {
+              method: "POST",
+              headers: { "content-type": "application/json", authorization: `Bearer ${who.accessToken}` },
+              body: JSON.stringify({ symbol: "BTC-USD", ...body }),
+            });
+            assert.equal(res.status, 201, await res.text());
+          }
+        };
+        for (let i = 0; i < 205; i++) await trade();
+        const session = { ...taker, expiresAt: Date.now() + taker.expiresIn * 1000 };
+        await page.evaluate((s) => localStorage.setItem("kalency.session", s), JSON.stringify(session));
+        await page.goto(`${web}/orders`);
+        await page.getByRole("tab", { name: "Fills" }).click();
+        const rows = page.getByTestId("fills").locator("tr[data-trade-id]");
+        await page.waitForFunction(() =>
+          document.querySelectorAll("[data-testid=fills] tr[data-trade-id]").length === 200
+        );
+        await page.getByRole("button", { name: "Older fills" }).click();
+        await page.getByRole("status").filter({ hasText: "No older fills" }).waitFor();
+        assert.equal(await rows.count(), 205);
+        // three more trades: the newest page is fetched again, and no fill falls out of the list
+        for (let i = 0; i < 3; i++) await trade();
+        await page.waitForFunction(() =>
+          document.querySelectorAll("[data-testid=fills] tr[data-trade-id]").length === 208
+        );
+        const shown = await rows.evaluateAll((trs) => trs.map((tr) => tr.getAttribute("data-trade-id")));
+        assert.equal(new Set(shown).size, 208, "each fill once");
+        await page.evaluate((s) => localStorage.setItem("kalency.session", s), aliceSession);
+      },
+    );
 
     await t.step("an API key is shown once and can be revoked", async () => {
       await page.goto(`${web}/api-keys`);

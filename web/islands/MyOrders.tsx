@@ -3,6 +3,7 @@ import { useEffect, useState } from "preact/hooks";
 import * as z from "zod/mini";
 import { GatewayError, Order, type Order as OrderT, parsePayload, type Trade } from "../gateway_client.ts";
 import { formatStep, isZero } from "../utils/decimal.ts";
+import { mergeFills } from "../utils/fills.ts";
 import { clock, gateway, marketSocket, useMounted, useSession } from "../utils/live.ts";
 
 /** Formatting facts per symbol. */
@@ -40,10 +41,12 @@ export default function MyOrders({ gatewayUrl, markets, symbol, full }: MyOrders
   const [onlyThis, setOnlyThis] = useState(!!symbol);
   const [open, setOpen] = useState<OrderT[]>([]);
   const [history, setHistory] = useState<OrderT[]>([]);
+  /** Every fill loaded so far, newest first: the newest page (again after each trade) and older pages. */
   const [fills, setFills] = useState<Trade[] | undefined>(undefined);
-  /** Fills older than the newest page, loaded on request (full page only). */
-  const [olderFills, setOlderFills] = useState<Trade[]>([]);
+  /** Whether the last page loaded was full, so older fills may exist (full page only). */
+  const [hasOlder, setHasOlder] = useState(false);
   const [older, setOlder] = useState<"idle" | "loading" | "done" | string>("idle");
+  const fillsPage = full ? 200 : 50;
   const [error, setError] = useState("");
   const [rowError, setRowError] = useState<Record<string, string>>({});
   const [cancelling, setCancelling] = useState<Record<string, boolean>>({});
@@ -62,8 +65,13 @@ export default function MyOrders({ gatewayUrl, markets, symbol, full }: MyOrders
       } catch (e) {
         setError((e as Error).message);
       }
-      gw.fills(full ? 200 : 50).then(setFills).catch(() => setFills(undefined));
+      gw.fills(fillsPage).then((page) => {
+        setFills((list) => mergeFills(list ?? [], page));
+        setHasOlder(page.length >= fillsPage);
+      }).catch(() => setFills(undefined));
     };
+    setFills(undefined);
+    setOlder("idle");
     void load();
     return marketSocket(gatewayUrl).subscribe(`orders.${userId}`, (m) => {
       if (m.type === "subscribed") return void load();
@@ -76,7 +84,11 @@ export default function MyOrders({ gatewayUrl, markets, symbol, full }: MyOrders
           OPEN.has(order.status) ? upsert(list, order) : list.filter((o) => o.orderId !== order.orderId)
         );
         setHistory((list) => upsert(list, order));
-        if (ev.event === "TRADE") gw.fills(full ? 200 : 50).then(setFills).catch(() => {});
+        if (ev.event === "TRADE") {
+          gw.fills(fillsPage).then((page) => setFills((list) => mergeFills(list ?? [], page))).catch(
+            () => {},
+          );
+        }
       }
     });
   }, [gatewayUrl, userId]);
@@ -107,18 +119,17 @@ export default function MyOrders({ gatewayUrl, markets, symbol, full }: MyOrders
   // Newest first everywhere, as exchanges list them.
   const newest = (a: OrderT, b: OrderT) => (b.createdAt ?? b.ts ?? 0) - (a.createdAt ?? a.ts ?? 0);
   const shownOpen = filter(open).sort(newest), shownHistory = filter(history).sort(newest);
-  const allFills = [...(fills ?? [])];
-  for (const f of olderFills) if (!allFills.some((x) => x.tradeId === f.tradeId)) allFills.push(f);
-  const shownFills = filter(allFills);
+  const shownFills = filter(fills ?? []);
 
   async function loadOlderFills() {
-    const oldest = allFills[allFills.length - 1];
+    const oldest = fills?.[fills.length - 1];
     if (!oldest) return;
     setOlder("loading");
     try {
-      const page = await gateway(gatewayUrl).fills(200, oldest.tradeId);
-      setOlderFills((list) => [...list, ...page]);
-      setOlder(page.length < 200 ? "done" : "idle");
+      const page = await gateway(gatewayUrl).fills(fillsPage, oldest.tradeId);
+      setFills((list) => mergeFills(list ?? [], page));
+      setHasOlder(page.length >= fillsPage);
+      setOlder(page.length < fillsPage ? "done" : "idle");
     } catch (e) {
       setOlder(e instanceof GatewayError ? e.message : String(e));
     }
@@ -377,7 +388,7 @@ export default function MyOrders({ gatewayUrl, markets, symbol, full }: MyOrders
                     })}
                   </tbody>
                 </table>
-                {full && allFills.length > 0 && (
+                {full && (hasOlder || older !== "idle") && (
                   <p class="more-row">
                     {older === "done" ? <span class="muted" role="status">No older fills</span> : (
                       <button
