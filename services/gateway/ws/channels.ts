@@ -45,6 +45,7 @@ export type ErrorCode =
   | "TOO_MANY_SUBSCRIPTIONS"
   | "MESSAGE_TOO_BIG"
   | "RATE_LIMITED"
+  | "UNKNOWN_SYMBOL"
   | "UNAVAILABLE";
 
 export type ChannelResult = { ok: true; channel: ChannelRef } | {

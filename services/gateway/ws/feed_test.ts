@@ -407,7 +407,37 @@ Deno.test("WebSocket routes refuse plain HTTP and bad symbols with problem+json"
   assert.equal((await r.json()).code, "UPGRADE_REQUIRED");
   const s = await fetch(`${f.http}/ws/trades/BTCUSD`, { headers: { upgrade: "websocket" } });
   assert.equal(s.status, 400);
-  assert.equal((await s.json()).code, "INVALID_SYMBOL");
+  assert.deepEqual(await s.json(), {
+    type: "https://kalency.dev/problems/invalid-symbol",
+    title: "Bad Request",
+    status: 400,
+    code: "INVALID_SYMBOL",
+    detail: "symbol must be BASE-QUOTE, e.g. BTC-USD",
+  });
+});
+
+Deno.test("symbols that are not listed are refused on every WebSocket route, as REST refuses them", async () => {
+  await using f = await startFeed();
+  await f.redis.hSet(keys.markets(f.prefix), { "BTC-USD": "{}", "ETH-USD": "{}" });
+  const c = await f.client();
+  for (const channel of ["book.NOPE-USD", "trades.NOPE-USD", "ticker.NOPE-USD", "candles.NOPE-USD.1m"]) {
+    const refused = await c.request({ op: "subscribe", channels: [channel] }, "error");
+    assert.equal(refused.code, "UNKNOWN_SYMBOL", channel);
+    assert.equal(refused.channel, channel);
+    assert.equal(refused.message, "unknown symbol NOPE-USD; listed: BTC-USD, ETH-USD");
+  }
+  assert.equal((await c.request({ op: "subscribe", channels: ["book.BTC-USD"] })).type, "subscribed");
+  for (const path of ["/ws/trades/nope-usd", "/ws/ticks/NOPE-USD"]) {
+    const r = await fetch(`${f.http}${path}`, { headers: { upgrade: "websocket" } });
+    assert.equal(r.status, 404, path);
+    const body = await r.json();
+    assert.equal(body.code, "UNKNOWN_SYMBOL");
+    assert.equal(body.type, "https://kalency.dev/problems/unknown-symbol");
+  }
+  // a market added later is found within a second (the list is read again at most that often)
+  await f.redis.hSet(keys.markets(f.prefix), "SOL-USD", "{}");
+  await new Promise((r) => setTimeout(r, 1100));
+  assert.equal((await c.request({ op: "subscribe", channels: ["trades.SOL-USD"] })).type, "subscribed");
 });
 
 Deno.test("a client that stops reading is dropped and never slows a fast client", async () => {

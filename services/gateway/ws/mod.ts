@@ -15,7 +15,7 @@
  * ```
  * @module
  */
-import { type StreamDef, streamKey, STREAMS } from "@lib/contracts";
+import { keys as keysOf, type StreamDef, streamKey, STREAMS } from "@lib/contracts";
 import type { Logger } from "@lib/log";
 import type { Registry } from "@lib/metrics";
 import {
@@ -282,6 +282,18 @@ export async function createMarketFeed(
     }));
   }
 
+  // The listed symbols (the engine's markets hash), read again when a symbol is not among them, at
+  // most once a second: a market the admin adds is found within a second.
+  let listed: { at: number; symbols: Set<string> } | undefined;
+  async function unlisted(symbol: string): Promise<string | undefined> {
+    if (!listed?.symbols.has(symbol) && (!listed || Date.now() - listed.at > 1000)) {
+      listed = { at: Date.now(), symbols: new Set(await redis.hKeys(keysOf.markets(prefix))) };
+    }
+    // before the engine wrote its markets there is nothing to judge by
+    if (listed.symbols.size === 0 || listed.symbols.has(symbol)) return undefined;
+    return `unknown symbol ${symbol}; listed: ${[...listed.symbols].sort().join(", ")}`;
+  }
+
   const loop = (async () => {
     // a Redis outage fails a read every 500 ms: say so once, then once per minute
     let failing = 0;
@@ -339,6 +351,7 @@ export async function createMarketFeed(
     hub,
     loaders,
     prepare,
+    unlisted,
     authenticate: deps.authenticate,
     now: Date.now,
     onError: (e) => log.error("client operation failed", { error: e }),
@@ -347,6 +360,7 @@ export async function createMarketFeed(
     hub,
     loaders,
     prepare,
+    unlisted,
     handleMessage,
     authenticate: deps.authenticate,
     heartbeatMs,

@@ -9,6 +9,7 @@ import type { Identity } from "./channels.ts";
 import { legacyTicksSpec, legacyTradesSpec, type SnapshotLoaders } from "./fanout.ts";
 import type { Client, Hub, Route } from "./hub.ts";
 import { msg } from "./protocol.ts";
+import { problemBody } from "../errors.ts";
 
 export interface RouteDeps {
   hub: Hub;
@@ -17,12 +18,14 @@ export interface RouteDeps {
   authenticate(token: string): Promise<Identity | undefined>;
   /** Makes the feed read what a channel kind needs (see the session's); awaited before an upgrade. */
   prepare?(kind: string): Promise<void>;
+  /** Why a symbol cannot be followed (it is not listed), or undefined when it can. */
+  unlisted?(symbol: string): Promise<string | undefined>;
   heartbeatMs: number;
   onError(e: unknown): void;
 }
 
-function problem(c: Context, status: 400 | 426 | 503, code: string, title: string, detail: string) {
-  return c.body(JSON.stringify({ type: "about:blank", title, status, code, detail }), status, {
+function problem(c: Context, status: 400 | 404 | 426 | 503, code: string, detail: string) {
+  return c.body(JSON.stringify(problemBody(status, code, detail)), status, {
     "content-type": "application/problem+json",
   });
 }
@@ -34,7 +37,7 @@ export function createRoutes(deps: RouteDeps): Hono {
 
   const open: MiddlewareHandler = async (c, next) => {
     if (hub.closed) {
-      return problem(c, 503, "SHUTTING_DOWN", "Service Unavailable", "the gateway is shutting down");
+      return problem(c, 503, "SHUTTING_DOWN", "the gateway is shutting down");
     }
     await next();
   };
@@ -43,14 +46,15 @@ export function createRoutes(deps: RouteDeps): Hono {
       c,
       426,
       "UPGRADE_REQUIRED",
-      "Upgrade Required",
       `${c.req.path} is a WebSocket endpoint: connect with a WebSocket client (Upgrade: websocket)`,
     );
   const legacySymbol: MiddlewareHandler = async (c, next) => {
     const symbol = c.req.param("symbol")?.toUpperCase() ?? "";
     if (!SYMBOL_REGEXP.test(symbol)) {
-      return problem(c, 400, "INVALID_SYMBOL", "Bad Request", "symbol must be BASE-QUOTE, e.g. BTC-USD");
+      return problem(c, 400, "INVALID_SYMBOL", "symbol must be BASE-QUOTE, e.g. BTC-USD");
     }
+    const why = await deps.unlisted?.(symbol).catch(() => undefined);
+    if (why) return problem(c, 404, "UNKNOWN_SYMBOL", why);
     await next();
   };
 
@@ -65,7 +69,6 @@ export function createRoutes(deps: RouteDeps): Hono {
         c,
         503,
         "UNAVAILABLE",
-        "Service Unavailable",
         "the market feed cannot read its streams now",
       );
     }

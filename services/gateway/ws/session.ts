@@ -29,6 +29,8 @@ export interface SessionDeps {
   authenticate(token: string): Promise<Identity | undefined>;
   /** Makes the feed read what a channel kind needs; awaited before a subscription is acknowledged. */
   prepare?(kind: string): Promise<void>;
+  /** Why a symbol cannot be subscribed to (it is not listed), or undefined when it can. */
+  unlisted?(symbol: string): Promise<string | undefined>;
   now(): number;
   onError(e: unknown): void;
 }
@@ -110,6 +112,11 @@ export function createSession(deps: SessionDeps): (c: Client, data: unknown) => 
             continue;
           }
           try {
+            const why = "symbol" in ref ? await deps.unlisted?.(ref.symbol) : undefined;
+            if (why) {
+              hub.reply(c, msg.error("UNKNOWN_SYMBOL", why, op.id, raw));
+              continue;
+            }
             await deps.prepare?.(ref.kind);
           } catch (e) {
             deps.onError(e);
