@@ -56,7 +56,8 @@ export function rowOfPosting(p: Posting): HistoryRow | undefined {
     change: p.amount,
     balanceAfter: p.balance,
     label: historyLabel(p.kind ?? p.reason),
-    ref: p.ref ?? undefined,
+    // funding rows name a stream entry here but a command id live: only trade ids mean the same
+    ref: p.refType === "wallet" ? undefined : p.ref ?? undefined,
     ms: msOf(p),
   };
 }
@@ -77,7 +78,7 @@ export function rowOfWalletChange(p: Posting): HistoryRow | undefined {
     change,
     balanceAfter: p.free !== undefined ? addDecimal(p.free, p.locked ?? "0") : undefined,
     label: historyLabel(p.reason),
-    ref: p.ref ?? undefined,
+    ref: p.reason === "TRADE" || p.reason === "FEE" ? p.ref ?? undefined : undefined,
     ms: msOf(p),
   };
 }

@@ -47,4 +47,14 @@ Deno.test("locks and unlocks are not history rows; fees, deposits and opening ba
     assert.equal(historyLabel(kind), label);
   }
   assert.equal(historyLabel("SOMETHING_NEW"), "something new");
+  // a deposit's reference is a command id live and a stream entry in the ledger: neither is shown
+  assert.equal(change("DEPOSIT", "250", "0")?.ref, undefined);
+  const funding = rowOfPosting({
+    asset: "USD",
+    amount: "250",
+    kind: "deposit",
+    refType: "wallet",
+    ref: "wallet:1-0/0",
+  });
+  assert.equal(funding?.ref, undefined);
 });
