@@ -35,10 +35,20 @@ Deno.test("a fill paid from locked funds shows what left the balance, labelled a
 
 Deno.test("locks and unlocks are not history rows; fees, deposits and opening balances are", () => {
   const change = (reason: string, freeDelta: string, lockedDelta: string) =>
-    rowOfWalletChange({ asset: "USD", freeDelta, lockedDelta, free: "1", locked: "0", reason, ts: TS });
+    rowOfWalletChange({
+      asset: "USD",
+      freeDelta,
+      lockedDelta,
+      free: "1",
+      locked: "0",
+      reason,
+      ref: "c-1",
+      ts: TS,
+    });
   assert.equal(change("LOCK", "-100", "100"), undefined);
   assert.equal(change("UNLOCK", "100", "-100"), undefined);
   assert.equal(change("FEE", "-0.5", "0")?.label, "fee");
+  assert.equal(change("FEE", "-0.5", "0")?.ref, "c-1");
   assert.equal(change("DEPOSIT", "250", "0")?.change, "250");
   assert.equal(change("OPEN_ACCOUNT", "100000", "0")?.label, "opening balance");
   for (
