@@ -138,90 +138,153 @@ async function scanKeys(redis: RedisClient, pattern: string): Promise<string[]> 
 }
 
 /**
- * Compares replayed read models with Redis. With `complete` (a replay from the start), objects that
- * exist live but not in the replay count as differences too.
+ * The live read models a comparison looks at, read in ONE transaction together with the checkpoint:
+ * the engine commits its read models and its checkpoint in one transaction too, so what is read here
+ * is exactly the state at `checkpoint`, however busy the engine is.
  */
-export async function compareReadModels(
+interface LiveReadModels {
+  checkpoint: string | null;
+  /** Commands after the replay's cursor, read in the same transaction (the engine may be ahead). */
+  after: RawEntry[];
+  wallets: Record<string, string>;
+  markets: Record<string, string>;
+  books: Map<string, string | null>;
+  orders: Map<string, string | null>;
+  open: Map<string, string[]>;
+}
+
+async function readLive(
   redis: RedisClient,
   prefix: string,
+  changes: ReadModelChanges,
+  users: string[],
+  cursor: string,
+): Promise<LiveReadModels> {
+  const m = redis.multi();
+  m.get(keys.checkpoint(prefix));
+  m.xRange(streamKey(prefix, STREAMS.orders), `(${cursor}`, "+", { COUNT: CATCH_UP_ENTRIES });
+  m.hGetAll(keys.wallets(prefix));
+  m.hGetAll(keys.markets(prefix));
+  for (const b of changes.books) m.get(keys.book(prefix, b.symbol));
+  if (changes.orders.length) m.mGet(changes.orders.map((o) => keys.order(prefix, o.orderId)));
+  for (const u of users) m.zRange(keys.openOrders(prefix, u), 0, -1);
+  const replies = (await m.exec()) as unknown[];
+  let i = 0;
+  const live: LiveReadModels = {
+    checkpoint: replies[i++] as string | null,
+    after: ((replies[i++] ?? []) as (RawEntry | null)[]).filter((e): e is RawEntry => e !== null),
+    wallets: replies[i++] as Record<string, string>,
+    markets: replies[i++] as Record<string, string>,
+    books: new Map(),
+    orders: new Map(),
+    open: new Map(),
+  };
+  for (const b of changes.books) live.books.set(b.symbol, replies[i++] as string | null);
+  if (changes.orders.length) {
+    const texts = replies[i++] as (string | null)[];
+    changes.orders.forEach((o, j) => live.orders.set(o.orderId, texts[j]));
+  }
+  for (const u of users) live.open.set(u, (replies[i++] as unknown[]).map(String));
+  return live;
+}
+
+/** Commands read with the read models, to catch up with an engine that moved on. */
+const CATCH_UP_ENTRIES = 20_000;
+
+/** Changes collected in two steps as one: the later state of an object wins. */
+function mergeChanges(a: ReadModelChanges, b: ReadModelChanges): ReadModelChanges {
+  const byKey = <T>(x: T[], y: T[], key: (v: T) => string) => {
+    const m = new Map(x.map((v) => [key(v), v]));
+    for (const v of y) m.set(key(v), v);
+    return [...m.values()];
+  };
+  return {
+    orders: byKey(a.orders, b.orders, (o) => o.orderId),
+    closedOrderIds: [...new Set([...a.closedOrderIds, ...b.closedOrderIds])],
+    wallets: byKey(a.wallets, b.wallets, (w) => w.userId),
+    markets: byKey(a.markets, b.markets, (m) => m.symbol),
+    books: byKey(a.books, b.books, (bk) => bk.symbol),
+  };
+}
+
+/**
+ * Compares replayed read models with the live ones. With `complete` (a replay from the start),
+ * objects that exist live but not in the replay count as differences too.
+ */
+function compareReadModels(
+  live: LiveReadModels,
   changes: ReadModelChanges,
   complete: boolean,
   out: Difference[],
   limit: number,
-): Promise<ReplayReport["compared"]> {
+): ReplayReport["compared"] {
   const compared = { wallets: 0, markets: 0, books: 0, orders: 0, openOrders: 0 };
-  const hashModel = async (key: string, items: { id: string; value: unknown }[], label: string) => {
-    const live = await redis.hGetAll(key) as Record<string, string>;
+  const hashModel = (
+    liveHash: Record<string, string>,
+    items: { id: string; value: unknown }[],
+    label: string,
+  ) => {
     const seen = new Set<string>();
     for (const { id, value } of items) {
       seen.add(id);
-      const l = parseOrNull(live[id]);
+      const l = parseOrNull(liveHash[id]);
       if (l === undefined) out.push({ where: `${label} ${id}`, live: "(missing)", replay: value });
       else diffJson(l, asStored(value), `${label} ${id}`, out, limit);
     }
     if (complete) {
-      for (const id of Object.keys(live)) {
+      for (const id of Object.keys(liveHash)) {
         if (!seen.has(id)) {
-          out.push({ where: `${label} ${id}`, live: parseOrNull(live[id]), replay: "(missing)" });
+          out.push({ where: `${label} ${id}`, live: parseOrNull(liveHash[id]), replay: "(missing)" });
         }
       }
     }
     return items.length;
   };
-  compared.wallets = await hashModel(
-    keys.wallets(prefix),
+  compared.wallets = hashModel(
+    live.wallets,
     changes.wallets.map((w) => ({ id: w.userId, value: w })),
     "wallet",
   );
-  compared.markets = await hashModel(
-    keys.markets(prefix),
+  compared.markets = hashModel(
+    live.markets,
     changes.markets.map((m) => ({ id: m.symbol, value: m })),
     "market",
   );
 
   for (const b of changes.books) {
-    const live = parseOrNull(await redis.get(keys.book(prefix, b.symbol)));
-    if (live === undefined) out.push({ where: `book ${b.symbol}`, live: "(missing)", replay: b });
-    else diffJson(live, asStored(b), `book ${b.symbol}`, out, limit);
+    if (!live.books.has(b.symbol)) continue; // a book first touched while catching up
+    const l = parseOrNull(live.books.get(b.symbol));
+    if (l === undefined) out.push({ where: `book ${b.symbol}`, live: "(missing)", replay: b });
+    else diffJson(l, asStored(b), `book ${b.symbol}`, out, limit);
     compared.books++;
   }
 
   // orders: each replayed order's JSON, then the open-order set of every user
   const closedIds = new Set(changes.closedOrderIds);
   const openByUser = new Map<string, Set<string>>();
-  for (let i = 0; i < changes.orders.length; i += 1000) {
-    const chunk = changes.orders.slice(i, i + 1000);
-    const live = await redis.mGet(chunk.map((o) => keys.order(prefix, o.orderId)));
-    chunk.forEach((o: OrderAck, j) => {
-      const open = !CLOSED.has(o.status) && !closedIds.has(o.orderId);
-      if (open) {
-        let set = openByUser.get(o.userId);
-        if (!set) openByUser.set(o.userId, set = new Set());
-        set.add(o.orderId);
-      }
-      const l = parseOrNull(live[j]);
-      // a closed order's JSON expires after its TTL: absence is expected then
-      if (l === undefined) {
-        if (open) out.push({ where: `order ${o.orderId}`, live: "(missing)", replay: o });
-      } else diffJson(l, asStored(o), `order ${o.orderId}`, out, limit);
-    });
-    compared.orders += chunk.length;
+  const changed = new Set<string>();
+  for (const o of changes.orders) {
+    changed.add(o.orderId);
+    const open = !CLOSED.has(o.status) && !closedIds.has(o.orderId);
+    if (open) {
+      let set = openByUser.get(o.userId);
+      if (!set) openByUser.set(o.userId, set = new Set());
+      set.add(o.orderId);
+    }
+    // an order first seen in the commands caught up with was not read: it is compared next time
+    if (!live.orders.has(o.orderId)) continue;
+    const l = parseOrNull(live.orders.get(o.orderId));
+    // a closed order's JSON expires after its TTL: absence is expected then
+    if (l === undefined) {
+      if (open) out.push({ where: `order ${o.orderId}`, live: "(missing)", replay: o });
+    } else diffJson(l, asStored(o as OrderAck), `order ${o.orderId}`, out, limit);
+    compared.orders++;
   }
-  const openKey = (u: string) => keys.openOrders(prefix, u);
-  const users = new Set(openByUser.keys());
-  if (complete) {
-    const base = keys.openOrders(prefix, "");
-    for (const k of await scanKeys(redis, `${base}*`)) users.add(k.slice(base.length));
-  } else {
-    for (const o of changes.orders) users.add(o.userId);
-  }
-  for (const u of [...users].sort()) {
-    const live = new Set((await redis.zRange(openKey(u), 0, -1)).map(String));
+  for (const [u, liveIds] of [...live.open].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
+    const liveSet = new Set(liveIds);
     const replay = openByUser.get(u) ?? new Set<string>();
-    const onlyLive = [...live].filter((id) =>
-      !replay.has(id) && (complete || changes.orders.some((o) => o.orderId === id))
-    );
-    const onlyReplay = [...replay].filter((id) => !live.has(id));
+    const onlyLive = liveIds.filter((id) => !replay.has(id) && (complete || changed.has(id)));
+    const onlyReplay = [...replay].filter((id) => !liveSet.has(id));
     if (onlyLive.length || onlyReplay.length) {
       out.push({
         where: `open orders of ${u}`,
@@ -232,6 +295,21 @@ export async function compareReadModels(
     compared.openOrders += replay.size;
   }
   return compared;
+}
+
+/** Users whose open-order sets are compared: the replayed ones, and with `complete` every one in Redis. */
+async function usersToCompare(
+  redis: RedisClient,
+  prefix: string,
+  changes: ReadModelChanges,
+  complete: boolean,
+): Promise<string[]> {
+  const users = new Set(changes.orders.map((o) => o.userId));
+  if (complete) {
+    const base = keys.openOrders(prefix, "");
+    for (const k of await scanKeys(redis, `${base}*`)) users.add(k.slice(base.length));
+  }
+  return [...users].sort();
 }
 
 /** How many entries were removed from a stream (trimmed or deleted) and the highest id XDEL removed. */
@@ -305,19 +383,24 @@ export async function runReplay(
   const takeSnapshot = () => {
     if (snapCursor !== undefined && snapshotTaken === undefined) snapshotTaken = asStored(engine.snapshot());
   };
+  /** Applies `entries` (in stream order, after `cursor`) up to `target` inclusive. */
+  const applyEntries = (entries: RawEntry[], target: string) => {
+    for (const entry of entries) {
+      if (compareStreamIds(entry.id, target) > 0) break;
+      if (snapCursor !== undefined && compareStreamIds(entry.id, snapCursor) > 0) takeSnapshot();
+      const r = poison.has(entry.id) ? { ok: false as const } : deps.intake(prefix, entry);
+      if (r.ok) {
+        engine.apply(r.command, r.meta);
+        applied++;
+      } else skipped++;
+      cursor = entry.id;
+    }
+  };
   if (checkpoint !== null && compareStreamIds(checkpoint, cursor) > 0) {
     const page = 5000;
     while (!options.signal?.aborted) {
       const entries = (await redis.xRange(key, `(${cursor}`, checkpoint, { COUNT: page })) as RawEntry[];
-      for (const entry of entries) {
-        if (snapCursor !== undefined && compareStreamIds(entry.id, snapCursor) > 0) takeSnapshot();
-        const r = poison.has(entry.id) ? { ok: false as const } : deps.intake(prefix, entry);
-        if (r.ok) {
-          engine.apply(r.command, r.meta);
-          applied++;
-        } else skipped++;
-        cursor = entry.id;
-      }
+      applyEntries(entries, checkpoint);
       options.onProgress?.(applied);
       if (entries.length < page) break;
     }
@@ -332,7 +415,7 @@ export async function runReplay(
       snapshot = { cursor: live.manifest.cursor, compared: true, equal: differences.length === before };
     } else snapshot = { cursor: live.manifest.cursor, compared: false, equal: true };
   }
-  const changes = engine.takeChanges();
+  let changes = engine.takeChanges();
   if (from === "start") {
     // the engine process writes the configured markets at start; commands only change some of them
     const markets = [...changes.markets];
@@ -341,12 +424,30 @@ export async function runReplay(
     }
     changes.markets = markets;
   }
-  const compared = await compareReadModels(redis, prefix, changes, from === "start", differences, limit);
+  // A running engine moves on meanwhile. The read models are read in one transaction with the
+  // checkpoint they belong to and the commands after the replay; the replay catches up with those
+  // commands, and the comparison is against that one consistent state.
+  let now: LiveReadModels | undefined;
+  for (let attempt = 0; attempt < 5; attempt++) {
+    const users = await usersToCompare(redis, prefix, changes, from === "start");
+    now = await readLive(redis, prefix, changes, users, cursor);
+    if (now.checkpoint === null || now.checkpoint === cursor) break;
+    applyEntries(now.after, now.checkpoint);
+    changes = mergeChanges(changes, engine.takeChanges());
+    if (cursor === now.checkpoint) break;
+  }
+  if (!now || (now.checkpoint !== null && now.checkpoint !== cursor)) {
+    throw new Error(
+      `the engine is too far ahead of the replay to compare (checkpoint ${now?.checkpoint}, replay at ${cursor}); ` +
+        "run it again in a quieter moment",
+    );
+  }
+  const compared = compareReadModels(now, changes, from === "start", differences, limit);
   const truncated = differences.length >= limit;
   return {
     equal: differences.length === 0,
     from,
-    checkpoint,
+    checkpoint: now.checkpoint ?? checkpoint,
     applied,
     skipped,
     snapshot,

@@ -148,3 +148,46 @@ Deno.test("replay refuses to start from the beginning when commands were trimmed
   assert.equal(nothing.code, 1);
   assert.match(nothing.stderr, /no engine snapshot under this prefix yet/);
 });
+
+Deno.test("replay against a busy engine compares with the read models of the checkpoint it reads them at", async () => {
+  await using fx = await redisFixture("replay");
+  const engine = await spawnEngine(fx.prefix, { KALENCY_SNAPSHOT_EVERY: "100" });
+  const stop = new AbortController();
+  try {
+    await publishBatch(fx.redis, fx.prefix, STREAMS.orders, traffic().slice(0, 2));
+    // steady trading between alice and bob while the replays run
+    const writer = (async () => {
+      for (let i = 0; !stop.signal.aborted; i++) {
+        const side = i % 2 ? "SELL" : "BUY";
+        await publishBatch(fx.redis, fx.prefix, STREAMS.orders, [{
+          type: "place",
+          cmdId: `busy-${i}`,
+          userId: i % 2 ? "bob" : "alice",
+          symbol: "BTC-USD",
+          side,
+          orderType: "LIMIT",
+          price: side === "BUY" ? "65000" : "64990",
+          qty: "0.001",
+          timeInForce: i % 3 ? "GTC" : "IOC",
+        }]);
+        await new Promise((r) => setTimeout(r, 2));
+      }
+    })();
+    await waitFor(async () => (await fx.redis.get(keys.snapshot(fx.prefix))) !== null, {
+      what: "some traffic and a snapshot",
+      timeoutMs: 20_000,
+    });
+    for (
+      const args of [["replay", "--json"], ["replay", "--from-snapshot", "--json"], ["replay", "--json"]]
+    ) {
+      const r = await tools(args, { prefix: fx.prefix });
+      assert.equal(r.code, 0, r.stdout + r.stderr);
+      assert.equal(jsonLines(r.stdout)[0].equal, true);
+    }
+    stop.abort();
+    await writer;
+  } finally {
+    stop.abort();
+    await engine.stop();
+  }
+});
