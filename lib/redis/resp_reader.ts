@@ -114,8 +114,11 @@ export class RespStreamReader implements StreamReader, Disposable {
       this.#encoder.reset();
       this.#encoder.command(s);
       await this.#write(this.#encoder.bytes);
-      const r = await this.#reply();
-      if (r instanceof RedisReplyError) throw new Error(`Redis refused ${s[0]}: ${r.message}`);
+      try {
+        await this.#reply();
+      } catch (e) {
+        throw new Error(`Redis refused ${s[0]}: ${(e as Error).message}`);
+      }
     }
   }
 

@@ -62,3 +62,20 @@ Deno.test("RespStreamReader reports a refused read and carries on, and reconnect
     await stopPrivateRedis(server);
   }
 });
+
+Deno.test("RespStreamReader selects the database the URL names", async () => {
+  await using fx = await redisFixture("resp-reader");
+  const url = `${fx.url.replace(/\/\d*$/, "")}/7`;
+  const other = await connectRedis(url, { reconnect: false });
+  const key = `${fx.prefix}:stream:db7`;
+  try {
+    await other.xAdd(key, "*", { a: "1" });
+    using inSeven = new RespStreamReader(url);
+    assert.equal((await inSeven.read(key, "0-0", 10, 10)).length, 1);
+    using inDefault = new RespStreamReader(fx.url);
+    assert.deepEqual(await inDefault.read(key, "0-0", 10, 10), []);
+  } finally {
+    await other.del(key);
+    await other.close();
+  }
+});
