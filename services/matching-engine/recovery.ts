@@ -11,6 +11,7 @@ import type { EngineSettings, EngineSnapshot, MatchingEngine, ReadModelChanges }
 import { intake } from "./intake.ts";
 import { poisonKey } from "./outputs.ts";
 import { loadSnapshot, type SnapshotManifest } from "./snapshot_store.ts";
+import { loadSettingsHistory, settingsAt, SettingsFollower } from "./settings_history.ts";
 
 /** How the process builds engines; main.ts passes the real ones from engine.ts. */
 export interface EngineFactory {
@@ -63,17 +64,28 @@ export async function recoverEngine(
   const t0 = performance.now();
   const loaded = await loadSnapshot(redis, prefix);
   const checkpoint = await redis.get(keys.checkpoint(prefix));
+  // the commands since the snapshot were applied with the settings recorded for them, which may not
+  // be this process's (a restart with other fees): replay with those, then switch to our own
+  const history = await loadSettingsHistory(redis, prefix);
+  const from = loaded?.manifest.cursor ?? "0-0";
+  const first = settingsAt(history, from) ?? settings;
   const t1 = performance.now();
   let engine: MatchingEngine;
   try {
-    engine = loaded ? factory.restoreEngine(settings, loaded.snapshot) : factory.createEngine(settings);
+    engine = loaded ? factory.restoreEngine(first, loaded.snapshot) : factory.createEngine(first);
   } catch (e) {
     throw new RecoveryError(`Cannot restore the engine from the snapshot: ${(e as Error).message}`, {
       cause: e,
     });
   }
+  const follow = new SettingsFollower(
+    history,
+    settings,
+    (s, e) => factory.restoreEngine(s, e.snapshot()),
+    engine,
+    from,
+  );
   const t2 = performance.now();
-  const from = loaded?.manifest.cursor ?? "0-0";
   let cursor = from;
   let replayed = 0;
   const collect = options.collectChanges ?? false;
@@ -86,10 +98,12 @@ export async function recoverEngine(
       const page =
         (await redis.xRange(key, `(${cursor}`, checkpoint, { COUNT: pageSize }) ?? []) as RawEntry[];
       if (page.length === 0) break;
-      for (const entry of page) replayOne(prefix, engine, entry, poison);
+      for (const entry of page) {
+        replayOne(prefix, follow.at(cursor), entry, poison);
+        cursor = entry.id;
+      }
       replayed += page.length;
-      cursor = page[page.length - 1].id;
-      if (!collect) engine.takeChanges();
+      if (!collect) follow.takeChanges();
       if (page.length < pageSize || cursor === checkpoint) break;
     }
     if (cursor !== checkpoint) {
@@ -104,13 +118,15 @@ export async function recoverEngine(
       snapshot: from,
     });
   }
+  // from here on the commands are this process's: its own settings
+  engine = follow.finish(settings);
   for (const entry of options.extra ?? []) {
     replayOne(prefix, engine, entry, new Set());
     cursor = entry.id;
   }
   const fresh = !loaded && checkpoint === null;
   // a fresh engine's first changes (markets, empty books) are the initial read models
-  const changes = collect || fresh ? engine.takeChanges() : (engine.takeChanges(), undefined);
+  const changes = collect || fresh ? follow.takeChanges() : (follow.takeChanges(), undefined);
   const t3 = performance.now();
   return {
     engine,

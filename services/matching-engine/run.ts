@@ -22,6 +22,7 @@ import {
 } from "./outputs.ts";
 import { type EngineFactory, recoverEngine } from "./recovery.ts";
 import { type BatchConnection, type StreamReader, TransactionError } from "@lib/redis";
+import { recordSettings } from "./settings_history.ts";
 import { type SaveOptions, saveSnapshot, type SnapshotManifest } from "./snapshot_store.ts";
 
 /** The metrics the loop keeps; `/metrics` renders them. */
@@ -158,6 +159,10 @@ export class EngineRunner {
   static async start(deps: EngineDeps, options: RunOptions): Promise<EngineRunner> {
     const t0 = performance.now();
     const r = await recoverEngine(deps.aux, options.prefix, deps.factory, deps.settings, { log: deps.log });
+    // the commands after the recovered position are applied with this process's settings
+    if (await recordSettings(deps.aux, options.prefix, r.cursor, deps.settings)) {
+      deps.log.info("engine settings recorded", { from: r.cursor });
+    }
     const m = deps.metrics;
     m.recoverySeconds.set(r.timings.loadMs / 1000, { phase: "load" });
     m.recoverySeconds.set(r.timings.restoreMs / 1000, { phase: "restore" });

@@ -17,6 +17,12 @@ import type {
 } from "../../services/matching-engine/engine_api.ts";
 import type { EngineCommand } from "@lib/contracts";
 import {
+  mergeChanges,
+  settingsAt,
+  type SettingsChange,
+  SettingsFollower,
+} from "../../services/matching-engine/settings_history.ts";
+import {
   type Command,
   type CommandContext,
   expectPositionals,
@@ -44,6 +50,8 @@ export interface ReplayDeps {
     redis: RedisClient,
     prefix: string,
   ): Promise<{ manifest: { cursor: string }; snapshot: EngineSnapshot } | undefined>;
+  /** The settings the engine recorded at each start (fees may change between runs). */
+  loadSettingsHistory?(redis: RedisClient, prefix: string): Promise<SettingsChange[]>;
 }
 
 /** One place where the replayed state and the live state disagree. */
@@ -191,22 +199,6 @@ async function readLive(
 /** Commands read with the read models, to catch up with an engine that moved on. */
 const CATCH_UP_ENTRIES = 20_000;
 
-/** Changes collected in two steps as one: the later state of an object wins. */
-function mergeChanges(a: ReadModelChanges, b: ReadModelChanges): ReadModelChanges {
-  const byKey = <T>(x: T[], y: T[], key: (v: T) => string) => {
-    const m = new Map(x.map((v) => [key(v), v]));
-    for (const v of y) m.set(key(v), v);
-    return [...m.values()];
-  };
-  return {
-    orders: byKey(a.orders, b.orders, (o) => o.orderId),
-    closedOrderIds: [...new Set([...a.closedOrderIds, ...b.closedOrderIds])],
-    wallets: byKey(a.wallets, b.wallets, (w) => w.userId),
-    markets: byKey(a.markets, b.markets, (m) => m.symbol),
-    books: byKey(a.books, b.books, (bk) => bk.symbol),
-  };
-}
-
 /**
  * Compares replayed read models with the live ones. With `complete` (a replay from the start),
  * objects that exist live but not in the replay count as differences too.
@@ -352,17 +344,23 @@ export async function runReplay(
   let engine: MatchingEngine;
   let cursor = "0-0";
   let from: ReplayReport["from"] = "start";
+  // the engine's recorded settings over time; without a record, this environment's
+  const history = (await deps.loadSettingsHistory?.(redis, prefix)) ?? [];
   if (options.fromSnapshot) {
     if (!live) throw new Error("--from-snapshot: there is no engine snapshot under this prefix yet");
     if (!deps.restoreEngine) {
       throw new Error("--from-snapshot: the engine code does not export restoreEngine");
     }
-    engine = deps.restoreEngine(deps.settings, live.snapshot);
     cursor = live.manifest.cursor;
+    engine = deps.restoreEngine(settingsAt(history, cursor) ?? deps.settings, live.snapshot);
     from = "snapshot";
   } else {
-    engine = deps.createEngine(deps.settings);
+    engine = deps.createEngine(settingsAt(history, cursor) ?? deps.settings);
   }
+  const restore = deps.restoreEngine;
+  const follow = restore
+    ? new SettingsFollower(history, deps.settings, (s, e) => restore(s, e.snapshot()), engine, cursor)
+    : undefined;
   const gone = await removals(redis, key);
   if (from === "start" && gone.removed > 0) {
     throw new Error(
@@ -390,6 +388,7 @@ export async function runReplay(
       if (snapCursor !== undefined && compareStreamIds(entry.id, snapCursor) > 0) takeSnapshot();
       const r = poison.has(entry.id) ? { ok: false as const } : deps.intake(prefix, entry);
       if (r.ok) {
+        if (follow) engine = follow.at(cursor);
         engine.apply(r.command, r.meta);
         applied++;
       } else skipped++;
@@ -415,7 +414,7 @@ export async function runReplay(
       snapshot = { cursor: live.manifest.cursor, compared: true, equal: differences.length === before };
     } else snapshot = { cursor: live.manifest.cursor, compared: false, equal: true };
   }
-  let changes = engine.takeChanges();
+  let changes = follow ? follow.takeChanges() : engine.takeChanges();
   if (from === "start") {
     // the engine process writes the configured markets at start; commands only change some of them
     const markets = [...changes.markets];
@@ -433,7 +432,7 @@ export async function runReplay(
     now = await readLive(redis, prefix, changes, users, cursor);
     if (now.checkpoint === null || now.checkpoint === cursor) break;
     applyEntries(now.after, now.checkpoint);
-    changes = mergeChanges(changes, engine.takeChanges());
+    changes = mergeChanges(changes, follow ? follow.takeChanges() : engine.takeChanges());
     if (cursor === now.checkpoint) break;
   }
   if (!now || (now.checkpoint !== null && now.checkpoint !== cursor)) {
@@ -513,6 +512,7 @@ export async function loadReplayDeps(env: Record<string, string | undefined>): P
   const { intake } = await import("../../services/matching-engine/intake.ts");
   const { poisonKey } = await import("../../services/matching-engine/outputs.ts");
   const { loadSnapshot } = await import("../../services/matching-engine/snapshot_store.ts");
+  const { loadSettingsHistory } = await import("../../services/matching-engine/settings_history.ts");
   const settings = config.engineSettingsFrom(
     loadConfig(config.EngineConfig, env),
     engine.defaultEngineSettings(),
@@ -524,6 +524,7 @@ export async function loadReplayDeps(env: Record<string, string | undefined>): P
     intake,
     poisonKey,
     loadSnapshot,
+    loadSettingsHistory,
   };
 }
 

@@ -191,3 +191,56 @@ Deno.test("replay against a busy engine compares with the read models of the che
     await engine.stop();
   }
 });
+
+Deno.test("replay follows the engine's settings across a restart with other fees", async () => {
+  await using fx = await redisFixture("replay");
+  const trading = (n: number): EngineCommandInput[] => [
+    {
+      type: "place",
+      cmdId: `s-${n}`,
+      userId: "bob",
+      symbol: "BTC-USD",
+      side: "SELL",
+      orderType: "LIMIT",
+      price: "65000",
+      qty: "0.01",
+    },
+    {
+      type: "place",
+      cmdId: `b-${n}`,
+      userId: "alice",
+      symbol: "BTC-USD",
+      side: "BUY",
+      orderType: "MARKET",
+      qty: "0.01",
+    },
+  ];
+  const applied = async (commands: EngineCommandInput[]) => {
+    const ids = await publishBatch(fx.redis, fx.prefix, STREAMS.orders, commands);
+    await waitFor(async () => (await fx.redis.get(keys.checkpoint(fx.prefix))) === ids[ids.length - 1], {
+      what: "the engine to apply",
+    });
+  };
+  // with fees, then killed (no final snapshot: the next start replays these commands)
+  const withFees = await spawnEngine(fx.prefix, { KALENCY_TAKER_FEE_BPS: "10", KALENCY_MAKER_FEE_BPS: "5" });
+  await applied([...traffic().slice(0, 2), ...trading(1), ...trading(2)]);
+  await withFees.stop("SIGKILL");
+  // without fees: the restart replays the first commands with the fees they had, then goes on
+  const noFees = await spawnEngine(fx.prefix);
+  try {
+    await applied([...trading(3), ...trading(4)]);
+  } finally {
+    await noFees.stop();
+  }
+  const history = (await fx.redis.lRange(`${fx.prefix}:engine:settings`, 0, -1)).map((t) => JSON.parse(t));
+  assert.deepEqual(history.map((h) => h.settings.takerFeeBps), [10, 0]);
+  const wallet = JSON.parse((await fx.redis.hGet(keys.wallets(fx.prefix), "kalency-fees"))!);
+  assert.ok(
+    wallet.balances.some((b: { free: string }) => b.free !== "0"),
+    "the fees of the first run stayed",
+  );
+  // this environment has no fees; the replay uses the recorded ones for the first commands
+  const r = await tools(["replay", "--json"], { prefix: fx.prefix });
+  assert.equal(r.code, 0, r.stdout + r.stderr);
+  assert.equal(jsonLines(r.stdout)[0].equal, true);
+});
