@@ -436,6 +436,46 @@ async function marketAndMid(
   return { market, mid };
 }
 
+/**
+ * The market and its mid price as the gateway answers them: its markets list (markets added at run
+ * time included) and the best bid and ask of its book, so that orders go where the market is now.
+ */
+async function marketAndMidFromGateway(
+  gatewayUrl: string,
+  symbol: string,
+  signal: AbortSignal,
+): Promise<{ market: MarketSpec; mid: string }> {
+  const get = async (path: string): Promise<unknown> => {
+    const res = await fetch(`${gatewayUrl}${path}`, {
+      signal: AbortSignal.any([signal, AbortSignal.timeout(10_000)]),
+    }).catch((e) => {
+      if (signal.aborted) throw e;
+      throw new Error(
+        `cannot reach the gateway at ${gatewayUrl}: ${(e as Error).message} ` +
+          "(is it running? set --gateway-url or KALENCY_GATEWAY_URL)",
+      );
+    });
+    if (!res.ok) {
+      await res.body?.cancel();
+      return undefined;
+    }
+    return await res.json();
+  };
+  const markets = ((await get("/v1/markets")) ?? []) as { symbol?: string; lastPrice?: string }[];
+  const listed = markets.find((m) => m.symbol === symbol);
+  if (!listed) {
+    throw new UsageError(`unknown market ${symbol}; markets: ${markets.map((m) => m.symbol).join(", ")}`);
+  }
+  const market = MarketSpec.parse(listed);
+  const book = (await get(`/v1/markets/${symbol}/book?depth=1`)) as
+    | { bids?: { price: string }[]; asks?: { price: string }[] }
+    | undefined;
+  const bid = book?.bids?.[0]?.price;
+  const ask = book?.asks?.[0]?.price;
+  const mid = bid && ask ? midpoint(bid, ask) : bid ?? ask ?? listed.lastPrice ?? market.startPrice;
+  return { market, mid };
+}
+
 async function run(ctx: CommandContext, args: ParsedArgs): Promise<number> {
   expectPositionals(args, 0, "load --orders N --rate R --users U --symbol S");
   const orders = intOption(args, "orders", 1000, { max: 1_000_000 });
@@ -477,7 +517,9 @@ async function run(ctx: CommandContext, args: ParsedArgs): Promise<number> {
     t = new GatewayTarget(gatewayUrl, options, maxInFlight);
   }
   try {
-    const { market, mid } = await marketAndMid(redis, ctx.options.prefix, symbol);
+    const { market, mid } = direct
+      ? await marketAndMid(redis, ctx.options.prefix, symbol)
+      : await marketAndMidFromGateway(gatewayUrl, symbol, ctx.signal);
     const plan = planOrders(market, mid, orders, seed);
     out.progress(`signing up ${users} users…`);
     await t.setup(users, deadline, ctx.signal);

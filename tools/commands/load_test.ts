@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
-import { DEFAULT_MARKETS } from "@lib/contracts";
+import { DEFAULT_MARKETS, keys, streamKey, STREAMS } from "@lib/contracts";
+import { publishBatch } from "@lib/redis";
 import { toSteps } from "@lib/money";
-import { dbFixture, freePort, redisFixture } from "@lib/testing";
+import { dbFixture, freePort, redisFixture, waitFor } from "@lib/testing";
 import { spawnGateway } from "../../services/gateway/testing.ts";
 import { jsonLines, spawnEngine, tools } from "../test_util.ts";
 import { isLoopbackUrl, LoadStats, minLots, planOrders } from "./load.ts";
@@ -154,6 +155,66 @@ Deno.test("load through the gateway signs users up and places orders over REST",
     assert.equal(s.sent, 60);
     assert.equal(s.acked + s.rejected, 60, JSON.stringify(s));
     assert.ok(s.acked > 30, JSON.stringify(s));
+
+    // a market added at run time, whose book stands far from its start price: the orders go where
+    // the book is, as the gateway shows it
+    const sol = {
+      symbol: "SOL-USD",
+      base: "SOL",
+      quote: "USD",
+      tickSize: "0.01",
+      stepSize: "0.01",
+      minQty: "0.01",
+      maxQty: "100000",
+      minNotional: "1",
+      status: "TRADING" as const,
+      startPrice: "150",
+    };
+    const ids = await publishBatch(fx.redis, fx.prefix, STREAMS.orders, [
+      { type: "addMarket", cmdId: "add-sol", market: sol },
+      {
+        type: "place",
+        cmdId: "bid-sol",
+        userId: "whale",
+        symbol: "SOL-USD",
+        side: "BUY",
+        orderType: "LIMIT",
+        price: "130",
+        qty: "1",
+      },
+    ]);
+    await waitFor(async () => (await fx.redis.get(keys.checkpoint(fx.prefix))) === ids[1], {
+      what: "the new market and its bid",
+    });
+    // the gateway's market list is cached for a second
+    await waitFor(async () => {
+      const list = await (await fetch(`${gateway.url}/v1/markets`)).json();
+      return list.some((m: { symbol: string }) => m.symbol === "SOL-USD");
+    }, { what: "SOL-USD listed by the gateway" });
+    const before = ids[1];
+    const onSol = await tools(
+      [
+        "load",
+        "--gateway-url",
+        gateway.url,
+        "--symbol",
+        "sol-usd",
+        "--orders",
+        "20",
+        "--users",
+        "2",
+        "--json",
+      ],
+      { prefix: fx.prefix },
+    );
+    assert.equal(onSol.code, 0, onSol.stderr);
+    const placed = ((await fx.redis.xRange(streamKey(fx.prefix, STREAMS.orders), `(${before}`, "+")) ?? [])
+      .map((e) => JSON.parse(e!.message.payload))
+      .filter((c) => c.type === "place" && c.symbol === "SOL-USD" && c.price);
+    assert.ok(placed.length >= 10, `${placed.length} priced orders`);
+    for (const c of placed) {
+      assert.ok(Math.abs(Number(c.price) - 130) < 5, `price ${c.price} is near the bid`);
+    }
   } finally {
     assert.equal(await engine.stop(), 0, engine.output());
   }
