@@ -213,15 +213,17 @@ async function checkPostings(sql: Sql, diffs: Collector): Promise<CheckResult> {
   };
 }
 
-/** The engine's wallets (free + locked) vs the sums of the postings. */
+/**
+ * The engine's wallets (free + locked, as read with the streams' ends) vs the sums of the postings.
+ * `moving`: users whose balance changed after those ends (skipped: the ledger may have only some of it).
+ */
 async function checkBalances(
-  redis: RedisClient,
+  raw: Record<string, string>,
   sql: Sql,
-  prefix: string,
   diffs: Collector,
+  moving: ReadonlySet<string>,
 ): Promise<CheckResult> {
   const engine = new Map<string, Map<string, bigint>>();
-  const raw = await redis.hGetAll(keys.wallets(prefix));
   for (const [userId, json] of Object.entries(raw)) {
     const parsed = WalletView.safeParse(JSON.parse(String(json)));
     if (!parsed.success) {
@@ -244,7 +246,12 @@ async function checkBalances(
     ledger.get(b.account)!.set(b.asset, toScaled(b.balance));
   }
   let compared = 0;
+  let skipped = 0;
   for (const user of new Set([...engine.keys(), ...ledger.keys()])) {
+    if (moving.has(user)) {
+      skipped++;
+      continue;
+    }
     const e = engine.get(user);
     const l = ledger.get(user) ?? new Map<string, bigint>();
     for (const asset of new Set([...(e?.keys() ?? []), ...l.keys()])) {
@@ -268,7 +275,8 @@ async function checkBalances(
     compared,
     differences: n,
     summary:
-      `${engine.size} engine wallets vs ${ledger.size} accounts with postings (free + locked per asset)`,
+      `${engine.size} engine wallets vs ${ledger.size} accounts with postings (free + locked per asset)` +
+      (skipped ? `; ${skipped} changing during the check, not compared` : ""),
   };
 }
 
@@ -278,6 +286,7 @@ async function checkCandles(
   sql: Sql,
   prefix: string,
   diffs: Collector,
+  moving: ReadonlySet<string>,
   signal?: AbortSignal,
 ): Promise<CheckResult> {
   const minutes = await sql<{ symbol: string; minute: Date; volume: string; trades: number }[]>`
@@ -308,6 +317,8 @@ async function checkCandles(
       from = page[page.length - 1].openTime + 60_000;
     }
     for (const t of new Set([...ledger.keys(), ...candles.keys()])) {
+      // a minute still receiving trades is compared at the next run
+      if (moving.has(`${symbol} ${t}`)) continue;
       compared++;
       const l = ledger.get(t);
       const c = candles.get(t);
@@ -331,17 +342,105 @@ async function checkCandles(
   };
 }
 
+/**
+ * Waits (up to 10 s) until `group` has read and acknowledged every entry of `key` up to `end`.
+ * False when it did not in that time.
+ */
+async function caughtUp(
+  redis: RedisClient,
+  key: string,
+  group: string,
+  end: string,
+  signal?: AbortSignal,
+): Promise<boolean> {
+  if (end === "0-0") return true;
+  const deadline = Date.now() + 10_000;
+  while (!signal?.aborted) {
+    const g = await groupLag(redis, key, group);
+    const pending = g.pending > 0
+      ? ((await redis.xPending(key, group)) as { firstId: string | null }).firstId
+      : null;
+    const delivered = compareStreamIds(g.lastDeliveredId, end) >= 0;
+    if (delivered && (pending === null || compareStreamIds(pending, end) > 0)) return true;
+    if (Date.now() > deadline) return false;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return false;
+}
+
+/**
+ * What the output streams changed after `ends`, while the check ran: the users (buyers, sellers,
+ * the fee account, wallet events' users) or the "symbol minute" pairs of the new trades.
+ */
+async function changedAfter(
+  redis: RedisClient,
+  execKey: string,
+  walletKey: string,
+  ends: { executions: string; wallet: string },
+  what: "users" | "minutes",
+): Promise<Set<string>> {
+  const out = new Set<string>();
+  const after = async (key: string, end: string) =>
+    expandEntries(((await redis.xRange(key, `(${end}`, "+")) ?? []) as RawEntry[]);
+  for (const e of await after(execKey, ends.executions)) {
+    let x: Record<string, unknown>;
+    try {
+      x = JSON.parse(e.message.payload ?? "");
+    } catch {
+      continue;
+    }
+    if (what === "minutes") {
+      out.add(`${x.symbol} ${Math.floor(Number(x.ts) / 60_000) * 60_000}`);
+    } else {
+      // (the fee account's changes come with wallet events, below)
+      for (const u of [x.buyerUserId, x.sellerUserId]) out.add(String(u));
+    }
+  }
+  if (what === "users") {
+    for (const e of await after(walletKey, ends.wallet)) {
+      try {
+        out.add(String(JSON.parse(e.message.payload ?? "").userId));
+      } catch { /* not a wallet event */ }
+    }
+  }
+  return out;
+}
+
 /** Runs every check and returns the report (it never throws for a difference, only for I/O errors). */
 export async function runVerify(options: VerifyOptions): Promise<VerifyReport> {
   const redis = await connectRedis(options.redisUrl, { reconnect: false });
   const sql = connectDb(options.databaseUrl, { max: 2 });
   try {
     const diffs = new Collector(options.maxListed ?? 200);
+    const execKey = streamKey(options.prefix, STREAMS.executions);
+    const walletKey = streamKey(options.prefix, STREAMS.wallet);
+    // The engine's wallets and the ends of its output streams, read together (the engine writes
+    // them in one transaction); then the consumers get time to store up to those ends, and what
+    // arrives after them marks the users and minutes that are still changing.
+    const m = redis.multi();
+    m.hGetAll(keys.wallets(options.prefix));
+    m.xRevRange(execKey, "+", "-", { COUNT: 1 });
+    m.xRevRange(walletKey, "+", "-", { COUNT: 1 });
+    const [wallets, lastExec, lastWallet] = (await m.exec()) as unknown as [
+      Record<string, string>,
+      RawEntry[],
+      RawEntry[],
+    ];
+    const ends = { executions: lastExec[0]?.id ?? "0-0", wallet: lastWallet[0]?.id ?? "0-0" };
     const lag: VerifyReport["lag"] = {};
-    for (const group of ["ledger-writer", "candle-aggregator"]) {
-      const l = await groupLag(redis, streamKey(options.prefix, STREAMS.executions), group);
-      if (l.lag > 0 || l.pending > 0) lag[`${group}/executions`] = { lag: l.lag, pending: l.pending };
+    for (
+      const [group, key, name, end] of [
+        ["ledger-writer", execKey, "executions", ends.executions],
+        ["ledger-writer", walletKey, "wallet", ends.wallet],
+        ["candle-aggregator", execKey, "executions", ends.executions],
+      ] as const
+    ) {
+      if (!await caughtUp(redis, key, group, end, options.signal)) {
+        const l = await groupLag(redis, key, group);
+        lag[`${group}/${name}`] = { lag: l.lag, pending: l.pending };
+      }
     }
+    if (options.signal?.aborted) throw new Error("interrupted");
     const { notYetWritten: _lagging, ...trades } = await checkTrades(
       redis,
       sql,
@@ -349,12 +448,23 @@ export async function runVerify(options: VerifyOptions): Promise<VerifyReport> {
       diffs,
       options.signal,
     );
-    const checks = [
-      trades,
-      await checkPostings(sql, diffs),
-      await checkBalances(redis, sql, options.prefix, diffs),
-      await checkCandles(redis, sql, options.prefix, diffs, options.signal),
-    ];
+    const postings = await checkPostings(sql, diffs);
+    const balances = await checkBalances(
+      wallets,
+      sql,
+      diffs,
+      await changedAfter(redis, execKey, walletKey, ends, "users"),
+    );
+    const candles = await checkCandles(
+      redis,
+      sql,
+      options.prefix,
+      diffs,
+      await changedAfter(redis, execKey, walletKey, ends, "minutes"),
+      options.signal,
+    );
+    if (options.signal?.aborted) throw new Error("interrupted");
+    const checks = [trades, postings, balances, candles];
     return {
       ok: checks.every((c) => c.ok),
       prefix: options.prefix,

@@ -185,3 +185,77 @@ Deno.test("runVerify() finds nothing in a consistent system and names every diff
     return all.find((e) => e.message.payload.includes(`"tradeId":"${tradeId}"`))!.id;
   }
 });
+
+Deno.test("runVerify() on a running system under steady trading finds no false differences", async () => {
+  await using fx = await redisFixture("verify");
+  await using db = await dbFixture();
+  const env = {
+    REDIS_URL: TEST_REDIS_URL,
+    DATABASE_URL: db.url,
+    KALENCY_PREFIX: fx.prefix,
+    KALENCY_CANDLES_FLUSH_MS: "50",
+  };
+  const services = [
+    await spawn("services/matching-engine/main.ts", "KALENCY_ENGINE_PORT", env),
+    await spawn("services/ledger-writer/main.ts", "KALENCY_LEDGER_PORT", env),
+    await spawn("services/candle-aggregator/main.ts", "KALENCY_CANDLES_PORT", env),
+  ];
+  const stop = new AbortController();
+  const trading = (async () => {
+    for (let i = 0; !stop.signal.aborted; i++) {
+      const [maker, taker] = i % 2 ? ["alice", "bob"] : ["bob", "alice"];
+      await publishBatch(fx.redis, fx.prefix, STREAMS.orders, [
+        {
+          type: "place",
+          cmdId: `m${i}`,
+          userId: maker,
+          symbol: "BTC-USD",
+          side: "SELL",
+          orderType: "LIMIT",
+          price: "65000",
+          qty: "0.001",
+        },
+        {
+          type: "place",
+          cmdId: `t${i}`,
+          userId: taker,
+          symbol: "BTC-USD",
+          side: "BUY",
+          orderType: "MARKET",
+          qty: "0.001",
+        },
+        {
+          type: "place",
+          cmdId: `r${i}`,
+          userId: "carol",
+          symbol: "ETH-USD",
+          side: "BUY",
+          orderType: "LIMIT",
+          price: "3000",
+          qty: "0.01",
+        },
+      ]);
+      await new Promise((r) => setTimeout(r, 3));
+    }
+  })();
+  try {
+    await waitFor(async () => (await fx.redis.xLen(streamKey(fx.prefix, STREAMS.executions))) > 20, {
+      what: "trades",
+      timeoutMs: 20_000,
+    });
+    const options = { redisUrl: TEST_REDIS_URL, databaseUrl: db.url, prefix: fx.prefix };
+    for (let run = 0; run < 4; run++) {
+      const report = await runVerify(options);
+      assert.equal(report.ok, true, formatVerifyReport(report));
+    }
+  } finally {
+    stop.abort();
+    await trading;
+    for (const service of services) {
+      try {
+        service.process.kill("SIGTERM");
+      } catch { /* exited already */ }
+      assert.equal((await service.process.status).code, 0, service.output());
+    }
+  }
+});
