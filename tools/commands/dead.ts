@@ -99,6 +99,8 @@ export interface RequeueResult {
   originalId: string;
   /** Id of the re-added entry on the source stream; absent when skipped. */
   newId?: string;
+  /** Another dead letter of the same entry was requeued as this id; this one was only removed. */
+  sameAs?: string;
   skipped?: string;
 }
 
@@ -117,6 +119,8 @@ export async function requeue(
   const wanted = ids ? new Set(ids) : undefined;
   const results: RequeueResult[] = [];
   const matched = new Set<string>();
+  // an entry several consumer groups refused has a dead letter per group: it goes back once
+  const requeued = new Map<string, string>();
   let from = "-";
   while (true) {
     const page = (await redis.xRange(dead.key, from, "+", { COUNT: 500 })) as RawEntry[];
@@ -132,11 +136,18 @@ export async function requeue(
         });
         continue;
       }
+      const again = requeued.get(d.originalId);
+      if (again !== undefined) {
+        await redis.xDel(dead.key, e.id);
+        results.push({ deadId: e.id, originalId: d.originalId, sameAs: again });
+        continue;
+      }
       const [newId] = await redis.multi().xAdd(source.key, "*", d.original).xDel(dead.key, e.id)
         .exec() as unknown as [
           string,
           number,
         ];
+      requeued.set(d.originalId, String(newId));
       results.push({ deadId: e.id, originalId: d.originalId, newId: String(newId) });
     }
     if (page.length < 500) break;
@@ -173,11 +184,18 @@ async function runRequeue(ctx: CommandContext, redis: RedisClient, args: ParsedA
       { kind: "requeue", stream: source.name, ...r },
       r.newId
         ? `requeued ${r.deadId} (original ${r.originalId}) to ${source.name} as ${out.style.green(r.newId)}`
+        : r.sameAs
+        ? `removed ${r.deadId}: another group's dead letter of ${r.originalId}, requeued once as ${r.sameAs}`
         : `${out.style.yellow("skipped")} ${r.deadId}: ${r.skipped}`,
     );
   }
   const done = results.filter((r) => r.newId).length;
-  out.line(`${done} requeued, ${results.length - done} skipped`);
+  const same = results.filter((r) => r.sameAs).length;
+  out.line(
+    `${done} requeued, ${results.length - done - same} skipped${
+      same ? `, ${same} duplicate(s) removed` : ""
+    }`,
+  );
   return results.some((r) => r.skipped) ? 1 : 0;
 }
 

@@ -4,24 +4,32 @@ import { consumeGroup, type RawEntry } from "@lib/redis";
 import { redisFixture } from "@lib/testing";
 import { execution, jsonLines, tools } from "../test_util.ts";
 
-/** Writes one good and one poison execution, and lets a real consumer group dead-letter the poison. */
-async function withDeadLetter(fx: Awaited<ReturnType<typeof redisFixture>>): Promise<string> {
+/**
+ * Writes one poison execution and lets real consumer groups dead-letter it (each group writes its
+ * own dead letter, as the ledger writer and the candle aggregator both do).
+ */
+async function withDeadLetter(
+  fx: Awaited<ReturnType<typeof redisFixture>>,
+  groups = ["ledger-writer"],
+): Promise<string> {
   const key = streamKey(fx.prefix, STREAMS.executions);
   const poisonId = await fx.redis.xAdd(key, "*", { type: "execution", payload: '{"tradeId":"broken"}' });
-  const controller = new AbortController();
-  const reader = fx.redis.duplicate();
-  await reader.connect();
-  try {
-    await consumeGroup(reader, fx.prefix, STREAMS.executions, {
-      group: "ledger-writer",
-      consumer: "lw-1",
-      signal: controller.signal,
-      blockMs: 50,
-      handle: () => Promise.resolve(),
-      onDead: () => controller.abort(),
-    });
-  } finally {
-    await reader.close();
+  for (const group of groups) {
+    const controller = new AbortController();
+    const reader = fx.redis.duplicate();
+    await reader.connect();
+    try {
+      await consumeGroup(reader, fx.prefix, STREAMS.executions, {
+        group,
+        consumer: group === "ledger-writer" ? "lw-1" : `${group}-1`,
+        signal: controller.signal,
+        blockMs: 50,
+        handle: () => Promise.resolve(),
+        onDead: () => controller.abort(),
+      });
+    } finally {
+      await reader.close();
+    }
   }
   return poisonId;
 }
@@ -118,4 +126,21 @@ Deno.test("dead with an execution that decodes shows its key fields through tail
     r.stdout,
     /execution BTC-USD 0\.5 @ 65000\.00 .*trd-77 dead: ledger insert failed original=7-0/,
   );
+});
+
+Deno.test("dead requeue puts an entry two groups refused back once", async () => {
+  await using fx = await redisFixture("dead");
+  const poisonId = await withDeadLetter(fx, ["ledger-writer", "candle-aggregator"]);
+  const key = streamKey(fx.prefix, STREAMS.executions);
+  assert.equal(await fx.redis.xLen(`${key}:dead`), 2);
+  const before = await fx.redis.xLen(key);
+  const r = await tools(["dead", "requeue", "executions", "--id", poisonId], { prefix: fx.prefix });
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout, /1 requeued, 0 skipped, 1 duplicate\(s\) removed/);
+  assert.match(
+    r.stdout,
+    new RegExp(`another group's dead letter of ${poisonId}, requeued once as \\d+-\\d+`),
+  );
+  assert.equal(await fx.redis.xLen(key), before + 1);
+  assert.equal(await fx.redis.xLen(`${key}:dead`), 0);
 });
