@@ -55,6 +55,8 @@ export function toolsLive(argv: string[], options: { prefix?: string; isTty?: bo
   });
   return {
     out,
+    /** The exit status once the command ends by itself. */
+    done,
     async stop(): Promise<number> {
       controller.abort();
       return await done;

@@ -123,7 +123,8 @@ async function run(ctx: CommandContext, args: ParsedArgs): Promise<number> {
   const stream = resolveStream(ctx.options.prefix, name);
   const start = tailStart(args, ctx.now());
   const filter = filterFrom(args);
-  const limit = start.kind === "after" && args.values.count !== undefined
+  // with --from/--since (or --from $), --count ends the output after that many entries
+  const limit = start.kind !== "last" && args.values.count !== undefined
     ? intOption(args, "count", 10, { max: 1_000_000 })
     : Infinity;
   if (start.kind === "live" && args.values.follow === false) {
@@ -131,8 +132,7 @@ async function run(ctx: CommandContext, args: ParsedArgs): Promise<number> {
       "--no-follow needs --from, --since or --count: without them tail prints only what is added from now on",
     );
   }
-  const follow = start.kind === "live" ||
-    (start.kind === "after" && limit === Infinity && args.values.follow !== false);
+  const follow = start.kind === "live" || (start.kind === "after" && args.values.follow !== false);
   await using redis = await openRedis(ctx);
   const { out } = ctx;
   let printed = 0;
@@ -169,6 +169,7 @@ async function run(ctx: CommandContext, args: ParsedArgs): Promise<number> {
     for (const raw of page) {
       const e = showEntry(stream, raw);
       if (matchesFilter(e, filter)) print(e);
+      if (printed >= limit) return 0;
     }
   }
   return 0;
@@ -185,7 +186,8 @@ export const tailCommand: Command = {
   description: [
     `Streams: ${streamNames().join(", ")}.`,
     "Without --from/--since/--count it follows new entries until Ctrl-C. --from/--since print from that",
-    "point (the id itself included) and then follow, unless --count or --no-follow is given. --count alone",
+    "point (the id itself included) and then follow, unless --no-follow is given (--from $: only new",
+    "entries). With them, --count N exits after N entries, waiting for new ones if needed; --count alone",
     "prints the last N entries (after filtering) and exits. Entries that do not match their contract are",
     "printed as undecodable with the reason.",
   ].join("\n"),

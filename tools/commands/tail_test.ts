@@ -214,3 +214,24 @@ Deno.test("deno task tools tail executions prints executions live and exits 0 on
     assert.equal(status.code, 0, err);
   }
 });
+
+Deno.test("tail --count N with --from (or --from $) waits for new entries and stops after N", async () => {
+  await using fx = await redisFixture("tail");
+  await publish(fx.redis, fx.prefix, STREAMS.executions, execution({ tradeId: "trd-old" }));
+  for (const from of ["$", "0"]) {
+    const live = toolsLive(["tail", "executions", "--from", from, "--count", "3"], { prefix: fx.prefix });
+    for (let i = 0; i < 5; i++) {
+      await new Promise((r) => setTimeout(r, 150));
+      await publish(fx.redis, fx.prefix, STREAMS.executions, execution({ tradeId: `trd-${from}-${i}` }));
+    }
+    const status = await Promise.race([
+      live.done,
+      new Promise((r) => setTimeout(() => r("still running"), 3000)),
+    ]);
+    if (status === "still running") await live.stop();
+    assert.equal(status, 0, `--from ${from} --count 3 ended by itself`);
+    assert.equal(live.out.stdout.trim().split("\n").length, 3, live.out.stdout);
+    if (from === "$") assert.doesNotMatch(live.out.stdout, /trd-old/);
+    else assert.match(live.out.stdout, /trd-old/);
+  }
+});
