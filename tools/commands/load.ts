@@ -178,6 +178,24 @@ export interface LoadSummary {
   latencyMs: { p50: number | null; p90: number | null; p99: number | null; max: number | null };
 }
 
+/** What a reader of the summary should know: a run cut short, orders a rate limit refused. */
+export function summaryNotes(s: LoadSummary, orders: number, maxSeconds: number, notSent: number): string[] {
+  const notes: string[] = [];
+  if (notSent > 0) {
+    notes.push(
+      `--max-seconds (${maxSeconds} s, sign-ups included) ended the run; ${notSent} of ${orders} orders were not sent`,
+    );
+  }
+  const limited = s.rejectedByReason.RATE_LIMITED ?? 0;
+  if (limited > 0) {
+    notes.push(
+      `the gateway's rate limits refused ${limited} orders (every load user comes from one address); ` +
+        "for load tests run the gateway with KALENCY_RATE_LIMIT=false",
+    );
+  }
+  return notes;
+}
+
 /** Text lines of a summary. */
 export function formatSummary(s: LoadSummary, style: CommandContext["out"]["style"]): string[] {
   const ms = (v: number | null) => formatMs(v ?? undefined);
@@ -345,7 +363,8 @@ class GatewayTarget implements Target {
           method: "POST",
           headers: { "content-type": "application/json" },
           body: JSON.stringify({ username, password }),
-          signal: AbortSignal.any([signal, AbortSignal.timeout(this.o.timeoutMs)]),
+          // a sign-up hashes a password: --timeout is for orders, not for this
+          signal: AbortSignal.any([signal, AbortSignal.timeout(Math.max(this.o.timeoutMs, 10_000))]),
         }).catch((e) => {
           if (signal.aborted) throw e;
           throw new Error(
@@ -548,7 +567,12 @@ async function run(ctx: CommandContext, args: ParsedArgs): Promise<number> {
     const elapsed = performance.now() - start;
     out.endProgress();
     const summary = stats.summary(elapsed, t.mode, t.inFlight());
-    out.record({ kind: "load", seed, symbol, users, ...summary }, formatSummary(summary, out.style));
+    const notSent = ctx.signal.aborted ? 0 : orders - summary.sent;
+    const lines = [
+      ...formatSummary(summary, out.style),
+      ...summaryNotes(summary, orders, maxSeconds, notSent).map((n) => out.style.yellow(`  note: ${n}`)),
+    ];
+    out.record({ kind: "load", seed, symbol, users, notSent, ...summary }, lines);
     return summary.sent > 0 && summary.acked === 0 ? 1 : 0;
   } finally {
     await t.close();

@@ -5,7 +5,7 @@ import { toSteps } from "@lib/money";
 import { dbFixture, freePort, redisFixture, waitFor } from "@lib/testing";
 import { spawnGateway } from "../../services/gateway/testing.ts";
 import { jsonLines, spawnEngine, tools } from "../test_util.ts";
-import { isLoopbackUrl, LoadStats, minLots, planOrders } from "./load.ts";
+import { isLoopbackUrl, LoadStats, minLots, planOrders, summaryNotes } from "./load.ts";
 
 Deno.test("planOrders() gives valid, reproducible limit orders around the mid", () => {
   for (const market of DEFAULT_MARKETS) {
@@ -48,6 +48,18 @@ Deno.test("isLoopbackUrl() accepts only this machine", () => {
   for (const u of ["http://10.0.0.1:8080", "http://example.com", "redis://redis:6379", "not a url"]) {
     assert.ok(!isLoopbackUrl(u), u);
   }
+});
+
+Deno.test("summaryNotes() says when a run was cut short and when a rate limit refused orders", () => {
+  const stats = new LoadStats();
+  stats.add({ kind: "rejected", reason: "RATE_LIMITED", latencyMs: 1 });
+  const s = stats.summary(1000, "REST x", 0);
+  assert.deepEqual(summaryNotes(s, 10, 5, 9), [
+    "--max-seconds (5 s, sign-ups included) ended the run; 9 of 10 orders were not sent",
+    "the gateway's rate limits refused 1 orders (every load user comes from one address); " +
+    "for load tests run the gateway with KALENCY_RATE_LIMIT=false",
+  ]);
+  assert.deepEqual(summaryNotes(new LoadStats().summary(1000, "REST x", 0), 10, 5, 0), []);
 });
 
 Deno.test("LoadStats summarises acks, rejections by reason and latency percentiles", () => {
@@ -121,6 +133,17 @@ Deno.test("load --direct places a bounded number of orders through the engine an
     });
     assert.match(text.stdout, /^load \(direct to stream:orders\): 20 sent in .*\n {2}acked +\d+/);
     assert.match(text.stdout, /ack latency p50 [\d.]+ ms, p90 [\d.]+ ms, p99 [\d.]+ ms, max [\d.]+ ms/);
+    assert.equal(s.notSent, 0);
+    // --max-seconds ends a run that cannot send everything, and the summary says so
+    const cut = await tools(
+      ["load", "--direct", "--orders", "100", "--rate", "20", "--users", "2", "--max-seconds", "1"],
+      { prefix: fx.prefix },
+    );
+    assert.equal(cut.code, 0, cut.stderr);
+    assert.match(
+      cut.stdout,
+      /note: --max-seconds \(1 s, sign-ups included\) ended the run; \d+ of 100 orders were not sent/,
+    );
   } finally {
     assert.equal(await engine.stop(), 0, engine.output());
   }
