@@ -156,10 +156,14 @@ export function buildSimReport(
   const prices = trades.map((t) => t.price);
   const roll = rollSpread(prices);
   const notes: string[] = [];
+  // the trades cover this much of the window: a window longer than the data says nothing more
+  const firstTrade = trades.length ? Math.max(fromMs, Math.min(...trades.map((t) => t.ts))) : toMs;
+  const coveredMs = Math.max(1000, toMs - firstTrade);
   if (f.returns < 60) {
-    notes.push(
-      `only ${f.returns} one-minute returns: the statistics are noisy below about 60 (ask for more minutes)`,
-    );
+    const hint = firstTrade - fromMs > 60_000
+      ? "the trades start later than the window: the simulator has not run longer"
+      : "ask for more minutes";
+    notes.push(`only ${f.returns} one-minute returns: the statistics are noisy below about 60 (${hint})`);
   }
   if (trades.length === 0) notes.push("no trades in the window: is the simulator running with bots?");
   const quoted = quotedSpreadBps(changes, fromMs, toMs);
@@ -172,7 +176,8 @@ export function buildSimReport(
     toMs,
     source,
     trades: trades.length,
-    tradesPerSecond: trades.length / ((toMs - fromMs) / 1000),
+    // over the time the trades cover, not the window asked for
+    tradesPerSecond: trades.length / (coveredMs / 1000),
     returns: f.returns,
     excessKurtosis: finite(f.excessKurtosis),
     acf1: finite(f.acf1),

@@ -134,6 +134,18 @@ Deno.test("buildSimReport() reports an empty window without failing", () => {
   assert.ok(formatSimReport(r).some((l) => l.includes("no trades")));
 });
 
+Deno.test("buildSimReport() counts trades per second over the time the trades cover", () => {
+  // an hour asked for, ten minutes of trades at one a second
+  const end = 3_600_000;
+  const trades = Array.from(
+    { length: 600 },
+    (_, i) => ({ ts: end - 600_000 + i * 1000, price: 100 + (i % 3) }),
+  );
+  const r = buildSimReport("X-USD", 0, end, "stream", trades, []);
+  assert.ok(Math.abs(r.tradesPerSecond - 1) < 0.01, String(r.tradesPerSecond));
+  assert.ok(r.notes.some((n) => n.includes("the trades start later than the window")), r.notes.join("; "));
+});
+
 Deno.test("runSimReport() refuses a symbol the engine does not list, naming the markets", async () => {
   await using fx = await redisFixture("simreport");
   await fx.redis.hSet(keys.markets(fx.prefix), "BTC-USD", "{}");
