@@ -246,7 +246,7 @@ export function describeMessage(streamName: string, value: unknown, style: Style
         formatClock(c.openTime)
       } O ${c.open} H ${c.high} L ${c.low} C ${c.close} V ${c.volume} n=${c.trades}${
         c.closed ? " closed" : ""
-      }`;
+      }${c.source === "index" ? " (index: from ticks)" : ""}`;
     }
     case "sim-control": {
       const { action: _a, ts: _t, ...rest } = value as Record<string, unknown>;
