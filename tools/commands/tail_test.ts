@@ -224,10 +224,12 @@ Deno.test("tail --count N with --from (or --from $) waits for new entries and st
       await new Promise((r) => setTimeout(r, 150));
       await publish(fx.redis, fx.prefix, STREAMS.executions, execution({ tradeId: `trd-${from}-${i}` }));
     }
+    let timer: ReturnType<typeof setTimeout> | undefined;
     const status = await Promise.race([
       live.done,
-      new Promise((r) => setTimeout(() => r("still running"), 3000)),
+      new Promise((r) => timer = setTimeout(() => r("still running"), 3000)),
     ]);
+    clearTimeout(timer);
     if (status === "still running") await live.stop();
     assert.equal(status, 0, `--from ${from} --count 3 ended by itself`);
     assert.equal(live.out.stdout.trim().split("\n").length, 3, live.out.stdout);
