@@ -107,6 +107,13 @@ async function main(): Promise<number> {
       commandRetentionMs: config.KALENCY_COMMAND_RETENTION_MS,
       commandMaxLen: config.KALENCY_COMMAND_MAXLEN,
     });
+    if (shutdown.signal.aborted) {
+      // SIGINT/SIGTERM came while recovering: the shutdown has closed the connections already, and
+      // nothing new was applied (the next start recovers the same state)
+      await shutdown.done;
+      log.info("stopped while recovering", { cursor: runner.cursor });
+      return 0;
+    }
     // keeps the lag gauges fresh between scrapes
     const lagTimer = setInterval(() => runner?.measureLag().catch(() => {}), 2000);
     shutdown.defer("lag probe", () => clearInterval(lagTimer));
