@@ -167,7 +167,11 @@ export function parseSince(text: string, now: number): number | undefined {
 export function normalizeStreamId(text: string): string | undefined {
   const m = /^([0-9]{1,20})(?:-([0-9]{1,20}))?$/.exec(text.trim());
   if (!m) return undefined;
-  return `${BigInt(m[1])}-${BigInt(m[2] ?? "0")}`;
+  const ms = BigInt(m[1]);
+  const seq = BigInt(m[2] ?? "0");
+  // both parts are unsigned 64-bit numbers in Redis
+  if (ms > MAX_SEQ || seq > MAX_SEQ) return undefined;
+  return `${ms}-${seq}`;
 }
 
 const MAX_SEQ = 18446744073709551615n;

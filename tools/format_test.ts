@@ -50,6 +50,9 @@ Deno.test("idBefore() gives the id just before, so reading after it includes the
   assert.equal(normalizeStreamId("1764118000000"), "1764118000000-0");
   assert.equal(normalizeStreamId("12-3"), "12-3");
   assert.equal(normalizeStreamId("abc"), undefined);
+  // Redis's parts are unsigned 64-bit: a larger one is a usage error, not a Redis error
+  assert.equal(normalizeStreamId("1-18446744073709551615"), "1-18446744073709551615");
+  assert.equal(normalizeStreamId("1795688982787-99999999999999999999"), undefined);
 });
 
 Deno.test("sumDecimals() and subtractDecimals() are exact", () => {
