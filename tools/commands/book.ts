@@ -48,6 +48,8 @@ export interface Depth {
   spread: string | null;
   spreadBps: string | null;
   mid: string | null;
+  /** The market's status (TRADING, PAUSED) when the markets read model has it. */
+  status?: string;
 }
 
 function withTotals(levels: BookSnapshot["bids"], depth: number): DepthLevel[] {
@@ -114,7 +116,8 @@ export function formatDepth(d: Depth, style: Style): string[] {
     : style.yellow(
       `     no spread: ${d.bids.length ? "no asks" : d.asks.length ? "no bids" : "the book is empty"}`,
     );
-  const head = `${style.bold(d.symbol)}  seq ${d.seq}  ${style.dim(formatClock(d.ts))}`;
+  const paused = d.status === "PAUSED" ? `  ${style.red("PAUSED: no orders are taken")}` : "";
+  const head = `${style.bold(d.symbol)}  seq ${d.seq}  ${style.dim(formatClock(d.ts))}${paused}`;
   return [head, laid[0], ...laid.slice(1, 1 + asks.length), spreadLine, ...laid.slice(1 + asks.length)];
 }
 
@@ -147,8 +150,16 @@ async function run(ctx: CommandContext, args: ParsedArgs): Promise<number> {
   await using redis = await openRedis(ctx);
   const { out } = ctx;
   const { prefix } = ctx.options;
-  const show = (book: BookSnapshot) => {
-    const d = depthOf(book, depth);
+  const statusOf = async () => {
+    const spec = await redis.hGet(keys.markets(prefix), symbol).catch(() => null);
+    try {
+      return spec ? (JSON.parse(spec) as { status?: string }).status : undefined;
+    } catch {
+      return undefined;
+    }
+  };
+  const show = async (book: BookSnapshot) => {
+    const d = { ...depthOf(book, depth), status: await statusOf() };
     if (watch) out.clearScreen();
     out.record({ kind: "book", ...d }, formatDepth(d, out.style));
   };
@@ -161,7 +172,7 @@ async function run(ctx: CommandContext, args: ParsedArgs): Promise<number> {
       })`,
     );
   }
-  if (first) show(first);
+  if (first) await show(first);
   if (!watch) return 0;
   let last = first ? `${first.seq}/${first.ts}` : "";
   if (!first) out.error(`waiting for a book of ${symbol} under ${prefix} (Ctrl-C to stop)`);
@@ -170,7 +181,7 @@ async function run(ctx: CommandContext, args: ParsedArgs): Promise<number> {
     if (ctx.signal.aborted) break;
     const book = await readBook(redis, prefix, symbol);
     const mark = book ? `${book.seq}/${book.ts}` : "";
-    if (book && mark !== last) show(book);
+    if (book && mark !== last) await show(book);
     last = mark;
   }
   return 0;

@@ -56,6 +56,17 @@ Deno.test("book prints the read model, honours --depth and --json, and names kno
   assert.equal(json.spread, "0.5");
   assert.equal((json.bids as unknown[]).length, 3);
 
+  // a paused market says so
+  await fx.redis.hSet(
+    keys.markets(fx.prefix),
+    "BTC-USD",
+    JSON.stringify({ symbol: "BTC-USD", status: "PAUSED" }),
+  );
+  const paused = await tools(["book", "BTC-USD"], { prefix: fx.prefix });
+  assert.match(paused.stdout.split("\n")[0], /PAUSED: no orders are taken/);
+  const [pausedJson] = jsonLines((await tools(["book", "BTC-USD", "--json"], { prefix: fx.prefix })).stdout);
+  assert.equal(pausedJson.status, "PAUSED");
+
   const missing = await tools(["book", "ETH-USD"], { prefix: fx.prefix });
   assert.equal(missing.code, 1);
   assert.match(missing.stderr, /no book for ETH-USD under .* \(markets: BTC-USD\)/);
