@@ -120,6 +120,38 @@ export function diffJson(
   return out.length < limit;
 }
 
+/**
+ * A snapshot path in the words of the state it points into: `.state.free[6]` is the free balance of
+ * a user in an asset (balances are user-major), `.state.book.price[12]` a field of a resting order.
+ * Paths it does not know stay as they are.
+ */
+export function nameSnapshotPath(where: string, state: unknown): string {
+  const s = state as {
+    users?: string[];
+    assets?: [string, number][];
+    book?: { id?: number[] };
+    closed?: { id?: number[] };
+  };
+  const balance = /^snapshot \.state\.(free|locked)\[(\d+)\]$/.exec(where);
+  const nAssets = s?.assets?.length ?? 0;
+  if (balance && nAssets > 0) {
+    const i = Number(balance[2]);
+    const user = s.users?.[Math.floor(i / nAssets)];
+    const asset = s.assets?.[i % nAssets]?.[0];
+    if (user !== undefined && asset !== undefined) {
+      return `snapshot ${balance[1]} balance of ${user} in ${asset} (minor units)`;
+    }
+  }
+  const order = /^snapshot \.state\.(book|closed)\.(\w+)\[(\d+)\](.*)$/.exec(where);
+  if (order) {
+    const id = s?.[order[1] as "book" | "closed"]?.id?.[Number(order[3])];
+    if (id !== undefined) {
+      return `snapshot ${order[1] === "book" ? "resting" : "closed"} order #${id} .${order[2]}${order[4]}`;
+    }
+  }
+  return where;
+}
+
 /** JSON round trip: what the engine would have written to Redis for a value. */
 function asStored<T>(value: T): T {
   return JSON.parse(JSON.stringify(value));
@@ -411,6 +443,12 @@ export async function runReplay(
     if (snapshotTaken !== undefined) {
       const before = differences.length;
       diffJson(asStored(live.snapshot), snapshotTaken, "snapshot", differences, limit);
+      for (let i = before; i < differences.length; i++) {
+        differences[i] = {
+          ...differences[i],
+          where: nameSnapshotPath(differences[i].where, live.snapshot.state),
+        };
+      }
       snapshot = { cursor: live.manifest.cursor, compared: true, equal: differences.length === before };
     } else snapshot = { cursor: live.manifest.cursor, compared: false, equal: true };
   }

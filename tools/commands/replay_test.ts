@@ -3,7 +3,7 @@ import { type EngineCommandInput, keys, streamKey, STREAMS } from "@lib/contract
 import { publishBatch } from "@lib/redis";
 import { redisFixture, waitFor } from "@lib/testing";
 import { jsonLines, spawnEngine, tools } from "../test_util.ts";
-import { type Difference, diffJson } from "./replay.ts";
+import { type Difference, diffJson, nameSnapshotPath } from "./replay.ts";
 
 Deno.test("diffJson() lists the paths where two JSON values differ, up to a limit", () => {
   const out: Difference[] = [];
@@ -23,6 +23,26 @@ Deno.test("diffJson() lists the paths where two JSON values differ, up to a limi
   const few: Difference[] = [];
   assert.equal(diffJson([1, 2, 3], [4, 5, 6], "x", few, 2), false);
   assert.equal(few.length, 2);
+});
+
+Deno.test("nameSnapshotPath() names the balance and the order a snapshot path points at", () => {
+  const state = {
+    users: ["kalency-fees", "alice", "bob"],
+    assets: [["USD", 6], ["BTC", 8]],
+    book: { id: [7, 9, 12] },
+    closed: { id: [3] },
+  };
+  assert.equal(
+    nameSnapshotPath("snapshot .state.free[3]", state),
+    "snapshot free balance of alice in BTC (minor units)",
+  );
+  assert.equal(
+    nameSnapshotPath("snapshot .state.locked[4]", state),
+    "snapshot locked balance of bob in USD (minor units)",
+  );
+  assert.equal(nameSnapshotPath("snapshot .state.book.price[2]", state), "snapshot resting order #12 .price");
+  assert.equal(nameSnapshotPath("snapshot .state.closed.feeWq[0]", state), "snapshot closed order #3 .feeWq");
+  assert.equal(nameSnapshotPath("snapshot .state.lastTradeId", state), "snapshot .state.lastTradeId");
 });
 
 function traffic(): EngineCommandInput[] {
