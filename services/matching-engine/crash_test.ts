@@ -37,13 +37,13 @@ function spawnEngine(env: Record<string, string>) {
   const drained = Promise.all([collect(child.stdout), collect(child.stderr)]);
   return {
     child,
-    /** Resolves once the process answers on its ops port (its signal handlers are in place by then). */
-    async listening(): Promise<void> {
+    /** Resolves once /healthz answers 200: recovered, and the loop runs. */
+    async running(): Promise<void> {
       await waitFor(async () => {
         const r = await fetch(`http://127.0.0.1:${port}/healthz`).catch(() => undefined);
         await r?.body?.cancel();
-        return r !== undefined;
-      }, { timeoutMs: 30_000, what: "the engine's ops port" });
+        return r?.status === 200;
+      }, { timeoutMs: 30_000, what: "the engine to recover and run" });
     },
     async finish(): Promise<{ code: number; signal: string | null; output: string }> {
       const status = await child.status;
@@ -159,8 +159,9 @@ Deno.test({
     const engine = spawnEngine(env);
     try {
       // the checkpoint may equal `last` already (the previous run caught up before its kill): wait
-      // until this process is up, so the SIGTERM below meets its handler rather than a loading module
-      await engine.listening();
+      // until this process has recovered and runs, so the SIGTERM below stops a running engine (one
+      // stopped while it recovers exits cleanly too, but saves no final snapshot)
+      await engine.running();
       await waitFor(async () => (await redis.get(keys.checkpoint(prefix))) === last, {
         timeoutMs: 30_000,
         what: "the engine to catch up",
