@@ -180,3 +180,26 @@ export function sampleOrderAck(over: Partial<OrderAck> = {}): OrderAck {
     ...over,
   };
 }
+
+/**
+ * CPU seconds (user + system) a process has used so far, from /proc/<pid>/stat (Linux), for the
+ * benchmarks' CPU-per-request figures. `name`, when given, must match the process's command name
+ * (the parenthesised field); undefined when it does not or the process is gone.
+ */
+export async function processCpuSeconds(pid: number | string, name?: string): Promise<number | undefined> {
+  const stat = await Deno.readTextFile(`/proc/${pid}/stat`).catch(() => undefined);
+  if (stat === undefined || (name !== undefined && !stat.includes(`(${name})`))) return undefined;
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  // fields[11], fields[12]: utime, stime in clock ticks (USER_HZ, 100 on Linux)
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
+/**
+ * CPU seconds the Redis server has used so far (INFO cpu: user + system). It counts every client
+ * of the server, so on a shared Redis a per-command figure is an upper bound.
+ */
+export async function redisServerCpuSeconds(redis: RedisClient): Promise<number> {
+  const info = await redis.info("cpu");
+  const field = (name: string) => Number(info.match(new RegExp(`^${name}:([0-9.]+)`, "m"))?.[1] ?? 0);
+  return field("used_cpu_user") + field("used_cpu_sys");
+}

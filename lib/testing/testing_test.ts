@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { dbFixture, redisFixture } from "./mod.ts";
+import { dbFixture, processCpuSeconds, redisFixture, redisServerCpuSeconds } from "./mod.ts";
 
 Deno.test("dbFixture() gives a migrated database of its own", async () => {
   await using db = await dbFixture();
@@ -20,4 +20,13 @@ Deno.test("redisFixture() isolates keys by prefix and cleans up", async () => {
   }
   await using r2 = await redisFixture("fx2");
   assert.equal(await r2.redis.exists(`${prefix}:a`), 0);
+});
+
+Deno.test("processCpuSeconds() and redisServerCpuSeconds() read the CPU time used so far", async () => {
+  const own = await processCpuSeconds(Deno.pid);
+  assert.ok(own !== undefined && own >= 0);
+  assert.equal(await processCpuSeconds(Deno.pid, "no-such-command"), undefined);
+  assert.equal(await processCpuSeconds(2 ** 30), undefined, "no such process");
+  await using fx = await redisFixture("cpu");
+  assert.ok(await redisServerCpuSeconds(fx.redis) > 0);
 });

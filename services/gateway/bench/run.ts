@@ -17,7 +17,13 @@
  */
 import { parseArgs } from "node:util";
 import { connectDb, migrate, withDatabase } from "@lib/db";
-import { deletePrefix, TEST_DATABASE_URL, TEST_REDIS_URL } from "@lib/testing";
+import {
+  deletePrefix,
+  processCpuSeconds,
+  redisServerCpuSeconds,
+  TEST_DATABASE_URL,
+  TEST_REDIS_URL,
+} from "@lib/testing";
 import { keys, streamKey, STREAMS } from "@lib/contracts";
 import { connectRedis, encodeEntry, type RedisClient } from "@lib/redis";
 import { freePort } from "@lib/testing";
@@ -154,32 +160,20 @@ async function settle(redis: RedisClient, prefix: string): Promise<void> {
   console.log("warning: the consumers did not catch up within two minutes");
 }
 
-/** CPU seconds (user + system) a process has used so far, from /proc. */
+/** CPU seconds a process has used so far (it must still run). */
 async function cpuSeconds(pid: number): Promise<number> {
-  const stat = await Deno.readTextFile(`/proc/${pid}/stat`);
-  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-  // fields[11], fields[12]: utime, stime in clock ticks (USER_HZ, 100 on Linux)
-  return (Number(fields[11]) + Number(fields[12])) / 100;
+  const seconds = await processCpuSeconds(pid);
+  if (seconds === undefined) throw new Error(`process ${pid} is gone`);
+  return seconds;
 }
 
 /** CPU seconds used so far by everything named `postgres` (the server's processes, when it is local). */
 async function postgresCpuSeconds(): Promise<number> {
   let total = 0;
   for await (const e of Deno.readDir("/proc")) {
-    if (!/^\d+$/.test(e.name)) continue;
-    const stat = await Deno.readTextFile(`/proc/${e.name}/stat`).catch(() => "");
-    if (!stat.includes("(postgres)")) continue;
-    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-    total += (Number(fields[11]) + Number(fields[12])) / 100;
+    if (/^\d+$/.test(e.name)) total += (await processCpuSeconds(e.name, "postgres")) ?? 0;
   }
   return total;
-}
-
-/** CPU seconds the Redis server has used so far (INFO cpu: user + system, every client's work). */
-async function redisCpuSeconds(redis: RedisClient): Promise<number> {
-  const info = await redis.info("cpu");
-  const field = (name: string) => Number(info.match(new RegExp(`^${name}:([0-9.]+)`, "m"))?.[1] ?? 0);
-  return field("used_cpu_user") + field("used_cpu_sys");
 }
 
 /** Something whose CPU time the benchmark reads before and after each run. */
@@ -287,7 +281,7 @@ async function main() {
       name: names.get(p) ?? "server",
       seconds: () => cpuSeconds(p.pid),
     });
-    const sharedMeters: CpuMeter[] = [{ name: "Redis", seconds: () => redisCpuSeconds(redis) }];
+    const sharedMeters: CpuMeter[] = [{ name: "Redis", seconds: () => redisServerCpuSeconds(redis) }];
     if (await postgresCpuSeconds() > 0) {
       sharedMeters.push({ name: "PostgreSQL", seconds: postgresCpuSeconds });
     }

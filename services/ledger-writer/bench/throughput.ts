@@ -26,7 +26,7 @@ import { createLogger } from "@lib/log";
 import { Registry } from "@lib/metrics";
 import { connectRedis, publishPacked } from "@lib/redis";
 import { CopyWriter, type Sql } from "@lib/db";
-import { dbFixture, redisFixture, TEST_REDIS_URL } from "@lib/testing";
+import { dbFixture, processCpuSeconds, redisFixture, TEST_REDIS_URL } from "@lib/testing";
 import { LedgerStore } from "../ledger_store.ts";
 import { LEDGER_GROUP, startLedgerWriter } from "../run.ts";
 import { commandFlow } from "../../matching-engine/command_flow.ts";
@@ -59,15 +59,9 @@ const copyWriter = (url: string) => values.via === "copy" ? new CopyWriter(url) 
 /** CPU seconds (user + system) used so far by the PostgreSQL backends serving `database`. */
 async function backendCpu(sql: Sql, database: string): Promise<number> {
   const pids = await sql<{ pid: number }[]>`SELECT pid FROM pg_stat_activity WHERE datname = ${database}`;
-  const ticks = 100; // USER_HZ on Linux
   let total = 0;
-  for (const { pid } of pids) {
-    try {
-      const stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
-      const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-      total += (Number(fields[11]) + Number(fields[12])) / ticks; // utime, stime
-    } catch { /* not on Linux, or the backend ended */ }
-  }
+  // not on Linux, or a backend that ended: it counts nothing
+  for (const { pid } of pids) total += (await processCpuSeconds(pid)) ?? 0;
   return total;
 }
 

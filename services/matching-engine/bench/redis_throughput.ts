@@ -14,7 +14,7 @@ import { keys, streamKey, STREAMS } from "@lib/contracts";
 import { createLogger } from "@lib/log";
 import { Registry } from "@lib/metrics";
 import { connectRedis, encodeEntry, type RedisClient } from "@lib/redis";
-import { deletePrefix, TEST_REDIS_URL } from "@lib/testing";
+import { deletePrefix, redisServerCpuSeconds, TEST_REDIS_URL } from "@lib/testing";
 import { commandFlow } from "../command_flow.ts";
 import { createEngine, defaultEngineSettings, restoreEngine } from "../engine.ts";
 import { intake } from "../intake.ts";
@@ -131,14 +131,14 @@ async function oneRun(
       commandMaxLen: 0,
     });
     const stop = new AbortController();
-    const redisCpu0 = await redisCpuSeconds(aux);
+    const redisCpu0 = await redisServerCpuSeconds(aux);
     const cpu0 = process.cpuUsage();
     const t0 = performance.now();
     const loop = runner.run(stop.signal);
     while ((await aux.get(keys.checkpoint(prefix))) !== last) await new Promise((r) => setTimeout(r, 5));
     const seconds = (performance.now() - t0) / 1000;
     const cpu = process.cpuUsage(cpu0);
-    const redisCpu = await redisCpuSeconds(aux) - redisCpu0;
+    const redisCpu = await redisServerCpuSeconds(aux) - redisCpu0;
     stop.abort();
     await loop;
     const rendered = registry.render();
@@ -163,16 +163,6 @@ async function oneRun(
     await readerClient?.close();
     await aux.close();
   }
-}
-
-/**
- * CPU seconds the Redis server has used (user + system), from INFO. It counts every client of the
- * server, so on a shared Redis the per-command figure is an upper bound.
- */
-async function redisCpuSeconds(redis: RedisClient): Promise<number> {
-  const info = await redis.info("cpu");
-  const field = (name: string) => Number(new RegExp(`${name}:([\\d.]+)`).exec(info)?.[1] ?? 0);
-  return field("used_cpu_user") + field("used_cpu_sys");
 }
 
 /** The bucket bound where a Prometheus histogram passes half its count. */
