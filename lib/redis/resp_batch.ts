@@ -118,8 +118,20 @@ export class RespEncoder {
   }
 }
 
+/** The decimal integer of a RESP header (`*3`, `$-1`, `:12`) between `from` and `to`. */
+export function respInt(b: Uint8Array, from: number, to: number): number {
+  let v = 0;
+  let neg = false;
+  for (let i = from; i < to; i++) {
+    const c = b[i]!;
+    if (c === 45) neg = true;
+    else v = v * 10 + c - 48;
+  }
+  return neg ? -v : v;
+}
+
 /** Connection options read from a redis:// or rediss:// URL. */
-function parseUrl(url: string) {
+export function parseRedisUrl(url: string) {
   const u = new URL(url);
   if (u.protocol !== "redis:" && u.protocol !== "rediss:") throw new TypeError(`not a redis URL: ${url}`);
   return {
@@ -147,7 +159,7 @@ export class RespBatchConnection implements BatchConnection, Disposable {
 
   /** Connects (TLS for rediss://), authenticates and selects the database as the URL says. */
   static async connect(url: string): Promise<RespBatchConnection> {
-    const o = parseUrl(url);
+    const o = parseRedisUrl(url);
     const conn = o.tls
       ? await Deno.connectTls({ hostname: o.hostname, port: o.port })
       : await Deno.connect({ hostname: o.hostname, port: o.port });
@@ -245,14 +257,7 @@ export class RespBatchConnection implements BatchConnection, Disposable {
   }
 
   #int(from: number, to: number): number {
-    let v = 0;
-    let neg = false;
-    for (let i = from; i < to; i++) {
-      const c = this.#in[i];
-      if (c === 45) neg = true;
-      else v = v * 10 + c - 48;
-    }
-    return neg ? -v : v;
+    return respInt(this.#in, from, to);
   }
 
   /**

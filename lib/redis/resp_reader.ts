@@ -5,7 +5,7 @@
  * It reconnects by itself: a read after a failure opens a new connection.
  * @module
  */
-import { RespEncoder } from "./resp_batch.ts";
+import { parseRedisUrl, RespEncoder, respInt } from "./resp_batch.ts";
 import type { RawEntry } from "./mod.ts";
 
 const CR = 13;
@@ -22,19 +22,11 @@ export interface StreamReader {
 const MORE = Symbol("more");
 type Value = string | number | null | Value[];
 
-/** Connection options read from a redis:// URL (TLS is not offered here: use node-redis for it). */
+/** Connection options of a redis:// URL (TLS is not offered here: node-redis reads rediss://). */
 function parseUrl(url: string) {
-  const u = new URL(url);
-  if (u.protocol !== "redis:") {
-    throw new TypeError(`RespStreamReader reads redis:// URLs only, not ${u.protocol}`);
-  }
-  return {
-    hostname: u.hostname || "127.0.0.1",
-    port: Number(u.port || 6379),
-    username: decodeURIComponent(u.username),
-    password: decodeURIComponent(u.password),
-    db: Number(u.pathname.slice(1) || 0),
-  };
+  const o = parseRedisUrl(url);
+  if (o.tls) throw new TypeError("RespStreamReader reads redis:// URLs only, not rediss:");
+  return o;
 }
 
 export class RespStreamReader implements StreamReader, Disposable {
@@ -160,17 +152,6 @@ class RedisReplyError extends Error {
   }
 }
 
-function int(b: Uint8Array, from: number, to: number): number {
-  let v = 0;
-  let neg = false;
-  for (let i = from; i < to; i++) {
-    const c = b[i]!;
-    if (c === 45) neg = true;
-    else v = v * 10 + c - 48;
-  }
-  return neg ? -v : v;
-}
-
 /** Where the RESP2 reply at `p` ends, or MORE when it is cut; decodes nothing. */
 function skip(b: Uint8Array, p: number, end: number): number | typeof MORE {
   if (p >= end) return MORE;
@@ -179,12 +160,12 @@ function skip(b: Uint8Array, p: number, end: number): number | typeof MORE {
   const next = eol + 2;
   const type = b[p];
   if (type === 36) {
-    const len = int(b, p + 1, eol);
+    const len = respInt(b, p + 1, eol);
     if (len < 0) return next;
     return next + len + 2 > end ? MORE : next + len + 2;
   }
   if (type === 42) {
-    const n = int(b, p + 1, eol);
+    const n = respInt(b, p + 1, eol);
     let q: number | typeof MORE = next;
     for (let i = 0; i < n && q !== MORE; i++) q = skip(b, q, end);
     return q;
@@ -201,13 +182,13 @@ function parse(b: Uint8Array, p: number, end: number): [Value | RedisReplyError,
   const next = eol + 2;
   switch (type) {
     case 36: { // $ bulk string
-      const len = int(b, p + 1, eol);
+      const len = respInt(b, p + 1, eol);
       if (len < 0) return [null, next];
       if (next + len + 2 > end) return MORE;
       return [decoder.decode(b.subarray(next, next + len)), next + len + 2];
     }
     case 42: { // * array
-      const n = int(b, p + 1, eol);
+      const n = respInt(b, p + 1, eol);
       if (n < 0) return [null, next];
       const items: Value[] = new Array(n);
       let q = next;
@@ -223,7 +204,7 @@ function parse(b: Uint8Array, p: number, end: number): [Value | RedisReplyError,
     case 43: // + simple string
       return [decoder.decode(b.subarray(p + 1, eol)), next];
     case 58: // : integer
-      return [int(b, p + 1, eol), next];
+      return [respInt(b, p + 1, eol), next];
     case 45: // - error
       return [new RedisReplyError(decoder.decode(b.subarray(p + 1, eol))), next];
     default:
