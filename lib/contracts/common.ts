@@ -1,6 +1,7 @@
 import { z } from "zod";
 
-const DECIMAL_REGEXP = /^(0|[1-9][0-9]*)(\.[0-9]+)?$/;
+/** A plain non-negative decimal as text: "0", "12", "65000.25". */
+export const DECIMAL_REGEXP = /^(0|[1-9][0-9]*)(\.[0-9]+)?$/;
 
 /** What is wrong with a value that is not a plain decimal, in the words a client needs. */
 function decimalProblem(v: string | number, text: string): string {
@@ -39,13 +40,15 @@ export const SYMBOL_REGEXP = /^[A-Z0-9]{1,12}-[A-Z0-9]{1,12}$/;
 export const Symbol = z.string().regex(SYMBOL_REGEXP, "must be BASE-QUOTE, e.g. BTC-USD");
 export const Asset = z.string().regex(/^[A-Z0-9]{1,12}$/, "must be an asset code in capitals, e.g. USD");
 
-export const UserId = z.string().min(1).max(64).regex(
-  /^[A-Za-z0-9_.@:-]+$/,
-  "letters, digits and _ . @ : - only",
-);
+/** The characters of a user id (1 to 64 of them). */
+export const USER_ID_REGEXP = /^[A-Za-z0-9_.@:-]+$/;
+/** The characters of a client order id (1 to 64 of them). */
+export const CLIENT_ORDER_ID_REGEXP = /^[A-Za-z0-9_.:-]+$/;
+
+export const UserId = z.string().min(1).max(64).regex(USER_ID_REGEXP, "letters, digits and _ . @ : - only");
 export const OrderId = z.string().min(1).max(64);
 export const ClientOrderId = z.string().min(1).max(64).regex(
-  /^[A-Za-z0-9_.:-]+$/,
+  CLIENT_ORDER_ID_REGEXP,
   "letters, digits and _ . : - only",
 );
 

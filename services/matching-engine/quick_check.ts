@@ -7,32 +7,37 @@
  * two to the same answers over valid and broken commands.
  * @module
  */
-import type { CancelOrderCommand, EngineCommand, PlaceOrderCommand } from "@lib/contracts";
-
-const DECIMAL = /^(0|[1-9][0-9]*)(\.[0-9]+)?$/;
-const USER_ID = /^[A-Za-z0-9_.@:-]{1,64}$/;
-const CLIENT_ORDER_ID = /^[A-Za-z0-9_.:-]{1,64}$/;
-const SYMBOL = /^[A-Z0-9]{1,12}-[A-Z0-9]{1,12}$/;
+import {
+  type CancelOrderCommand,
+  CLIENT_ORDER_ID_REGEXP,
+  DECIMAL_REGEXP,
+  type EngineCommand,
+  type PlaceOrderCommand,
+  SYMBOL_REGEXP,
+  USER_ID_REGEXP,
+} from "@lib/contracts";
 
 type Json = Record<string, unknown>;
 
 const isString = (v: unknown): v is string => typeof v === "string";
 /** An optional field: absent, or passing `ok`. */
 const optional = (v: unknown, ok: (v: unknown) => boolean) => v === undefined || ok(v);
-const decimal = (v: unknown) => isString(v) && DECIMAL.test(v);
-const clientOrderId = (v: unknown) => isString(v) && CLIENT_ORDER_ID.test(v);
+const decimal = (v: unknown) => isString(v) && DECIMAL_REGEXP.test(v);
+/** 1 to 64 characters of a pattern (the contract's id rule). */
+const id = (v: unknown, pattern: RegExp) => isString(v) && v.length >= 1 && v.length <= 64 && pattern.test(v);
+const clientOrderId = (v: unknown) => id(v, CLIENT_ORDER_ID_REGEXP);
 
 function base(j: Json): boolean {
   const { cmdId, replyTo, userId } = j;
   return isString(cmdId) && cmdId.length >= 1 && cmdId.length <= 80 &&
     optional(replyTo, (v) => isString(v) && v.length >= 1) &&
-    isString(userId) && USER_ID.test(userId);
+    id(userId, USER_ID_REGEXP);
 }
 
 function place(j: Json): PlaceOrderCommand | undefined {
   const { side, orderType, timeInForce, postOnly, stp, symbol } = j;
   if (
-    !base(j) || !isString(symbol) || !SYMBOL.test(symbol) ||
+    !base(j) || !isString(symbol) || !SYMBOL_REGEXP.test(symbol) ||
     (side !== "BUY" && side !== "SELL") || (orderType !== "LIMIT" && orderType !== "MARKET") ||
     !optional(timeInForce, (v) => v === "GTC" || v === "IOC" || v === "FOK") ||
     !optional(postOnly, (v) => typeof v === "boolean") ||
@@ -63,7 +68,7 @@ function place(j: Json): PlaceOrderCommand | undefined {
 function cancel(j: Json): CancelOrderCommand | undefined {
   const { symbol, orderId } = j;
   if (
-    !base(j) || !optional(symbol, (v) => isString(v) && SYMBOL.test(v)) ||
+    !base(j) || !optional(symbol, (v) => isString(v) && SYMBOL_REGEXP.test(v)) ||
     !optional(orderId, (v) => isString(v) && v.length >= 1 && v.length <= 64) ||
     !optional(j.clientOrderId, clientOrderId)
   ) return undefined;
