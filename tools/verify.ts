@@ -215,13 +215,14 @@ async function checkPostings(sql: Sql, diffs: Collector): Promise<CheckResult> {
 
 /**
  * The engine's wallets (free + locked, as read with the streams' ends) vs the sums of the postings.
- * `moving`: users whose balance changed after those ends (skipped: the ledger may have only some of it).
+ * `changing`: the users whose balance changed after those ends, asked once the postings are read
+ * (they are skipped: the ledger may hold only part of the change).
  */
 async function checkBalances(
   raw: Record<string, string>,
   sql: Sql,
   diffs: Collector,
-  moving: ReadonlySet<string>,
+  changing: () => Promise<ReadonlySet<string>>,
 ): Promise<CheckResult> {
   const engine = new Map<string, Map<string, bigint>>();
   for (const [userId, json] of Object.entries(raw)) {
@@ -245,6 +246,7 @@ async function checkBalances(
     if (!ledger.has(b.account)) ledger.set(b.account, new Map());
     ledger.get(b.account)!.set(b.asset, toScaled(b.balance));
   }
+  const moving = await changing();
   let compared = 0;
   let skipped = 0;
   for (const user of new Set([...engine.keys(), ...ledger.keys()])) {
@@ -286,7 +288,8 @@ async function checkCandles(
   sql: Sql,
   prefix: string,
   diffs: Collector,
-  moving: ReadonlySet<string>,
+  /** The "symbol minute" pairs trades arrived in after the streams' ends, asked once the data is read. */
+  changing: () => Promise<ReadonlySet<string>>,
   signal?: AbortSignal,
 ): Promise<CheckResult> {
   const minutes = await sql<{ symbol: string; minute: Date; volume: string; trades: number }[]>`
@@ -297,12 +300,14 @@ async function checkCandles(
     if (!bySymbol.has(m.symbol)) bySymbol.set(m.symbol, new Map());
     bySymbol.get(m.symbol)!.set(m.minute.getTime(), { volume: toScaled(m.volume), trades: Number(m.trades) });
   }
-  let compared = 0;
+  // every symbol's candles first, then one look at what moved on meanwhile, then the comparison
+  const candlesOf = new Map<string, Map<number, { volume: bigint; trades: number }>>();
   for (const [symbol, ledger] of bySymbol) {
     const times = [...ledger.keys()];
     let from = Math.min(...times);
     const to = Math.max(...times);
     const candles = new Map<number, { volume: bigint; trades: number }>();
+    candlesOf.set(symbol, candles);
     while (from <= to && !signal?.aborted) {
       const page = await readCandles(redis, sql, prefix, {
         symbol,
@@ -316,6 +321,11 @@ async function checkCandles(
       if (page.length < 1000) break;
       from = page[page.length - 1].openTime + 60_000;
     }
+  }
+  const moving = await changing();
+  let compared = 0;
+  for (const [symbol, ledger] of bySymbol) {
+    const candles = candlesOf.get(symbol)!;
     for (const t of new Set([...ledger.keys(), ...candles.keys()])) {
       // a minute still receiving trades is compared at the next run
       if (moving.has(`${symbol} ${t}`)) continue;
@@ -370,40 +380,32 @@ async function caughtUp(
 
 /**
  * What the output streams changed after `ends`, while the check ran: the users (buyers, sellers,
- * the fee account, wallet events' users) or the "symbol minute" pairs of the new trades.
+ * wallet events' users, the fee account among them) and the "symbol minute" pairs of the new trades.
  */
 async function changedAfter(
   redis: RedisClient,
   execKey: string,
   walletKey: string,
   ends: { executions: string; wallet: string },
-  what: "users" | "minutes",
-): Promise<Set<string>> {
-  const out = new Set<string>();
-  const after = async (key: string, end: string) =>
-    expandEntries(((await redis.xRange(key, `(${end}`, "+")) ?? []) as RawEntry[]);
-  for (const e of await after(execKey, ends.executions)) {
-    let x: Record<string, unknown>;
-    try {
-      x = JSON.parse(e.message.payload ?? "");
-    } catch {
-      continue;
-    }
-    if (what === "minutes") {
-      out.add(`${x.symbol} ${Math.floor(Number(x.ts) / 60_000) * 60_000}`);
-    } else {
-      // (the fee account's changes come with wallet events, below)
-      for (const u of [x.buyerUserId, x.sellerUserId]) out.add(String(u));
-    }
-  }
-  if (what === "users") {
-    for (const e of await after(walletKey, ends.wallet)) {
+): Promise<{ users: Set<string>; minutes: Set<string> }> {
+  const users = new Set<string>();
+  const minutes = new Set<string>();
+  const after = async (key: string, end: string) => {
+    const entries = expandEntries(((await redis.xRange(key, `(${end}`, "+")) ?? []) as RawEntry[]);
+    const values: Record<string, unknown>[] = [];
+    for (const e of entries) {
       try {
-        out.add(String(JSON.parse(e.message.payload ?? "").userId));
-      } catch { /* not a wallet event */ }
+        values.push(JSON.parse(e.message.payload ?? ""));
+      } catch { /* not a message of the contract: it changes nothing */ }
     }
+    return values;
+  };
+  for (const x of await after(execKey, ends.executions)) {
+    minutes.add(`${x.symbol} ${Math.floor(Number(x.ts) / 60_000) * 60_000}`);
+    for (const u of [x.buyerUserId, x.sellerUserId]) users.add(String(u));
   }
-  return out;
+  for (const x of await after(walletKey, ends.wallet)) users.add(String(x.userId));
+  return { users, minutes };
 }
 
 /** Runs every check and returns the report (it never throws for a difference, only for I/O errors). */
@@ -449,18 +451,16 @@ export async function runVerify(options: VerifyOptions): Promise<VerifyReport> {
       options.signal,
     );
     const postings = await checkPostings(sql, diffs);
-    const balances = await checkBalances(
-      wallets,
-      sql,
-      diffs,
-      await changedAfter(redis, execKey, walletKey, ends, "users"),
-    );
+    // each check asks what moved on since the ends once it has read its own data, so that nothing
+    // stored after that question can surprise it
+    const moving = () => changedAfter(redis, execKey, walletKey, ends);
+    const balances = await checkBalances(wallets, sql, diffs, async () => (await moving()).users);
     const candles = await checkCandles(
       redis,
       sql,
       options.prefix,
       diffs,
-      await changedAfter(redis, execKey, walletKey, ends, "minutes"),
+      async () => (await moving()).minutes,
       options.signal,
     );
     if (options.signal?.aborted) throw new Error("interrupted");
