@@ -366,11 +366,7 @@ class GatewayTarget implements Target {
           // a sign-up hashes a password: --timeout is for orders, not for this
           signal: AbortSignal.any([signal, AbortSignal.timeout(Math.max(this.o.timeoutMs, 10_000))]),
         }).catch((e) => {
-          if (signal.aborted) throw e;
-          throw new Error(
-            `cannot reach the gateway at ${this.base}: ${(e as Error).message} ` +
-              "(is it running? set --gateway-url or KALENCY_GATEWAY_URL)",
-          );
+          throw signal.aborted ? e : unreachable(this.base, e);
         });
         const body = await res.json().catch(() => ({}));
         if (res.status === 429) {
@@ -455,6 +451,14 @@ async function marketAndMid(
   return { market, mid };
 }
 
+/** The error of a request that did not reach the gateway at all. */
+function unreachable(base: string, e: unknown): Error {
+  return new Error(
+    `cannot reach the gateway at ${base}: ${(e as Error).message} ` +
+      "(is it running? set --gateway-url or KALENCY_GATEWAY_URL)",
+  );
+}
+
 /**
  * The market and its mid price as the gateway answers them: its markets list (markets added at run
  * time included) and the best bid and ask of its book, so that orders go where the market is now.
@@ -468,11 +472,7 @@ async function marketAndMidFromGateway(
     const res = await fetch(`${gatewayUrl}${path}`, {
       signal: AbortSignal.any([signal, AbortSignal.timeout(10_000)]),
     }).catch((e) => {
-      if (signal.aborted) throw e;
-      throw new Error(
-        `cannot reach the gateway at ${gatewayUrl}: ${(e as Error).message} ` +
-          "(is it running? set --gateway-url or KALENCY_GATEWAY_URL)",
-      );
+      throw signal.aborted ? e : unreachable(gatewayUrl, e);
     });
     if (!res.ok) {
       await res.body?.cancel();

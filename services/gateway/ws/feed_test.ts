@@ -426,7 +426,7 @@ Deno.test("symbols that are not listed are refused on every WebSocket route, as 
     const refused = await c.request({ op: "subscribe", channels: [channel] }, "error");
     assert.equal(refused.code, "UNKNOWN_SYMBOL", channel);
     assert.equal(refused.channel, channel);
-    assert.equal(refused.message, "unknown symbol NOPE-USD; listed: BTC-USD, ETH-USD");
+    assert.equal(refused.message, "symbol NOPE-USD is not listed; markets: BTC-USD, ETH-USD");
   }
   assert.equal((await c.request({ op: "subscribe", channels: ["book.BTC-USD"] })).type, "subscribed");
   for (const path of ["/ws/trades/nope-usd", "/ws/ticks/NOPE-USD"]) {

@@ -27,6 +27,7 @@ import {
   streamIdMs,
 } from "@lib/redis";
 import type { Hono } from "hono";
+import { unknownSymbol } from "../errors.ts";
 import { CHANNEL_KINDS } from "./channels.ts";
 import { createDispatcher, type Dispatcher, STREAM_CHANNELS, tickerMessage } from "./fanout.ts";
 import { Hub, ROUTES } from "./hub.ts";
@@ -291,7 +292,8 @@ export async function createMarketFeed(
     }
     // before the engine wrote its markets there is nothing to judge by
     if (listed.symbols.size === 0 || listed.symbols.has(symbol)) return undefined;
-    return `unknown symbol ${symbol}; listed: ${[...listed.symbols].sort().join(", ")}`;
+    // the words REST uses for the same mistake
+    return unknownSymbol(symbol, [...listed.symbols].sort().map((s) => ({ symbol: s }))).message;
   }
 
   const loop = (async () => {
