@@ -4,6 +4,22 @@ import { describeMessage, matchesFilter, resolveStream, type ShownEntry } from "
 
 const plain = createStyle(false);
 
+const CANDLE = {
+  symbol: "BTC-USD",
+  timeframe: "1m",
+  openTime: 0,
+  closeTime: 60_000,
+  open: "1",
+  high: "2",
+  low: "0.5",
+  close: "1.5",
+  volume: "10",
+  quoteVolume: "15",
+  trades: 4,
+  closed: true,
+  source: "trade",
+};
+
 Deno.test("describeMessage() shows the key fields of every stream's messages", async (t) => {
   const cases: [stream: string, message: unknown, expected: RegExp][] = [
     [
@@ -18,40 +34,12 @@ Deno.test("describeMessage() shows the key fields of every stream's messages", a
     ],
     [
       "candles",
-      {
-        symbol: "BTC-USD",
-        timeframe: "1m",
-        openTime: 0,
-        closeTime: 60_000,
-        open: "1",
-        high: "2",
-        low: "0.5",
-        close: "1.5",
-        volume: "10",
-        quoteVolume: "15",
-        trades: 4,
-        closed: true,
-        source: "trade",
-      },
+      CANDLE,
       /^BTC-USD \d\d:\d\d:\d\d\.000 O 1 H 2 L 0\.5 C 1\.5 V 10 n=4 closed$/,
     ],
     [
       "candles",
-      {
-        symbol: "BTC-USD",
-        timeframe: "1m",
-        openTime: 0,
-        closeTime: 60_000,
-        open: "1",
-        high: "2",
-        low: "0.5",
-        close: "1.5",
-        volume: "10",
-        quoteVolume: "15",
-        trades: 4,
-        closed: false,
-        source: "index",
-      },
+      { ...CANDLE, closed: false, source: "index" },
       /^BTC-USD \d\d:\d\d:\d\d\.000 O 1 H 2 L 0\.5 C 1\.5 V 10 n=4 \(index: from ticks\)$/,
     ],
     [

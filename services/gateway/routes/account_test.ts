@@ -12,18 +12,20 @@ const ledgerAvailable = (() => {
   }
 })();
 
+/** A ledger writer on the fixture's prefix and database. */
+function spawnLedger(gw: { prefix: string; databaseUrl: string }) {
+  return spawnService(LEDGER_MAIN, { KALENCY_PREFIX: gw.prefix, DATABASE_URL: gw.databaseUrl }, {
+    portVar: "KALENCY_LEDGER_PORT",
+    anyHealth: true,
+  });
+}
+
 Deno.test({
   name: "wallet postings come from the ledger; the admin status shows the consumer groups",
   ignore: !engineAvailable() || !ledgerAvailable,
   async fn() {
     await using gw = await gatewayFixture({ engine: true });
-    await using _ledger = await spawnService(LEDGER_MAIN, {
-      KALENCY_PREFIX: gw.prefix,
-      DATABASE_URL: gw.databaseUrl,
-    }, {
-      portVar: "KALENCY_LEDGER_PORT",
-      anyHealth: true,
-    });
+    await using _ledger = await spawnLedger(gw);
     const s = await gw.signup();
     const page = await waitFor(async () => {
       const r = await gw.call("GET", "/v1/wallet/postings?limit=2", { headers: s.headers });
@@ -84,13 +86,7 @@ Deno.test({
   ignore: !engineAvailable() || !ledgerAvailable,
   async fn() {
     await using gw = await gatewayFixture({ engine: true });
-    await using _ledger = await spawnService(LEDGER_MAIN, {
-      KALENCY_PREFIX: gw.prefix,
-      DATABASE_URL: gw.databaseUrl,
-    }, {
-      portVar: "KALENCY_LEDGER_PORT",
-      anyHealth: true,
-    });
+    await using _ledger = await spawnLedger(gw);
     const [maker, taker, stranger] = [await gw.signup(), await gw.signup(), await gw.signup()];
     for (const price of ["60000", "60001", "60002"]) {
       const sell = await gw.call("POST", "/v1/orders", {
