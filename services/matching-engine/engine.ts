@@ -166,8 +166,11 @@ class Engine implements MatchingEngine {
   #prices: Map<number, string>[] = [];
 
   // Read-model changes since the last takeChanges(); Sets keep first-touch order (deterministic).
-  /** Orders changed, with the time of their latest change. */
-  #dirtyOrders = new Map<Order, number>();
+  /**
+   * Orders changed, with the wire form of their latest event: every change of an order's state
+   * comes with an event, so that form is the order as it is now, with the time of its latest change.
+   */
+  #dirtyOrders = new Map<Order, OrderAck>();
   #closedIds = new Set<Order>();
   #dirtyUsers = new Set<User>();
   #dirtyMarkets = new Set<Market>();
@@ -528,7 +531,7 @@ class Engine implements MatchingEngine {
         }
         : { event: ORDER_EVENT_KINDS[out.evKind[i]!]!, order: ack, ts };
       orderEvents.push(ev);
-      this.#dirtyOrders.set(o, ts);
+      this.#dirtyOrders.set(o, ack);
       if (o.level === null) this.#closedIds.add(o);
     }
     const walletEvents: WalletEvent[] = [];
@@ -624,8 +627,7 @@ class Engine implements MatchingEngine {
   }
 
   takeChanges(): ReadModelChanges {
-    const orders: OrderAck[] = [];
-    for (const [o, ts] of this.#dirtyOrders) orders.push(this.#ack(o, ts));
+    const orders = [...this.#dirtyOrders.values()];
     const closedOrderIds = [...this.#closedIds].map((o) => this.#core.orderIdText(o.id));
     const wallets = [...this.#dirtyUsers].map((u) => this.#wallet(u));
     const markets = [...this.#dirtyMarkets].map((m) => m.spec);

@@ -15,6 +15,9 @@ import {
 } from "./engine.ts";
 import type { CommandOutput, EngineSettings, MatchingEngine } from "./engine_api.ts";
 import { assertCoreInvariants } from "./core/invariants.ts";
+import { STATUSES } from "./core/model.ts";
+import { stepsText } from "./core/units.ts";
+import { takeCommands } from "./command_flow.ts";
 
 const T0 = 1_764_118_000_000;
 const EPOCH = T0.toString(36);
@@ -465,4 +468,31 @@ Deno.test("defaultEngineSettings() uses the default markets, balances and limits
     "kalency-fees",
     100,
   ]);
+});
+
+Deno.test("takeChanges() gives each order as the core holds it, over a long flow in batches", () => {
+  const settings = defaultEngineSettings();
+  const engine = createEngine(settings);
+  const core = inspectCore(engine);
+  const commands = takeCommands({ seed: 11, users: 40, markets: settings.markets }, 4_000);
+  let checked = 0;
+  for (let b = 0; b < commands.length; b += 50) {
+    run(engine, commands.slice(b, b + 50), b);
+    for (const o of engine.takeChanges().orders) {
+      const resting = core.orders.get(core.parseOrderId(o.orderId));
+      if (resting === undefined) {
+        // closed; a partly filled order whose remainder expired keeps PARTIALLY_FILLED (docs/engine.md)
+        const closed = ["FILLED", "CANCELED", "EXPIRED"].includes(o.status) ||
+          (o.status === "PARTIALLY_FILLED" && o.expireReason !== undefined);
+        assert.ok(closed, JSON.stringify(o));
+        continue;
+      }
+      const lot = resting.market.lot;
+      assert.equal(o.status, STATUSES[resting.status], JSON.stringify(o));
+      assert.equal(o.filledQty, stepsText(resting.filled, lot));
+      assert.equal(o.remainingQty, stepsText(resting.qty - resting.filled, lot));
+      checked++;
+    }
+  }
+  assert.ok(checked > 1_000, `only ${checked} open orders checked`);
 });

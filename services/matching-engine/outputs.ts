@@ -10,7 +10,15 @@
  * `buildBatch` is pure (it returns Redis commands as argument arrays); `commitBatch` sends them.
  * @module
  */
-import { type EngineReply, type Execution, keys, type OrderAck, streamKey, STREAMS } from "@lib/contracts";
+import {
+  type EngineReply,
+  type Execution,
+  keys,
+  type OrderAck,
+  type OrderEvent,
+  streamKey,
+  STREAMS,
+} from "@lib/contracts";
 import { BATCH_TYPE, batchLine, type RawEntry } from "@lib/redis";
 import type { CommandOutput, ReadModelChanges } from "./engine_api.ts";
 import type { BatchConnection, ExecResult } from "@lib/redis";
@@ -142,6 +150,8 @@ export class BatchBuilder {
     // One packed entry per stream; messages in command order, within a command in the order the
     // engine produced them.
     const lines = new Map<string, string[]>();
+    // The JSON of each order an event carries: the order read models reuse it (see readModels).
+    const orderJsons = new Map<OrderAck, string>();
     const add = (key: string, type: string, json: string) => {
       const l = lines.get(key);
       if (l) l.push(batchLine(type, json));
@@ -153,7 +163,11 @@ export class BatchBuilder {
         add(k.executions, "execution", json);
         pushFill(e, json);
       }
-      for (const ev of out.orderEvents) add(k.orderEvents, ev.event, JSON.stringify(ev));
+      for (const ev of out.orderEvents) {
+        const orderJson = JSON.stringify(ev.order);
+        orderJsons.set(ev.order, orderJson);
+        add(k.orderEvents, ev.event, orderEventJson(ev, orderJson));
+      }
       for (const w of out.walletEvents) add(k.wallet, w.reason, JSON.stringify(w));
       for (const d of out.bookDeltas) add(k.book, "delta", JSON.stringify(d));
       if (out.replyTo) {
@@ -212,7 +226,7 @@ export class BatchBuilder {
       cmds.push(["LPUSH", key, ...list]);
       cmds.push(["LTRIM", key, "0", String(this.#o.symbolTradesLimit - 1)]);
     }
-    cmds.push(...this.readModels(batch.changes, batch.createdOrderIds));
+    cmds.push(...this.readModels(batch.changes, batch.createdOrderIds, orderJsons));
     cmds.push(["SET", keys.checkpoint(p), batch.checkpoint, "GET"]);
     return cmds;
   }
@@ -242,9 +256,15 @@ export class BatchBuilder {
 
   /**
    * The read-model writes for a set of changes (also used alone, for the initial markets).
-   * `created`: the orders new in this batch (see {@linkcode Batch.createdOrderIds}).
+   * `created`: the orders new in this batch (see {@linkcode Batch.createdOrderIds}). `jsonOf`: JSON
+   * already made of some of the orders (the engine hands out the same object for an order's latest
+   * event and its read model).
    */
-  readModels(changes: ReadModelChanges, created: ReadonlySet<string> = new Set()): RedisCommand[] {
+  readModels(
+    changes: ReadModelChanges,
+    created: ReadonlySet<string> = new Set(),
+    jsonOf: ReadonlyMap<OrderAck, string> = new Map(),
+  ): RedisCommand[] {
     const p = this.#o.prefix;
     const cmds: RedisCommand[] = [];
     if (changes.wallets.length) {
@@ -273,7 +293,7 @@ export class BatchBuilder {
       const closed = isClosed(o) || closedIds.has(o.orderId);
       const isNew = created.has(o.orderId);
       const key = keys.order(p, o.orderId);
-      const json = JSON.stringify(o);
+      const json = jsonOf.get(o) ?? JSON.stringify(o);
       cmds.push(closed ? ["SET", key, json, "EX", this.#ttl] : ["SET", key, json]);
       written.add(o.orderId);
       const score = String(o.createdAt);
@@ -304,6 +324,15 @@ export class BatchBuilder {
     }
     return cmds;
   }
+}
+
+/**
+ * `JSON.stringify(ev)` for an order event whose order is already JSON: the same text, key for key
+ * (event, order, tradeId when present, ts), without serializing the order a second time.
+ */
+export function orderEventJson(ev: OrderEvent, orderJson: string): string {
+  const tradeId = ev.tradeId === undefined ? "" : `,"tradeId":${JSON.stringify(ev.tradeId)}`;
+  return `{"event":"${ev.event}","order":${orderJson}${tradeId},"ts":${JSON.stringify(ev.ts)}}`;
 }
 
 function isClosed(o: OrderAck): boolean {

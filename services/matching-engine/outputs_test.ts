@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import {
+  EngineCommand,
   type Execution,
   keys,
   type OrderAck,
@@ -13,6 +14,8 @@ import { BATCH_TYPE, decodeEntry, type RawEntry, readRange } from "@lib/redis";
 import { redisFixture, sampleOrderAck } from "@lib/testing";
 import { RespBatchConnection } from "@lib/redis";
 import type { CommandOutput, ReadModelChanges } from "./engine_api.ts";
+import { takeCommands } from "./command_flow.ts";
+import { createEngine, defaultEngineSettings } from "./engine.ts";
 import {
   type Batch,
   BatchBuilder,
@@ -312,4 +315,35 @@ Deno.test("BatchBuilder caps packed streams in messages: MAXLEN follows the mess
     settled >= 990 && settled <= 1000,
     `one message an entry: back to about 1000 entries, got ${settled}`,
   );
+});
+
+Deno.test("BatchBuilder writes each order event and order read model exactly as JSON.stringify would", () => {
+  const settings = defaultEngineSettings();
+  const engine = createEngine(settings);
+  const builder = new BatchBuilder({
+    prefix: "t",
+    streamMaxLen: 1_000,
+    replyMaxLen: 100,
+    closedOrderTtlSeconds: 60,
+  });
+  const commands = takeCommands({ seed: 5, users: 30, markets: settings.markets }, 2_000);
+  let events = 0;
+  let orders = 0;
+  for (let b = 0; b < commands.length; b += 100) {
+    const outputs = commands.slice(b, b + 100).map((c, i) =>
+      engine.apply(EngineCommand.parse(c), { id: `${TS + b + i}-0`, ts: TS + b + i })
+    );
+    const changes = engine.takeChanges();
+    const cmds = builder.build({ outputs, dead: [], changes, checkpoint: "1-0", createdOrderIds: new Set() });
+    const packed = cmds.find((c) => c[0] === "XADD" && c[1] === streamKey("t", STREAMS.orderEvents));
+    const lines = packed![packed!.length - 1]!.split("\n").map((l) => l.slice(l.indexOf(" ") + 1));
+    assert.deepEqual(lines, outputs.flatMap((o) => o.orderEvents).map((ev) => JSON.stringify(ev)));
+    const sets = new Map(
+      cmds.filter((c) => c[0] === "SET" && c[1]!.startsWith("t:order:")).map((c) => [c[1], c[2]]),
+    );
+    for (const o of changes.orders) assert.equal(sets.get(keys.order("t", o.orderId)), JSON.stringify(o));
+    events += lines.length;
+    orders += changes.orders.length;
+  }
+  assert.ok(events > 3_000 && orders > 1_500, `${events} events, ${orders} orders`);
 });
