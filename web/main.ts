@@ -8,6 +8,8 @@
  * KALENCY_MAKER_FEE_BPS / KALENCY_TAKER_FEE_BPS (fee estimate fallback), LOG_LEVEL.
  * @module
  */
+// first, so that a signal while the rest loads still stops the service cleanly
+import "@lib/lifecycle/early";
 import { z } from "zod";
 import { BaseConfig, DEFAULT_PORTS, loadConfig, Port } from "@lib/config";
 import { createShutdown } from "@lib/lifecycle";
@@ -47,14 +49,19 @@ const app = await createApp({
   registry,
 });
 
-const server = Deno.serve({
-  hostname: config.KALENCY_HOST,
-  port: config.KALENCY_WEB_PORT,
-  signal: shutdown.signal,
-  onListen: ({ hostname, port }) =>
-    log.info("web listening", { url: `http://${hostname}:${port}`, gateway: config.KALENCY_GATEWAY_URL }),
-}, app.fetch);
-shutdown.defer("http server", () => server.finished);
+// A signal during the start (building the islands takes a while) has already run the shutdown: a
+// server started now would never be stopped.
+if (!shutdown.signal.aborted) {
+  const server = Deno.serve({
+    hostname: config.KALENCY_HOST,
+    port: config.KALENCY_WEB_PORT,
+    signal: shutdown.signal,
+    onListen: ({ hostname, port }) =>
+      log.info("web listening", { url: `http://${hostname}:${port}`, gateway: config.KALENCY_GATEWAY_URL }),
+  }, app.fetch);
+  shutdown.defer("http server", () => server.finished);
+}
 
 await shutdown.done;
 log.info("web stopped");
+Deno.exit(0);

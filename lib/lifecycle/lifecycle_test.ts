@@ -53,6 +53,34 @@ Deno.test("a real SIGTERM makes a service exit 0 after its closers ran", async (
   assert.match(text, /closed/);
 });
 
+Deno.test("a SIGTERM while the program still loads is held, then stops it cleanly (exit 0)", async () => {
+  // the pause stands for loading the rest of a service's modules, before createShutdown runs
+  const script = `
+    import "${new URL("./early.ts", import.meta.url).href}";
+    import { createShutdown } from "${new URL("./mod.ts", import.meta.url).href}";
+    console.log("loading");
+    await new Promise((r) => setTimeout(r, 400));
+    const s = createShutdown();
+    s.defer("x", () => console.log("closed"));
+    await s.done;
+    console.log("stopped");
+    Deno.exit(0);
+  `;
+  const child = new Deno.Command(Deno.execPath(), { args: ["eval", script], stdout: "piped" }).spawn();
+  const reader = child.stdout.getReader();
+  let text = "";
+  while (!text.includes("loading")) text += new TextDecoder().decode((await reader.read()).value);
+  child.kill("SIGTERM");
+  for (;;) {
+    const { value, done } = await reader.read();
+    if (done) break;
+    text += new TextDecoder().decode(value);
+  }
+  const status = await child.status;
+  assert.equal(status.code, 0, text);
+  assert.match(text, /closed\nstopped/);
+});
+
 Deno.test("sleep() waits, and ends early when its signal aborts", async () => {
   const t0 = performance.now();
   await sleep(20);

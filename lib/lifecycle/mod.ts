@@ -25,6 +25,39 @@ export interface ShutdownOptions {
   onClose?: (name: string, error?: unknown) => void;
 }
 
+/**
+ * Signals held since `holdEarlySignals`, until the process's shutdown takes over. Deno's default
+ * action for SIGINT/SIGTERM ends the process at once (exit 130/143) with nothing closed.
+ */
+let held: Map<Deno.Signal, () => void> | undefined;
+let heldSignal: Deno.Signal | undefined;
+
+/**
+ * Holds SIGINT/SIGTERM from now until `createShutdown` runs, which then shuts down as if the
+ * signal had come just after it. A service's main module imports `@lib/lifecycle/early` first for
+ * this: loading the rest of its modules takes a few hundred milliseconds, and a signal in that time
+ * would otherwise end it with 143 instead of a clean stop.
+ */
+export function holdEarlySignals(): void {
+  if (held) return;
+  held = new Map();
+  for (const s of SIGNALS) {
+    const listener = () => void (heldSignal ??= s);
+    held.set(s, listener);
+    Deno.addSignalListener(s, listener);
+  }
+}
+
+/** Stops holding signals; returns the one that came meanwhile, if any. */
+function releaseEarlySignals(): Deno.Signal | undefined {
+  if (!held) return undefined;
+  for (const [s, listener] of held) Deno.removeSignalListener(s, listener);
+  held = undefined;
+  const s = heldSignal;
+  heldSignal = undefined;
+  return s;
+}
+
 /** The shutdown a SIGINT/SIGTERM started in this process, if one did. */
 let signalled: Shutdown | undefined;
 
@@ -86,7 +119,11 @@ export function createShutdown(options: ShutdownOptions = {}): Shutdown {
       return running;
     },
   };
-  if (options.listen !== false) { for (const s of SIGNALS) Deno.addSignalListener(s, onSignal); }
+  if (options.listen !== false) {
+    for (const s of SIGNALS) Deno.addSignalListener(s, onSignal);
+    // a signal held while the program loaded counts as one that comes right now
+    if (releaseEarlySignals()) setTimeout(onSignal, 0);
+  }
   return self;
 }
 

@@ -3,6 +3,8 @@
  * /healthz and /metrics, until SIGINT/SIGTERM (finish the current batch, ack, close, exit 0).
  * @module
  */
+// first, so that a signal while the rest loads still stops the service cleanly
+import "@lib/lifecycle/early";
 import { connectDb, type Sql } from "@lib/db";
 import { healthResponse, lagReasons, opsHandler, runHealthChecks, serveOps } from "@lib/health";
 import { withinMs } from "@lib/lifecycle";

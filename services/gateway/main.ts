@@ -3,6 +3,8 @@
  * Config -> resources -> wiring -> serve until SIGINT/SIGTERM -> close in reverse -> exit 0.
  * @module
  */
+// first, so that a signal while the rest loads still stops the service cleanly
+import "@lib/lifecycle/early";
 import type { Context } from "hono";
 import { getConnInfo } from "hono/deno";
 import { loadConfig } from "@lib/config";

@@ -3,6 +3,8 @@
  * /metrics, until SIGINT/SIGTERM (finish the current batch, commit, ack, close, exit 0).
  * @module
  */
+// first, so that a signal while the rest loads still stops the service cleanly
+import "@lib/lifecycle/early";
 import { CopyWriter, type Sql } from "@lib/db";
 import postgres from "postgres";
 import { healthResponse, lagReasons, opsHandler, runHealthChecks, serveOps } from "@lib/health";

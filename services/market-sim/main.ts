@@ -3,6 +3,8 @@
  * matching engine like any user, under the admin controls of `stream:sim-control`.
  * Serves /healthz, /metrics and /status on KALENCY_SIM_PORT.
  */
+// first, so that a signal while the rest loads still stops the service cleanly
+import "@lib/lifecycle/early";
 import { loadConfig } from "@lib/config";
 import { opsHandler, serveOps } from "@lib/health";
 import { createShutdown } from "@lib/lifecycle";

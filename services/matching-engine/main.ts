@@ -3,6 +3,8 @@
  * /healthz and /metrics, until SIGINT/SIGTERM (finish the batch, commit, final snapshot, exit 0).
  * @module
  */
+// first, so that a signal while the rest loads still stops the service cleanly
+import "@lib/lifecycle/early";
 import { ConfigError, loadConfig } from "@lib/config";
 import { opsHandler, serveOps } from "@lib/health";
 import { createShutdown } from "@lib/lifecycle";
