@@ -130,9 +130,25 @@ function parseFor(argv: string[], options: Command["options"]): ParsedArgs {
       ...(o.multiple ? { multiple: true } : {}),
     };
   }
+  // "--orders -5" would read -5 as an option: join a negative number to its option, so the option's
+  // own check says what it accepts
+  const stringOptions = new Set<string>();
+  for (const [name, o] of Object.entries(spec)) {
+    if (o.type !== "string") continue;
+    stringOptions.add(`--${name}`);
+    if (o.short) stringOptions.add(`-${o.short}`);
+  }
+  const joined: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const next = argv[i + 1];
+    if (stringOptions.has(argv[i]!) && next !== undefined && /^-[0-9.]/.test(next)) {
+      joined.push(`${argv[i]}=${next}`);
+      i++;
+    } else joined.push(argv[i]!);
+  }
   try {
     const r = parseArgs({
-      args: argv,
+      args: joined,
       options: spec,
       allowPositionals: true,
       allowNegative: true,

@@ -44,6 +44,10 @@ Deno.test("an unknown command or option is one line on stderr and exit status 2"
   assert.equal(missing.code, 2);
   assert.match(missing.stderr, /option --count needs a value/);
 
+  const negative = await tools(["tail", "executions", "--count", "-5"]);
+  assert.equal(negative.code, 2);
+  assert.match(negative.stderr, /--count must be a whole number/);
+
   const bad = await tools(["tail", "executions", "--count", "x"]);
   assert.equal(bad.code, 2);
   assert.match(bad.stderr, /--count must be a whole number/);
