@@ -32,3 +32,21 @@ Deno.test("the same metric name registered twice is one metric", () => {
   r.counter("x", "X").inc();
   assert.match(r.render(), /k_x 2/);
 });
+
+Deno.test("a frozen labels object counts in the same series as equal labels; a mutated one moves on", () => {
+  const r = new Registry("k_");
+  const c = r.counter("x", "X");
+  const frozen = Object.freeze({ route: "/v1/orders", status: 201 });
+  c.inc(frozen);
+  c.inc(frozen);
+  c.inc({ status: 201, route: "/v1/orders" });
+  const plain = { route: "/v1/orders", status: 201 };
+  c.inc(plain);
+  plain.status = 400;
+  c.inc(plain);
+  assert.equal(c.get(frozen), 4);
+  assert.match(
+    r.render(),
+    /k_x\{route="\/v1\/orders",status="201"\} 4\nk_x\{route="\/v1\/orders",status="400"\} 1/,
+  );
+});

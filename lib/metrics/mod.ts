@@ -6,8 +6,19 @@
 
 type Labels = Record<string, string | number>;
 
+/** Series keys of frozen label objects: a hot path passes the same frozen object again and again. */
+const frozenKeys = new WeakMap<Labels, string>();
+
 function labelKey(labels: Labels | undefined): string {
   if (!labels) return "";
+  // a frozen object cannot change, so its key can be kept
+  if (!Object.isFrozen(labels)) return seriesKey(labels);
+  let key = frozenKeys.get(labels);
+  if (key === undefined) frozenKeys.set(labels, key = seriesKey(labels));
+  return key;
+}
+
+function seriesKey(labels: Labels): string {
   const keys = Object.keys(labels).sort();
   return keys.map((k) =>
     `${k}="${String(labels[k]).replace(/\\/g, "\\\\").replace(/"/g, '\\"').replace(/\n/g, "\\n")}"`

@@ -215,12 +215,12 @@ export function createApp(deps: GatewayDeps): { app: Hono<GatewayEnv>; registry:
     "HTTP request latency by method, route and status",
   );
   // one labels object per method, route and status, built once
-  const labelSets = new Map<string, { method: string; route: string; status: number }>();
+  const labelSets = new Map<string, Readonly<{ method: string; route: string; status: number }>>();
   function labelsOf(method: string, route: string, status: number) {
     const key = `${method} ${status} ${route}`;
     let labels = labelSets.get(key);
     if (!labels) {
-      labels = { method, route, status };
+      labels = Object.freeze({ method, route, status }); // frozen: the metrics keep its series key
       if (labelSets.size < 10_000) labelSets.set(key, labels);
     }
     return labels;
