@@ -10,7 +10,15 @@
 import { type EngineCommandInput, type EngineReply, replyStream, streamKey, STREAMS } from "@lib/contracts";
 import type { Logger } from "@lib/log";
 import type { Registry } from "@lib/metrics";
-import { type BatchConnection, encodeEntry, followStream, type RawEntry, type RedisClient } from "@lib/redis";
+import { sleep } from "@lib/lifecycle";
+import {
+  type BatchConnection,
+  encodeEntry,
+  expandEntries,
+  type RawEntry,
+  type RedisClient,
+  type StreamReader,
+} from "@lib/redis";
 import { ApiError, rejectionError } from "./errors.ts";
 
 /** How long an unread reply stream lives after its last trim (a crashed gateway's stream goes away). */
@@ -83,8 +91,11 @@ export interface EngineClientOptions {
   redis: RedisClient;
   /** Opens the connection commands are written on; called again after it failed. */
   connectBatches: () => Promise<BatchConnection>;
-  /** Connection of its own for the blocking reply reader. */
-  reader: RedisClient;
+  /**
+   * Reads the reply stream (blocking reads on a connection of its own: `RespStreamReader`, or
+   * `nodeRedisStreamReader` for rediss://). The client closes it in `close()`.
+   */
+  reader: StreamReader;
   prefix: string;
   gatewayId: string;
   timeoutMs: number;
@@ -107,7 +118,7 @@ interface Waiter {
 const TYPE_LABELS = new Map<string, { type: string }>();
 function typeLabels(type: string): { type: string } {
   let labels = TYPE_LABELS.get(type);
-  if (!labels) TYPE_LABELS.set(type, labels = { type });
+  if (!labels) TYPE_LABELS.set(type, labels = Object.freeze({ type })); // the metrics keep its series key
   return labels;
 }
 
@@ -126,6 +137,8 @@ export class EngineClient implements EngineGateway {
   #controller = new AbortController();
   #loop?: Promise<void>;
   #alive = false;
+  /** False from a failed read until a read succeeds again. */
+  #readerOk = true;
   #lastTrim = 0;
   #latency;
   #timeouts;
@@ -156,12 +169,12 @@ export class EngineClient implements EngineGateway {
 
   /** True while the reply reader is running on a ready connection. */
   get alive(): boolean {
-    return this.#alive && this.#o.reader.isReady;
+    return this.#alive && this.#readerOk;
   }
 
   /** Starts the reply reader. Replies to commands sent from now on are seen. */
   async start(): Promise<void> {
-    const last = await this.#o.reader.xRevRange(this.replyKey, "+", "-", { COUNT: 1 });
+    const last = await this.#o.redis.xRevRange(this.replyKey, "+", "-", { COUNT: 1 });
     const fromId = last?.[0]?.id ?? "0-0";
     this.#alive = true;
     this.#loop = this.#read(fromId).finally(() => this.#alive = false);
@@ -187,15 +200,23 @@ export class EngineClient implements EngineGateway {
   }
 
   async #read(fromId: string): Promise<void> {
-    const batches = followStream(this.#o.reader, this.replyKey, {
-      fromId,
-      signal: this.#controller.signal,
-      blockMs: 1000,
-      count: 2000,
-      onError: (e) => this.#o.log.warn("reply reader error", { error: e }),
-    });
-    for await (const batch of batches) {
-      for (const entry of batch) {
+    const signal = this.#controller.signal;
+    let cursor = fromId;
+    while (!signal.aborted) {
+      let entries: RawEntry[];
+      try {
+        entries = await this.#o.reader.read(this.replyKey, cursor, 2000, 1000);
+        this.#readerOk = true;
+      } catch (e) {
+        if (signal.aborted) return;
+        this.#readerOk = false;
+        this.#o.log.warn("reply reader error", { error: e });
+        await sleep(500, signal);
+        continue;
+      }
+      if (entries.length === 0) continue;
+      cursor = entries[entries.length - 1].id;
+      for (const entry of expandEntries(entries)) {
         const reply = decodeReply(entry);
         if (typeof reply === "string") {
           this.#o.log.warn("undecodable engine reply", { id: entry.id, reason: reply });
@@ -207,7 +228,7 @@ export class EngineClient implements EngineGateway {
         this.#latency.observe((performance.now() - w.started) / 1000, w.labels);
         w.resolve(reply);
       }
-      this.#trim(batch[batch.length - 1].id);
+      this.#trim(cursor);
     }
   }
 
@@ -288,9 +309,11 @@ export class EngineClient implements EngineGateway {
     w.reject(new ApiError(503, "ENGINE_UNAVAILABLE", "Cannot reach the command stream; try again"));
   }
 
-  /** Stops the reader, fails every waiting request and deletes this process's reply stream. */
+  /** Stops and closes the reader, fails every waiting request and deletes this process's reply stream. */
   async close(): Promise<void> {
     this.#controller.abort();
+    // ends a blocking read at once
+    this.#o.reader.close();
     clearInterval(this.#sweeper);
     for (const [id, w] of this.#waiters) {
       w.reject(new ApiError(503, "SHUTTING_DOWN", "The gateway is shutting down; retry on another instance"));

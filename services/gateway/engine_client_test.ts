@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { streamKey, STREAMS } from "@lib/contracts";
 import { createLogger } from "@lib/log";
 import { Registry } from "@lib/metrics";
-import { connectRedis, decodeEntry, encodeEntry, RespBatchConnection } from "@lib/redis";
+import { connectRedis, decodeEntry, encodeEntry, RespBatchConnection, RespStreamReader } from "@lib/redis";
 import {
   dbFixture,
   freePort,
@@ -178,7 +178,7 @@ Deno.test("EngineClient answers 503 while Redis is down and writes commands agai
   const url = `redis://127.0.0.1:${port}`;
   let server = await startPrivateRedis(port);
   const redis = await connectRedis(url);
-  const reader = await connectRedis(url);
+  const reader = new RespStreamReader(url);
   const client = new EngineClient({
     redis,
     reader,
@@ -198,8 +198,10 @@ Deno.test("EngineClient answers 503 while Redis is down and writes commands agai
     assert.equal(await outcome("u1"), "ENGINE_TIMEOUT", "written, and unanswered");
     assert.equal(await redis.xLen(key), 1);
 
+    assert.equal(client.alive, true);
     await stopPrivateRedis(server);
     assert.equal(await outcome("u2"), "ENGINE_UNAVAILABLE", "refused at once, not left to time out");
+    await waitFor(() => !client.alive, { what: "the reply reader reported down" });
 
     server = await startPrivateRedis(port);
     // the first write after the restart may still meet the old connection; the next one reconnects
@@ -209,10 +211,11 @@ Deno.test("EngineClient answers 503 while Redis is down and writes commands agai
     await waitFor(async () => (await redis.xLen(key).catch(() => 0)) >= 1, {
       what: "the command in the stream",
     });
+    await waitFor(() => client.alive, { what: "the reply reader reading again" });
   } finally {
     await client.close();
     redis.destroy();
-    reader.destroy();
+    reader.close();
     await stopPrivateRedis(server);
   }
 });

@@ -10,7 +10,13 @@ import type { Sql } from "@lib/db";
 import { runHealthChecks } from "@lib/health";
 import type { Logger } from "@lib/log";
 import type { Registry } from "@lib/metrics";
-import { type BatchConnection, compareStreamIds, type RedisClient, streamIdMs } from "@lib/redis";
+import {
+  type BatchConnection,
+  compareStreamIds,
+  type RedisClient,
+  streamIdMs,
+  type StreamReader,
+} from "@lib/redis";
 import { ApiKeyService } from "./api_keys.ts";
 import { type CandleReader, createApp, type GatewayDeps } from "./app.ts";
 import { Authenticator } from "./auth.ts";
@@ -45,8 +51,8 @@ export interface GatewaySettings {
 export interface GatewayResources {
   /** Shared connection for commands, reads, limits. */
   redis: RedisClient;
-  /** Connection of its own for the blocking reply reader. */
-  reader: RedisClient;
+  /** The reply stream's reader, on a connection of its own; the gateway closes it. */
+  reader: StreamReader;
   /** Opens the connection engine commands are written on (see EngineClient). */
   connectBatches: () => Promise<BatchConnection>;
   sql: Sql;

@@ -12,7 +12,13 @@ import { connectDb } from "@lib/db";
 import { createShutdown } from "@lib/lifecycle";
 import { createLogger, type Logger } from "@lib/log";
 import { addProcessMetrics, Registry } from "@lib/metrics";
-import { connectRedis, RespBatchConnection } from "@lib/redis";
+import {
+  connectRedis,
+  nodeRedisStreamReader,
+  RespBatchConnection,
+  RespStreamReader,
+  type StreamReader,
+} from "@lib/redis";
 import { runMain } from "@lib/service";
 import { ensureUser } from "@lib/users";
 import type { Authenticator } from "./auth.ts";
@@ -51,11 +57,19 @@ async function main(): Promise<void> {
   const onRedisError = (e: Error) => log.warn("redis error", { error: e.message });
   const redis = await connectRedis(config.REDIS_URL, { name: `kalency-${gatewayId}`, onError: onRedisError });
   shutdown.defer("redis", () => redis.close());
-  const reader = await connectRedis(config.REDIS_URL, {
-    name: `kalency-${gatewayId}-replies`,
-    onError: onRedisError,
-  });
-  shutdown.defer("reply reader connection", () => reader.destroy());
+  // the reply stream is read with a RESP reader of its own (node-redis for TLS connections); the
+  // gateway closes it
+  const tlsReader = async () => {
+    const client = await connectRedis(config.REDIS_URL, {
+      name: `kalency-${gatewayId}-replies`,
+      onError: onRedisError,
+    });
+    shutdown.defer("reply reader connection", () => client.destroy());
+    return nodeRedisStreamReader(client);
+  };
+  const reader: StreamReader = config.REDIS_URL.startsWith("rediss:")
+    ? await tlsReader()
+    : new RespStreamReader(config.REDIS_URL);
   const sql = connectDb(config.DATABASE_URL, { max: 10 });
   shutdown.defer("postgres", () => sql.end({ timeout: 5 }));
 

@@ -5,7 +5,7 @@
  */
 import { createLogger } from "@lib/log";
 import { Registry } from "@lib/metrics";
-import { connectRedis, RespBatchConnection } from "@lib/redis";
+import { connectRedis, RespBatchConnection, RespStreamReader } from "@lib/redis";
 import { dbFixture, freePort, redisFixture, TEST_REDIS_URL, waitFor } from "@lib/testing";
 import { ensureUser } from "@lib/users";
 import { buildGateway, type GatewaySettings } from "./gateway.ts";
@@ -182,7 +182,7 @@ export interface GatewayFixtureOptions {
 export async function gatewayFixture(options: GatewayFixtureOptions = {}) {
   const rf = await redisFixture("gw");
   const db = await dbFixture();
-  const reader = await connectRedis(TEST_REDIS_URL);
+  const reader = new RespStreamReader(TEST_REDIS_URL);
   let engine: Spawned | undefined;
   const lines: string[] = [];
   const log = createLogger("gateway-test", { level: "warn", pretty: false, write: (l) => lines.push(l) });
@@ -196,7 +196,7 @@ export async function gatewayFixture(options: GatewayFixtureOptions = {}) {
     await feed?.close();
     await gw?.close();
     await engine?.stop();
-    await reader.close().catch(() => {});
+    reader.close();
     await db[Symbol.asyncDispose]();
     await rf[Symbol.asyncDispose]();
   };
