@@ -155,8 +155,22 @@ export async function readCandles(
     return stored.map(markClosed);
   }
 
-  const start = fromBucket ?? toBucket - (limit - 1) * ms;
-  const end = fromBucket !== undefined ? Math.min(toBucket, fromBucket + (limit - 1) * ms) : toBucket;
+  let start = fromBucket ?? toBucket - (limit - 1) * ms;
+  let prevClose: string | undefined;
+  let before = false; // prevClose is known: the close before `start`, or none
+  if (fromBucket !== undefined) {
+    // Nothing is invented before the first candle, so a range that starts before it counts its
+    // `limit` buckets from that candle; counted from `from`, they could all fall before it.
+    prevClose = await closeBefore(redis, sql, prefix, series, fromBucket, view);
+    before = true;
+    if (prevClose === undefined) {
+      const range = { lo: fromBucket, hi: toBucket, limit: 1, newest: false };
+      const [first] = await storedCandles(redis, sql, prefix, series, range, view);
+      if (!first) return [];
+      start = first.openTime;
+    }
+  }
+  const end = fromBucket !== undefined ? Math.min(toBucket, start + (limit - 1) * ms) : toBucket;
   const stored = await storedCandles(
     redis,
     sql,
@@ -165,8 +179,8 @@ export async function readCandles(
     { lo: start, hi: end, limit, newest: false },
     view,
   );
-  const prevClose = stored[0]?.openTime === start
-    ? undefined
-    : await closeBefore(redis, sql, prefix, series, start, view);
+  if (!before && stored[0]?.openTime !== start) {
+    prevClose = await closeBefore(redis, sql, prefix, series, start, view);
+  }
   return fillGaps(stored.map(markClosed), { ...series, start, end, prevClose, now });
 }

@@ -172,6 +172,16 @@ Deno.test("readCandles() serves old candles from PostgreSQL and recent ones from
     to: T0 + 60_000,
   });
   assert.deepEqual(early.map((c) => (c.openTime - T0) / 60_000), [0, 1]);
+  // a range that starts long before the first trade counts its limit from the first candle
+  const wide = await readCandles(fx.redis, db.sql, fx.prefix, { ...query, from: 0, limit: 3 });
+  assert.deepEqual(wide.map((c) => (c.openTime - T0) / 60_000), [0, 1, 2]);
+  const wideAll = await readCandles(fx.redis, db.sql, fx.prefix, { ...query, from: T0 - 86_400_000 });
+  assert.deepEqual(wideAll, fromBoth);
+  // a range with no candle at all, and one before the first trade, are empty
+  assert.deepEqual(
+    await readCandles(fx.redis, db.sql, fx.prefix, { ...query, from: 0, to: T0 - 60_000 }),
+    [],
+  );
   assert.deepEqual(sortCandles([...fromBoth]), fromBoth);
 });
 
