@@ -94,7 +94,8 @@ export const OpenOrdersQuery = z.object({ symbol: SymbolIn.optional() });
 export function queryInt(def: number, max: number) {
   return z.string().optional().transform((v, ctx) => {
     if (v === undefined || v.trim() === "") return def;
-    const n = Number(v);
+    // digits only: Number() would also take "0x10", "0b11" and "1e1"
+    const n = /^\s*\d{1,16}\s*$/.test(v) ? Number(v) : NaN;
     if (!Number.isInteger(n) || n < 1 || n > max) {
       ctx.addIssue({ code: "custom", message: `must be an integer from 1 to ${max}, got "${v}"` });
       return z.NEVER;

@@ -72,6 +72,12 @@ Deno.test({
       }
       const bad = await gw.call("GET", "/v1/markets/BTC-USD/trades?limit=x");
       assert.equal(bad.status, 400);
+      // only decimal digits: no hex, binary or exponent forms
+      for (const limit of ["0x2", "0b10", "2e0", "2.0"]) {
+        const r = await gw.call("GET", `/v1/markets/BTC-USD/trades?limit=${limit}`);
+        assert.equal(r.status, 400, limit);
+        assert.match(r.json.detail, new RegExp(`^limit: must be an integer from 1 to 1000, got "${limit}"`));
+      }
     });
 
     await t.step("ticker and tickers (read model of the candle aggregator)", async () => {
