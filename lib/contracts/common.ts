@@ -15,10 +15,64 @@ function decimalProblem(v: string | number, text: string): string {
 }
 
 /**
- * A non-negative decimal amount. On the wire it is a string ("65000.25"); requests may also send a
- * JSON number, which is converted with its shortest exact text form (1e-7 style is refused).
+ * A JSON number whose value as a double is not what its text says: written with an exponent (`1e-7`,
+ * `0.01e0`) or with more digits than a double keeps (`59999.999999999999999`). A request body parser
+ * that can see the text (see `parseJsonKeepingNumberText`) hands such numbers over as this, so a
+ * decimal field reads the digits the client wrote instead of a rounded double.
  */
-export const Decimal = z.union([z.string(), z.number()]).transform((v, ctx) => {
+export class JsonNumberText {
+  constructor(readonly value: number, readonly text: string) {}
+}
+
+/** A JSON number's text and value say the same: no exponent, and the digits survive as a double. */
+function exactJsonNumber(value: number, text: string): boolean {
+  const shortest = String(value);
+  // an exponent in the text, or in the double's own text (below 1e-6, from 1e21 on)
+  if (/[eE]/.test(text) || shortest.includes("e")) return false;
+  // at most 15 significant digits always survive; otherwise compare with the double's own text
+  if (text.replace(/[-.]/g, "").replace(/^0+/, "").length <= 15) return true;
+  return (text.includes(".") ? text.replace(/\.?0+$/, "") : text) === shortest;
+}
+
+/**
+ * `JSON.parse`, except that a number whose text its double does not keep exactly becomes a
+ * {@linkcode JsonNumberText}. Only bodies that may hold such a number (an exponent, a run of 16 or
+ * more digits, or six zeros after a point) take the slower path that reads each number's text.
+ */
+export function parseJsonKeepingNumberText(text: string): unknown {
+  if (!/[eE][+-]?[0-9]|[0-9][0-9.]{15}|\.0{6}/.test(text)) return JSON.parse(text);
+  return JSON.parse(text, function (_key, value, context?: { source?: string }) {
+    if (typeof value !== "number" || context?.source === undefined) return value;
+    return exactJsonNumber(value, context.source) ? value : new JsonNumberText(value, context.source);
+  });
+}
+
+/**
+ * A number field of a request body: a {@linkcode JsonNumberText} counts as its (rounded) value, as
+ * it would without `parseJsonKeepingNumberText`.
+ */
+export function jsonNumber<T extends z.ZodType>(schema: T) {
+  return z.preprocess((v) => v instanceof JsonNumberText ? v.value : v, schema);
+}
+
+/**
+ * A non-negative decimal amount. On the wire it is a string ("65000.25"); requests may also send a
+ * JSON number, which is read from its text when the body parser kept it (see
+ * {@linkcode JsonNumberText}) and otherwise from its shortest exact text form. Exponent forms are
+ * refused.
+ */
+export const Decimal = z.union([z.string(), z.number(), z.instanceof(JsonNumberText)]).transform((v, ctx) => {
+  if (v instanceof JsonNumberText) {
+    if (/[eE]/.test(v.text)) {
+      ctx.addIssue({
+        code: "custom",
+        message: `is a JSON number with an exponent (${v.text}); write it out, like 0.0000001, ` +
+          `or send a decimal string like "12.5"`,
+      });
+      return z.NEVER;
+    }
+    v = v.text;
+  }
   const text = typeof v === "number" ? String(v) : v.trim();
   if (!DECIMAL_REGEXP.test(text)) {
     ctx.addIssue({ code: "custom", message: decimalProblem(v, text) });

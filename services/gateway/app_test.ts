@@ -121,7 +121,21 @@ Deno.test("errors are problem+json: unknown route 404, malformed JSON 400, body 
       empty.json.errors.map((e: { field: string; message: string }) => [e.field, e.message]),
     );
     assert.match(why.price, /^must not be empty: give a decimal like "12.5"$/);
-    assert.match(why.qty, /JSON number too large to read exactly .*send it as a decimal string/);
+    assert.match(why.qty, /^is a JSON number with an exponent \(1e\+32\); write it out/);
+    // a JSON number is read from the digits sent, not from the double they round to
+    const digits = await gw.call("POST", "/v1/orders", {
+      headers: s.headers,
+      body: '{"symbol":"BTC-USD","side":"BUY","type":"LIMIT","price":59999.999999999999999,"qty":0.01e0}',
+    });
+    const said2 = Object.fromEntries(
+      digits.json.errors.map((e: { field: string; message: string }) => [e.field, e.message]),
+    );
+    assert.deepEqual(
+      Object.keys(said2),
+      ["qty"],
+      "the price's digits are valid, only the exponent is refused",
+    );
+    assert.match(said2.qty, /^is a JSON number with an exponent \(0\.01e0\)/);
     const signup = await gw.call("POST", "/v1/auth/signup", { body: { username: "", password: "x" } });
     const said = Object.fromEntries(
       signup.json.errors.map((e: { field: string; message: string }) => [e.field, e.message]),

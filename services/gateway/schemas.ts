@@ -14,6 +14,7 @@ import {
   DecimalString,
   EpochMs,
   Execution,
+  jsonNumber,
   MarketSpec,
   MAX_SIM_VOLATILITY,
   OrderAck,
@@ -235,7 +236,7 @@ export const KeyIdParams = z.object({ keyId: z.string().min(1).max(64) });
 
 export const SimRunning = z.object({ running: z.boolean() });
 export const VolatilityRequest = z.object({
-  volatility: z.number().nonnegative().max(MAX_SIM_VOLATILITY).optional().describe(
+  volatility: jsonNumber(z.number().nonnegative().max(MAX_SIM_VOLATILITY)).optional().describe(
     `Raw volatility per tick (original): the standard deviation of one tick's log return, 0 to ${MAX_SIM_VOLATILITY}`,
   ),
   profile: z.enum(["calm", "normal", "volatile", "crash"]).optional(),

@@ -5,6 +5,7 @@
  */
 import type { Context } from "hono";
 import type { z } from "zod";
+import { parseJsonKeepingNumberText } from "@lib/contracts";
 import { ApiError, type FieldError } from "./errors.ts";
 
 /** zod's wording, made to say what is allowed where zod's own sentence does not. */
@@ -80,7 +81,8 @@ export async function parseBody<S extends z.ZodType>(c: Context, schema: S): Pro
   let json: unknown = {};
   if (text.trim() !== "") {
     try {
-      json = JSON.parse(text);
+      // decimals sent as JSON numbers are read from their text (see JsonNumberText)
+      json = parseJsonKeepingNumberText(text);
     } catch (e) {
       // the content type is not checked (the original did not either), but it explains many failures
       const type = c.req.header("content-type");

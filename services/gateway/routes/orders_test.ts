@@ -55,6 +55,31 @@ Deno.test({
       assert.equal(r.json.avgPrice, "65000.5");
     });
 
+    await t.step(
+      "a JSON number keeps its digits: off the tick is refused, tiny and long ones are exact",
+      async () => {
+        const long = await gw.call("POST", "/v1/orders", {
+          headers: taker.headers,
+          body: '{"symbol":"BTC-USD","side":"BUY","type":"LIMIT","price":59999.999999999999999,"qty":"0.01"}',
+        });
+        assert.equal(long.status, 400, long.text);
+        assert.equal(long.json.code, "PRICE_OFF_TICK");
+        assert.match(long.json.detail, /^price 59999\.999999999999999 is not a multiple of the tick size/);
+        const huge = await gw.call("POST", "/v1/orders", {
+          headers: taker.headers,
+          body: '{"symbol":"BTC-USD","side":"BUY","type":"LIMIT","price":"60000","qty":12345678901234567890}',
+        });
+        assert.equal(huge.status, 400, huge.text);
+        assert.match(huge.json.detail, /got 12345678901234567890$/);
+        const tiny = await gw.call("POST", "/v1/orders", {
+          headers: taker.headers,
+          body: '{"symbol":"BTC-USD","side":"BUY","type":"LIMIT","price":"60000","qty":0.0000001}',
+        });
+        assert.equal(tiny.status, 400, tiny.text);
+        assert.equal(tiny.json.code, "QTY_OFF_STEP", "read as 0.0000001, not refused as 1e-7");
+      },
+    );
+
     await t.step("a retry with the same clientOrderId returns the first order with 200", async () => {
       const r = await gw.call("POST", "/v1/orders", {
         headers: maker.headers,
