@@ -69,6 +69,8 @@ export interface SignedHeaders {
 }
 
 const MAX_RECV_WINDOW_MS = 60_000;
+/** How often a key's `last_used_at` is written at most (per key and gateway process). */
+const TOUCH_INTERVAL_MS = 60_000;
 /** How far ahead of the server clock a timestamp may be. */
 const FUTURE_SKEW_MS = 1000;
 
@@ -76,6 +78,10 @@ const FUTURE_SKEW_MS = 1000;
 export class ApiKeyService {
   #server: Promise<CryptoKey>;
   #cache = new Map<string, CachedKey | { missing: true; until: number }>();
+  /** When this process last wrote each key's `last_used_at` (performance.now()). */
+  #touched = new Map<string, number>();
+  /** Those writes still running. */
+  #touching = new Set<Promise<unknown>>();
 
   constructor(readonly sql: Sql, readonly redis: RedisClient, readonly options: ApiKeyOptions) {
     this.#server = crypto.subtle.importKey(
@@ -183,6 +189,7 @@ export class ApiKeyService {
   async verifySecret(keyId: string, secret: string): Promise<Principal> {
     const entry = await this.#lookup(keyId);
     if (entry.secretHash !== await sha256Hex(secret)) throw this.#unknown();
+    this.#touch(keyId);
     return { userId: entry.userId, role: entry.role, via: "apiKey", keyId };
   }
 
@@ -255,6 +262,30 @@ export class ApiKeyService {
         "This signed request was already received; sign each request anew",
       );
     }
+    this.#touch(h.keyId);
     return { userId: entry.userId, role: entry.role, via: "apiKey", keyId: h.keyId };
+  }
+
+  /**
+   * Records that a key was used: `last_used_at` is written at most once a minute per key and
+   * process, in the background, so a bot's requests do not each cost a database write.
+   */
+  #touch(keyId: string): void {
+    const now = performance.now();
+    const last = this.#touched.get(keyId);
+    if (last !== undefined && now - last < TOUCH_INTERVAL_MS) return;
+    if (this.#touched.size > 10_000) this.#touched.clear();
+    this.#touched.set(keyId, now);
+    const write = this.sql`UPDATE api_keys SET last_used_at = now() WHERE key_id = ${keyId}`.then(
+      () => {},
+      // a lost "last used" time is not worth failing or delaying the request for
+      () => this.#touched.delete(keyId),
+    ).finally(() => this.#touching.delete(write));
+    this.#touching.add(write);
+  }
+
+  /** Waits for the `last_used_at` writes still running (before the database pool closes). */
+  async flush(): Promise<void> {
+    await Promise.all(this.#touching);
   }
 }

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { sign } from "hono/jwt";
 import { apiKeySignature } from "@lib/users";
+import { waitFor } from "@lib/testing";
 import { gatewayFixture, TEST_JWT_SECRET } from "./testing.ts";
 
 Deno.test("signup, login, token, me: credentials are required and checked", async (t) => {
@@ -193,6 +194,7 @@ Deno.test("API keys: create once, list without secrets, sign requests, refuse re
     assert.equal(list.json.length, 1);
     assert.equal(list.json[0].keyId, keyId);
     assert.equal(list.json[0].secret, undefined);
+    assert.equal(list.json[0].lastUsedAt, null, "not used yet");
   });
 
   await t.step("a signed GET works once; the replay is refused", async () => {
@@ -204,6 +206,12 @@ Deno.test("API keys: create once, list without secrets, sign requests, refuse re
     const replay = await gw.call("GET", "/v1/me", req);
     assert.equal(replay.status, 401);
     assert.equal(replay.json.code, "REPLAYED_REQUEST");
+    // the accepted request is the key's last use
+    const used = await waitFor(async () => {
+      const list = await gw.call("GET", "/v1/api-keys", { headers: s.headers });
+      return list.json[0].lastUsedAt;
+    }, { what: "lastUsedAt set" });
+    assert.ok(Math.abs(used - Date.now()) < 60_000, `lastUsedAt ${used}`);
   });
 
   await t.step("a signed POST with a body; an altered body or path is refused", async () => {

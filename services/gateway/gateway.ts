@@ -87,7 +87,10 @@ export async function engineHealth(redis: RedisClient, prefix: string, stallMs: 
   return detail;
 }
 
-/** A wired gateway; `close()` syncs the rate limit counts and stops the reply reader (the caller closes the connections). */
+/**
+ * A wired gateway; `close()` syncs the rate limit counts, stops the reply reader and finishes the
+ * API keys' "last used" writes (the caller closes the connections).
+ */
 export async function buildGateway(s: GatewaySettings, r: GatewayResources) {
   const { redis, sql, log, metrics } = r;
   const engine = new EngineClient({
@@ -176,6 +179,7 @@ export async function buildGateway(s: GatewaySettings, r: GatewayResources) {
     close: async () => {
       await limiter?.close();
       await engine.close();
+      await apiKeys.flush();
     },
   };
 }
