@@ -5,7 +5,7 @@
  */
 import { createLogger } from "@lib/log";
 import { Registry } from "@lib/metrics";
-import { connectRedis, RespBatchConnection, RespStreamReader } from "@lib/redis";
+import { RespBatchConnection, RespStreamReader } from "@lib/redis";
 import { dbFixture, freePort, redisFixture, TEST_REDIS_URL, waitFor } from "@lib/testing";
 import { ensureUser } from "@lib/users";
 import { buildGateway, type GatewaySettings } from "./gateway.ts";
