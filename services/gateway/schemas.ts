@@ -256,6 +256,7 @@ export const EnsureRequest = z.object({
   maxQty: Decimal.optional(),
   minNotional: Decimal.optional(),
 });
+export type EnsureRequest = z.output<typeof EnsureRequest>;
 export const SymbolControlResponse = z.object({
   running: z.boolean(),
   symbol: z.string().describe("As written in the path"),

@@ -7,6 +7,13 @@ import type { GatewayDeps, RouteFn } from "../app.ts";
 import { okReply } from "../engine_client.ts";
 import { ApiError } from "../errors.ts";
 import {
+  assetDecimals,
+  defaultsForPrice,
+  impliedPrice,
+  priceRatio,
+  stepForTick,
+} from "../market_defaults.ts";
+import {
   AdminStatusResponse,
   EnsureRequest,
   FundRequest,
@@ -47,6 +54,48 @@ export function adminRoutes(route: RouteFn, deps: GatewayDeps): void {
     return (await deps.reads.simStatus())?.running ?? false;
   }
   /** The symbol as written in the path, for the original's response shape. */
+  /** A market to list, from the ensure request's filters and the defaults (see market_defaults.ts). */
+  async function newMarket(symbol: string, body: EnsureRequest): Promise<MarketSpec> {
+    const [base, quote] = symbol.split("-");
+    const markets = await deps.reads.markets();
+    const tickers = await deps.reads.tickers(markets.map((m) => m.symbol));
+    const priced = markets.map((m, i) => ({
+      base: m.base,
+      quote: m.quote,
+      price: tickers[i]?.last ?? m.startPrice,
+    }));
+    const quoteDecimals = assetDecimals(quote);
+    // like the original, a pair no listed market prices starts at another market's price: the first
+    // one quoted in the same asset, so that the price is at least in the right unit
+    const fallback = markets.find((m) => m.quote === quote) ?? markets[0];
+    const price = (body.startPrice !== undefined ? priceRatio(body.startPrice) : undefined) ??
+      impliedPrice(base, quote, priced) ?? priceRatio(fallback?.startPrice ?? "100");
+    const defaults = price
+      ? defaultsForPrice(price, quoteDecimals, {
+        minTickDecimals: body.startPrice !== undefined ? decimalPlaces(body.startPrice) : 0,
+        stepDecimals: body.stepSize !== undefined ? decimalPlaces(body.stepSize) : undefined,
+      })
+      : undefined;
+    const tickSize = body.tickSize ?? defaults?.tickSize ?? "0.01";
+    const stepSize = body.stepSize ??
+      (body.tickSize !== undefined
+        ? stepForTick(body.tickSize, quoteDecimals)
+        : defaults?.stepSize ?? "0.0001");
+    return {
+      symbol,
+      base,
+      quote,
+      tickSize,
+      stepSize,
+      minQty: body.minQty ?? stepSize,
+      maxQty: body.maxQty ?? "1000000",
+      // in quote units, whatever the quote asset: the smallest price step is a neutral floor
+      minNotional: body.minNotional ?? tickSize,
+      status: "TRADING",
+      startPrice: body.startPrice ?? defaults?.startPrice ?? "100",
+    };
+  }
+
   function rawSymbol(c: { req: { param(name: string): string | undefined } }): string {
     return c.req.param("symbol") ?? "";
   }
@@ -197,35 +246,31 @@ export function adminRoutes(route: RouteFn, deps: GatewayDeps): void {
     method: "post",
     path: "/v1/admin/symbols/:symbol/ensure",
     summary: "List a market (or set it trading again) and have the simulator run it",
-    description: "New markets take their filters from the body, else from defaults; the start price " +
-      "defaults to the first market's.",
+    description: "New markets take their filters from the body, else from defaults. The start price " +
+      "defaults to the price the listed markets imply (ETH-BTC from ETH-USD and BTC-USD, at their last " +
+      "trades), else to that of the first market quoted in the same asset; the tick gives it about five " +
+      "significant digits and tick x " +
+      "step is a whole number of the quote asset's minor units.",
     tags: ["admin"],
     auth: "admin",
     params: SymbolParams,
     body: EnsureRequest,
-    responses: { 200: { description: "The symbol's state", schema: SymbolControlResponse } },
+    responses: {
+      200: { description: "The symbol's state", schema: SymbolControlResponse },
+      400: { description: "The market's filters do not fit (INVALID_MARKET, naming the field)" },
+    },
   }, async (c, { params, body }) => {
     const markets = await deps.reads.markets();
     const existing = markets.find((m) => m.symbol === params.symbol);
-    const [base, quote] = params.symbol.split("-");
-    // like the original, a new symbol starts at the first market's price; its tick fits that price
-    const startPrice = body.startPrice ?? markets[0]?.startPrice ?? "100";
-    const places = Math.max(2, decimalPlaces(startPrice));
-    const tickSize = body.tickSize ?? `0.${"0".repeat(places - 1)}1`;
-    const market: MarketSpec = existing ? { ...existing, status: "TRADING" } : {
-      symbol: params.symbol,
-      base,
-      quote,
-      tickSize,
-      stepSize: body.stepSize ?? "0.0001",
-      minQty: body.minQty ?? body.stepSize ?? "0.0001",
-      maxQty: body.maxQty ?? "1000000",
-      // in quote units, whatever the quote asset: the smallest price step is a neutral floor
-      minNotional: body.minNotional ?? tickSize,
-      status: "TRADING",
-      startPrice,
-    };
-    okReply(await deps.engine.send({ type: "addMarket", market }));
+    const market = existing
+      ? { ...existing, status: "TRADING" as const }
+      : await newMarket(params.symbol, body);
+    const reply = await deps.engine.send({ type: "addMarket", market });
+    if (!reply.ok) {
+      throw new ApiError(400, "INVALID_MARKET", `cannot list ${params.symbol}: ${reply.message}`, {
+        field: reply.field,
+      });
+    }
     deps.reads.invalidateMarkets();
     await control({ action: "ensure", symbol: params.symbol });
     return c.json({ running: await running(), symbol: rawSymbol(c), paused: false, ensured: true });

@@ -130,7 +130,7 @@ Deno.test({
       const market = await gw.call("GET", "/v1/markets/ETH-BTC");
       assert.equal(market.status, 200);
       assert.equal(market.json.startPrice, "0.05");
-      assert.equal(market.json.tickSize, "0.01");
+      assert.equal(market.json.tickSize, "0.00001", "five digits of price, room for the given step");
       const order = await gw.call("POST", "/v1/orders", {
         headers: user.headers,
         body: { symbol: "ETH-BTC", side: "SELL", type: "LIMIT", price: "0.05", qty: "1" },
@@ -147,6 +147,42 @@ Deno.test({
       assert.equal(again.json.ensured, true);
       const listed = await gw.call("GET", "/v1/markets/ETH-BTC");
       assert.equal(listed.json.status, "TRADING", "ensure un-pauses an existing market");
+    });
+
+    await t.step("ensure without filters: the price the listed markets imply, filters that fit", async () => {
+      const markets = await gw.call("GET", "/v1/markets");
+      const price = (s: string) => markets.json.find((m: { symbol: string }) => m.symbol === s).startPrice;
+      const sol = await gw.call("POST", "/v1/admin/symbols/SOL-USD/ensure", { headers: admin.headers });
+      assert.equal(sol.status, 200, sol.text);
+      const listed = await gw.call("GET", "/v1/markets/SOL-USD");
+      assert.equal(listed.json.startPrice, price("BTC-USD"), "SOL is unknown: the first USD market's price");
+      // USD in ETH is the inverse of ETH-USD (no trades yet: its start price)
+      const inverse = await gw.call("POST", "/v1/admin/symbols/USD-ETH/ensure", { headers: admin.headers });
+      assert.equal(inverse.status, 200, inverse.text);
+      const usdEth = (await gw.call("GET", "/v1/markets/USD-ETH")).json;
+      const implied = 1 / Number(price("ETH-USD"));
+      assert.ok(
+        Math.abs(Number(usdEth.startPrice) / implied - 1) < 1e-3,
+        `${usdEth.startPrice} ~ ${implied}`,
+      );
+      const order = await gw.call("POST", "/v1/orders", {
+        headers: user.headers,
+        body: {
+          symbol: "SOL-USD",
+          side: "BUY",
+          type: "LIMIT",
+          price: listed.json.startPrice,
+          qty: listed.json.stepSize,
+        },
+      });
+      assert.equal(order.status, 201, order.text);
+      const bad = await gw.call("POST", "/v1/admin/symbols/DOGE-USD/ensure", {
+        headers: admin.headers,
+        body: { tickSize: "0.0001", stepSize: "0.0001" },
+      });
+      assert.equal(bad.status, 400);
+      assert.equal(bad.json.code, "INVALID_MARKET");
+      assert.match(bad.json.detail, /^cannot list DOGE-USD: .*minor units/);
     });
 
     await t.step("fund credits a user's wallet", async () => {
