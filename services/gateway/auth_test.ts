@@ -135,6 +135,8 @@ Deno.test("refresh rotates the token; reusing an old one signs out every session
     body: { refreshToken: r1.json.refreshToken },
   });
   assert.equal(afterTheft.status, 401, "the rotated token is revoked too");
+  assert.equal(afterTheft.json.code, "REFRESH_TOKEN_REVOKED", "it was revoked, never used twice");
+  assert.match(afterTheft.json.detail, /earlier refresh token of this user was used twice/);
 
   const login = await gw.call("POST", "/v1/auth/login", {
     body: { username: s.username, password: "password-123" },
@@ -145,6 +147,8 @@ Deno.test("refresh rotates the token; reusing an old one signs out every session
     body: { refreshToken: login.json.refreshToken },
   });
   assert.equal(again.status, 401);
+  assert.equal(again.json.code, "REFRESH_TOKEN_REVOKED");
+  assert.match(again.json.detail, /revoked by a logout/);
   const unknown = await gw.call("POST", "/v1/auth/refresh", { body: { refreshToken: "rt_nope" } });
   assert.equal(unknown.json.code, "INVALID_REFRESH_TOKEN");
 
@@ -158,6 +162,7 @@ Deno.test("refresh rotates the token; reusing an old one signs out every session
   assert.equal(all.status, 204);
   const gone = await gw.call("POST", "/v1/auth/refresh", { body: { refreshToken: l2.json.refreshToken } });
   assert.equal(gone.status, 401);
+  assert.match(gone.json.detail, /every session of this user was signed out/);
 });
 
 async function signed(

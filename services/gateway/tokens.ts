@@ -125,19 +125,13 @@ export class TokenService {
   async refresh(refreshToken: string): Promise<{ user: User; tokens: TokenPair }> {
     const hash = await sha256Hex(refreshToken);
     const rows = await this.sql`
-      UPDATE refresh_tokens SET revoked_at = now()
+      UPDATE refresh_tokens SET revoked_at = now(), revoked_reason = 'rotated'
       WHERE token_hash = ${hash} AND revoked_at IS NULL AND expires_at > now()
       RETURNING user_id`;
     if (rows.length === 0) {
-      const known = await this.sql`SELECT user_id, revoked_at FROM refresh_tokens WHERE token_hash = ${hash}`;
-      if (known.length && known[0].revoked_at) {
-        await this.revokeAll(String(known[0].user_id));
-        throw new ApiError(
-          401,
-          "REFRESH_TOKEN_REUSED",
-          "Refresh token was already used; every session of this user has been signed out",
-        );
-      }
+      const known = await this.sql`
+        SELECT user_id, revoked_at, revoked_reason FROM refresh_tokens WHERE token_hash = ${hash}`;
+      if (known.length && known[0].revoked_at) throw await this.#revokedError(known[0]);
       throw new ApiError(401, "INVALID_REFRESH_TOKEN", "Refresh token is unknown or expired; log in again");
     }
     const users = await this.sql`SELECT user_id, username, role, created_at FROM users
@@ -153,16 +147,51 @@ export class TokenService {
     return { user, tokens: await this.issue(user) };
   }
 
+  /**
+   * The answer to a revoked refresh token, by why it was revoked. Only a token already rotated
+   * signals theft (someone else holds a copy), and signs out every session of its user.
+   */
+  async #revokedError(row: Record<string, unknown>): Promise<ApiError> {
+    switch (row.revoked_reason) {
+      case "logout":
+        return new ApiError(
+          401,
+          "REFRESH_TOKEN_REVOKED",
+          "Refresh token was revoked by a logout; log in again",
+        );
+      case "logout-all":
+        return new ApiError(
+          401,
+          "REFRESH_TOKEN_REVOKED",
+          "Refresh token was revoked when every session of this user was signed out; log in again",
+        );
+      case "reuse":
+        return new ApiError(
+          401,
+          "REFRESH_TOKEN_REVOKED",
+          "Refresh token was revoked because an earlier refresh token of this user was used twice (a sign " +
+            "of a stolen token), which signs out every session; log in again",
+        );
+      default:
+        await this.revokeAll(String(row.user_id), "reuse");
+        return new ApiError(
+          401,
+          "REFRESH_TOKEN_REUSED",
+          "Refresh token was already used; every session of this user has been signed out",
+        );
+    }
+  }
+
   /** Revokes one refresh token (logout). Returns false when it was not active. */
   async revoke(refreshToken: string): Promise<boolean> {
-    const rows = await this.sql`UPDATE refresh_tokens SET revoked_at = now()
+    const rows = await this.sql`UPDATE refresh_tokens SET revoked_at = now(), revoked_reason = 'logout'
       WHERE token_hash = ${await sha256Hex(refreshToken)} AND revoked_at IS NULL RETURNING 1`;
     return rows.length > 0;
   }
 
-  /** Revokes every refresh token of a user. */
-  async revokeAll(userId: string): Promise<number> {
-    const rows = await this.sql`UPDATE refresh_tokens SET revoked_at = now()
+  /** Revokes every refresh token of a user: a logout everywhere, or after a reused token. */
+  async revokeAll(userId: string, reason: "logout-all" | "reuse" = "logout-all"): Promise<number> {
+    const rows = await this.sql`UPDATE refresh_tokens SET revoked_at = now(), revoked_reason = ${reason}
       WHERE user_id = ${userId} AND revoked_at IS NULL RETURNING 1`;
     return rows.length;
   }

@@ -129,7 +129,7 @@ export function authRoutes(route: RouteFn, deps: GatewayDeps): void {
           "all=true needs Authorization: Bearer <access token>",
         );
       }
-      await deps.tokens.revokeAll(principal.userId);
+      await deps.tokens.revokeAll(principal.userId, "logout-all");
     } else if (body.refreshToken) {
       await deps.tokens.revoke(body.refreshToken);
     } else {
