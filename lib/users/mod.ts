@@ -215,6 +215,23 @@ export async function setRole(sql: Sql, userId: string, role: Role): Promise<Use
   return rows.length ? toUser(rows[0]) : undefined;
 }
 
+/**
+ * Like {@linkcode setRole}, but never takes the admin role from the last admin ("last-admin"): the
+ * admins are locked for the change, so two admins demoting each other cannot leave none.
+ */
+export async function setRoleKeepingAnAdmin(
+  sql: Sql,
+  userId: string,
+  role: Role,
+): Promise<User | undefined | "last-admin"> {
+  if (role === "admin") return await setRole(sql, userId, role);
+  return await sql.begin(async (tx) => {
+    const admins = await tx`SELECT user_id FROM users WHERE role = 'admin' ORDER BY user_id FOR UPDATE`;
+    if (admins.length === 1 && admins[0].user_id === userId) return "last-admin" as const;
+    return await setRole(tx as unknown as Sql, userId, role);
+  });
+}
+
 /** Replaces a user's password. Returns false when there is no such user. */
 export async function setPassword(
   sql: Sql,

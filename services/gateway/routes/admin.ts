@@ -2,7 +2,7 @@ import { z } from "zod";
 import { keys, type MarketSpec, type SimControl, streamKey, STREAMS } from "@lib/contracts";
 import { decimalPlaces } from "@lib/money";
 import { publish, streamMessagesAdded } from "@lib/redis";
-import { findUser, listUsers, setRole } from "@lib/users";
+import { findUser, listUsers, setRoleKeepingAnAdmin } from "@lib/users";
 import type { GatewayDeps, RouteFn } from "../app.ts";
 import { okReply } from "../engine_client.ts";
 import { ApiError } from "../errors.ts";
@@ -322,9 +322,20 @@ export function adminRoutes(route: RouteFn, deps: GatewayDeps): void {
     auth: "admin",
     params: UserIdParams,
     body: RoleRequest,
-    responses: { 200: { description: "The user", schema: UserView } },
+    responses: {
+      200: { description: "The user", schema: UserView },
+      409: { description: "The user is the only admin (LAST_ADMIN)" },
+    },
   }, async (c, { params, body }) => {
-    const user = await setRole(deps.sql, params.userId, body.role);
+    const user = await setRoleKeepingAnAdmin(deps.sql, params.userId, body.role);
+    if (user === "last-admin") {
+      throw new ApiError(
+        409,
+        "LAST_ADMIN",
+        `user ${params.userId} is the only admin; make another user admin first`,
+        { field: "role" },
+      );
+    }
     if (!user) {
       throw new ApiError(404, "UNKNOWN_USER", `user ${params.userId} not found`, { field: "userId" });
     }

@@ -230,6 +230,21 @@ Deno.test({
         body: { role: "user" },
       });
       assert.equal(missing.status, 404);
+      // two admins: one may step down; the last one may not
+      const demoted = await gw.call("POST", `/v1/admin/users/${user.userId}/role`, {
+        headers: admin.headers,
+        body: { role: "user" },
+      });
+      assert.equal(demoted.status, 200, demoted.text);
+      assert.equal(demoted.json.role, "user");
+      const last = await gw.call("POST", `/v1/admin/users/${admin.userId}/role`, {
+        headers: admin.headers,
+        body: { role: "user" },
+      });
+      assert.equal(last.status, 409, last.text);
+      assert.equal(last.json.code, "LAST_ADMIN");
+      const [row] = await gw.sql`SELECT role FROM users WHERE user_id = ${admin.userId}`;
+      assert.equal(row.role, "admin");
     });
   },
 });
