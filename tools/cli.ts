@@ -121,6 +121,9 @@ function findCommandIndex(argv: string[]): number {
   return -1;
 }
 
+/** Marks a negative number given as an argument while the options are parsed (see parseFor). */
+const NEGATIVE_MARK = "\u0000";
+
 function parseFor(argv: string[], options: Command["options"]): ParsedArgs {
   const spec: Record<string, { type: "string" | "boolean"; short?: string; multiple?: boolean }> = {};
   for (const [name, o] of Object.entries({ ...GLOBAL_OPTIONS, ...options })) {
@@ -131,7 +134,8 @@ function parseFor(argv: string[], options: Command["options"]): ParsedArgs {
     };
   }
   // "--orders -5" would read -5 as an option: join a negative number to its option, so the option's
-  // own check says what it accepts
+  // own check says what it accepts. A negative number anywhere else is an argument ("fund u1 USD -5"),
+  // carried through the parser behind a marker.
   const stringOptions = new Set<string>();
   for (const [name, o] of Object.entries(spec)) {
     if (o.type !== "string") continue;
@@ -144,7 +148,8 @@ function parseFor(argv: string[], options: Command["options"]): ParsedArgs {
     if (stringOptions.has(argv[i]!) && next !== undefined && /^-[0-9.]/.test(next)) {
       joined.push(`${argv[i]}=${next}`);
       i++;
-    } else joined.push(argv[i]!);
+    } else if (/^-[0-9.]/.test(argv[i]!)) joined.push(NEGATIVE_MARK + argv[i]);
+    else joined.push(argv[i]!);
   }
   try {
     const r = parseArgs({
@@ -154,7 +159,10 @@ function parseFor(argv: string[], options: Command["options"]): ParsedArgs {
       allowNegative: true,
       strict: true,
     });
-    return { values: r.values as ParsedArgs["values"], positionals: r.positionals };
+    const positionals = r.positionals.map((p) =>
+      p.startsWith(NEGATIVE_MARK) ? p.slice(NEGATIVE_MARK.length) : p
+    );
+    return { values: r.values as ParsedArgs["values"], positionals };
   } catch (e) {
     const err = e as Error & { code?: string };
     const m = /'(-[^' ]+)/.exec(err.message);

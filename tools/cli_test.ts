@@ -47,6 +47,10 @@ Deno.test("an unknown command or option is one line on stderr and exit status 2"
   const negative = await tools(["tail", "executions", "--count", "-5"]);
   assert.equal(negative.code, 2);
   assert.match(negative.stderr, /--count must be a whole number/);
+  // a negative number as an argument reaches the command's own check
+  const negativeArg = await tools(["users", "fund", "someone", "USD", "-5"]);
+  assert.equal(negativeArg.code, 2);
+  assert.match(negativeArg.stderr, /amount must be a positive decimal number .*got "-5"/);
 
   const bad = await tools(["tail", "executions", "--count", "x"]);
   assert.equal(bad.code, 2);
