@@ -269,7 +269,15 @@ export interface TokenSource {
   token(): string | undefined;
   /** Obtains a fresh access token; resolves true when a retry makes sense. */
   refresh(failedToken: string): Promise<boolean>;
+  /**
+   * Epoch ms when the token expires, if known: a token about to expire is refreshed before the
+   * request instead of after the gateway refused it (which browsers log as a failed request).
+   */
+  expiresAt?(): number | undefined;
 }
+
+/** A token expiring within this is refreshed before a request. */
+const REFRESH_AHEAD_MS = 30_000;
 
 export interface GatewayClientOptions {
   /** e.g. "http://127.0.0.1:8080" (no trailing /v1). */
@@ -331,7 +339,11 @@ export class GatewayClient {
         signal: AbortSignal.timeout(this.#timeoutMs),
       });
     };
-    const token = options.token ?? (options.auth ? this.#auth?.token() : undefined);
+    let token = options.token ?? (options.auth ? this.#auth?.token() : undefined);
+    const expiresAt = options.auth && !options.token ? this.#auth?.expiresAt?.() : undefined;
+    if (token && expiresAt !== undefined && expiresAt - Date.now() < REFRESH_AHEAD_MS) {
+      if (await this.#auth!.refresh(token)) token = this.#auth!.token();
+    }
     if (options.auth && !token) {
       throw new GatewayError(401, { code: "UNAUTHORIZED", detail: "Log in to see this." });
     }

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { type ChannelMessage, MarketSocket, type SubscribedEvent } from "./gateway_client.ts";
+import { type ChannelMessage, GatewayClient, MarketSocket, type SubscribedEvent } from "./gateway_client.ts";
 
 /** A stand-in for the browser's WebSocket that lets a test open, feed and drop connections. */
 class TestSocket {
@@ -122,4 +122,40 @@ Deno.test("MarketSocket drops a connection that stays silent past its heartbeats
   } finally {
     s.close();
   }
+});
+
+Deno.test("GatewayClient refreshes a token about to expire before the request, not after a 401", async () => {
+  let token = "old";
+  let expiresAt = Date.now() + 5_000;
+  let refreshes = 0;
+  const seen: string[] = [];
+  const client = new GatewayClient({
+    baseUrl: "http://gw",
+    auth: {
+      token: () => token,
+      expiresAt: () => expiresAt,
+      refresh: () => {
+        refreshes++;
+        token = "new";
+        expiresAt = Date.now() + 900_000;
+        return Promise.resolve(true);
+      },
+    },
+    // a stand-in gateway that refuses the old token
+    fetch: (_url, init) => {
+      const auth = new Headers(init?.headers).get("authorization") ?? "";
+      seen.push(auth);
+      return Promise.resolve(
+        auth === "Bearer new"
+          ? Response.json({ userId: "u1", username: "ann", role: "user" })
+          : Response.json({ code: "TOKEN_EXPIRED", detail: "expired" }, { status: 401 }),
+      );
+    },
+  });
+  assert.equal((await client.me()).userId, "u1");
+  assert.deepEqual(seen, ["Bearer new"], "one request, with the refreshed token");
+  assert.equal(refreshes, 1);
+  await client.me();
+  assert.equal(refreshes, 1, "a token far from its expiry is used as it is");
+  assert.deepEqual(seen, ["Bearer new", "Bearer new"]);
 });

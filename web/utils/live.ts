@@ -19,6 +19,7 @@ export function gateway(baseUrl: string): GatewayClient {
       auth: {
         token: () => loadSession()?.accessToken,
         refresh: (failed) => refreshSession(c, failed),
+        expiresAt: () => loadSession()?.expiresAt,
       },
     });
     client = c;
