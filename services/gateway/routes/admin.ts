@@ -55,9 +55,8 @@ export function adminRoutes(route: RouteFn, deps: GatewayDeps): void {
   }
   /** The symbol as written in the path, for the original's response shape. */
   /** A market to list, from the ensure request's filters and the defaults (see market_defaults.ts). */
-  async function newMarket(symbol: string, body: EnsureRequest): Promise<MarketSpec> {
+  async function newMarket(symbol: string, body: EnsureRequest, markets: MarketSpec[]): Promise<MarketSpec> {
     const [base, quote] = symbol.split("-");
-    const markets = await deps.reads.markets();
     const tickers = await deps.reads.tickers(markets.map((m) => m.symbol));
     const priced = markets.map((m, i) => ({
       base: m.base,
@@ -264,7 +263,7 @@ export function adminRoutes(route: RouteFn, deps: GatewayDeps): void {
     const existing = markets.find((m) => m.symbol === params.symbol);
     const market = existing
       ? { ...existing, status: "TRADING" as const }
-      : await newMarket(params.symbol, body);
+      : await newMarket(params.symbol, body, markets);
     const reply = await deps.engine.send({ type: "addMarket", market });
     if (!reply.ok) {
       throw new ApiError(400, "INVALID_MARKET", `cannot list ${params.symbol}: ${reply.message}`, {
