@@ -168,6 +168,8 @@ export type Intent =
     clientOrderId: string;
     side: Side;
     orderType: "LIMIT" | "MARKET";
+    /** IOC for a taker order with a limit price (see protectedTaker). */
+    timeInForce?: "IOC";
     ticks?: number;
     lots: number;
   }
@@ -188,6 +190,23 @@ export interface OrderIds {
 }
 
 const NOTHING: Decision = Object.freeze({ intents: [], skips: [] }) as Decision;
+
+/**
+ * A bot's taker order: a LIMIT IOC at most four half spreads through the model price, not a MARKET
+ * order. The bots' own book is thin, so a market order could sweep it and fill at any price a user
+ * happened to leave there (a user's ask 8 % above the market filled again and again); real trading
+ * bots protect their market orders the same way. What does not fill at once expires.
+ */
+function protectedTaker(
+  id: { seq: number; clientOrderId: string },
+  side: Side,
+  lots: number,
+  ctx: MarketContext,
+): Intent {
+  const band = 4 * ctx.halfSpreadTicks;
+  const ticks = side === "BUY" ? ctx.priceTicks + band : Math.max(1, ctx.priceTicks - band);
+  return { type: "place", ...id, side, orderType: "LIMIT", timeInForce: "IOC", ticks, lots };
+}
 
 /** Half spread in ticks for a relative volatility per sqrt(second). */
 export function halfSpreadTicks(priceTicks: number, sigmaPerSqrtSec: number, p: BotParams): number {
@@ -337,7 +356,7 @@ export function decideNoiseTrader(
     const id = ids.next();
     funds.take(need.asset, need.amount);
     if (isMarket) {
-      intents.push({ type: "place", ...id, side, orderType: "MARKET", lots });
+      intents.push(protectedTaker(id, side, lots, ctx));
     } else {
       intents.push({ type: "place", ...id, side, orderType: "LIMIT", ticks: priceFor(side), lots });
       s.resting.push({
@@ -351,7 +370,10 @@ export function decideNoiseTrader(
   return intents.length || skips.length ? { intents, skips } : NOTHING;
 }
 
-/** A momentum trader's step on one symbol: a market order in the trend's direction when it is strong. */
+/**
+ * A momentum trader's step on one symbol: a taker order (see protectedTaker) in the trend's
+ * direction when it is strong.
+ */
 export function decideMomentumTrader(
   s: BotSymbolState,
   funds: Funds,
@@ -372,7 +394,7 @@ export function decideMomentumTrader(
     return { intents: [], skips: [side === "BUY" ? "INSUFFICIENT_QUOTE" : "INSUFFICIENT_BASE"] };
   }
   funds.take(need.asset, need.amount);
-  return { intents: [{ type: "place", ...ids.next(), side, orderType: "MARKET", lots }], skips: [] };
+  return { intents: [protectedTaker(ids.next(), side, lots, ctx)], skips: [] };
 }
 
 /** The decision function of each kind. */

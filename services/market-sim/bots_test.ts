@@ -122,7 +122,13 @@ Deno.test("decideNoiseTrader() flips to the side it can fund, and skips when it 
   const params = { ...DEFAULT_BOT_PARAMS, noiseMarketProb: 1 };
   const rich = decideNoiseTrader(state("n"), funds("0", "2"), ctx(), 40, params, ids());
   assert.ok(places(rich.intents).length > 0);
-  assert.ok(places(rich.intents).every((i) => i.side === "SELL" && i.orderType === "MARKET"));
+  // taker orders are IOC limits at most four half spreads through the price, never MARKET orders
+  assert.ok(
+    places(rich.intents).every((i) =>
+      i.side === "SELL" && i.orderType === "LIMIT" && i.timeInForce === "IOC" && i.ticks === 6_500_000 - 4_000
+    ),
+    JSON.stringify(rich.intents),
+  );
   const broke = decideNoiseTrader(state("n"), funds("0", "0"), ctx(), 40, params, ids());
   assert.deepEqual(places(broke.intents), []);
   assert.ok(broke.skips.length > 0);
@@ -156,6 +162,11 @@ Deno.test("decideMomentumTrader() follows the trend and ignores weak signals", (
     ids(),
   );
   assert.equal(sides(up.intents, "BUY").length, 1);
+  assert.deepEqual(
+    places(up.intents).map((i) => [i.orderType, i.timeInForce, i.ticks]),
+    [["LIMIT", "IOC", 6_500_000 + 4_000]],
+    "a protected taker order: at most four half spreads above the price",
+  );
   const down = decideMomentumTrader(
     state("m"),
     funds("100000", "2"),

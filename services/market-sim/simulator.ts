@@ -495,6 +495,7 @@ export class Simulator {
           side: intent.side,
           orderType: intent.orderType,
           ...(intent.orderType === "LIMIT" ? { price: priceText(m, intent.ticks!) } : {}),
+          ...(intent.timeInForce ? { timeInForce: intent.timeInForce } : {}),
           qty: qtyText(m, intent.lots),
           clientOrderId: intent.clientOrderId,
         };

@@ -89,8 +89,10 @@ Deno.test("Simulator: every bot kind sends orders with its own user id and reply
   }
   assert.ok(commands.every((c) => c.replyTo === "kt:sim:stream:replies:market-sim"));
   const places = commands.filter((c) => c.type === "place");
-  assert.ok(places.some((c) => c.orderType === "MARKET"));
-  assert.ok(places.some((c) => c.orderType === "LIMIT"));
+  // takers send protected IOC limits; nothing sweeps the book with a MARKET order
+  assert.ok(places.some((c) => c.orderType === "LIMIT" && c.timeInForce === "IOC"));
+  assert.ok(places.some((c) => c.orderType === "LIMIT" && c.timeInForce === undefined));
+  assert.ok(places.every((c) => c.orderType === "LIMIT"));
   // prices on the tick, quantities on the step (exact decimal strings)
   for (const c of places) {
     const spec = DEFAULT_MARKETS.find((m) => m.symbol === c.symbol)!;
@@ -348,7 +350,7 @@ Deno.test("Simulator: with many symbols each bot stays under its open-order budg
       const set = bySymbol.get(c.symbol!) ?? bySymbol.set(c.symbol!, new Set()).get(c.symbol!)!;
       if (c.type === "cancelAll") set.clear();
       if (c.type === "cancel") set.delete(c.clientOrderId!);
-      if (c.type === "place" && c.orderType === "LIMIT") set.add(c.clientOrderId!);
+      if (c.type === "place" && c.orderType === "LIMIT" && c.timeInForce !== "IOC") set.add(c.clientOrderId!);
     }
   }
   for (const [user, bySymbol] of open) {
