@@ -1,6 +1,6 @@
 import { useEffect, useState } from "preact/hooks";
 import { type ApiKey, GatewayError, type NewApiKey } from "../gateway_client.ts";
-import { gateway, useSession } from "../utils/live.ts";
+import { gateway, localDateTime, useSession } from "../utils/live.ts";
 
 export interface ApiKeysProps {
   gatewayUrl: string;
@@ -9,7 +9,8 @@ export interface ApiKeysProps {
 function day(v: number | string | null | undefined): string {
   if (v === null || v === undefined) return "—";
   const d = new Date(v);
-  return Number.isNaN(d.getTime()) ? String(v) : d.toISOString().slice(0, 16).replace("T", " ");
+  // the list loads in the browser only, so the browser's time zone is safe to use
+  return Number.isNaN(d.getTime()) ? String(v) : localDateTime(d.getTime());
 }
 
 /** Create API keys (the secret is shown once), list and revoke them. */

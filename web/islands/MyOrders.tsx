@@ -4,7 +4,7 @@ import * as z from "zod/mini";
 import { GatewayError, Order, type Order as OrderT, parsePayload, type Trade } from "../gateway_client.ts";
 import { formatStep, isZero } from "../utils/decimal.ts";
 import { mergeFills } from "../utils/fills.ts";
-import { clock, gateway, marketSocket, useMounted, useSession } from "../utils/live.ts";
+import { clock, dayClock, gateway, marketSocket, useMounted, useSession } from "../utils/live.ts";
 
 /** Formatting facts per symbol. */
 export type MarketSteps = Record<string, { tickSize: string; stepSize: string; base: string; quote: string }>;
@@ -111,8 +111,7 @@ export default function MyOrders({ gatewayUrl, markets, symbol, full }: MyOrders
     markets[s] ?? { tickSize: "0.00000001", stepSize: "0.00000001", base: "", quote: "" };
   const when = (ms?: number) => {
     if (ms === undefined) return "—";
-    const day = new Date(ms).toISOString().slice(5, 10);
-    return full ? `${day} ${clock(ms, mounted)}` : clock(ms, mounted);
+    return full ? dayClock(ms, mounted) : clock(ms, mounted);
   };
   const filter = <T extends { symbol: string }>(list: T[]) =>
     onlyThis && symbol ? list.filter((o) => o.symbol === symbol) : list;

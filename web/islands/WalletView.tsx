@@ -3,7 +3,7 @@ import { useEffect } from "preact/hooks";
 import { Posting as PostingSchema } from "../gateway_client.ts";
 import { addDecimal, decimalPlaces, formatPlaces, groupThousands, isZero } from "../utils/decimal.ts";
 import { GatewayError } from "../gateway_client.ts";
-import { balances, clock, gateway, useMounted, useSession, useStore } from "../utils/live.ts";
+import { balances, dayClock, gateway, useMounted, useSession, useStore } from "../utils/live.ts";
 import { useWallet } from "../utils/wallet.ts";
 import { type HistoryRow, rowOfPosting, rowOfWalletChange } from "../utils/postings.ts";
 
@@ -128,9 +128,7 @@ export default function WalletView({ gatewayUrl }: WalletViewProps) {
               {postings?.map((p, i) => (
                 <tr key={`${p.ref ?? ""}-${i}`}>
                   <td class="mono muted">
-                    {p.ms !== undefined
-                      ? `${new Date(p.ms).toISOString().slice(5, 10)} ${clock(p.ms, mounted)}`
-                      : "—"}
+                    {p.ms !== undefined ? dayClock(p.ms, mounted) : "—"}
                   </td>
                   <td>{p.asset}</td>
                   <td class={`num ${isZero(p.change) ? "" : p.change.startsWith("-") ? "sell" : "buy"}`}>

@@ -121,5 +121,23 @@ export function clock(ms: number, local: boolean): string {
   const parts = local
     ? [d.getHours(), d.getMinutes(), d.getSeconds()]
     : [d.getUTCHours(), d.getUTCMinutes(), d.getUTCSeconds()];
-  return parts.map((n) => String(n).padStart(2, "0")).join(":");
+  return parts.map(pad2).join(":");
+}
+
+/** "MM-DD hh:mm:ss", the day in the same time zone as the time (see {@linkcode clock}). */
+export function dayClock(ms: number, local: boolean): string {
+  const d = new Date(ms);
+  const day = local ? [d.getMonth() + 1, d.getDate()] : [d.getUTCMonth() + 1, d.getUTCDate()];
+  return `${day.map(pad2).join("-")} ${clock(ms, local)}`;
+}
+
+/** "YYYY-MM-DD hh:mm" in the browser's time zone. */
+export function localDateTime(ms: number): string {
+  const d = new Date(ms);
+  const date = [d.getFullYear(), d.getMonth() + 1, d.getDate()].map(pad2).join("-");
+  return `${date} ${pad2(d.getHours())}:${pad2(d.getMinutes())}`;
+}
+
+function pad2(n: number): string {
+  return String(n).padStart(2, "0");
 }
