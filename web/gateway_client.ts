@@ -42,6 +42,8 @@ export const Market = z.object({
   maxQty: z.optional(Dec),
   minNotional: Dec,
   status: z.string(),
+  /** The price the market opened at (the order form's price before the first trade). */
+  startPrice: z.optional(Dec),
   /** Last trade price (absent before the first trade). */
   last: OptDec,
   lastPrice: OptDec,
@@ -516,10 +518,15 @@ export class GatewayClient {
   adminBots(body: { kind: string; count?: number; ratePerSec?: number }): Promise<Record<string, unknown>> {
     return this.#request(AdminResult, "POST", "/v1/admin/sim/bots", { auth: true, body });
   }
-  adminSymbol(symbol: string, action: "pause" | "resume" | "ensure"): Promise<Record<string, unknown>> {
+  /** `filters`: for "ensure", a new market's start price (and other filters) instead of the defaults. */
+  adminSymbol(
+    symbol: string,
+    action: "pause" | "resume" | "ensure",
+    filters: { startPrice?: string } = {},
+  ): Promise<Record<string, unknown>> {
     return this.#request(AdminResult, "POST", `/v1/admin/symbols/${enc(symbol)}/${action}`, {
       auth: true,
-      body: {},
+      body: filters,
     });
   }
 }

@@ -115,6 +115,7 @@ Deno.test("web app in chromium: sign up, trade between two users, cancel, field 
       await page.goto(`${web}/`);
       await page.locator('[data-symbol="BTC-USD"]').waitFor();
       assert.equal(await page.title(), "Markets · Kalency");
+      assert.equal(await page.locator(".nav-admin").isVisible(), false, "no Admin link for visitors");
       await shot("markets");
       const res = await page.goto(`${web}/no-such-page`);
       assert.equal(res?.status(), 404);
@@ -144,6 +145,10 @@ Deno.test("web app in chromium: sign up, trade between two users, cancel, field 
     await t.step("a resting limit order shows in open orders and in the book", async () => {
       await placeLimit(page, "Buy", "65000", "0.01");
       await page.locator(".order-result[data-status=ACCEPTED]").waitFor();
+      // the result describes that order: editing the next one clears it
+      await page.locator("#of-qty").fill("0.02");
+      await page.locator(".order-result").waitFor({ state: "detached" });
+      await page.locator("#of-qty").fill("");
       const open = page.getByTestId("open-orders");
       await open.locator("tr", { hasText: "65000.00" }).filter({ hasText: "0.0100" }).waitFor();
       await page.locator(".levels.bids li", { hasText: "65000.00" }).filter({ hasText: "0.0100" }).waitFor();
@@ -255,8 +260,10 @@ Deno.test("web app in chromium: sign up, trade between two users, cancel, field 
         const submit = page.locator('form button[type="submit"]').last();
         await admin("pause");
         await page.getByRole("button", { name: "BTC-USD is paused" }).waitFor();
+        await page.getByTestId("market-status").filter({ hasText: "paused" }).waitFor();
         await admin("resume");
         await page.getByRole("button", { name: /^(Buy|Sell) BTC$/ }).waitFor();
+        await page.getByTestId("market-status").waitFor({ state: "detached" });
         assert.equal(await submit.isDisabled(), false);
         await page.locator("#of-qty").fill("");
       },

@@ -27,16 +27,26 @@ const PROFILES = ["calm", "normal", "volatile", "crash"];
 const BOT_KINDS = ["marketMakers", "noiseTraders", "momentumTraders"];
 
 /** One line for a nested value in a table cell: consumer groups read as "name: lag 0, pending 0". */
+/**
+ * A status value as text. Fractional numbers (a volatility of 0.00009682458365518541) keep four
+ * significant digits: the status is read by people, and the API keeps the full value.
+ */
+function scalar(value: unknown): string {
+  return typeof value === "number" && !Number.isInteger(value)
+    ? String(Number(value.toPrecision(4)))
+    : String(value);
+}
+
 function inline(value: unknown): string {
   if (Array.isArray(value)) return value.map(inline).join("; ") || "none";
   if (value && typeof value === "object") {
     const { name, ...rest } = value as Record<string, unknown>;
     const fields = Object.entries(rest).map(([k, v]) =>
-      `${k} ${typeof v === "object" ? inline(v) : String(v)}`
+      `${k} ${typeof v === "object" ? inline(v) : scalar(v)}`
     );
     return name === undefined ? fields.join(", ") : `${String(name)}: ${fields.join(", ")}`;
   }
-  return String(value);
+  return scalar(value);
 }
 const POLL_MS = 3000;
 /** The simulator writes its status at least every 2 s; older than this, it is not reporting. */
@@ -49,7 +59,7 @@ const METRICS_REGEXP = /(lag|stream_entries|engine_reply|ws_(clients|connections
 /** Renders any JSON value readably: arrays of objects and maps of objects become tables. */
 function Value({ value }: { value: unknown }): ComponentChildren {
   if (value === null || value === undefined) return <span class="muted">—</span>;
-  if (typeof value !== "object") return <span class="num">{String(value)}</span>;
+  if (typeof value !== "object") return <span class="num">{scalar(value)}</span>;
   const rows: [string, Record<string, unknown>][] | undefined = Array.isArray(value)
     ? value.every((v) => v && typeof v === "object" && !Array.isArray(v))
       ? value.map((v, i) => [String(i), v as Record<string, unknown>])
@@ -73,7 +83,7 @@ function Value({ value }: { value: unknown }): ComponentChildren {
               {!Array.isArray(value) && <th scope="row">{k}</th>}
               {cols.map((c) => (
                 <td class={typeof r[c] === "number" ? "num" : ""}>
-                  {typeof r[c] === "object" && r[c] !== null ? inline(r[c]) : String(r[c] ?? "")}
+                  {typeof r[c] === "object" && r[c] !== null ? inline(r[c]) : scalar(r[c] ?? "")}
                 </td>
               ))}
             </tr>
@@ -110,6 +120,7 @@ export default function AdminPanel({ gatewayUrl, markets: initialMarkets }: Admi
   const [markets, setMarkets] = useState(initialMarkets);
   const [profile, setProfile] = useState("normal");
   const [volatility, setVolatility] = useState("");
+  const [newStartPrice, setNewStartPrice] = useState("");
   const [newSymbol, setNewSymbol] = useState("");
   const [botKind, setBotKind] = useState(BOT_KINDS[0]);
   const [botCount, setBotCount] = useState("");
@@ -417,7 +428,14 @@ export default function AdminPanel({ gatewayUrl, markets: initialMarkets }: Admi
           onSubmit={(e) => {
             e.preventDefault();
             const symbol = newSymbol.trim().toUpperCase();
-            void act(`Ensure ${symbol}`, () => gw.adminSymbol(symbol, "ensure")).then(() => setNewSymbol(""));
+            const startPrice = newStartPrice.trim();
+            void act(
+              `Ensure ${symbol}`,
+              () => gw.adminSymbol(symbol, "ensure", startPrice ? { startPrice } : {}),
+            ).then(() => {
+              setNewSymbol("");
+              setNewStartPrice("");
+            });
           }}
         >
           <label class="field">
@@ -426,6 +444,16 @@ export default function AdminPanel({ gatewayUrl, markets: initialMarkets }: Admi
               placeholder="SOL-USD"
               value={newSymbol}
               onInput={(e) => setNewSymbol((e.target as HTMLInputElement).value)}
+            />
+          </label>
+          <label class="field">
+            <span>Start price (new markets)</span>
+            <input
+              inputMode="decimal"
+              placeholder="implied by the listed markets"
+              title="Leave empty to start at the price the listed markets imply (else another market's in the same quote asset)"
+              value={newStartPrice}
+              onInput={(e) => setNewStartPrice((e.target as HTMLInputElement).value)}
             />
           </label>
           <button type="submit" class="btn" disabled={busy || !newSymbol.trim()}>Ensure</button>

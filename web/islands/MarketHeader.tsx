@@ -2,7 +2,7 @@ import { useEffect, useState } from "preact/hooks";
 import { Change } from "../components/Change.tsx";
 import { parsePayload, type SocketStatus, Ticker, type Ticker as TickerT, Trade } from "../gateway_client.ts";
 import { compareDecimal, formatCompact, formatStep } from "../utils/decimal.ts";
-import { marketSocket } from "../utils/live.ts";
+import { marketSocket, marketStatuses, useStore } from "../utils/live.ts";
 import type { MarketInfo } from "../utils/market.ts";
 
 export interface MarketHeaderProps {
@@ -24,6 +24,8 @@ export default function MarketHeader({ gatewayUrl, market, ticker: initial }: Ma
   const [last, setLast] = useState(initial?.last ?? market.last);
   const [dir, setDir] = useState<"up" | "down" | "">("");
   const [status, setStatus] = useState<SocketStatus>("connecting");
+  // the order form follows the market's status (an admin may pause it while the page is open)
+  const marketStatus = useStore(marketStatuses)[market.symbol] ?? market.status;
 
   useEffect(() => {
     const socket = marketSocket(gatewayUrl);
@@ -63,7 +65,9 @@ export default function MarketHeader({ gatewayUrl, market, ticker: initial }: Ma
           {market.base}
           <span class="muted">/{market.quote}</span>
         </h1>
-        {market.status !== "TRADING" && <span class="tag warn">{market.status.toLowerCase()}</span>}
+        {marketStatus !== "TRADING" && (
+          <span class="tag warn" data-testid="market-status">{marketStatus.toLowerCase()}</span>
+        )}
         <span class={`live ${status}`} role="status" title="Market data connection">
           <span class="dot" aria-hidden="true" />
           {STATUS_TEXT[status]}

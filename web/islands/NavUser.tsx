@@ -11,7 +11,7 @@ export default function NavUser(_props: NavUserProps) {
   const { session, ready } = useSession();
   const [palette, setPalette] = useState("default");
   useEffect(() => setPalette(document.documentElement.dataset.palette ?? "default"), []);
-  // the Admin link is for admins: a logged-in user with another role does not see it
+  // the Admin link is for admins only (styles.css); the page's first script set the stored role
   useEffect(() => {
     const root = document.documentElement.dataset;
     if (session) root.role = session.user.role;

@@ -3,6 +3,7 @@ import { GatewayError, type Order, type PlaceOrderRequest } from "../gateway_cli
 import {
   compareDecimal,
   decimalPlaces,
+  formatAmount,
   formatPlaces,
   formatStep,
   isDecimal,
@@ -10,7 +11,15 @@ import {
   mulDecimal,
   subDecimal,
 } from "../utils/decimal.ts";
-import { balances, bookLevels, gateway, pickedPrice, useSession, useStore } from "../utils/live.ts";
+import {
+  balances,
+  bookLevels,
+  gateway,
+  marketStatuses,
+  pickedPrice,
+  useSession,
+  useStore,
+} from "../utils/live.ts";
 import { RadioGroup } from "../components/RadioGroup.tsx";
 import type { MarketInfo } from "../utils/market.ts";
 import { estimateMarket, feeFor, notional, presetAmount } from "../utils/order_math.ts";
@@ -73,7 +82,8 @@ export default function OrderForm({ gatewayUrl, market }: OrderFormProps) {
   const book = useStore(bookLevels);
   const [side, setSide] = useState<Side>("BUY");
   const [type, setType] = useState<Type>("LIMIT");
-  const [price, setPrice] = useState(market.last ?? "");
+  // before a market's first trade, the price it opened at
+  const [price, setPrice] = useState(market.last ?? market.startPrice ?? "");
   const [qty, setQty] = useState("");
   const [quoteQty, setQuoteQty] = useState("");
   const [tif, setTif] = useState<Tif>("GTC");
@@ -82,7 +92,12 @@ export default function OrderForm({ gatewayUrl, market }: OrderFormProps) {
   const [busy, setBusy] = useState(false);
   const [result, setResult] = useState<Order | undefined>(undefined);
   // An admin may pause or resume the market while the page is open: follow its status.
-  const [status, setStatus] = useState(market.status);
+  const [status, setOwnStatus] = useState(market.status);
+  // shared, so that the market's header shows the pause too
+  const setStatus = (next: string) => {
+    setOwnStatus(next);
+    marketStatuses.set({ ...marketStatuses.get(), [market.symbol]: next });
+  };
 
   useEffect(() => {
     const check = async () => {
@@ -155,6 +170,14 @@ export default function OrderForm({ gatewayUrl, market }: OrderFormProps) {
   const feeBps = type === "LIMIT" && postOnly ? market.makerFeeBps : market.takerFeeBps;
   const fee = total !== undefined ? feeFor(total, feeBps, quotePlaces + 2) : undefined;
 
+  /** A setter that also clears the last order's result: it described another order. */
+  function edited<T>(set: (value: T) => void): (value: T) => void {
+    return (value) => {
+      setResult(undefined);
+      set(value);
+    };
+  }
+
   async function submit(e: Event) {
     e.preventDefault();
     setErrors({});
@@ -212,7 +235,7 @@ export default function OrderForm({ gatewayUrl, market }: OrderFormProps) {
           class="sides"
           options={SIDES}
           value={side}
-          onChange={setSide}
+          onChange={edited(setSide)}
           text={(s) => (s === "BUY" ? "Buy" : "Sell")}
           optionClass={(s) => `side ${s === "BUY" ? "buy" : "sell"}`}
         />
@@ -221,7 +244,7 @@ export default function OrderForm({ gatewayUrl, market }: OrderFormProps) {
           class="seg types"
           options={TYPES}
           value={type}
-          onChange={setType}
+          onChange={edited(setType)}
           text={(t) => (t === "LIMIT" ? "Limit" : "Market")}
         />
 
@@ -236,7 +259,7 @@ export default function OrderForm({ gatewayUrl, market }: OrderFormProps) {
                   inputMode="decimal"
                   autoComplete="off"
                   value={price}
-                  onInput={(e) => setPrice((e.target as HTMLInputElement).value)}
+                  onInput={(e) => edited(setPrice)((e.target as HTMLInputElement).value)}
                   {...invalid("price")}
                 />
                 <span class="unit">{market.quote}</span>
@@ -283,7 +306,7 @@ export default function OrderForm({ gatewayUrl, market }: OrderFormProps) {
                   inputMode="decimal"
                   autoComplete="off"
                   value={quoteQty}
-                  onInput={(e) => setQuoteQty((e.target as HTMLInputElement).value)}
+                  onInput={(e) => edited(setQuoteQty)((e.target as HTMLInputElement).value)}
                   {...invalid("quoteQty")}
                 />
                 <span class="unit">{market.quote}</span>
@@ -301,7 +324,7 @@ export default function OrderForm({ gatewayUrl, market }: OrderFormProps) {
                   inputMode="decimal"
                   autoComplete="off"
                   value={qty}
-                  onInput={(e) => setQty((e.target as HTMLInputElement).value)}
+                  onInput={(e) => edited(setQty)((e.target as HTMLInputElement).value)}
                   {...invalid("qty")}
                 />
                 <span class="unit">{market.base}</span>
@@ -352,8 +375,8 @@ export default function OrderForm({ gatewayUrl, market }: OrderFormProps) {
             <dd data-testid="available">
               {session
                 ? side === "BUY"
-                  ? `${formatStep(freeQuote, market.tickSize)} ${market.quote}`
-                  : `${formatStep(freeBase, market.stepSize)} ${market.base}`
+                  ? `${formatAmount(freeQuote, decimalPlaces(market.tickSize))} ${market.quote}`
+                  : `${formatAmount(freeBase, decimalPlaces(market.stepSize))} ${market.base}`
                 : "—"}
             </dd>
           </div>

@@ -3,8 +3,11 @@ import { Island } from "../framework/island.tsx";
 import NavUser from "../islands/NavUser.tsx";
 
 // Applies the stored buy/sell palette before the first paint, so colours never flash.
-const PALETTE_SCRIPT =
-  `try{var p=localStorage.getItem("kalency.palette");if(p)document.documentElement.dataset.palette=p}catch(e){}`;
+// Before the first paint: the chosen palette, and the stored session's role (the Admin link shows
+// for admins only; NavUser keeps the role current afterwards).
+const PALETTE_SCRIPT = `try{var d=document.documentElement,p=localStorage.getItem("kalency.palette");` +
+  `if(p)d.dataset.palette=p;var s=JSON.parse(localStorage.getItem("kalency.session")||"null");` +
+  `if(s&&s.user&&s.user.role)d.dataset.role=s.user.role}catch(e){}`;
 
 const LINKS: [href: string, label: string][] = [
   ["/markets", "Markets"],

@@ -75,6 +75,12 @@ export function formatPlaces(text: string | undefined, minPlaces: number, maxPla
   return kept ? `${int}.${kept}` : int;
 }
 
+/** A decimal exactly as it is, shown with at least `minPlaces` places ("100529.76", 0 -> "100529.76"; "2", 4 -> "2.0000"). */
+export function formatAmount(text: string | undefined, minPlaces: number): string {
+  if (text === undefined || text === "") return "—";
+  return formatPlaces(text, minPlaces, Math.max(minPlaces, decimalPlaces(text.replace(/^-/, ""))));
+}
+
 /** "1234567.5" -> "1,234,567.5". */
 export function groupThousands(text: string): string {
   const neg = text.startsWith("-");

@@ -4,6 +4,7 @@ import {
   compareDecimal,
   divDecimal,
   floorToStep,
+  formatAmount,
   formatPlaces,
   formatStep,
   groupThousands,
@@ -66,4 +67,13 @@ Deno.test("values with only zeros after the point are plain numbers, as typed in
   assert.equal(compareDecimal("1.0", "1"), 0);
   assert.equal(toUnits("3.000", 0), 3n);
   assert.equal(toUnits("-3.90", 0), -3n);
+});
+
+Deno.test("formatAmount() keeps every digit and pads to the places asked for", () => {
+  assert.equal(formatAmount("100529.76", 0), "100529.76", "a tick of 1 does not cut the cents");
+  assert.equal(formatAmount("100000", 2), "100000.00");
+  assert.equal(formatAmount("2", 4), "2.0000");
+  assert.equal(formatAmount("0.123456789", 4), "0.123456789");
+  assert.equal(formatAmount("-1.5", 2), "-1.50");
+  assert.equal(formatAmount(undefined, 2), "—");
 });

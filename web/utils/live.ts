@@ -102,6 +102,9 @@ export const bookLevels = createStore<
 
 export const balances = createStore<Record<string, { free: string; locked: string }>>({});
 
+/** Market statuses seen since the page loaded (an admin may pause a market meanwhile), by symbol. */
+export const marketStatuses = createStore<Record<string, string>>({});
+
 /** Colour-blind-safe buy/sell colours (blue/orange) instead of green/red, persisted. */
 export const PALETTE_KEY = "kalency.palette";
 

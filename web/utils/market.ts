@@ -16,6 +16,7 @@ export interface MarketInfo {
   makerFeeBps: number;
   takerFeeBps: number;
   last?: string;
+  startPrice?: string;
 }
 
 /** A market's facts; `fees` fill in when the listing carries no fee rates. */
@@ -32,5 +33,6 @@ export function marketInfo(m: Market, fees = { makerBps: 0, takerBps: 0 }): Mark
     makerFeeBps: m.makerFeeBps ?? fees.makerBps,
     takerFeeBps: m.takerFeeBps ?? fees.takerBps,
     last: lastPriceOf(m),
+    ...(m.startPrice !== undefined ? { startPrice: m.startPrice } : {}),
   };
 }
