@@ -447,6 +447,12 @@ export class GatewayClient {
   cancelOrder(orderId: string): Promise<Order> {
     return this.#request(Order, "DELETE", `/v1/orders/${enc(orderId)}`, { auth: true });
   }
+  /** Cancels every open order of the user on `symbol`; resolves with the canceled orders. */
+  cancelAll(symbol: string): Promise<Order[]> {
+    return this.#request(listOf(Order, "orders", "items"), "DELETE", `/v1/orders?symbol=${enc(symbol)}`, {
+      auth: true,
+    });
+  }
   openOrders(): Promise<Order[]> {
     return this.#request(listOf(Order, "orders", "items"), "GET", "/v1/orders/open", { auth: true });
   }

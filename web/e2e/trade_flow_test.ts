@@ -313,6 +313,31 @@ Deno.test("web app in chromium: sign up, trade between two users, cancel, field 
       await shot("orders-fills");
     });
 
+    await t.step("cancel all clears the open orders after a confirmation", async () => {
+      const token = await page.evaluate(() =>
+        JSON.parse(localStorage.getItem("kalency.session")!).accessToken
+      );
+      for (const price of ["60000", "60001"]) {
+        const r = await fetch(`${sys.gatewayUrl}/v1/orders`, {
+          method: "POST",
+          headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+          body: JSON.stringify({ symbol: "BTC-USD", side: "BUY", type: "LIMIT", price, qty: "0.001" }),
+        });
+        assert.equal(r.status, 201, await r.text());
+      }
+      await page.goto(`${web}/orders`);
+      const open = page.getByTestId("open-orders");
+      await open.locator("tr", { hasText: "60001.00" }).waitFor();
+      page.once("dialog", (d) => void d.accept());
+      await page.getByTestId("cancel-all").click();
+      await open.locator("tr", { hasText: "No open orders" }).waitFor();
+      await page.getByRole("tab", { name: "Order history" }).click();
+      await page.getByTestId("order-history").locator("tr", { hasText: "60001.00" }).filter({
+        hasText: "canceled",
+      })
+        .waitFor();
+    });
+
     await t.step(
       "the fills tab pages back past its first 200 fills, and keeps them as trades go on",
       async () => {

@@ -5,6 +5,7 @@ import { GatewayError, Order, type Order as OrderT, parsePayload, type Trade } f
 import { formatStep, isZero } from "../utils/decimal.ts";
 import { mergeFills } from "../utils/fills.ts";
 import { clock, dayClock, gateway, marketSocket, useMounted, useSession } from "../utils/live.ts";
+import { orderStatusText } from "../utils/order_status.ts";
 
 /** Formatting facts per symbol. */
 export type MarketSteps = Record<string, { tickSize: string; stepSize: string; base: string; quote: string }>;
@@ -50,6 +51,7 @@ export default function MyOrders({ gatewayUrl, markets, symbol, full }: MyOrders
   const [error, setError] = useState("");
   const [rowError, setRowError] = useState<Record<string, string>>({});
   const [cancelling, setCancelling] = useState<Record<string, boolean>>({});
+  const [cancellingAll, setCancellingAll] = useState(false);
   const [expanded, setExpanded] = useState<Record<string, boolean>>({});
   const userId = session?.user.userId;
 
@@ -107,6 +109,26 @@ export default function MyOrders({ gatewayUrl, markets, symbol, full }: MyOrders
     }
   }
 
+  /** Cancels every shown open order: one cancel-all per symbol among them. */
+  async function cancelShown(symbols: string[]) {
+    const what = symbols.length === 1 ? `every open ${symbols[0]} order` : "every open order shown";
+    if (!globalThis.confirm(`Cancel ${what}?`)) return;
+    setCancellingAll(true);
+    setError("");
+    try {
+      for (const s of symbols) {
+        const canceled = await gateway(gatewayUrl).cancelAll(s);
+        const ids = new Set(canceled.map((o) => o.orderId));
+        setOpen((list) => list.filter((o) => !ids.has(o.orderId)));
+        setHistory((list) => canceled.reduce((l, o) => upsert(l, o), list));
+      }
+    } catch (e) {
+      setError(e instanceof GatewayError ? e.message : String(e));
+    } finally {
+      setCancellingAll(false);
+    }
+  }
+
   const steps = (s: string) =>
     markets[s] ?? { tickSize: "0.00000001", stepSize: "0.00000001", base: "", quote: "" };
   const when = (ms?: number) => {
@@ -159,6 +181,17 @@ export default function MyOrders({ gatewayUrl, markets, symbol, full }: MyOrders
             </button>
           ))}
         </div>
+        {tab === "open" && session && shownOpen.length > 0 && (
+          <button
+            type="button"
+            class="btn small ghost"
+            data-testid="cancel-all"
+            disabled={cancellingAll}
+            onClick={() => cancelShown([...new Set(shownOpen.map((o) => o.symbol))])}
+          >
+            {cancellingAll ? "Cancelling…" : "Cancel all"}
+          </button>
+        )}
         {symbol && (
           <label class="check">
             <input
@@ -282,7 +315,7 @@ export default function MyOrders({ gatewayUrl, markets, symbol, full }: MyOrders
                           </td>
                           <td>
                             <span class={`status s-${o.status.toLowerCase()}`}>
-                              {o.status.toLowerCase().replace("_", " ")}
+                              {orderStatusText(o)}
                             </span>
                           </td>
                           <td class="num">

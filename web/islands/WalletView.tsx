@@ -59,6 +59,9 @@ export default function WalletView({ gatewayUrl }: WalletViewProps) {
   const rowPlaces = Object.fromEntries(
     assets.map((a) => [a, Math.max(0, ...[wallet[a].free, wallet[a].locked, totals[a]].map(decimalPlaces))]),
   );
+  // the balance after a posting is known for rows that arrived live only: no column without one
+  const withBalance = postings?.some((p) => p.balanceAfter !== undefined) ?? false;
+  const columns = withBalance ? 6 : 5;
   return (
     <>
       <section class="panel" aria-label="Balances">
@@ -109,7 +112,7 @@ export default function WalletView({ gatewayUrl }: WalletViewProps) {
                 <th scope="col">Time</th>
                 <th scope="col">Asset</th>
                 <th scope="col" class="num">Change</th>
-                <th scope="col" class="num hide-sm">Balance after</th>
+                {withBalance && <th scope="col" class="num hide-sm">Balance after</th>}
                 <th scope="col">Reason</th>
                 <th scope="col" class="hide-sm">Reference</th>
               </tr>
@@ -117,12 +120,12 @@ export default function WalletView({ gatewayUrl }: WalletViewProps) {
             <tbody>
               {postings === undefined && !postingsError && (
                 <tr>
-                  <td colSpan={6} class="empty">Loading…</td>
+                  <td colSpan={columns} class="empty">Loading…</td>
                 </tr>
               )}
               {postings?.length === 0 && (
                 <tr>
-                  <td colSpan={6} class="empty">No postings yet</td>
+                  <td colSpan={columns} class="empty">No postings yet</td>
                 </tr>
               )}
               {postings?.map((p, i) => (
@@ -134,9 +137,11 @@ export default function WalletView({ gatewayUrl }: WalletViewProps) {
                   <td class={`num ${isZero(p.change) ? "" : p.change.startsWith("-") ? "sell" : "buy"}`}>
                     {signed(p.change)}
                   </td>
-                  <td class="num hide-sm">
-                    {p.balanceAfter !== undefined ? groupThousands(p.balanceAfter) : "—"}
-                  </td>
+                  {withBalance && (
+                    <td class="num hide-sm">
+                      {p.balanceAfter !== undefined ? groupThousands(p.balanceAfter) : "—"}
+                    </td>
+                  )}
                   <td>{p.label}</td>
                   <td class="hide-sm muted mono-sm">{p.ref ?? ""}</td>
                 </tr>
