@@ -460,6 +460,16 @@ export class GatewayClient {
   orderHistory(limit = 100): Promise<Order[]> {
     return this.#request(listOf(Order, "orders"), "GET", `/v1/orders/history?limit=${limit}`, { auth: true });
   }
+  /** A page of the order history: `cursor` is the `nextCursor` of the page before (none: the newest). */
+  orderHistoryPage(limit: number, cursor?: string): Promise<{ orders: Order[]; nextCursor?: string }> {
+    const query = `limit=${limit}${cursor ? `&cursor=${enc(cursor)}` : ""}`;
+    return this.#request(
+      z.object({ orders: z.array(Order), nextCursor: z.optional(z.nullable(z.string())) }),
+      "GET",
+      `/v1/orders/history?${query}`,
+      { auth: true },
+    ).then((r) => (r.nextCursor ? { orders: r.orders, nextCursor: r.nextCursor } : { orders: r.orders }));
+  }
   /** The user's fills, newest first; with `before` (a tradeId of theirs), the fills older than it. */
   async fills(limit = 100, before?: string): Promise<Trade[]> {
     const oldestFirst = await this.#request(

@@ -385,6 +385,14 @@ Deno.test("web app in chromium: sign up, trade between two users, cancel, field 
         );
         const shown = await rows.evaluateAll((trs) => trs.map((tr) => tr.getAttribute("data-trade-id")));
         assert.equal(new Set(shown).size, 208, "each fill once");
+        // the order history pages back the same way: 208 market orders, 200 a page (203 shown: the
+        // newest page came again after each of the three trades, and the older orders stayed)
+        await page.getByRole("tab", { name: "Order history" }).click();
+        const orderRows = "[data-testid=order-history] tr[data-order-id]";
+        await page.waitForFunction((sel) => document.querySelectorAll(sel).length === 203, orderRows);
+        await page.getByRole("button", { name: "Older orders" }).click();
+        await page.waitForFunction((sel) => document.querySelectorAll(sel).length === 208, orderRows);
+        assert.equal(await page.getByRole("button", { name: "Older orders" }).count(), 0);
         await page.evaluate((s) => localStorage.setItem("kalency.session", s), aliceSession);
       },
     );

@@ -52,6 +52,10 @@ export default function MyOrders({ gatewayUrl, markets, symbol, full }: MyOrders
   const [rowError, setRowError] = useState<Record<string, string>>({});
   const [cancelling, setCancelling] = useState<Record<string, boolean>>({});
   const [cancellingAll, setCancellingAll] = useState(false);
+  const historyPage = full ? 200 : 50;
+  /** Where older orders start: undefined before the first page, null when there are none. */
+  const [historyCursor, setHistoryCursor] = useState<string | null | undefined>(undefined);
+  const [olderOrders, setOlderOrders] = useState<"idle" | "loading" | string>("idle");
   const [expanded, setExpanded] = useState<Record<string, boolean>>({});
   const userId = session?.user.userId;
 
@@ -60,9 +64,11 @@ export default function MyOrders({ gatewayUrl, markets, symbol, full }: MyOrders
     const gw = gateway(gatewayUrl);
     const load = async () => {
       try {
-        const [o, h] = await Promise.all([gw.openOrders(), gw.orderHistory(full ? 200 : 50)]);
+        const [o, h] = await Promise.all([gw.openOrders(), gw.orderHistoryPage(historyPage)]);
         setOpen(o);
-        setHistory(h);
+        // the newest page again: older pages loaded meanwhile stay
+        setHistory((list) => h.orders.reduceRight((l, order) => upsert(l, order), list));
+        setHistoryCursor((c) => c === undefined ? h.nextCursor ?? null : c);
         setError("");
       } catch (e) {
         setError((e as Error).message);
@@ -74,6 +80,8 @@ export default function MyOrders({ gatewayUrl, markets, symbol, full }: MyOrders
     };
     setFills(undefined);
     setOlder("idle");
+    setHistory([]);
+    setHistoryCursor(undefined);
     void load();
     return marketSocket(gatewayUrl).subscribe(`orders.${userId}`, (m) => {
       if (m.type === "subscribed") return void load();
@@ -141,6 +149,21 @@ export default function MyOrders({ gatewayUrl, markets, symbol, full }: MyOrders
   const newest = (a: OrderT, b: OrderT) => (b.createdAt ?? b.ts ?? 0) - (a.createdAt ?? a.ts ?? 0);
   const shownOpen = filter(open).sort(newest), shownHistory = filter(history).sort(newest);
   const shownFills = filter(fills ?? []);
+
+  async function loadOlderOrders() {
+    if (!historyCursor) return;
+    setOlderOrders("loading");
+    try {
+      const page = await gateway(gatewayUrl).orderHistoryPage(historyPage, historyCursor);
+      setHistory((list) =>
+        page.orders.reduce((l, o) => l.some((x) => x.orderId === o.orderId) ? l : [...l, o], list)
+      );
+      setHistoryCursor(page.nextCursor ?? null);
+      setOlderOrders("idle");
+    } catch (e) {
+      setOlderOrders(e instanceof GatewayError ? e.message : String(e));
+    }
+  }
 
   async function loadOlderFills() {
     const oldest = fills?.[fills.length - 1];
@@ -370,6 +393,25 @@ export default function MyOrders({ gatewayUrl, markets, symbol, full }: MyOrders
                   })}
                 </tbody>
               </table>
+            )}
+            {tab === "history" && full && historyCursor !== undefined && (
+              <p class="more-row">
+                {historyCursor === null
+                  ? history.length >= historyPage && <span class="muted" role="status">No older orders</span>
+                  : (
+                    <button
+                      type="button"
+                      class="btn-link"
+                      disabled={olderOrders === "loading"}
+                      onClick={loadOlderOrders}
+                    >
+                      {olderOrders === "loading" ? "Loading…" : "Older orders"}
+                    </button>
+                  )}
+                {olderOrders !== "idle" && olderOrders !== "loading" && (
+                  <span class="field-error" role="alert">{olderOrders}</span>
+                )}
+              </p>
             )}
             {tab === "fills" && (
               <>
