@@ -75,7 +75,7 @@ export default function WalletView({ gatewayUrl }: WalletViewProps) {
                 <th scope="col">Asset</th>
                 <th scope="col" class="num">Available</th>
                 <th scope="col" class="num">In orders</th>
-                <th scope="col" class="num">Total</th>
+                <th scope="col" class="num hide-xs">Total</th>
               </tr>
             </thead>
             <tbody>
@@ -93,7 +93,7 @@ export default function WalletView({ gatewayUrl }: WalletViewProps) {
                   <td class="num" data-testid="locked" data-value={wallet[a].locked}>
                     {groupThousands(formatPlaces(wallet[a].locked, rowPlaces[a]))}
                   </td>
-                  <td class="num">{groupThousands(formatPlaces(totals[a], rowPlaces[a]))}</td>
+                  <td class="num hide-xs">{groupThousands(formatPlaces(totals[a], rowPlaces[a]))}</td>
                 </tr>
               ))}
             </tbody>
