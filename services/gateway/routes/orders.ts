@@ -31,6 +31,17 @@ async function orderFromLedger(deps: GatewayDeps, orderId: string): Promise<Orde
   return (typeof body === "string" ? JSON.parse(body) : body) as OrderAck;
 }
 
+/** The highest price a tick size can count, by tick size (made once: every order checks it). */
+const highestPrices = new Map<string, string>();
+function highestPrice(tickSize: string): string {
+  let p = highestPrices.get(tickSize);
+  if (p === undefined) {
+    p = fromSteps(Number.MAX_SAFE_INTEGER, tickSize);
+    if (highestPrices.size < 10_000) highestPrices.set(tickSize, p);
+  }
+  return p;
+}
+
 /** Fast 400s from the market's filters before the engine sees the order. */
 export function precheckOrder(o: PlaceOrderRequest, m: MarketSpec): void {
   // sizes first: a number too large to count in ticks or lots is not "off the tick"
@@ -39,7 +50,7 @@ export function precheckOrder(o: PlaceOrderRequest, m: MarketSpec): void {
       field: "qty",
     });
   }
-  if (o.price !== undefined && compareDecimals(o.price, fromSteps(Number.MAX_SAFE_INTEGER, m.tickSize)) > 0) {
+  if (o.price !== undefined && compareDecimals(o.price, highestPrice(m.tickSize)) > 0) {
     throw new ApiError(
       400,
       "PRICE_OUT_OF_BAND",
