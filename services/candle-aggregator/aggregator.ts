@@ -11,6 +11,12 @@ export interface TradeInput {
   symbol: string;
   /** Per-symbol sequence; a trade at or below the last applied one is a redelivery and is ignored. */
   seq?: number;
+  /**
+   * The matching engine's life the sequence counts in (the `<epoch>` of `trd-<epoch>-<n>`, base-36
+   * milliseconds): an engine that starts over with empty state numbers trades from 1 again, in a
+   * later epoch.
+   */
+  epoch?: string;
   price: string;
   qty: string;
   /** Quote amount; when absent it is price x qty (simulator ticks). */
@@ -35,6 +41,8 @@ export interface AggregatorChanges {
 interface SymbolState {
   symbol: string;
   lastSeq: number;
+  /** The epoch of the last applied trade (see TradeInput.epoch); unknown after a restore. */
+  epoch?: string;
   /** Latest timestamp seen; a trade stamped earlier is bucketed with it so closed candles never change. */
   lastTs: number;
   forming: (CandleAcc | undefined)[];
@@ -59,6 +67,8 @@ export class CandleAggregator {
   duplicates = 0;
   /** Trades whose sequence skipped numbers (a gap in the stream). */
   gaps = 0;
+  /** Times a symbol's trades came from a new engine life (see TradeInput.epoch). */
+  engineRestarts = 0;
 
   constructor(source: "trade" | "index" = "trade", timeframes: readonly Timeframe[] = TIMEFRAMES) {
     this.source = source;
@@ -94,6 +104,20 @@ export class CandleAggregator {
    */
   apply(trade: TradeInput): boolean {
     const s = this.#state(trade.symbol);
+    if (trade.epoch !== undefined && trade.epoch !== s.epoch) {
+      const newer = s.epoch === undefined || parseInt(trade.epoch, 36) > parseInt(s.epoch, 36);
+      if (!newer) {
+        // a trade of an engine life that has already ended here: long applied
+        this.duplicates++;
+        return false;
+      }
+      if (s.epoch !== undefined) {
+        // the engine started over (its state was lost): its sequence starts again
+        this.engineRestarts++;
+        s.lastSeq = 0;
+      }
+      s.epoch = trade.epoch;
+    }
     if (trade.seq !== undefined) {
       if (trade.seq <= s.lastSeq) {
         this.duplicates++;
@@ -210,4 +234,10 @@ export function sortCandles(candles: Candle[]): Candle[] {
     a.symbol < b.symbol ? -1 : a.symbol > b.symbol ? 1 : tfIndex(a.timeframe) - tfIndex(b.timeframe) ||
       a.openTime - b.openTime
   );
+}
+
+/** The engine life of a trade id `trd-<epoch>-<n>`; undefined for another form. */
+export function tradeEpoch(tradeId: string): string | undefined {
+  const m = /^trd-([0-9a-z]+)-[0-9]+$/.exec(tradeId);
+  return m?.[1];
 }

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import fc from "fast-check";
 import { aggregateCandles, fillGaps, fromScaled } from "@lib/candles";
 import type { Candle, Timeframe } from "@lib/contracts";
-import { aggregateTrades, CandleAggregator, type TradeInput } from "./aggregator.ts";
+import { aggregateTrades, CandleAggregator, tradeEpoch, type TradeInput } from "./aggregator.ts";
 
 const T0 = Date.UTC(2026, 0, 1);
 
@@ -74,6 +74,32 @@ Deno.test("CandleAggregator ignores a redelivered trade and reports what changed
   const second = agg.takeChanges();
   assert.deepEqual(second.closed.map((c) => [c.timeframe, c.openTime - T0, c.volume]), [["1s", 0, "1.5"]]);
   assert.deepEqual(second.forming.map((c) => [c.timeframe, c.volume]), [["1s", "2"], ["1m", "3.5"]]);
+});
+
+Deno.test("CandleAggregator counts an engine that started over (a later epoch) from its first trade", () => {
+  const agg = new CandleAggregator("trade", ["1m"]);
+  const life1 = "mifab4hs", life2 = "mifb00aa";
+  for (let i = 1; i <= 5; i++) {
+    assert.equal(agg.apply({ ...trade(i, i * 100, "100", "1", "100"), epoch: life1 }), true);
+  }
+  // the engine lost its state: its trades number from 1 again, under a later epoch
+  for (let i = 1; i <= 3; i++) {
+    assert.equal(
+      agg.apply({ ...trade(i, 1000 + i * 100, "101", "2", "202"), epoch: life2 }),
+      true,
+      `trade ${i}`,
+    );
+  }
+  assert.equal(agg.engineRestarts, 1);
+  assert.equal(agg.duplicates, 0);
+  // a redelivery in the new life, and a late trade of the old one, are not counted twice
+  assert.equal(agg.apply({ ...trade(3, 1300, "101", "2", "202"), epoch: life2 }), false);
+  assert.equal(agg.apply({ ...trade(6, 1400, "100", "1", "100"), epoch: life1 }), false);
+  const [candle] = agg.takeChanges().forming;
+  assert.equal(candle.trades, 8);
+  assert.equal(candle.volume, "11");
+  assert.equal(tradeEpoch("trd-mifb00aa-42"), life2);
+  assert.equal(tradeEpoch("BTC-USD-42"), undefined);
 });
 
 Deno.test("CandleAggregator.restore() continues exactly where the saved state left off", () => {

@@ -12,7 +12,7 @@ import { repeatUntilAborted, sleep } from "@lib/lifecycle";
 import { errorText, type Logger } from "@lib/log";
 import { BATCH_SIZE_BUCKETS, type Registry } from "@lib/metrics";
 import { compareStreamIds, consumeGroup, deadLetter, type RedisClient } from "@lib/redis";
-import { CandleAggregator } from "./aggregator.ts";
+import { CandleAggregator, tradeEpoch } from "./aggregator.ts";
 import {
   DAY_MS,
   loadRecent1m,
@@ -129,6 +129,7 @@ export function startCandleService(
 
   async function handleTrades(batch: { id: string; value: Execution }[]): Promise<void> {
     if (tradesDirty) await reloadTrades();
+    const restartsBefore = trades.engineRestarts;
     try {
       const bad: { id: string; json: string; reason: string }[] = [];
       let n = 0;
@@ -138,6 +139,7 @@ export function startCandleService(
             trades.apply({
               symbol: e.symbol,
               seq: e.seq,
+              epoch: tradeEpoch(e.tradeId),
               price: e.price,
               qty: e.qty,
               quoteQty: e.quoteQty,
@@ -147,6 +149,14 @@ export function startCandleService(
         } catch (err) {
           bad.push({ id, json: JSON.stringify(e), reason: `cannot aggregate: ${errorText(err)}` });
         }
+      }
+      if (trades.engineRestarts > restartsBefore) {
+        log.warn(
+          "the matching engine started over (new trade ids, sequences from 1): counting its trades anew",
+          {
+            symbols: trades.engineRestarts - restartsBefore,
+          },
+        );
       }
       const changes = trades.takeChanges();
       tickers.update(changes.closed);
