@@ -343,9 +343,14 @@ function isClosed(o: OrderAck): boolean {
 export class CheckpointConflictError extends Error {
   constructor(readonly expected: string | null, readonly found: string | null) {
     super(
-      `Cannot continue: the checkpoint was ${found ?? "(unset)"} but this engine last wrote ${
-        expected ?? "(unset)"
-      }; another engine is writing under the same prefix`,
+      found === null && expected !== null
+        // nothing else deletes the checkpoint: Redis lost its data (restarted without persistence,
+        // or flushed), and with it the state this engine's snapshots and read models kept
+        ? `Cannot continue: the checkpoint this engine last wrote (${expected}) is gone; Redis lost its ` +
+          "data (restarted without persistence, or flushed?). A restart begins from what Redis holds now"
+        : `Cannot continue: the checkpoint was ${found ?? "(unset)"} but this engine last wrote ${
+          expected ?? "(unset)"
+        }; another engine is writing under the same prefix`,
     );
     this.name = "CheckpointConflictError";
   }

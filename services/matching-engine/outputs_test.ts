@@ -273,7 +273,16 @@ Deno.test("commitBatch() refuses to continue when another writer moved the check
   });
   await commitBatch(conn, b.build(empty("1-1")), null);
   await commitBatch(conn, b.build(empty("1-2")), "1-1");
-  await assert.rejects(() => commitBatch(conn, b.build(empty("1-3")), "1-1"), CheckpointConflictError);
+  await assert.rejects(
+    () => commitBatch(conn, b.build(empty("1-3")), "1-1"),
+    (e: Error) => e instanceof CheckpointConflictError && /another engine is writing/.test(e.message),
+  );
+  // the checkpoint vanished: Redis lost its data, which the message says instead of blaming a writer
+  await fx.redis.del(keys.checkpoint(prefix));
+  await assert.rejects(
+    () => commitBatch(conn, b.build(empty("1-4")), "1-3"),
+    (e: Error) => e instanceof CheckpointConflictError && /is gone; Redis lost its data/.test(e.message),
+  );
 });
 
 Deno.test("BatchBuilder caps packed streams in messages: MAXLEN follows the messages an entry held lately", () => {
