@@ -57,9 +57,9 @@ export interface GroupReaderOptions<T> {
    */
   lingerMs?: number;
   retry: RetryPolicy;
-  /** A write or read failed; it is retried after `delayMs`. */
-  onRetry?: (error: unknown, attempt: number, delayMs: number) => void;
-  /** A write succeeded after failing `attempts` times. */
+  /** A read (of the stream) or a write (to the store) failed; it is retried after `delayMs`. */
+  onRetry?: (error: unknown, attempt: number, delayMs: number, what: "read" | "write") => void;
+  /** A write, or a read, succeeded after failing `attempts` times. */
   onRecovered?: (attempts: number) => void;
   onDead?: (entry: RawEntry, reason: string) => void;
   /** A batch was committed and acknowledged. */
@@ -83,7 +83,7 @@ export async function retrying(
   policy: RetryPolicy,
   signal: AbortSignal,
   hooks: {
-    onRetry?: (e: unknown, attempt: number, delayMs: number) => void;
+    onRetry?: (e: unknown, attempt: number, delayMs: number, what: "read" | "write") => void;
     onRecovered?: (n: number) => void;
   } = {},
 ): Promise<boolean> {
@@ -95,7 +95,7 @@ export async function retrying(
     } catch (e) {
       if (signal.aborted) return false;
       const delay = backoffMs(policy, attempt);
-      hooks.onRetry?.(e, attempt, delay);
+      hooks.onRetry?.(e, attempt, delay, "write");
       await sleep(delay, signal);
       if (signal.aborted) return false;
     }
@@ -138,6 +138,7 @@ export async function runGroupReader<S extends z.ZodType>(
   const inflight = new Set<Promise<void>>();
   const count = new EntryCount(options.count);
   let cursor = "0"; // this consumer's pending entries first: the work a crash left unacknowledged
+  let readFailures = 0;
   while (!signal.aborted) {
     let entries: RawEntry[];
     const asked = count.count;
@@ -152,10 +153,14 @@ export async function runGroupReader<S extends z.ZodType>(
       entries = expandEntries(raw);
       full = raw.length >= asked;
       count.observe(raw.length, entries.length);
+      if (readFailures > 0) {
+        options.onRecovered?.(readFailures);
+        readFailures = 0;
+      }
     } catch (e) {
       if (signal.aborted) break;
       if (String(e).includes("NOGROUP")) await ensureGroup(reader, key, group, "0").catch(() => {});
-      options.onRetry?.(e, 1, options.retry.initialMs);
+      options.onRetry?.(e, ++readFailures, options.retry.initialMs, "read");
       await sleep(options.retry.initialMs, signal);
       continue;
     }

@@ -52,3 +52,39 @@ Deno.test("group reader: with lingerMs a trickle of entries is written in fewer,
   const lingering = await batchesOfTrickle(400);
   assert.ok(lingering.length <= 3 && lingering.at(-1)! >= 5, `batches with linger: ${lingering}`);
 });
+
+Deno.test("group reader: a failing read is reported as a read, and its recovery clears it", async () => {
+  await using fx = await redisFixture("ledger-read-retry");
+  await publish(fx.redis, fx.prefix, STREAMS.ticks, tick("1"));
+  const reader = await connectRedis(fx.url);
+  const stop = new AbortController();
+  const events: string[] = [];
+  let written = 0;
+  const loop = runGroupReader(STREAMS.ticks, {
+    reader,
+    redis: fx.redis,
+    prefix: fx.prefix,
+    group: "ledger",
+    consumer: "c1",
+    count: 100,
+    blockMs: 50,
+    signal: stop.signal,
+    retry: { initialMs: 10, maxMs: 50 },
+    onRetry: (_e, attempt, _delay, what) => events.push(`${what} failed ${attempt}`),
+    onRecovered: (attempts) => events.push(`recovered after ${attempts}`),
+    write: async (batch) => {
+      written += batch.length;
+      if (written === 1) {
+        // the group vanishes (as when Redis lost its data): the next read fails with NOGROUP
+        await fx.redis.xGroupDestroy(`${fx.prefix}:stream:${STREAMS.ticks.name}`, "ledger");
+      } else stop.abort();
+    },
+  });
+  await new Promise((r) => setTimeout(r, 200));
+  await publish(fx.redis, fx.prefix, STREAMS.ticks, tick("2"));
+  const timer = setTimeout(() => stop.abort(), 5000);
+  await loop;
+  clearTimeout(timer);
+  await reader.close();
+  assert.deepEqual(events.slice(0, 2), ["read failed 1", "recovered after 1"]);
+});

@@ -105,18 +105,18 @@ export function startLedgerWriter(
 
   function hooks(name: string) {
     return {
-      onRetry: (e: unknown, attempt: number, delayMs: number) => {
+      onRetry: (e: unknown, attempt: number, delayMs: number, what: "read" | "write") => {
         retries.inc({ stream: name });
         retryingGauge.set(1, { stream: name });
         const f = status.failing[name];
         status.failing[name] = { error: errorText(e), since: f?.since ?? Date.now(), attempts: attempt };
         const level = attempt === 1 || attempt % 10 === 0 ? "warn" : "debug";
-        log[level]("write failed; retrying", { stream: name, attempt, delayMs, error: errorText(e) });
+        log[level](`${what} failed; retrying`, { stream: name, attempt, delayMs, error: errorText(e) });
       },
       onRecovered: (attempts: number) => {
         retryingGauge.set(0, { stream: name });
         delete status.failing[name];
-        log.info("write succeeded again", { stream: name, failedAttempts: attempts });
+        log.info("working again", { stream: name, failedAttempts: attempts });
       },
       onDead: (entry: RawEntry, reason: string) => {
         deadTotal.inc({ stream: name });
