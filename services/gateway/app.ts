@@ -192,6 +192,9 @@ const CORS_EXPOSE_HEADERS = [
   "RateLimit-Reset",
 ];
 
+/** Methods counted by name in the request metrics; others count as "OTHER". */
+const KNOWN_METHODS = new Set(["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]);
+
 /** A client's X-Request-Id when it is usable (as hono/request-id accepts it), else a new one. */
 function requestIdOf(c: Context): string {
   const given = c.req.header("x-request-id");
@@ -356,7 +359,9 @@ export function createApp(deps: GatewayDeps): { app: Hono<GatewayEnv>; registry:
       route = !matched || matched === "*" || matched === "/*" ? "unmatched" : matched;
     }
     const status = c.res.status;
-    const labels = labelsOf(c.req.method, route, status);
+    // any token is a method to HTTP: an unknown one must not make a metric series of its own
+    const method = KNOWN_METHODS.has(c.req.method) ? c.req.method : "OTHER";
+    const labels = labelsOf(method, route, status);
     requests.inc(labels);
     latency.observe((performance.now() - t0) / 1000, labels);
     if (status >= 500) {

@@ -230,7 +230,11 @@ Deno.test("/healthz reports each dependency and /metrics counts requests by rout
   assert.deepEqual(Object.keys(h.json.checks).sort(), ["engine", "postgres", "redis", "replyReader"]);
   await gw.call("GET", "/v1/markets/BTC-USD/book");
   await gw.call("GET", "/v1/nowhere");
+  // made-up methods share one series instead of making one each
+  for (const method of ["BREW1", "BREW2"]) await gw.call(method, "/v1/markets");
   const m = await gw.call("GET", "/metrics");
+  assert.doesNotMatch(m.text, /BREW/);
+  assert.match(m.text, /kalency_http_requests_total\{method="OTHER",route="[^"]*",status="\d+"\} 2/);
   assert.match(
     m.text,
     /kalency_http_requests_total\{method="GET",route="\/v1\/markets\/:symbol\/book",status="404"\} 1/,
