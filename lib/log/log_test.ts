@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { createLogger } from "./mod.ts";
+import { createLogger, errorText } from "./mod.ts";
 
 Deno.test("createLogger() writes one JSON line per event with the service and fields", () => {
   const lines: string[] = [];
@@ -22,4 +22,18 @@ Deno.test("pretty output is one readable coloured line", () => {
   createLogger("x", { pretty: true, level: "debug", write: (l) => lines.push(l) }).warn("slow", { ms: 12 });
   assert.ok(lines[0].includes("\x1b[33mwarn"), lines[0]);
   assert.match(lines[0], /warn .*slow .*ms=.*12/);
+});
+
+Deno.test("errorText() says something for errors without a message", () => {
+  assert.equal(errorText(new Error("boom")), "boom");
+  assert.equal(errorText("plain"), "plain");
+  class SocketClosedUnexpectedlyError extends Error {}
+  assert.equal(errorText(new SocketClosedUnexpectedlyError()), "SocketClosedUnexpectedlyError");
+  const aborted = new DOMException("", "AbortError");
+  assert.equal(errorText(aborted), "AbortError (20)");
+  const wrapped = new Error("", { cause: new Error("connect ECONNREFUSED 127.0.0.1:6390") });
+  assert.equal(errorText(wrapped), "Error caused by: connect ECONNREFUSED 127.0.0.1:6390");
+  const lines: string[] = [];
+  createLogger("t", { pretty: false, write: (l) => lines.push(l) }).warn("x", { error: new TypeError() });
+  assert.equal(JSON.parse(lines[0]).error.message, "TypeError");
 });

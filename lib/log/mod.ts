@@ -49,7 +49,7 @@ function prettyByDefault(): boolean {
 }
 
 function errorFields(value: unknown): unknown {
-  if (value instanceof Error) return { name: value.name, message: value.message, stack: value.stack };
+  if (value instanceof Error) return { name: value.name, message: errorText(value), stack: value.stack };
   return value;
 }
 
@@ -88,7 +88,17 @@ export function createLogger(service: string, options: LoggerOptions = {}): Logg
   return make({});
 }
 
-/** The message of an error, or the thrown value as text (for log fields and status reports). */
+/**
+ * The message of an error, or the thrown value as text (for log fields and status reports). Some
+ * errors carry no message (node-redis' "socket closed unexpectedly", an abort): their name, code and
+ * cause say what happened instead of an empty string.
+ */
 export function errorText(e: unknown): string {
-  return e instanceof Error ? e.message : String(e);
+  if (!(e instanceof Error)) return String(e);
+  if (e.message) return e.message;
+  const code = (e as { code?: unknown }).code;
+  const parts = [e.name !== "Error" ? e.name : e.constructor?.name ?? "Error"];
+  if (code !== undefined) parts.push(`(${String(code)})`);
+  if (e.cause !== undefined) parts.push(`caused by: ${errorText(e.cause)}`);
+  return parts.join(" ");
 }
