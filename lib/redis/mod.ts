@@ -28,11 +28,14 @@ export {
   streamMessagesAdded,
 } from "./packed.ts";
 
-function makeClient(url: string, name: string | undefined, reconnect: boolean) {
+function makeClient(url: string, name: string | undefined, reconnect: boolean, failFast = false) {
   return createClient({
     url,
     RESP: 2,
     name,
+    // without the offline queue a command sent while the connection is down fails at once
+    // (ClientOfflineError) instead of waiting for the reconnect
+    ...(failFast ? { disableOfflineQueue: true } : {}),
     socket: {
       connectTimeout: 5000,
       reconnectStrategy: reconnect ? (retries: number) => Math.min(100 * 2 ** retries, 2000) : false,
@@ -43,12 +46,16 @@ function makeClient(url: string, name: string | undefined, reconnect: boolean) {
 /** A node-redis client speaking RESP2. */
 export type RedisClient = ReturnType<typeof makeClient>;
 
-/** Opens a connection (RESP2). Errors are reported to `onError` instead of crashing the process. */
+/**
+ * Opens a connection (RESP2). Errors are reported to `onError` instead of crashing the process.
+ * `failFast`: commands sent while the connection is down fail at once instead of waiting for the
+ * reconnect (for request handlers, which should answer 503 rather than hang).
+ */
 export async function connectRedis(
   url: string,
-  options: { name?: string; onError?: (e: Error) => void; reconnect?: boolean } = {},
+  options: { name?: string; onError?: (e: Error) => void; reconnect?: boolean; failFast?: boolean } = {},
 ): Promise<RedisClient> {
-  const client = makeClient(url, options.name, options.reconnect !== false);
+  const client = makeClient(url, options.name, options.reconnect !== false, options.failFast);
   // node-redis emits "error" on every failed reconnect; an unhandled one would end the process
   (client as unknown as { on(e: "error", f: (e: Error) => void): void }).on(
     "error",

@@ -8,7 +8,7 @@ import type { Context } from "hono";
 import { HTTPException } from "hono/http-exception";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import type { RejectReason } from "@lib/contracts";
-import type { Logger } from "@lib/log";
+import { errorText, type Logger } from "@lib/log";
 
 export const PROBLEM_CONTENT_TYPE = "application/problem+json";
 
@@ -134,6 +134,32 @@ export function rejectionError(r: { reason: RejectReason; message: string; field
 }
 
 /** Builds the app's `onError`: ApiError and HTTPException become problems; anything else is a 500. */
+/** node-redis' errors of a connection that is down or going down. */
+const REDIS_DOWN = new Set([
+  "ClientClosedError",
+  "ClientOfflineError",
+  "SocketClosedUnexpectedlyError",
+  "ConnectionTimeoutError",
+  "SocketTimeoutError",
+  "ReconnectStrategyError",
+]);
+/** postgres.js' codes of a connection that failed, and PostgreSQL's (class 08, 57P0x, 53300). */
+const POSTGRES_DOWN = /^(CONNECTION_(CLOSED|ENDED|DESTROYED)|CONNECT_TIMEOUT|08...|57P0[1-3]|53300)$/;
+
+/**
+ * Which store an error says is unreachable ("Redis", "PostgreSQL"), or undefined for any other
+ * error. A request that needs a store that is down gets a 503, not a 500: nothing is wrong with it.
+ */
+export function unreachableStore(err: unknown): string | undefined {
+  if (!(err instanceof Error)) return undefined;
+  // node-redis' error classes keep the name "Error": their class says which it is
+  if (REDIS_DOWN.has(err.name) || REDIS_DOWN.has(err.constructor?.name)) return "Redis";
+  const code = String((err as { code?: unknown }).code ?? "");
+  if (POSTGRES_DOWN.test(code)) return "PostgreSQL";
+  if (code === "ECONNREFUSED" || code === "ECONNRESET") return "a store (Redis or PostgreSQL)";
+  return undefined;
+}
+
 export function errorHandler(log: Logger): (err: Error, c: Context) => Response {
   return function onError(err, c) {
     if (err instanceof ApiError) {
@@ -143,6 +169,15 @@ export function errorHandler(log: Logger): (err: Error, c: Context) => Response 
       const status = err.status;
       const code = status === 413 ? "PAYLOAD_TOO_LARGE" : status === 401 ? "UNAUTHORIZED" : "HTTP_ERROR";
       return problemResponse(status, code, err.message || TITLES[status] || "Error");
+    }
+    const down = unreachableStore(err);
+    if (down) {
+      log.warn("a store is unreachable", { method: c.req.method, path: c.req.path, store: down, error: err });
+      return problemResponse(
+        503,
+        "SERVICE_UNAVAILABLE",
+        `The gateway cannot reach ${down} right now (${errorText(err)}); try again shortly`,
+      );
     }
     log.error("unhandled error", { method: c.req.method, path: c.req.path, error: err });
     return problemResponse(500, "INTERNAL", "The gateway failed to handle this request; it was logged");

@@ -55,7 +55,12 @@ async function main(): Promise<void> {
   }
 
   const onRedisError = (e: Error) => log.warn("redis error", { error: e.message });
-  const redis = await connectRedis(config.REDIS_URL, { name: `kalency-${gatewayId}`, onError: onRedisError });
+  // requests fail fast (503) while Redis is unreachable instead of waiting for the reconnect
+  const redis = await connectRedis(config.REDIS_URL, {
+    name: `kalency-${gatewayId}`,
+    onError: onRedisError,
+    failFast: true,
+  });
   shutdown.defer("redis", () => redis.close());
   // the reply stream is read with a RESP reader of its own (node-redis for TLS connections); the
   // gateway closes it
