@@ -29,6 +29,20 @@ Deno.test("createApp() documents every registered route in /v1/openapi.json", as
   assert.equal(place["x-auth"], "user");
   assert.ok(place.requestBody.content["application/json"].schema.properties.price);
   assert.ok(place.responses["201"].content["application/json"].schema.properties.orderId);
+  // errors are documented per route, each as a problem document
+  const problem = (
+    op: { responses: Record<string, { content?: Record<string, unknown> }> },
+    status: string,
+  ) => op.responses[status]?.content?.["application/problem+json"];
+  for (const status of ["400", "401", "409", "413", "429", "503"]) assert.ok(problem(place, status), status);
+  assert.equal(problem(place, "403"), undefined, "users may place orders");
+  const simStatus = r.json.paths["/v1/admin/sim/status"].get;
+  assert.ok(problem(simStatus, "403"), "admin routes answer 403 to users");
+  assert.equal(problem(r.json.paths["/v1/markets"].get, "401"), undefined, "market data is public");
+  // the simulator's status passes fields it adds later: a strict schema would reject real answers
+  const schema = simStatus.responses["200"].content["application/json"].schema;
+  assert.notEqual(schema.additionalProperties, false);
+  assert.ok(schema.properties.volatility && schema.properties.intervalMs);
 });
 
 Deno.test("GET /docs renders every operation without external resources", async () => {

@@ -92,6 +92,22 @@ function parameters(spec: RouteSpec): Record<string, unknown>[] {
   return out;
 }
 
+/** The problem statuses every route of its kind can answer, with what they mean. */
+function commonProblems(spec: RouteSpec): [string, string][] {
+  const out: [string, string][] = [];
+  if (spec.body || spec.query || spec.params) {
+    out.push(["400", "The request is invalid (VALIDATION_FAILED, MALFORMED_JSON, ...), naming the field"]);
+  }
+  if (spec.auth !== "none") {
+    out.push(["401", "Missing, expired or invalid credentials (MISSING_AUTHENTICATION, TOKEN_EXPIRED, ...)"]);
+  }
+  if (spec.auth === "admin") out.push(["403", "The user is not an admin (ADMIN_REQUIRED)"]);
+  if (spec.body) out.push(["413", "The body is larger than the limit (PAYLOAD_TOO_LARGE)"]);
+  out.push(["429", "Too many requests (RATE_LIMITED); Retry-After says when to try again"]);
+  out.push(["503", "A store the request needs is unreachable (SERVICE_UNAVAILABLE); try again shortly"]);
+  return out;
+}
+
 /** The OpenAPI 3.1 document of a registry. */
 export function openApiDocument(
   registry: RouteRegistry,
@@ -108,10 +124,16 @@ export function openApiDocument(
           : {}),
       };
     }
-    responses.default = {
-      description: "Problem (RFC 9457)",
-      content: { "application/problem+json": { schema: { $ref: "#/components/schemas/Problem" } } },
-    };
+    const problem = { "application/problem+json": { schema: { $ref: "#/components/schemas/Problem" } } };
+    // an error status a route lists without a body answers a problem like every other error
+    for (const [status, r] of Object.entries(responses)) {
+      const listed = r as { content?: unknown };
+      if (Number(status) >= 400 && !listed.content) listed.content = problem;
+    }
+    for (const [status, description] of commonProblems(spec)) {
+      responses[status] ??= { description, content: problem };
+    }
+    responses.default = { description: "Problem (RFC 9457)", content: problem };
     const op: Record<string, unknown> = {
       summary: spec.summary,
       ...(spec.description ? { description: spec.description } : {}),

@@ -263,7 +263,8 @@ export const SymbolControlResponse = z.object({
   paused: z.boolean(),
   ensured: z.boolean(),
 });
-export const SimStatusResponse = z.object({
+/** The simulator's status as it publishes it; fields it adds later pass through. */
+export const SimStatusResponse = z.looseObject({
   running: z.boolean(),
   symbols: z.array(z.object({
     symbol: z.string(),
@@ -272,7 +273,11 @@ export const SimStatusResponse = z.object({
     regime: z.string().optional(),
   })).optional(),
   profile: z.string().optional(),
+  volatility: z.number().optional().describe("Raw volatility per tick"),
+  intervalMs: z.number().optional(),
+  step: z.number().optional(),
   bots: z.unknown().optional(),
+  accounts: z.unknown().optional(),
   ts: z.number().optional(),
 });
 export const FundRequest = z.object({
