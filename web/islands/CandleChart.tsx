@@ -94,6 +94,14 @@ function pricePlugin(opts: { style: () => BarStyle; volume: () => boolean }): uP
             else ctx.lineTo(x, y);
           }
           ctx.stroke();
+          if (i1 === i0) {
+            // one bar in view has no line to draw: mark its close with a dot
+            ctx.fillStyle = ctx.strokeStyle;
+            ctx.beginPath();
+            const x = u.valToPos(xs[i0], "x", true), y = u.valToPos(c[i0], "y", true);
+            ctx.arc(x, y, 2.5 * devicePixelRatio, 0, 2 * Math.PI);
+            ctx.fill();
+          }
         } else {
           ctx.lineWidth = Math.max(1, devicePixelRatio);
           for (let i = i0; i <= i1; i++) {
