@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { keys, type MarketSpec, type SimControl, streamKey, STREAMS } from "@lib/contracts";
+import { jsonNumber, keys, type MarketSpec, type SimControl, streamKey, STREAMS } from "@lib/contracts";
 import { decimalPlaces } from "@lib/money";
 import { publish, streamMessagesAdded } from "@lib/redis";
 import { findUser, listUsers, setRoleKeepingAnAdmin } from "@lib/users";
@@ -35,8 +35,8 @@ import { checkListedSymbol } from "./markets.ts";
 /** Bot population of one kind: how many, and how many orders each sends per second. */
 const BotsRequest = z.object({
   kind: z.enum(["marketMakers", "noiseTraders", "momentumTraders"]),
-  count: z.number().int().min(0).max(1000).optional(),
-  ratePerSec: z.number().min(0).max(1000).optional(),
+  count: jsonNumber(z.number().int().min(0).max(1000)).optional(),
+  ratePerSec: jsonNumber(z.number().min(0).max(1000)).optional(),
 }).refine((b) => b.count !== undefined || b.ratePerSec !== undefined, {
   message: "give count, ratePerSec or both",
   path: ["count"],

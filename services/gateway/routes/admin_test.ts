@@ -82,6 +82,18 @@ Deno.test({
         assert.deepEqual(set.json, { running: false, kind: "marketMakers", count: 3, ratePerSec: 2.5 });
         const bots = (await controls()).filter((c) => c.action === "bots");
         assert.deepEqual(bots.map((c) => [c.kind, c.count, c.ratePerSec]), [["marketMakers", 3, 2.5]]);
+        // numbers written with an exponent are numbers here (they are refused only as decimals)
+        const exp = await gw.call("POST", "/v1/admin/sim/bots", {
+          headers: admin.headers,
+          body: '{"kind":"noiseTraders","count":2e0,"ratePerSec":5e-1}',
+        });
+        assert.equal(exp.status, 200, exp.text);
+        assert.deepEqual([exp.json.count, exp.json.ratePerSec], [2, 0.5]);
+        const volatility = await gw.call("POST", "/v1/admin/sim/volatility-profile", {
+          headers: admin.headers,
+          body: '{"volatility":1e-4}',
+        });
+        assert.equal(volatility.status, 200, volatility.text);
         const badKind = await gw.call("POST", "/v1/admin/sim/bots", {
           headers: admin.headers,
           body: { kind: "whales", count: 1 },
