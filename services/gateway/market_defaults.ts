@@ -20,7 +20,8 @@ interface Ratio {
   den: bigint;
 }
 
-function ratioOf(price: string): Ratio | undefined {
+/** An exact ratio from a decimal price (undefined for zero or less). */
+export function priceRatio(price: string): Ratio | undefined {
   const d = decimalPlaces(price);
   const num = parseUnits(price, d);
   return num > 0n ? { num, den: 10n ** BigInt(d) } : undefined;
@@ -43,7 +44,7 @@ export function impliedPrice(
     else edges.set(from, [{ to, rate }]);
   };
   for (const m of markets) {
-    const r = ratioOf(m.price);
+    const r = priceRatio(m.price);
     if (!r) continue;
     edge(m.base, m.quote, r);
     edge(m.quote, m.base, { num: r.den, den: r.num });
@@ -126,9 +127,4 @@ export function defaultsForPrice(
 /** The step that fits a given tick on a quote asset with `quoteDecimals` (at most four decimals). */
 export function stepForTick(tickSize: string, quoteDecimals: number): string {
   return unitText(Math.max(0, Math.min(MAX_STEP_DECIMALS, quoteDecimals - decimalPlaces(tickSize))));
-}
-
-/** An exact ratio from a decimal price (undefined for zero or less). */
-export function priceRatio(price: string): Ratio | undefined {
-  return ratioOf(price);
 }
