@@ -29,6 +29,22 @@ Deno.test("a failing or hanging closer does not stop the others", async () => {
   assert.deepEqual(seen, [["throws", false], ["hangs", false], ["last", true]]);
 });
 
+/** Runs `script`, sends SIGTERM once it printed `marker`, and returns its exit code and output. */
+async function sigtermWhenPrinted(script: string, marker: string): Promise<{ code: number; text: string }> {
+  const child = new Deno.Command(Deno.execPath(), { args: ["eval", script], stdout: "piped" }).spawn();
+  const reader = child.stdout.getReader();
+  const decoder = new TextDecoder();
+  let text = "";
+  while (!text.includes(marker)) text += decoder.decode((await reader.read()).value);
+  child.kill("SIGTERM");
+  for (;;) {
+    const { value, done } = await reader.read();
+    if (done) break;
+    text += decoder.decode(value);
+  }
+  return { code: (await child.status).code, text };
+}
+
 Deno.test("a real SIGTERM makes a service exit 0 after its closers ran", async () => {
   const script = `
     import { createShutdown } from "${new URL("./mod.ts", import.meta.url).href}";
@@ -38,18 +54,8 @@ Deno.test("a real SIGTERM makes a service exit 0 after its closers ran", async (
     await s.done;
     Deno.exit(0);
   `;
-  const child = new Deno.Command(Deno.execPath(), { args: ["eval", script], stdout: "piped" }).spawn();
-  const reader = child.stdout.getReader();
-  let text = "";
-  while (!text.includes("ready")) text += new TextDecoder().decode((await reader.read()).value);
-  child.kill("SIGTERM");
-  for (;;) {
-    const { value, done } = await reader.read();
-    if (done) break;
-    text += new TextDecoder().decode(value);
-  }
-  const status = await child.status;
-  assert.equal(status.code, 0);
+  const { code, text } = await sigtermWhenPrinted(script, "ready");
+  assert.equal(code, 0);
   assert.match(text, /closed/);
 });
 
@@ -66,18 +72,8 @@ Deno.test("a SIGTERM while the program still loads is held, then stops it cleanl
     console.log("stopped");
     Deno.exit(0);
   `;
-  const child = new Deno.Command(Deno.execPath(), { args: ["eval", script], stdout: "piped" }).spawn();
-  const reader = child.stdout.getReader();
-  let text = "";
-  while (!text.includes("loading")) text += new TextDecoder().decode((await reader.read()).value);
-  child.kill("SIGTERM");
-  for (;;) {
-    const { value, done } = await reader.read();
-    if (done) break;
-    text += new TextDecoder().decode(value);
-  }
-  const status = await child.status;
-  assert.equal(status.code, 0, text);
+  const { code, text } = await sigtermWhenPrinted(script, "loading");
+  assert.equal(code, 0, text);
   assert.match(text, /closed\nstopped/);
 });
 
