@@ -1,10 +1,24 @@
 import assert from "node:assert/strict";
-import { STREAMS, type Tick } from "@lib/contracts";
-import { connectRedis, publish } from "@lib/redis";
+import { streamKey, STREAMS, type Tick } from "@lib/contracts";
+import { connectRedis, publish, type RedisClient } from "@lib/redis";
 import { redisFixture } from "@lib/testing";
 import { runGroupReader } from "./group_reader.ts";
 
 const tick = (price: string): Tick => ({ symbol: "BTC-USD", price, delta: "0", volume: "1", ts: 1 });
+
+/** What every reader of these tests shares: group "ledger", consumer "c1", short retries. */
+function readerOptions(fx: { redis: RedisClient; prefix: string }, reader: RedisClient, signal: AbortSignal) {
+  return {
+    reader,
+    redis: fx.redis,
+    prefix: fx.prefix,
+    group: "ledger",
+    consumer: "c1",
+    count: 100,
+    signal,
+    retry: { initialMs: 10, maxMs: 50 },
+  };
+}
 
 /** Batch sizes the reader writes while 6 ticks arrive 20 ms apart, after a first one. */
 async function batchesOfTrickle(lingerMs: number): Promise<number[]> {
@@ -16,16 +30,9 @@ async function batchesOfTrickle(lingerMs: number): Promise<number[]> {
   let first!: () => void;
   const firstSeen = new Promise<void>((r) => first = r);
   const loop = runGroupReader(STREAMS.ticks, {
-    reader,
-    redis: fx.redis,
-    prefix: fx.prefix,
-    group: "ledger",
-    consumer: "c1",
-    count: 100,
+    ...readerOptions(fx, reader, stop.signal),
     blockMs: 100,
     lingerMs,
-    signal: stop.signal,
-    retry: { initialMs: 10, maxMs: 50 },
     write: (batch) => {
       sizes.push(batch.length);
       first();
@@ -61,22 +68,15 @@ Deno.test("group reader: a failing read is reported as a read, and its recovery 
   const events: string[] = [];
   let written = 0;
   const loop = runGroupReader(STREAMS.ticks, {
-    reader,
-    redis: fx.redis,
-    prefix: fx.prefix,
-    group: "ledger",
-    consumer: "c1",
-    count: 100,
+    ...readerOptions(fx, reader, stop.signal),
     blockMs: 50,
-    signal: stop.signal,
-    retry: { initialMs: 10, maxMs: 50 },
     onRetry: (_e, attempt, _delay, what) => events.push(`${what} failed ${attempt}`),
     onRecovered: (attempts) => events.push(`recovered after ${attempts}`),
     write: async (batch) => {
       written += batch.length;
       if (written === 1) {
         // the group vanishes (as when Redis lost its data): the next read fails with NOGROUP
-        await fx.redis.xGroupDestroy(`${fx.prefix}:stream:${STREAMS.ticks.name}`, "ledger");
+        await fx.redis.xGroupDestroy(streamKey(fx.prefix, STREAMS.ticks), "ledger");
       } else stop.abort();
     },
   });
