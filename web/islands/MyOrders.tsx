@@ -20,6 +20,26 @@ export interface MyOrdersProps {
 }
 
 type Tab = "open" | "history" | "fills";
+/** Paging back: idle, loading, done (nothing older), or the error of the last try. */
+type OlderState = "idle" | "loading" | "done" | string;
+
+/** The row under a list that loads its older pages, or says there are none. */
+function OlderRow({ noun, state, onMore }: { noun: string; state: OlderState; onMore: () => void }) {
+  return (
+    <p class="more-row">
+      {state === "done"
+        ? <span class="muted" role="status">No older {noun}</span>
+        : (
+          <button type="button" class="btn-link" disabled={state === "loading"} onClick={onMore}>
+            {state === "loading" ? "Loading…" : `Older ${noun}`}
+          </button>
+        )}
+      {state !== "idle" && state !== "loading" && state !== "done" && (
+        <span class="field-error" role="alert">{state}</span>
+      )}
+    </p>
+  );
+}
 const OPEN = new Set(["ACCEPTED", "PARTIALLY_FILLED", "NEW"]);
 const OrderEvent = z.object({ event: z.optional(z.string()), order: Order });
 
@@ -46,16 +66,16 @@ export default function MyOrders({ gatewayUrl, markets, symbol, full }: MyOrders
   const [fills, setFills] = useState<Trade[] | undefined>(undefined);
   /** Whether the last page loaded was full, so older fills may exist (full page only). */
   const [hasOlder, setHasOlder] = useState(false);
-  const [older, setOlder] = useState<"idle" | "loading" | "done" | string>("idle");
-  const fillsPage = full ? 200 : 50;
+  const [older, setOlder] = useState<OlderState>("idle");
+  /** Orders or fills per page. */
+  const pageSize = full ? 200 : 50;
   const [error, setError] = useState("");
   const [rowError, setRowError] = useState<Record<string, string>>({});
   const [cancelling, setCancelling] = useState<Record<string, boolean>>({});
   const [cancellingAll, setCancellingAll] = useState(false);
-  const historyPage = full ? 200 : 50;
   /** Where older orders start: undefined before the first page, null when there are none. */
   const [historyCursor, setHistoryCursor] = useState<string | null | undefined>(undefined);
-  const [olderOrders, setOlderOrders] = useState<"idle" | "loading" | string>("idle");
+  const [olderOrders, setOlderOrders] = useState<OlderState>("idle");
   const [expanded, setExpanded] = useState<Record<string, boolean>>({});
   const userId = session?.user.userId;
 
@@ -64,7 +84,7 @@ export default function MyOrders({ gatewayUrl, markets, symbol, full }: MyOrders
     const gw = gateway(gatewayUrl);
     const load = async () => {
       try {
-        const [o, h] = await Promise.all([gw.openOrders(), gw.orderHistoryPage(historyPage)]);
+        const [o, h] = await Promise.all([gw.openOrders(), gw.orderHistoryPage(pageSize)]);
         setOpen(o);
         // the newest page again: older pages loaded meanwhile stay
         setHistory((list) => h.orders.reduceRight((l, order) => upsert(l, order), list));
@@ -73,15 +93,16 @@ export default function MyOrders({ gatewayUrl, markets, symbol, full }: MyOrders
       } catch (e) {
         setError((e as Error).message);
       }
-      gw.fills(fillsPage).then((page) => {
+      gw.fills(pageSize).then((page) => {
         setFills((list) => mergeFills(list ?? [], page));
-        setHasOlder(page.length >= fillsPage);
+        setHasOlder(page.length >= pageSize);
       }).catch(() => setFills(undefined));
     };
     setFills(undefined);
     setOlder("idle");
     setHistory([]);
     setHistoryCursor(undefined);
+    setOlderOrders("idle");
     void load();
     return marketSocket(gatewayUrl).subscribe(`orders.${userId}`, (m) => {
       if (m.type === "subscribed") return void load();
@@ -95,7 +116,7 @@ export default function MyOrders({ gatewayUrl, markets, symbol, full }: MyOrders
         );
         setHistory((list) => upsert(list, order));
         if (ev.event === "TRADE") {
-          gw.fills(fillsPage).then((page) => setFills((list) => mergeFills(list ?? [], page))).catch(
+          gw.fills(pageSize).then((page) => setFills((list) => mergeFills(list ?? [], page))).catch(
             () => {},
           );
         }
@@ -154,12 +175,12 @@ export default function MyOrders({ gatewayUrl, markets, symbol, full }: MyOrders
     if (!historyCursor) return;
     setOlderOrders("loading");
     try {
-      const page = await gateway(gatewayUrl).orderHistoryPage(historyPage, historyCursor);
+      const page = await gateway(gatewayUrl).orderHistoryPage(pageSize, historyCursor);
       setHistory((list) =>
         page.orders.reduce((l, o) => l.some((x) => x.orderId === o.orderId) ? l : [...l, o], list)
       );
       setHistoryCursor(page.nextCursor ?? null);
-      setOlderOrders("idle");
+      setOlderOrders(page.nextCursor ? "idle" : "done");
     } catch (e) {
       setOlderOrders(e instanceof GatewayError ? e.message : String(e));
     }
@@ -170,10 +191,10 @@ export default function MyOrders({ gatewayUrl, markets, symbol, full }: MyOrders
     if (!oldest) return;
     setOlder("loading");
     try {
-      const page = await gateway(gatewayUrl).fills(fillsPage, oldest.tradeId);
+      const page = await gateway(gatewayUrl).fills(pageSize, oldest.tradeId);
       setFills((list) => mergeFills(list ?? [], page));
-      setHasOlder(page.length >= fillsPage);
-      setOlder(page.length < fillsPage ? "done" : "idle");
+      setHasOlder(page.length >= pageSize);
+      setOlder(page.length < pageSize ? "done" : "idle");
     } catch (e) {
       setOlder(e instanceof GatewayError ? e.message : String(e));
     }
@@ -394,24 +415,8 @@ export default function MyOrders({ gatewayUrl, markets, symbol, full }: MyOrders
                 </tbody>
               </table>
             )}
-            {tab === "history" && full && historyCursor !== undefined && (
-              <p class="more-row">
-                {historyCursor === null
-                  ? history.length >= historyPage && <span class="muted" role="status">No older orders</span>
-                  : (
-                    <button
-                      type="button"
-                      class="btn-link"
-                      disabled={olderOrders === "loading"}
-                      onClick={loadOlderOrders}
-                    >
-                      {olderOrders === "loading" ? "Loading…" : "Older orders"}
-                    </button>
-                  )}
-                {olderOrders !== "idle" && olderOrders !== "loading" && (
-                  <span class="field-error" role="alert">{olderOrders}</span>
-                )}
-              </p>
+            {tab === "history" && full && (historyCursor || olderOrders !== "idle") && (
+              <OlderRow noun="orders" state={olderOrders} onMore={loadOlderOrders} />
             )}
             {tab === "fills" && (
               <>
@@ -463,21 +468,7 @@ export default function MyOrders({ gatewayUrl, markets, symbol, full }: MyOrders
                   </tbody>
                 </table>
                 {full && (hasOlder || older !== "idle") && (
-                  <p class="more-row">
-                    {older === "done" ? <span class="muted" role="status">No older fills</span> : (
-                      <button
-                        type="button"
-                        class="btn-link"
-                        disabled={older === "loading"}
-                        onClick={loadOlderFills}
-                      >
-                        {older === "loading" ? "Loading…" : "Older fills"}
-                      </button>
-                    )}
-                    {older !== "idle" && older !== "loading" && older !== "done" && (
-                      <span class="field-error" role="alert">{older}</span>
-                    )}
-                  </p>
+                  <OlderRow noun="fills" state={older} onMore={loadOlderFills} />
                 )}
               </>
             )}
