@@ -96,7 +96,8 @@ export default function OrderForm({ gatewayUrl, market }: OrderFormProps) {
   // shared, so that the market's header shows the pause too
   const setStatus = (next: string) => {
     setOwnStatus(next);
-    marketStatuses.set({ ...marketStatuses.get(), [market.symbol]: next });
+    const known = marketStatuses.get();
+    if (known[market.symbol] !== next) marketStatuses.set({ ...known, [market.symbol]: next });
   };
 
   useEffect(() => {
