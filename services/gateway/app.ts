@@ -268,6 +268,8 @@ export function createApp(deps: GatewayDeps): { app: Hono<GatewayEnv>; registry:
   // the response does not depend on the Origin only when every origin is allowed
   const useCache = cacheMs > 0 && anyOrigin;
   const cache = new Map<string, CachedResponse>();
+  // a market listed, paused or resumed must show at once, not after the cache window
+  deps.reads.onMarketsChanged(() => cache.clear());
   let cacheable: Set<string> | undefined;
   const limiter = deps.limiter;
   const limitIp = limiter

@@ -47,6 +47,8 @@ export interface SimStatus {
   symbols?: { symbol: string; paused: boolean; price?: string; regime?: string }[];
   profile?: string;
   bots?: unknown;
+  /** Id of the last control stream entry the simulator applied. */
+  lastControlId?: string;
   ts?: number;
 }
 
@@ -57,6 +59,7 @@ function parse<T>(text: string | null | undefined): T | undefined {
 /** Typed access to the read models. */
 export class ReadModels {
   #cache = new TtlCache<unknown>();
+  #marketsChanged: (() => void)[] = [];
   constructor(
     readonly redis: RedisClient,
     readonly prefix: string,
@@ -69,9 +72,16 @@ export class ReadModels {
     return this.#cache.get(key, ttlMs, load) as Promise<T>;
   }
 
-  /** Forgets cached market specs (after an admin change). */
+  /** Forgets cached market specs (after an admin change), and tells the listeners. */
   invalidateMarkets(): void {
     this.#cache.delete("markets");
+    for (const cached of ["v:markets", "v:tickers"]) this.#cache.delete(cached);
+    for (const listener of this.#marketsChanged) listener();
+  }
+
+  /** Calls `listener` whenever the markets change (an HTTP response cache forgets them then). */
+  onMarketsChanged(listener: () => void): void {
+    this.#marketsChanged.push(listener);
   }
 
   /** Every market, sorted by symbol (cached for at least a second). */

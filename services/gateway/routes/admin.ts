@@ -1,10 +1,11 @@
 import { z } from "zod";
 import { jsonNumber, keys, type MarketSpec, type SimControl, streamKey, STREAMS } from "@lib/contracts";
-import { decimalPlaces } from "@lib/money";
-import { publish, streamMessagesAdded } from "@lib/redis";
+import { compareDecimals, decimalPlaces } from "@lib/money";
+import { compareStreamIds, publish, streamMessagesAdded } from "@lib/redis";
 import { findUser, listUsers, setRoleKeepingAnAdmin } from "@lib/users";
 import type { GatewayDeps, RouteFn } from "../app.ts";
 import { okReply } from "../engine_client.ts";
+import type { SimStatus } from "../read_models.ts";
 import { ApiError } from "../errors.ts";
 import {
   assetDecimals,
@@ -43,15 +44,34 @@ const BotsRequest = z.object({
 });
 const BotsResponse = BotsRequest.safeExtend({ running: z.boolean() });
 
+/** The ensure request's fields that a listed market already has. */
+const ENSURE_FILTERS = ["startPrice", "tickSize", "stepSize", "minQty", "maxQty", "minNotional"] as const;
+
 type ControlDraft = SimControl extends infer C ? C extends { ts: number } ? Omit<C, "ts"> : never : never;
 
 /** Simulator controls, market status, funding and users; all need the admin role. */
 export function adminRoutes(route: RouteFn, deps: GatewayDeps): void {
-  async function control(c: ControlDraft): Promise<void> {
-    await publish(deps.redis, deps.prefix, STREAMS.simControl, { ...c, ts: Date.now() } as SimControl);
+  /** The last start or stop this gateway sent, until the simulator's status shows it applied. */
+  let requested: { id: string; running: boolean } | undefined;
+  async function control(c: ControlDraft): Promise<string> {
+    return await publish(deps.redis, deps.prefix, STREAMS.simControl, { ...c, ts: Date.now() } as SimControl);
+  }
+  /**
+   * The simulator's status, except that a start or stop it has not applied yet (its status names the
+   * last control it applied) shows as requested: answers right after a stop must not say running.
+   */
+  async function simStatus(): Promise<SimStatus | undefined> {
+    const status = await deps.reads.simStatus();
+    if (!requested) return status;
+    const applied = status?.lastControlId;
+    if (applied !== undefined && compareStreamIds(applied, requested.id) >= 0) {
+      requested = undefined;
+      return status;
+    }
+    return { ...status, running: requested.running };
   }
   async function running(): Promise<boolean> {
-    return (await deps.reads.simStatus())?.running ?? false;
+    return (await simStatus())?.running ?? false;
   }
   /** The symbol as written in the path, for the original's response shape. */
   /** A market to list, from the ensure request's filters and the defaults (see market_defaults.ts). */
@@ -95,6 +115,21 @@ export function adminRoutes(route: RouteFn, deps: GatewayDeps): void {
     };
   }
 
+  /** Ensure sets a listed market trading again; it cannot change the filters it was listed with. */
+  function refuseOtherFilters(existing: MarketSpec, body: EnsureRequest): void {
+    for (const field of ENSURE_FILTERS) {
+      const asked = body[field];
+      if (asked === undefined || compareDecimals(asked, existing[field]) === 0) continue;
+      throw new ApiError(
+        409,
+        "MARKET_EXISTS",
+        `${existing.symbol} is listed already with ${field} ${existing[field]} (asked ${asked}); ` +
+          "the filters of a listed market cannot change",
+        { field },
+      );
+    }
+  }
+
   function rawSymbol(c: { req: { param(name: string): string | undefined } }): string {
     return c.req.param("symbol") ?? "";
   }
@@ -108,7 +143,7 @@ export function adminRoutes(route: RouteFn, deps: GatewayDeps): void {
       auth: "admin",
       responses: { 200: { description: "The requested state", schema: SimRunning } },
     }, async (c) => {
-      await control({ action });
+      requested = { id: await control({ action }), running: action === "start" };
       return c.json({ running: action === "start" });
     });
   }
@@ -154,7 +189,7 @@ export function adminRoutes(route: RouteFn, deps: GatewayDeps): void {
     const [checkpoint, last, sim, packed] = await Promise.all([
       deps.redis.get(keys.checkpoint(deps.prefix)),
       deps.redis.xRevRange(commands, "+", "-", { COUNT: 1 }),
-      deps.reads.simStatus(),
+      simStatus(),
       deps.redis.hGetAll(keys.messagesAdded(deps.prefix)),
     ]);
     const behind = await deps.redis.xRange(commands, checkpoint ? `(${checkpoint}` : "-", "+", {
@@ -209,7 +244,7 @@ export function adminRoutes(route: RouteFn, deps: GatewayDeps): void {
         schema: SimStatusResponse,
       },
     },
-  }, async (c) => c.json((await deps.reads.simStatus()) ?? { running: false }));
+  }, async (c) => c.json((await simStatus()) ?? { running: false }));
 
   for (const action of ["pause", "resume"] as const) {
     route({
@@ -257,10 +292,12 @@ export function adminRoutes(route: RouteFn, deps: GatewayDeps): void {
     responses: {
       200: { description: "The symbol's state", schema: SymbolControlResponse },
       400: { description: "The market's filters do not fit (INVALID_MARKET, naming the field)" },
+      409: { description: "The market is listed with other filters, which cannot change (MARKET_EXISTS)" },
     },
   }, async (c, { params, body }) => {
     const markets = await deps.reads.markets();
     const existing = markets.find((m) => m.symbol === params.symbol);
+    if (existing) refuseOtherFilters(existing, body);
     const market = existing
       ? { ...existing, status: "TRADING" as const }
       : await newMarket(params.symbol, body, markets);

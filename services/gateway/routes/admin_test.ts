@@ -6,7 +6,8 @@ Deno.test({
   name: "admin routes: simulator controls, status, markets, funding and roles",
   ignore: !engineAvailable(),
   async fn(t) {
-    await using gw = await gatewayFixture({ engine: true });
+    // public reads are cached far longer than any step: an admin change must clear them itself
+    await using gw = await gatewayFixture({ engine: true, settings: { readCacheMs: 60_000 } });
     const admin = await gw.admin();
     const user = await gw.signup();
     const controls = async () =>
@@ -20,6 +21,22 @@ Deno.test({
       const stop = await gw.call("POST", "/v1/admin/sim/stop", { headers: admin.headers });
       assert.deepEqual(stop.json, { running: false });
       assert.deepEqual((await controls()).map((c) => c.action), ["start", "stop"]);
+    });
+
+    await t.step("a stop the simulator has not applied yet shows as requested", async () => {
+      const [start, stop] = (await gw.redis.xRange(streamKey(gw.prefix, STREAMS.simControl), "-", "+"))!;
+      const status = (lastControlId?: string) =>
+        gw.redis.set(`${gw.prefix}:sim:status`, JSON.stringify({ running: true, lastControlId, ts: 1 }));
+      await status(start.id); // published before the stop reached the simulator
+      const before = await gw.call("GET", "/v1/admin/sim/status", { headers: admin.headers });
+      assert.equal(before.json.running, false, "the stop is on its way");
+      const paused = await gw.call("POST", "/v1/admin/symbols/BTC-USD/pause", { headers: admin.headers });
+      assert.equal(paused.json.running, false);
+      await gw.call("POST", "/v1/admin/symbols/BTC-USD/resume", { headers: admin.headers });
+      await status(stop.id);
+      const applied = await gw.call("GET", "/v1/admin/sim/status", { headers: admin.headers });
+      assert.equal(applied.json.running, true, "once applied, the simulator's own word counts");
+      await gw.redis.del(`${gw.prefix}:sim:status`);
     });
 
     await t.step("volatility: the original number, a named profile, and validation", async () => {
@@ -159,6 +176,35 @@ Deno.test({
       assert.equal(again.json.ensured, true);
       const listed = await gw.call("GET", "/v1/markets/ETH-BTC");
       assert.equal(listed.json.status, "TRADING", "ensure un-pauses an existing market");
+    });
+
+    await t.step("cached market reads change as soon as an admin changes a market", async () => {
+      const status = async () => [
+        (await gw.call("GET", "/v1/markets/ETH-BTC")).json.status,
+        (await gw.call("GET", "/v1/markets")).json.find((m: { symbol: string }) => m.symbol === "ETH-BTC")
+          .status,
+      ];
+      assert.deepEqual(await status(), ["TRADING", "TRADING"]); // now in the cache
+      await gw.call("POST", "/v1/admin/symbols/ETH-BTC/pause", { headers: admin.headers });
+      assert.deepEqual(await status(), ["PAUSED", "PAUSED"]);
+      await gw.call("POST", "/v1/admin/symbols/ETH-BTC/resume", { headers: admin.headers });
+      assert.deepEqual(await status(), ["TRADING", "TRADING"]);
+    });
+
+    await t.step("ensure cannot change a listed market's filters", async () => {
+      const other = await gw.call("POST", "/v1/admin/symbols/ETH-BTC/ensure", {
+        headers: admin.headers,
+        body: { tickSize: "1" },
+      });
+      assert.equal(other.status, 409, other.text);
+      assert.equal(other.json.code, "MARKET_EXISTS");
+      assert.equal(other.json.field, "tickSize");
+      assert.match(other.json.detail, /listed already with tickSize 0\.00001 \(asked 1\)/);
+      const same = await gw.call("POST", "/v1/admin/symbols/ETH-BTC/ensure", {
+        headers: admin.headers,
+        body: { tickSize: "0.000010", startPrice: "0.05" },
+      });
+      assert.equal(same.status, 200, "the same filters, written otherwise, are no change");
     });
 
     await t.step("ensure without filters: the price the listed markets imply, filters that fit", async () => {
