@@ -677,8 +677,9 @@ function avgTicks(filledQuote: number, k: number, filled: number): number {
   return Number(BigInt(filledQuote) / (BigInt(k) * BigInt(filled)));
 }
 
-function notFound(c: { orderId?: string; clientOrderId?: string }): string {
+function notFound(c: { orderId?: string; clientOrderId?: string; symbol?: string }): string {
+  const on = c.symbol === undefined ? "" : ` on ${c.symbol}`;
   return c.orderId !== undefined
-    ? `order ${c.orderId} not found (unknown, already closed, or another user's)`
-    : `no open order with clientOrderId ${c.clientOrderId} (unknown, already closed, or another user's)`;
+    ? `order ${c.orderId} not found${on} (unknown, already closed, or another user's)`
+    : `no open order with clientOrderId ${c.clientOrderId}${on} (unknown, already closed, or another user's)`;
 }

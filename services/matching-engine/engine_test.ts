@@ -198,6 +198,15 @@ Deno.test("apply() rejects with a stable reason and a message naming the field a
       /zzz/,
     ],
     [
+      "UNKNOWN_ORDER",
+      [
+        place("u", { price: "65000", qty: "0.1", clientOrderId: "on-btc" }),
+        { type: "cancel", cmdId: "x", userId: "u", clientOrderId: "on-btc", symbol: "ETH-USD" },
+      ],
+      "clientOrderId",
+      /no open order with clientOrderId on-btc on ETH-USD/, // open, but on another market
+    ],
+    [
       "UNKNOWN_ASSET",
       [{ type: "deposit", cmdId: "d", userId: "u", asset: "XYZ", amount: "1" }],
       "asset",

@@ -32,6 +32,25 @@ export function walletBody(w: WalletView) {
 
 /** Who am I, wallet, my trades, API keys. */
 export function accountRoutes(route: RouteFn, deps: GatewayDeps): void {
+  /**
+   * A posting's asset is one of a market's or one the user holds (a deposit of an asset no market
+   * trades): anything else is a typo, answered like an unknown symbol instead of an empty page.
+   */
+  async function checkKnownAsset(asset: string, userId: string): Promise<void> {
+    const [markets, wallet] = await Promise.all([deps.reads.markets(), deps.reads.wallet(userId)]);
+    const known = new Set(markets.flatMap((m) => [m.base, m.quote]));
+    for (const b of wallet?.balances ?? []) known.add(b.asset);
+    if (known.size === 0 || known.has(asset)) return;
+    throw new ApiError(
+      404,
+      "UNKNOWN_ASSET",
+      `asset ${asset} is not known; assets: ${[...known].sort().join(", ")}`,
+      {
+        field: "asset",
+      },
+    );
+  }
+
   route({
     method: "get",
     path: "/v1/me",
@@ -76,8 +95,12 @@ export function accountRoutes(route: RouteFn, deps: GatewayDeps): void {
     tags: ["account"],
     auth: "user",
     query: PostingsQuery,
-    responses: { 200: { description: "One page of postings", schema: PostingsResponse } },
+    responses: {
+      200: { description: "One page of postings", schema: PostingsResponse },
+      404: { description: "UNKNOWN_ASSET: no market trades the asset and you do not hold it" },
+    },
   }, async (c, { query, principal }) => {
+    if (query.asset !== undefined) await checkKnownAsset(query.asset, principal.userId);
     try {
       return c.json(await postingsHistory(deps.sql, principal.userId, query));
     } catch (e) {

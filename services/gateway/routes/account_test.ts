@@ -43,6 +43,11 @@ Deno.test({
       "USD",
       "100000",
     ]]);
+    const typo = await gw.call("GET", "/v1/wallet/postings?asset=XYZ", { headers: s.headers });
+    assert.equal(typo.status, 404, "an asset nobody trades or holds is a typo, not an empty history");
+    assert.equal(typo.json.code, "UNKNOWN_ASSET");
+    assert.equal(typo.json.field, "asset");
+    assert.match(typo.json.detail, /assets: .*BTC.*USD/);
     const bad = await gw.call("GET", "/v1/wallet/postings?cursor=nonsense", { headers: s.headers });
     assert.equal(bad.status, 400);
     assert.equal(bad.json.field, "cursor");

@@ -432,7 +432,10 @@ export class Core {
         if (best !== null) {
           const unit = best.price * m.k;
           const cost = unit + feeOf(unit, this.takerBps);
-          if (free < cost) return this.#insufficient(m.quote, cost, free);
+          // only the first lot is known to be payable up front; the fill stops where money runs out
+          if (free < cost) {
+            return this.#insufficient(m.quote, cost, free, "qty", "at least one lot at the best ask");
+          }
         }
       }
     } else {
@@ -887,12 +890,13 @@ export class Core {
     return code;
   }
 
-  #insufficient(asset: number, need: number, free: number, field = "qty"): number {
+  #insufficient(asset: number, need: number, free: number, field = "qty", what = ""): number {
     const a = this.assets[asset]!;
+    const needs = `needs ${amountText(need, a.decimals)} ${a.code}`;
     return this.#reject(
       R_INSUFFICIENT_BALANCE,
       field,
-      `insufficient ${a.code}: this order needs ${amountText(need, a.decimals)} ${a.code} and ` +
+      `insufficient ${a.code}: this order ${what ? `${needs} for ${what}` : needs} and ` +
         `${amountText(free, a.decimals)} ${a.code} is free`,
     );
   }

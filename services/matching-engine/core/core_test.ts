@@ -224,7 +224,10 @@ Deno.test("place() MARKET BUY rejects when not even one lot at the best ask is a
   bookFrom(core, m, [[0, 100, 3]]);
   const { code } = place(core, user(core, "poor", 0, 99), m, { side: "BUY", type: "MARKET", qty: 1 });
   assert.equal(code, R_INSUFFICIENT_BALANCE);
-  assert.match(core.rejectMessage, /insufficient QUOTE: this order needs 100 QUOTE and 99 QUOTE is free/);
+  assert.match(
+    core.rejectMessage,
+    /insufficient QUOTE: this order needs 100 QUOTE for at least one lot at the best ask and 99 QUOTE is free/,
+  );
 });
 
 Deno.test("place() MARKET BUY by quote amount spends at most quoteQty, fee included", async (t) => {
