@@ -8,7 +8,7 @@ import { lastCandleBefore, selectCandles } from "./pg.ts";
 /** Candles returned when the caller sets no limit. */
 export const DEFAULT_CANDLE_LIMIT = 500;
 /** The most candles one read returns. */
-export const MAX_CANDLE_LIMIT = 1000;
+export const MAX_CANDLE_LIMIT = 5000;
 
 export interface CandleQuery {
   symbol: string;

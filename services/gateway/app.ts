@@ -40,7 +40,7 @@ export type CandleReader = (query: {
   tf: Timeframe;
   from?: number;
   to?: number;
-  limit: number;
+  limit?: number;
   fill?: boolean;
   source: "trade" | "index";
 }) => Promise<Candle[]>;
@@ -210,7 +210,7 @@ interface CachedResponse {
 
 /** Builds the gateway app. */
 export function createApp(deps: GatewayDeps): { app: Hono<GatewayEnv>; registry: RouteRegistry } {
-  const app = new Hono<GatewayEnv>();
+  const app = new Hono<GatewayEnv>({ strict: false }); // "/v1/orders/open/" as well, as the original matched it
   const registry = new RouteRegistry();
   const requests = deps.metrics.counter("http_requests_total", "HTTP requests by method, route and status");
   const latency = deps.metrics.histogram(

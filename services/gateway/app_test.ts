@@ -34,8 +34,18 @@ Deno.test("createApp() documents every registered route in /v1/openapi.json", as
     op: { responses: Record<string, { content?: Record<string, unknown> }> },
     status: string,
   ) => op.responses[status]?.content?.["application/problem+json"];
-  for (const status of ["400", "401", "409", "413", "429", "503"]) assert.ok(problem(place, status), status);
-  assert.equal(problem(place, "403"), undefined, "users may place orders");
+  for (const status of ["400", "401", "403", "404", "409", "413", "422", "429", "503", "504"]) {
+    assert.ok(problem(place, status), status);
+  }
+  assert.match(
+    place.responses["403"].description,
+    /USER_MISMATCH/,
+    "users may place orders: only as themselves",
+  );
+  assert.ok(problem(r.json.paths["/v1/orders/{orderId}"].get, "404"), "a path naming a thing can miss");
+  assert.ok(problem(r.json.paths["/v1/orders/open"].get, "404"), "so can a symbol filter");
+  assert.equal(problem(r.json.paths["/v1/me"].get, "404"), undefined);
+  assert.ok(problem(r.json.paths["/v1/auth/login"].post, "401"), "a wrong password");
   const simStatus = r.json.paths["/v1/admin/sim/status"].get;
   assert.ok(problem(simStatus, "403"), "admin routes answer 403 to users");
   assert.equal(problem(r.json.paths["/v1/markets"].get, "401"), undefined, "market data is public");
@@ -43,6 +53,9 @@ Deno.test("createApp() documents every registered route in /v1/openapi.json", as
   const schema = simStatus.responses["200"].content["application/json"].schema;
   assert.notEqual(schema.additionalProperties, false);
   assert.ok(schema.properties.volatility && schema.properties.intervalMs);
+  const symbolSchema = schema.properties.symbols.items;
+  assert.notEqual(symbolSchema.additionalProperties, false, "per-symbol fields pass too");
+  assert.ok(symbolSchema.properties.profile && symbolSchema.properties.volatility);
 });
 
 Deno.test("GET /docs renders every operation without external resources", async () => {
@@ -75,6 +88,12 @@ Deno.test("errors are problem+json: unknown route 404, malformed JSON 400, body 
     assert.equal(patch.headers.get("allow"), "DELETE, GET, HEAD, OPTIONS");
     assert.match(patch.json.detail, /PATCH is not allowed on \/v1\/orders\/ord-1/);
     assert.equal((await gw.call("GET", "/v1/nope/deeper")).status, 404);
+    assert.equal((await gw.call("PUT", "/v1/orders/")).status, 405, "a trailing slash is the same path");
+  });
+  await t.step("a trailing slash reaches the route, as the original's router allowed", async () => {
+    const r = await gw.call("GET", "/v1/markets/");
+    assert.equal(r.status, 200, r.text);
+    assert.ok(Array.isArray(r.json));
   });
   await t.step("malformed JSON", async () => {
     const r = await gw.call("POST", "/v1/auth/login", { body: "{nope" });

@@ -92,6 +92,12 @@ function parameters(spec: RouteSpec): Record<string, unknown>[] {
   return out;
 }
 
+/** The field names of an object schema (none for anything else). */
+function names(schema: unknown): Set<string> {
+  const shape = (schema as { shape?: Record<string, unknown> } | undefined)?.shape;
+  return new Set(shape ? Object.keys(shape) : []);
+}
+
 /** The problem statuses every route of its kind can answer, with what they mean. */
 function commonProblems(spec: RouteSpec): [string, string][] {
   const out: [string, string][] = [];
@@ -102,6 +108,12 @@ function commonProblems(spec: RouteSpec): [string, string][] {
     out.push(["401", "Missing, expired or invalid credentials (MISSING_AUTHENTICATION, TOKEN_EXPIRED, ...)"]);
   }
   if (spec.auth === "admin") out.push(["403", "The user is not an admin (ADMIN_REQUIRED)"]);
+  if (spec.params || names(spec.query).has("symbol") || names(spec.body).has("symbol")) {
+    out.push([
+      "404",
+      "What the request names does not exist (UNKNOWN_SYMBOL, UNKNOWN_ORDER, UNKNOWN_USER, ...)",
+    ]);
+  }
   if (spec.body) out.push(["413", "The body is larger than the limit (PAYLOAD_TOO_LARGE)"]);
   out.push(["429", "Too many requests (RATE_LIMITED); Retry-After says when to try again"]);
   out.push(["503", "A store the request needs is unreachable (SERVICE_UNAVAILABLE); try again shortly"]);

@@ -5,6 +5,7 @@
  * @module
  */
 import { z } from "zod";
+import { DEFAULT_CANDLE_LIMIT, MAX_CANDLE_LIMIT } from "@lib/candles";
 import {
   Asset,
   BookSnapshot,
@@ -61,7 +62,13 @@ export const PlaceOrderRequest = z.object({
     if (o.qty === undefined) issue("qty", "is required for a LIMIT order (a positive decimal)");
     if (o.quoteQty !== undefined) issue("quoteQty", "is allowed only for MARKET BUY orders");
   } else {
-    if (o.price !== undefined) issue("price", "must be absent for a MARKET order");
+    // the original's clients send `"price": 0` with a MARKET order (Go's zero value): taken as none
+    if (o.price !== undefined && isPositive(o.price)) {
+      issue(
+        "price",
+        "a MARKET order takes no price (it fills at the book's prices); to cap the price, send a LIMIT order with timeInForce IOC",
+      );
+    }
     if (o.postOnly) issue("postOnly", "is allowed only for LIMIT orders");
     if (o.qty === undefined && o.quoteQty === undefined) {
       issue("qty", "a MARKET order needs qty (or quoteQty for a BUY)");
@@ -75,9 +82,11 @@ export const PlaceOrderRequest = z.object({
   }
   for (const f of ["price", "qty", "quoteQty"] as const) {
     const v = o[f];
-    if (v !== undefined && !isPositive(v)) issue(f, "must be positive");
+    if (v !== undefined && !isPositive(v) && !(f === "price" && o.type === "MARKET")) {
+      issue(f, "must be positive");
+    }
   }
-});
+}).transform((o) => o.type === "MARKET" && o.price !== undefined ? { ...o, price: undefined } : o);
 export type PlaceOrderRequest = z.output<typeof PlaceOrderRequest>;
 
 export const OrderIdParams = z.object({ orderId: z.string().min(1).max(64) });
@@ -93,17 +102,29 @@ export const OpenOrdersQuery = z.object({ symbol: SymbolIn.optional() });
 
 /** A query integer: "20" -> 20, with bounds named in the message. */
 export function queryInt(def: number, max: number) {
-  return z.string().optional().transform((v, ctx) => {
-    if (v === undefined || v.trim() === "") return def;
-    // digits only: Number() would also take "0x10", "0b11" and "1e1"
-    const n = /^\s*\d{1,16}\s*$/.test(v) ? Number(v) : NaN;
-    if (!Number.isInteger(n) || n < 1 || n > max) {
-      ctx.addIssue({ code: "custom", message: `must be an integer from 1 to ${max}, got "${v}"` });
-      return z.NEVER;
-    }
-    return n;
-  }).describe(`1..${max}, default ${def}`);
+  return z.string().optional().transform((v, ctx) => readQueryInt(v, max, ctx) ?? def)
+    .describe(`1..${max}, default ${def}`);
 }
+
+/** Like {@linkcode queryInt}, but absent or empty stays undefined (the route picks the default). */
+export function optionalQueryInt(max: number, description: string) {
+  return z.string().optional().transform((v, ctx) => readQueryInt(v, max, ctx)).describe(description);
+}
+
+function readQueryInt(v: string | undefined, max: number, ctx: z.RefinementCtx): number | undefined {
+  if (v === undefined || v.trim() === "") return undefined;
+  // digits only: Number() would also take "0x10", "0b11" and "1e1"
+  const n = /^\s*\d{1,16}\s*$/.test(v) ? Number(v) : NaN;
+  if (!Number.isInteger(n) || n < 1 || n > max) {
+    ctx.addIssue({ code: "custom", message: `must be an integer from 1 to ${max}, got "${v}"` });
+    return z.NEVER;
+  }
+  return n;
+}
+
+/** An optional query parameter for which an empty value means absent, as the original read them. */
+const emptyIsAbsent = <T extends z.ZodType>(schema: T) =>
+  z.preprocess((v) => typeof v === "string" && v.trim() === "" ? undefined : v, schema.optional());
 
 export const HistoryQuery = z.object({
   symbol: SymbolIn.optional(),
@@ -127,7 +148,7 @@ export const TradesQuery = z.object({ limit: queryInt(100, 1000) });
 export const TimeParam = z.string().transform((v, ctx) => {
   const t = v.trim();
   const ms = /^\d{1,16}$/.test(t) ? Number(t) : Date.parse(t);
-  if (!Number.isFinite(ms) || (!/^\d+$/.test(t) && !/^\d{4}-\d{2}-\d{2}T/.test(t))) {
+  if (!Number.isFinite(ms) || (!/^\d+$/.test(t) && !isCalendarTime(t))) {
     ctx.addIssue({
       code: "custom",
       message: `must be RFC 3339 (2026-01-02T03:04:05Z) or epoch ms, got "${v}"`,
@@ -137,11 +158,26 @@ export const TimeParam = z.string().transform((v, ctx) => {
   return ms;
 });
 
+/**
+ * The date and time of an RFC 3339 text exist: Date.parse rolls 2026-02-30 over into March, where the
+ * original refused it.
+ */
+function isCalendarTime(t: string): boolean {
+  const m = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(?::(\d{2}))?/.exec(t);
+  if (!m) return false;
+  const [year, month, day, hour, minute, second] = m.slice(1).map((x) => Number(x ?? 0));
+  const days = new Date(Date.UTC(year, month, 0)).getUTCDate(); // day 0 of the next month
+  return month >= 1 && month <= 12 && day >= 1 && day <= days && hour < 24 && minute < 60 && second < 60;
+}
+
 export const CandlesQuery = z.object({
-  tf: TimeFrameInput.optional().describe("1s, 5s, 1m (default), 5m, 1h, 1d; any case"),
-  from: TimeParam.optional().describe("Inclusive start of bucketStart: RFC 3339 or epoch ms"),
-  to: TimeParam.optional().describe("Inclusive end of bucketStart: RFC 3339 or epoch ms"),
-  limit: queryInt(500, 1000),
+  tf: emptyIsAbsent(TimeFrameInput).describe("1s, 5s, 1m (default), 5m, 1h, 1d; any case"),
+  from: emptyIsAbsent(TimeParam).describe("Inclusive start of bucketStart: RFC 3339 or epoch ms"),
+  to: emptyIsAbsent(TimeParam).describe("Inclusive end of bucketStart: RFC 3339 or epoch ms"),
+  limit: optionalQueryInt(
+    MAX_CANDLE_LIMIT,
+    `1..${MAX_CANDLE_LIMIT}; default ${DEFAULT_CANDLE_LIMIT}, or ${MAX_CANDLE_LIMIT} when both from and to are given`,
+  ),
   fill: z.enum(["true", "false"]).optional().describe(
     "Flat candles for buckets without trades (default true)",
   ),
@@ -266,12 +302,15 @@ export const SymbolControlResponse = z.object({
 /** The simulator's status as it publishes it; fields it adds later pass through. */
 export const SimStatusResponse = z.looseObject({
   running: z.boolean(),
-  symbols: z.array(z.object({
+  symbols: z.array(z.looseObject({
     symbol: z.string(),
     paused: z.boolean(),
     price: z.string().optional(),
     regime: z.string().optional(),
+    profile: z.string().optional(),
+    volatility: z.number().optional().describe("Raw volatility per tick of this symbol"),
   })).optional(),
+  lastControlId: z.string().optional().describe("The last control the simulator applied"),
   profile: z.string().optional(),
   volatility: z.number().optional().describe("Raw volatility per tick"),
   intervalMs: z.number().optional(),

@@ -71,7 +71,10 @@ export function authRoutes(route: RouteFn, deps: GatewayDeps): void {
     auth: "none",
     rateLimit: "auth",
     body: LoginRequest,
-    responses: { 200: { description: "The user and a token pair", schema: AuthResponse } },
+    responses: {
+      401: { description: "Wrong username or password (INVALID_CREDENTIALS)" },
+      200: { description: "The user and a token pair", schema: AuthResponse },
+    },
   }, async (c, { body }) => {
     const user = await verifyCredentials(deps.sql, body.username, body.password);
     if (!user) throw badCredentials();
@@ -88,7 +91,10 @@ export function authRoutes(route: RouteFn, deps: GatewayDeps): void {
     auth: "none",
     rateLimit: "auth",
     body: TokenRequest,
-    responses: { 200: { description: "token (= accessToken) and a token pair", schema: TokenResponse } },
+    responses: {
+      401: { description: "Wrong username or password (INVALID_CREDENTIALS)" },
+      200: { description: "token (= accessToken) and a token pair", schema: TokenResponse },
+    },
   }, async (c, { body }) => {
     const login = (body.userId ?? body.username ?? "").trim();
     const user = await verifyCredentials(deps.sql, login, body.password);

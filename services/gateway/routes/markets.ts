@@ -1,6 +1,7 @@
 import type { Context } from "hono";
 import type { MarketSpec } from "@lib/contracts";
 import type { GatewayDeps, GatewayEnv, RouteFn } from "../app.ts";
+import { MAX_CANDLE_LIMIT } from "@lib/candles";
 import { ApiError, unknownSymbol } from "../errors.ts";
 import {
   BookQuery,
@@ -173,7 +174,8 @@ export function marketRoutes(route: RouteFn, deps: GatewayDeps): void {
     path: "/v1/markets/:symbol/candles",
     summary: "OHLCV candles ascending by bucket start",
     description: "tf: 1s, 5s, 1m (default), 5m, 1h, 1d, any case. from/to: RFC 3339 or epoch ms, inclusive " +
-      "on the bucket start.",
+      `on the bucket start. At most ${MAX_CANDLE_LIMIT} candles: a wider range gives its first ` +
+      `${MAX_CANDLE_LIMIT}; read on from the last one's openTime. An empty parameter counts as absent.`,
     tags: ["markets"],
     auth: "none",
     cache: true,
@@ -193,7 +195,9 @@ export function marketRoutes(route: RouteFn, deps: GatewayDeps): void {
       tf: query.tf ?? "1m",
       from: query.from,
       to: query.to,
-      limit: query.limit,
+      // a range given at both ends is wanted whole, as the original answered it (up to the maximum)
+      limit: query.limit ??
+        (query.from !== undefined && query.to !== undefined ? MAX_CANDLE_LIMIT : undefined),
       fill: query.fill === undefined ? undefined : query.fill === "true",
       source: query.source ?? "trade",
     });

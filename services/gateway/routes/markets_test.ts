@@ -143,6 +143,48 @@ Deno.test({
       const badFrom = await gw.call("GET", "/v1/markets/BTC-USD/candles?from=yesterday");
       assert.equal(badFrom.status, 400);
       assert.equal(badFrom.json.field, "from");
+      // Date.parse would roll these over into the next month or day
+      for (const day of ["2026-02-30T00:00:00Z", "2026-13-01T00:00:00Z", "2026-01-02T24:00:00Z"]) {
+        const impossible = await gw.call("GET", `/v1/markets/BTC-USD/candles?to=${day}`);
+        assert.equal(impossible.status, 400, day);
+        assert.equal(impossible.json.field, "to");
+      }
+      const leap = await gw.call("GET", "/v1/markets/BTC-USD/candles?tf=1h&from=2028-02-29T00:00:00%2B02:00");
+      assert.equal(leap.status, 200, leap.text);
+    });
+
+    await t.step("candles: a range given at both ends comes whole, beyond the default limit", async () => {
+      const to = Math.floor(Date.now() / 60_000) * 60_000 - 60_000;
+      const from = to - 1439 * 60_000; // a day of minutes, the original UI's widest range
+      // one trade at `from`: the buckets after it are filled flat up to now
+      const first: Candle = {
+        symbol: "BTC-USD",
+        timeframe: "1m",
+        openTime: from,
+        closeTime: from + 59_999,
+        open: "1",
+        high: "1",
+        low: "1",
+        close: "1",
+        volume: "1",
+        quoteVolume: "1",
+        trades: 1,
+        closed: true,
+        source: "trade",
+      };
+      const key = candleKeys.closed(gw.prefix, { symbol: "BTC-USD", timeframe: "1m", source: "trade" });
+      await gw.redis.zAdd(key, { score: from, value: JSON.stringify(first) });
+      // empty parameters count as absent, as the original read them
+      const empty = await gw.call("GET", "/v1/markets/BTC-USD/candles?tf=&from=&to=&limit=");
+      assert.equal(empty.status, 200, empty.text);
+      assert.equal(empty.json.length, 500, "the default limit of 1m candles up to now");
+      assert.equal(empty.json[1].openTime - empty.json[0].openTime, 60_000, "the default tf");
+      const day = await gw.call("GET", `/v1/markets/BTC-USD/candles?tf=1m&from=${from}&to=${to}`);
+      assert.equal(day.status, 200, day.text);
+      assert.equal(day.json.length, 1440);
+      assert.deepEqual([day.json[0].openTime, day.json.at(-1).openTime], [from, to]);
+      const capped = await gw.call("GET", `/v1/markets/BTC-USD/candles?tf=1m&from=${from}&to=${to}&limit=10`);
+      assert.equal(capped.json.length, 10, "an explicit limit still counts from `from`");
     });
   },
 });

@@ -1,5 +1,6 @@
 import type { Execution, MarketSpec, OrderAck } from "@lib/contracts";
 import { compareDecimals, fromSteps, toSteps } from "@lib/money";
+import { findUser } from "@lib/users";
 import type { GatewayDeps, RouteFn } from "../app.ts";
 import { okReply } from "../engine_client.ts";
 import { checkListedSymbol } from "./markets.ts";
@@ -113,13 +114,24 @@ export function orderRoutes(route: RouteFn, deps: GatewayDeps): void {
     responses: {
       201: { description: "Order accepted (and possibly filled)", schema: OrderAckResponse },
       200: { description: "Duplicate clientOrderId: the original order", schema: OrderAckResponse },
+      403: { description: "The body's userId is not the caller (USER_MISMATCH)" },
+      404: { description: "The symbol is not listed (UNKNOWN_SYMBOL)" },
       409: { description: "The clientOrderId names an order with other parameters" },
+      422: { description: "INSUFFICIENT_BALANCE, TOO_MANY_OPEN_ORDERS or MARKET_PAUSED" },
+      504: {
+        description:
+          "No answer from the matching engine in time (ENGINE_TIMEOUT); retry with the same clientOrderId",
+      },
     },
   }, async (c, { body, principal }) => {
     if (body.userId !== undefined && body.userId.trim() !== "" && body.userId !== principal.userId) {
-      throw new ApiError(403, "USER_MISMATCH", "userId does not match authenticated identity", {
-        field: "userId",
-      });
+      // the original's clients send the login they got their token with, which may be the username
+      const user = await findUser(deps.sql, { userId: principal.userId });
+      if (user?.username.toLowerCase() !== body.userId.toLowerCase()) {
+        throw new ApiError(403, "USER_MISMATCH", "userId does not match authenticated identity", {
+          field: "userId",
+        });
+      }
     }
     const markets = await deps.reads.markets();
     if (markets.length > 0) {

@@ -129,6 +129,23 @@ Deno.test({
       assert.equal(r.json.timeInForce, "IOC");
     });
 
+    await t.step("a MARKET order takes the original's price 0, and refuses a real price", async () => {
+      const zero = await gw.call("POST", "/v1/orders", {
+        headers: taker.headers,
+        body: { symbol: "BTC-USD", side: "BUY", type: "MARKET", price: 0, qty: "0.0001" },
+      });
+      assert.equal(zero.status, 201, zero.text);
+      assert.equal(zero.json.price, undefined);
+      const priced = await gw.call("POST", "/v1/orders", {
+        headers: taker.headers,
+        body: { symbol: "BTC-USD", side: "BUY", type: "MARKET", price: "65000", qty: "0.0001" },
+      });
+      assert.equal(priced.status, 400);
+      assert.equal(priced.json.field, "price");
+      assert.equal(priced.json.errors.length, 1, "one message, not two that disagree");
+      assert.match(priced.json.detail, /takes no price.*LIMIT order with timeInForce IOC/);
+    });
+
     await t.step("a symbol filter naming no market is a 404, not an empty list", async () => {
       for (const path of ["/v1/orders/open", "/v1/orders/history", "/v1/trades/mine"]) {
         const r = await gw.call("GET", `${path}?symbol=FOO-BAR`, { headers: maker.headers });
@@ -158,6 +175,17 @@ Deno.test({
       });
       assert.equal(other.status, 403);
       assert.equal(other.json.code, "USER_MISMATCH");
+      // the original's clients send the login they got their token with: the username is the caller too
+      const byName = await gw.call("POST", "/v1/orders", {
+        headers: maker.headers,
+        body: limit("SELL", "66000", "0.01", { userId: maker.username.toUpperCase() }),
+      });
+      assert.equal(byName.status, 201, byName.text);
+      const otherName = await gw.call("POST", "/v1/orders", {
+        headers: maker.headers,
+        body: limit("SELL", "66000", "0.01", { userId: taker.username }),
+      });
+      assert.equal(otherName.status, 403);
     });
 
     const rejections: [string, Record<string, unknown>, number, string, string?][] = [
