@@ -171,10 +171,12 @@ export function marketUnits(
   const baseK = bNum / bDen;
   if (baseK > SAFE) return { field: "stepSize", message: "stepSize is too large" };
   const minQty = toStepsChecked(spec.minQty, lot);
+  if (minQty === "large") return tooManySteps("minQty", spec.stepSize);
   if (typeof minQty !== "number") {
     return { field: "minQty", message: `minQty must be a multiple of stepSize ${spec.stepSize}` };
   }
   const maxQty = toStepsChecked(spec.maxQty, lot);
+  if (maxQty === "large") return tooManySteps("maxQty", spec.stepSize);
   if (typeof maxQty !== "number" || maxQty < 1) {
     return { field: "maxQty", message: `maxQty must be a positive multiple of stepSize ${spec.stepSize}` };
   }
@@ -187,6 +189,7 @@ export function marketUnits(
     };
   }
   const startPrice = toStepsChecked(spec.startPrice, tick);
+  if (startPrice === "large") return tooManySteps("startPrice", spec.tickSize);
   if (typeof startPrice !== "number" || startPrice < 1) {
     return {
       field: "startPrice",
@@ -194,4 +197,13 @@ export function marketUnits(
     };
   }
   return { tick, lot, k: Number(k), baseK: Number(baseK), minQty, maxQty, minNotional, startPrice };
+}
+
+/** The refusal of a filter that is a multiple of its step, but of more steps than the engine counts. */
+function tooManySteps(field: string, stepSize: string): { field: string; message: string } {
+  return {
+    field,
+    message:
+      `${field} is too large: at most ${MAX_SAFE} steps of ${stepSize} (use a coarser step or a smaller ${field})`,
+  };
 }

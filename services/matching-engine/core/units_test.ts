@@ -98,4 +98,11 @@ Deno.test("marketUnits() derives k and lot size, and rejects a notional that is 
   assert.ok("message" in coarse && /whole number of USDT minor units/.test(coarse.message));
   const fine = marketUnits({ ...spec, stepSize: "0.000000001" }, 8, 18);
   assert.ok("message" in fine && /finer than BTC's 8 decimals/.test(fine.message));
+  // a multiple of the step, but of more steps than a safe integer: "too large", not "not a multiple"
+  const huge = marketUnits({ ...spec, stepSize: "1", minQty: "1", maxQty: "99999999999999999999" }, 8, 6);
+  assert.ok("message" in huge);
+  assert.equal(huge.field, "maxQty");
+  assert.match(huge.message, /^maxQty is too large: at most 9007199254740991 steps of 1/);
+  const offStep = marketUnits({ ...spec, maxQty: "1000.00001" }, 8, 6);
+  assert.ok("message" in offStep && /positive multiple of stepSize/.test(offStep.message));
 });
