@@ -24,6 +24,7 @@ import { deadLetter, decodeEntry, followStream, type RedisClient } from "@lib/re
 import type { BotAccounts } from "./bot_accounts.ts";
 import type { BotParams, BotPopulation } from "./bots.ts";
 import { fallbackSpec } from "./market.ts";
+import { DEFAULT_SIGNUP_PACE, Pacer, type PacerOptions } from "./pacer.ts";
 import { SimStore } from "./sim_store.ts";
 import { type MarketLookup, type SimNote, Simulator } from "./simulator.ts";
 
@@ -56,6 +57,11 @@ export interface RunnerOptions {
    * usually still starting (`deno task up` starts every service at once). @default {20_000}
    */
   signupGraceMs?: number;
+  /**
+   * Pace of the bots' sign-ups, which share the gateway's per-address login limit with people.
+   * @default {DEFAULT_SIGNUP_PACE}
+   */
+  signupPace?: PacerOptions;
   /** How long shutdown waits for the replies to its cancelAll commands. @default {2000} */
   cancelWaitMs?: number;
 }
@@ -419,6 +425,7 @@ export async function startMarketSim(deps: RunnerDeps, options: RunnerOptions): 
   async function signUps(): Promise<void> {
     const signal = stopLoop.signal;
     const graceUntil = Date.now() + (options.signupGraceMs ?? 20_000);
+    const pacer = new Pacer(options.signupPace ?? DEFAULT_SIGNUP_PACE, Date.now());
     let backoff = 1000;
     while (!signal.aborted) {
       const pending = sim.pendingBots();
@@ -428,6 +435,13 @@ export async function startMarketSim(deps: RunnerDeps, options: RunnerOptions): 
       }
       try {
         for (const b of pending) {
+          for (
+            let wait = pacer.take(Date.now());
+            wait > 0 && !signal.aborted;
+            wait = pacer.take(Date.now())
+          ) {
+            await sleep(wait, signal);
+          }
           if (signal.aborted) return;
           const userId = await deps.accounts.userIdFor(b.username, signal);
           sim.setBotUser(b.key, userId);

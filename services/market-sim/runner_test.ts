@@ -226,7 +226,15 @@ Deno.test("market-sim keeps ticking while the gateway is down and signs bots up 
     // while the gateway may still be starting, that is no warning; after the grace it is
     const lines: { level: string; msg: string }[] = [];
     const log = createLogger("market-sim-test", { level: "info", write: (l) => lines.push(JSON.parse(l)) });
-    const { handle, registry } = await start({ signupBackoffMaxMs: 200, signupGraceMs: 700 }, flaky, log);
+    const { handle, registry } = await start(
+      {
+        signupBackoffMaxMs: 200,
+        signupGraceMs: 700,
+        signupPace: { burst: 10, intervalMs: 10 },
+      },
+      flaky,
+      log,
+    );
     const tickKey = streamKey(prefix, STREAMS.ticks);
     await waitFor(async () => (await redis.xLen(tickKey)) > 20, { what: "ticks" });
     assert.equal(await redis.xLen(streamKey(prefix, STREAMS.orders)), 0);
@@ -241,6 +249,29 @@ Deno.test("market-sim keeps ticking while the gateway is down and signs bots up 
     await waitFor(async () => (await redis.xLen(streamKey(prefix, STREAMS.orders))) > 0, {
       what: "bot orders",
     });
+  });
+});
+
+Deno.test("market-sim paces its bots' sign-ups: a burst, then one per interval", async () => {
+  await withSim(async ({ redis, prefix, start }) => {
+    await seedEngineReadModels(redis, prefix);
+    const at: number[] = [];
+    const timed: BotAccounts = {
+      userIdFor: (u) => {
+        at.push(performance.now());
+        return Promise.resolve(`u-${u}`);
+      },
+    };
+    const { handle } = await start({ signupPace: { burst: 2, intervalMs: 150 } }, timed);
+    await waitFor(() => handle.accounts().pending === 0, { what: "sign-ups", timeoutMs: 5_000 });
+    assert.equal(at.length, 8);
+    assert.ok(at[1] - at[0] < 100, "the burst goes at once");
+    for (let i = 2; i < at.length; i++) {
+      assert.ok(
+        at[i] - at[i - 1] >= 140,
+        `sign-up ${i + 1} came ${at[i] - at[i - 1]} ms after the one before`,
+      );
+    }
   });
 });
 
