@@ -53,7 +53,7 @@ export interface MarketFeedDeps {
   };
 }
 
-export const DEFAULT_HEARTBEAT_MS = 15_000;
+export const DEFAULT_HEARTBEAT_MS = 5_000;
 export const DEFAULT_MAX_BUFFERED_BYTES = 1024 * 1024;
 /** 0: messages read from Redis together go out together, with no added delay (measured, docs/benchmarks.md). */
 export const DEFAULT_BATCH_MS = 0;
