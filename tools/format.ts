@@ -226,14 +226,18 @@ export function ratioBps(part: string, whole: string): string | undefined {
   return (part.startsWith("-") ? "-" : "") + formatUnits(scaled, 2);
 }
 
-/** Right-aligns decimal strings on their decimal point by padding the fraction with spaces. */
-export function alignDecimals(values: string[]): string[] {
+/**
+ * Decimal texts padded to one number of fractional digits, so that their points line up: with
+ * zeros (`65000.5` -> `65000.50`, as prices and sizes are shown at their step) or, with `pad: " "`,
+ * with spaces.
+ */
+export function alignDecimals(values: string[], pad: "0" | " " = "0"): string[] {
   const fracs = values.map((v) => (v.includes(".") ? v.length - v.indexOf(".") - 1 : 0));
   const maxFrac = Math.max(0, ...fracs);
   return values.map((v, i) => {
     const f = fracs[i];
-    if (maxFrac === 0) return v;
-    return f === 0 ? v + " ".repeat(maxFrac + 1) : v + " ".repeat(maxFrac - f);
+    if (maxFrac === 0 || f === maxFrac) return v;
+    return (f === 0 ? v + (pad === "0" ? "." : " ") : v) + pad.repeat(maxFrac - f);
   });
 }
 

@@ -76,7 +76,9 @@ Deno.test("table() aligns columns, ignoring colour codes", () => {
 });
 
 Deno.test("alignDecimals() lines decimal points up", () => {
-  assert.deepEqual(alignDecimals(["65000.5", "1", "0.25"]), ["65000.5 ", "1   ", "0.25"]);
+  assert.deepEqual(alignDecimals(["65000.5", "1", "0.25"]), ["65000.50", "1.00", "0.25"]);
+  assert.deepEqual(alignDecimals(["65000.5", "1", "0.25"], " "), ["65000.5 ", "1   ", "0.25"]);
+  assert.deepEqual(alignDecimals(["65000", "1"]), ["65000", "1"]);
 });
 
 Deno.test("percentile() is nearest-rank", () => {

@@ -28,6 +28,7 @@ import {
   UpError,
 } from "./up/infra.ts";
 import { type ServiceSpec, supervise, type Supervised, waitHealthy } from "./up/processes.ts";
+import { toolsHint } from "./up/banner.ts";
 
 const ROOT = new URL("../", import.meta.url).pathname;
 const tty = Deno.stdout.isTerminal();
@@ -275,7 +276,7 @@ async function main(): Promise<number> {
       `  OpenAPI      ${url(gatewayPort, "/v1/openapi.json")}   docs ${url(gatewayPort, "/docs")}`,
       `  WebSocket    ws://${shownHost}:${gatewayPort}/v1/ws`,
       `  metrics      ${specs.map((s) => url(s.port, "/metrics")).join("\n               ")}`,
-      `  streams      deno task tools tail executions`,
+      `  streams      ${toolsHint(env, "tail executions")}`,
       adminFromEnv
         ? `  admin        log in as ${env.KALENCY_ADMIN_USERNAME} (KALENCY_ADMIN_USERNAME)`
         : `  admin        log in as admin / ${env.KALENCY_ADMIN_PASSWORD}   (kept in .data/secrets.json)`,

@@ -35,11 +35,12 @@ Deno.test("formatDepth() prints asks from the farthest down, the spread, then bi
   const lines = formatDepth(depthOf(BOOK, 10), createStyle(false));
   assert.match(lines[0], /^BTC-USD {2}seq 42 {2}\d\d:\d\d:\d\d\.\d{3}$/);
   assert.match(lines[1], /PRICE +QTY +TOTAL +ORDERS/);
-  assert.match(lines[2], /^ask +65010\.00 +0\.4 +0\.5 +3$/);
-  assert.match(lines[3], /^ask +65000\.50 +0\.1 +0\.1 +1$/);
+  // every column at its widest precision, with zeros, as a trader reads a ladder
+  assert.match(lines[2], /^ask +65010\.00 +0\.40 +0\.50 +3$/);
+  assert.match(lines[3], /^ask +65000\.50 +0\.10 +0\.10 +1$/);
   assert.match(lines[4], /spread 0\.5 \(0\.08 bps\) {2}mid 65000\.25/);
-  assert.match(lines[5], /^bid +65000\.00 +0\.5 +0\.5 +1$/);
-  assert.match(lines[7], /^bid +64990\.00 +3 +4\.75 +1$/);
+  assert.match(lines[5], /^bid +65000\.00 +0\.50 +0\.50 +1$/);
+  assert.match(lines[7], /^bid +64990\.00 +3\.00 +4\.75 +1$/);
 });
 
 Deno.test("book prints the read model, honours --depth and --json, and names known markets when missing", async () => {

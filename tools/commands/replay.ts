@@ -590,9 +590,9 @@ export const replayCommand: Command = {
   summary: "rebuild the engine state from stream:orders and compare it with the live one",
   usage: ["replay [--from-snapshot] [--max-differences N]"],
   description: [
-    "Applies every command of <prefix>:stream:orders up to the engine's checkpoint to a fresh engine built",
-    "with the settings the engine process would use (the KALENCY_* variables of this environment), skipping",
-    "the entries the engine dead-lettered. It then compares the state at the live snapshot's position with",
+    "Applies every command of <prefix>:stream:orders up to the engine's checkpoint to a fresh engine, each",
+    "command with the settings the engine ran it with (recorded at each of its starts; where none are",
+    "recorded, the KALENCY_* variables of this environment), skipping the entries the engine dead-lettered. It then compares the state at the live snapshot's position with",
     "that snapshot, and the final state with the read models in Redis (wallets, markets, books, orders,",
     "open-order sets). Exit status 0 when everything is equal, 1 on any difference (listed by path).",
     "--from-snapshot restores the live snapshot first and replays only the commands after it (needed when",

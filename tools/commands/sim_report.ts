@@ -30,8 +30,9 @@ interface SimReportOptions {
 async function run(ctx: CommandContext, args: ParsedArgs): Promise<number> {
   expectPositionals(args, 0, "sim-report --symbol S --minutes N");
   const symbol = stringOption(args, "symbol")?.toUpperCase();
-  if (!symbol || !SymbolSchema.safeParse(symbol).success) {
-    throw new UsageError("--symbol must be BASE-QUOTE, e.g. BTC-USD");
+  if (!symbol) throw new UsageError("sim-report needs --symbol, e.g. --symbol BTC-USD");
+  if (!SymbolSchema.safeParse(symbol).success) {
+    throw new UsageError(`--symbol must be BASE-QUOTE, e.g. BTC-USD, got "${symbol}"`);
   }
   const minutes = intOption(args, "minutes", 60, { max: 7 * 24 * 60 });
   const mod = await importOptional<{ runSimReport: (o: SimReportOptions) => Promise<unknown> }>(

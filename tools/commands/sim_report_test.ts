@@ -32,7 +32,10 @@ Deno.test({
 Deno.test("sim-report checks its options before anything else", async () => {
   const r = await tools(["sim-report", "--symbol", "bitcoin"]);
   assert.equal(r.code, 2);
-  assert.match(r.stderr, /--symbol must be BASE-QUOTE/);
+  assert.match(r.stderr, /--symbol must be BASE-QUOTE, e\.g\. BTC-USD, got "BITCOIN"/);
+  const none = await tools(["sim-report"]);
+  assert.equal(none.code, 2);
+  assert.match(none.stderr, /sim-report needs --symbol, e\.g\. --symbol BTC-USD/);
   const m = await tools(["sim-report", "--symbol", "BTC-USD", "--minutes", "0"]);
   assert.equal(m.code, 2);
   assert.match(m.stderr, /--minutes must be a whole number from 1/);

@@ -145,10 +145,14 @@ export function formatStreams(
   infos: StreamInfo[],
   engine: EngineLag,
   style: CommandContext["out"]["style"],
+  prefix: string,
 ): string[] {
   const lines: string[] = [];
-  if (infos.length === 0) lines.push(style.dim("no streams under this prefix yet"));
-  else {
+  if (infos.length === 0) {
+    lines.push(
+      style.dim(`no streams under the prefix ${prefix} yet (another one: --prefix or KALENCY_PREFIX)`),
+    );
+  } else {
     lines.push(...table(
       ["STREAM", "LENGTH", "MESSAGES", "FIRST", "LAST", "GROUPS"].map(style.bold),
       infos.map((s) => {
@@ -223,7 +227,7 @@ async function run(ctx: CommandContext, args: ParsedArgs): Promise<number> {
   if (ctx.out.json) {
     for (const s of infos) ctx.out.record({ kind: "stream", ...s });
     ctx.out.record({ kind: "engine", ...engine });
-  } else ctx.out.lines(formatStreams(infos, engine, ctx.out.style));
+  } else ctx.out.lines(formatStreams(infos, engine, ctx.out.style, prefix));
   return 0;
 }
 

@@ -94,3 +94,13 @@ Deno.test("streams shows groups that consumeGroup created and acknowledged", asy
   assert.equal(g.pending, 0);
   assert.equal(g.lag, 0);
 });
+
+Deno.test("streams under a prefix that holds none names the prefix it looked under", async () => {
+  await using fx = await redisFixture("streams-none");
+  const r = await tools(["streams"], { prefix: `${fx.prefix}-empty` });
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(
+    r.stdout,
+    new RegExp(`no streams under the prefix ${fx.prefix}-empty yet \\(another one: --prefix`),
+  );
+});

@@ -51,7 +51,10 @@ export function tailStart(args: ParsedArgs, now: number): TailStart {
   if (since !== undefined) {
     const ms = parseSince(since, now);
     if (ms === undefined) {
-      throw new UsageError(`--since must be a duration like 5m, 90s, 2h or an RFC 3339 time, got "${since}"`);
+      throw new UsageError(
+        `--since must be a duration like 5m, 90s, 2h or an RFC 3339 time with its zone ` +
+          `(2026-11-26T13:45:00Z or +01:00), got "${since}"`,
+      );
     }
     return { kind: "after", cursor: idBefore(`${Math.max(0, Math.floor(ms))}-0`) };
   }

@@ -103,6 +103,9 @@ Deno.test("tail --from ID includes that entry; --since reads from a time; --no-f
   const bad = await tools(["tail", "executions", "--since", "last tuesday"], { prefix: fx.prefix });
   assert.equal(bad.code, 2);
   assert.match(bad.stderr, /--since must be a duration like 5m/);
+  const noZone = await tools(["tail", "executions", "--since", "2026-11-26T13:45:00"], { prefix: fx.prefix });
+  assert.equal(noZone.code, 2);
+  assert.match(noZone.stderr, /RFC 3339 time with its zone \(2026-11-26T13:45:00Z or \+01:00\)/);
   // alone, --no-follow would print nothing and end: say why instead
   const alone = await tools(["tail", "executions", "--no-follow"], { prefix: fx.prefix });
   assert.equal(alone.code, 2);

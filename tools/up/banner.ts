@@ -1,0 +1,29 @@
+/**
+ * The command the `up` banner suggests for the tools CLI. The tools read the same variables as the
+ * services, so when `up` runs on another prefix, Redis or database than the defaults, the hint
+ * carries those settings: run from another shell as printed, it reads this system's streams.
+ * @module
+ */
+import { DEFAULT_DATABASE_URL, DEFAULT_REDIS_URL, maskUrl } from "./infra.ts";
+
+const DEFAULTS: Record<string, string> = {
+  KALENCY_PREFIX: "kalency:v1",
+  REDIS_URL: DEFAULT_REDIS_URL,
+  DATABASE_URL: DEFAULT_DATABASE_URL,
+};
+
+/**
+ * `deno task tools <args>`, preceded by the variables of `env` that differ from the defaults. A
+ * password in a URL is shown as `***` (the banner is no place for it).
+ */
+export function toolsHint(env: Record<string, string | undefined>, args: string): string {
+  const settings = Object.entries(DEFAULTS)
+    .filter(([name, value]) => env[name] !== undefined && env[name] !== value)
+    .map(([name]) => `${name}=${shellQuote(maskUrl(env[name]!))}`);
+  return [...settings, `deno task tools ${args}`].join(" ");
+}
+
+/** A word the shell reads back as `text`. */
+function shellQuote(text: string): string {
+  return /^[A-Za-z0-9_:\/@.,=+-]+$/.test(text) ? text : `'${text.replaceAll("'", `'\\''`)}'`;
+}
