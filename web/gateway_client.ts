@@ -266,6 +266,35 @@ export class GatewayError extends Error {
   }
 }
 
+/** Sentences for problems whose API text is meant for programs. */
+const SENTENCES: Record<string, string> = {
+  INVALID_CREDENTIALS: "Wrong username or password.",
+};
+
+/** The API's request field names as a person reads them. */
+const FIELD_WORDS: Record<string, string> = {
+  postOnly: "post only",
+  timeInForce: "time in force",
+  quoteQty: "amount to spend",
+  clientOrderId: "client order ID",
+  refreshToken: "refresh token",
+  qty: "amount",
+};
+
+const FIELD_REGEXP = new RegExp(`\\b(${Object.keys(FIELD_WORDS).join("|")})\\b`, "g");
+
+/**
+ * What to show a person for a gateway's message: a sentence of ours for the codes that need one,
+ * else the text with the API's field names in words ("postOnly requires timeInForce GTC" -> "Post
+ * only requires time in force GTC").
+ */
+export function problemText(message: string, code?: string): string {
+  const known = code !== undefined ? SENTENCES[code] : undefined;
+  if (known) return known;
+  const text = message.replace(FIELD_REGEXP, (w) => FIELD_WORDS[w]);
+  return text.charAt(0).toUpperCase() + text.slice(1);
+}
+
 /** Where the access token comes from, and how to get a new one after a 401. */
 export interface TokenSource {
   token(): string | undefined;
@@ -435,6 +464,10 @@ export class GatewayClient {
       "/v1/auth/refresh",
       { body: { refreshToken } },
     ) as Promise<Session>;
+  }
+  /** Revokes a refresh token: the session it belongs to cannot be refreshed any more. */
+  async logout(refreshToken: string): Promise<void> {
+    await this.#request(z.unknown(), "POST", "/v1/auth/logout", { body: { refreshToken } });
   }
   me(token?: string): Promise<User> {
     return this.#request(User, "GET", "/v1/me", { auth: true, token });

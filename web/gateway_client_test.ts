@@ -1,5 +1,12 @@
 import assert from "node:assert/strict";
-import { type ChannelMessage, GatewayClient, MarketSocket, type SubscribedEvent } from "./gateway_client.ts";
+import {
+  type ChannelMessage,
+  GatewayClient,
+  GatewayError,
+  MarketSocket,
+  problemText,
+  type SubscribedEvent,
+} from "./gateway_client.ts";
 
 /** A stand-in for the browser's WebSocket that lets a test open, feed and drop connections. */
 class TestSocket {
@@ -158,4 +165,43 @@ Deno.test("GatewayClient refreshes a token about to expire before the request, n
   await client.me();
   assert.equal(refreshes, 1, "a token far from its expiry is used as it is");
   assert.deepEqual(seen, ["Bearer new", "Bearer new"]);
+});
+
+Deno.test("problemText() gives a sentence for wrong credentials and field names in words", () => {
+  const wrong = new GatewayError(401, {
+    code: "INVALID_CREDENTIALS",
+    detail: "username (or userId) or password is wrong",
+  });
+  assert.equal(problemText(wrong.message, wrong.code), "Wrong username or password.");
+  assert.equal(
+    problemText("postOnly requires timeInForce GTC", "INVALID_ORDER"),
+    "Post only requires time in force GTC",
+  );
+  assert.equal(
+    problemText("quoteQty is only allowed on MARKET BUY orders"),
+    "Amount to spend is only allowed on MARKET BUY orders",
+  );
+  assert.equal(
+    problemText("price 64000.001 is not a multiple of the tick size 0.01 of BTC-USD"),
+    "Price 64000.001 is not a multiple of the tick size 0.01 of BTC-USD",
+  );
+  // words that only contain a field name stay as they are
+  assert.equal(problemText("qtyMax and postOnlyX"), "QtyMax and postOnlyX");
+});
+
+Deno.test("GatewayClient.logout() posts the refresh token to the logout route", async () => {
+  const calls: { url: string; method?: string; body?: string }[] = [];
+  const client = new GatewayClient({
+    baseUrl: "http://gw/",
+    fetch: (url, init) => {
+      calls.push({ url: String(url), method: init?.method, body: String(init?.body) });
+      return Promise.resolve(new Response(null, { status: 204 }));
+    },
+  });
+  await client.logout("rt_abc");
+  assert.deepEqual(calls, [{
+    url: "http://gw/v1/auth/logout",
+    method: "POST",
+    body: JSON.stringify({ refreshToken: "rt_abc" }),
+  }]);
 });

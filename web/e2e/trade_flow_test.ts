@@ -130,7 +130,8 @@ Deno.test("web app in chromium: sign up, trade between two users, cancel, field 
       await page.locator(".navuser .who", { hasText: "alice" }).waitFor();
       // the Admin link is only for admins
       await page.locator(".nav-admin").waitFor({ state: "hidden" });
-      await page.getByTestId("available").filter({ hasText: "100000.00 USD" }).waitFor();
+      // thousands grouped and the quote's places, as the wallet shows amounts
+      await page.getByTestId("available").filter({ hasText: "100,000.00 USD" }).waitFor();
     });
 
     await t.step("an off-tick price shows the API's message next to the price field", async () => {
@@ -164,13 +165,75 @@ Deno.test("web app in chromium: sign up, trade between two users, cancel, field 
       await page.locator(".levels.bids li", { hasText: "64000.00" }).waitFor({ state: "detached" });
     });
 
+    await t.step(
+      "post only goes with GTC only; an expired order says why; presets need a plain price",
+      async () => {
+        await page.getByRole("radio", { name: "Buy", exact: true }).click();
+        await page.getByRole("radio", { name: "Limit" }).click();
+        await page.locator("#of-price").fill("59000");
+        await page.locator("#of-qty").fill("1");
+        await page.getByTestId("total").filter({ hasText: "59,000.00 USD" }).waitFor();
+        const postOnly = page.getByRole("checkbox", { name: "Post only" });
+        await postOnly.check();
+        const tif = page.getByRole("combobox", { name: "Time in force" });
+        await tif.selectOption("IOC");
+        assert.equal(await postOnly.isChecked(), false, "post only shows unticked with IOC");
+        assert.equal(await postOnly.isDisabled(), true);
+        // nothing sells at 59000: the IOC order expires, and the form says why
+        await page.locator("#of-qty").fill("0.001");
+        await page.getByRole("button", { name: "Buy BTC" }).click();
+        const result = page.locator(".order-result[data-status=EXPIRED]");
+        await result.waitFor();
+        assert.equal((await result.innerText()).trim(), "Order expired: no liquidity");
+        assert.equal(await page.locator(".order-form .field-error").count(), 0);
+        await tif.selectOption("GTC");
+        assert.equal(await postOnly.isChecked(), false);
+        // a price that is not a plain number: the presets say so at the price instead of failing
+        const priceError = page.locator(".field:has(#of-price) .field-error");
+        for (const price of ["64,000", "1e3", ".5", "65000.", "abc"]) {
+          await page.locator("#of-price").fill(price);
+          await page.getByRole("button", { name: "25%" }).click();
+          await priceError.filter({ hasText: "plain number" }).waitFor();
+        }
+        await page.locator("#of-price").fill(" 65000 ");
+        await page.locator("#of-qty").fill("");
+        await page.getByRole("button", { name: "25%" }).click();
+        await priceError.waitFor({ state: "detached" });
+        assert.match(await page.locator("#of-qty").inputValue(), /^0\.\d+$/);
+        await page.locator("#of-qty").fill("");
+      },
+    );
+
     const aliceSession = await page.evaluate(() => localStorage.getItem("kalency.session"));
     assert.ok(aliceSession);
     let bobSession: string | null = null;
 
-    await t.step("a second user crosses it: the trade, the candle and the book update live", async () => {
+    await t.step("log out revokes the refresh token; an ended session says so once", async () => {
       await page.getByRole("button", { name: "Log out" }).click();
       await page.waitForURL(`${web}/`);
+      const { refreshToken } = JSON.parse(aliceSession!);
+      const refused = await fetch(`${sys.gatewayUrl}/v1/auth/refresh`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ refreshToken }),
+      });
+      await refused.body?.cancel();
+      assert.equal(refused.status, 401, "the logged-out refresh token no longer works");
+      // a session whose access token is due and whose refresh token is revoked ends with a notice
+      await page.evaluate(
+        (s) => localStorage.setItem("kalency.session", JSON.stringify({ ...JSON.parse(s), expiresAt: 0 })),
+        aliceSession!,
+      );
+      await page.goto(`${web}/wallet`);
+      await page.getByTestId("session-ended").filter({ hasText: "Your session ended; log in again." })
+        .waitFor();
+      await page.locator(".navuser").getByRole("link", { name: "Log in" }).waitFor();
+      await page.reload();
+      await page.locator(".navuser").getByRole("link", { name: "Log in" }).waitFor();
+      assert.equal(await page.getByTestId("session-ended").count(), 0, "the notice shows once");
+    });
+
+    await t.step("a second user crosses it: the trade, the candle and the book update live", async () => {
       await signUp(page, web, "bob", "/trade/BTC-USD");
       await page.getByRole("radio", { name: "Sell", exact: true }).click();
       await page.getByRole("radio", { name: "Market" }).click();
@@ -266,6 +329,51 @@ Deno.test("web app in chromium: sign up, trade between two users, cancel, field 
         await page.getByTestId("market-status").waitFor({ state: "detached" });
         assert.equal(await submit.isDisabled(), false);
         await page.locator("#of-qty").fill("");
+      },
+    );
+
+    await t.step(
+      "the chart's legend follows a new timeframe; its two button groups are told apart",
+      async () => {
+        const signup = async (username: string) => {
+          const r = await fetch(`${sys.gatewayUrl}/v1/auth/signup`, {
+            method: "POST",
+            headers: { "content-type": "application/json" },
+            body: JSON.stringify({ username, password: "chart-password-1" }),
+          });
+          assert.equal(r.status, 201);
+          return (await r.json()).accessToken as string;
+        };
+        for (
+          const [token, body] of [
+            [await signup("chart-maker"), { side: "SELL", type: "LIMIT", price: "65000", qty: "0.002" }],
+            [await signup("chart-taker"), { side: "BUY", type: "MARKET", qty: "0.002" }],
+          ] as const
+        ) {
+          const res = await fetch(`${sys.gatewayUrl}/v1/orders`, {
+            method: "POST",
+            headers: { "content-type": "application/json", authorization: `Bearer ${token}` },
+            body: JSON.stringify({ symbol: "BTC-USD", ...body }),
+          });
+          assert.equal(res.status, 201, await res.text());
+        }
+        // a second later the newest 1s bar is a flat one without volume
+        await page.waitForTimeout(1500);
+        await page.goto(`${web}/trade/BTC-USD?tf=1s`);
+        const legend = page.locator(".chart-legend");
+        await page.locator('.chart-box[data-mounted="true"] canvas').waitFor();
+        await legend.filter({ hasText: "V 0.0000" }).waitFor();
+        const bars = page.getByRole("group", { name: "Bar size" });
+        const ranges = page.getByRole("group", { name: "Range" });
+        await page.getByText("Bar size", { exact: true }).waitFor();
+        assert.equal(await ranges.getByRole("button", { name: "Last 1h" }).count(), 1);
+        const candles = page.waitForResponse((r) => /\/candles\?tf=1h/.test(r.url()));
+        await bars.getByRole("link", { name: "1h bars" }).click();
+        const hour = await (await candles).json() as { volume: string }[];
+        const volume = Number(hour.at(-1)!.volume).toFixed(4);
+        assert.notEqual(volume, "0.0000");
+        await legend.filter({ hasText: `V ${volume}` }).waitFor();
+        assert.equal(await bars.getByRole("link", { name: "1h bars" }).getAttribute("aria-current"), "true");
       },
     );
 
@@ -417,6 +525,11 @@ Deno.test("web app in chromium: sign up, trade between two users, cancel, field 
       await page.waitForURL(`${web}/`);
       await page.goto(`${web}/login?next=/admin`);
       await shot("login");
+      await page.locator("#auth-username").fill(ADMIN.username);
+      await page.locator("#auth-password").fill("not-the-password");
+      await page.getByRole("button", { name: "Log in" }).click();
+      await page.locator(".auth-form .field-error").filter({ hasText: "Wrong username or password." })
+        .waitFor();
       await page.locator("#auth-username").fill(ADMIN.username);
       await page.locator("#auth-password").fill(ADMIN.password);
       await page.getByRole("button", { name: "Log in" }).click();

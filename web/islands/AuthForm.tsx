@@ -1,5 +1,5 @@
 import { useState } from "preact/hooks";
-import { GatewayError } from "../gateway_client.ts";
+import { GatewayError, problemText } from "../gateway_client.ts";
 import { gateway } from "../utils/live.ts";
 import { saveSession } from "../utils/session.ts";
 
@@ -36,10 +36,10 @@ export default function AuthForm({ gatewayUrl, mode, next }: AuthFormProps) {
         const out: Partial<Record<Field, string>> = {};
         for (const fe of err.problem.errors ?? []) {
           const f = fe.field === "username" || fe.field === "password" ? fe.field : "form";
-          out[f] ??= fe.message;
+          out[f] ??= problemText(fe.message);
         }
         const f = err.field === "username" || err.field === "password" ? err.field : "form";
-        out[f] ??= err.message;
+        out[f] ??= problemText(err.message, err.code);
         setErrors(out);
       } else {
         setErrors({ form: `Could not reach the exchange: ${(err as Error).message}` });

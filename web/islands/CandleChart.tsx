@@ -14,7 +14,7 @@ import {
   viewWindow,
 } from "../utils/candles.ts";
 import { decimalPlaces } from "../utils/decimal.ts";
-import { chartTimeframe, gateway, marketSocket } from "../utils/live.ts";
+import { chartTimeframe, dayClock, gateway, marketSocket } from "../utils/live.ts";
 
 export type BarStyle = "candles" | "bars" | "line";
 
@@ -445,7 +445,11 @@ export default function CandleChart(props: CandleChartProps) {
       const fresh = await gateway(gatewayUrl).candles(symbol, { tf: next, limit: PAGE });
       if (next !== tfRef.current) return;
       bars.current = fresh.map(toBar);
+      initialBars.current = bars.current;
       plot.current?.setData(toColumns(bars.current) as uPlot.AlignedData, true);
+      // the legend shows the new series' newest bar (or none), not the last timeframe's
+      const last = bars.current.at(-1);
+      setLegend(last ? { ...last } : undefined);
       setNote(bars.current.length ? "" : "No trades yet in this timeframe.");
       showRange(rangeRef.current);
     } catch (err) {
@@ -472,12 +476,14 @@ export default function CandleChart(props: CandleChartProps) {
   return (
     <section class="panel chart-panel" aria-label={`${symbol} chart`}>
       <div class="chart-toolbar" role="toolbar" aria-label="Chart settings">
-        <div class="seg" role="group" aria-label="Timeframe">
+        <span class="muted small" id="chart-tf-label">Bar size</span>
+        <div class="seg" role="group" aria-labelledby="chart-tf-label">
           {(Object.keys(CHART_TIMEFRAMES) as ChartTimeframe[]).map((t) => (
             <a
               href={`?tf=${t}`}
               class={t === tf ? "on" : ""}
               aria-current={t === tf ? "true" : undefined}
+              aria-label={`${t} bars`}
               onClick={(e) => switchTf(t, e)}
               data-tf={t}
             >
@@ -485,13 +491,16 @@ export default function CandleChart(props: CandleChartProps) {
             </a>
           ))}
         </div>
-        <div class="seg" role="group" aria-label="Range">
+        <span class="muted small" id="chart-range-label">Range</span>
+        <div class="seg" role="group" aria-labelledby="chart-range-label">
           {(Object.keys(CHART_RANGES) as ChartRange[]).map((r) => (
             <button
               type="button"
               class={r === range ? "on" : ""}
               aria-pressed={r === range}
+              aria-label={`Last ${r}`}
               onClick={() => chooseRange(r === range ? undefined : r)}
+              data-range={r}
             >
               {r}
             </button>
@@ -517,9 +526,8 @@ export default function CandleChart(props: CandleChartProps) {
           ? (
             <>
               <span>
-                {mounted
-                  ? new Date(lg.t * 1000).toLocaleString()
-                  : new Date(lg.t * 1000).toISOString().slice(0, 19).replace("T", " ")}
+                {/* the server renders UTC; once mounted, local time as everywhere else in the app */}
+                {dayClock(lg.t * 1000, mounted)}
               </span>
               <span>
                 O <b>{fmt(lg.o)}</b>

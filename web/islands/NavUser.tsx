@@ -1,15 +1,24 @@
 import { useEffect, useState } from "preact/hooks";
-import { PALETTE_KEY, useSession } from "../utils/live.ts";
-import { clearSession } from "../utils/session.ts";
+import { gateway, PALETTE_KEY, useSession } from "../utils/live.ts";
+import { logOut, takeSessionEnded } from "../utils/session.ts";
 
 export interface NavUserProps {
   gatewayUrl: string;
 }
 
-/** The account corner of the top bar: who is logged in, log out, and the buy/sell palette switch. */
-export default function NavUser(_props: NavUserProps) {
+/**
+ * The account corner of the top bar: who is logged in, log out, the buy/sell palette switch, and a
+ * notice when the gateway ended the session.
+ */
+export default function NavUser({ gatewayUrl }: NavUserProps) {
   const { session, ready } = useSession();
   const [palette, setPalette] = useState("default");
+  const [ended, setEnded] = useState(false);
+  const [leaving, setLeaving] = useState(false);
+  useEffect(() => {
+    if (ready && !session && takeSessionEnded()) setEnded(true);
+    if (session) setEnded(false);
+  }, [ready, session]);
   useEffect(() => setPalette(document.documentElement.dataset.palette ?? "default"), []);
   // the Admin link is for admins only (styles.css); the page's first script set the stored role
   useEffect(() => {
@@ -52,8 +61,10 @@ export default function NavUser(_props: NavUserProps) {
             <button
               type="button"
               class="btn ghost small"
-              onClick={() => {
-                clearSession();
+              disabled={leaving}
+              onClick={async () => {
+                setLeaving(true);
+                await logOut(gateway(gatewayUrl));
                 location.assign("/");
               }}
             >
@@ -63,6 +74,11 @@ export default function NavUser(_props: NavUserProps) {
         )
         : (
           <>
+            {ended && (
+              <span class="muted small" role="status" data-testid="session-ended">
+                Your session ended; log in again.
+              </span>
+            )}
             <a class="btn ghost small" href="/login">Log in</a>
             <a class="btn primary small" href="/signup">Sign up</a>
           </>

@@ -1,11 +1,11 @@
 import { useEffect, useState } from "preact/hooks";
-import { GatewayError, type Order, type PlaceOrderRequest } from "../gateway_client.ts";
+import { GatewayError, type Order, type PlaceOrderRequest, problemText } from "../gateway_client.ts";
 import {
   compareDecimal,
   decimalPlaces,
-  formatAmount,
   formatPlaces,
   formatStep,
+  groupThousands,
   isDecimal,
   isZero,
   mulDecimal,
@@ -23,6 +23,7 @@ import {
 import { RadioGroup } from "../components/RadioGroup.tsx";
 import type { MarketInfo } from "../utils/market.ts";
 import { estimateMarket, feeFor, notional, presetAmount } from "../utils/order_math.ts";
+import { orderStatusText } from "../utils/order_status.ts";
 import { useWallet } from "../utils/wallet.ts";
 
 export interface OrderFormProps {
@@ -125,6 +126,8 @@ export default function OrderForm({ gatewayUrl, market }: OrderFormProps) {
   const freeBase = wallet[market.base]?.free ?? "0";
   const freeQuote = wallet[market.quote]?.free ?? "0";
   const quotePlaces = decimalPlaces(market.tickSize);
+  // post only is for orders that may rest: limits good till canceled
+  const postOnlyOn = type === "LIMIT" && tif === "GTC" && postOnly;
 
   const applyPreset = (pct: number) => {
     const amount = presetAmount({
@@ -139,12 +142,21 @@ export default function OrderForm({ gatewayUrl, market }: OrderFormProps) {
       feeBps: market.takerFeeBps,
     });
     if (!amount) {
-      setErrors((e) => ({ ...e, price: "Enter a price first: the amount depends on it." }));
+      const message = price.trim() === ""
+        ? "Enter a price first: the amount depends on it."
+        : "Enter the price as a plain number, such as 65000.50: the amount depends on it.";
+      setErrors((e) => ({ ...e, price: message }));
       return;
     }
     if (amount.qty !== undefined) setQty(amount.qty);
     if (amount.quoteQty !== undefined) setQuoteQty(amount.quoteQty);
-    setErrors((e) => ({ ...e, qty: undefined, quoteQty: undefined }));
+    const usedPrice = type === "LIMIT" && side === "BUY";
+    setErrors((e) => ({
+      ...e,
+      qty: undefined,
+      quoteQty: undefined,
+      ...(usedPrice ? { price: undefined } : {}),
+    }));
   };
 
   // A market order against the visible book: its average and worst price, and a warning when it
@@ -168,7 +180,7 @@ export default function OrderForm({ gatewayUrl, market }: OrderFormProps) {
   if (marketBuy) total = isDecimal(quoteQty) ? quoteQty : undefined;
   else if (estimate?.complete) total = estimate.quote;
   else if (estPrice && isDecimal(estPrice) && isDecimal(qty)) total = notional(estPrice, qty);
-  const feeBps = type === "LIMIT" && postOnly ? market.makerFeeBps : market.takerFeeBps;
+  const feeBps = postOnlyOn ? market.makerFeeBps : market.takerFeeBps;
   const fee = total !== undefined ? feeFor(total, feeBps, quotePlaces + 2) : undefined;
 
   /** A setter that also clears the last order's result: it described another order. */
@@ -187,7 +199,7 @@ export default function OrderForm({ gatewayUrl, market }: OrderFormProps) {
     if (type === "LIMIT") {
       order.price = price.trim();
       order.timeInForce = tif;
-      if (postOnly) order.postOnly = true;
+      if (postOnlyOn) order.postOnly = true;
     }
     if (marketBuy) order.quoteQty = quoteQty.trim();
     else order.qty = qty.trim();
@@ -201,8 +213,8 @@ export default function OrderForm({ gatewayUrl, market }: OrderFormProps) {
       if (err instanceof GatewayError) {
         if (err.code === "MARKET_PAUSED") setStatus("PAUSED");
         const next: Partial<Record<Field, string>> = {};
-        for (const fe of err.problem.errors ?? []) next[fieldOf(fe.field)] ??= fe.message;
-        next[fieldOf(err.field)] ??= err.message;
+        for (const fe of err.problem.errors ?? []) next[fieldOf(fe.field)] ??= problemText(fe.message);
+        next[fieldOf(err.field)] ??= problemText(err.message, err.code);
         // A market buy's amount box is quoteQty; a qty problem there belongs to it too.
         if (marketBuy && next.qty && !next.quoteQty) [next.quoteQty, next.qty] = [next.qty, undefined];
         setErrors(next);
@@ -281,13 +293,16 @@ export default function OrderForm({ gatewayUrl, market }: OrderFormProps) {
                 </span>
                 <span class="unit">{market.quote}</span>
               </div>
-              {estimate && (!estimate.complete || farFromLast) && (
+              {estimate && (!estimate.complete || farFromLast || isZero(estimate.filled)) && (
                 <p class="field-warning" role="status" data-testid="market-warning">
                   {!estimate.complete
                     ? `The book shown holds only ${
                       formatStep(estimate.filled, market.stepSize, true)
                     } ${market.base} ` +
                       "on that side: the rest would fill further away, or expire."
+                    : isZero(estimate.filled)
+                    ? `That buys less than ${market.stepSize} ${market.base} at the best price: ` +
+                      "the order would expire."
                     : `That is more than ${FAR_FROM_LAST_PCT}% from the last price ${
                       formatStep(market.last, market.tickSize, true)
                     }: consider a limit order.`}
@@ -348,7 +363,11 @@ export default function OrderForm({ gatewayUrl, market }: OrderFormProps) {
               <span>Time in force</span>
               <select
                 value={tif}
-                onChange={(e) => setTif((e.target as HTMLSelectElement).value as Tif)}
+                onChange={(e) => {
+                  const next = (e.target as HTMLSelectElement).value as Tif;
+                  setTif(next);
+                  if (next !== "GTC") setPostOnly(false);
+                }}
                 {...invalid("timeInForce")}
               >
                 <option value="GTC">GTC (rests)</option>
@@ -359,7 +378,7 @@ export default function OrderForm({ gatewayUrl, market }: OrderFormProps) {
             <label class="check">
               <input
                 type="checkbox"
-                checked={postOnly}
+                checked={postOnlyOn}
                 disabled={tif !== "GTC"}
                 onChange={(e) => setPostOnly((e.target as HTMLInputElement).checked)}
               />
@@ -376,19 +395,23 @@ export default function OrderForm({ gatewayUrl, market }: OrderFormProps) {
             <dd data-testid="available">
               {session
                 ? side === "BUY"
-                  ? `${formatAmount(freeQuote, decimalPlaces(market.tickSize))} ${market.quote}`
-                  : `${formatAmount(freeBase, decimalPlaces(market.stepSize))} ${market.base}`
+                  ? `${formatStep(freeQuote, market.tickSize, true)} ${market.quote}`
+                  : `${formatStep(freeBase, market.stepSize, true)} ${market.base}`
                 : "—"}
             </dd>
           </div>
           <div>
             <dt>{type === "MARKET" && !marketBuy ? "Total (est.)" : "Total"}</dt>
-            <dd>{total !== undefined ? `${formatStep(total, market.tickSize)} ${market.quote}` : "—"}</dd>
+            <dd data-testid="total">
+              {total !== undefined ? `${formatStep(total, market.tickSize, true)} ${market.quote}` : "—"}
+            </dd>
           </div>
           <div>
             <dt>Fee (est., {formatPlaces(String(feeBps / 100), 2, 4)}%)</dt>
             <dd data-testid="fee">
-              {fee !== undefined ? `${formatPlaces(fee, 2, quotePlaces + 2)} ${market.quote}` : "—"}
+              {fee !== undefined
+                ? `${groupThousands(formatPlaces(fee, 2, quotePlaces + 2))} ${market.quote}`
+                : "—"}
             </dd>
           </div>
         </dl>
@@ -396,8 +419,8 @@ export default function OrderForm({ gatewayUrl, market }: OrderFormProps) {
         {ready && !session
           ? (
             <p class="login-hint">
-              <a href={`/login?next=/trade/${market.symbol}`}>Log in</a> or <a href="/signup">sign up</a>{" "}
-              to trade.
+              <a href={`/login?next=/trade/${market.symbol}`}>Log in</a> or{" "}
+              <a href={`/signup?next=/trade/${market.symbol}`}>sign up</a> to trade.
             </p>
           )
           : (
@@ -416,8 +439,11 @@ export default function OrderForm({ gatewayUrl, market }: OrderFormProps) {
         {err("form")}
         {result && (
           <p class="order-result" role="status" data-status={result.status}>
-            Order {result.status.toLowerCase().replace("_", " ")}
-            {!isZero(result.filledQty) && `: filled ${result.filledQty} ${market.base} at ${result.avgPrice}`}
+            Order {orderStatusText(result)}
+            {!isZero(result.filledQty) &&
+              ` (${formatStep(result.filledQty, market.stepSize, true)} ${market.base} at ${
+                formatStep(result.avgPrice, market.tickSize, true)
+              })`}
           </p>
         )}
       </form>

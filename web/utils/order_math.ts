@@ -9,6 +9,7 @@ import {
   decimalPlaces,
   divDecimal,
   floorToStep,
+  isDecimal,
   isZero,
   mulDecimal,
   subDecimal,
@@ -21,7 +22,7 @@ export interface PresetInput {
   type: "LIMIT" | "MARKET";
   /** 25, 50, 75 or 100. */
   pct: number;
-  /** Limit price (LIMIT), or the best ask used to estimate a market buy. */
+  /** Limit price (LIMIT) as typed; spaces around it do not count. */
   price?: string;
   freeBase: string;
   freeQuote: string;
@@ -39,8 +40,8 @@ export function percentOf(value: string, pct: number): string {
 
 /**
  * What a preset fills in: `{ qty }` (base quantity) for sells and limit buys, `{ quoteQty }` for
- * market buys (they spend an amount of quote). Undefined when there is nothing to fill in yet
- * (no price for a limit buy).
+ * market buys (they spend an amount of quote). Undefined when there is nothing to fill in yet: a
+ * limit buy without a plain positive price ("65000.5"; not "64,000", "1e3", ".5" or "65000.").
  */
 export function presetAmount(input: PresetInput): { qty?: string; quoteQty?: string } | undefined {
   const fee = BigInt(input.feeBps ?? 0);
@@ -53,9 +54,10 @@ export function presetAmount(input: PresetInput): { qty?: string; quoteQty?: str
   if (input.type === "MARKET") {
     return { quoteQty: floorToStep(spendable, quoteStep(input.tickSize)) };
   }
-  if (!input.price || isZero(input.price)) return undefined;
+  const price = input.price?.trim() ?? "";
+  if (!isDecimal(price) || isZero(price)) return undefined;
   const places = decimalPlaces(input.stepSize);
-  return { qty: floorToStep(divDecimal(spendable, input.price, places), input.stepSize) };
+  return { qty: floorToStep(divDecimal(spendable, price, places), input.stepSize) };
 }
 
 /** The quote amount step: the tick's precision (0.01 for USD markets). */
@@ -85,7 +87,10 @@ export interface MarketEstimate {
   avgPrice?: string;
   /** Price of the last level it would reach. */
   worstPrice?: string;
-  /** False when the visible levels hold less than the order asks for. */
+  /**
+   * False when the visible levels hold less than the order asks for. A buy by amount too small for
+   * one step at the best price is complete with nothing `filled`.
+   */
   complete: boolean;
 }
 
@@ -103,6 +108,8 @@ export function estimateMarket(
   let filled = "0", quote = "0", worstPrice: string | undefined;
   let left = amount.quoteQty ?? amount.qty ?? "0";
   const byQuote = amount.quoteQty !== undefined;
+  // a buy by amount stops at a level where what is left buys less than one step
+  let stopped = false;
   for (const level of levels) {
     if (isZero(left) || left.startsWith("-")) break;
     let take: string;
@@ -112,16 +119,20 @@ export function estimateMarket(
         ? level.qty
         : floorToStep(divDecimal(left, level.price, decimalPlaces(stepSize)), stepSize);
     } else take = compareDecimal(level.qty, left) <= 0 ? level.qty : left;
-    if (isZero(take)) break;
+    if (isZero(take)) {
+      stopped = true;
+      break;
+    }
     const cost = mulDecimal(level.price, take);
     filled = addDecimal(filled, take);
     quote = addDecimal(quote, cost);
     left = subDecimal(left, byQuote ? cost : take);
     worstPrice = level.price;
   }
-  // a buy by amount is done when what is left buys less than one step at the next price
-  const complete = isZero(left) || (byQuote && !left.startsWith("-") && filled !== "0" &&
-    compareDecimal(left, mulDecimal(worstPrice ?? "0", stepSize)) < 0);
+  // A buy by amount is done when what is left buys less than one step at the next price, even when
+  // that is nothing at all (the engine then expires it as too small, not for want of liquidity).
+  const complete = isZero(left) || (byQuote && !left.startsWith("-") && (stopped ||
+    (filled !== "0" && compareDecimal(left, mulDecimal(worstPrice ?? "0", stepSize)) < 0)));
   return {
     filled,
     quote,

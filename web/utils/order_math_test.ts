@@ -60,3 +60,36 @@ Deno.test("estimateMarket() walks the levels as the engine fills, by quantity or
     complete: false,
   });
 });
+
+Deno.test("presetAmount() trims the price and gives nothing for a price that is not a plain number", () => {
+  assert.deepEqual(presetAmount({ ...market, side: "BUY", type: "LIMIT", pct: 50, price: " 65000 " }), {
+    qty: "0.7692",
+  });
+  for (const price of ["abc", "64,000", "1e3", ".5", "65000.", "-65000", "0", "0.00", "", "   "]) {
+    assert.equal(presetAmount({ ...market, side: "BUY", type: "LIMIT", pct: 25, price }), undefined, price);
+  }
+  // a sell and a market buy do not depend on the price
+  assert.deepEqual(presetAmount({ ...market, side: "SELL", type: "LIMIT", pct: 50, price: "abc" }), {
+    qty: "1",
+  });
+  assert.deepEqual(presetAmount({ ...market, side: "BUY", type: "MARKET", pct: 25, price: "64,000" }), {
+    quoteQty: "25000",
+  });
+});
+
+Deno.test("estimateMarket() finds a buy by a small amount complete when the book has the liquidity", () => {
+  const asks = [{ price: "65000.00", qty: "1.5" }, { price: "65010.00", qty: "2" }];
+  // 3 or 5 USD buy less than one step (0.0001 BTC = 6.50 USD): nothing fills, but not for want of asks
+  for (const quoteQty of ["3", "5", "6.49"]) {
+    const e = estimateMarket(asks, { quoteQty }, "0.0001", "0.01");
+    assert.deepEqual([e.filled, e.avgPrice, e.complete], ["0", undefined, true], quoteQty);
+  }
+  assert.equal(estimateMarket(asks, { quoteQty: "6.5" }, "0.0001", "0.01").filled, "0.0001");
+  // the rest of a larger amount that buys less than a step at the next level is done too
+  const e = estimateMarket(asks, { quoteQty: "97520" }, "0.0001", "0.01");
+  assert.deepEqual([e.filled, e.worstPrice, e.complete], ["1.5003", "65010.00", true]);
+  // a book that really runs out warns, by amount or by quantity
+  assert.equal(estimateMarket(asks, { quoteQty: "1000000" }, "0.0001", "0.01").complete, false);
+  assert.equal(estimateMarket([], { quoteQty: "3" }, "0.0001", "0.01").complete, false);
+  assert.equal(estimateMarket(asks, { qty: "4" }, "0.0001", "0.01").complete, false);
+});

@@ -13,10 +13,19 @@ const WORDS: Record<string, string> = {
   REJECTED: "rejected",
 };
 
+/** Why an order (or its rest) expired, in plain words. */
+const REASONS: Record<string, string> = {
+  NO_LIQUIDITY: "no liquidity",
+  FOK_NOT_FILLABLE: "it could not fill completely at once",
+  SELF_TRADE_PREVENTION: "self trade prevention",
+  INSUFFICIENT_BALANCE: "not enough balance",
+  QUOTE_QTY_TOO_SMALL: "the amount to spend buys less than one lot",
+};
+
 /** "open", "filled", "partially filled · rest expired: no liquidity", ... */
 export function orderStatusText(o: { status: string; expireReason?: string | null }): string {
   const word = WORDS[o.status] ?? o.status.toLowerCase().replaceAll("_", " ");
   if (!o.expireReason) return word;
-  const why = o.expireReason.toLowerCase().replaceAll("_", " ");
+  const why = REASONS[o.expireReason] ?? o.expireReason.toLowerCase().replaceAll("_", " ");
   return o.status === "PARTIALLY_FILLED" ? `${word} · rest expired: ${why}` : `${word}: ${why}`;
 }

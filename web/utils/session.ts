@@ -5,10 +5,14 @@
  * Everything here is a no-op on the server.
  * @module
  */
-import type { GatewayClient, Session, User } from "../gateway_client.ts";
+import { type GatewayClient, GatewayError, type Session, type User } from "../gateway_client.ts";
 
 const KEY = "kalency.session";
 const CHANGED = "kalency:session";
+/** Set when the gateway ended the session, until a page has said so. */
+const ENDED = "kalency.sessionEnded";
+/** How long a log out waits for the gateway before it forgets the session anyway. */
+const LOGOUT_WAIT_MS = 3000;
 
 export interface StoredSession {
   user: User;
@@ -49,14 +53,46 @@ export function saveSession(session: Omit<Session, "user"> & { user?: User }, us
     expiresAt: Date.now() + session.expiresIn * 1000,
   };
   storage()?.setItem(KEY, JSON.stringify(stored));
+  storage()?.removeItem(ENDED);
   globalThis.dispatchEvent?.(new Event(CHANGED));
   return stored;
 }
 
-/** Forgets the session (log out). */
-export function clearSession(): void {
+/** Forgets the session; `ended` when the gateway ended it (the next page says so, once). */
+export function clearSession(ended = false): void {
+  if (ended) storage()?.setItem(ENDED, "1");
   storage()?.removeItem(KEY);
   globalThis.dispatchEvent?.(new Event(CHANGED));
+}
+
+/** True once after the gateway ended the session (its refresh token revoked or expired). */
+export function takeSessionEnded(): boolean {
+  const s = storage();
+  if (!s?.getItem(ENDED)) return false;
+  s.removeItem(ENDED);
+  return true;
+}
+
+/**
+ * Logs out: revokes the refresh token at the gateway, then forgets the session, also when the
+ * gateway cannot be reached (or takes longer than `waitMs`).
+ */
+export async function logOut(client: Pick<GatewayClient, "logout">, waitMs = LOGOUT_WAIT_MS): Promise<void> {
+  const current = loadSession();
+  if (current) {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    try {
+      await Promise.race([
+        client.logout(current.refreshToken),
+        new Promise((resolve) => timer = setTimeout(resolve, waitMs)),
+      ]);
+    } catch {
+      // offline: the session is forgotten here all the same
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+  clearSession();
 }
 
 /** Calls `listener` when the session changes in this tab or another one. */
@@ -87,8 +123,11 @@ export function refreshSession(client: GatewayClient, failedToken: string): Prom
       try {
         saveSession(await client.refresh(current.refreshToken), current.user);
         return true;
-      } catch {
-        clearSession();
+      } catch (e) {
+        // refused (revoked, reused or expired): the session is over; unreachable: try again later
+        if (e instanceof GatewayError && e.status >= 400 && e.status < 500 && e.status !== 429) {
+          clearSession(true);
+        }
         return false;
       }
     };
