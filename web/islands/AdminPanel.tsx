@@ -7,7 +7,15 @@ import {
   type Market,
   type SimStatus,
 } from "../gateway_client.ts";
-import { gateway, useSession } from "../utils/live.ts";
+import { clock, gateway, useSession } from "../utils/live.ts";
+import {
+  ensureProblem,
+  MAX_BOT_RATE,
+  MAX_BOTS,
+  MAX_SIM_VOLATILITY,
+  parseBounded,
+  profileChoice,
+} from "../utils/market.ts";
 import { type MetricRow, parsePrometheus } from "../utils/prometheus.ts";
 import { type KeyFigures, keyFigures, type StatusPoll } from "../utils/key_figures.ts";
 
@@ -107,6 +115,10 @@ function Value({ value }: { value: unknown }): ComponentChildren {
   );
 }
 
+function Message({ ok, text }: { ok: boolean; text: string }) {
+  return <p class={ok ? "ok-text" : "field-error"} role="status">{text}</p>;
+}
+
 /**
  * Simulation controls (start, stop, volatility profile), market pause/resume/ensure, bot counts, and
  * system status: the gateway's readiness checks and its admin status (stream lags), polled.
@@ -118,7 +130,8 @@ export default function AdminPanel({ gatewayUrl, markets: initialMarkets }: Admi
   const [health, setHealth] = useState<Health | undefined>(undefined);
   const [metrics, setMetrics] = useState<MetricRow[] | undefined>(undefined);
   const [markets, setMarkets] = useState(initialMarkets);
-  const [profile, setProfile] = useState("normal");
+  /** The profile picked in the form; until then the simulator's own is shown. */
+  const [picked, setPicked] = useState<string | undefined>(undefined);
   const [volatility, setVolatility] = useState("");
   const [newStartPrice, setNewStartPrice] = useState("");
   const [newSymbol, setNewSymbol] = useState("");
@@ -126,6 +139,10 @@ export default function AdminPanel({ gatewayUrl, markets: initialMarkets }: Admi
   const [botCount, setBotCount] = useState("");
   const [botRate, setBotRate] = useState("");
   const [message, setMessage] = useState<{ ok: boolean; text: string } | undefined>(undefined);
+  /** What is wrong with a form's input, by field, before anything is sent. */
+  const [invalid, setInvalid] = useState<Partial<Record<"volatility" | "count" | "rate" | "ensure", string>>>(
+    {},
+  );
   const [busy, setBusy] = useState(false);
   const [updated, setUpdated] = useState<number | undefined>(undefined);
   const [figures, setFigures] = useState<KeyFigures | undefined>(undefined);
@@ -170,11 +187,17 @@ export default function AdminPanel({ gatewayUrl, markets: initialMarkets }: Admi
 
   /**
    * Runs an admin call. With `applied`, the call only queues a control for the simulator: the
-   * answer waits until the simulator's status shows it, and says so when it does not.
+   * answer waits until the simulator's status shows it, and says so when it does not. True when
+   * the gateway accepted the call.
    */
-  async function act(what: string, call: () => Promise<unknown>, applied?: (s: SimStatus) => boolean) {
+  async function act(
+    what: string,
+    call: () => Promise<unknown>,
+    applied?: (s: SimStatus) => boolean,
+  ): Promise<boolean> {
     setBusy(true);
     setMessage(undefined);
+    setInvalid({});
     try {
       await call();
       if (applied && !(await simConfirms(applied))) {
@@ -185,8 +208,10 @@ export default function AdminPanel({ gatewayUrl, markets: initialMarkets }: Admi
         });
       } else setMessage({ ok: true, text: `${what}: ${applied ? "applied" : "done"}` });
       await refresh();
+      return true;
     } catch (e) {
       setMessage({ ok: false, text: `${what}: ${e instanceof GatewayError ? e.message : String(e)}` });
+      return false;
     } finally {
       setBusy(false);
     }
@@ -226,6 +251,19 @@ export default function AdminPanel({ gatewayUrl, markets: initialMarkets }: Admi
   const simBySymbol = new Map((sim?.symbols ?? []).map((s) => [s.symbol, s]));
   const simSilentMs = sim?.ts !== undefined && updated !== undefined ? updated - sim.ts : 0;
   const simStale = simSilentMs > SIM_STALE_MS;
+  const shown = profileChoice(PROFILES, sim);
+  // an answer shows under the section that asked
+  const aboutMarkets = message !== undefined && /^(Ensure|Pause|Resume) /.test(message.text);
+  const profile = picked ?? shown.value;
+  /** An input's error text under it, tied to it for screen readers. */
+  const fieldError = (field: keyof typeof invalid) =>
+    invalid[field] && (
+      <span class="field-error" id={`admin-${field}-error`} role="alert">
+        {invalid[field]}
+      </span>
+    );
+  const describedBy = (field: keyof typeof invalid) =>
+    invalid[field] ? { "aria-invalid": true, "aria-describedby": `admin-${field}-error` } : {};
   return (
     <div class="admin-grid">
       <section class="panel" aria-label="Simulation">
@@ -272,21 +310,33 @@ export default function AdminPanel({ gatewayUrl, markets: initialMarkets }: Admi
         >
           <label class="field">
             <span>Volatility profile</span>
-            <select value={profile} onChange={(e) => setProfile((e.target as HTMLSelectElement).value)}>
+            <select
+              value={profile}
+              data-testid="profile"
+              onChange={(e) => setPicked((e.target as HTMLSelectElement).value)}
+            >
+              {shown.custom && (
+                <option value="custom" disabled>
+                  custom{sim?.volatility !== undefined ? ` (${scalar(sim.volatility)} per tick)` : ""}
+                </option>
+              )}
               {PROFILES.map((p) => <option key={p} value={p}>{p}</option>)}
             </select>
           </label>
-          <button type="submit" class="btn" disabled={busy}>Apply</button>
+          <button type="submit" class="btn" disabled={busy || !PROFILES.includes(profile)}>Apply</button>
         </form>
         <form
           class="inline-form"
           onSubmit={(e) => {
             e.preventDefault();
+            const v = parseBounded(volatility, { min: 0, max: MAX_SIM_VOLATILITY });
+            if (v.error || v.value === undefined) return setInvalid({ volatility: v.error });
+            const value = v.value;
             void act(
               "Volatility",
-              () => gw.adminVolatility({ volatility: Number(volatility) }),
+              () => gw.adminVolatility({ volatility: value }),
               (s) => s.profile === "custom",
-            );
+            ).then((ok) => ok && setPicked(undefined));
           }}
         >
           <label class="field">
@@ -297,8 +347,10 @@ export default function AdminPanel({ gatewayUrl, markets: initialMarkets }: Admi
                 ? String(Number(sim.volatility.toPrecision(3)))
                 : "0.005"}
               value={volatility}
+              {...describedBy("volatility")}
               onInput={(e) => setVolatility((e.target as HTMLInputElement).value)}
             />
+            {fieldError("volatility")}
           </label>
           <button type="submit" class="btn" disabled={busy || volatility.trim() === ""}>Set</button>
         </form>
@@ -307,9 +359,12 @@ export default function AdminPanel({ gatewayUrl, markets: initialMarkets }: Admi
           aria-label="Bots"
           onSubmit={(e) => {
             e.preventDefault();
+            const count = parseBounded(botCount, { min: 0, max: MAX_BOTS, integer: true });
+            const rate = parseBounded(botRate, { min: 0, max: MAX_BOT_RATE });
+            if (count.error || rate.error) return setInvalid({ count: count.error, rate: rate.error });
             const body: { kind: string; count?: number; ratePerSec?: number } = { kind: botKind };
-            if (botCount.trim() !== "") body.count = Number(botCount);
-            if (botRate.trim() !== "") body.ratePerSec = Number(botRate);
+            if (count.value !== undefined) body.count = count.value;
+            if (rate.value !== undefined) body.ratePerSec = rate.value;
             void act("Bots", () => gw.adminBots(body));
           }}
         >
@@ -326,8 +381,10 @@ export default function AdminPanel({ gatewayUrl, markets: initialMarkets }: Admi
               placeholder="2"
               size={4}
               value={botCount}
+              {...describedBy("count")}
               onInput={(e) => setBotCount((e.target as HTMLInputElement).value)}
             />
+            {fieldError("count")}
           </label>
           <label class="field">
             <span>Orders/s each</span>
@@ -336,8 +393,10 @@ export default function AdminPanel({ gatewayUrl, markets: initialMarkets }: Admi
               placeholder="1"
               size={4}
               value={botRate}
+              {...describedBy("rate")}
               onInput={(e) => setBotRate((e.target as HTMLInputElement).value)}
             />
+            {fieldError("rate")}
           </label>
           <button
             type="submit"
@@ -354,12 +413,12 @@ export default function AdminPanel({ gatewayUrl, markets: initialMarkets }: Admi
           </div>
           <div>
             <dt>Bots</dt>
-            <dd data-testid="bots">
+            <dd data-testid="bots" class="table-scroll">
               <Value value={sim?.bots} />
             </dd>
           </div>
         </dl>
-        {message && <p class={message.ok ? "ok-text" : "field-error"} role="status">{message.text}</p>}
+        {message && !aboutMarkets && <Message {...message} />}
       </section>
 
       <section class="panel" aria-label="Markets">
@@ -372,9 +431,9 @@ export default function AdminPanel({ gatewayUrl, markets: initialMarkets }: Admi
               <tr>
                 <th scope="col">Symbol</th>
                 <th scope="col">Trading</th>
-                <th scope="col">Simulated</th>
+                <th scope="col" class="hide-xs">Simulated</th>
                 <th scope="col" class="num">Sim price</th>
-                <th scope="col">Regime</th>
+                <th scope="col" class="hide-xs">Regime</th>
                 <th scope="col">
                   <span class="sr-only">Actions</span>
                 </th>
@@ -390,9 +449,9 @@ export default function AdminPanel({ gatewayUrl, markets: initialMarkets }: Admi
                       <a href={`/trade/${m.symbol}`}>{m.symbol}</a>
                     </th>
                     <td>{m.status.toLowerCase()}</td>
-                    <td>{s ? (s.paused ? "paused" : "running") : "—"}</td>
+                    <td class="hide-xs">{s ? (s.paused ? "paused" : "running") : "—"}</td>
                     <td class="num">{s?.price ?? "—"}</td>
-                    <td>{s?.regime ?? "—"}</td>
+                    <td class="hide-xs">{s?.regime ?? "—"}</td>
                     <td class="num">
                       {paused
                         ? (
@@ -429,10 +488,14 @@ export default function AdminPanel({ gatewayUrl, markets: initialMarkets }: Admi
             e.preventDefault();
             const symbol = newSymbol.trim().toUpperCase();
             const startPrice = newStartPrice.trim();
+            const problem = ensureProblem(symbol, startPrice);
+            if (problem) return setInvalid({ ensure: problem });
+            // the fields keep what was typed unless the market was listed
             void act(
               `Ensure ${symbol}`,
               () => gw.adminSymbol(symbol, "ensure", startPrice ? { startPrice } : {}),
-            ).then(() => {
+            ).then((ok) => {
+              if (!ok) return;
               setNewSymbol("");
               setNewStartPrice("");
             });
@@ -443,6 +506,7 @@ export default function AdminPanel({ gatewayUrl, markets: initialMarkets }: Admi
             <input
               placeholder="SOL-USD"
               value={newSymbol}
+              {...describedBy("ensure")}
               onInput={(e) => setNewSymbol((e.target as HTMLInputElement).value)}
             />
           </label>
@@ -458,13 +522,15 @@ export default function AdminPanel({ gatewayUrl, markets: initialMarkets }: Admi
           </label>
           <button type="submit" class="btn" disabled={busy || !newSymbol.trim()}>Ensure</button>
         </form>
+        {fieldError("ensure")}
+        {message && aboutMarkets && <Message {...message} />}
       </section>
 
       <section class="panel wide" aria-label="System status">
         <div class="panel-head">
           <h2>System status</h2>
           <span class="muted small">
-            {updated ? `updated ${new Date(updated).toLocaleTimeString()}` : ""}
+            {updated ? `updated ${clock(updated, true)}` : ""}
           </span>
         </div>
         {figures && (

@@ -92,8 +92,10 @@ export default function ApiKeys({ gatewayUrl }: ApiKeysProps) {
         {created && (
           <div class="secret" role="status" data-testid="new-secret">
             <p>
-              <strong>Copy the secret now: it is shown only once.</strong>{" "}
-              Sign requests with it as docs/auth.md describes.
+              <strong>Copy the secret now: it is shown only once.</strong> A program sends the key id as{" "}
+              <code>X-API-Key</code>, the time as <code>X-Timestamp</code>{" "}
+              and an HMAC-SHA256 of the request, keyed with the secret, as <code>X-Signature</code>; the{" "}
+              <a href={`${gatewayUrl.replace(/\/+$/, "")}/docs`}>API reference</a> has the details.
             </p>
             <dl>
               <div>

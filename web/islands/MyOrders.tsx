@@ -315,14 +315,14 @@ export default function MyOrders({ gatewayUrl, markets, symbol, full }: MyOrders
               <table class="data" data-testid="order-history">
                 <thead>
                   <tr>
-                    <th scope="col">Time</th>
+                    <th scope="col" class="hide-xs">Time</th>
                     <th scope="col">Pair</th>
                     <th scope="col">Side</th>
                     <th scope="col" class="hide-sm">Type</th>
                     <th scope="col" class="num">Price</th>
                     <th scope="col" class="num">Amount</th>
-                    <th scope="col" class="num">Filled</th>
-                    <th scope="col" class="num">Avg price</th>
+                    <th scope="col" class="num hide-xs">Filled</th>
+                    <th scope="col" class="num hide-xs">Avg price</th>
                     <th scope="col">Status</th>
                     <th scope="col">
                       <span class="sr-only">Fills</span>
@@ -342,7 +342,7 @@ export default function MyOrders({ gatewayUrl, markets, symbol, full }: MyOrders
                     return (
                       <Fragment key={o.orderId}>
                         <tr data-order-id={o.orderId}>
-                          <td class="mono muted">{when(o.createdAt ?? o.ts)}</td>
+                          <td class="mono muted hide-xs">{when(o.createdAt ?? o.ts)}</td>
                           <td>{o.symbol}</td>
                           <td class={o.side === "BUY" ? "buy" : "sell"}>
                             {o.side === "BUY" ? "Buy" : "Sell"}
@@ -353,8 +353,8 @@ export default function MyOrders({ gatewayUrl, markets, symbol, full }: MyOrders
                           </td>
                           <td class="num">{o.price ? formatStep(o.price, m.tickSize) : "market"}</td>
                           <td class="num">{formatStep(o.qty, m.stepSize)}</td>
-                          <td class="num">{formatStep(o.filledQty, m.stepSize)}</td>
-                          <td class="num">
+                          <td class="num hide-xs">{formatStep(o.filledQty, m.stepSize)}</td>
+                          <td class="num hide-xs">
                             {o.avgPrice && !isZero(o.avgPrice) ? formatStep(o.avgPrice, m.tickSize) : "—"}
                           </td>
                           <td>
@@ -423,12 +423,12 @@ export default function MyOrders({ gatewayUrl, markets, symbol, full }: MyOrders
                 <table class="data" data-testid="fills">
                   <thead>
                     <tr>
-                      <th scope="col">Time</th>
+                      <th scope="col" class="hide-xs">Time</th>
                       <th scope="col">Pair</th>
                       <th scope="col">Side</th>
                       <th scope="col" class="num">Price</th>
                       <th scope="col" class="num">Amount</th>
-                      <th scope="col" class="num">Fee</th>
+                      <th scope="col" class="num hide-xs">Fee</th>
                       <th scope="col" class="hide-sm">Role</th>
                     </tr>
                   </thead>
@@ -453,12 +453,12 @@ export default function MyOrders({ gatewayUrl, markets, symbol, full }: MyOrders
                         : f.takerSide === "BUY";
                       return (
                         <tr key={f.tradeId} data-trade-id={f.tradeId}>
-                          <td class="mono muted">{when(f.ts)}</td>
+                          <td class="mono muted hide-xs">{when(f.ts)}</td>
                           <td>{f.symbol}</td>
                           <td class={buyer ? "buy" : "sell"}>{buyer ? "Buy" : "Sell"}</td>
                           <td class="num">{formatStep(f.price, m.tickSize)}</td>
                           <td class="num">{formatStep(f.qty, m.stepSize)}</td>
-                          <td class="num">
+                          <td class="num hide-xs">
                             {(maker ? f.makerFee : f.takerFee) ?? "0"} {f.feeAsset ?? m.quote}
                           </td>
                           <td class="hide-sm">{maker ? "maker" : "taker"}</td>

@@ -37,6 +37,8 @@ export default function OrderBook({ gatewayUrl, market, book: initial, depth }: 
   const [view, setView] = useState(() => topLevels(state.current, depth));
   const [syncing, setSyncing] = useState(false);
   const frame = useRef<number | undefined>(undefined);
+  /** The one level button in the tab order (the arrow keys move it); the best ask at first. */
+  const [active, setActive] = useState<string | undefined>(undefined);
   // the order form estimates market orders from the same levels
   useEffect(() => bookLevels.set({ symbol: market.symbol, ...view }), [view]);
 
@@ -110,6 +112,26 @@ export default function OrderBook({ gatewayUrl, market, book: initial, depth }: 
   const spread = bid && ask ? subDecimal(ask, bid) : undefined;
   const spreadPct = spread && bid ? divDecimal(mulDecimal(spread, "100"), bid, 4) : undefined;
   const pick = (price: string) => pickedPrice.set({ price, at: Date.now() });
+  const levelKeys = [...view.asks.map((l) => `ask:${l.price}`), ...view.bids.map((l) => `bid:${l.price}`)];
+  const tabStop = active !== undefined && levelKeys.includes(active)
+    ? active
+    : view.asks.length
+    ? `ask:${view.asks[0].price}`
+    : levelKeys[0];
+  // The book is one Tab stop: the arrow keys, Home and End move between its prices, Enter picks one.
+  const onKeyDown = (e: KeyboardEvent) => {
+    const step = { ArrowUp: -1, ArrowDown: 1, Home: -Infinity, End: Infinity }[e.key];
+    if (step === undefined) return;
+    const buttons = [
+      ...(e.currentTarget as HTMLElement).querySelectorAll<HTMLButtonElement>(".levels button"),
+    ];
+    const at = buttons.indexOf(document.activeElement as HTMLButtonElement);
+    if (at < 0) return;
+    e.preventDefault();
+    const next = buttons[Math.min(buttons.length - 1, Math.max(0, at + step))];
+    setActive(next.dataset.key);
+    next.focus();
+  };
 
   const rows = (levels: DepthLevel[], side: "bid" | "ask") => {
     let sum = "0";
@@ -119,6 +141,10 @@ export default function OrderBook({ gatewayUrl, market, book: initial, depth }: 
       <li key={l.price} class={`level ${side}`} style={{ "--d": `${(l.depth * 100).toFixed(1)}%` }}>
         <button
           type="button"
+          data-key={`${side}:${l.price}`}
+          tabIndex={tabStop === `${side}:${l.price}` ? 0 : -1}
+          onFocus={() =>
+            setActive(`${side}:${l.price}`)}
           onClick={() =>
             pick(l.price)}
           aria-label={`${side === "bid" ? "Bid" : "Ask"} ${l.price}, ${l.qty} ${market.base}; use this price`}
@@ -134,7 +160,7 @@ export default function OrderBook({ gatewayUrl, market, book: initial, depth }: 
   };
 
   return (
-    <section class="panel book" aria-label="Order book" data-seq={state.current.seq}>
+    <section class="panel book" aria-label="Order book" data-seq={state.current.seq} onKeyDown={onKeyDown}>
       <div class="panel-head">
         <h2>Order book</h2>
         {syncing && <span class="tag warn" role="status">resyncing</span>}
@@ -144,6 +170,7 @@ export default function OrderBook({ gatewayUrl, market, book: initial, depth }: 
         <span class="num">Amount ({market.base})</span>
         <span class="num hide-xs">Sum</span>
       </div>
+      <p class="sr-only">Arrow keys move between the prices; Enter puts one in the order form.</p>
       <ol class="levels asks" aria-label="Asks (sell orders), best last">
         {view.asks.length ? rows(view.asks, "ask") : <li class="empty">No sell orders</li>}
       </ol>
@@ -151,7 +178,7 @@ export default function OrderBook({ gatewayUrl, market, book: initial, depth }: 
         <span>Spread</span>
         <span class="num">
           {spread ? formatStep(spread, market.tickSize) : "—"}
-          {spreadPct !== undefined && <span class="muted">({formatPlaces(spreadPct, 2, 3)}%)</span>}
+          {spreadPct !== undefined && <span class="muted">{` (${formatPlaces(spreadPct, 2, 3)}%)`}</span>}
         </span>
       </div>
       <ol class="levels bids" aria-label="Bids (buy orders), best first">

@@ -1,17 +1,11 @@
-import { useEffect, useState } from "preact/hooks";
+import { useEffect, useRef, useState } from "preact/hooks";
 import { Change } from "../components/Change.tsx";
 import { parsePayload, Ticker } from "../gateway_client.ts";
 import { formatStep } from "../utils/decimal.ts";
-import { chartTimeframe, marketSocket, useStore } from "../utils/live.ts";
+import { chartTimeframe, marketSocket, useStore, watchMarkets } from "../utils/live.ts";
+import { type PairRow, withNewPairs } from "../utils/market.ts";
 
-export interface PairRow {
-  symbol: string;
-  base: string;
-  quote: string;
-  tickSize: string;
-  last?: string;
-  changePct?: string;
-}
+export type { PairRow };
 
 export interface PairsSidebarProps {
   gatewayUrl: string;
@@ -20,28 +14,45 @@ export interface PairsSidebarProps {
   pairs: PairRow[];
 }
 
-/** Every pair with its live price; links keep the chart's timeframe. */
+/**
+ * Every pair with its live price; links keep the chart's timeframe. Markets listed while the page is
+ * open join the list (from the shared market poll).
+ */
 export default function PairsSidebar({ gatewayUrl, current, tf, pairs: initial }: PairsSidebarProps) {
   const [pairs, setPairs] = useState(initial);
   const [filter, setFilter] = useState("");
   const liveTf = useStore(chartTimeframe) ?? tf;
+  /** The ticker subscriptions, by symbol. */
+  const tickers = useRef(new Map<string, () => void>());
+
+  useEffect(() => watchMarkets(gatewayUrl, (markets) => setPairs((rows) => withNewPairs(rows, markets))), [
+    gatewayUrl,
+  ]);
 
   useEffect(() => {
     const socket = marketSocket(gatewayUrl);
-    const stops = initial.map((p) =>
-      socket.subscribe(`ticker.${p.symbol}`, (m) => {
-        if (m.type === "subscribed") return;
-        const t = parsePayload(Ticker, m.data);
-        if (t) {
-          setPairs((all) =>
-            all.map((r) =>
-              r.symbol === t.symbol ? { ...r, last: t.last, changePct: t.changePct24h ?? r.changePct } : r
-            )
-          );
-        }
-      })
-    );
-    return () => stops.forEach((s) => s());
+    for (const p of pairs) {
+      if (tickers.current.has(p.symbol)) continue;
+      tickers.current.set(
+        p.symbol,
+        socket.subscribe(`ticker.${p.symbol}`, (m) => {
+          if (m.type === "subscribed") return;
+          const t = parsePayload(Ticker, m.data);
+          if (t) {
+            setPairs((all) =>
+              all.map((r) =>
+                r.symbol === t.symbol ? { ...r, last: t.last, changePct: t.changePct24h ?? r.changePct } : r
+              )
+            );
+          }
+        }),
+      );
+    }
+  }, [gatewayUrl, pairs.length]);
+
+  useEffect(() => () => {
+    for (const stop of tickers.current.values()) stop();
+    tickers.current.clear();
   }, [gatewayUrl]);
 
   const q = filter.trim().toUpperCase();

@@ -10,7 +10,9 @@ export default function ApiKeysPage({ state }: PageProps) {
       <h1>API keys</h1>
       <p class="muted">
         Keys let programs trade for you. A key's secret signs each request (HMAC-SHA256); it is shown once,
-        when you create the key.
+        when you create the key. The{" "}
+        <a href={`${state.publicGatewayUrl.replace(/\/+$/, "")}/docs`}>API reference</a>{" "}
+        lists the endpoints and how to sign a request.
       </p>
       <Island component={ApiKeys} props={{ gatewayUrl: state.publicGatewayUrl }} />
     </section>

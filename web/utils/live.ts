@@ -5,7 +5,7 @@
  * @module
  */
 import { useEffect, useState } from "preact/hooks";
-import { GatewayClient, MarketSocket, socketUrl } from "../gateway_client.ts";
+import { GatewayClient, type Market, MarketSocket, socketUrl } from "../gateway_client.ts";
 import { loadSession, onSessionChange, refreshSession, type StoredSession } from "./session.ts";
 
 let client: GatewayClient | undefined;
@@ -104,6 +104,40 @@ export const balances = createStore<Record<string, { free: string; locked: strin
 
 /** Market statuses seen since the page loaded (an admin may pause a market meanwhile), by symbol. */
 export const marketStatuses = createStore<Record<string, string>>({});
+
+/** How often the shared market listing is fetched again. */
+export const MARKETS_POLL_MS = 3000;
+const marketListeners = new Set<(markets: Market[]) => void>();
+let marketTimer: ReturnType<typeof setInterval> | undefined;
+
+/**
+ * Calls `listener` with the gateway's market listing every few seconds (while the page is visible),
+ * so that markets listed, paused or resumed meanwhile show without a reload. One request per poll
+ * however many islands listen; the returned function stops listening.
+ */
+export function watchMarkets(
+  baseUrl: string,
+  listener: (markets: Market[]) => void,
+  everyMs = MARKETS_POLL_MS,
+): () => void {
+  marketListeners.add(listener);
+  marketTimer ??= setInterval(async () => {
+    if (globalThis.document?.hidden) return;
+    try {
+      const markets = await gateway(baseUrl).markets();
+      for (const l of marketListeners) l(markets);
+    } catch {
+      // the next poll may answer
+    }
+  }, everyMs);
+  return () => {
+    marketListeners.delete(listener);
+    if (marketListeners.size === 0) {
+      clearInterval(marketTimer);
+      marketTimer = undefined;
+    }
+  };
+}
 
 /** Colour-blind-safe buy/sell colours (blue/orange) instead of green/red, persisted. */
 export const PALETTE_KEY = "kalency.palette";

@@ -36,3 +36,85 @@ export function marketInfo(m: Market, fees = { makerBps: 0, takerBps: 0 }): Mark
     ...(m.startPrice !== undefined ? { startPrice: m.startPrice } : {}),
   };
 }
+
+/** A row of the trade page's pairs list. */
+export interface PairRow {
+  symbol: string;
+  base: string;
+  quote: string;
+  tickSize: string;
+  last?: string;
+  changePct?: string;
+}
+
+/**
+ * The pairs list after a fresh market listing: rows keep their live prices, markets listed since
+ * are added (in the listing's order, after the known ones). The same array when nothing is new.
+ */
+export function withNewPairs(rows: PairRow[], markets: Market[]): PairRow[] {
+  const known = new Set(rows.map((r) => r.symbol));
+  const added = markets.filter((m) => !known.has(m.symbol)).map((m) => ({
+    symbol: m.symbol,
+    base: m.base,
+    quote: m.quote,
+    tickSize: m.tickSize,
+    last: lastPriceOf(m),
+    changePct: m.ticker?.changePct24h,
+  }));
+  return added.length ? [...rows, ...added] : rows;
+}
+
+/** The market `/trade` opens: BTC-USD when it is listed, else the first one. */
+export function defaultSymbol(symbols: string[]): string | undefined {
+  return symbols.includes("BTC-USD") ? "BTC-USD" : symbols[0];
+}
+
+/** The simulator's volatility limit per tick (the gateway refuses more). */
+export const MAX_SIM_VOLATILITY = 0.1;
+/** The most bots of one kind, and the most orders per second each (the gateway's limits). */
+export const MAX_BOTS = 1000;
+export const MAX_BOT_RATE = 1000;
+
+/**
+ * A number typed into an admin form, checked against the gateway's bounds: the number, or a
+ * sentence saying what to enter. Empty text is `undefined` (the field was left out).
+ */
+export function parseBounded(
+  text: string,
+  bounds: { min: number; max: number; integer?: boolean },
+): { value?: number; error?: string } {
+  const t = text.trim();
+  if (t === "") return {};
+  const value = /^(\d+\.?\d*|\.\d+)$/.test(t) ? Number(t) : NaN;
+  const ok = Number.isFinite(value) && value >= bounds.min && value <= bounds.max &&
+    (!bounds.integer || Number.isInteger(value));
+  if (ok) return { value };
+  return {
+    error: `Enter a ${bounds.integer ? "whole number" : "number"} from ${bounds.min} to ${bounds.max}.`,
+  };
+}
+
+/** What is wrong with a market to list (symbol and optional start price), or undefined. */
+export function ensureProblem(symbol: string, startPrice: string): string | undefined {
+  if (!/^[A-Z0-9]{1,12}-[A-Z0-9]{1,12}$/.test(symbol)) {
+    return "Enter the market as BASE-QUOTE, e.g. SOL-USD.";
+  }
+  const p = startPrice.trim();
+  if (p !== "" && (!/^(0|[1-9][0-9]*)(\.[0-9]+)?$/.test(p) || Number(p) <= 0)) {
+    return "Enter the start price as a number above 0, e.g. 150.25, or leave it empty.";
+  }
+  return undefined;
+}
+
+/**
+ * The volatility profile to preselect: the simulator's own when it is a named one; a raw volatility
+ * in force shows as "custom" (a profile name like "calm-custom" included).
+ */
+export function profileChoice(
+  profiles: readonly string[],
+  status: { profile?: string } | undefined,
+): { value: string; custom: boolean } {
+  const p = status?.profile;
+  if (p === undefined) return { value: "normal", custom: false };
+  return profiles.includes(p) ? { value: p, custom: false } : { value: "custom", custom: true };
+}

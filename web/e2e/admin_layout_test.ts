@@ -1,0 +1,232 @@
+/**
+ * Chromium against the real system, for what only a browser shows: the admin forms keep and check
+ * their input, a market listed meanwhile joins an open trade page, the order book is one Tab stop,
+ * sign-up returns to the market, and every page fits a 390 px phone (top bar, order history).
+ */
+import assert from "node:assert/strict";
+import type { Page } from "playwright-core";
+import { launchBrowser } from "./browser.ts";
+import { ADMIN, startSystem } from "./system.ts";
+
+const ROOT = new URL("../../", import.meta.url).pathname;
+const SHOTS = `${ROOT}test-results/screenshots`;
+const TIMEOUT = 15_000;
+
+/** A simulator status as the simulator writes it: a raw volatility in force, and its bots. */
+function simStatus() {
+  return {
+    running: true,
+    profile: "custom",
+    volatility: 0.0004,
+    intervalMs: 250,
+    step: 10,
+    symbols: [{ symbol: "BTC-USD", paused: false, price: "65000.00", regime: "calm" }],
+    bots: {
+      marketMakers: { count: 2, ratePerSec: 0.5, active: 2 },
+      noiseTraders: { count: 4, ratePerSec: 0.5, active: 4 },
+      momentumTraders: { count: 2, ratePerSec: 0.2, active: 2 },
+    },
+    ts: Date.now(),
+  };
+}
+
+async function fakeSimulator(page: Page): Promise<void> {
+  await page.route("**/v1/admin/sim/status", (route) => route.fulfill({ json: simStatus() }));
+}
+
+Deno.test("web app in chromium: admin forms, live listing, book keyboard, sign-up return, phone layout", async (t) => {
+  await Deno.mkdir(SHOTS, { recursive: true });
+  await using sys = await startSystem();
+  await using browser = await launchBrowser();
+  const web = sys.webUrl;
+  const page = await browser.context.newPage();
+  page.setDefaultTimeout(TIMEOUT);
+  const adminLogin = await (await fetch(`${sys.gatewayUrl}/v1/auth/login`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify(ADMIN),
+  })).json();
+  const adminSession = JSON.stringify({ ...adminLogin, expiresAt: Date.now() + adminLogin.expiresIn * 1000 });
+  const api = async (path: string, token: string, body?: unknown) => {
+    const res = await fetch(`${sys.gatewayUrl}${path}`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    const text = await res.text();
+    assert.ok(res.ok, `${path}: ${res.status} ${text}`);
+    return JSON.parse(text);
+  };
+
+  try {
+    await t.step("/trade opens BTC-USD", async () => {
+      const res = await fetch(`${web}/trade?tf=5m`, { redirect: "manual" });
+      await res.body?.cancel();
+      assert.equal(new URL(res.headers.get("location")!, web).pathname + "?tf=5m", "/trade/BTC-USD?tf=5m");
+    });
+
+    await t.step("the trade page's sign-up link comes back to the market", async () => {
+      await page.goto(`${web}/trade/ETH-USD`);
+      await page.locator(".login-hint").getByRole("link", { name: "sign up" }).click();
+      await page.waitForURL((u) => u.pathname === "/signup");
+      await page.locator("#auth-username").fill("carol");
+      await page.locator("#auth-password").fill("password-123");
+      await page.getByRole("button", { name: "Sign up" }).click();
+      await page.waitForURL((u) => u.pathname === "/trade/ETH-USD", { timeout: TIMEOUT });
+    });
+
+    const carol = JSON.parse((await page.evaluate(() => localStorage.getItem("kalency.session")))!);
+
+    await t.step("the order book is one Tab stop; the arrow keys and Enter pick a price", async () => {
+      for (const price of ["3000", "3001", "3002"]) {
+        await api("/v1/orders", carol.accessToken, {
+          symbol: "ETH-USD",
+          side: "SELL",
+          type: "LIMIT",
+          price,
+          qty: "0.1",
+        });
+      }
+      await api("/v1/orders", carol.accessToken, {
+        symbol: "ETH-USD",
+        side: "BUY",
+        type: "LIMIT",
+        price: "2990",
+        qty: "0.1",
+      });
+      await page.reload();
+      await page.locator(".levels.asks li", { hasText: "3002.00" }).waitFor();
+      const stops = () =>
+        page.evaluate(() =>
+          [...document.querySelectorAll<HTMLElement>(".book button")].filter((b) => b.tabIndex >= 0).length
+        );
+      assert.equal(await stops(), 1);
+      await page.locator(".book button[tabindex='0']").focus();
+      assert.match((await page.evaluate(() => document.activeElement?.textContent)) ?? "", /^3000\.00/);
+      await page.keyboard.press("ArrowUp");
+      assert.match((await page.evaluate(() => document.activeElement?.textContent)) ?? "", /^3001\.00/);
+      assert.equal(await stops(), 1);
+      await page.keyboard.press("Enter");
+      await page.waitForFunction(() =>
+        (document.getElementById("of-price") as HTMLInputElement).value === "3001"
+      );
+    });
+
+    await t.step("a market listed meanwhile joins the open page's pairs", async () => {
+      await page.locator(".pairs a", { hasText: "BTC" }).first().waitFor();
+      assert.equal(await page.locator('.pairs a[href^="/trade/SOL-USD"]').count(), 0);
+      await api("/v1/admin/symbols/SOL-USD/ensure", adminLogin.accessToken, { startPrice: "150" });
+      await page.locator('.pairs a[href^="/trade/SOL-USD"]').waitFor({ timeout: 12_000 });
+    });
+
+    await t.step("the order history fits a phone: status and amount in sight", async () => {
+      const phone = await browser.context.newPage();
+      await phone.setViewportSize({ width: 390, height: 844 });
+      await phone.goto(`${web}/orders`, { waitUntil: "networkidle" });
+      await phone.getByRole("tab", { name: "Order history" }).click();
+      const row = phone.getByTestId("order-history").locator("tr[data-order-id]").first();
+      await row.waitFor();
+      // in sight: inside the table's scrolling box as it first shows
+      const box = await phone.getByTestId("order-history").evaluate((t) =>
+        t.closest(".table-scroll")!.getBoundingClientRect().right
+      );
+      const heads = await phone.getByTestId("order-history").locator("thead th").evaluateAll((ths) =>
+        ths.filter((th) => (th as HTMLElement).offsetParent !== null).map((th) => ({
+          text: th.textContent!.trim(),
+          right: Math.round(th.getBoundingClientRect().right),
+        }))
+      );
+      for (const name of ["Amount", "Status"]) {
+        const head = heads.find((h) => h.text === name);
+        assert.ok(head && head.right <= box, `${name} is in sight (${box} px): ${JSON.stringify(heads)}`);
+      }
+      assert.ok(
+        await phone.evaluate(() => document.documentElement.scrollWidth) <= 390,
+        "no sideways scroll",
+      );
+      await phone.screenshot({ path: `${SHOTS}/orders-phone.png`, fullPage: true });
+      await phone.close();
+    });
+
+    await t.step("the admin forms check their input and keep it when the gateway refuses", async () => {
+      await page.evaluate((s) => localStorage.setItem("kalency.session", s), adminSession);
+      await fakeSimulator(page);
+      await page.goto(`${web}/admin`);
+      // the profile shown is the simulator's: a raw volatility is in force
+      await page.waitForFunction(() =>
+        (document.querySelector("[data-testid=profile]") as HTMLSelectElement | null)?.value === "custom"
+      );
+      await page.locator("text=/updated \\d\\d:\\d\\d:\\d\\d$/").waitFor();
+
+      await page.getByLabel("Raw volatility per tick").fill("abc");
+      await page.locator("form", { has: page.getByLabel("Raw volatility per tick") }).getByRole("button")
+        .click();
+      await page.getByRole("alert").filter({ hasText: "Enter a number from 0 to 0.1." }).waitFor();
+      const bots = page.getByRole("form", { name: "Bots" });
+      await bots.getByLabel("Count").fill("many");
+      await bots.getByRole("button", { name: "Set" }).click();
+      await page.getByRole("alert").filter({ hasText: "Enter a whole number from 0 to 1000." }).waitFor();
+      assert.equal(await page.getByText(/Invalid input|expected number/).count(), 0);
+
+      const symbol = page.getByLabel("List or re-open a market");
+      const start = page.getByLabel("Start price (new markets)");
+      const ensure = page.getByRole("button", { name: "Ensure" });
+      await symbol.fill("SOL-USD");
+      await start.fill("abc");
+      await ensure.click();
+      await page.getByRole("alert").filter({ hasText: "start price as a number" }).waitFor();
+      assert.equal(await symbol.inputValue(), "SOL-USD");
+      assert.equal(await start.inputValue(), "abc");
+      // listed at 150 already: another start price is refused, and the input stays
+      await start.fill("151");
+      await ensure.click();
+      await page.getByRole("status").filter({ hasText: "Ensure SOL-USD:" }).filter({
+        hasText: "listed already",
+      })
+        .waitFor();
+      assert.equal(await symbol.inputValue(), "SOL-USD");
+      assert.equal(await start.inputValue(), "151");
+      await start.fill("");
+      await ensure.click();
+      await page.getByRole("status").filter({ hasText: "Ensure SOL-USD: done" }).waitFor();
+      await page.waitForFunction(() =>
+        (document.querySelector('input[placeholder="SOL-USD"]') as HTMLInputElement).value === ""
+      );
+    });
+
+    await t.step("every page fits a phone, with a compact top bar", async () => {
+      const phone = await browser.context.newPage();
+      await fakeSimulator(phone);
+      await phone.setViewportSize({ width: 390, height: 844 });
+      for (const path of ["/", "/trade/BTC-USD", "/wallet", "/orders", "/api-keys", "/admin"]) {
+        await phone.goto(`${web}${path}`, { waitUntil: "networkidle" });
+        if (path === "/admin") await phone.getByTestId("bots").locator("table").waitFor();
+        const width = await phone.evaluate(() => document.documentElement.scrollWidth);
+        assert.ok(width <= 390, `${path} is ${width} px wide on a 390 px screen`);
+        const bar = await phone.locator(".topbar").evaluate((e) => e.getBoundingClientRect().height);
+        assert.ok(bar <= 84, `${path}: the top bar is ${bar} px high`);
+      }
+      await phone.screenshot({ path: `${SHOTS}/admin-phone.png`, fullPage: true });
+      await phone.close();
+    });
+
+    await t.step(
+      "the API key's secret says how to sign, with a link to the gateway's reference",
+      async () => {
+        await page.goto(`${web}/api-keys`);
+        await page.locator("#key-label").fill("bot");
+        await page.getByRole("button", { name: "Create key" }).click();
+        const secret = page.getByTestId("new-secret");
+        await secret.waitFor();
+        assert.doesNotMatch(await secret.innerText(), /docs\/auth\.md/);
+        assert.equal(
+          await secret.getByRole("link", { name: "API reference" }).getAttribute("href"),
+          `${sys.gatewayUrl}/docs`.replace("127.0.0.1", new URL(web).hostname),
+        );
+      },
+    );
+  } catch (e) {
+    await page.screenshot({ path: `${SHOTS}/admin-layout-failure.png`, fullPage: true }).catch(() => {});
+    throw new Error(`${(e as Error).message}\n\nprocess logs:\n${sys.logs()}`, { cause: e });
+  }
+});

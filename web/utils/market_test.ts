@@ -1,0 +1,61 @@
+import assert from "node:assert/strict";
+import type { Market } from "../gateway_client.ts";
+import { defaultSymbol, ensureProblem, parseBounded, profileChoice, withNewPairs } from "./market.ts";
+
+const market = (symbol: string, extra: Partial<Market> = {}): Market => ({
+  symbol,
+  base: symbol.split("-")[0],
+  quote: symbol.split("-")[1],
+  tickSize: "0.01",
+  stepSize: "0.0001",
+  minQty: "0.0001",
+  minNotional: "0.01",
+  status: "TRADING",
+  ...extra,
+} as Market);
+
+Deno.test("withNewPairs() adds markets listed since, keeping the known rows' live prices", () => {
+  const rows = [{ symbol: "BTC-USD", base: "BTC", quote: "USD", tickSize: "0.01", last: "65001" }];
+  assert.equal(withNewPairs(rows, [market("BTC-USD", { lastPrice: "64000" })]), rows);
+  const next = withNewPairs(rows, [market("BTC-USD"), market("SOL-USD", { startPrice: "150" })]);
+  assert.deepEqual(next.map((r) => [r.symbol, r.base, r.quote]), [
+    ["BTC-USD", "BTC", "USD"],
+    ["SOL-USD", "SOL", "USD"],
+  ]);
+  assert.equal(next[0].last, "65001");
+});
+
+Deno.test("defaultSymbol() prefers BTC-USD, else the first market", () => {
+  assert.equal(defaultSymbol(["BTC-ETH", "BTC-USD", "ETH-USD"]), "BTC-USD");
+  assert.equal(defaultSymbol(["BTC-ETH", "ETH-USD"]), "BTC-ETH");
+  assert.equal(defaultSymbol([]), undefined);
+});
+
+Deno.test("parseBounded() gives a number in bounds, or a plain sentence", () => {
+  const vol = { min: 0, max: 0.1 };
+  assert.deepEqual(parseBounded(" 0.005 ", vol), { value: 0.005 });
+  assert.deepEqual(parseBounded("", vol), {});
+  for (const bad of ["abc", "0.2", "-1", "1e-3", "0x1", "."]) {
+    assert.deepEqual(parseBounded(bad, vol), { error: "Enter a number from 0 to 0.1." }, bad);
+  }
+  const count = { min: 0, max: 1000, integer: true };
+  assert.deepEqual(parseBounded("3", count), { value: 3 });
+  assert.deepEqual(parseBounded("2.5", count), { error: "Enter a whole number from 0 to 1000." });
+  assert.deepEqual(parseBounded("lots", count), { error: "Enter a whole number from 0 to 1000." });
+});
+
+Deno.test("ensureProblem() checks the symbol and the start price", () => {
+  assert.equal(ensureProblem("SOL-USD", ""), undefined);
+  assert.equal(ensureProblem("SOL-USD", "150.25"), undefined);
+  assert.match(ensureProblem("SOLUSD", "")!, /BASE-QUOTE/);
+  assert.match(ensureProblem("SOL-USD", "abc")!, /start price as a number above 0/);
+  assert.match(ensureProblem("SOL-USD", "0")!, /above 0/);
+});
+
+Deno.test("profileChoice() preselects the simulator's profile, custom for a raw volatility", () => {
+  const names = ["calm", "normal", "volatile", "crash"];
+  assert.deepEqual(profileChoice(names, undefined), { value: "normal", custom: false });
+  assert.deepEqual(profileChoice(names, { profile: "volatile" }), { value: "volatile", custom: false });
+  assert.deepEqual(profileChoice(names, { profile: "custom" }), { value: "custom", custom: true });
+  assert.deepEqual(profileChoice(names, { profile: "calm-custom" }), { value: "custom", custom: true });
+});
