@@ -19,6 +19,7 @@ import {
   pickedPrice,
   useSession,
   useStore,
+  watchMarkets,
 } from "../utils/live.ts";
 import { RadioGroup } from "../components/RadioGroup.tsx";
 import type { MarketInfo } from "../utils/market.ts";
@@ -72,9 +73,6 @@ function isFar(price: string, ref: string, pct: number): boolean {
   return compareDecimal(mulDecimal(abs, "100"), mulDecimal(ref, String(pct))) > 0;
 }
 
-/** How often an open trade page asks whether its market is still trading. */
-const MARKET_STATUS_POLL_MS = 5000;
-
 export default function OrderForm({ gatewayUrl, market }: OrderFormProps) {
   const { session, ready } = useSession();
   useWallet(gatewayUrl, session);
@@ -101,19 +99,12 @@ export default function OrderForm({ gatewayUrl, market }: OrderFormProps) {
     if (known[market.symbol] !== next) marketStatuses.set({ ...known, [market.symbol]: next });
   };
 
-  useEffect(() => {
-    const check = async () => {
-      if (document.hidden) return;
-      try {
-        const found = (await gateway(gatewayUrl).markets()).find((m) => m.symbol === market.symbol);
-        if (found) setStatus(found.status);
-      } catch {
-        // keep the last known status until the gateway answers again
-      }
-    };
-    const timer = setInterval(() => void check(), MARKET_STATUS_POLL_MS);
-    return () => clearInterval(timer);
-  }, [gatewayUrl, market.symbol]);
+  // the page's one market poll (the pairs list follows it too); a failed poll keeps the last status
+  useEffect(() =>
+    watchMarkets(gatewayUrl, (markets) => {
+      const found = markets.find((m) => m.symbol === market.symbol);
+      if (found) setStatus(found.status);
+    }), [gatewayUrl, market.symbol]);
 
   useEffect(() => {
     if (!picked) return;
