@@ -47,14 +47,16 @@ export const PlaceOrderRequest = z.object({
     .describe("Your id for the order; a retry with the same id returns the first order (idempotent)"),
   userId: z.string().optional().describe("Optional; must equal the authenticated user"),
   symbol: SymbolIn,
-  side: upper(Side),
-  type: upper(OrderType),
-  timeInForce: upper(TimeInForce).optional().describe("GTC (default for LIMIT), IOC (MARKET always), FOK"),
+  side: upper(Side).describe("BUY or SELL, in any case"),
+  type: upper(OrderType).describe("LIMIT or MARKET, in any case"),
+  timeInForce: upper(TimeInForce).optional().describe(
+    "GTC (default for LIMIT), IOC (MARKET always), FOK; in any case",
+  ),
   postOnly: z.boolean().optional().describe("LIMIT only: rejected instead of taking liquidity"),
   price: Decimal.optional().describe("LIMIT price, a multiple of the market's tickSize"),
   qty: Decimal.optional().describe("Base quantity, a multiple of the market's stepSize"),
   quoteQty: Decimal.optional().describe("MARKET BUY only: quote amount to spend instead of qty"),
-  stp: upper(StpMode).optional().describe("Self-trade prevention (default EXPIRE_TAKER)"),
+  stp: upper(StpMode).optional().describe("Self-trade prevention (default EXPIRE_TAKER), in any case"),
 }).superRefine((o, ctx) => {
   const issue = (path: string, message: string) => ctx.addIssue({ code: "custom", path: [path], message });
   if (o.type === "LIMIT") {
