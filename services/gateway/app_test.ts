@@ -46,6 +46,10 @@ Deno.test("createApp() documents every registered route in /v1/openapi.json", as
   assert.ok(problem(r.json.paths["/v1/orders/open"].get, "404"), "so can a symbol filter");
   assert.equal(problem(r.json.paths["/v1/me"].get, "404"), undefined);
   assert.ok(problem(r.json.paths["/v1/auth/login"].post, "401"), "a wrong password");
+  assert.ok(problem(r.json.paths["/v1/auth/signup"].post, "409"), "a taken username");
+  assert.ok(problem(r.json.paths["/v1/auth/refresh"].post, "401"), "a revoked or reused refresh token");
+  assert.ok(problem(r.json.paths["/v1/auth/logout"].post, "401"), "logout everywhere needs a login");
+  assert.ok(problem(r.json.paths["/v1/api-keys"].post, "403"), "keys are not made with keys");
   const simStatus = r.json.paths["/v1/admin/sim/status"].get;
   assert.ok(problem(simStatus, "403"), "admin routes answer 403 to users");
   assert.equal(problem(r.json.paths["/v1/markets"].get, "401"), undefined, "market data is public");

@@ -165,7 +165,10 @@ export function accountRoutes(route: RouteFn, deps: GatewayDeps): void {
     tags: ["api-keys"],
     auth: "user",
     body: CreateApiKeyRequest,
-    responses: { 201: { description: "The key and its secret", schema: CreatedApiKey } },
+    responses: {
+      201: { description: "The key and its secret", schema: CreatedApiKey },
+      403: { description: "Sent with an API key: keys are made with a login (LOGIN_REQUIRED)" },
+    },
   }, async (c, { body, principal }) => {
     if (principal.via !== "jwt") {
       throw new ApiError(

@@ -30,7 +30,10 @@ export function authRoutes(route: RouteFn, deps: GatewayDeps): void {
     auth: "none",
     rateLimit: "auth",
     body: Credentials,
-    responses: { 201: { description: "The new user and a token pair", schema: AuthResponse } },
+    responses: {
+      201: { description: "The new user and a token pair", schema: AuthResponse },
+      409: { description: "The username is taken (USERNAME_TAKEN)" },
+    },
   }, async (c, { body }) => {
     const problems = credentialProblems(body.username, body.password);
     if (problems.length > 0) {
@@ -111,7 +114,13 @@ export function authRoutes(route: RouteFn, deps: GatewayDeps): void {
     auth: "none",
     rateLimit: "auth",
     body: RefreshRequest,
-    responses: { 200: { description: "The user and a new token pair", schema: AuthResponse } },
+    responses: {
+      200: { description: "The user and a new token pair", schema: AuthResponse },
+      401: {
+        description: "The refresh token is unknown, expired, revoked (REFRESH_TOKEN_REVOKED) or was used " +
+          "already (REFRESH_TOKEN_REUSED: every session of the user is signed out)",
+      },
+    },
   }, async (c, { body }) => {
     const { user, tokens } = await deps.tokens.refresh(body.refreshToken);
     return c.json(authBody(user, tokens));
@@ -124,7 +133,10 @@ export function authRoutes(route: RouteFn, deps: GatewayDeps): void {
     tags: ["auth"],
     auth: "none",
     body: LogoutRequest,
-    responses: { 204: { description: "Signed out" } },
+    responses: {
+      204: { description: "Signed out" },
+      401: { description: "`all` without a valid access token (MISSING_AUTHENTICATION, ...)" },
+    },
   }, async (c, { body }) => {
     if (body.all) {
       const principal = await deps.auth.identify(c);
