@@ -7,9 +7,9 @@
  * (in 10 ms batches, as the engine writes them), and reports the messages per second the clients
  * received. Every run is bounded in time; the keys are deleted afterwards.
  *
- * Options (all optional): --clients=1000 --rate=400 (stream entries per second, half trades, half
- * deltas) --seconds=8 --runs=3 --batch-ms=0 (a comma list runs each value, e.g. 0,20) --procs=2 (client
- * processes).
+ * Options (all optional; `--clients 20` or `--clients=20`): --clients 1000, --rate 400 (stream entries
+ * per second, half trades, half deltas), --seconds 8, --runs 3, --batch-ms 0 (a comma list runs each
+ * value, e.g. 0,20), --procs 2 (client processes). An unknown option stops it with a message.
  */
 import { type BookDelta, type Execution, STREAMS } from "@lib/contracts";
 import { createLogger } from "@lib/log";
@@ -18,19 +18,27 @@ import { connectRedis, publishBatch } from "@lib/redis";
 import { deletePrefix } from "@lib/testing";
 import { Hono } from "hono";
 import process from "node:process";
+import { parseArgs } from "node:util";
 import { createMarketFeed } from "../mod.ts";
 
-function option(name: string, fallback: string): string {
-  const hit = Deno.args.find((a) => a.startsWith(`--${name}=`));
-  return hit ? hit.slice(name.length + 3) : fallback;
-}
+const { values: args } = parseArgs({
+  args: Deno.args,
+  options: {
+    clients: { type: "string", default: "1000" },
+    rate: { type: "string", default: "400" },
+    seconds: { type: "string", default: "8" },
+    runs: { type: "string", default: "3" },
+    "batch-ms": { type: "string", default: "0" },
+    procs: { type: "string", default: "2" },
+  },
+});
 
-const CLIENTS = Number(option("clients", "1000"));
-const RATE = Number(option("rate", "400"));
-const SECONDS = Number(option("seconds", "8"));
-const RUNS = Number(option("runs", "3"));
-const BATCH_MS = option("batch-ms", "0").split(",").map(Number);
-const PROCS = Number(option("procs", "2"));
+const CLIENTS = Number(args.clients);
+const RATE = Number(args.rate);
+const SECONDS = Number(args.seconds);
+const RUNS = Number(args.runs);
+const BATCH_MS = args["batch-ms"].split(",").map(Number);
+const PROCS = Number(args.procs);
 const REDIS_URL = Deno.env.get("REDIS_URL") ?? "redis://127.0.0.1:6379";
 const CLIENT_SCRIPT = new URL("./fanout_clients.ts", import.meta.url).pathname;
 
