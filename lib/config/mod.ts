@@ -44,7 +44,10 @@ export const BaseConfig = z.object({
   DATABASE_URL: z.string().regex(/^postgres(ql)?:\/\//, "must be a postgres:// URL").default(
     "postgres://postgres@127.0.0.1:5432/kalency",
   ),
-  KALENCY_PREFIX: z.string().min(1).regex(/^[A-Za-z0-9:_{}-]+$/, "letters, digits, ':', '_', '-' only")
+  KALENCY_PREFIX: z.string().min(1).regex(
+    /^[A-Za-z0-9:_{}-]+$/,
+    "letters, digits, ':', '_', '-', '{', '}' only",
+  )
     .default(
       "kalency:v1",
     ),
