@@ -5,6 +5,7 @@
  */
 import { type Context, Hono } from "hono";
 import { cors } from "hono/cors";
+import { ResponseCache } from "./response_cache.ts";
 import { readLimitedBody } from "./body_limit.ts";
 import { routePath } from "hono/route";
 import type { z } from "zod";
@@ -111,8 +112,28 @@ function makeRouter(app: Hono<GatewayEnv>, registry: RouteRegistry, deps: Gatewa
   async function guard(c: Context<GatewayEnv>, auth: AuthLevel, rateLimit?: "auth") {
     let principal: Principal | undefined;
     if (auth !== "none") {
-      principal = await deps.auth.identify(c);
-      if (!principal) throw unauthenticated();
+      if (deps.limiter && c.req.header("x-api-key") !== undefined) {
+        // an API key is looked up in the database: once an address is over its limit for refused
+        // credentials, its key requests are refused before the lookup
+        const ip = deps.clientIp(c);
+        const bucket = { scope: "auth", id: ip, limit: deps.limits.auth };
+        if (deps.limiter.isOver(bucket)) deps.limiter.check([bucket]);
+      }
+      try {
+        principal = await deps.auth.identify(c);
+        if (!principal) throw unauthenticated();
+      } catch (e) {
+        // a refused credential counts like a login attempt: guessing is rate-limited too, and an
+        // unknown key id (a database lookup) cannot be sent at any rate
+        if (deps.limiter && e instanceof ApiError && e.status === 401) {
+          const ip = deps.clientIp(c);
+          deps.limiter.check([
+            { scope: "ip", id: ip, limit: deps.limits.ip },
+            { scope: "auth", id: ip, limit: deps.limits.auth },
+          ]);
+        }
+        throw e;
+      }
       if (auth === "admin" && principal.role !== "admin") {
         throw new ApiError(403, "ADMIN_REQUIRED", "This route needs the admin role");
       }
@@ -205,7 +226,6 @@ interface CachedResponse {
   /** The response without a request id; each hit sends a clone (cheap: no header is rebuilt). */
   template: Response;
   route: string;
-  until: number;
 }
 
 /** Builds the gateway app. */
@@ -267,7 +287,7 @@ export function createApp(deps: GatewayDeps): { app: Hono<GatewayEnv>; registry:
   const cacheMs = deps.options.responseCacheMs ?? 0;
   // the response does not depend on the Origin only when every origin is allowed
   const useCache = cacheMs > 0 && anyOrigin;
-  const cache = new Map<string, CachedResponse>();
+  const cache = new ResponseCache<CachedResponse>();
   // a market listed, paused or resumed must show at once, not after the cache window
   deps.reads.onMarketsChanged(() => cache.clear());
   let cacheable: Set<string> | undefined;
@@ -325,10 +345,12 @@ export function createApp(deps: GatewayDeps): { app: Hono<GatewayEnv>; registry:
     const route = routePath(c, -1);
     if (c.res.status !== 200 || !cacheable.has(route)) return;
     const url = c.req.url;
-    const template = new Response(await c.res.clone().text(), { status: 200, headers: c.res.headers });
+    const body = await c.res.clone().text();
+    const template = new Response(body, { status: 200, headers: c.res.headers });
     template.headers.delete("x-request-id");
-    if (cache.size >= 10_000) cache.clear();
-    cache.set(url.slice(url.indexOf("/", 8)), { template, route, until: performance.now() + cacheMs });
+    const now = performance.now();
+    // length in UTF-16 units: the answers are ASCII JSON, so it is their size in bytes
+    cache.set(url.slice(url.indexOf("/", 8)), { template, route }, body.length, now + cacheMs, now);
   }
 
   app.use("*", async function frame(c, next) {
@@ -339,8 +361,7 @@ export function createApp(deps: GatewayDeps): { app: Hono<GatewayEnv>; registry:
     let hit: CachedResponse | undefined;
     if (useCache && c.req.method === "GET") {
       const url = c.req.url;
-      hit = cache.get(url.slice(url.indexOf("/", 8)));
-      if (hit && hit.until <= t0) hit = undefined;
+      hit = cache.get(url.slice(url.indexOf("/", 8)), t0);
     }
     let route: string;
     if (hit) {

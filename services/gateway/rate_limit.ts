@@ -65,6 +65,14 @@ export class RateLimiter {
   #closed = false;
   constructor(readonly options: RateLimiterOptions) {}
 
+  /** True when `bucket` is already over its limit in this window (counts nothing). */
+  isOver(bucket: Bucket, nowMs = Date.now()): boolean {
+    const { windowMs, prefix } = this.options;
+    const window = Math.floor(nowMs / windowMs);
+    const count = this.#counts.get(`${prefix}:gw:rl:${bucket.scope}:${bucket.id}:${window}`);
+    return count !== undefined && count.synced + count.sending + count.pending > bucket.limit;
+  }
+
   /** Counts one request in every bucket; throws a 429 ApiError when any is over its limit. */
   check(buckets: Bucket[], nowMs = Date.now()): void {
     if (buckets.length === 0) return;

@@ -55,6 +55,21 @@ Deno.test("rate limits: per IP, per user and on login routes, with 429 and Retry
     assert.match(m.text, /kalency_gateway_rate_limited_total\{scope="ip"\} 1/);
     assert.match(m.text, /kalency_gateway_rate_limited_total\{scope="user"\} 1/);
   });
+
+  await t.step("refused credentials count as login attempts", async () => {
+    const forged = { authorization: "Bearer x.y.z" };
+    for (let i = 0; i < 2; i++) {
+      assert.equal((await gw.call("GET", "/v1/me", { headers: forged, ip: "10.0.0.5" })).status, 401);
+    }
+    const r = await gw.call("GET", "/v1/me", { headers: forged, ip: "10.0.0.5" });
+    assert.equal(r.status, 429, "guessing tokens or keys is limited like guessing passwords");
+    assert.match(r.json.detail, /auth limit/);
+    const unknownKey = await gw.call("GET", "/v1/me", {
+      headers: { "x-api-key": "ak_0000000000000000", "x-timestamp": String(Date.now()), "x-signature": "00" },
+      ip: "10.0.0.5",
+    });
+    assert.equal(unknownKey.status, 429, "an unknown key id costs a lookup: limited too");
+  });
 });
 
 Deno.test("rate limits can be switched off", async () => {
