@@ -10,15 +10,19 @@ export interface SignedRequest {
   query: string;
   /** Raw request body ("" when none), exactly as sent. */
   body: string;
+  /** X-Recv-Window when the request sends one: it is signed, so nobody can widen it afterwards. */
+  recvWindow?: string | number;
 }
 
 /**
- * The string an API-key request signs: timestamp, method, path, query and body joined by "\n".
+ * The string an API-key request signs: timestamp, method, path, query and body joined by "\n"; with a
+ * receive window, the first part is "<timestamp>,<window>".
  * @example canonicalRequest({ timestamp: 1, method: "get", path: "/v1/wallet", query: "", body: "" })
  *   === "1\nGET\n/v1/wallet\n\n"
  */
 export function canonicalRequest(r: SignedRequest): string {
-  return `${r.timestamp}\n${r.method.toUpperCase()}\n${r.path}\n${r.query}\n${r.body}`;
+  const when = r.recvWindow === undefined ? `${r.timestamp}` : `${r.timestamp},${r.recvWindow}`;
+  return `${when}\n${r.method.toUpperCase()}\n${r.path}\n${r.query}\n${r.body}`;
 }
 
 const encoder = new TextEncoder();

@@ -239,7 +239,9 @@ export class ApiKeyService {
     const sig = fromHex(h.signature);
     if (!sig) throw new ApiError(401, "INVALID_SIGNATURE", "X-Signature must be 64 hex digits");
     const entry = await this.#lookup(h.keyId);
-    const data = encoder.encode(canonicalRequest({ timestamp: h.timestamp, ...req }));
+    const data = encoder.encode(
+      canonicalRequest({ timestamp: h.timestamp, recvWindow: h.recvWindow, ...req }),
+    );
     const ok = await crypto.subtle.verify("HMAC", entry.hmac, sig as Uint8Array<ArrayBuffer>, data);
     if (!ok) {
       throw new ApiError(

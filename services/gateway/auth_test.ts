@@ -108,6 +108,17 @@ Deno.test("access tokens: missing, malformed, tampered, expired and foreign ones
   cases.push(["other key", { authorization: `Bearer ${foreign}` }, "INVALID_TOKEN"]);
   const noIssuer = await sign({ sub: s.userId, role: "user", iat: now, exp: now + 60 }, TEST_JWT_SECRET);
   cases.push(["no issuer", { authorization: `Bearer ${noIssuer}` }, "INVALID_TOKEN"]);
+  const noExpiry = await sign({ sub: s.userId, role: "user", iss: "kalency", iat: now }, TEST_JWT_SECRET);
+  cases.push(["no expiry", { authorization: `Bearer ${noExpiry}` }, "INVALID_TOKEN"]);
+  // the same signature with the spare bits of its last character set: another spelling of it
+  const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+  const last = alphabet.indexOf(sig.at(-1)!);
+  const respelled = sig.slice(0, -1) + alphabet[last ^ 1];
+  cases.push([
+    "signature spelled otherwise",
+    { authorization: `Bearer ${h}.${p}.${respelled}` },
+    "INVALID_TOKEN",
+  ]);
   for (const [name, headers, code] of cases) {
     await t.step(name, async () => {
       const r = await gw.call("GET", "/v1/me", { headers });
@@ -115,6 +126,23 @@ Deno.test("access tokens: missing, malformed, tampered, expired and foreign ones
       assert.equal(r.json.code, code);
       assert.match(r.headers.get("www-authenticate") ?? "", /^Bearer realm="kalency"/);
     });
+  }
+});
+
+Deno.test("two refreshes racing with one token: the winner's new token is signed out too", async () => {
+  await using gw = await gatewayFixture();
+  for (let round = 0; round < 5; round++) {
+    const s = await gw.signup();
+    const [a, b] = await Promise.all([
+      gw.call("POST", "/v1/auth/refresh", { body: { refreshToken: s.refreshToken } }),
+      gw.call("POST", "/v1/auth/refresh", { body: { refreshToken: s.refreshToken } }),
+    ]);
+    assert.deepEqual([a.status, b.status].sort(), [200, 401], `round ${round}: ${a.text} ${b.text}`);
+    const winner = a.status === 200 ? a : b;
+    const after = await gw.call("POST", "/v1/auth/refresh", {
+      body: { refreshToken: winner.json.refreshToken },
+    });
+    assert.equal(after.status, 401, `round ${round}: a reuse signs out every session, the racing one's too`);
   }
 });
 
@@ -228,6 +256,14 @@ Deno.test("API keys: create once, list without secrets, sign requests, refuse re
     );
     assert.equal(ok.status, 403, "keys are created with a login, not a key");
     assert.equal(ok.json.code, "LOGIN_REQUIRED");
+    const everywhere = JSON.stringify({ all: true });
+    const out = await gw.call(
+      "POST",
+      "/v1/auth/logout",
+      await signed(secret, keyId, "POST", "/v1/auth/logout", everywhere),
+    );
+    assert.equal(out.status, 403, "a key cannot sign its owner out of every session");
+    assert.equal(out.json.code, "LOGIN_REQUIRED");
     const req = await signed(secret, keyId, "POST", "/v1/auth/logout", JSON.stringify({ refreshToken: "a" }));
     const altered = await gw.call("POST", "/v1/orders", { headers: req.headers, body: req.body });
     assert.equal(altered.status, 401);
@@ -255,14 +291,26 @@ Deno.test("API keys: create once, list without secrets, sign requests, refuse re
     assert.equal(future.json.code, "TIMESTAMP_OUTSIDE_WINDOW");
     // inside the 5 s window, but the rule for the future is tighter: the message names that rule
     assert.match(future.json.detail, /ms ahead of the server time .*at most 1000 ms ahead/);
-    const wide = await signed(secret, keyId, "GET", "/v1/me", "", Date.now() - 20_000);
-    const widened = await gw.call("GET", "/v1/me", {
-      headers: { ...wide.headers, "x-recv-window": "30000" },
+    // a window is signed with the timestamp: the signer may widen it, nobody else
+    const ts = Date.now() - 20_000;
+    const wideSignature = await apiKeySignature(secret, {
+      timestamp: ts,
+      recvWindow: 30_000,
+      method: "GET",
+      path: "/v1/me",
+      query: "",
+      body: "",
     });
-    assert.equal(widened.status, 200);
-    const tooWide = await gw.call("GET", "/v1/me", {
-      headers: { ...wide.headers, "x-recv-window": "90000" },
+    const wide = { "x-api-key": keyId, "x-timestamp": String(ts), "x-signature": wideSignature };
+    const widened = await gw.call("GET", "/v1/me", { headers: { ...wide, "x-recv-window": "30000" } });
+    assert.equal(widened.status, 200, widened.text);
+    const stale = await signed(secret, keyId, "GET", "/v1/me", "", ts);
+    const widenedLater = await gw.call("GET", "/v1/me", {
+      headers: { ...stale.headers, "x-recv-window": "30000" },
     });
+    assert.equal(widenedLater.status, 401, "a window added to a request signed without one");
+    assert.equal(widenedLater.json.code, "INVALID_SIGNATURE");
+    const tooWide = await gw.call("GET", "/v1/me", { headers: { ...wide, "x-recv-window": "90000" } });
     assert.equal(tooWide.json.code, "INVALID_RECV_WINDOW");
     const unsigned = await gw.call("GET", "/v1/me", { headers: { "x-api-key": keyId } });
     assert.equal(unsigned.status, 401);

@@ -70,10 +70,19 @@ export class TokenService {
 
   /** A new access + refresh pair; the refresh token is stored hashed. */
   async issue(user: Pick<User, "userId" | "role">): Promise<TokenPair> {
+    return await this.#pair(user, await this.#newRefreshToken(this.sql, user.userId));
+  }
+
+  /** Stores a new refresh token of `userId` (through `sql`, a transaction's or the pool's). */
+  async #newRefreshToken(sql: Sql, userId: string): Promise<string> {
     const refreshToken = "rt_" + randomToken(32);
-    await this.sql`INSERT INTO refresh_tokens (token_hash, user_id, expires_at)
-      VALUES (${await sha256Hex(refreshToken)}, ${user.userId},
+    await sql`INSERT INTO refresh_tokens (token_hash, user_id, expires_at)
+      VALUES (${await sha256Hex(refreshToken)}, ${userId},
               now() + make_interval(secs => ${this.options.refreshTtlSec}))`;
+    return refreshToken;
+  }
+
+  async #pair(user: Pick<User, "userId" | "role">, refreshToken: string): Promise<TokenPair> {
     return {
       accessToken: await this.accessToken(user),
       refreshToken,
@@ -108,6 +117,15 @@ export class TokenService {
     if (typeof sub !== "string" || sub === "") {
       throw new ApiError(401, "INVALID_TOKEN", "Access token has no subject");
     }
+    // every token this gateway issues expires; and one signature has one spelling (base64url
+    // leaves spare bits in its last character, which verification alone does not look at)
+    if (typeof payload.exp !== "number" || !isCanonicalBase64Url(token.slice(token.lastIndexOf(".") + 1))) {
+      throw new ApiError(
+        401,
+        "INVALID_TOKEN",
+        "Access token is invalid (no expiry, or a signature not in canonical form)",
+      );
+    }
     const principal: Principal = {
       userId: sub,
       role: payload.role === "admin" ? "admin" : "user",
@@ -124,27 +142,33 @@ export class TokenService {
    */
   async refresh(refreshToken: string): Promise<{ user: User; tokens: TokenPair }> {
     const hash = await sha256Hex(refreshToken);
-    const rows = await this.sql`
-      UPDATE refresh_tokens SET revoked_at = now(), revoked_reason = 'rotated'
-      WHERE token_hash = ${hash} AND revoked_at IS NULL AND expires_at > now()
-      RETURNING user_id`;
-    if (rows.length === 0) {
+    // The rotation and its new token commit together. A second use of the same token waits on the
+    // row until then, finds it rotated, and its sign-out of every session then sees the new token.
+    const rotated = await this.sql.begin(async (tx) => {
+      const rows = await tx`
+        UPDATE refresh_tokens SET revoked_at = now(), revoked_reason = 'rotated'
+        WHERE token_hash = ${hash} AND revoked_at IS NULL AND expires_at > now()
+        RETURNING user_id`;
+      if (rows.length === 0) return undefined;
+      const users = await tx`SELECT user_id, username, role, created_at FROM users
+                             WHERE user_id = ${String(rows[0].user_id)}`;
+      if (users.length === 0) throw new ApiError(401, "INVALID_REFRESH_TOKEN", "User no longer exists");
+      const u = users[0];
+      const user: User = {
+        userId: String(u.user_id),
+        username: String(u.username),
+        role: u.role === "admin" ? "admin" : "user",
+        createdAt: u.created_at as Date,
+      };
+      return { user, refreshToken: await this.#newRefreshToken(tx as unknown as Sql, user.userId) };
+    });
+    if (!rotated) {
       const known = await this.sql`
         SELECT user_id, revoked_at, revoked_reason FROM refresh_tokens WHERE token_hash = ${hash}`;
       if (known.length && known[0].revoked_at) throw await this.#revokedError(known[0]);
       throw new ApiError(401, "INVALID_REFRESH_TOKEN", "Refresh token is unknown or expired; log in again");
     }
-    const users = await this.sql`SELECT user_id, username, role, created_at FROM users
-                                 WHERE user_id = ${String(rows[0].user_id)}`;
-    if (users.length === 0) throw new ApiError(401, "INVALID_REFRESH_TOKEN", "User no longer exists");
-    const u = users[0];
-    const user: User = {
-      userId: String(u.user_id),
-      username: String(u.username),
-      role: u.role === "admin" ? "admin" : "user",
-      createdAt: u.created_at as Date,
-    };
-    return { user, tokens: await this.issue(user) };
+    return { user: rotated.user, tokens: await this.#pair(rotated.user, rotated.refreshToken) };
   }
 
   /**
@@ -194,5 +218,15 @@ export class TokenService {
     const rows = await this.sql`UPDATE refresh_tokens SET revoked_at = now(), revoked_reason = ${reason}
       WHERE user_id = ${userId} AND revoked_at IS NULL RETURNING 1`;
     return rows.length;
+  }
+}
+
+/** True when `text` is base64url exactly as its bytes encode (no padding, spare bits zero). */
+function isCanonicalBase64Url(text: string): boolean {
+  try {
+    const bytes = atob(text.replaceAll("-", "+").replaceAll("_", "/"));
+    return btoa(bytes).replace(/=+$/, "").replaceAll("+", "-").replaceAll("/", "_") === text;
+  } catch {
+    return false;
   }
 }

@@ -136,6 +136,7 @@ export function authRoutes(route: RouteFn, deps: GatewayDeps): void {
     responses: {
       204: { description: "Signed out" },
       401: { description: "`all` without a valid access token (MISSING_AUTHENTICATION, ...)" },
+      403: { description: "`all` sent with an API key instead of a login (LOGIN_REQUIRED)" },
     },
   }, async (c, { body }) => {
     if (body.all) {
@@ -146,6 +147,10 @@ export function authRoutes(route: RouteFn, deps: GatewayDeps): void {
           "MISSING_AUTHENTICATION",
           "all=true needs Authorization: Bearer <access token>",
         );
+      }
+      if (principal.via !== "jwt") {
+        // a bot's key must not sign its owner out of every browser
+        throw new ApiError(403, "LOGIN_REQUIRED", "all=true needs a login (Bearer token), not an API key");
       }
       await deps.tokens.revokeAll(principal.userId, "logout-all");
     } else if (body.refreshToken) {
