@@ -86,7 +86,12 @@ let dummyHash: Promise<string> | undefined;
  */
 export function credentialProblems(username: string, password: string): UserError[] {
   const problems: UserError[] = [];
-  for (const check of [() => checkUsername(username), () => checkPassword(password)]) {
+  const checks = [
+    () => checkUsername(username),
+    () => checkPassword(password),
+    () => checkGuessable(password, username),
+  ];
+  for (const check of checks) {
     try {
       check();
     } catch (e) {
@@ -104,13 +109,55 @@ function checkUsername(username: string): void {
       "username must be 3 to 32 characters: letters, digits, '_', '.' or '-'",
     );
   }
+  // a login may name a user id instead of a username: a username shaped like one could shadow it
+  if (/^usr_/i.test(username)) {
+    throw new UserError("INVALID_USERNAME", "usernames starting with usr_ are kept for user ids");
+  }
 }
+
+/** Passwords that guessing tries first (8 characters or more: shorter ones fail the length rule). */
+const COMMON_PASSWORDS = new Set([
+  "12345678",
+  "123456789",
+  "1234567890",
+  "password",
+  "password1",
+  "password123",
+  "qwertyuiop",
+  "qwerty123",
+  "iloveyou",
+  "11111111",
+  "00000000",
+  "abc12345",
+  "abcd1234",
+  "letmein1",
+  "welcome1",
+  "sunshine",
+  "football",
+  "baseball",
+  "princess",
+  "1q2w3e4r",
+]);
 
 function checkPassword(password: string): void {
   if (password.length < PASSWORD_MIN || password.length > PASSWORD_MAX) {
     throw new UserError(
       "INVALID_PASSWORD",
       `password must be ${PASSWORD_MIN} to ${PASSWORD_MAX} characters long`,
+    );
+  }
+}
+
+/**
+ * The sign-up's extra rule (operators' own accounts keep the length rule only): not a password that
+ * guessing tries first.
+ */
+function checkGuessable(password: string, username: string): void {
+  const lower = password.toLowerCase();
+  if (COMMON_PASSWORDS.has(lower) || new Set(password).size === 1 || lower === username.toLowerCase()) {
+    throw new UserError(
+      "INVALID_PASSWORD",
+      "password is too easy to guess: not a common password, one repeated character or the username",
     );
   }
 }
@@ -198,7 +245,7 @@ export async function verifyCredentials(
   const rows = await sql`
     SELECT user_id, username, role, created_at, password_hash FROM users
     WHERE lower(username) = lower(${login}) OR user_id = ${login}
-    ORDER BY lower(username) = lower(${login}) DESC
+    ORDER BY user_id = ${login} DESC
     LIMIT 1`;
   if (rows.length === 0) {
     dummyHash ??= hashPassword("not a real password");

@@ -4,6 +4,7 @@ import {
   apiKeySignature,
   canonicalRequest,
   createUser,
+  credentialProblems,
   ensureUser,
   findUser,
   listUsers,
@@ -77,4 +78,28 @@ Deno.test("apiKeySignature() signs the newline-joined canonical request", async 
   const sig = await apiKeySignature("secret", req);
   assert.match(sig, /^[0-9a-f]{64}$/);
   assert.notEqual(sig, await apiKeySignature("secret", { ...req, body: "{ }" }));
+});
+
+Deno.test("a username cannot take the shape of a user id, and a login by id finds the id's owner", async () => {
+  await using db = await dbFixture();
+  const bob = await createUser(db.sql, { username: "bob", password: "bob-secret-1" }, FAST);
+  await assert.rejects(
+    createUser(db.sql, { username: bob.userId.toUpperCase(), password: "mallory-1234" }, FAST),
+    (e) => e instanceof UserError && e.code === "INVALID_USERNAME" && /usr_/.test(e.message),
+  );
+  // a name of that shape from before the rule must not shadow the id it copies
+  await db.sql`INSERT INTO users (user_id, username, password_hash, role)
+               VALUES ('usr_00000000000000aa', ${bob.userId.toUpperCase()}, 'x', 'user')`;
+  assert.equal((await verifyCredentials(db.sql, bob.userId, "bob-secret-1"))?.userId, bob.userId);
+});
+
+Deno.test("credentialProblems() refuses passwords guessing tries first, at sign-up", () => {
+  const codes = (username: string, password: string) =>
+    credentialProblems(username, password).map((p) => p.code);
+  for (const weak of ["12345678", "PASSWORD1", "        ", "aaaaaaaaaa"]) {
+    assert.deepEqual(codes("carol", weak), ["INVALID_PASSWORD"], JSON.stringify(weak));
+  }
+  assert.deepEqual(codes("carol-smith", "Carol-Smith"), ["INVALID_PASSWORD"], "the username itself");
+  assert.deepEqual(codes("carol", "correct horse battery"), []);
+  assert.deepEqual(codes("usr_1234abcd", "correct horse battery"), ["INVALID_USERNAME"]);
 });
