@@ -21,7 +21,7 @@ import { sleep } from "@lib/lifecycle";
 import { errorText, type Logger } from "@lib/log";
 import type { Registry } from "@lib/metrics";
 import { deadLetter, decodeEntry, followStream, type RedisClient } from "@lib/redis";
-import type { BotAccounts } from "./bot_accounts.ts";
+import { BotAccountError, type BotAccounts } from "./bot_accounts.ts";
 import type { BotParams, BotPopulation } from "./bots.ts";
 import { fallbackSpec } from "./market.ts";
 import { DEFAULT_SIGNUP_PACE, Pacer, type PacerOptions } from "./pacer.ts";
@@ -434,6 +434,8 @@ export async function startMarketSim(deps: RunnerDeps, options: RunnerOptions): 
         continue;
       }
       try {
+        // a name someone else holds (refused sign-up and log-in) holds up only its own bot
+        const refused: string[] = [];
         for (const b of pending) {
           for (
             let wait = pacer.take(Date.now());
@@ -443,10 +445,18 @@ export async function startMarketSim(deps: RunnerDeps, options: RunnerOptions): 
             await sleep(wait, signal);
           }
           if (signal.aborted) return;
-          const userId = await deps.accounts.userIdFor(b.username, signal);
+          let userId: string;
+          try {
+            userId = await deps.accounts.userIdFor(b.username, signal);
+          } catch (e) {
+            if (!(e instanceof BotAccountError) || e.status !== 401) throw e;
+            refused.push(errorText(e));
+            continue;
+          }
           sim.setBotUser(b.key, userId);
           log.info("bot account ready", { bot: b.username, userId });
         }
+        if (refused.length) throw new BotAccountError(refused.join("; "), 401);
         backoff = 1000;
         lastAccountError = undefined;
       } catch (e) {

@@ -13,7 +13,7 @@ import { createLogger, type Logger } from "@lib/log";
 import { Registry } from "@lib/metrics";
 import { connectRedis, decodeEntry, publish, type RawEntry, readRange, type RedisClient } from "@lib/redis";
 import { redisFixture, waitFor } from "@lib/testing";
-import type { BotAccounts } from "./bot_accounts.ts";
+import { BotAccountError, type BotAccounts } from "./bot_accounts.ts";
 import { DEFAULT_POPULATION } from "./bots.ts";
 import { REPLY_STREAM, type RunnerOptions, type SimHandle, startMarketSim } from "./runner.ts";
 import { Simulator } from "./simulator.ts";
@@ -272,6 +272,26 @@ Deno.test("market-sim paces its bots' sign-ups: a burst, then one per interval",
         `sign-up ${i + 1} came ${at[i] - at[i - 1]} ms after the one before`,
       );
     }
+  });
+});
+
+Deno.test("market-sim: a bot whose name someone else took holds up only itself", async () => {
+  await withSim(async ({ redis, prefix, start }) => {
+    await seedEngineReadModels(redis, prefix);
+    const squatted: BotAccounts = {
+      userIdFor: (u) =>
+        u === "bot-mm-1"
+          ? Promise.reject(
+            new BotAccountError("bot bot-mm-1 can neither sign up (409) nor log in (401)", 401),
+          )
+          : Promise.resolve(`u-${u}`),
+    };
+    const { handle } = await start({ signupBackoffMaxMs: 200 }, squatted);
+    await waitFor(() => handle.accounts().pending === 1, {
+      what: "every other bot signed up",
+      timeoutMs: 5_000,
+    });
+    assert.match(handle.accounts().lastError ?? "", /bot-mm-1 can neither sign up/);
   });
 });
 
