@@ -11,7 +11,7 @@ import { PROMETHEUS_CONTENT_TYPE, type Registry } from "@lib/metrics";
 import { buildIslands, DEFAULT_OUT_DIR, readManifest } from "./build.ts";
 import type { AssetManifest } from "./framework/island.tsx";
 import { loadIslands, loadRoutes, mountRoutes } from "./framework/router.ts";
-import { GatewayClient } from "./gateway_client.ts";
+import { CachedGatewayClient } from "./market_data_cache.ts";
 import type { State } from "./state.ts";
 
 const WEB_DIR = new URL(".", import.meta.url).pathname.replace(/\/$/, "");
@@ -37,6 +37,18 @@ const CONTENT_TYPES: Record<string, string> = {
   png: "image/png",
   ico: "image/x-icon",
   txt: "text/plain; charset=utf-8",
+};
+
+/**
+ * On every response. No other site may frame a page (clickjacking a logged-in page); the CSP carries
+ * only `frame-ancestors`, as the layout's inline script would need a hash or nonce under `script-src`.
+ * `same-origin` referrers: the gateway and outside links never learn which page the user was on.
+ */
+export const SECURITY_HEADERS: Readonly<Record<string, string>> = {
+  "content-security-policy": "frame-ancestors 'none'",
+  "x-frame-options": "DENY",
+  "x-content-type-options": "nosniff",
+  "referrer-policy": "same-origin",
 };
 
 /** The browser's gateway URL for a request: the page's host name with the gateway's port. */
@@ -72,7 +84,8 @@ export async function createApp(options: WebOptions): Promise<Hono> {
   }
   await loadIslands(`${WEB_DIR}/islands`);
   const routes = await loadRoutes(`${WEB_DIR}/routes`);
-  const gateway = new GatewayClient({ baseUrl: options.gatewayUrl, timeoutMs: 5000 });
+  // Server-side rendering's public reads, shared by concurrent and back-to-back page views.
+  const gateway = new CachedGatewayClient({ baseUrl: options.gatewayUrl, timeoutMs: 5000 });
   const gatewayPort = new URL(options.gatewayUrl).port || "8080";
   const requests = options.registry?.counter("web_requests_total", "Pages and files served, by status");
   const latency = options.registry?.histogram("web_request_seconds", "Time to answer a request");
@@ -81,8 +94,9 @@ export async function createApp(options: WebOptions): Promise<Hono> {
   app.use("*", async (c, next) => {
     const done = latency?.startTimer();
     await next();
-    c.header("x-content-type-options", "nosniff");
-    c.header("referrer-policy", "same-origin");
+    for (const [name, value] of Object.entries(SECURITY_HEADERS)) c.header(name, value);
+    // Pages are rendered per request and show live prices: never stored, by the browser or on the way.
+    if (c.res.headers.get("content-type")?.startsWith("text/html")) c.header("cache-control", "no-store");
     requests?.inc({ status: c.res.status });
     done?.();
   });

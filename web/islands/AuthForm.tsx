@@ -1,12 +1,13 @@
 import { useState } from "preact/hooks";
 import { GatewayError, problemText } from "../gateway_client.ts";
 import { gateway } from "../utils/live.ts";
+import { safeNext } from "../utils/safe_next.ts";
 import { saveSession } from "../utils/session.ts";
 
 export interface AuthFormProps {
   gatewayUrl: string;
   mode: "login" | "signup";
-  /** Where to go afterwards (a path on this site). */
+  /** Where to go afterwards: a path on this site (anything else goes to "/", see utils/safe_next.ts). */
   next: string;
 }
 
@@ -30,7 +31,7 @@ export default function AuthForm({ gatewayUrl, mode, next }: AuthFormProps) {
         ? await gw.signup(username.trim(), password)
         : await gw.login(username.trim(), password);
       saveSession(session);
-      location.assign(next.startsWith("/") && !next.startsWith("//") ? next : "/");
+      location.assign(safeNext(next, location.origin));
     } catch (err) {
       if (err instanceof GatewayError) {
         const out: Partial<Record<Field, string>> = {};
