@@ -70,7 +70,6 @@ export const keys = {
   /** Sorted set of a user's recent order ids (all states), scored by creation time. */
   orderHistory: (p: string, userId: string) => `${p}:orders:${userId}`,
   /** Hash: clientOrderId -> orderId, per user. */
-  clientOrderIds: (p: string, userId: string) => `${p}:coid:${userId}`,
   /** List of a user's recent fills (Execution JSON, newest first). */
   userTrades: (p: string, userId: string) => `${p}:fills:${userId}`,
   /** String: BookSnapshot JSON of the top levels of a symbol. */

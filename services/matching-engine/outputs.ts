@@ -90,8 +90,8 @@ export interface Batch {
   /** Id of the last entry of the batch (applied or dead-lettered). */
   checkpoint: string;
   /**
-   * Orders created by this batch's place commands. Only they enter the history and the
-   * client-order-id hash, and only they are added to the open set (the others are in it already).
+   * Orders created by this batch's place commands. Only they enter the history, and only they are
+   * added to the open set (the others are in it already).
    */
   createdOrderIds: ReadonlySet<string>;
 }
@@ -280,16 +280,16 @@ export class BatchBuilder {
     for (const b of changes.books) cmds.push(["SET", keys.book(p, b.symbol), JSON.stringify(b)]);
 
     // per user: one ZADD for new open orders, one ZREM for closed ones, one ZADD (+ an amortized
-    // trim) for the history, one HSET for client order ids
+    // trim) for the history
     const closedIds = new Set(changes.closedOrderIds);
     const perUser = new Map<
       string,
-      { open: string[]; closed: string[]; history: string[]; coids: string[] }
+      { open: string[]; closed: string[]; history: string[] }
     >();
     const written = new Set<string>();
     for (const o of changes.orders) {
       let u = perUser.get(o.userId);
-      if (!u) perUser.set(o.userId, u = { open: [], closed: [], history: [], coids: [] });
+      if (!u) perUser.set(o.userId, u = { open: [], closed: [], history: [] });
       const closed = isClosed(o) || closedIds.has(o.orderId);
       const isNew = created.has(o.orderId);
       const key = keys.order(p, o.orderId);
@@ -300,10 +300,7 @@ export class BatchBuilder {
       if (closed) {
         if (!isNew) u.closed.push(o.orderId);
       } else if (isNew) u.open.push(score, o.orderId);
-      if (isNew) {
-        u.history.push(score, o.orderId);
-        if (o.clientOrderId !== undefined) u.coids.push(o.clientOrderId, o.orderId);
-      }
+      if (isNew) u.history.push(score, o.orderId);
     }
     // an order that left the book without a new state in this batch only needs its TTL
     for (const id of changes.closedOrderIds) {
@@ -320,7 +317,6 @@ export class BatchBuilder {
           cmds.push(["ZREMRANGEBYRANK", history, "0", keep]);
         }
       }
-      if (u.coids.length) cmds.push(["HSET", keys.clientOrderIds(p, userId), ...u.coids]);
     }
     return cmds;
   }

@@ -215,7 +215,8 @@ Deno.test("commitBatch() writes every output and read model in one transaction",
   assert.deepEqual(await redis.zRange(keys.openOrders(prefix, "alice"), 0, -1), ["o-1"]);
   assert.deepEqual(await redis.zRange(keys.openOrders(prefix, "bob"), 0, -1), []);
   assert.deepEqual(await redis.zRange(keys.orderHistory(prefix, "bob"), 0, -1), ["o-2"]);
-  assert.equal(await redis.hGet(keys.clientOrderIds(prefix, "bob"), "bob-1"), "o-2");
+  // no clientOrderId -> orderId hash per user: nothing read it, and it grew with every order
+  assert.deepEqual(await redis.keys(`${prefix}:coid:*`), []);
   assert.equal(await redis.lLen(keys.userTrades(prefix, "alice")), 1);
   assert.equal(await redis.lLen(keys.userTrades(prefix, "bob")), 1);
   assert.equal(await redis.lLen(keys.trades(prefix, "BTC-USD")), 1);

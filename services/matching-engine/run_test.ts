@@ -193,7 +193,6 @@ Deno.test("EngineRunner commits replies, executions and read models for each bat
     assert.deepEqual(await redis.zRange(keys.openOrders(prefix, "alice"), 0, -1), [p1.orderId]);
     assert.deepEqual(await redis.zRange(keys.openOrders(prefix, "bob"), 0, -1), [p3.orderId]);
     assert.equal((await redis.zRange(keys.orderHistory(prefix, "bob"), 0, -1)).length, 2);
-    assert.equal(await redis.hGet(keys.clientOrderIds(prefix, "bob"), "bob-rest"), p3.orderId);
     assert.equal(await redis.lLen(keys.userTrades(prefix, "alice")), 1);
     assert.equal(await redis.lLen(keys.userTrades(prefix, "bob")), 1);
     assert.equal(await redis.lLen(keys.trades(prefix, "BTC-USD")), 1);
