@@ -21,6 +21,7 @@ import {
 } from "@lib/contracts";
 import { BATCH_TYPE, batchLine, type RawEntry } from "@lib/redis";
 import type { CommandOutput, ReadModelChanges } from "./engine_api.ts";
+import { EntryWindow } from "./entry_window.ts";
 import type { BatchConnection, ExecResult } from "@lib/redis";
 
 /** Where the engine keeps the ids of commands whose apply threw, so replays skip them too. */
@@ -50,7 +51,7 @@ export interface OutputOptions {
   prefix: string;
   /**
    * Approximate cap, in messages, of executions, order-events, wallet and book streams. Entries are
-   * packed, so it becomes a MAXLEN ~ in entries from the messages an entry held lately.
+   * packed, so it becomes a MAXLEN ~ in entries: as many of the newest entries as hold this many.
    */
   streamMaxLen: number;
   /** Approximate cap, in messages, of each reply stream. */
@@ -103,8 +104,8 @@ export type RedisCommand = string[];
 export class BatchBuilder {
   readonly #o: Required<OutputOptions>;
   readonly #keys: Record<"executions" | "orderEvents" | "wallet" | "book" | "dead" | "poison", string>;
-  /** Messages per packed entry lately, per stream key (a moving average). */
-  readonly #perEntry = new Map<string, number>();
+  /** The messages of the entries written lately, per stream key. */
+  readonly #windows = new Map<string, EntryWindow>();
   readonly #replyPrefix: string;
   readonly #ttl: string;
   /** Entries added per user fills list / history since its last trim (trims are amortized). */
@@ -231,16 +232,14 @@ export class BatchBuilder {
     return cmds;
   }
 
-  /**
-   * MAXLEN (in entries) that keeps about `cap` messages of a stream whose entries lately held
-   * `messages` messages each (moving average over about 20 entries).
-   */
+  /** MAXLEN (in entries) that keeps the newest `cap` messages of a stream (see entry_window.ts). */
   #entryCap(key: string, messages: number, cap: number): string {
-    const avg = this.#perEntry.get(key);
-    const next = avg === undefined ? messages : avg + (messages - avg) / 20;
-    if (this.#perEntry.size > 10_000) this.#perEntry.clear(); // reply streams come and go
-    this.#perEntry.set(key, next);
-    return String(Math.max(1, Math.ceil(cap / next)));
+    let window = this.#windows.get(key);
+    if (!window) {
+      if (this.#windows.size > 10_000) this.#windows.clear(); // reply streams come and go
+      this.#windows.set(key, window = new EntryWindow(cap));
+    }
+    return String(window.add(messages));
   }
 
   /** True when a list grew enough since its last trim; counts the growth otherwise. */

@@ -1,0 +1,46 @@
+import assert from "node:assert/strict";
+import { EntryWindow } from "./entry_window.ts";
+
+/** Feeds entry sizes to a window and trims a stream model as Redis' exact MAXLEN would. */
+function simulate(cap: number, sizes: number[]): { kept: number; maxEntry: number }[] {
+  const w = new EntryWindow(cap);
+  const stream: number[] = [];
+  const seen: { kept: number; maxEntry: number }[] = [];
+  for (const m of sizes) {
+    stream.push(m);
+    const n = w.add(m);
+    stream.splice(0, Math.max(0, stream.length - n));
+    seen.push({ kept: stream.reduce((a, b) => a + b, 0), maxEntry: Math.max(...stream) });
+  }
+  return seen;
+}
+
+Deno.test("EntryWindow keeps the newest cap messages whatever the batch sizes do", () => {
+  const cap = 1000;
+  // busy minutes (batches of 200 messages) between quiet ones (1 message), as under bursty load
+  const sizes: number[] = [];
+  for (let round = 0; round < 5; round++) {
+    for (let i = 0; i < 50; i++) sizes.push(200);
+    for (let i = 0; i < 3000; i++) sizes.push(1);
+  }
+  let written = 0;
+  for (const [i, s] of simulate(cap, sizes).entries()) {
+    written += sizes[i];
+    assert.ok(s.kept >= Math.min(cap, written), `entry ${i}: kept ${s.kept} of the last ${cap} messages`);
+    assert.ok(s.kept < cap + 200, `entry ${i}: kept ${s.kept}, more than cap plus one entry`);
+  }
+});
+
+Deno.test("EntryWindow assumes entries from before it started hold what its own did", () => {
+  const w = new EntryWindow(1000);
+  assert.equal(w.add(10), 100, "one entry of 10 seen: 100 such entries hold 1000");
+  assert.equal(w.add(30), 50, "20 a entry on average: 48 more, 50 in all");
+  for (let i = 0; i < 100; i++) w.add(10);
+  assert.equal(w.add(10), 100, "once it has written the cap itself, it counts exactly");
+});
+
+Deno.test("EntryWindow forgets what it no longer needs", () => {
+  const w = new EntryWindow(100);
+  // a million one-message entries: always the newest 100 (the ring is compacted as it goes)
+  for (let i = 0; i < 1_000_000; i++) assert.equal(w.add(1), 100);
+});
