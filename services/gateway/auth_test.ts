@@ -129,6 +129,19 @@ Deno.test("access tokens: missing, malformed, tampered, expired and foreign ones
   }
 });
 
+Deno.test("refresh tokens that expired over a day ago are deleted; revoked live ones stay", async () => {
+  await using gw = await gatewayFixture();
+  const s = await gw.signup();
+  await gw.call("POST", "/v1/auth/logout", { body: { refreshToken: s.refreshToken } });
+  await gw.sql`INSERT INTO refresh_tokens (token_hash, user_id, expires_at)
+               VALUES ('old', ${s.userId}, now() - interval '2 days'), ('recent', ${s.userId}, now() - interval '1 hour')`;
+  assert.equal(await gw.tokens.pruneExpired(), 1);
+  const left = await gw
+    .sql`SELECT token_hash FROM refresh_tokens WHERE user_id = ${s.userId} ORDER BY token_hash`;
+  assert.equal(left.length, 2, "the revoked token (to recognize its reuse) and the one expired an hour ago");
+  assert.ok(left.some((r) => r.token_hash === "recent"));
+});
+
 Deno.test("two refreshes racing with one token: the winner's new token is signed out too", async () => {
   await using gw = await gatewayFixture();
   for (let round = 0; round < 5; round++) {

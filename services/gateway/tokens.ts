@@ -47,10 +47,13 @@ function randomToken(bytes: number): string {
 
 /** Verified access tokens kept in memory, so a client's next request skips the HMAC check. */
 const VERIFIED_CACHE_MAX = 50_000;
+/** Expired refresh tokens are deleted once every this many tokens issued. */
+const PRUNE_EVERY = 500;
 
 /** Issues and checks tokens. */
 export class TokenService {
   #verified = new Map<string, { principal: Principal; expMs: number }>();
+  #issued = 0;
   constructor(readonly sql: Sql, readonly options: TokenOptions) {}
 
   /** A signed access token for a user. */
@@ -70,7 +73,21 @@ export class TokenService {
 
   /** A new access + refresh pair; the refresh token is stored hashed. */
   async issue(user: Pick<User, "userId" | "role">): Promise<TokenPair> {
+    // every so often, rows of long-expired tokens go (an expired token is refused by its date alone)
+    if (++this.#issued % PRUNE_EVERY === 0) {
+      this.pruneExpired().catch(() => {/* the next round tries again */});
+    }
     return await this.#pair(user, await this.#newRefreshToken(this.sql, user.userId));
+  }
+
+  /**
+   * Deletes refresh tokens that expired more than a day ago; a revoked token stays until then, so
+   * that its reuse is still recognized. Returns how many went.
+   */
+  async pruneExpired(): Promise<number> {
+    const rows = await this
+      .sql`DELETE FROM refresh_tokens WHERE expires_at < now() - interval '1 day' RETURNING 1`;
+    return rows.length;
   }
 
   /** Stores a new refresh token of `userId` (through `sql`, a transaction's or the pool's). */
