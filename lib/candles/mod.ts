@@ -12,5 +12,5 @@
  */
 export * from "./math.ts";
 export * from "./keys.ts";
-export { lastCandleBefore, selectCandles, upsertCandles } from "./pg.ts";
+export { lastCandleBefore, pruneShortCandles, selectCandles, SHORT_TIMEFRAMES, upsertCandles } from "./pg.ts";
 export { type CandleQuery, DEFAULT_CANDLE_LIMIT, MAX_CANDLE_LIMIT, readCandles } from "./read.ts";

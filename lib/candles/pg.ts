@@ -97,3 +97,17 @@ export async function lastCandleBefore(
     ORDER BY open_time DESC LIMIT 1`;
   return rows[0] ? fromRow(rows[0]) : undefined;
 }
+
+/** Timeframes whose history in PostgreSQL is kept for a limited time (86,400 rows a day per series at 1s). */
+export const SHORT_TIMEFRAMES = ["1s", "5s"] as const;
+
+/**
+ * Deletes candles of the short timeframes that opened more than `keepDays` days before `now`.
+ * Returns how many rows went.
+ */
+export async function pruneShortCandles(sql: Sql, keepDays: number, now = Date.now()): Promise<number> {
+  const before = new Date(now - keepDays * 86_400_000).toISOString();
+  const result = await sql`DELETE FROM candles
+    WHERE timeframe IN ${sql([...SHORT_TIMEFRAMES])} AND open_time < ${before}::timestamptz`;
+  return result.count;
+}

@@ -26,6 +26,8 @@ export const CandleConfig = BaseConfig.extend({
   KALENCY_CANDLES_HISTORY: EnvBool.default(true),
   KALENCY_CANDLES_FLUSH_MS: PositiveInt.default(500),
   KALENCY_CANDLES_FLUSH_BATCH: PositiveInt.max(50_000).default(2000),
+  /** Days of 1s and 5s candles kept in PostgreSQL (86,400 rows a day per series at 1s); 0 keeps all. */
+  KALENCY_CANDLES_SHORT_KEEP_DAYS: z.coerce.number().int().min(0).max(3650).default(7),
   /** Lag above this many entries makes /healthz say "degraded". */
   KALENCY_CANDLES_LAG_WARN: PositiveInt.default(50_000),
 });

@@ -45,6 +45,7 @@ async function main(): Promise<number> {
       indexCandles: config.KALENCY_CANDLES_INDEX,
       flushIntervalMs: config.KALENCY_CANDLES_FLUSH_MS,
       flushBatch: config.KALENCY_CANDLES_FLUSH_BATCH,
+      shortCandleDays: config.KALENCY_CANDLES_SHORT_KEEP_DAYS,
       lagIntervalMs: 1000,
     }, shutdown.signal);
 

@@ -5,7 +5,7 @@
  * @module
  */
 import { type Candle, type Execution, streamKey, STREAMS, type Tick } from "@lib/contracts";
-import { candleKeys, upsertCandles } from "@lib/candles";
+import { candleKeys, pruneShortCandles, upsertCandles } from "@lib/candles";
 import type { Sql } from "@lib/db";
 import { groupLagProbe } from "@lib/ledger";
 import { repeatUntilAborted, sleep } from "@lib/lifecycle";
@@ -44,6 +44,8 @@ export interface CandleServiceOptions {
   flushIntervalMs: number;
   /** Candles per PostgreSQL write. */
   flushBatch: number;
+  /** Days of 1s and 5s candles kept in PostgreSQL; 0 keeps them all. @default {0} */
+  shortCandleDays?: number;
   lagIntervalMs: number;
 }
 
@@ -307,6 +309,7 @@ export function startCandleService(
     loops.push((async () => {
       let backoff = 100;
       let lastTrim = 0;
+      let lastPrune = 0;
       while (!signal.aborted) {
         try {
           const left = await flushOnce(sql);
@@ -317,6 +320,12 @@ export function startCandleService(
           if (Date.now() - lastTrim > 10_000) {
             await trimSeries(redis, prefix, options.retention);
             lastTrim = Date.now();
+          }
+          const days = options.shortCandleDays ?? 0;
+          if (days > 0 && Date.now() - lastPrune > 3_600_000) {
+            lastPrune = Date.now();
+            const pruned = await pruneShortCandles(sql, days);
+            if (pruned > 0) log.info("old short-timeframe candles deleted from PostgreSQL", { pruned, days });
           }
           await sleep(options.flushIntervalMs, signal);
         } catch (e) {
