@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { TEST_MARKET } from "./test_market.ts";
 import { createApp, publicGatewayFor, SECURITY_HEADERS } from "./app.ts";
 import { buildIslands } from "./build.ts";
 
@@ -103,16 +104,7 @@ Deno.test({
 }, async () => {
   const assetsDir = await Deno.makeTempDir({ prefix: "kalency-app-test-" });
   const calls: string[] = [];
-  const market = {
-    symbol: "BTC-USD",
-    base: "BTC",
-    quote: "USD",
-    tickSize: "0.01",
-    stepSize: "0.0001",
-    minQty: "0.0001",
-    minNotional: "1",
-    status: "TRADING",
-  };
+  const market = TEST_MARKET;
   const gateway = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, async (req) => {
     const url = new URL(req.url);
     calls.push(url.pathname);

@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { TEST_MARKET } from "./test_market.ts";
 import { CachedGatewayClient, TtlCache } from "./market_data_cache.ts";
 
 /** A load that counts its calls and resolves when told. */
@@ -86,16 +87,7 @@ Deno.test("TtlCache: holds at most maxEntries, dropping the oldest", async () =>
 
 Deno.test("CachedGatewayClient: page views share the public reads and get their own copies", async () => {
   const requests: string[] = [];
-  const markets = [{
-    symbol: "BTC-USD",
-    base: "BTC",
-    quote: "USD",
-    tickSize: "0.01",
-    stepSize: "0.0001",
-    minQty: "0.0001",
-    minNotional: "1",
-    status: "TRADING",
-  }];
+  const markets = [TEST_MARKET];
   const fetch = (input: string | URL | Request) => {
     const url = String(input);
     requests.push(new URL(url).pathname + new URL(url).search);

@@ -261,20 +261,12 @@ Deno.test("API keys: create once, list without secrets, sign requests, refuse re
   });
 
   await t.step("a signed POST with a body; an altered body or path is refused", async () => {
-    const body = JSON.stringify({ label: "second" });
-    const ok = await gw.call(
-      "POST",
-      "/v1/api-keys",
-      await signed(secret, keyId, "POST", "/v1/api-keys", body),
-    );
+    const signedPost = async (path: string, body: unknown) =>
+      gw.call("POST", path, await signed(secret, keyId, "POST", path, JSON.stringify(body)));
+    const ok = await signedPost("/v1/api-keys", { label: "second" });
     assert.equal(ok.status, 403, "keys are created with a login, not a key");
     assert.equal(ok.json.code, "LOGIN_REQUIRED");
-    const everywhere = JSON.stringify({ all: true });
-    const out = await gw.call(
-      "POST",
-      "/v1/auth/logout",
-      await signed(secret, keyId, "POST", "/v1/auth/logout", everywhere),
-    );
+    const out = await signedPost("/v1/auth/logout", { all: true });
     assert.equal(out.status, 403, "a key cannot sign its owner out of every session");
     assert.equal(out.json.code, "LOGIN_REQUIRED");
     const req = await signed(secret, keyId, "POST", "/v1/auth/logout", JSON.stringify({ refreshToken: "a" }));

@@ -1,20 +1,10 @@
 import assert from "node:assert/strict";
+import { TEST_MARKET } from "../test_market.ts";
 import { render } from "preact-render-to-string";
 import OrderBook from "./OrderBook.tsx";
 import type { MarketInfo } from "../utils/market.ts";
 
-const market: MarketInfo = {
-  symbol: "BTC-USD",
-  base: "BTC",
-  quote: "USD",
-  tickSize: "0.01",
-  stepSize: "0.0001",
-  minQty: "0.0001",
-  minNotional: "0.01",
-  status: "TRADING",
-  makerFeeBps: 0,
-  takerFeeBps: 0,
-};
+const market: MarketInfo = { ...TEST_MARKET, makerFeeBps: 0, takerFeeBps: 0 };
 
 const html = render(
   <OrderBook
