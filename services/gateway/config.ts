@@ -35,6 +35,8 @@ export const GatewayConfig = BaseConfig.extend({
   KALENCY_SECURE_HEADERS: EnvBool.default(true),
   /** Serve the WebSocket feed from this process (false: a REST-only gateway). */
   KALENCY_WS: EnvBool.default(true),
+  /** Open WebSocket connections one client address may hold; 0 for no cap. */
+  KALENCY_WS_MAX_PER_ADDRESS: z.coerce.number().int().min(0).max(1_000_000).default(500),
   /** How long public market reads are served from memory. */
   KALENCY_READ_CACHE_MS: Int(0, 10_000).default(20),
   /** How long an API key's lookup is cached (revocation takes effect within this on other processes). */

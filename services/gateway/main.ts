@@ -82,6 +82,17 @@ async function main(): Promise<void> {
 
   // the feed is mounted into the app, and its logins use the app's authenticator: a late binding
   const authRef: { current?: Authenticator } = {};
+  const connAddress = (c: Context) => {
+    try {
+      return getConnInfo(c).remote.address;
+    } catch {
+      return undefined;
+    }
+  };
+  // the client's address as the rate limits see it (X-Forwarded-For only behind a trusted proxy)
+  const clientAddress = (c: Context) =>
+    (config.KALENCY_TRUST_PROXY ? c.req.header("x-forwarded-for")?.split(",")[0]?.trim() : undefined) ||
+    connAddress(c) || "unknown";
   const feed = config.KALENCY_WS
     ? await createMarketFeed({
       redisUrl: config.REDIS_URL,
@@ -93,6 +104,7 @@ async function main(): Promise<void> {
         return p ? { userId: p.userId, role: p.role } : undefined;
       },
       signal: shutdown.signal,
+      options: { maxPerAddress: config.KALENCY_WS_MAX_PER_ADDRESS, addressOf: clientAddress },
     })
     : undefined;
   if (feed) mounts.push({ routes: feed.routes, describe: (_m: string, path: string) => `WebSocket ${path}` });
@@ -133,13 +145,7 @@ async function main(): Promise<void> {
     log,
     metrics,
     mounts,
-    connAddress: (c: Context) => {
-      try {
-        return getConnInfo(c).remote.address;
-      } catch {
-        return undefined;
-      }
-    },
+    connAddress,
   });
   authRef.current = gateway.auth;
   shutdown.defer("engine client", () => gateway.close());

@@ -553,3 +553,18 @@ Deno.test("a stream let go and read again restarts the book gap check: no false 
   assert.equal((await c.take((m) => m.type === "delta")).seq, 5);
   assert.equal(f.metric("gateway_ws_book_seq_gaps_total"), 0);
 });
+
+Deno.test("one address holds at most maxPerAddress WebSocket connections; a closed one frees a place", async () => {
+  await using f = await startFeed({ maxPerAddress: 2 });
+  const a = await f.client();
+  await f.client("/ws/trades/BTC-USD");
+  const refused = await fetch(`${f.http}/v1/ws`, { headers: { upgrade: "websocket" } });
+  assert.equal(refused.status, 429);
+  assert.equal((await refused.json()).code, "TOO_MANY_CONNECTIONS");
+  await a.close();
+  await waitFor(async () => {
+    const r = await fetch(`${f.http}/v1/ws`, { headers: { upgrade: "websocket" } });
+    await r.body?.cancel();
+    return r.status !== 429; // the next upgrade passes the cap (a plain fetch then fails the upgrade)
+  }, { what: "a place freed by the closed connection" });
+});

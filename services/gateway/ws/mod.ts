@@ -26,7 +26,7 @@ import {
   type RedisClient,
   streamIdMs,
 } from "@lib/redis";
-import type { Hono } from "hono";
+import type { Context, Hono } from "hono";
 import { unknownSymbol } from "../errors.ts";
 import { CHANNEL_KINDS } from "./channels.ts";
 import { createDispatcher, type Dispatcher, STREAM_CHANNELS, tickerMessage } from "./fanout.ts";
@@ -50,10 +50,16 @@ export interface MarketFeedDeps {
     batchMs?: number;
     /** A stream nobody listened to for this long stops being read. @default {IDLE_STREAM_MS} */
     idleStreamMs?: number;
+    /** Open connections one client address may hold; 0 for no cap. @default {DEFAULT_MAX_PER_ADDRESS} */
+    maxPerAddress?: number;
+    /** The client's address of a request (the rate limits' view). */
+    addressOf?: (c: Context) => string;
   };
 }
 
 export const DEFAULT_HEARTBEAT_MS = 5_000;
+/** Open WebSocket connections one client address may hold (one connection carries 100 channels). */
+export const DEFAULT_MAX_PER_ADDRESS = 500;
 export const DEFAULT_MAX_BUFFERED_BYTES = 1024 * 1024;
 /** 0: messages read from Redis together go out together, with no added delay (measured, docs/benchmarks.md). */
 export const DEFAULT_BATCH_MS = 0;
@@ -366,6 +372,8 @@ export async function createMarketFeed(
     handleMessage,
     authenticate: deps.authenticate,
     heartbeatMs,
+    addressOf: deps.options?.addressOf,
+    maxPerAddress: deps.options?.maxPerAddress ?? DEFAULT_MAX_PER_ADDRESS,
     onError: (e) => log.error("authentication failed", { error: e }),
   });
 

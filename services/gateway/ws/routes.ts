@@ -21,10 +21,14 @@ export interface RouteDeps {
   /** Why a symbol cannot be followed (it is not listed), or undefined when it can. */
   unlisted?(symbol: string): Promise<string | undefined>;
   heartbeatMs: number;
+  /** The client's address (as the rate limits see it), for the per-address cap. */
+  addressOf?(c: Context): string;
+  /** Open connections one address may hold; 0 for no cap. */
+  maxPerAddress: number;
   onError(e: unknown): void;
 }
 
-function problem(c: Context, status: 400 | 404 | 426 | 503, code: string, detail: string) {
+function problem(c: Context, status: 400 | 404 | 426 | 429 | 503, code: string, detail: string) {
   return c.body(JSON.stringify(problemBody(status, code, detail)), status, {
     "content-type": "application/problem+json",
   });
@@ -35,9 +39,29 @@ export function createRoutes(deps: RouteDeps): Hono {
   // Deno pings a client silent for half of this and closes it if no pong comes in the other half
   const upgradeOptions = { idleTimeout: Math.max(1, (2 * deps.heartbeatMs) / 1000) };
 
+  // open connections per client address: one address cannot hold the gateway's memory in sockets
+  const perAddress = new Map<string, number>();
+  const addressOf = (c: Context) => deps.addressOf?.(c) ?? "unknown";
+  const opened = (address: string) => perAddress.set(address, (perAddress.get(address) ?? 0) + 1);
+  const closed = (address: string) => {
+    const n = (perAddress.get(address) ?? 1) - 1;
+    if (n > 0) perAddress.set(address, n);
+    else perAddress.delete(address);
+  };
+
   const open: MiddlewareHandler = async (c, next) => {
     if (hub.closed) {
       return problem(c, 503, "SHUTTING_DOWN", "the gateway is shutting down");
+    }
+    const max = deps.maxPerAddress;
+    if (max > 0 && (perAddress.get(addressOf(c)) ?? 0) >= max) {
+      return problem(
+        c,
+        429,
+        "TOO_MANY_CONNECTIONS",
+        `this address holds ${max} WebSocket connections already, the most one address may; close some ` +
+          "(one connection carries up to 100 channels)",
+      );
     }
     await next();
   };
@@ -84,12 +108,14 @@ export function createRoutes(deps: RouteDeps): Hono {
       "/v1/ws",
       open,
       upgradeWebSocket(async (c) => {
+        const address = addressOf(c);
         const token = c.req.query("token");
         let identity: Identity | undefined;
         if (token) identity = await deps.authenticate(token).catch((e) => void deps.onError(e));
         let client: Client | undefined;
         return {
           onOpen(_e, ws) {
+            opened(address);
             client = attach(client, "v1", ws);
             client.identity = identity;
             hub.reply(client, msg.welcome(deps.heartbeatMs));
@@ -109,6 +135,7 @@ export function createRoutes(deps: RouteDeps): Hono {
             if (client) deps.handleMessage(client, e.data);
           },
           onClose() {
+            closed(address);
             if (client) hub.socketClosed(client);
           },
         };
@@ -122,13 +149,16 @@ export function createRoutes(deps: RouteDeps): Hono {
       prepared("legacy_trades"),
       upgradeWebSocket((c) => {
         const symbol = c.req.param("symbol")!.toUpperCase();
+        const address = addressOf(c);
         let client: Client | undefined;
         return {
           onOpen(_e, ws) {
+            opened(address);
             client = attach(client, "trades", ws);
             hub.subscribe(client, legacyTradesSpec(symbol, deps.loaders));
           },
           onClose() {
+            closed(address);
             if (client) hub.socketClosed(client);
           },
         };
@@ -142,13 +172,16 @@ export function createRoutes(deps: RouteDeps): Hono {
       prepared("legacy_ticks"),
       upgradeWebSocket((c) => {
         const symbol = c.req.param("symbol")!.toUpperCase();
+        const address = addressOf(c);
         let client: Client | undefined;
         return {
           onOpen(_e, ws) {
+            opened(address);
             client = attach(client, "ticks", ws);
             hub.subscribe(client, legacyTicksSpec(symbol));
           },
           onClose() {
+            closed(address);
             if (client) hub.socketClosed(client);
           },
         };

@@ -128,7 +128,7 @@ async function run(batchMs: number) {
     metrics,
     authenticate: () => Promise.resolve(undefined),
     signal: controller.signal,
-    options: { batchMs },
+    options: { batchMs, maxPerAddress: 0 }, // every client comes from loopback
   });
   const server = Deno.serve(
     { hostname: "127.0.0.1", port: 0, onListen() {} },
