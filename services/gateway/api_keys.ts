@@ -214,7 +214,7 @@ export class ApiKeyService {
     }
     let window = this.options.recvWindowMs;
     if (h.recvWindow !== undefined) {
-      const w = Number(h.recvWindow);
+      const w = /^\d{1,6}$/.test(h.recvWindow) ? Number(h.recvWindow) : NaN;
       if (!Number.isInteger(w) || w < 1 || w > MAX_RECV_WINDOW_MS) {
         throw new ApiError(
           401,
@@ -239,15 +239,34 @@ export class ApiKeyService {
     const sig = fromHex(h.signature);
     if (!sig) throw new ApiError(401, "INVALID_SIGNATURE", "X-Signature must be 64 hex digits");
     const entry = await this.#lookup(h.keyId);
-    const data = encoder.encode(
-      canonicalRequest({ timestamp: h.timestamp, recvWindow: h.recvWindow, ...req }),
-    );
-    const ok = await crypto.subtle.verify("HMAC", entry.hmac, sig as Uint8Array<ArrayBuffer>, data);
+    const timestamp = h.timestamp;
+    const verify = (recvWindow: string | undefined) =>
+      crypto.subtle.verify(
+        "HMAC",
+        entry.hmac,
+        sig as Uint8Array<ArrayBuffer>,
+        encoder.encode(canonicalRequest({ timestamp, recvWindow, ...req })),
+      );
+    let ok = await verify(h.recvWindow);
+    if (!ok && h.recvWindow !== undefined && await verify(undefined)) {
+      // signed as before the window was part of the signature: taken, but with no more than the
+      // default window, since anyone could have added the header
+      if (nowMs - ts > Math.min(window, this.options.recvWindowMs)) {
+        throw new ApiError(
+          401,
+          "TIMESTAMP_OUTSIDE_WINDOW",
+          `X-Timestamp ${ts} is ${nowMs - ts} ms old; an X-Recv-Window that the signature does not cover ` +
+            `allows at most the default ${this.options.recvWindowMs} ms (sign "<X-Timestamp>,<X-Recv-Window>", see /docs)`,
+        );
+      }
+      ok = true;
+    }
     if (!ok) {
       throw new ApiError(
         401,
         "INVALID_SIGNATURE",
-        "X-Signature does not match the request (timestamp, method, path, query or body differ)",
+        "X-Signature does not match the request (timestamp" +
+          (h.recvWindow !== undefined ? " with X-Recv-Window" : "") + ", method, path, query or body differ)",
       );
     }
     // remember the signature for as long as its timestamp stays acceptable

@@ -108,28 +108,35 @@ function unauthenticated(): ApiError {
   );
 }
 
+/** Refusals of a credential that was presented and is not genuine (not missing, not just expired). */
+const GUESSES = new Set(["INVALID_TOKEN", "INVALID_API_KEY", "INVALID_SIGNATURE"]);
+
 function makeRouter(app: Hono<GatewayEnv>, registry: RouteRegistry, deps: GatewayDeps): RouteFn {
+  const badCredentials = (c: Context): Bucket => ({
+    scope: "credentials",
+    id: deps.clientIp(c),
+    limit: deps.limits.auth,
+  });
   async function guard(c: Context<GatewayEnv>, auth: AuthLevel, rateLimit?: "auth") {
     let principal: Principal | undefined;
     if (auth !== "none") {
       if (deps.limiter && c.req.header("x-api-key") !== undefined) {
-        // an API key is looked up in the database: once an address is over its limit for refused
-        // credentials, its key requests are refused before the lookup
-        const ip = deps.clientIp(c);
-        const bucket = { scope: "auth", id: ip, limit: deps.limits.auth };
+        // an API key is looked up in the database: once an address has sent too many credentials
+        // that failed, its key requests are refused before the lookup
+        const bucket = badCredentials(c);
         if (deps.limiter.isOver(bucket)) deps.limiter.check([bucket]);
       }
       try {
         principal = await deps.auth.identify(c);
         if (!principal) throw unauthenticated();
       } catch (e) {
-        // a refused credential counts like a login attempt: guessing is rate-limited too, and an
-        // unknown key id (a database lookup) cannot be sent at any rate
-        if (deps.limiter && e instanceof ApiError && e.status === 401) {
-          const ip = deps.clientIp(c);
+        // Credentials that fail verification are counted per address, so that guessing tokens or
+        // keys is as limited as guessing passwords. Their own bucket: logins do not use it up, and a
+        // missing or merely expired credential is no guess and is not counted.
+        if (deps.limiter && e instanceof ApiError && GUESSES.has(e.code)) {
           deps.limiter.check([
-            { scope: "ip", id: ip, limit: deps.limits.ip },
-            { scope: "auth", id: ip, limit: deps.limits.auth },
+            { scope: "ip", id: deps.clientIp(c), limit: deps.limits.ip },
+            badCredentials(c),
           ]);
         }
         throw e;

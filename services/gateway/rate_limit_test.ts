@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { createLogger } from "@lib/log";
 import { Registry } from "@lib/metrics";
 import { redisFixture } from "@lib/testing";
+import { apiKeySignature } from "@lib/users";
 import { RateLimiter } from "./rate_limit.ts";
 import { gatewayFixture } from "./testing.ts";
 
@@ -56,20 +57,58 @@ Deno.test("rate limits: per IP, per user and on login routes, with 429 and Retry
     assert.match(m.text, /kalency_gateway_rate_limited_total\{scope="user"\} 1/);
   });
 
-  await t.step("refused credentials count as login attempts", async () => {
+  await t.step("forged credentials are limited like password guesses, in a bucket of their own", async () => {
     const forged = { authorization: "Bearer x.y.z" };
     for (let i = 0; i < 2; i++) {
       assert.equal((await gw.call("GET", "/v1/me", { headers: forged, ip: "10.0.0.5" })).status, 401);
     }
     const r = await gw.call("GET", "/v1/me", { headers: forged, ip: "10.0.0.5" });
     assert.equal(r.status, 429, "guessing tokens or keys is limited like guessing passwords");
-    assert.match(r.json.detail, /auth limit/);
+    assert.match(r.json.detail, /credentials limit/);
     const unknownKey = await gw.call("GET", "/v1/me", {
       headers: { "x-api-key": "ak_0000000000000000", "x-timestamp": String(Date.now()), "x-signature": "00" },
       ip: "10.0.0.5",
     });
     assert.equal(unknownKey.status, 429, "an unknown key id costs a lookup: limited too");
+    const login = await gw.call("POST", "/v1/auth/login", {
+      body: { username: "nobody", password: "wrong-password" },
+      ip: "10.0.0.5",
+    });
+    assert.equal(login.status, 401, "logins keep their own allowance");
   });
+
+  await t.step(
+    "missing or expired credentials are no guesses, and logins do not use up key requests",
+    async () => {
+      for (let i = 0; i < 5; i++) {
+        assert.equal((await gw.call("GET", "/v1/me", { ip: "10.0.0.6" })).status, 401);
+      }
+      const body = { username: "nobody", password: "wrong-password" };
+      assert.equal((await gw.call("POST", "/v1/auth/login", { body, ip: "10.0.0.6" })).status, 401);
+      for (let i = 0; i < 3; i++) await gw.call("POST", "/v1/auth/login", { body, ip: "10.0.0.7" });
+      const su = await gw.call("POST", "/v1/auth/signup", {
+        body: { username: "key-holder", password: "password-123" },
+        ip: "10.0.0.9",
+      });
+      const headers = { authorization: `Bearer ${su.json.accessToken}` };
+      const key = await gw.call("POST", "/v1/api-keys", { headers, body: {}, ip: "10.0.0.8" });
+      assert.equal(key.status, 201, key.text);
+      const path = "/v1/me";
+      const ts = Date.now();
+      const signature = await apiKeySignature(key.json.secret, {
+        timestamp: ts,
+        method: "GET",
+        path,
+        query: "",
+        body: "",
+      });
+      const signedMe = await gw.call("GET", path, {
+        headers: { "x-api-key": key.json.keyId, "x-timestamp": String(ts), "x-signature": signature },
+        ip: "10.0.0.7",
+      });
+      assert.equal(signedMe.status, 200, "an address over its login limit still makes genuine key requests");
+    },
+  );
 });
 
 Deno.test("rate limits can be switched off", async () => {
