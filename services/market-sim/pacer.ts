@@ -13,7 +13,10 @@ export interface PacerOptions {
   intervalMs: number;
 }
 
-/** The bots' default pace: 10 at once, then one a second, a third of the gateway's default 30 per 10 s. */
+/**
+ * The bots' default pace in requests: 10 at once, then one a second, a third of the gateway's
+ * default 30 per 10 s. A bot takes two (a sign-up, then a log-in when its name exists).
+ */
 export const DEFAULT_SIGNUP_PACE: PacerOptions = { burst: 10, intervalMs: 1000 };
 
 export class Pacer {

@@ -437,12 +437,15 @@ export async function startMarketSim(deps: RunnerDeps, options: RunnerOptions): 
         // a name someone else holds (refused sign-up and log-in) holds up only its own bot
         const refused: string[] = [];
         for (const b of pending) {
-          for (
-            let wait = pacer.take(Date.now());
-            wait > 0 && !signal.aborted;
-            wait = pacer.take(Date.now())
-          ) {
-            await sleep(wait, signal);
+          // a bot may take two requests: a sign-up, then a log-in when its name exists
+          for (let request = 0; request < 2; request++) {
+            for (
+              let wait = pacer.take(Date.now());
+              wait > 0 && !signal.aborted;
+              wait = pacer.take(Date.now())
+            ) {
+              await sleep(wait, signal);
+            }
           }
           if (signal.aborted) return;
           let userId: string;
