@@ -5,33 +5,56 @@
  * and keeps just enough of them to reach `cap`: a burst of large batches followed by small ones can
  * no longer trim the stream to a fraction of what consumers were promised.
  *
+ * The counts are kept as runs (a quiet engine writes a million one-message entries as one run), so
+ * memory follows how often the batch size changes, not the cap.
+ *
  * Entries written before this process started are unknown; until it has written `cap` messages
  * itself, they are assumed to hold as many as its own did on average.
  * @module
  */
 export class EntryWindow {
-  /** Messages per entry, oldest first, from `#head` on. */
-  #counts: number[] = [];
+  /** Runs of entries holding the same number of messages, oldest first, from `#head` on. */
+  #sizes: number[] = [];
+  #repeats: number[] = [];
   #head = 0;
+  #entries = 0;
   #sum = 0;
 
   constructor(readonly cap: number) {}
 
   /** Records an entry of `messages` messages; returns the entries that hold the newest `cap` messages. */
   add(messages: number): number {
-    this.#counts.push(messages);
-    this.#sum += messages;
-    // drop the oldest while the rest still reach the cap
-    while (this.#counts.length - this.#head > 1 && this.#sum - this.#counts[this.#head]! >= this.cap) {
-      this.#sum -= this.#counts[this.#head]!;
-      this.#head++;
+    const m = Math.max(1, messages); // an entry holds at least one message
+    const last = this.#sizes.length - 1;
+    if (last >= this.#head && this.#sizes[last] === m) this.#repeats[last]!++;
+    else {
+      this.#sizes.push(m);
+      this.#repeats.push(1);
     }
-    if (this.#head > 1024 && this.#head * 2 > this.#counts.length) {
-      this.#counts = this.#counts.slice(this.#head);
+    this.#entries++;
+    this.#sum += m;
+    // drop the oldest entries while the rest still reach the cap
+    while (this.#entries > 1) {
+      const size = this.#sizes[this.#head]!;
+      if (this.#sum - size < this.cap) break;
+      const droppable = Math.min(this.#repeats[this.#head]!, Math.floor((this.#sum - this.cap) / size));
+      const n = Math.min(droppable, this.#entries - 1);
+      this.#sum -= n * size;
+      this.#entries -= n;
+      this.#repeats[this.#head]! -= n;
+      if (this.#repeats[this.#head] === 0) this.#head++;
+    }
+    if (this.#head > 1024 && this.#head * 2 > this.#sizes.length) {
+      this.#sizes = this.#sizes.slice(this.#head);
+      this.#repeats = this.#repeats.slice(this.#head);
       this.#head = 0;
     }
-    const entries = this.#counts.length - this.#head;
-    if (this.#sum >= this.cap) return entries;
-    return entries + Math.ceil((this.cap - this.#sum) / (this.#sum / entries));
+    if (this.#sum >= this.cap) return this.#entries;
+    return this.#entries + Math.ceil((this.cap - this.#sum) / (this.#sum / this.#entries));
+  }
+
+  /** Runs kept (for tests: memory follows the changes of batch size, not the cap). */
+  get runs(): number {
+    return this.#sizes.length - this.#head;
   }
 }

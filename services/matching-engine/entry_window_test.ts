@@ -41,6 +41,12 @@ Deno.test("EntryWindow assumes entries from before it started hold what its own 
 
 Deno.test("EntryWindow forgets what it no longer needs", () => {
   const w = new EntryWindow(100);
-  // a million one-message entries: always the newest 100 (the ring is compacted as it goes)
+  // a million one-message entries: always the newest 100, kept as one run
   for (let i = 0; i < 1_000_000; i++) assert.equal(w.add(1), 100);
+  assert.equal(w.runs, 1);
+  const big = new EntryWindow(1_000_000);
+  for (let i = 0; i < 1_000_000; i++) big.add(1);
+  assert.equal(big.add(1), 1_000_000);
+  assert.equal(big.runs, 1, "a quiet engine's million entries cost one run, not a million numbers");
+  assert.equal(new EntryWindow(10).add(0), 10, "an empty entry counts as one message, never as infinity");
 });
