@@ -3,6 +3,7 @@ import { sign } from "hono/jwt";
 import { apiKeySignature } from "@lib/users";
 import { waitFor } from "@lib/testing";
 import { gatewayFixture, TEST_JWT_SECRET } from "./testing.ts";
+import { TokenService } from "./tokens.ts";
 
 Deno.test("signup, login, token, me: credentials are required and checked", async (t) => {
   await using gw = await gatewayFixture();
@@ -129,17 +130,32 @@ Deno.test("access tokens: missing, malformed, tampered, expired and foreign ones
   }
 });
 
-Deno.test("refresh tokens that expired over a day ago are deleted; revoked live ones stay", async () => {
+Deno.test("refresh tokens that expired over a day ago are deleted now and then; revoked live ones stay", async () => {
   await using gw = await gatewayFixture();
   const s = await gw.signup();
   await gw.call("POST", "/v1/auth/logout", { body: { refreshToken: s.refreshToken } });
   await gw.sql`INSERT INTO refresh_tokens (token_hash, user_id, expires_at)
                VALUES ('old', ${s.userId}, now() - interval '2 days'), ('recent', ${s.userId}, now() - interval '1 hour')`;
-  assert.equal(await gw.tokens.pruneExpired(), 1);
-  const left = await gw
-    .sql`SELECT token_hash FROM refresh_tokens WHERE user_id = ${s.userId} ORDER BY token_hash`;
-  assert.equal(left.length, 2, "the revoked token (to recognize its reuse) and the one expired an hour ago");
-  assert.ok(left.some((r) => r.token_hash === "recent"));
+  // every new token counts towards the next prune, refreshes included
+  const tokens = new TokenService(gw.sql, {
+    secret: TEST_JWT_SECRET,
+    accessTtlSec: 60,
+    refreshTtlSec: 3600,
+    pruneEvery: 2,
+  });
+  const pair = await tokens.issue({ userId: s.userId, role: "user" });
+  await tokens.refresh(pair.refreshToken);
+  await waitFor(async () => {
+    const [row] = await gw.sql`SELECT count(*)::int AS n FROM refresh_tokens WHERE token_hash = 'old'`;
+    return row.n === 0;
+  }, { what: "the prune after the second new token" });
+  const left = await gw.sql`SELECT token_hash FROM refresh_tokens WHERE token_hash IN ('recent', 'old')`;
+  assert.deepEqual(
+    left.map((r) => r.token_hash),
+    ["recent"],
+    "a token expired an hour ago may still be reused",
+  );
+  assert.equal(await gw.tokens.pruneExpired(), 0);
 });
 
 Deno.test("two refreshes racing with one token: the winner's new token is signed out too", async () => {

@@ -30,6 +30,8 @@ export interface TokenOptions {
   secret: string;
   accessTtlSec: number;
   refreshTtlSec: number;
+  /** Expired refresh tokens are deleted once every this many new ones. @default {PRUNE_EVERY} */
+  pruneEvery?: number;
 }
 
 const ISSUER = "kalency";
@@ -73,10 +75,6 @@ export class TokenService {
 
   /** A new access + refresh pair; the refresh token is stored hashed. */
   async issue(user: Pick<User, "userId" | "role">): Promise<TokenPair> {
-    // every so often, rows of long-expired tokens go (an expired token is refused by its date alone)
-    if (++this.#issued % PRUNE_EVERY === 0) {
-      this.pruneExpired().catch(() => {/* the next round tries again */});
-    }
     return await this.#pair(user, await this.#newRefreshToken(this.sql, user.userId));
   }
 
@@ -85,13 +83,19 @@ export class TokenService {
    * that its reuse is still recognized. Returns how many went.
    */
   async pruneExpired(): Promise<number> {
-    const rows = await this
-      .sql`DELETE FROM refresh_tokens WHERE expires_at < now() - interval '1 day' RETURNING 1`;
-    return rows.length;
+    // in bounded rounds, so that a first prune of a large table holds no long lock
+    const result = await this.sql`DELETE FROM refresh_tokens WHERE token_hash IN (
+      SELECT token_hash FROM refresh_tokens WHERE expires_at < now() - interval '1 day' LIMIT 10000)`;
+    return result.count;
   }
 
   /** Stores a new refresh token of `userId` (through `sql`, a transaction's or the pool's). */
   async #newRefreshToken(sql: Sql, userId: string): Promise<string> {
+    // every so often (logins and refreshes alike), rows of long-expired tokens go: an expired token
+    // is refused by its date alone
+    if (++this.#issued % (this.options.pruneEvery ?? PRUNE_EVERY) === 0) {
+      this.pruneExpired().catch(() => {/* the next round tries again */});
+    }
     const refreshToken = "rt_" + randomToken(32);
     await sql`INSERT INTO refresh_tokens (token_hash, user_id, expires_at)
       VALUES (${await sha256Hex(refreshToken)}, ${userId},

@@ -62,7 +62,8 @@ export function adminRoutes(route: RouteFn, deps: GatewayDeps): void {
    */
   async function simStatus(): Promise<SimStatus | undefined> {
     const status = await deps.reads.simStatus();
-    if (!requested) return status;
+    // no status: no simulator is running to apply anything, whatever was requested
+    if (!requested || !status) return status;
     const applied = status?.lastControlId;
     if (applied !== undefined && compareStreamIds(applied, requested.id) >= 0) {
       requested = undefined;
