@@ -7,7 +7,7 @@ import { lastCandleBefore, selectCandles } from "./pg.ts";
 
 /** Candles returned when the caller sets no limit. */
 export const DEFAULT_CANDLE_LIMIT = 500;
-/** The most candles one read returns. */
+/** The most candles one read returns (a day of 1m candles is 1,440). */
 export const MAX_CANDLE_LIMIT = 5000;
 
 export interface CandleQuery {
@@ -17,7 +17,7 @@ export interface CandleQuery {
   from?: number;
   /** Latest openTime (ms, inclusive); never later than the current bucket. Without `from`, the last `limit` up to here. */
   to?: number;
-  /** @default {500}, at most 1000 */
+  /** @default {500}, at most MAX_CANDLE_LIMIT (5000) */
   limit?: number;
   /**
    * Return a flat zero-volume candle at the previous close for every bucket without trades

@@ -35,6 +35,10 @@ export const TimeFrameInput = z.string().transform((v) => v.trim().toLowerCase()
 export const SymbolIn = z.string().transform((s) => s.trim().toUpperCase()).pipe(Symbol)
   .describe("Market symbol BASE-QUOTE, e.g. BTC-USD (any case)");
 
+/** An optional query parameter for which an empty value means absent, as the original read them. */
+const emptyIsAbsent = <T extends z.ZodType>(schema: T) =>
+  z.preprocess((v) => typeof v === "string" && v.trim() === "" ? undefined : v, schema.optional());
+
 const upper = <T extends z.ZodType>(schema: T) =>
   z.preprocess((v) => typeof v === "string" ? v.trim().toUpperCase() : v, schema);
 
@@ -100,7 +104,7 @@ export const CancelQuery = z.object({
   orderId: z.string().min(1).max(64).optional().describe("Cancel only this order"),
 });
 
-export const OpenOrdersQuery = z.object({ symbol: SymbolIn.optional() });
+export const OpenOrdersQuery = z.object({ symbol: emptyIsAbsent(SymbolIn) });
 
 /** A query integer: "20" -> 20, with bounds named in the message. */
 export function queryInt(def: number, max: number) {
@@ -124,21 +128,17 @@ function readQueryInt(v: string | undefined, max: number, ctx: z.RefinementCtx):
   return n;
 }
 
-/** An optional query parameter for which an empty value means absent, as the original read them. */
-const emptyIsAbsent = <T extends z.ZodType>(schema: T) =>
-  z.preprocess((v) => typeof v === "string" && v.trim() === "" ? undefined : v, schema.optional());
-
 export const HistoryQuery = z.object({
-  symbol: SymbolIn.optional(),
+  symbol: emptyIsAbsent(SymbolIn),
   limit: queryInt(50, 500),
-  cursor: z.string().regex(/^\d+:.+$/, "must be the nextCursor of a previous page").optional(),
+  cursor: emptyIsAbsent(z.string().regex(/^\d+:.+$/, "must be the nextCursor of a previous page")),
 });
 
 export const MyTradesQuery = z.object({
-  symbol: SymbolIn.optional(),
+  symbol: emptyIsAbsent(SymbolIn),
   limit: queryInt(100, 1000),
   /** A trade id of yours: the fills older than it, from the ledger (the page before a page). */
-  before: z.string().min(1).max(64).optional().describe(
+  before: emptyIsAbsent(z.string().min(1).max(64)).describe(
     "a tradeId of one of your fills (the oldest of the page you have): returns the fills before it, from the ledger",
   ),
 });
@@ -180,10 +180,12 @@ export const CandlesQuery = z.object({
     MAX_CANDLE_LIMIT,
     `1..${MAX_CANDLE_LIMIT}; default ${DEFAULT_CANDLE_LIMIT}, or ${MAX_CANDLE_LIMIT} when both from and to are given`,
   ),
-  fill: z.enum(["true", "false"]).optional().describe(
+  fill: emptyIsAbsent(z.enum(["true", "false"])).describe(
     "Flat candles for buckets without trades (default true)",
   ),
-  source: z.enum(["trade", "index"]).optional().describe("trade (default) or the simulator's index price"),
+  source: emptyIsAbsent(z.enum(["trade", "index"])).describe(
+    "trade (default) or the simulator's index price",
+  ),
 });
 
 export const OrderAckResponse = OrderAck;
@@ -331,9 +333,9 @@ export const RoleRequest = z.object({ role: z.enum(["user", "admin"]) });
 export const UserIdParams = z.object({ userId: z.string().min(1).max(64) });
 
 export const PostingsQuery = z.object({
-  asset: upper(Asset).optional().describe("Only this asset"),
+  asset: emptyIsAbsent(upper(Asset)).describe("Only this asset"),
   limit: queryInt(100, 500),
-  cursor: z.string().max(200).optional().describe("nextCursor of the previous page"),
+  cursor: emptyIsAbsent(z.string().max(200)).describe("nextCursor of the previous page"),
 });
 export const PostingsResponse = z.object({
   postings: z.array(z.object({

@@ -175,7 +175,7 @@ Deno.test({
       const key = candleKeys.closed(gw.prefix, { symbol: "BTC-USD", timeframe: "1m", source: "trade" });
       await gw.redis.zAdd(key, { score: from, value: JSON.stringify(first) });
       // empty parameters count as absent, as the original read them
-      const empty = await gw.call("GET", "/v1/markets/BTC-USD/candles?tf=&from=&to=&limit=");
+      const empty = await gw.call("GET", "/v1/markets/BTC-USD/candles?tf=&from=&to=&limit=&fill=&source=");
       assert.equal(empty.status, 200, empty.text);
       assert.equal(empty.json.length, 500, "the default limit of 1m candles up to now");
       assert.equal(empty.json[1].openTime - empty.json[0].openTime, 60_000, "the default tf");

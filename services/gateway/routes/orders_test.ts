@@ -146,6 +146,19 @@ Deno.test({
       assert.match(priced.json.detail, /takes no price.*LIMIT order with timeInForce IOC/);
     });
 
+    await t.step("empty query parameters count as absent", async () => {
+      for (
+        const path of [
+          "/v1/orders/open?symbol=",
+          "/v1/orders/history?symbol=&limit=&cursor=",
+          "/v1/trades/mine?symbol=&before=",
+        ]
+      ) {
+        const r = await gw.call("GET", path, { headers: maker.headers });
+        assert.equal(r.status, 200, `${path}: ${r.text}`);
+      }
+    });
+
     await t.step("a symbol filter naming no market is a 404, not an empty list", async () => {
       for (const path of ["/v1/orders/open", "/v1/orders/history", "/v1/trades/mine"]) {
         const r = await gw.call("GET", `${path}?symbol=FOO-BAR`, { headers: maker.headers });
