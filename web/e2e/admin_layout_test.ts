@@ -110,6 +110,27 @@ Deno.test("web app in chromium: admin forms, live listing, book keyboard, sign-u
       await page.waitForFunction(() =>
         (document.getElementById("of-price") as HTMLInputElement).value === "3001"
       );
+      // the focused level leaves the book: focus stays in the book, on the price now in its place
+      await page.locator(".book button", { hasText: /^3001\.00/ }).focus();
+      await api("/v1/orders", carol.accessToken, {
+        symbol: "ETH-USD",
+        side: "BUY",
+        type: "LIMIT",
+        price: "3001",
+        qty: "0.2",
+        stp: "NONE",
+      });
+      await page.locator(".levels.asks li", { hasText: "3001.00" }).waitFor({ state: "detached" });
+      await page.waitForFunction(() => document.activeElement?.closest(".book") !== null);
+      await page.keyboard.press("Enter");
+      await page.waitForFunction(() =>
+        ["3002", "2990"].includes((document.getElementById("of-price") as HTMLInputElement).value)
+      );
+      // the trades below the book are not fifty Tab stops before the order form
+      const tapeStops = await page.evaluate(() =>
+        [...document.querySelectorAll<HTMLElement>(".tape button")].filter((b) => b.tabIndex >= 0).length
+      );
+      assert.equal(tapeStops, 0);
     });
 
     await t.step("a market listed meanwhile joins the open page's pairs", async () => {

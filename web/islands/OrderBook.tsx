@@ -39,6 +39,28 @@ export default function OrderBook({ gatewayUrl, market, book: initial, depth }: 
   const frame = useRef<number | undefined>(undefined);
   /** The one level button in the tab order (the arrow keys move it); the best ask at first. */
   const [active, setActive] = useState<string | undefined>(undefined);
+  // Where keyboard focus was in the book: a level that leaves the book takes its button with it,
+  // and focus would fall to the page; it goes to the button now at that place instead.
+  const focusedAt = useRef<number | undefined>(undefined);
+  const levelsRef = useRef<HTMLElement>(null);
+  useEffect(() => {
+    const at = focusedAt.current;
+    if (at === undefined || document.activeElement !== document.body) return;
+    const buttons = levelsRef.current?.querySelectorAll<HTMLButtonElement>(".levels button");
+    if (buttons?.length) buttons[Math.min(at, buttons.length - 1)]!.focus();
+  });
+  // focus or a click elsewhere means the user left the book: nothing to restore then
+  useEffect(() => {
+    const left = (e: Event) => {
+      if (!levelsRef.current?.contains(e.target as Node)) focusedAt.current = undefined;
+    };
+    document.addEventListener("focusin", left);
+    document.addEventListener("pointerdown", left);
+    return () => {
+      document.removeEventListener("focusin", left);
+      document.removeEventListener("pointerdown", left);
+    };
+  }, []);
   // the order form estimates market orders from the same levels
   useEffect(() => bookLevels.set({ symbol: market.symbol, ...view }), [view]);
 
@@ -143,8 +165,11 @@ export default function OrderBook({ gatewayUrl, market, book: initial, depth }: 
           type="button"
           data-key={`${side}:${l.price}`}
           tabIndex={tabStop === `${side}:${l.price}` ? 0 : -1}
-          onFocus={() =>
-            setActive(`${side}:${l.price}`)}
+          onFocus={(e) => {
+            setActive(`${side}:${l.price}`);
+            const buttons = [...(levelsRef.current?.querySelectorAll(".levels button") ?? [])];
+            focusedAt.current = buttons.indexOf(e.currentTarget as HTMLButtonElement);
+          }}
           onClick={() =>
             pick(l.price)}
           aria-label={`${side === "bid" ? "Bid" : "Ask"} ${l.price}, ${l.qty} ${market.base}; use this price`}
@@ -160,7 +185,13 @@ export default function OrderBook({ gatewayUrl, market, book: initial, depth }: 
   };
 
   return (
-    <section class="panel book" aria-label="Order book" data-seq={state.current.seq} onKeyDown={onKeyDown}>
+    <section
+      class="panel book"
+      aria-label="Order book"
+      data-seq={state.current.seq}
+      onKeyDown={onKeyDown}
+      ref={levelsRef}
+    >
       <div class="panel-head">
         <h2>Order book</h2>
         {syncing && <span class="tag warn" role="status">resyncing</span>}

@@ -61,6 +61,8 @@ export default function TradesTape({ gatewayUrl, market, trades: initial }: Trad
           <li key={t.tradeId} data-trade-id={t.tradeId}>
             <button
               type="button"
+              // not a Tab stop each: fifty of them stood between the book and the order form
+              tabIndex={-1}
               onClick={() => pickedPrice.set({ price: t.price, at: Date.now() })}
               aria-label={`${t.takerSide === "SELL" ? "Sell" : "Buy"} ${t.qty} at ${t.price}; use this price`}
             >
