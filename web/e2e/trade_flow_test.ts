@@ -189,6 +189,7 @@ Deno.test("web app in chromium: sign up, trade between two users, cancel, field 
         assert.equal(await page.locator(".order-form .field-error").count(), 0);
         await tif.selectOption("GTC");
         assert.equal(await postOnly.isChecked(), false);
+        await result.waitFor({ state: "detached" }); // the result described the IOC order, not this one
         // a price that is not a plain number: the presets say so at the price instead of failing
         const priceError = page.locator(".field:has(#of-price) .field-error");
         for (const price of ["64,000", "1e3", ".5", "65000.", "abc"]) {

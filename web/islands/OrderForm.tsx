@@ -356,7 +356,7 @@ export default function OrderForm({ gatewayUrl, market }: OrderFormProps) {
                 value={tif}
                 onChange={(e) => {
                   const next = (e.target as HTMLSelectElement).value as Tif;
-                  setTif(next);
+                  edited(setTif)(next);
                   if (next !== "GTC") setPostOnly(false);
                 }}
                 {...invalid("timeInForce")}
@@ -371,7 +371,7 @@ export default function OrderForm({ gatewayUrl, market }: OrderFormProps) {
                 type="checkbox"
                 checked={postOnlyOn}
                 disabled={tif !== "GTC"}
-                onChange={(e) => setPostOnly((e.target as HTMLInputElement).checked)}
+                onChange={(e) => edited(setPostOnly)((e.target as HTMLInputElement).checked)}
               />
               Post only
             </label>

@@ -82,7 +82,7 @@ export default function PairsSidebar({ gatewayUrl, current, tf, pairs: initial }
                 <strong>{p.base}</strong>
                 <span class="muted">/{p.quote}</span>
               </span>
-              <span class="num">{formatStep(p.last, p.tickSize)}</span>
+              <span class="num">{formatStep(p.last, p.tickSize, true)}</span>
               <Change pct={p.changePct} />
             </a>
           </li>

@@ -98,7 +98,7 @@ export function formatCompact(text: string | undefined): string {
   if (abs >= 1e9) return (n / 1e9).toFixed(2) + "B";
   if (abs >= 1e6) return (n / 1e6).toFixed(2) + "M";
   if (abs >= 1e4) return (n / 1e3).toFixed(2) + "K";
-  return formatPlaces(text, 0, abs >= 100 ? 2 : 4);
+  return groupThousands(formatPlaces(text, 0, abs >= 100 ? 2 : 4));
 }
 
 /** Rounds a non-negative decimal down to a whole number of `step`s ("1.23456", "0.001" -> "1.234"). */

@@ -5,6 +5,7 @@ import {
   divDecimal,
   floorToStep,
   formatAmount,
+  formatCompact,
   formatPlaces,
   formatStep,
   groupThousands,
@@ -76,4 +77,12 @@ Deno.test("formatAmount() keeps every digit and pads to the places asked for", (
   assert.equal(formatAmount("0.123456789", 4), "0.123456789");
   assert.equal(formatAmount("-1.5", 2), "-1.50");
   assert.equal(formatAmount(undefined, 2), "—");
+});
+
+Deno.test("formatCompact() groups thousands below 10,000 and shortens above", () => {
+  assert.equal(formatCompact("3054.62"), "3,054.62");
+  assert.equal(formatCompact("512.5"), "512.5");
+  assert.equal(formatCompact("0.1234567"), "0.1234");
+  assert.equal(formatCompact("12345"), "12.35K");
+  assert.equal(formatCompact(undefined), "—");
 });
