@@ -19,68 +19,12 @@ import {
   type Ticker,
   type Trade,
 } from "./gateway_client.ts";
+import { TtlCache, type TtlCacheOptions } from "@lib/cache";
 
 /** How long a market-data answer serves page views. */
 export const MARKET_DATA_TTL_MS = 1000;
 /** Most distinct reads kept; the oldest is dropped beyond it. */
 export const MARKET_DATA_MAX_ENTRIES = 1000;
-
-export interface TtlCacheOptions {
-  /** How long a loaded value is served. */
-  ttlMs: number;
-  /** Most entries kept (loaded or loading); beyond it the oldest goes. */
-  maxEntries: number;
-  /** The clock. @default {Date.now} */
-  now?: () => number;
-}
-
-interface Entry {
-  value: Promise<unknown>;
-  /** Epoch ms when the value stops being served; Infinity while it loads. */
-  expires: number;
-}
-
-/**
- * Values by key, each loaded once and served for `ttlMs`. Concurrent misses of a key share one
- * load; a failed load is not kept, so the next call tries again.
- */
-export class TtlCache {
-  #entries = new Map<string, Entry>();
-  #ttlMs: number;
-  #maxEntries: number;
-  #now: () => number;
-
-  constructor(options: TtlCacheOptions) {
-    this.#ttlMs = options.ttlMs;
-    this.#maxEntries = Math.max(1, options.maxEntries);
-    this.#now = options.now ?? Date.now;
-  }
-
-  /** Entries held (loaded or loading). */
-  get size(): number {
-    return this.#entries.size;
-  }
-
-  /** The value of `key`: the cached one while fresh, else the result of `load()`. */
-  get<T>(key: string, load: () => Promise<T>): Promise<T> {
-    const held = this.#entries.get(key);
-    if (held && held.expires > this.#now()) return held.value as Promise<T>;
-    if (held) this.#entries.delete(key);
-    const entry: Entry = { value: Promise.resolve().then(load), expires: Infinity };
-    entry.value.then(
-      () => entry.expires = this.#now() + this.#ttlMs,
-      () => {
-        if (this.#entries.get(key) === entry) this.#entries.delete(key);
-      },
-    );
-    this.#entries.set(key, entry);
-    // A Map iterates in insertion order: the first key is the oldest entry.
-    while (this.#entries.size > this.#maxEntries) {
-      this.#entries.delete(this.#entries.keys().next().value!);
-    }
-    return entry.value as Promise<T>;
-  }
-}
 
 /**
  * The server's gateway client, with the public market-data reads cached (see the module). Each

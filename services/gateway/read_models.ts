@@ -13,33 +13,8 @@ import {
   type Ticker,
   type WalletView,
 } from "@lib/contracts";
+import { TtlCache } from "@lib/cache";
 import type { RedisClient } from "@lib/redis";
-
-/** A time-bounded cache where concurrent misses share one load. */
-export class TtlCache<V> {
-  #entries = new Map<string, { value: Promise<V>; until: number }>();
-  constructor(readonly maxEntries = 10_000) {}
-
-  get(key: string, ttlMs: number, load: () => Promise<V>): Promise<V> {
-    if (ttlMs <= 0) return load();
-    const now = performance.now();
-    const hit = this.#entries.get(key);
-    if (hit && hit.until > now) return hit.value;
-    if (this.#entries.size >= this.maxEntries) this.#entries.clear();
-    const value = load();
-    this.#entries.set(key, { value, until: now + ttlMs });
-    value.catch(() => this.#entries.delete(key));
-    return value;
-  }
-
-  delete(key: string): void {
-    this.#entries.delete(key);
-  }
-
-  clear(): void {
-    this.#entries.clear();
-  }
-}
 
 /** The simulator's published status (`<prefix>:sim:status`). */
 export interface SimStatus {
@@ -58,7 +33,7 @@ function parse<T>(text: string | null | undefined): T | undefined {
 
 /** Typed access to the read models. */
 export class ReadModels {
-  #cache = new TtlCache<unknown>();
+  #cache = new TtlCache({ ttlMs: 0, maxEntries: 10_000, now: () => performance.now() });
   #marketsChanged: (() => void)[] = [];
   constructor(
     readonly redis: RedisClient,
@@ -69,7 +44,7 @@ export class ReadModels {
 
   /** Loads through the cache (for public data only). */
   cached<T>(key: string, load: () => Promise<T>, ttlMs = this.cacheMs): Promise<T> {
-    return this.#cache.get(key, ttlMs, load) as Promise<T>;
+    return this.#cache.get(key, load, ttlMs);
   }
 
   /** Forgets cached market specs (after an admin change), and tells the listeners. */
