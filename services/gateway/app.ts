@@ -112,18 +112,14 @@ function unauthenticated(): ApiError {
 const GUESSES = new Set(["INVALID_TOKEN", "INVALID_API_KEY", "INVALID_SIGNATURE"]);
 
 function makeRouter(app: Hono<GatewayEnv>, registry: RouteRegistry, deps: GatewayDeps): RouteFn {
-  const badCredentials = (c: Context): Bucket => ({
-    scope: "credentials",
-    id: deps.clientIp(c),
-    limit: deps.limits.auth,
-  });
+  const badCredentials = (ip: string): Bucket => ({ scope: "credentials", id: ip, limit: deps.limits.auth });
   async function guard(c: Context<GatewayEnv>, auth: AuthLevel, rateLimit?: "auth") {
     let principal: Principal | undefined;
     if (auth !== "none") {
       if (deps.limiter && c.req.header("x-api-key") !== undefined) {
         // an API key is looked up in the database: once an address has sent too many credentials
         // that failed, its key requests are refused before the lookup
-        const bucket = badCredentials(c);
+        const bucket = badCredentials(deps.clientIp(c));
         if (deps.limiter.isOver(bucket)) deps.limiter.check([bucket]);
       }
       try {
@@ -134,10 +130,8 @@ function makeRouter(app: Hono<GatewayEnv>, registry: RouteRegistry, deps: Gatewa
         // keys is as limited as guessing passwords. Their own bucket: logins do not use it up, and a
         // missing or merely expired credential is no guess and is not counted.
         if (deps.limiter && e instanceof ApiError && GUESSES.has(e.code)) {
-          deps.limiter.check([
-            { scope: "ip", id: deps.clientIp(c), limit: deps.limits.ip },
-            badCredentials(c),
-          ]);
+          const ip = deps.clientIp(c);
+          deps.limiter.check([{ scope: "ip", id: ip, limit: deps.limits.ip }, badCredentials(ip)]);
         }
         throw e;
       }

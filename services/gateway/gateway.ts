@@ -65,6 +65,23 @@ export interface GatewayResources {
   connAddress?: (c: Context) => string | undefined;
 }
 
+/**
+ * The client's address of a request, as the rate limits and the WebSocket cap see it: the first
+ * X-Forwarded-For entry behind a trusted proxy, else the connection's own address.
+ */
+export function clientAddressOf(
+  trustProxy: boolean,
+  connAddress?: (c: Context) => string | undefined,
+): (c: Context) => string {
+  return (c) => {
+    if (trustProxy) {
+      const fwd = c.req.header("x-forwarded-for")?.split(",")[0]?.trim();
+      if (fwd) return fwd;
+    }
+    return connAddress?.(c) ?? "unknown";
+  };
+}
+
 /** Fails when commands wait in the stream and the engine's checkpoint has not moved for `stallMs`. */
 export async function engineHealth(redis: RedisClient, prefix: string, stallMs: number) {
   const [checkpoint, last] = await Promise.all([
@@ -152,13 +169,7 @@ export async function buildGateway(s: GatewaySettings, r: GatewayResources) {
         },
         engine: () => engineHealth(redis, s.prefix, s.engineStallMs),
       }),
-    clientIp: (c: Context) => {
-      if (s.trustProxy) {
-        const fwd = c.req.header("x-forwarded-for")?.split(",")[0]?.trim();
-        if (fwd) return fwd;
-      }
-      return r.connAddress?.(c) ?? "unknown";
-    },
+    clientIp: clientAddressOf(s.trustProxy, r.connAddress),
     options: {
       bodyLimitBytes: s.bodyLimitBytes,
       corsOrigins: s.corsOrigins,

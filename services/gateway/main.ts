@@ -23,7 +23,7 @@ import { runMain } from "@lib/service";
 import { ensureUser } from "@lib/users";
 import type { Authenticator } from "./auth.ts";
 import { GatewayConfig, parseLegacyKeys } from "./config.ts";
-import { buildGateway, type GatewayResources } from "./gateway.ts";
+import { buildGateway, clientAddressOf, type GatewayResources } from "./gateway.ts";
 import { createMarketFeed } from "./ws/mod.ts";
 
 function randomHex(bytes: number): string {
@@ -89,10 +89,7 @@ async function main(): Promise<void> {
       return undefined;
     }
   };
-  // the client's address as the rate limits see it (X-Forwarded-For only behind a trusted proxy)
-  const clientAddress = (c: Context) =>
-    (config.KALENCY_TRUST_PROXY ? c.req.header("x-forwarded-for")?.split(",")[0]?.trim() : undefined) ||
-    connAddress(c) || "unknown";
+  const clientAddress = clientAddressOf(config.KALENCY_TRUST_PROXY, connAddress);
   const feed = config.KALENCY_WS
     ? await createMarketFeed({
       redisUrl: config.REDIS_URL,
