@@ -1,28 +1,12 @@
 import assert from "node:assert/strict";
-import type { Candle, Timeframe } from "@lib/contracts";
-import { dbFixture } from "@lib/testing";
+import type { Timeframe } from "@lib/contracts";
+import { dbFixture, sampleCandle } from "@lib/testing";
 import { pruneShortCandles, upsertCandles } from "./pg.ts";
 
 const DAY = 86_400_000;
 const NOW = Date.UTC(2026, 10, 26);
 
-function candle(timeframe: Timeframe, openTime: number): Candle {
-  return {
-    symbol: "BTC-USD",
-    timeframe,
-    openTime,
-    closeTime: openTime + 999,
-    open: "1",
-    high: "1",
-    low: "1",
-    close: "1",
-    volume: "1",
-    quoteVolume: "1",
-    trades: 1,
-    closed: true,
-    source: "trade",
-  };
-}
+const candle = (timeframe: Timeframe, openTime: number) => sampleCandle({ timeframe, openTime });
 
 Deno.test("pruneShortCandles() deletes old 1s and 5s candles only", async () => {
   await using db = await dbFixture();

@@ -3,7 +3,7 @@
  * from a migrated template, so test files run in parallel without touching each other.
  * @module
  */
-import type { OrderAck } from "@lib/contracts";
+import { type Candle, type OrderAck, TIMEFRAME_MS } from "@lib/contracts";
 import { connectRedis, type RedisClient } from "@lib/redis";
 import { connectDb, migrate, MIGRATIONS_DIR, type Sql, withDatabase } from "@lib/db";
 
@@ -177,6 +177,31 @@ export function sampleOrderAck(over: Partial<OrderAck> = {}): OrderAck {
     avgPrice: "0",
     createdAt: 1_764_118_000_000,
     ts: 1_764_118_000_000,
+    ...over,
+  };
+}
+
+/**
+ * A closed trade candle for tests: one BTC-USD trade of 1 at 1, in the 1m bucket opening at
+ * 2026-11-26 00:00 UTC. `over` replaces any field; `closeTime` follows `openTime` and `timeframe`.
+ */
+export function sampleCandle(over: Partial<Candle> = {}): Candle {
+  const timeframe = over.timeframe ?? "1m";
+  const openTime = over.openTime ?? Date.UTC(2026, 10, 26);
+  return {
+    symbol: "BTC-USD",
+    timeframe,
+    openTime,
+    closeTime: openTime + TIMEFRAME_MS[timeframe] - 1,
+    open: "1",
+    high: "1",
+    low: "1",
+    close: "1",
+    volume: "1",
+    quoteVolume: "1",
+    trades: 1,
+    closed: true,
+    source: "trade",
     ...over,
   };
 }

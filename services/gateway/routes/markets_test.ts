@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { candleKeys } from "@lib/candles";
 import { type Candle, keys, type Ticker } from "@lib/contracts";
+import { sampleCandle } from "@lib/testing";
 import { engineAvailable, gatewayFixture } from "../testing.ts";
 
 Deno.test({
@@ -157,21 +158,7 @@ Deno.test({
       const to = Math.floor(Date.now() / 60_000) * 60_000 - 60_000;
       const from = to - 1439 * 60_000; // a day of minutes, the original UI's widest range
       // one trade at `from`: the buckets after it are filled flat up to now
-      const first: Candle = {
-        symbol: "BTC-USD",
-        timeframe: "1m",
-        openTime: from,
-        closeTime: from + 59_999,
-        open: "1",
-        high: "1",
-        low: "1",
-        close: "1",
-        volume: "1",
-        quoteVolume: "1",
-        trades: 1,
-        closed: true,
-        source: "trade",
-      };
+      const first = sampleCandle({ openTime: from });
       const key = candleKeys.closed(gw.prefix, { symbol: "BTC-USD", timeframe: "1m", source: "trade" });
       await gw.redis.zAdd(key, { score: from, value: JSON.stringify(first) });
       // empty parameters count as absent, as the original read them
