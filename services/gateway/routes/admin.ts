@@ -64,7 +64,7 @@ export function adminRoutes(route: RouteFn, deps: GatewayDeps): void {
     const status = await deps.reads.simStatus();
     // no status: no simulator is running to apply anything, whatever was requested
     if (!requested || !status) return status;
-    const applied = status?.lastControlId;
+    const applied = status.lastControlId;
     if (applied !== undefined && compareStreamIds(applied, requested.id) >= 0) {
       requested = undefined;
       return status;
@@ -74,7 +74,6 @@ export function adminRoutes(route: RouteFn, deps: GatewayDeps): void {
   async function running(): Promise<boolean> {
     return (await simStatus())?.running ?? false;
   }
-  /** The symbol as written in the path, for the original's response shape. */
   /** A market to list, from the ensure request's filters and the defaults (see market_defaults.ts). */
   async function newMarket(symbol: string, body: EnsureRequest, markets: MarketSpec[]): Promise<MarketSpec> {
     const [base, quote] = symbol.split("-");
@@ -131,6 +130,7 @@ export function adminRoutes(route: RouteFn, deps: GatewayDeps): void {
     }
   }
 
+  /** The symbol as written in the path, for the original's response shape. */
   function rawSymbol(c: { req: { param(name: string): string | undefined } }): string {
     return c.req.param("symbol") ?? "";
   }
