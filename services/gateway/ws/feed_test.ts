@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { type Candle, keys, STREAMS, type Tick, type Ticker, type WalletView } from "@lib/contracts";
 import { publishBatch } from "@lib/redis";
 import { waitFor } from "@lib/testing";
-import { BookWriter, orderEvent, replayBook, startFeed, trade, walletEvent } from "./_testing.ts";
+import { BookWriter, orderEvent, replayBook, startFeed, TOKENS, trade, walletEvent } from "./_testing.ts";
 import { OPS_BURST } from "./protocol.ts";
 
 function candle(symbol: string, timeframe: Candle["timeframe"], close: string): Candle {
@@ -332,6 +332,45 @@ Deno.test("/v1/ws private channels: own orders and wallet only, admins may watch
 
   const bad = await f.client("/v1/ws?token=nope");
   assert.equal((await bad.take((m) => m.type === "error")).code, "AUTH_FAILED");
+});
+
+Deno.test("/v1/ws checks a connection's token again at each private subscribe: expiry, revocation, role", async () => {
+  await using f = await startFeed();
+  TOKENS["tok-carol"] = { userId: "carol", role: "admin" };
+  try {
+    const carol = await f.client();
+    assert.equal((await carol.request({ op: "auth", token: "tok-carol" })).role, "admin");
+    assert.equal((await carol.request({ op: "subscribe", channels: ["wallet.alice"] })).type, "subscribed");
+
+    // demoted: REST sees a user from the next token on, and so does the next subscribe
+    TOKENS["tok-carol"] = { userId: "carol", role: "user" };
+    const demoted = await carol.request({ op: "subscribe", channels: ["orders.alice"] }, "error");
+    assert.equal(demoted.code, "FORBIDDEN");
+    assert.equal((await carol.request({ op: "subscribe", channels: ["orders"] })).channel, "orders.carol");
+
+    // expired or revoked: the connection is anonymous from here on; public channels still open
+    delete TOKENS["tok-carol"];
+    carol.send({ op: "subscribe", channels: ["wallet", "trades.BTC-USD"], id: "late" });
+    const lapsed = await carol.take((m) => m.id === "late" && m.code === "AUTH_FAILED");
+    assert.match(lapsed.message, /expired or was revoked: send \{"op":"auth"\} with a new token/);
+    assert.equal((await carol.take((m) => m.id === "late" && m.code === "AUTH_REQUIRED")).channel, "wallet");
+    assert.equal(
+      (await carol.take((m) => m.id === "late" && m.type === "subscribed")).channel,
+      "trades.BTC-USD",
+    );
+
+    // an anonymous unsubscribe of a private channel holds nothing to end: it is answered, not refused
+    const anon = await f.client();
+    assert.deepEqual(await anon.request({ op: "unsubscribe", channels: ["orders"], id: 1 }), {
+      type: "unsubscribed",
+      channel: "orders",
+      id: 1,
+    });
+    const empty = await anon.request({ op: "subscribe", channels: [""] }, "error");
+    assert.equal(empty.channel, "", "the error echoes the name as sent, even an empty one");
+  } finally {
+    delete TOKENS["tok-carol"];
+  }
 });
 
 Deno.test("/v1/ws ticker and ticks channels", async () => {

@@ -43,6 +43,8 @@ export class Client {
   static #next = 1;
   readonly id = Client.#next++;
   identity: Identity | undefined;
+  /** The token that gave `identity`: checked again before each private subscribe. */
+  credential: string | undefined;
   /** Channels subscribed (live or waiting for their snapshot). */
   readonly subs = new Set<string>();
   /** Last position sent per ordered channel. */

@@ -79,7 +79,10 @@ export const msg = {
   authenticated: (identity: Identity, id: Id) =>
     withId({ type: "authenticated", userId: identity.userId, role: identity.role }, id),
   error: (code: ErrorCode, message: string, id: Id, channel?: string) =>
-    withId(channel ? { type: "error", code, message, channel } : { type: "error", code, message }, id),
+    withId(
+      channel !== undefined ? { type: "error", code, message, channel } : { type: "error", code, message },
+      id,
+    ),
   pong: (ts: number, id: Id) => withId({ type: "pong", ts }, id),
   heartbeat: (ts: number) => `{"type":"heartbeat","ts":${ts}}`,
   /** A data message of a channel; `extra` fields (book: `seq`) sit beside `data`. */

@@ -118,6 +118,7 @@ export function createRoutes(deps: RouteDeps): Hono {
             opened(address);
             client = attach(client, "v1", ws);
             client.identity = identity;
+            if (identity) client.credential = token;
             hub.reply(client, msg.welcome(deps.heartbeatMs));
             if (identity) hub.reply(client, msg.authenticated(identity, undefined));
             else if (token) {

@@ -16,6 +16,8 @@ import {
 } from "./protocol.ts";
 
 const utf8 = new TextEncoder();
+/** `orders`, `wallet` and their `.{userId}` forms, in any case. */
+const PRIVATE_CHANNEL = /^(orders|wallet)(\.|$)/i;
 
 /** Size of a text frame in UTF-8 bytes; counted only when its length in UTF-16 units leaves doubt. */
 function overLimit(data: string): boolean {
@@ -46,6 +48,31 @@ export function createSession(deps: SessionDeps): (c: Client, data: unknown) => 
       deps.onError(e);
       return undefined;
     }
+  }
+
+  /**
+   * Checks the connection's token again before a private subscribe: an access token that expired,
+   * an API key revoked or a role changed since the `auth` count from here on, as they do in REST.
+   * Subscriptions already open stay (docs/websocket.md).
+   */
+  async function recheckIdentity(c: Client, id: string | number | undefined): Promise<void> {
+    const now = c.credential === undefined ? undefined : await identify(c.credential);
+    if (c.closed) return;
+    if (now) {
+      c.identity = now;
+      return;
+    }
+    c.identity = undefined;
+    c.credential = undefined;
+    hub.reply(
+      c,
+      msg.error(
+        "AUTH_FAILED",
+        'the login of this connection expired or was revoked: send {"op":"auth"} with a new token ' +
+          "(the connection is anonymous now; subscriptions already open stay)",
+        id,
+      ),
+    );
   }
 
   async function handle(c: Client, data: unknown): Promise<void> {
@@ -81,6 +108,7 @@ export function createSession(deps: SessionDeps): (c: Client, data: unknown) => 
           );
         }
         c.identity = identity;
+        c.credential = op.token;
         // a different user: private channels it may not see end here
         for (const name of [...c.subs]) {
           const ref = parseChannel(name, identity);
@@ -92,6 +120,10 @@ export function createSession(deps: SessionDeps): (c: Client, data: unknown) => 
         return hub.reply(c, msg.authenticated(identity, op.id));
       }
       case "subscribe":
+        if (c.identity && op.channels.some((raw) => PRIVATE_CHANNEL.test(raw))) {
+          await recheckIdentity(c, op.id);
+          if (c.closed) return;
+        }
         for (const raw of op.channels) {
           const r = resolveChannel(raw, c.identity);
           if (!r.ok) {
@@ -135,6 +167,11 @@ export function createSession(deps: SessionDeps): (c: Client, data: unknown) => 
       case "unsubscribe":
         for (const raw of op.channels) {
           const r = parseChannel(raw, c.identity);
+          if (!r.ok && r.code === "AUTH_REQUIRED") {
+            // plain `orders` without a login: nothing of it can be held, so there is nothing to end
+            hub.reply(c, msg.unsubscribed(raw, op.id));
+            continue;
+          }
           if (!r.ok) {
             hub.reply(c, msg.error(r.code, r.message, op.id, raw));
             continue;
