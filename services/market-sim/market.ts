@@ -59,14 +59,18 @@ export function toUnits(text: string): bigint {
   return parseUnits(`${int}.${frac.slice(0, SCALE)}`, SCALE);
 }
 
-/** Exact price text of a number of ticks. */
+/** Exact price text of a number of ticks, in shortest form ("64909", not "64909.00"), as every amount Kalency sends. */
 export function priceText(m: Market, ticks: number): string {
-  return fromSteps(ticks, m.spec.tickSize);
+  return trimZeros(fromSteps(ticks, m.spec.tickSize));
 }
 
-/** Exact quantity text of a number of lots. */
+/** Exact quantity text of a number of lots, in shortest form. */
 export function qtyText(m: Market, lots: number): string {
-  return fromSteps(lots, m.spec.stepSize);
+  return trimZeros(fromSteps(lots, m.spec.stepSize));
+}
+
+function trimZeros(text: string): string {
+  return text.includes(".") ? text.replace(/\.?0+$/, "") : text;
 }
 
 /** Base amount of `lots`, in 10^-18 units. */

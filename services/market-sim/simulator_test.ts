@@ -111,8 +111,16 @@ Deno.test("Simulator: ticks carry tick-rounded prices, simulated time and the re
   assert.equal(out.ticks.length, 3);
   const btc = out.ticks[0];
   assert.equal(btc.symbol, "BTC-USD");
-  assert.match(btc.price, /^\d+\.\d{2}$/);
+  assert.match(btc.price, /^\d+(\.\d{1,2})?$/);
   assert.equal(btc.ts, T0);
+  // every amount in its shortest form, as the rest of the system sends them: "64909", not "64909.00"
+  const { ticks, commands } = run(makeSim(), 400);
+  const amounts = [
+    ...ticks.flatMap((t) => [t.price, t.volume]),
+    ...commands.flatMap((c) => c.type === "place" ? [c.price, c.qty].filter((v) => v !== undefined) : []),
+  ].map(String);
+  assert.ok(amounts.length > 1000);
+  assert.deepEqual(amounts.filter((a) => /\.\d*0$/.test(a)), [], "no trailing zeros");
   assert.equal(btc.regime, "normal");
   assert.equal(sim.step(T0 + 250).ticks[0].ts, T0 + 250);
 });
@@ -151,10 +159,10 @@ Deno.test("Simulator: ensure adds a symbol at the engine's start price, or at th
   const sim = makeSim();
   const lookup: MarketLookup = { spec: (s) => (s === "SOL-USD" ? sol : undefined) };
   assert.equal(sim.applyControl({ action: "ensure", symbol: "sol-usd", ts: 0 }, lookup).applied, true);
-  assert.equal(sim.status(T0).symbols.find((s) => s.symbol === "SOL-USD")!.price, "150.00");
+  assert.equal(sim.status(T0).symbols.find((s) => s.symbol === "SOL-USD")!.price, "150");
   const r = sim.applyControl({ action: "ensure", symbol: "DOGE-USD", ts: 0 }, lookup);
   assert.ok(r.applied && /default filters/.test(r.message));
-  assert.equal(sim.status(T0).symbols.find((s) => s.symbol === "DOGE-USD")!.price, "65000.00");
+  assert.equal(sim.status(T0).symbols.find((s) => s.symbol === "DOGE-USD")!.price, "65000");
   assert.equal(sim.applyControl({ action: "ensure", symbol: "bad", ts: 0 }, lookup).applied, false);
   // ensuring a paused symbol resumes it
   sim.applyControl({ action: "pause", symbol: "SOL-USD", ts: 0 }, lookup);
