@@ -209,8 +209,19 @@ export class ApiKeyService {
         "X-API-Key requests must be signed: send X-Timestamp (ms) and X-Signature (hex HMAC-SHA256); see /docs",
       );
     }
-    if (!h.timestamp || !/^\d{1,16}$/.test(h.timestamp)) {
-      throw new ApiError(401, "INVALID_TIMESTAMP", "X-Timestamp must be milliseconds since the epoch");
+    if (!h.timestamp) {
+      throw new ApiError(
+        401,
+        "INVALID_TIMESTAMP",
+        "X-Timestamp is missing: send the signing time in ms since the epoch",
+      );
+    }
+    if (!/^\d{1,16}$/.test(h.timestamp)) {
+      throw new ApiError(
+        401,
+        "INVALID_TIMESTAMP",
+        "X-Timestamp must be milliseconds since the epoch (digits only)",
+      );
     }
     let window = this.options.recvWindowMs;
     if (h.recvWindow !== undefined) {
@@ -280,7 +291,8 @@ export class ApiKeyService {
       throw new ApiError(
         401,
         "REPLAYED_REQUEST",
-        "This signed request was already received; sign each request anew",
+        "This signed request was already received; sign each request anew, with an X-Timestamp later " +
+          "than the key's last one (identical requests signed in the same millisecond sign alike)",
       );
     }
     this.#touch(h.keyId);

@@ -4,6 +4,8 @@ import { secureHeaders } from "hono/secure-headers";
 import { API_SECURITY_HEADERS, SECURE_HEADERS } from "./app.ts";
 import { gatewayFixture } from "./testing.ts";
 import { openApiPath } from "./openapi.ts";
+import { SIGNING_EXAMPLES } from "./signing_guide.ts";
+import { apiKeySignature, canonicalRequest } from "@lib/users";
 
 Deno.test("createApp() documents every registered route in /v1/openapi.json", async () => {
   await using gw = await gatewayFixture({ feed: true });
@@ -59,6 +61,8 @@ Deno.test("createApp() documents every registered route in /v1/openapi.json", as
   assert.ok(schema.properties.volatility && schema.properties.intervalMs);
   const symbolSchema = schema.properties.symbols.items;
   assert.notEqual(symbolSchema.additionalProperties, false, "per-symbol fields pass too");
+  const order = r.json.paths["/v1/orders"].post.requestBody.content["application/json"].schema;
+  assert.deepEqual(order.properties.price.anyOf, [{ type: "string" }, { type: "number" }], "no {} branch");
   assert.ok(symbolSchema.properties.profile && symbolSchema.properties.volatility);
 });
 
@@ -70,6 +74,22 @@ Deno.test("GET /docs renders every operation without external resources", async 
   assert.match(r.text, /\/v1\/orders\/\{orderId\}/);
   assert.match(r.text, /\/v1\/auth\/signup/);
   assert.doesNotMatch(r.text, /<script[^>]+src=|https?:\/\/cdn/);
+  assert.match(r.text, /<section id="auth"><h2>Authentication<\/h2>/);
+  assert.match(r.text, /X-Signature {4}lowercase hex HMAC-SHA256/, "how to sign, in the API's own docs");
+});
+
+Deno.test("the signing examples of /docs and docs/auth.md are what the signing code gives", async () => {
+  await using gw = await gatewayFixture();
+  const doc = (await gw.call("GET", "/v1/openapi.json")).json;
+  const guide: string = doc.components.securitySchemes.apiKey.description;
+  const authMd = await Deno.readTextFile(new URL("../../docs/auth.md", import.meta.url));
+  for (const { secret, signature, ...request } of SIGNING_EXAMPLES) {
+    assert.equal(await apiKeySignature(secret, request), signature, `${request.method} ${request.path}`);
+    assert.ok(guide.includes(`X-Signature: ${signature}`), `${signature} in the OpenAPI document`);
+    assert.ok(authMd.includes(signature), `${signature} in docs/auth.md`);
+    const canonical = canonicalRequest(request).replaceAll("\n", "\\n");
+    assert.ok(guide.includes(canonical), `the canonical string ${canonical} in the OpenAPI document`);
+  }
 });
 
 Deno.test("errors are problem+json: unknown route 404, malformed JSON 400, body too large 413", async (t) => {

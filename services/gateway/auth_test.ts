@@ -268,6 +268,7 @@ Deno.test("API keys: create once, list without secrets, sign requests, refuse re
     const replay = await gw.call("GET", "/v1/me", req);
     assert.equal(replay.status, 401);
     assert.equal(replay.json.code, "REPLAYED_REQUEST");
+    assert.match(replay.json.detail, /an X-Timestamp later than the key's last one/);
     // the accepted request is the key's last use
     const used = await waitFor(async () => {
       const list = await gw.call("GET", "/v1/api-keys", { headers: s.headers });
@@ -339,6 +340,14 @@ Deno.test("API keys: create once, list without secrets, sign requests, refuse re
       headers: { ...oldForm.headers, "x-recv-window": "3000" },
     });
     assert.equal(unsignedWindow.status, 200, "within the default window, the old form still works");
+    const { "x-timestamp": _, ...noTimestamp } = oldForm.headers;
+    const missing = await gw.call("GET", "/v1/me", { headers: noTimestamp });
+    assert.equal(missing.json.code, "INVALID_TIMESTAMP");
+    assert.match(missing.json.detail, /X-Timestamp is missing/);
+    const seconds = await gw.call("GET", "/v1/me", {
+      headers: { ...oldForm.headers, "x-timestamp": "1764118000.5" },
+    });
+    assert.match(seconds.json.detail, /must be milliseconds since the epoch \(digits only\)/);
     const exponent = await gw.call("GET", "/v1/me", { headers: { ...wide, "x-recv-window": "3e4" } });
     assert.equal(exponent.json.code, "INVALID_RECV_WINDOW", "digits only");
     const tooWide = await gw.call("GET", "/v1/me", { headers: { ...wide, "x-recv-window": "90000" } });

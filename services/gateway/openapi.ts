@@ -5,6 +5,7 @@
  * @module
  */
 import { z } from "zod";
+import { SIGNING_GUIDE } from "./signing_guide.ts";
 
 export type AuthLevel = "none" | "user" | "admin";
 export type Method = "get" | "post" | "put" | "patch" | "delete";
@@ -58,7 +59,26 @@ function jsonSchema(schema: z.ZodType, io: "input" | "output"): Record<string, u
     unknown
   >;
   delete s.$schema;
-  return s;
+  return withoutOpenBranches(s) as Record<string, unknown>;
+}
+
+/**
+ * Drops the `{}` branches of every anyOf: JSON Schema has no form for a class instance (the parsed
+ * JSON number text a Decimal also takes), and `{}` would say that anything goes.
+ */
+function withoutOpenBranches(node: unknown): unknown {
+  if (Array.isArray(node)) return node.map(withoutOpenBranches);
+  if (typeof node !== "object" || node === null) return node;
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(node)) out[k] = withoutOpenBranches(v);
+  if (Array.isArray(out.anyOf)) {
+    const kept = out.anyOf.filter((b) => typeof b !== "object" || b === null || Object.keys(b).length > 0);
+    if (kept.length === 1) {
+      delete out.anyOf;
+      Object.assign(out, kept[0]);
+    } else out.anyOf = kept;
+  }
+  return out;
 }
 
 const Problem = z.object({
@@ -176,12 +196,20 @@ export function openApiDocument(
     components: {
       schemas: { Problem: jsonSchema(Problem, "output") },
       securitySchemes: {
-        bearer: { type: "http", scheme: "bearer", bearerFormat: "JWT" },
+        bearer: {
+          type: "http",
+          scheme: "bearer",
+          bearerFormat: "JWT",
+          description: "Authorization: Bearer <accessToken>, from POST /v1/auth/signup or /v1/auth/login. " +
+            "An access token lasts expiresIn seconds (15 minutes by default; then 401 TOKEN_EXPIRED); " +
+            "POST /v1/auth/refresh with the " +
+            "refreshToken gives a new pair.",
+        },
         apiKey: {
           type: "apiKey",
           in: "header",
           name: "X-API-Key",
-          description: "With X-Timestamp and X-Signature (HMAC-SHA256); see docs/auth.md",
+          description: SIGNING_GUIDE,
         },
       },
     },
@@ -191,6 +219,18 @@ export function openApiDocument(
 
 function esc(s: string): string {
   return s.replace(/[&<>"']/g, (ch) => `&#${ch.charCodeAt(0)};`);
+}
+
+/** The security schemes with their descriptions (the API-key one says how to sign). */
+function authSection(doc: Record<string, unknown>): string {
+  const schemes = (doc.components as { securitySchemes?: Record<string, Record<string, string>> })
+    .securitySchemes ?? {};
+  const items = Object.entries(schemes).map(([name, s]) =>
+    `<h3><code>${esc(name)}</code>: ${
+      esc(s.type === "http" ? `${s.scheme} ${s.bearerFormat ?? ""}` : `${s.name} header`)
+    }</h3>${s.description ? `<pre class="guide">${esc(s.description)}</pre>` : ""}`
+  ).join("");
+  return `<section id="auth"><h2>Authentication</h2>${items}</section>`;
 }
 
 /** A self-contained HTML page listing every operation of an OpenAPI document with its schemas. */
@@ -259,10 +299,12 @@ main{flex:1;padding:16px 28px;max-width:980px}section{border-top:1px solid #ddd;
 .auth{font-size:12px;color:#555;border:1px solid #bbb;border-radius:3px;padding:1px 5px}
 pre{background:#f6f8fa;padding:8px;overflow:auto;font-size:12px;max-height:360px}
 table{border-collapse:collapse;font-size:13px}td,th{border:1px solid #ddd;padding:3px 6px;text-align:left;vertical-align:top}
-.err{color:#666;font-size:13px}
+.err{color:#666;font-size:13px}.guide{max-height:none;white-space:pre-wrap}
 </style></head><body><nav><strong>${esc(info.title)} ${esc(info.version)}</strong>
-<p><a href="/v1/openapi.json">openapi.json</a></p><ul>${toc.join("")}</ul></nav>
-<main><h1>${esc(info.title)} API</h1><p>${esc(info.description ?? "")}</p>${
+<p><a href="/v1/openapi.json">openapi.json</a> · <a href="#auth">Authentication</a></p><ul>${
+    toc.join("")
+  }</ul></nav>
+<main><h1>${esc(info.title)} API</h1><p>${esc(info.description ?? "")}</p>${authSection(doc)}${
     sections.join("\n")
   }</main></body></html>`;
 }
