@@ -48,7 +48,10 @@ function isPositive(text: string): boolean {
 
 export const PlaceOrderRequest = z.object({
   clientOrderId: z.preprocess((v) => v === "" ? undefined : v, ClientOrderId.optional())
-    .describe("Your id for the order; a retry with the same id returns the first order (idempotent)"),
+    .describe(
+      "Your id for the order; a retry with the same id returns the first order (idempotent). " +
+        'An empty string counts as none (the original\'s clients send "")',
+    ),
   userId: z.string().optional().describe("Optional; must equal the authenticated user"),
   symbol: SymbolIn,
   side: upper(Side).describe("BUY or SELL, in any case"),
@@ -76,6 +79,9 @@ export const PlaceOrderRequest = z.object({
       );
     }
     if (o.postOnly) issue("postOnly", "is allowed only for LIMIT orders");
+    if (o.timeInForce === "FOK") {
+      issue("timeInForce", "FOK is allowed only for LIMIT orders (a MARKET order is always IOC)");
+    }
     if (o.qty === undefined && o.quoteQty === undefined) {
       issue("qty", "a MARKET order needs qty (or quoteQty for a BUY)");
     }
@@ -98,10 +104,18 @@ export type PlaceOrderRequest = z.output<typeof PlaceOrderRequest>;
 export const OrderIdParams = z.object({ orderId: z.string().min(1).max(64) });
 export const SymbolParams = z.object({ symbol: SymbolIn });
 
-export const CancelQuery = z.object({
+// Strict: without orderId or clientOrderId this cancels every open order on the symbol, so a
+// misspelled `orderid=` must be refused, not read as "cancel all".
+export const CancelQuery = z.strictObject({
   symbol: SymbolIn.describe("Market of the orders to cancel"),
   clientOrderId: ClientOrderId.optional().describe("Cancel only the order with this clientOrderId"),
   orderId: z.string().min(1).max(64).optional().describe("Cancel only this order"),
+}, {
+  error: (i) =>
+    i.code === "unrecognized_keys"
+      ? `unknown parameter ${i.keys.map((k) => `"${k}"`).join(", ")}: this route takes symbol, and ` +
+        "orderId or clientOrderId (with neither, it cancels every open order on the symbol)"
+      : undefined,
 });
 
 export const OpenOrdersQuery = z.object({ symbol: emptyIsAbsent(SymbolIn) });
@@ -154,6 +168,15 @@ export const TimeParam = z.string().transform((v, ctx) => {
     ctx.addIssue({
       code: "custom",
       message: `must be RFC 3339 (2026-01-02T03:04:05Z) or epoch ms, got "${v}"`,
+    });
+    return z.NEVER;
+  }
+  if (!/^\d+$/.test(t) && !/(Z|[+-]\d{2}:\d{2})$/i.test(t)) {
+    // without an offset Date.parse reads the server's local time: refuse rather than guess
+    ctx.addIssue({
+      code: "custom",
+      message:
+        `needs a time zone: end it with Z for UTC or an offset like +02:00 (2026-01-02T03:04:05Z), got "${v}"`,
     });
     return z.NEVER;
   }

@@ -11,9 +11,16 @@ import { ApiError, type FieldError } from "./errors.ts";
 /** zod's wording, made to say what is allowed where zod's own sentence does not. */
 function message(i: z.core.$ZodIssue): string {
   if (i.code === "invalid_type" && /received undefined/.test(i.message)) return `is required (${i.expected})`;
+  // a missing enum field (parsed with reportInput): say it is missing, then what it takes
+  if (i.code === "invalid_value" && "input" in i && i.input === undefined) {
+    return `is required: one of ${i.values.map(String).join(", ")}`;
+  }
   // the only unions in request schemas are decimals: a string or a JSON number
   if (i.code === "invalid_union") return `must be a decimal, as a string like "12.5" or a JSON number`;
-  if (i.code === "unrecognized_keys") return `${i.message} (${i.keys.join(", ")})`;
+  if (i.code === "unrecognized_keys") {
+    // a schema's own message says what is allowed; zod's says only "Unrecognized key(s)"
+    return i.message.startsWith("Unrecognized key") ? `${i.message} (${i.keys.join(", ")})` : i.message;
+  }
   // zod says "Too small: expected string to have >=1 characters"; say it as a person would
   if (i.code === "too_small" || i.code === "too_big") {
     const limit = Number(i.code === "too_small" ? i.minimum : i.maximum);
@@ -64,7 +71,7 @@ function refuseNul(value: unknown, where: string): void {
 
 /** Parses a value with a schema or throws a 400 `VALIDATION_FAILED` problem. */
 export function parseWith<S extends z.ZodType>(schema: S, value: unknown, where: string): z.output<S> {
-  const r = schema.safeParse(value);
+  const r = schema.safeParse(value, { reportInput: true });
   if (r.success) return r.data;
   const errors = fieldErrors(r.error, where);
   const first = errors[0];

@@ -1,4 +1,4 @@
-import type { WalletView } from "@lib/contracts";
+import type { Execution, WalletView } from "@lib/contracts";
 import { fillsFromLedger, postingsHistory } from "@lib/ledger";
 import { findUser } from "@lib/users";
 import type { GatewayDeps, RouteFn } from "../app.ts";
@@ -111,6 +111,30 @@ export function accountRoutes(route: RouteFn, deps: GatewayDeps): void {
     }
   });
 
+  /**
+   * A user's fills older than `before`, newest first, or undefined when `before` is not one of them.
+   * Redis holds the newest fills (so a page back from a fill made a moment ago works before the
+   * ledger has it); older ones come from the ledger, which keeps them all.
+   */
+  async function fillsBefore(
+    userId: string,
+    before: string,
+    symbol: string | undefined,
+    limit: number,
+  ): Promise<Execution[] | undefined> {
+    const recent = await deps.reads.fills(userId, 1000);
+    const at = recent.findIndex((f) => f.tradeId === before);
+    if (at < 0) return await fillsFromLedger(deps.sql, userId, { symbol, before, limit });
+    const page = recent.slice(at + 1).filter((f) => !symbol || f.symbol === symbol).slice(0, limit);
+    if (page.length === limit) return page;
+    const older = await fillsFromLedger(deps.sql, userId, {
+      symbol,
+      before: recent[recent.length - 1].tradeId,
+      limit: limit - page.length,
+    });
+    return [...page, ...older ?? []];
+  }
+
   const myTrades = {
     summary: "Your fills (as maker or taker), oldest first; `before` pages back through the ledger",
     tags: ["account"],
@@ -125,17 +149,12 @@ export function accountRoutes(route: RouteFn, deps: GatewayDeps): void {
     route({ method: "get", path, ...myTrades }, async (c, { query, principal }) => {
       await checkListedSymbol(deps, query.symbol);
       if (query.before !== undefined) {
-        // older pages: the engine keeps only the newest fills in Redis, the ledger keeps them all
-        const older = await fillsFromLedger(deps.sql, principal.userId, {
-          symbol: query.symbol,
-          before: query.before,
-          limit: query.limit,
-        });
+        const older = await fillsBefore(principal.userId, query.before, query.symbol, query.limit);
         if (!older) {
           throw new ApiError(
             404,
             "UNKNOWN_TRADE",
-            `before=${query.before} is not a fill of yours in the ledger (a fill shows there shortly after it happened)`,
+            `before=${query.before} is not one of your fills`,
             { field: "before" },
           );
         }

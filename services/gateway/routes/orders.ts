@@ -55,7 +55,8 @@ export function precheckOrder(o: PlaceOrderRequest, m: MarketSpec): void {
     throw new ApiError(
       400,
       "PRICE_OUT_OF_BAND",
-      `price ${o.price} is far outside the prices ${m.symbol} trades at; check the price`,
+      `price ${o.price} is above ${highestPrice(m.tickSize)}, the highest price ${m.symbol} can take; ` +
+        "the engine also keeps prices within a band around the last trade",
       { field: "price" },
     );
   }

@@ -176,6 +176,24 @@ Deno.test({
       assert.match(r.json.detail, /orderId or clientOrderId, not both/);
     });
 
+    await t.step("a misspelled id parameter is refused, not read as cancel all", async () => {
+      const placed = await gw.call("POST", "/v1/orders", {
+        headers: maker.headers,
+        body: { symbol: "BTC-USD", side: "SELL", type: "LIMIT", price: "66000", qty: "0.01" },
+      });
+      assert.equal(placed.status, 201, placed.text);
+      for (const key of ["orderid", "order_id", "clientOrderID"]) {
+        const r = await gw.call("DELETE", `/v1/orders?symbol=BTC-USD&${key}=${placed.json.orderId}`, {
+          headers: maker.headers,
+        });
+        assert.equal(r.status, 400, r.text);
+        assert.equal(r.json.code, "VALIDATION_FAILED");
+        assert.match(r.json.detail, new RegExp(`unknown parameter "${key}": this route takes symbol`));
+      }
+      const still = await gw.call("GET", `/v1/orders/${placed.json.orderId}`, { headers: maker.headers });
+      assert.equal(still.json.status, "ACCEPTED", "nothing was canceled");
+    });
+
     await t.step("userId in the body must be the caller", async () => {
       const same = await gw.call("POST", "/v1/orders", {
         headers: maker.headers,
@@ -245,6 +263,46 @@ Deno.test({
         assert.ok(r.json.detail.length > 10);
       });
     }
+
+    await t.step("refusals say what is missing or allowed", async () => {
+      const cases: [string, unknown, string, RegExp][] = [
+        [
+          "missing side",
+          { symbol: "BTC-USD", type: "LIMIT", price: "1", qty: "1" },
+          "side",
+          /^side: is required: one of BUY, SELL$/,
+        ],
+        [
+          "missing type",
+          { symbol: "BTC-USD", side: "BUY", qty: "1" },
+          "type",
+          /^type: is required: one of LIMIT, MARKET$/,
+        ],
+        [
+          "FOK on a MARKET order",
+          { symbol: "BTC-USD", side: "BUY", type: "MARKET", qty: "0.01", timeInForce: "fok" },
+          "timeInForce",
+          /FOK is allowed only for LIMIT orders \(a MARKET order is always IOC\)/,
+        ],
+        [
+          "a price no tick count can hold",
+          limit("SELL", "1000000000000000000000000000000", "0.01"),
+          "price",
+          /is above [0-9.]+, the highest price BTC-USD can take/,
+        ],
+      ];
+      for (const [name, body, field, detail] of cases) {
+        const r = await gw.call("POST", "/v1/orders", { headers: taker.headers, body });
+        assert.equal(r.status, 400, `${name}: ${r.text}`);
+        assert.equal(r.json.field, field, name);
+        assert.match(r.json.detail, detail, name);
+      }
+      const fok = await gw.call("POST", "/v1/orders", {
+        headers: taker.headers,
+        body: { symbol: "BTC-USD", side: "BUY", type: "MARKET", qty: "0.01", timeInForce: "FOK" },
+      });
+      assert.equal(fok.json.code, "VALIDATION_FAILED", "like postOnly on a MARKET order");
+    });
 
     await t.step("orders on a paused market are refused with 422 MARKET_PAUSED", async () => {
       const admin = await gw.admin();
