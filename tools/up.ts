@@ -239,7 +239,10 @@ async function main(): Promise<number> {
     const gatewayPort = portFromEnv("KALENCY_GATEWAY_PORT");
     env.KALENCY_GATEWAY_URL ??= `http://127.0.0.1:${gatewayPort}`;
     const width = Math.max(...specs.map((s) => s.name.length));
-    let gaveUp = false;
+    // a service that keeps exiting while the system starts fails the start at once
+    const failing = new Set<string>();
+    const startFailed = new AbortController();
+    let running = false;
     specs.forEach((s, i) =>
       children.push(supervise(s, i, width, {
         deno,
@@ -247,8 +250,10 @@ async function main(): Promise<number> {
         env,
         colour: tty,
         log: say,
-        onGiveUp: () => {
-          gaveUp = true;
+        onRepeatedFailure: (name) => {
+          if (running) return; // once up, it is retried every 30 s and said so in the log
+          failing.add(name);
+          startFailed.abort();
         },
       }))
     );
@@ -256,17 +261,24 @@ async function main(): Promise<number> {
     const health = await Promise.all(
       specs.map(async (s) => ({
         s,
-        ok: await waitHealthy(host === "0.0.0.0" ? "127.0.0.1" : host, s.port, 90_000, stop.signal),
+        ok: await waitHealthy(
+          host === "0.0.0.0" ? "127.0.0.1" : host,
+          s.port,
+          90_000,
+          AbortSignal.any([stop.signal, startFailed.signal]),
+        ),
       })),
     );
     if (stop.signal.aborted) {
       await shutdown();
       return 0;
     }
-    const bad = health.filter((h) => !h.ok).map((h) => h.s.name);
-    if (bad.length || gaveUp) {
-      throw new UpError(`Not healthy after 90 s: ${bad.join(", ")} (see their logs above)`);
+    if (failing.size) {
+      throw new UpError(`${[...failing].join(", ")} kept exiting while starting (see the logs above)`);
     }
+    const bad = health.filter((h) => !h.ok).map((h) => h.s.name);
+    if (bad.length) throw new UpError(`Not healthy after 90 s: ${bad.join(", ")} (see their logs above)`);
+    running = true;
     const url = (port: number, path = "") => `http://${shownHost}:${port}${path}`;
     const lines = [
       "",

@@ -36,12 +36,29 @@ export interface StartOptions {
   cwd: string;
   env: Record<string, string>;
   colour: boolean;
-  /** Called when a child exits while we are not stopping (after restarts are exhausted too). */
-  onGiveUp: (name: string, code: number) => void;
+  /**
+   * Called when a child exits more than five times in a minute. It is still restarted, every 30 s,
+   * since what stops it (a port another program holds for a while, a database being restarted) may
+   * go away; while the system starts, the caller fails instead.
+   */
+  onRepeatedFailure: (name: string, code: number) => void;
   log: (msg: string) => void;
 }
 
-/** Starts one service; restarts it (up to 5 times a minute) when it exits unexpectedly. */
+/** Most exits in a minute that are restarted at once (with backoff); after that, every 30 s. */
+const FAST_RESTARTS_PER_MINUTE = 5;
+
+/**
+ * The wait before restarting a child that exited for the `exits`-th time within a minute: 0.5 s
+ * doubling to 8 s, then 30 s for as long as it keeps failing. Never "give up": a service that
+ * cannot start now (its port held by another connection, its database restarting) often can later.
+ */
+export function restartDelay(exits: number): number {
+  if (exits > FAST_RESTARTS_PER_MINUTE) return 30_000;
+  return Math.min(500 * 2 ** (Math.max(1, exits) - 1), 8000);
+}
+
+/** Starts one service; restarts it when it exits unexpectedly (see {@linkcode restartDelay}). */
 export function supervise(
   spec: ServiceSpec,
   index: number,
@@ -82,13 +99,14 @@ export function supervise(
       const now = Date.now();
       restarts.push(now);
       while (restarts.length && restarts[0] < now - 60_000) restarts.shift();
-      if (restarts.length > 5) {
-        options.log(`${spec.name} exited with code ${status.code} too often; giving up on it`);
-        options.onGiveUp(spec.name, status.code);
-        return;
-      }
-      const delay = Math.min(500 * 2 ** (restarts.length - 1), 8000);
-      options.log(`${spec.name} exited with code ${status.code}; restarting in ${delay} ms`);
+      const delay = restartDelay(restarts.length);
+      if (restarts.length > FAST_RESTARTS_PER_MINUTE) {
+        options.log(
+          `${spec.name} keeps failing (${restarts.length} exits within a minute, the last with code ${status.code}; ` +
+            `see its log above); trying again every ${delay / 1000} s`,
+        );
+        options.onRepeatedFailure(spec.name, status.code);
+      } else options.log(`${spec.name} exited with code ${status.code}; restarting in ${delay} ms`);
       await new Promise((r) => setTimeout(r, delay));
       if (!stopping) launch();
     });
