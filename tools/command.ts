@@ -4,6 +4,7 @@
  * terminal, plain text when piped, and one JSON object per line with `--json`.
  * @module
  */
+import { keys } from "@lib/contracts";
 import { connectRedis, type RedisClient } from "@lib/redis";
 import { connectDb, type Sql } from "@lib/db";
 import { createStyle, type Style } from "./format.ts";
@@ -157,6 +158,11 @@ export function redactUrl(url: string): string {
 }
 
 /** A Redis connection for a command; disposing closes it. Fails fast with a clear message. */
+/** The symbols the matching engine lists under a prefix, sorted. */
+export async function knownMarkets(redis: RedisClient, prefix: string): Promise<string[]> {
+  return (await redis.hKeys(keys.markets(prefix))).map(String).sort();
+}
+
 export async function openRedis(ctx: CommandContext): Promise<RedisClient & AsyncDisposable> {
   let client: RedisClient;
   try {

@@ -12,6 +12,7 @@ import {
   expectPositionals,
   flag,
   intOption,
+  knownMarkets,
   openRedis,
   type ParsedArgs,
   sleep,
@@ -134,10 +135,6 @@ export async function readBook(
     throw new Error(`the book of ${symbol} does not match its contract: ${r.error.issues[0]?.message}`);
   }
   return r.data;
-}
-
-async function knownMarkets(redis: RedisClient, prefix: string): Promise<string[]> {
-  return (await redis.hKeys(keys.markets(prefix))).map(String).sort();
 }
 
 async function run(ctx: CommandContext, args: ParsedArgs): Promise<number> {

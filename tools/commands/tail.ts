@@ -10,6 +10,7 @@ import {
   type CommandContext,
   expectPositionals,
   intOption,
+  knownMarkets,
   openRedis,
   type ParsedArgs,
   stringOption,
@@ -138,6 +139,13 @@ async function run(ctx: CommandContext, args: ParsedArgs): Promise<number> {
   const follow = start.kind === "live" || (start.kind === "after" && args.values.follow !== false);
   await using redis = await openRedis(ctx);
   const { out } = ctx;
+  if (filter.symbol !== undefined) {
+    // a symbol no market has would match nothing and print nothing: say so instead
+    const markets = await knownMarkets(redis, ctx.options.prefix);
+    if (markets.length && !markets.includes(filter.symbol)) {
+      throw new UsageError(`unknown market ${filter.symbol}; markets: ${markets.join(", ")}`);
+    }
+  }
   let printed = 0;
   const print = (e: ShownEntry) => {
     out.record(entryRecord(e), formatEntry(e, out.style));
@@ -146,6 +154,9 @@ async function run(ctx: CommandContext, args: ParsedArgs): Promise<number> {
 
   if (start.kind === "last") {
     for (const e of await readLast(redis, stream, start.count, filter)) print(e);
+    if (printed === 0 && !(await redis.exists(stream.key))) {
+      out.error(`${stream.key} does not exist: nothing was ever written to it (see: streams)`);
+    }
     return 0;
   }
   let cursor: string;

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { streamKey, STREAMS } from "@lib/contracts";
+import { keys, streamKey, STREAMS } from "@lib/contracts";
 import { publish, publishBatch, publishPacked } from "@lib/redis";
 import { redisFixture, waitFor } from "@lib/testing";
 import { execution, jsonLines, orderAck, tools, toolsLive } from "../test_util.ts";
@@ -76,6 +76,21 @@ Deno.test("tail filters by symbol, user and type", async () => {
     prefix: fx.prefix,
   });
   assert.deepEqual(canceled.stdout.match(/ord-\d/g), ["ord-8"]);
+});
+
+Deno.test("tail names an unknown market and a stream that does not exist instead of printing nothing", async () => {
+  await using fx = await redisFixture("tail");
+  await fx.redis.hSet(keys.markets(fx.prefix), { "BTC-USD": "{}", "ETH-USD": "{}" });
+  await publishBatch(fx.redis, fx.prefix, STREAMS.executions, [execution({ tradeId: "trd-1" })]);
+  const doge = await tools(["tail", "executions", "--count", "5", "--symbol", "doge-usd"], {
+    prefix: fx.prefix,
+  });
+  assert.equal(doge.code, 2, "a usage error");
+  assert.match(doge.stderr, /unknown market DOGE-USD; markets: BTC-USD, ETH-USD/);
+  const nobody = await tools(["tail", "replies:nobody", "--count", "1"], { prefix: fx.prefix });
+  assert.equal(nobody.code, 0);
+  assert.equal(nobody.stdout, "");
+  assert.match(nobody.stderr, /:stream:replies:nobody does not exist: nothing was ever written to it/);
 });
 
 Deno.test("tail --from ID includes that entry; --since reads from a time; --no-follow stops at the end", async () => {

@@ -10,6 +10,8 @@ const DEFAULTS: Record<string, string> = {
   KALENCY_PREFIX: "kalency:v1",
   REDIS_URL: DEFAULT_REDIS_URL,
   DATABASE_URL: DEFAULT_DATABASE_URL,
+  // `load` places its orders through this gateway
+  KALENCY_GATEWAY_URL: "http://127.0.0.1:8080",
 };
 
 /**

@@ -4,7 +4,11 @@ import { toolsHint } from "./banner.ts";
 Deno.test("toolsHint() carries the settings that differ from the defaults, quoted for the shell", () => {
   assert.equal(toolsHint({}, "tail executions"), "deno task tools tail executions");
   assert.equal(
-    toolsHint({ KALENCY_PREFIX: "kalency:v1", REDIS_URL: "redis://127.0.0.1:6379" }, "streams"),
+    toolsHint({
+      KALENCY_PREFIX: "kalency:v1",
+      REDIS_URL: "redis://127.0.0.1:6379",
+      KALENCY_GATEWAY_URL: "http://127.0.0.1:8080",
+    }, "streams"),
     "deno task tools streams",
     "defaults need no mention",
   );
@@ -14,8 +18,9 @@ Deno.test("toolsHint() carries the settings that differ from the defaults, quote
       REDIS_URL: "redis://127.0.0.1:6390",
       DATABASE_URL: "postgres://me:secret@127.0.0.1/k'x",
       KALENCY_WEB_PORT: "9000",
+      KALENCY_GATEWAY_URL: "http://127.0.0.1:18080",
     }, "tail executions"),
     "KALENCY_PREFIX=paper-2 REDIS_URL=redis://127.0.0.1:6390 DATABASE_URL='postgres://me:***@127.0.0.1/k'\\''x' " +
-      "deno task tools tail executions",
+      "KALENCY_GATEWAY_URL=http://127.0.0.1:18080 deno task tools tail executions",
   );
 });
