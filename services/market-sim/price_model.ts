@@ -107,6 +107,40 @@ export function stepPrice(state: PriceState, profile: Profile, rng: Rng, dtSec: 
   return state.logPrice - before;
 }
 
+/**
+ * How a cross pair B-Q moves with its legs B-X and Q-X. In a real market arbitrageurs keep
+ * ln B-Q = ln B-X - ln Q-X within a few basis points; a cross pair that walked on its own would
+ * drift percents away from its legs and leave free money on the table.
+ */
+export const CROSS = {
+  /** Half-life, in seconds, of the gap between the pair and what its legs imply. */
+  halfLifeSec: 1.5,
+  /** Share of the pair's own step (its profile's noise, regime and jumps) it keeps. */
+  ownShare: 0.35,
+};
+
+/**
+ * One step of a cross pair after {@linkcode stepPrice} moved it from `ownBefore` on its own, and its
+ * legs moved the implied log price from `impliedBefore` to `impliedAfter`: the pair takes the legs'
+ * move at once and a share of its own, and its gap to the legs closes with a half-life:
+ *
+ *   x' = x0 + ownShare * (x - x0) + (I' - I),  then  x' += (1 - 0.5^(dt / halfLife)) * (I' - x')
+ */
+export function followLegs(
+  cross: PriceState,
+  ownBefore: number,
+  impliedBefore: number,
+  impliedAfter: number,
+  dtSec: number,
+  c: typeof CROSS = CROSS,
+): void {
+  let next = ownBefore + c.ownShare * (cross.logPrice - ownBefore) + (impliedAfter - impliedBefore);
+  next += (1 - Math.pow(0.5, dtSec / c.halfLifeSec)) * (impliedAfter - next);
+  cross.logPrice = Number.isFinite(next)
+    ? Math.min(Math.max(next, cross.floorLog), cross.anchor + MAX_RISE_LOG)
+    : ownBefore;
+}
+
 /** Current volatility of the model per sqrt(second) (for spreads that widen with volatility). */
 export function sigmaPerSqrtSec(state: PriceState, profile: Profile): number {
   return profile.sigmaPerMinute * REGIME_SPECS[state.regime].volMult * Math.sqrt(state.h / 60);

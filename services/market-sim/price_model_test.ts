@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { createPriceState, simulateMinuteCloses, stepPrice, toTicks } from "./price_model.ts";
+import { createPriceState, followLegs, simulateMinuteCloses, stepPrice, toTicks } from "./price_model.ts";
 import { customProfile, PROFILES } from "./profiles.ts";
 import { createRng } from "./rng.ts";
 import { checkFacts, returnFacts } from "./stylized_facts.ts";
@@ -83,4 +83,19 @@ Deno.test("stepPrice() keeps the price finite and within a millionfold of the st
       assert.ok(state.logPrice >= Math.log(0.01) && state.logPrice <= Math.log(100 * 1e6) + 1e-9);
     }
   }
+});
+
+Deno.test("followLegs() takes the legs' move at once and halves the gap to them every halfLifeSec", () => {
+  const state = createPriceState(20, PROFILES.normal, 0.0001);
+  const x0 = state.logPrice;
+  // the legs rose 1 % and the pair did not move on its own: it rises 1 % too, no gap
+  followLegs(state, x0, x0, x0 + 0.01, 0.25);
+  assert.ok(Math.abs(state.logPrice - (x0 + 0.01)) < 1e-12);
+  // a gap of 100 bp (the pair's own jump), kept at ownShare, then halved over one half-life
+  const c = { halfLifeSec: 2, ownShare: 1 };
+  const s2 = createPriceState(20, PROFILES.normal, 0.0001);
+  const implied = s2.logPrice;
+  s2.logPrice += 0.01;
+  followLegs(s2, implied, implied, implied, 2, c);
+  assert.ok(Math.abs(s2.logPrice - implied - 0.005) < 1e-12, `${s2.logPrice - implied}`);
 });

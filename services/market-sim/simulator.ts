@@ -41,7 +41,14 @@ import {
   toUnits,
   unitLots,
 } from "./market.ts";
-import { createPriceState, type PriceState, sigmaPerSqrtSec, stepPrice, toTicks } from "./price_model.ts";
+import {
+  createPriceState,
+  followLegs,
+  type PriceState,
+  sigmaPerSqrtSec,
+  stepPrice,
+  toTicks,
+} from "./price_model.ts";
 import {
   customProfile,
   findProfile,
@@ -537,9 +544,23 @@ export class Simulator {
     const dt = this.dtSec;
     const fastK = 1 - Math.exp(-dt / FAST_EMA_SEC);
     const slowK = 1 - Math.exp(-dt / SLOW_EMA_SEC);
+    // cross pairs follow their legs, as arbitrage keeps them on a real exchange
+    const crosses = this.#crossLegs();
+    const before = new Map<string, [own: number, implied: number]>();
+    for (const [symbol, [b, q]] of crosses) {
+      before.set(symbol, [this.#symbols.get(symbol)!.state.logPrice, b.state.logPrice - q.state.logPrice]);
+    }
+    for (const sym of this.#symbols.values()) {
+      if (!sym.paused) stepPrice(sym.state, sym.profile, sym.rng, dt);
+    }
+    for (const [symbol, [b, q]] of crosses) {
+      const sym = this.#symbols.get(symbol)!;
+      if (sym.paused) continue;
+      const [own, implied] = before.get(symbol)!;
+      followLegs(sym.state, own, implied, b.state.logPrice - q.state.logPrice, dt);
+    }
     for (const [symbol, sym] of this.#symbols) {
       if (sym.paused) continue;
-      stepPrice(sym.state, sym.profile, sym.rng, dt);
       sym.emaFast += fastK * (sym.state.logPrice - sym.emaFast);
       sym.emaSlow += slowK * (sym.state.logPrice - sym.emaSlow);
       const ticks = toTicks(sym.state, sym.market.tick);
@@ -562,6 +583,32 @@ export class Simulator {
       if (!sym.halted) this.#botsOn(symbol, sym, out);
     }
     return out;
+  }
+
+  #crossLegsCache: { size: number; legs: Map<string, [SymbolSim, SymbolSim]> } | undefined;
+
+  /**
+   * The cross pairs among the simulated symbols, each with its two legs: B-Q with B-X and Q-X for
+   * an asset X both are quoted in (BTC-ETH: BTC-USD and ETH-USD). Symbols are only ever added, so
+   * the answer changes only with their number.
+   */
+  #crossLegs(): Map<string, [SymbolSim, SymbolSim]> {
+    if (this.#crossLegsCache?.size === this.#symbols.size) return this.#crossLegsCache.legs;
+    const legs = new Map<string, [SymbolSim, SymbolSim]>();
+    const quotes = new Set([...this.#symbols.values()].map((s) => s.market.spec.quote));
+    for (const [symbol, sym] of this.#symbols) {
+      const { base, quote } = sym.market.spec;
+      for (const x of quotes) {
+        const b = this.#symbols.get(`${base}-${x}`);
+        const q = this.#symbols.get(`${quote}-${x}`);
+        if (b && q && b !== sym && q !== sym) {
+          legs.set(symbol, [b, q]);
+          break;
+        }
+      }
+    }
+    this.#crossLegsCache = { size: this.#symbols.size, legs };
+    return legs;
   }
 
   #botsOn(symbol: string, sym: SymbolSim, out: StepOutput): void {
