@@ -20,6 +20,12 @@ export const candleKeys = {
   formingField: (s: CandleSeries): string => `${s.source}:${s.symbol}:${s.timeframe}`,
   /** Hash: symbol -> last execution seq applied to the trade candles. */
   tradeSeqs: (prefix: string): string => `${prefix}:candles:seq`,
+  /**
+   * Hash: source ("trade", "index") -> ms before which every trade (tick) is in the candles: what
+   * the aggregator had drained, less a margin for entries still being committed. Readers mark a
+   * candle closed only once its bucket ended before this.
+   */
+  watermark: (prefix: string): string => `${prefix}:candles:watermark`,
   /** String: id of the last tick stream entry applied to the index candles. */
   tickCursor: (prefix: string): string => `${prefix}:candles:tick-cursor`,
   /** List of closed Candle JSON waiting to be written to PostgreSQL (oldest first). */

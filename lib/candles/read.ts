@@ -41,14 +41,15 @@ function parseCandle(json: string): Candle | undefined {
 
 /** What Redis holds for a series: its forming candle and the oldest closed openTime it keeps. */
 async function redisView(redis: RedisClient, prefix: string, series: CandleSeries) {
-  const [formingJson, oldest] = await Promise.all([
+  const [formingJson, oldest, watermark] = await Promise.all([
     redis.hGet(candleKeys.forming(prefix), candleKeys.formingField(series)),
     redis.zRangeWithScores(candleKeys.closed(prefix, series), 0, 0),
+    redis.hGet(candleKeys.watermark(prefix), series.source),
   ]);
   const forming = formingJson ? parseCandle(formingJson) : undefined;
   let redisOldest = oldest[0] ? oldest[0].score : Infinity;
   if (forming && forming.openTime < redisOldest) redisOldest = forming.openTime;
-  return { forming, redisOldest };
+  return { forming, redisOldest, watermark: watermark ? Number(watermark) : undefined };
 }
 
 /**
@@ -141,9 +142,13 @@ export async function readCandles(
   if (fromBucket !== undefined && fromBucket > toBucket) return [];
 
   const view = await redisView(redis, prefix, series);
+  // What the aggregator has surely applied: a bucket that ended after it may still get trades, so
+  // it is neither closed nor filled in (a lagging or stopped aggregator would otherwise publish
+  // candles as final that change later). Without a watermark (no aggregator ran), the clock.
+  const known = view.watermark !== undefined && view.watermark < now ? view.watermark : now;
   const markClosed = (
     c: Candle,
-  ): Candle => (!c.closed && c.openTime + ms <= now ? { ...c, closed: true } : c);
+  ): Candle => (!c.closed && c.openTime + ms <= known ? { ...c, closed: true } : c);
 
   if (query.fill === false) {
     const stored = await storedCandles(redis, sql, prefix, series, {
@@ -182,5 +187,8 @@ export async function readCandles(
   if (!before && stored[0]?.openTime !== start) {
     prevClose = await closeBefore(redis, sql, prefix, series, start, view);
   }
-  return fillGaps(stored.map(markClosed), { ...series, start, end, prevClose, now });
+  // no flat candles for buckets the aggregator has not reached: they may hold trades it has not read
+  const lastStored = stored.length ? stored[stored.length - 1].openTime : -Infinity;
+  const fillEnd = Math.min(end, Math.max(bucketStart(known, tf), lastStored));
+  return fillGaps(stored.map(markClosed), { ...series, start, end: fillEnd, prevClose, now: known });
 }

@@ -205,6 +205,12 @@ export interface ConsumeOptions<T> {
   /** Called after a failed handler; the loop waits `retryMs` and retries the same entries. */
   onError?: (e: unknown) => void;
   onDead?: (entry: RawEntry, reason: string) => void;
+  /**
+   * Called when a read of new entries came back short (the stream was drained), after its entries
+   * were handled, with the time up to which every entry then in the stream is handled: when the
+   * read was sent, or when an empty blocking read returned.
+   */
+  onDrained?: (at: number) => Promise<void> | void;
   retryMs?: number;
 }
 
@@ -228,6 +234,7 @@ export async function consumeGroup<S extends z.ZodType>(
   while (!signal.aborted) {
     let entries: RawEntry[];
     const asked = count.count;
+    const sentAt = Date.now();
     try {
       const res = await redis.xReadGroup(group, consumer, { key, id: cursor }, {
         COUNT: asked,
@@ -245,6 +252,7 @@ export async function consumeGroup<S extends z.ZodType>(
     }
     if (entries.length === 0) {
       if (cursor !== ">") cursor = ">";
+      else await drained(Date.now());
       continue;
     }
     const good: { id: string; value: z.output<S> }[] = [];
@@ -280,7 +288,18 @@ export async function consumeGroup<S extends z.ZodType>(
     const ids = [...new Set([...good.map((g) => g.id), ...dead])];
     if (ids.length) await redis.xAck(key, group, ids);
     if (cursor !== ">") cursor = entries[entries.length - 1].id;
-    else if (options.lingerMs && entries.length < asked) await sleep(options.lingerMs, signal);
+    else if (entries.length < asked) {
+      await drained(sentAt);
+      if (options.lingerMs) await sleep(options.lingerMs, signal);
+    }
+  }
+
+  async function drained(at: number): Promise<void> {
+    try {
+      await options.onDrained?.(at);
+    } catch (e) {
+      options.onError?.(e);
+    }
   }
 }
 

@@ -26,6 +26,9 @@ import { TickerBook } from "./ticker.ts";
 /** Consumer group of the aggregator on both input streams. */
 export const CANDLE_GROUP = "candle-aggregator";
 
+/** How far the candle watermark stays behind the moment a stream was drained (see `watermark`). */
+export const WATERMARK_MARGIN_MS = 250;
+
 export interface CandleServiceOptions {
   prefix: string;
   /** Consumer name inside the group. */
@@ -256,6 +259,13 @@ export function startCandleService(
     log.warn("dead-lettered an entry that does not decode", { stream, id: entry.id, reason });
   };
 
+  // Every entry in a stream when the aggregator drained it is in the candles; an entry committed
+  // just after may carry a slightly older ts (the engine stamps trades before it commits them), so
+  // the watermark stays WATERMARK_MARGIN_MS behind.
+  const watermark = (source: "trade" | "index") => async (at: number) => {
+    await redis.hSet(candleKeys.watermark(prefix), source, String(at - WATERMARK_MARGIN_MS));
+  };
+
   const loops: Promise<void>[] = [];
   loops.push(consumeGroup(deps.tradeReader, prefix, STREAMS.executions, {
     group: CANDLE_GROUP,
@@ -265,6 +275,7 @@ export function startCandleService(
     blockMs: options.blockMs,
     lingerMs: options.lingerMs,
     handle: handleTrades,
+    onDrained: watermark("trade"),
     onError: onError(STREAMS.executions.name),
     onDead: onDead(STREAMS.executions.name),
   }));
@@ -277,6 +288,7 @@ export function startCandleService(
       blockMs: options.blockMs,
       lingerMs: options.lingerMs,
       handle: handleTicks,
+      onDrained: watermark("index"),
       onError: onError(STREAMS.ticks.name),
       onDead: onDead(STREAMS.ticks.name),
     }));

@@ -8,7 +8,7 @@ import { connectRedis, publishBatch } from "@lib/redis";
 import { dbFixture, redisFixture, TEST_REDIS_URL, waitFor } from "@lib/testing";
 import { aggregateTrades, sortCandles } from "./aggregator.ts";
 import { retentionFor } from "./candle_store.ts";
-import { startCandleService } from "./run.ts";
+import { startCandleService, WATERMARK_MARGIN_MS } from "./run.ts";
 
 const T0 = Date.UTC(2026, 0, 1);
 const NOW = T0 + 3_600_000 * 5; // long after the flow: every bucket has ended
@@ -183,6 +183,42 @@ Deno.test("readCandles() serves old candles from PostgreSQL and recent ones from
     [],
   );
   assert.deepEqual(sortCandles([...fromBoth]), fromBoth);
+
+  // an aggregator that lags (or stopped) at minute 10 + 10 s: minute 10 may still get trades, so it
+  // is not closed, and minute 11 is not filled in as a flat candle, though the clock is past both
+  await fx.redis.hSet(candleKeys.watermark(fx.prefix), "trade", String(T0 + 610_000));
+  const lagging = await readCandles(fx.redis, db.sql, fx.prefix, {
+    ...query,
+    to: undefined,
+    now: T0 + 700_000,
+  });
+  assert.deepEqual(lagging.slice(-2).map((c) => [(c.openTime - T0) / 60_000, c.closed]), [[9, true], [
+    10,
+    false,
+  ]]);
+  await fx.redis.hSet(candleKeys.watermark(fx.prefix), "trade", String(T0 + 700_000));
+  const caughtUp = await readCandles(fx.redis, db.sql, fx.prefix, {
+    ...query,
+    to: undefined,
+    now: T0 + 700_000,
+  });
+  assert.deepEqual(caughtUp.slice(-2).map((c) => [(c.openTime - T0) / 60_000, c.closed]), [[10, true], [
+    11,
+    false,
+  ]]);
+});
+
+Deno.test("candle service: the watermark follows the drained stream, a margin behind", async () => {
+  await using fx = await redisFixture("candles-watermark");
+  await publishBatch(fx.redis, fx.prefix, STREAMS.executions, sampleExecutions({ count: 20, start: T0 }));
+  await withService(fx, undefined, async () => {
+    const before = Date.now();
+    const mark = await waitFor(async () => {
+      const v = await fx.redis.hGet(candleKeys.watermark(fx.prefix), "trade");
+      return v && Number(v) >= before - WATERMARK_MARGIN_MS ? Number(v) : undefined;
+    }, { what: "a watermark after the start" });
+    assert.ok(mark <= Date.now() - WATERMARK_MARGIN_MS, "never ahead of what was drained");
+  });
 });
 
 Deno.test("candle service: index candles are built from simulator ticks", async () => {
