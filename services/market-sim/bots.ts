@@ -43,6 +43,11 @@ export const DEFAULT_POPULATION: BotPopulation = {
 export interface BotParams {
   /** Price levels each market maker quotes per side. */
   makerLevels: number;
+  /**
+   * A market maker's quote at the first level is this many typical orders (level i: (i + 1) times
+   * that), so that the book holds what a person's market order of a few thousand dollars takes.
+   */
+  makerSizeUnits: number;
   /** Smallest half spread, in basis points of the price. */
   minHalfSpreadBps: number;
   /** Half spread grows by this many standard deviations of the price move over `spreadHorizonSec`. */
@@ -72,6 +77,7 @@ export interface BotParams {
 
 export const DEFAULT_BOT_PARAMS: BotParams = {
   makerLevels: 2,
+  makerSizeUnits: 5,
   minHalfSpreadBps: 1.5,
   spreadVolK: 1,
   spreadHorizonSec: 2,
@@ -267,7 +273,8 @@ export function decideMarketMaker(
   const skips: SkipReason[] = [];
   const next: Quotes = { bids: [], asks: [], lockedBase: 0n, lockedQuote: 0n, step: ctx.step };
   for (let i = 0; i < levels; i++) {
-    const lots = clampLots(ctx.unitLots * (1 + i) * (0.75 + 0.5 * s.rng.uniform()), m, ctx.priceTicks);
+    const units = p.makerSizeUnits * (1 + i) * (0.75 + 0.5 * s.rng.uniform());
+    const lots = clampLots(ctx.unitLots * units, m, ctx.priceTicks);
     const bid = bids[i];
     if (bid !== undefined) {
       const cost = withMargin(quoteAmount(m, bid, lots), p);

@@ -389,3 +389,18 @@ Deno.test("Simulator: a cross pair follows its legs (no free triangle arbitrage)
     assert.ok(worst < (profile === "crash" ? 200 : 40), msg);
   }
 });
+
+Deno.test("Simulator: market makers quote several typical orders a level, so the book holds a person's market order", () => {
+  const sim = makeSim();
+  fundBots(sim);
+  const { commands } = run(sim, 400);
+  const quotes = commands.filter((c) =>
+    c.type === "place" && c.symbol === "BTC-USD" && c.userId.startsWith("u-bot-mm") &&
+    c.timeInForce === undefined
+  ) as Extract<EngineCommandInput, { type: "place" }>[];
+  assert.ok(quotes.length > 20);
+  // a typical order on BTC-USD is 20 x the 5 USD minimum notional: quotes are 5 (and 10) of them, ±25 %
+  const notionals = quotes.map((q) => Number(q.price) * Number(q.qty));
+  assert.ok(Math.min(...notionals) >= 350, `smallest quote ${Math.min(...notionals).toFixed(0)} USD`);
+  assert.ok(Math.max(...notionals) >= 900, `largest quote ${Math.max(...notionals).toFixed(0)} USD`);
+});
