@@ -279,7 +279,7 @@ export default function CandleChart(props: CandleChartProps) {
         const candle = parsePayload(Candle, item);
         if (candle && (!candle.timeframe || candle.timeframe === tf)) incoming.push(toBar(candle));
       }
-      if (incoming.length) update(mergeBars(bars.current, incoming), true);
+      if (incoming.length) update(mergeBars(bars.current, incoming, CHART_TIMEFRAMES[tf] / 1000), true);
     });
   }, [gatewayUrl, symbol, tf]);
 

@@ -71,14 +71,31 @@ export function toBar(c: CandleLike): Bar {
   };
 }
 
-/** Merges `incoming` into sorted `bars` (by t); a bar in `incoming` replaces one with the same t. */
-export function mergeBars(bars: Bar[], incoming: Bar[]): Bar[] {
+/** The most flat bars a live update adds between the last bar and a new one. */
+const MAX_FILL = 5000;
+
+/**
+ * Merges `incoming` into sorted `bars` (by t); a bar in `incoming` replaces one with the same t.
+ * With `stepSec` (the timeframe), a live bar that opens later than the next bucket gets flat bars
+ * at the last close for the buckets between, as the REST candles give them for buckets without
+ * trades: the chart shows the same thing live and after a reload.
+ */
+export function mergeBars(bars: Bar[], incoming: Bar[], stepSec?: number): Bar[] {
   if (incoming.length === 0) return bars;
   // Fast path for the live case: one update to the last bar or a new last bar.
   if (incoming.length === 1 && bars.length > 0) {
     const bar = incoming[0], last = bars[bars.length - 1];
     if (bar.t === last.t) return [...bars.slice(0, -1), bar];
-    if (bar.t > last.t) return [...bars, bar];
+    if (bar.t > last.t) {
+      const flat: Bar[] = [];
+      if (stepSec && stepSec > 0) {
+        const from = Math.max(last.t + stepSec, bar.t - MAX_FILL * stepSec);
+        for (let t = from; t < bar.t; t += stepSec) {
+          flat.push({ t, o: last.c, h: last.c, l: last.c, c: last.c, v: 0 });
+        }
+      }
+      return [...bars, ...flat, bar];
+    }
   }
   const byTime = new Map<number, Bar>();
   for (const b of bars) byTime.set(b.t, b);

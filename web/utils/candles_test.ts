@@ -12,6 +12,19 @@ Deno.test("mergeBars() replaces the forming bar, appends new ones and inserts hi
   assert.deepEqual(bars.map((b) => [b.t, b.c]), [[0, 0], [60, 9], [120, 3], [180, 4]]);
 });
 
+Deno.test("mergeBars() with a step fills quiet buckets before a live bar with flat bars, as REST does", () => {
+  const bars = mergeBars([bar(60, 1), bar(120, 2)], [bar(300, 5)], 60);
+  assert.deepEqual(bars.map((b) => [b.t, b.o, b.c, b.v]), [
+    [60, 1, 1, 1],
+    [120, 2, 2, 1],
+    [180, 2, 2, 0],
+    [240, 2, 2, 0],
+    [300, 5, 5, 1],
+  ]);
+  assert.equal(mergeBars([bar(60, 1)], [bar(120, 2)], 60).length, 2, "the next bucket needs no filling");
+  assert.equal(mergeBars([bar(0, 1)], [bar(60 * 100_000, 2)], 60).length, 5002, "at most 5,000 flat bars");
+});
+
 Deno.test("toBar() and toColumns() give uPlot its seconds and numbers", () => {
   const b = toBar({
     openTime: 1_700_000_060_000,
