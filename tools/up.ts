@@ -12,6 +12,7 @@
  * they do not answer), --only a,b (start only these services).
  */
 import { parseArgs } from "node:util";
+import { dirname } from "node:path";
 import { DEFAULT_PORTS } from "@lib/config";
 import { migrate } from "@lib/db";
 import {
@@ -22,19 +23,22 @@ import {
   postgresAnswers,
   postgresRefusal,
   redisAnswers,
+  redisPersists,
   type StartedServer,
   startPostgres,
   startRedis,
   UpError,
+  which,
 } from "./up/infra.ts";
 import { type ServiceSpec, supervise, type Supervised, waitHealthy } from "./up/processes.ts";
-import { toolsHint } from "./up/banner.ts";
+import { denoCommand, toolsHint } from "./up/banner.ts";
 
 const ROOT = new URL("../", import.meta.url).pathname;
 const tty = Deno.stdout.isTerminal();
 const bold = (s: string) => tty ? `\x1b[1m${s}\x1b[0m` : s;
 const red = (s: string) => tty ? `\x1b[31m${s}\x1b[0m` : s;
 const green = (s: string) => tty ? `\x1b[32m${s}\x1b[0m` : s;
+const yellow = (s: string) => tty ? `\x1b[33m${s}\x1b[0m` : s;
 const say = (s: string) => console.log(`${tty ? "\x1b[90m" : ""}up     |${tty ? "\x1b[0m" : ""} ${s}`);
 
 function portFromEnv(name: keyof typeof DEFAULT_PORTS): number {
@@ -100,6 +104,9 @@ async function buildWeb(deno: string): Promise<void> {
   }
 }
 
+/** A second Ctrl-C within this many ms is the first one again, not a request to force the quit. */
+const FORCE_AFTER_MS = 2000;
+
 async function main(): Promise<number> {
   const { values } = parseArgs({
     args: Deno.args,
@@ -126,6 +133,7 @@ async function main(): Promise<number> {
     stop.abort();
     stopping ??= (async () => {
       say("stopping services...");
+      for (const c of children) c.halt();
       for (const c of [...children].reverse()) await c.stop();
       for (const s of [...started].reverse()) {
         say(`stopping ${s.name} that up started`);
@@ -135,11 +143,20 @@ async function main(): Promise<number> {
     })();
     return stopping;
   }
-  let signalled = 0;
+  // A Ctrl-C can arrive twice (the terminal signals the whole process group, and `deno task` may
+  // pass it on as well): a second signal within FORCE_AFTER_MS is the same Ctrl-C. A later one
+  // forces the quit, killing the services instead of waiting for them.
+  let firstSignalAt: number | undefined;
   const onSignal = () => {
-    signalled++;
-    if (signalled > 1) Deno.exit(130);
-    void shutdown();
+    const now = Date.now();
+    if (firstSignalAt === undefined) {
+      firstSignalAt = now;
+      void shutdown();
+    } else if (now - firstSignalAt > FORCE_AFTER_MS) {
+      say("forced quit: killing the services");
+      for (const c of children) c.kill();
+      Deno.exit(130);
+    }
   };
   Deno.addSignalListener("SIGINT", onSignal);
   Deno.addSignalListener("SIGTERM", onSignal);
@@ -178,6 +195,15 @@ async function main(): Promise<number> {
     } else {
       say("redis: none answering; starting redis-server with data in .data/redis");
       started.push(await startRedis(DEFAULT_REDIS_URL, `${ROOT}.data/redis`));
+    }
+    if (await redisPersists(redisUrl ?? DEFAULT_REDIS_URL) === false) {
+      say(
+        yellow(
+          "redis: this server keeps nothing on disk (no snapshots, no append-only file): if it restarts, " +
+            "the engine's books and wallets start over while PostgreSQL keeps the ledger. Fine for a try-out; " +
+            "otherwise enable appendonly, or stop it and let up start its own with data in .data/redis",
+        ),
+      );
     }
 
     // PostgreSQL
@@ -280,6 +306,8 @@ async function main(): Promise<number> {
     if (bad.length) throw new UpError(`Not healthy after 90 s: ${bad.join(", ")} (see their logs above)`);
     running = true;
     const url = (port: number, path = "") => `http://${shownHost}:${port}${path}`;
+    const denoOnPath = await which("deno");
+    const denoCmd = denoCommand(denoOnPath, deno, Deno.cwd());
     const lines = [
       "",
       bold(green("Kalency is up.")),
@@ -288,7 +316,10 @@ async function main(): Promise<number> {
       `  OpenAPI      ${url(gatewayPort, "/v1/openapi.json")}   docs ${url(gatewayPort, "/docs")}`,
       `  WebSocket    ws://${shownHost}:${gatewayPort}/v1/ws`,
       `  metrics      ${specs.map((s) => url(s.port, "/metrics")).join("\n               ")}`,
-      `  streams      ${toolsHint(env, "tail executions")}`,
+      `  streams      ${toolsHint(env, "tail executions", denoCmd)}`,
+      ...(denoOnPath ? [] : [
+        `  Deno         not on your PATH; to type \`deno\` yourself: export PATH="${dirname(deno)}:$PATH"`,
+      ]),
       adminFromEnv
         ? `  admin        log in as ${env.KALENCY_ADMIN_USERNAME} (KALENCY_ADMIN_USERNAME)`
         : `  admin        log in as admin / ${env.KALENCY_ADMIN_PASSWORD}   (kept in .data/secrets.json)`,

@@ -25,6 +25,8 @@ function startUp(extraArgs: string[], env: Record<string, string>): Up {
     stdin: "null",
     stdout: "piped",
     stderr: "piped",
+    // a process group of its own, as a shell gives a foreground job: a Ctrl-C can be sent to it all
+    detached: true,
   }).spawn();
   let text = "";
   const decoder = new TextDecoder();
@@ -224,7 +226,13 @@ Deno.test({
         } catch { /* gone */ }
         await tail.status;
       }
-      up.child.kill("SIGINT");
+      // Ctrl-C as a terminal sends it: to every process of the group, and `deno task` may pass it
+      // on to up a moment later; one Ctrl-C must stop everything cleanly, nothing restarted
+      Deno.kill(-up.child.pid, "SIGINT");
+      await new Promise((r) => setTimeout(r, 30));
+      try {
+        up.child.kill("SIGINT");
+      } catch { /* already gone */ }
       const status = await up.child.status;
       const admin = connectDb(TEST_DATABASE_URL, { max: 1 });
       await admin.unsafe(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`).catch(() => {});
@@ -233,6 +241,8 @@ Deno.test({
       await deletePrefix(redis, env.KALENCY_PREFIX);
       await redis.close();
       assert.equal(status.code, 0, up.output().slice(-3000));
+      assert.match(up.output(), /all stopped/);
+      assert.doesNotMatch(up.output(), /restarting in/, "nothing is restarted while stopping");
     }
     // nothing left listening on the service ports
     for (const port of Object.values(ports)) {

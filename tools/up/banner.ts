@@ -18,11 +18,21 @@ const DEFAULTS: Record<string, string> = {
  * `deno task tools <args>`, preceded by the variables of `env` that differ from the defaults. A
  * password in a URL is shown as `***` (the banner is no place for it).
  */
-export function toolsHint(env: Record<string, string | undefined>, args: string): string {
+export function toolsHint(env: Record<string, string | undefined>, args: string, deno = "deno"): string {
   const settings = Object.entries(DEFAULTS)
     .filter(([name, value]) => env[name] !== undefined && env[name] !== value)
     .map(([name]) => `${name}=${shellQuote(maskUrl(env[name]!))}`);
-  return [...settings, `deno task tools ${args}`].join(" ");
+  return [...settings, `${shellQuote(deno)} task tools ${args}`].join(" ");
+}
+
+/**
+ * How a user in `cwd` runs the Deno that runs `up`: `deno` when that is on PATH, else its path
+ * (`make up` installs Deno into .tools/deno, which is not on PATH), relative to `cwd` when inside it.
+ */
+export function denoCommand(onPath: string | undefined, execPath: string, cwd: string): string {
+  if (onPath) return "deno";
+  const dir = cwd.endsWith("/") ? cwd : `${cwd}/`;
+  return execPath.startsWith(dir) ? `./${execPath.slice(dir.length)}` : execPath;
 }
 
 /** A word the shell reads back as `text`. */

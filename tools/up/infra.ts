@@ -37,6 +37,26 @@ export async function redisAnswers(url: string): Promise<boolean> {
 }
 
 /**
+ * False when the Redis at `url` keeps nothing on disk (no RDB snapshots, no append-only file), so a
+ * restart of it loses the engine's state while PostgreSQL keeps the ledger; undefined when it
+ * cannot tell (CONFIG refused, as on managed servers).
+ */
+export async function redisPersists(url: string): Promise<boolean | undefined> {
+  const client = createClient({ url, RESP: 2, socket: { connectTimeout: 1500, reconnectStrategy: false } });
+  (client as unknown as { on(e: string, f: () => void): void }).on("error", () => {});
+  try {
+    await client.connect();
+    const save = await client.configGet("save");
+    const aof = await client.configGet("appendonly");
+    return (save.save ?? "").trim() !== "" || aof.appendonly === "yes";
+  } catch {
+    return undefined;
+  } finally {
+    await client.destroy();
+  }
+}
+
+/**
  * Logs in to the server's maintenance database (the target database may not exist yet) and runs
  * `SELECT 1`: the error's SQLSTATE or connection code and message, or undefined when it worked.
  */
@@ -72,7 +92,8 @@ export async function postgresAnswers(url: string): Promise<boolean> {
       !["ECONNREFUSED", "CONNECT_TIMEOUT", "ENOTFOUND", "ECONNRESET"].includes(e.code));
 }
 
-async function which(cmd: string): Promise<string | undefined> {
+/** The path of a program on PATH, or undefined. */
+export async function which(cmd: string): Promise<string | undefined> {
   const out = await new Deno.Command("sh", {
     args: ["-c", `command -v ${cmd}`],
     stdout: "piped",
@@ -123,6 +144,9 @@ export async function startRedis(url: string, dataDir: string): Promise<StartedS
     ],
     stdout: "null",
     stderr: "piped",
+    // its own session: a Ctrl-C in the terminal reaches up and the services, and up stops the
+    // server after them (it would otherwise go down under the services as they stop)
+    detached: true,
   }).spawn();
   if (!await waitUntil(() => redisAnswers(url), 10_000)) {
     try {
@@ -162,8 +186,12 @@ async function postgresBinDir(): Promise<string | undefined> {
   return undefined;
 }
 
-async function run(cmd: string, args: string[]): Promise<{ ok: boolean; text: string }> {
-  const out = await new Deno.Command(cmd, { args, stdout: "piped", stderr: "piped" }).output();
+async function run(
+  cmd: string,
+  args: string[],
+  detached = false,
+): Promise<{ ok: boolean; text: string }> {
+  const out = await new Deno.Command(cmd, { args, stdout: "piped", stderr: "piped", detached }).output();
   return {
     ok: out.success,
     text: new TextDecoder().decode(out.stdout) + new TextDecoder().decode(out.stderr),
@@ -195,10 +223,11 @@ export async function startPostgres(url: string, dataDir: string): Promise<Start
   const bin = await postgresBinDir();
   if (!bin) return await startEmbeddedPostgres(url, `${dataDir}-embedded`, port);
   const prefix = await asPostgresUser();
-  const exec = (program: string, args: string[]) =>
+  // detached (pg_ctl start): the server runs in a session of its own, out of the terminal's reach
+  const exec = (program: string, args: string[], detached = false) =>
     prefix.length
-      ? run(prefix[0], [...prefix.slice(1), `${bin}/${program}`, ...args])
-      : run(`${bin}/${program}`, args);
+      ? run(prefix[0], [...prefix.slice(1), `${bin}/${program}`, ...args], detached)
+      : run(`${bin}/${program}`, args, detached);
   await Deno.mkdir(dataDir, { recursive: true });
   if (prefix.length) await run("chown", ["-R", "postgres", dataDir]);
   let fresh = false;
@@ -220,7 +249,7 @@ export async function startPostgres(url: string, dataDir: string): Promise<Start
     "-t",
     "30",
     "start",
-  ]);
+  ], true);
   if (!start.ok) {
     throw new UpError(
       `PostgreSQL did not start on port ${port} (${

@@ -1,6 +1,23 @@
 import assert from "node:assert/strict";
 import { freePort } from "@lib/testing";
-import { portInUse, postgresAnswers, redisAnswers, startPostgres, startRedis } from "./infra.ts";
+import { connectRedis } from "@lib/redis";
+import {
+  portInUse,
+  postgresAnswers,
+  redisAnswers,
+  redisPersists,
+  startPostgres,
+  startRedis,
+} from "./infra.ts";
+
+async function redisInfo(url: string): Promise<string> {
+  const r = await connectRedis(url);
+  try {
+    return await r.info("server");
+  } finally {
+    await r.close();
+  }
+}
 
 Deno.test("startRedis() runs redis-server with its data in the given folder, and stops it", async () => {
   const dir = await Deno.makeTempDir();
@@ -9,6 +26,12 @@ Deno.test("startRedis() runs redis-server with its data in the given folder, and
   const server = await startRedis(url, dir);
   try {
     assert.equal(await redisAnswers(url), true);
+    assert.equal(await redisPersists(url), true, "an append-only file");
+    // out of the terminal's reach: a Ctrl-C to up's process group does not stop it under the services
+    const info = await redisInfo(url);
+    const pid = Number(/process_id:(\d+)/.exec(info)![1]);
+    const stat = (p: number) => Deno.readTextFileSync(`/proc/${p}/stat`).split(") ")[1].split(" ");
+    assert.notEqual(stat(pid)[2], stat(Deno.pid)[2], "a process group of its own");
   } finally {
     await server.stop();
   }
@@ -37,4 +60,23 @@ Deno.test("portInUse() tells a taken port from a free one", () => {
   assert.equal(portInUse("127.0.0.1", port), true);
   l.close();
   assert.equal(portInUse("127.0.0.1", port), false);
+});
+
+Deno.test("redisPersists() tells a server that keeps nothing on disk", async () => {
+  const dir = await Deno.makeTempDir();
+  const port = freePort();
+  const child = new Deno.Command("redis-server", {
+    args: ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", dir],
+    stdout: "null",
+  }).spawn();
+  const url = `redis://127.0.0.1:${port}`;
+  try {
+    for (let i = 0; i < 50 && !await redisAnswers(url); i++) await new Promise((r) => setTimeout(r, 100));
+    assert.equal(await redisPersists(url), false);
+  } finally {
+    child.kill("SIGTERM");
+    await child.status;
+    await Deno.remove(dir, { recursive: true });
+  }
+  assert.equal(await redisPersists(url), undefined, "no answer: cannot tell");
 });

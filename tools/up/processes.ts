@@ -18,7 +18,15 @@ export interface ServiceSpec {
 
 export interface Supervised {
   spec: ServiceSpec;
+  /**
+   * From now on an exit is not restarted. Shutdown calls it for every child first: a Ctrl-C reaches
+   * all of them at once, and those stopped later must not be restarted meanwhile.
+   */
+  halt(): void;
+  /** Halts, sends SIGTERM, and SIGKILL after 10 s; resolves once the child is gone. */
   stop(): Promise<void>;
+  /** Halts and sends SIGKILL at once (a forced quit). */
+  kill(): void;
 }
 
 function linePrinter(label: string, write: (s: string) => void) {
@@ -115,6 +123,15 @@ export function supervise(
 
   return {
     spec,
+    halt() {
+      stopping = true;
+    },
+    kill() {
+      stopping = true;
+      try {
+        child?.kill("SIGKILL");
+      } catch { /* already gone */ }
+    },
     async stop() {
       stopping = true;
       const c = child;
