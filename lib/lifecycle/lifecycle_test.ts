@@ -29,14 +29,25 @@ Deno.test("a failing or hanging closer does not stop the others", async () => {
   assert.deepEqual(seen, [["throws", false], ["hangs", false], ["last", true]]);
 });
 
-/** Runs `script`, sends SIGTERM once it printed `marker`, and returns its exit code and output. */
-async function sigtermWhenPrinted(script: string, marker: string): Promise<{ code: number; text: string }> {
+/**
+ * Runs `script`, sends SIGTERM once it printed `marker` (then the other `signals`, 30 ms apart), and
+ * returns its exit code and output.
+ */
+async function sigtermWhenPrinted(
+  script: string,
+  marker: string,
+  signals: Deno.Signal[] = [],
+): Promise<{ code: number; text: string }> {
   const child = new Deno.Command(Deno.execPath(), { args: ["eval", script], stdout: "piped" }).spawn();
   const reader = child.stdout.getReader();
   const decoder = new TextDecoder();
   let text = "";
   while (!text.includes(marker)) text += decoder.decode((await reader.read()).value);
   child.kill("SIGTERM");
+  for (const s of signals) {
+    await new Promise((r) => setTimeout(r, 30));
+    child.kill(s);
+  }
   for (;;) {
     const { value, done } = await reader.read();
     if (done) break;
@@ -56,6 +67,20 @@ Deno.test("a real SIGTERM makes a service exit 0 after its closers ran", async (
   `;
   const { code, text } = await sigtermWhenPrinted(script, "ready");
   assert.equal(code, 0);
+  assert.match(text, /closed/);
+});
+
+Deno.test("a signal repeated right after the first (a Ctrl-C delivered twice) still stops cleanly", async () => {
+  const script = `
+    import { createShutdown } from "${new URL("./mod.ts", import.meta.url).href}";
+    const s = createShutdown();
+    s.defer("slow", () => new Promise((r) => setTimeout(r, 300)).then(() => console.log("closed")));
+    console.log("ready");
+    await s.done;
+    Deno.exit(0);
+  `;
+  const { code, text } = await sigtermWhenPrinted(script, "ready", ["SIGINT"]);
+  assert.equal(code, 0, "not the forced exit 130");
   assert.match(text, /closed/);
 });
 

@@ -1,6 +1,7 @@
 /**
  * Process lifecycle: SIGINT/SIGTERM start one orderly shutdown (stop accepting, drain, close), and the
- * process exits 0 when it is done. A second signal while shutting down exits at once.
+ * process exits 0 when it is done. A second signal while shutting down exits at once, unless it comes
+ * within REPEAT_SIGNAL_MS of the shutdown's start (the same Ctrl-C, delivered twice).
  * @module
  */
 
@@ -69,6 +70,9 @@ export function stoppedBySignal(): Shutdown | undefined {
   return signalled;
 }
 
+/** A signal within this many ms of the shutdown's start repeats the one that started it. */
+export const REPEAT_SIGNAL_MS = 2000;
+
 /** Creates the one shutdown controller of a process. */
 export function createShutdown(options: ShutdownOptions = {}): Shutdown {
   const controller = new AbortController();
@@ -97,8 +101,15 @@ export function createShutdown(options: ShutdownOptions = {}): Shutdown {
     }
   }
 
+  let startedAt = 0;
   const onSignal = () => {
-    if (running) Deno.exit(130); // a second Ctrl-C: the user wants out now
+    if (running) {
+      // A Ctrl-C reaches every process of the terminal's group, and a supervisor passes its own
+      // SIGTERM on too: a second signal soon after the first is that same request. A later one
+      // means the user wants out now.
+      if (performance.now() - startedAt > REPEAT_SIGNAL_MS) Deno.exit(130);
+      return;
+    }
     signalled = self;
     void self.shutdown("signal");
   };
@@ -110,6 +121,7 @@ export function createShutdown(options: ShutdownOptions = {}): Shutdown {
     },
     shutdown(reason) {
       if (!running) {
+        startedAt = performance.now();
         controller.abort(reason ?? "shutdown");
         running = runClosers().finally(() => {
           if (options.listen !== false) { for (const s of SIGNALS) Deno.removeSignalListener(s, onSignal); }

@@ -154,6 +154,9 @@ export function unreachableStore(err: unknown): string | undefined {
   if (!(err instanceof Error)) return undefined;
   // node-redis' error classes keep the name "Error": their class says which it is
   if (REDIS_DOWN.has(err.name) || REDIS_DOWN.has(err.constructor?.name)) return "Redis";
+  // a server that answers but cannot serve yet: loading its data after a restart, busy with a
+  // script, a replica that is read-only or without its primary
+  if (/^(LOADING|BUSY|READONLY|MASTERDOWN|EXECABORT .*LOADING)\b/.test(err.message)) return "Redis";
   const code = String((err as { code?: unknown }).code ?? "");
   if (POSTGRES_DOWN.test(code)) return "PostgreSQL";
   if (code === "ECONNREFUSED" || code === "ECONNRESET") return "a store (Redis or PostgreSQL)";

@@ -56,6 +56,14 @@ Deno.test({
   assert.ok(unreachableStore(pgError), `${pgError?.name} ${(pgError as { code?: string })?.code}`);
   assert.equal((await answerTo(pgError!)).status, 503);
 
+  // a Redis that answers but cannot serve yet (loading its data after a restart) is down for now too
+  for (
+    const text of ["LOADING Redis is loading the dataset in memory", "BUSY Redis is busy running a script"]
+  ) {
+    const reply = Object.assign(new Error(text), { name: "ErrorReply" });
+    assert.equal(unreachableStore(reply), "Redis", text);
+    assert.equal((await answerTo(reply)).status, 503);
+  }
   assert.equal(unreachableStore(new Error("bug")), undefined);
   assert.equal((await answerTo(new Error("bug"))).status, 500);
 });
