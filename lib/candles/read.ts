@@ -143,8 +143,8 @@ export async function readCandles(
 
   const view = await redisView(redis, prefix, series);
   // What the aggregator has surely applied: a bucket that ended after it may still get trades, so
-  // it is neither closed nor filled in (a lagging or stopped aggregator would otherwise publish
-  // candles as final that change later). Without a watermark (no aggregator ran), the clock.
+  // it is not closed (a lagging or stopped aggregator would otherwise publish as final candles
+  // that change later). Without a watermark (no aggregator ran), the clock.
   const known = view.watermark !== undefined && view.watermark < now ? view.watermark : now;
   const markClosed = (
     c: Candle,
@@ -187,8 +187,6 @@ export async function readCandles(
   if (!before && stored[0]?.openTime !== start) {
     prevClose = await closeBefore(redis, sql, prefix, series, start, view);
   }
-  // no flat candles for buckets the aggregator has not reached: they may hold trades it has not read
-  const lastStored = stored.length ? stored[stored.length - 1].openTime : -Infinity;
-  const fillEnd = Math.min(end, Math.max(bucketStart(known, tf), lastStored));
-  return fillGaps(stored.map(markClosed), { ...series, start, end: fillEnd, prevClose, now: known });
+  // flat candles after the watermark are filled in as forming (not closed): trades may still come
+  return fillGaps(stored.map(markClosed), { ...series, start, end, prevClose, now: known });
 }

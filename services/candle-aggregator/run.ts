@@ -4,14 +4,14 @@
  * calls {@linkcode startCandleService}.
  * @module
  */
-import { type Candle, type Execution, streamKey, STREAMS, type Tick } from "@lib/contracts";
+import { type Candle, type Execution, keys, streamKey, STREAMS, type Tick } from "@lib/contracts";
 import { candleKeys, pruneShortCandles, upsertCandles } from "@lib/candles";
 import type { Sql } from "@lib/db";
 import { groupLagProbe } from "@lib/ledger";
 import { repeatUntilAborted, sleep } from "@lib/lifecycle";
 import { errorText, type Logger } from "@lib/log";
 import { BATCH_SIZE_BUCKETS, type Registry } from "@lib/metrics";
-import { compareStreamIds, consumeGroup, deadLetter, type RedisClient } from "@lib/redis";
+import { compareStreamIds, consumeGroup, deadLetter, type RedisClient, streamIdMs } from "@lib/redis";
 import { CandleAggregator, tradeEpoch } from "./aggregator.ts";
 import {
   DAY_MS,
@@ -259,11 +259,34 @@ export function startCandleService(
     log.warn("dead-lettered an entry that does not decode", { stream, id: entry.id, reason });
   };
 
-  // Every entry in a stream when the aggregator drained it is in the candles; an entry committed
-  // just after may carry a slightly older ts (the engine stamps trades before it commits them), so
-  // the watermark stays WATERMARK_MARGIN_MS behind.
+  // The watermark: every trade (tick) with an older ts is in the candles. Every entry in a stream
+  // when the aggregator drained it is; a trade committed after that carries the ts of its command
+  // (the engine stamps trades with the command's stream id), so a lagging engine can still publish
+  // trades older than the drain. Those come from commands the engine had not applied: the first of
+  // them, read before the drain, bounds their ts. WATERMARK_MARGIN_MS covers clock steps.
+  const commandsKey = streamKey(prefix, STREAMS.orders);
+  const unappliedFrom = async (): Promise<number> => {
+    const checkpoint = await redis.get(keys.checkpoint(prefix));
+    const next = await redis.xRange(commandsKey, checkpoint ? `(${checkpoint}` : "-", "+", { COUNT: 1 });
+    return next?.length ? streamIdMs(next[0].id) : Infinity;
+  };
+  let engineBound: number | undefined; // read before the latest drain's read was sent
   const watermark = (source: "trade" | "index") => async (at: number) => {
-    await redis.hSet(candleKeys.watermark(prefix), source, String(at - WATERMARK_MARGIN_MS));
+    try {
+      let bound = Infinity;
+      if (source === "trade") {
+        const before = engineBound;
+        engineBound = await unappliedFrom(); // for the next drain: read before its read is sent
+        if (before === undefined) return;
+        bound = before;
+      }
+      const mark = Math.min(at, bound) - WATERMARK_MARGIN_MS;
+      await redis.hSet(candleKeys.watermark(prefix), source, String(mark));
+    } catch (e) {
+      // the watermark stays where it was: candles close a little later, nothing is wrong
+      engineBound = undefined;
+      log.debug("cannot move the candle watermark", { source, error: errorText(e) });
+    }
   };
 
   const loops: Promise<void>[] = [];

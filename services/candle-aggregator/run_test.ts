@@ -185,39 +185,36 @@ Deno.test("readCandles() serves old candles from PostgreSQL and recent ones from
   assert.deepEqual(sortCandles([...fromBoth]), fromBoth);
 
   // an aggregator that lags (or stopped) at minute 10 + 10 s: minute 10 may still get trades, so it
-  // is not closed, and minute 11 is not filled in as a flat candle, though the clock is past both
+  // is not closed, nor is the flat minute 11, though the clock (minute 12) is past both
+  const latest = (now: number) => readCandles(fx.redis, db.sql, fx.prefix, { ...query, to: undefined, now });
+  const closedFlags = (cs: Candle[]) => cs.slice(-3).map((c) => [(c.openTime - T0) / 60_000, c.closed]);
   await fx.redis.hSet(candleKeys.watermark(fx.prefix), "trade", String(T0 + 610_000));
-  const lagging = await readCandles(fx.redis, db.sql, fx.prefix, {
-    ...query,
-    to: undefined,
-    now: T0 + 700_000,
-  });
-  assert.deepEqual(lagging.slice(-2).map((c) => [(c.openTime - T0) / 60_000, c.closed]), [[9, true], [
-    10,
-    false,
-  ]]);
-  await fx.redis.hSet(candleKeys.watermark(fx.prefix), "trade", String(T0 + 700_000));
-  const caughtUp = await readCandles(fx.redis, db.sql, fx.prefix, {
-    ...query,
-    to: undefined,
-    now: T0 + 700_000,
-  });
-  assert.deepEqual(caughtUp.slice(-2).map((c) => [(c.openTime - T0) / 60_000, c.closed]), [[10, true], [
-    11,
-    false,
-  ]]);
+  assert.deepEqual(closedFlags(await latest(T0 + 730_000)), [[10, false], [11, false], [12, false]]);
+  await fx.redis.hSet(candleKeys.watermark(fx.prefix), "trade", String(T0 + 730_000));
+  assert.deepEqual(closedFlags(await latest(T0 + 730_000)), [[10, true], [11, true], [12, false]]);
 });
 
-Deno.test("candle service: the watermark follows the drained stream, a margin behind", async () => {
+Deno.test("candle service: the watermark follows the drained stream, and waits for a lagging engine", async () => {
   await using fx = await redisFixture("candles-watermark");
   await publishBatch(fx.redis, fx.prefix, STREAMS.executions, sampleExecutions({ count: 20, start: T0 }));
+  // the engine has not applied a command of 5 s ago: its trades will carry that command's time
+  const commands = streamKey(fx.prefix, STREAMS.orders);
+  const pendingAt = Date.now() - 5_000;
+  await fx.redis.xAdd(commands, `${pendingAt - 1}-0`, { type: "place" });
+  await fx.redis.set(keys.checkpoint(fx.prefix), `${pendingAt - 1}-0`);
+  const pending = await fx.redis.xAdd(commands, `${pendingAt}-0`, { type: "place" });
+  const mark = () => fx.redis.hGet(candleKeys.watermark(fx.prefix), "trade").then((v) => v ? Number(v) : 0);
   await withService(fx, undefined, async () => {
+    await waitFor(async () => await mark() > 0, { what: "a watermark" });
+    await new Promise((r) => setTimeout(r, 300)); // a few more drains
+    assert.equal(await mark(), pendingAt - WATERMARK_MARGIN_MS, "held at the unapplied command");
+    await fx.redis.set(keys.checkpoint(fx.prefix), pending); // the engine caught up
     const before = Date.now();
-    const mark = await waitFor(async () => {
-      const v = await fx.redis.hGet(candleKeys.watermark(fx.prefix), "trade");
-      return v && Number(v) >= before - WATERMARK_MARGIN_MS ? Number(v) : undefined;
-    }, { what: "a watermark after the start" });
-    assert.ok(mark <= Date.now() - WATERMARK_MARGIN_MS, "never ahead of what was drained");
+    const caughtUp = await waitFor(async () => {
+      const v = await mark();
+      return v >= before - WATERMARK_MARGIN_MS ? v : undefined;
+    }, { what: "the watermark past the start" });
+    assert.ok(caughtUp <= Date.now() - WATERMARK_MARGIN_MS, "never ahead of what was drained");
   });
 });
 
