@@ -8,8 +8,9 @@
  * The counts are kept as runs (a quiet engine writes a million one-message entries as one run), so
  * memory follows how often the batch size changes, not the cap.
  *
- * Entries written before this process started are unknown; until it has written `cap` messages
- * itself, they are assumed to hold as many as its own did on average.
+ * Entries written before this process started are unknown (they may hold far fewer messages than
+ * its own: a restart under a backlog writes large batches first), so until it has written `cap`
+ * messages itself it asks for no trimming at all: a stream keeps at most about twice its cap then.
  * @module
  */
 export class EntryWindow {
@@ -22,8 +23,11 @@ export class EntryWindow {
 
   constructor(readonly cap: number) {}
 
-  /** Records an entry of `messages` messages; returns the entries that hold the newest `cap` messages. */
-  add(messages: number): number {
+  /**
+   * Records an entry of `messages` messages; returns the entries that hold the newest `cap` messages,
+   * or undefined while this window has seen fewer than `cap` (trim nothing yet).
+   */
+  add(messages: number): number | undefined {
     const m = Math.max(1, messages); // an entry holds at least one message
     const last = this.#sizes.length - 1;
     if (last >= this.#head && this.#sizes[last] === m) this.#repeats[last]!++;
@@ -49,8 +53,7 @@ export class EntryWindow {
       this.#repeats = this.#repeats.slice(this.#head);
       this.#head = 0;
     }
-    if (this.#sum >= this.cap) return this.#entries;
-    return this.#entries + Math.ceil((this.cap - this.#sum) / (this.#sum / this.#entries));
+    return this.#sum >= this.cap ? this.#entries : undefined;
   }
 
   /** Runs kept (for tests: memory follows the changes of batch size, not the cap). */

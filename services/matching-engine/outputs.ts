@@ -22,7 +22,11 @@ import {
 import { BATCH_TYPE, batchLine, type RawEntry } from "@lib/redis";
 import type { CommandOutput, ReadModelChanges } from "./engine_api.ts";
 import { EntryWindow } from "./entry_window.ts";
+import type { ConsumerNeed } from "./consumer_need.ts";
 import type { BatchConnection, ExecResult } from "@lib/redis";
+
+/** Entries kept beyond what the consumer groups were last seen to need (they read on meanwhile). */
+const CONSUMER_SLACK_ENTRIES = 64;
 
 /** Where the engine keeps the ids of commands whose apply threw, so replays skip them too. */
 export function poisonKey(prefix: string): string {
@@ -106,6 +110,8 @@ export class BatchBuilder {
   readonly #keys: Record<"executions" | "orderEvents" | "wallet" | "book" | "dead" | "poison", string>;
   /** The messages of the entries written lately, per stream key. */
   readonly #windows = new Map<string, EntryWindow>();
+  /** What the consumer groups of a stream need kept (see consumer_need.ts), and entries added since. */
+  readonly #needs = new Map<string, { need: ConsumerNeed; since: number }>();
   readonly #replyPrefix: string;
   readonly #ttl: string;
   /** Entries added per user fills list / history since its last trim (trims are amortized). */
@@ -184,8 +190,9 @@ export class BatchBuilder {
     for (const [key, l] of lines) {
       const reply = key.startsWith(this.#replyPrefix);
       const cap = reply ? this.#o.replyMaxLen : this.#o.streamMaxLen;
-      const maxLen = this.#entryCap(key, l.length, cap);
-      cmds.push(["XADD", key, "MAXLEN", "~", maxLen, "*", "type", BATCH_TYPE, "payload", l.join("\n")]);
+      const maxLen = this.#keep(key, this.#entryCap(key, l.length, cap));
+      const trim = maxLen === undefined ? [] : ["MAXLEN", "~", String(maxLen)];
+      cmds.push(["XADD", key, ...trim, "*", "type", BATCH_TYPE, "payload", l.join("\n")]);
       if (!reply) cmds.push(["HINCRBY", counts, key.slice(streamsAt), String(l.length)]);
     }
     function pushFill(e: Execution, json: string) {
@@ -233,13 +240,34 @@ export class BatchBuilder {
   }
 
   /** MAXLEN (in entries) that keeps the newest `cap` messages of a stream (see entry_window.ts). */
-  #entryCap(key: string, messages: number, cap: number): string {
+  #entryCap(key: string, messages: number, cap: number): number | undefined {
     let window = this.#windows.get(key);
     if (!window) {
       if (this.#windows.size > 10_000) this.#windows.clear(); // reply streams come and go
       this.#windows.set(key, window = new EntryWindow(cap));
     }
-    return String(window.add(messages));
+    return window.add(messages);
+  }
+
+  /**
+   * Tells how many newest entries of a stream its consumer groups need (read a moment ago), or that
+   * they need all of it (nothing is trimmed then), or undefined: no groups.
+   */
+  setConsumerNeed(key: string, need: ConsumerNeed | undefined): void {
+    if (need === undefined) this.#needs.delete(key);
+    else this.#needs.set(key, { need, since: 0 });
+  }
+
+  /**
+   * The MAXLEN of an entry about to be added: the cap's, raised to what the consumers need (plus the
+   * entries added since that was read, and some slack); undefined to trim nothing.
+   */
+  #keep(key: string, capEntries: number | undefined): number | undefined {
+    const n = this.#needs.get(key);
+    if (n) n.since++;
+    if (!n || capEntries === undefined) return capEntries;
+    if (n.need === "all") return undefined;
+    return Math.max(capEntries, n.need + n.since + CONSUMER_SLACK_ENTRIES);
   }
 
   /** True when a list grew enough since its last trim; counts the growth otherwise. */

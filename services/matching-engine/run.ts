@@ -6,7 +6,7 @@
  * @module
  */
 import { keys, streamKey, STREAMS } from "@lib/contracts";
-import { sleep } from "@lib/lifecycle";
+import { repeatUntilAborted, sleep } from "@lib/lifecycle";
 import type { Logger } from "@lib/log";
 import { LATENCY_BUCKETS, type Registry } from "@lib/metrics";
 import { compareStreamIds, type RawEntry, type RedisClient, streamIdMs } from "@lib/redis";
@@ -23,6 +23,7 @@ import {
 import { type EngineFactory, recoverEngine } from "./recovery.ts";
 import { type BatchConnection, type StreamReader, TransactionError } from "@lib/redis";
 import { recordSettings } from "./settings_history.ts";
+import { type ConsumerNeed, consumerNeed } from "./consumer_need.ts";
 import { type SaveOptions, saveSnapshot, type SnapshotManifest } from "./snapshot_store.ts";
 
 /** The metrics the loop keeps; `/metrics` renders them. */
@@ -83,6 +84,12 @@ export type EngineMetrics = ReturnType<typeof createEngineMetrics>;
  * serialize) cannot stall the loop more than 1/20 of the time.
  */
 const SNAPSHOT_DUTY = 20;
+
+/** How often the consumer groups of the output streams are read (see refreshConsumerNeeds). */
+const CONSUMER_POLL_MS = 1000;
+
+/** The output streams that consumer groups read, trimmed only as far as those groups allow. */
+const OUTPUT_STREAMS = [STREAMS.executions, STREAMS.orderEvents, STREAMS.wallet, STREAMS.book];
 
 /** Entries counted at most when measuring the lag. */
 export const LAG_CAP = 1000;
@@ -230,14 +237,58 @@ export class EngineRunner {
    * recovery that cannot be faithful).
    */
   async run(signal: AbortSignal): Promise<void> {
+    // what the consumers need is known before the first batch trims anything, then kept fresh
+    await this.refreshConsumerNeeds();
+    const polling = new AbortController();
+    const needs = repeatUntilAborted(
+      CONSUMER_POLL_MS,
+      AbortSignal.any([signal, polling.signal]),
+      () => this.refreshConsumerNeeds(),
+    );
     try {
       await this.#loop(signal);
     } finally {
+      polling.abort(); // the loop may end on an error, with `signal` still live
+      await needs;
       await this.#inflight;
       this.#batches?.close();
       this.#batches = undefined;
     }
   }
+
+  /**
+   * Reads what the consumer groups of each output stream still need, so that trimming keeps it (see
+   * consumer_need.ts). A stream kept beyond its cap for a group is said in the log, once per change.
+   */
+  async refreshConsumerNeeds(now = Date.now()): Promise<void> {
+    const { aux, log } = this.#deps;
+    for (const stream of OUTPUT_STREAMS) {
+      const key = streamKey(this.#o.prefix, stream);
+      let need: ConsumerNeed | undefined;
+      try {
+        need = await consumerNeed(aux, key, now);
+      } catch (e) {
+        log.debug("cannot read the consumer groups; trimming as before", {
+          stream: stream.name,
+          error: String(e),
+        });
+        continue;
+      }
+      this.#builder.setConsumerNeed(key, need);
+      const holding = need === "all";
+      if (holding !== (this.#holding.get(stream.name) ?? false)) {
+        this.#holding.set(stream.name, holding);
+        if (holding) {
+          log.warn("not trimming: a consumer group holds entries it has not acknowledged for a while", {
+            stream: stream.name,
+          });
+        } else log.info("trimming again: the consumer groups caught up", { stream: stream.name });
+      }
+    }
+  }
+
+  /** Streams not trimmed for now (a consumer group holds old entries), for the log. */
+  readonly #holding = new Map<string, boolean>();
 
   /** Starts reading the commands after `from`. */
   #readAfter(from: string): { from: string; read: Promise<RawEntry[]> } {

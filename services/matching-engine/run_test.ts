@@ -259,7 +259,8 @@ Deno.test("EngineRunner dead-letters bad entries, answers when it can, and keeps
     assert.match(dead[3].message.reason, /replyTo/);
     assert.equal(await redis.exists(streamKey(prefix, "executions")), 0);
     const rs = await replies(redis, prefix);
-    assert.deepEqual(rs.map((x) => [x.cmdId, x.ok ? "ok" : x.reason]), [
+    // senders match replies by cmdId; within one batch a dead command's reply follows the others
+    assert.deepEqual(rs.map((x) => [x.cmdId, x.ok ? "ok" : x.reason]).sort(), [
       ["bad-1", "INVALID_ORDER"],
       ["nope", "UNKNOWN_SYMBOL"],
       ["ok", "ok"],
@@ -423,5 +424,37 @@ Deno.test("EngineRunner stops when another engine writes under the same prefix",
   } finally {
     await a.stop().catch(() => {});
     await b.stop().catch(() => {});
+  }
+});
+
+Deno.test("EngineRunner never trims entries a consumer group has not read; it trims again once they are acknowledged", async () => {
+  await using fx = await redisFixture("run");
+  const { redis, prefix, url } = fx;
+  const wallet = streamKey(prefix, STREAMS.wallet);
+  // a ledger writer that has read nothing yet (a database outage, say)
+  await redis.xGroupCreate(wallet, "ledger-writer", "0", { MKSTREAM: true });
+  const opens = (from: number, n: number): EngineCommandInput[] =>
+    Array.from(
+      { length: n },
+      (_, i) => ({ type: "openAccount", cmdId: `o${from + i}`, userId: `u${from + i}` }),
+    );
+  const r = await startRunner(url, prefix, {
+    batchSize: 1,
+    outputs: { streamMaxLen: 30, replyMaxLen: 100, closedOrderTtlSeconds: 3600, trimSlack: 0 },
+  });
+  try {
+    await untilApplied(redis, prefix, await send(redis, prefix, opens(0, 600)));
+    const entries = await redis.xLen(wallet);
+    assert.ok(entries >= 600, `the group's ${entries} unread entries are all kept (the cap is 30 messages)`);
+    // the group reads and acknowledges everything: trimming to the cap comes back
+    const read = await redis.xReadGroup("ledger-writer", "c1", { key: wallet, id: ">" }, { COUNT: 100_000 });
+    const ids = read![0].messages.map((m) => m.id);
+    await redis.xAck(wallet, "ledger-writer", ids);
+    await r.runner.refreshConsumerNeeds();
+    await untilApplied(redis, prefix, await send(redis, prefix, opens(600, 300)));
+    const after = await redis.xLen(wallet);
+    assert.ok(after < 600, `trimmed again to ${after} entries`);
+  } finally {
+    await r.stop();
   }
 });
