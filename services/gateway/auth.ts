@@ -57,7 +57,7 @@ export class Authenticator {
 
   /**
    * Authenticates a WebSocket login token: an access token, `<keyId>:<secret>` of an API key, or a
-   * legacy key. Undefined when refused.
+   * legacy key. Undefined when refused; throws when a store it needs cannot be reached.
    */
   async token(token: string): Promise<Principal | undefined> {
     try {
@@ -68,8 +68,10 @@ export class Authenticator {
         return await this.deps.apiKeys.verifySecret(token.slice(0, colon), token.slice(colon + 1));
       }
       return await this.deps.tokens.verifyAccess(token);
-    } catch {
-      return undefined;
+    } catch (e) {
+      // a refused token is no login; a store that cannot be asked is not an answer
+      if (e instanceof ApiError) return undefined;
+      throw e;
     }
   }
 }

@@ -26,6 +26,9 @@ export const TOKENS: Record<string, { userId: string; role: "user" | "admin" }> 
   "tok-root": { userId: "root", role: "admin" },
 };
 
+/** Tokens whose check fails as if the store behind it were down (not a refusal). */
+export const FAILING = new Set<string>();
+
 export async function startFeed(options?: MarketFeedDeps["options"]) {
   const fx = await redisFixture("ws");
   const metrics = new Registry();
@@ -36,7 +39,10 @@ export async function startFeed(options?: MarketFeedDeps["options"]) {
     prefix: fx.prefix,
     log: createLogger("gateway", { level: "debug", pretty: false, write: (l) => lines.push(l) }),
     metrics,
-    authenticate: (token) => Promise.resolve(TOKENS[token]),
+    authenticate: (token) =>
+      FAILING.has(token)
+        ? Promise.reject(new Error("the key store is down"))
+        : Promise.resolve(TOKENS[token]),
     signal: controller.signal,
     options,
   });

@@ -2,7 +2,16 @@ import assert from "node:assert/strict";
 import { type Candle, keys, STREAMS, type Tick, type Ticker, type WalletView } from "@lib/contracts";
 import { publishBatch } from "@lib/redis";
 import { waitFor } from "@lib/testing";
-import { BookWriter, orderEvent, replayBook, startFeed, TOKENS, trade, walletEvent } from "./_testing.ts";
+import {
+  BookWriter,
+  FAILING,
+  orderEvent,
+  replayBook,
+  startFeed,
+  TOKENS,
+  trade,
+  walletEvent,
+} from "./_testing.ts";
 import { OPS_BURST } from "./protocol.ts";
 
 function candle(symbol: string, timeframe: Candle["timeframe"], close: string): Candle {
@@ -342,17 +351,29 @@ Deno.test("/v1/ws checks a connection's token again at each private subscribe: e
     assert.equal((await carol.request({ op: "auth", token: "tok-carol" })).role, "admin");
     assert.equal((await carol.request({ op: "subscribe", channels: ["wallet.alice"] })).type, "subscribed");
 
-    // demoted: REST sees a user from the next token on, and so does the next subscribe
+    // the store cannot be asked: private subscribes wait, nobody is logged out
+    FAILING.add("tok-carol");
+    const down = await carol.request({ op: "subscribe", channels: ["orders.alice"] }, "error");
+    assert.equal(down.code, "UNAVAILABLE");
+    FAILING.delete("tok-carol");
+
+    // demoted: REST sees a user from the next token on, and so does the next subscribe; the
+    // admin-only channel it held ends
     TOKENS["tok-carol"] = { userId: "carol", role: "user" };
-    const demoted = await carol.request({ op: "subscribe", channels: ["orders.alice"] }, "error");
-    assert.equal(demoted.code, "FORBIDDEN");
+    carol.send({ op: "subscribe", channels: ["orders.alice"], id: "demoted" });
+    const ended = await carol.take((m) => m.type === "unsubscribed" && m.channel === "wallet.alice");
+    assert.match(ended.reason, /not allowed for user carol with role user/);
+    assert.equal((await carol.take((m) => m.id === "demoted")).code, "FORBIDDEN");
     assert.equal((await carol.request({ op: "subscribe", channels: ["orders"] })).channel, "orders.carol");
 
-    // expired or revoked: the connection is anonymous from here on; public channels still open
+    // expired or revoked: the connection is anonymous from here on, its private channels end;
+    // public channels still open
     delete TOKENS["tok-carol"];
     carol.send({ op: "subscribe", channels: ["wallet", "trades.BTC-USD"], id: "late" });
     const lapsed = await carol.take((m) => m.id === "late" && m.code === "AUTH_FAILED");
     assert.match(lapsed.message, /expired or was revoked: send \{"op":"auth"\} with a new token/);
+    const own = await carol.take((m) => m.type === "unsubscribed" && m.channel === "orders.carol");
+    assert.match(own.reason, /expired or was revoked/);
     assert.equal((await carol.take((m) => m.id === "late" && m.code === "AUTH_REQUIRED")).channel, "wallet");
     assert.equal(
       (await carol.take((m) => m.id === "late" && m.type === "subscribed")).channel,

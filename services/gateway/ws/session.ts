@@ -55,12 +55,20 @@ export function createSession(deps: SessionDeps): (c: Client, data: unknown) => 
    * an API key revoked or a role changed since the `auth` count from here on, as they do in REST.
    * Subscriptions already open stay (docs/websocket.md).
    */
-  async function recheckIdentity(c: Client, id: string | number | undefined): Promise<void> {
-    const now = c.credential === undefined ? undefined : await identify(c.credential);
-    if (c.closed) return;
+  async function recheckIdentity(c: Client, id: string | number | undefined): Promise<boolean> {
+    let now: Identity | undefined;
+    try {
+      now = c.credential === undefined ? undefined : await deps.authenticate(c.credential);
+    } catch (e) {
+      // the key store cannot be asked (a database outage): no answer, so no logout either
+      deps.onError(e);
+      return false;
+    }
+    if (c.closed) return true;
     if (now) {
       c.identity = now;
-      return;
+      endDisallowed(c, now, `not allowed for user ${now.userId} with role ${now.role}`);
+      return true;
     }
     c.identity = undefined;
     c.credential = undefined;
@@ -69,10 +77,23 @@ export function createSession(deps: SessionDeps): (c: Client, data: unknown) => 
       msg.error(
         "AUTH_FAILED",
         'the login of this connection expired or was revoked: send {"op":"auth"} with a new token ' +
-          "(the connection is anonymous now; subscriptions already open stay)",
+          "(the connection is anonymous now; its private channels ended)",
         id,
       ),
     );
+    endDisallowed(c, undefined, "the login of this connection expired or was revoked");
+    return true;
+  }
+
+  /** Ends, with an unasked `unsubscribed`, the private channels `identity` may not see. */
+  function endDisallowed(c: Client, identity: Identity | undefined, reason: string): void {
+    for (const name of [...c.subs]) {
+      const ref = parseChannel(name, identity);
+      if (ref.ok && !authorize(ref.channel, identity).ok) {
+        hub.unsubscribe(c, name);
+        hub.reply(c, msg.unsubscribed(name, undefined, reason));
+      }
+    }
   }
 
   async function handle(c: Client, data: unknown): Promise<void> {
@@ -110,21 +131,28 @@ export function createSession(deps: SessionDeps): (c: Client, data: unknown) => 
         c.identity = identity;
         c.credential = op.token;
         // a different user: private channels it may not see end here
-        for (const name of [...c.subs]) {
-          const ref = parseChannel(name, identity);
-          if (ref.ok && !authorize(ref.channel, identity).ok) {
-            hub.unsubscribe(c, name);
-            hub.reply(c, msg.unsubscribed(name, undefined, `not allowed for user ${identity.userId}`));
-          }
-        }
+        endDisallowed(c, identity, `not allowed for user ${identity.userId}`);
         return hub.reply(c, msg.authenticated(identity, op.id));
       }
-      case "subscribe":
+      case "subscribe": {
+        let checked = true;
         if (c.identity && op.channels.some((raw) => PRIVATE_CHANNEL.test(raw))) {
-          await recheckIdentity(c, op.id);
+          checked = await recheckIdentity(c, op.id);
           if (c.closed) return;
         }
         for (const raw of op.channels) {
+          if (!checked && PRIVATE_CHANNEL.test(raw)) {
+            hub.reply(
+              c,
+              msg.error(
+                "UNAVAILABLE",
+                "cannot check this connection's login right now; subscribe again",
+                op.id,
+                raw,
+              ),
+            );
+            continue;
+          }
           const r = resolveChannel(raw, c.identity);
           if (!r.ok) {
             hub.reply(c, msg.error(r.code, r.message, op.id, raw));
@@ -164,6 +192,7 @@ export function createSession(deps: SessionDeps): (c: Client, data: unknown) => 
           hub.subscribe(c, channelSpec(ref, loaders));
         }
         return;
+      }
       case "unsubscribe":
         for (const raw of op.channels) {
           const r = parseChannel(raw, c.identity);
