@@ -135,13 +135,21 @@ async function main(): Promise<number> {
       say("stopping services...");
       for (const c of children) c.halt();
       for (const c of [...children].reverse()) await c.stop();
-      for (const s of [...started].reverse()) {
-        say(`stopping ${s.name} that up started`);
-        await s.stop().catch((e) => say(`could not stop ${s.name}: ${e.message}`));
-      }
+      await stopServers();
       say("all stopped");
     })();
     return stopping;
+  }
+  // Servers up started run in sessions of their own (out of the terminal's Ctrl-C), so every way
+  // out must stop them; one that finished starting after the shutdown began is stopped on the way out.
+  const stoppedServers = new Set<StartedServer>();
+  async function stopServers(): Promise<void> {
+    for (const s of [...started].reverse()) {
+      if (stoppedServers.has(s)) continue;
+      stoppedServers.add(s);
+      say(`stopping ${s.name} that up started`);
+      await s.stop().catch((e) => say(`could not stop ${s.name}: ${e.message}`));
+    }
   }
   // A Ctrl-C can arrive twice (the terminal signals the whole process group, and `deno task` may
   // pass it on as well): a second signal within FORCE_AFTER_MS is the same Ctrl-C. A later one
@@ -153,8 +161,9 @@ async function main(): Promise<number> {
       firstSignalAt = now;
       void shutdown();
     } else if (now - firstSignalAt > FORCE_AFTER_MS) {
-      say("forced quit: killing the services");
+      say("forced quit: killing the services and the servers up started");
       for (const c of children) c.kill();
+      for (const s of started) if (!stoppedServers.has(s)) s.kill();
       Deno.exit(130);
     }
   };
@@ -338,6 +347,10 @@ async function main(): Promise<number> {
     await shutdown();
     return 1;
   } finally {
+    if (stopping) {
+      await stopping;
+      await stopServers(); // a server whose start ended after the shutdown had stopped the others
+    }
     Deno.removeSignalListener("SIGINT", onSignal);
     Deno.removeSignalListener("SIGTERM", onSignal);
   }

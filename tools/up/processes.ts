@@ -80,6 +80,7 @@ export function supervise(
   const encoder = new TextEncoder();
   const write = (s: string) => Deno.stdout.writeSync(encoder.encode(s));
   let stopping = false;
+  let cancelWait: (() => void) | undefined;
   let child: Deno.ChildProcess | undefined;
   let pumps: Promise<unknown>[] = [];
   const restarts: number[] = [];
@@ -115,7 +116,15 @@ export function supervise(
         );
         options.onRepeatedFailure(spec.name, status.code);
       } else options.log(`${spec.name} exited with code ${status.code}; restarting in ${delay} ms`);
-      await new Promise((r) => setTimeout(r, delay));
+      // a halt ends the wait at once: a stop must not sit out a 30 s restart delay
+      await new Promise<void>((r) => {
+        const timer = setTimeout(r, delay);
+        cancelWait = () => {
+          clearTimeout(timer);
+          r();
+        };
+      });
+      cancelWait = undefined;
       if (!stopping) launch();
     });
   }
@@ -125,15 +134,18 @@ export function supervise(
     spec,
     halt() {
       stopping = true;
+      cancelWait?.();
     },
     kill() {
       stopping = true;
+      cancelWait?.();
       try {
         child?.kill("SIGKILL");
       } catch { /* already gone */ }
     },
     async stop() {
       stopping = true;
+      cancelWait?.();
       const c = child;
       if (!c) return;
       try {
