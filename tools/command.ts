@@ -157,12 +157,12 @@ export function redactUrl(url: string): string {
   return url.replace(/\/\/([^:@/]*):[^@/]*@/, "//$1:***@");
 }
 
-/** A Redis connection for a command; disposing closes it. Fails fast with a clear message. */
 /** The symbols the matching engine lists under a prefix, sorted. */
 export async function knownMarkets(redis: RedisClient, prefix: string): Promise<string[]> {
   return (await redis.hKeys(keys.markets(prefix))).map(String).sort();
 }
 
+/** A Redis connection for a command; disposing closes it. Fails fast with a clear message. */
 export async function openRedis(ctx: CommandContext): Promise<RedisClient & AsyncDisposable> {
   let client: RedisClient;
   try {

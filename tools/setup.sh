@@ -41,7 +41,8 @@ if ! command -v deno >/dev/null 2>&1; then
   echo "  export PATH=\"$PWD/.tools/deno/node_modules/.bin:\$PATH\"" >&2
 fi
 
-pg_ok() { psql -h 127.0.0.1 -U postgres -d postgres -Atqc 'select 1' >/dev/null 2>&1; }
+# -w: never ask for a password (a prompt would hang with its output thrown away)
+pg_ok() { psql -w -h 127.0.0.1 -U postgres -d postgres -Atqc 'select 1' >/dev/null 2>&1; }
 # Debian's new cluster asks for passwords over TCP. A PostgreSQL installed just now for Kalency, or
 # a cluster created here, gets trust authentication for local connections; every cluster is
 # started. An existing one that asks for passwords keeps its settings, and the tests say so.
@@ -80,11 +81,15 @@ fi
 
 local_postgres
 pg_ok || {
+  if ! pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null; then
+    echo "PostgreSQL does not answer on 127.0.0.1:5432 (pg_lsclusters shows the clusters; start one)" >&2
+    exit 1
+  fi
   echo "PostgreSQL on 127.0.0.1:5432 does not let user postgres in without a password. The tests need" >&2
   echo "trust authentication for local connections: add 'host all all 127.0.0.1/32 trust' at the top of" >&2
   echo "its pg_hba.conf and reload it (setup changes no server it did not create)." >&2
   exit 1
 }
-psql -h 127.0.0.1 -U postgres -d postgres -Atqc "select 1 from pg_database where datname='test'" | grep -q 1 ||
-  psql -h 127.0.0.1 -U postgres -d postgres -qc 'create database test'
+psql -w -h 127.0.0.1 -U postgres -d postgres -Atqc "select 1 from pg_database where datname='test'" | grep -q 1 ||
+  psql -w -h 127.0.0.1 -U postgres -d postgres -qc 'create database test'
 exit 0

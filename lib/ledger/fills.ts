@@ -12,6 +12,11 @@ export interface LedgerFillsOptions {
   symbol?: string;
   /** Only fills older than this one (a trade id of the same user): the page after it. */
   before?: string;
+  /**
+   * Only fills older than this one, given whole (its ts and tradeId set the cursor): it need not be
+   * in the ledger yet, as for the oldest fill Redis holds while the ledger writer catches up.
+   */
+  beforeFill?: { ts: number; tradeId: string };
   /** At most this many, newest first. */
   limit: number;
 }
@@ -71,7 +76,12 @@ export async function fillsFromLedger(
   options: LedgerFillsOptions,
 ): Promise<Execution[] | undefined> {
   let after = sql``;
-  if (options.before !== undefined) {
+  if (options.beforeFill !== undefined) {
+    const { ts, tradeId } = options.beforeFill;
+    after = sql`AND (executed_at, length(trade_id), trade_id) < (${new Date(
+      ts,
+    )}, ${tradeId.length}, ${tradeId})`;
+  } else if (options.before !== undefined) {
     const [cursor] = await sql<{ executed_at: Date; trade_id: string }[]>`
       SELECT executed_at, trade_id FROM trade_ledger
       WHERE trade_id = ${options.before} AND (buy_user_id = ${userId} OR sell_user_id = ${userId})`;

@@ -171,7 +171,7 @@ export const TimeParam = z.string().transform((v, ctx) => {
     });
     return z.NEVER;
   }
-  if (!/^\d+$/.test(t) && !/(Z|[+-]\d{2}:\d{2})$/i.test(t)) {
+  if (!/^\d+$/.test(t) && !/(Z|[+-]\d{2}:?\d{2})$/i.test(t)) {
     // without an offset Date.parse reads the server's local time: refuse rather than guess
     ctx.addIssue({
       code: "custom",

@@ -52,6 +52,14 @@ Deno.test("fillsFromLedger() gives back a user's fills as the engine published t
   });
   assert.deepEqual(afterOne, eth!.slice(1, 3));
 
+  // a whole fill as the cursor: the same pages, with no lookup (it may not be in the ledger yet)
+  const notWritten = { ts: alices[9].ts, tradeId: alices[9].tradeId };
+  await db.sql`DELETE FROM trade_ledger WHERE trade_id = ${notWritten.tradeId}`;
+  assert.deepEqual(
+    await fillsFromLedger(db.sql, "alice", { beforeFill: notWritten, limit: 5 }),
+    alices.slice(10, 15),
+  );
+
   // a cursor that is not one of the user's fills is refused
   const bobsOnly = flow.find((e) => e.buyerUserId !== "alice" && e.sellerUserId !== "alice")!;
   assert.equal(await fillsFromLedger(db.sql, "alice", { before: bobsOnly.tradeId, limit: 5 }), undefined);

@@ -82,7 +82,7 @@ export const DEFAULT_BOT_PARAMS: BotParams = {
   spreadVolK: 1,
   spreadHorizonSec: 2,
   maxQuoteAgeSec: 10,
-  skewRangeUnits: 20,
+  skewRangeUnits: 100, // 10 of the market makers' first-level quotes (5 typical orders each)
   noiseMarketProb: 0.35,
   noiseTtlMinSec: 10,
   noiseTtlMaxSec: 40,

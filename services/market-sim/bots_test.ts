@@ -95,7 +95,7 @@ Deno.test("decideMarketMaker() cancels its old quotes before re-quoting a moved 
 
 Deno.test("decideMarketMaker() shifts its quotes against its inventory", () => {
   const f = funds("100000", "2");
-  f.give("BTC", toUnits("0.1")); // long 0.1 BTC = 62 typical orders over the reference
+  f.give("BTC", toUnits("0.2")); // long 0.2 BTC = 124 typical orders over the reference, past the skew range
   const d = decideMarketMaker(state(), f, ctx(), ALWAYS, DEFAULT_BOT_PARAMS, ids());
   const bestAsk = Math.min(...sides(d.intents, "SELL").map((i) => i.ticks!));
   const bestBid = Math.max(...sides(d.intents, "BUY").map((i) => i.ticks!));

@@ -127,9 +127,10 @@ export function accountRoutes(route: RouteFn, deps: GatewayDeps): void {
     if (at < 0) return await fillsFromLedger(deps.sql, userId, { symbol, before, limit });
     const page = recent.slice(at + 1).filter((f) => !symbol || f.symbol === symbol).slice(0, limit);
     if (page.length === limit) return page;
+    // from the oldest fill Redis holds, whether or not the ledger has written it yet
     const older = await fillsFromLedger(deps.sql, userId, {
       symbol,
-      before: recent[recent.length - 1].tradeId,
+      beforeFill: recent[recent.length - 1],
       limit: limit - page.length,
     });
     return [...page, ...older ?? []];

@@ -148,8 +148,10 @@ Deno.test({
       const local = await gw.call("GET", "/v1/markets/BTC-USD/candles?from=2026-01-02T03:04:05");
       assert.equal(local.status, 400, "without an offset the time would be the server's local time");
       assert.match(local.json.detail, /from: needs a time zone: end it with Z for UTC or an offset/);
-      const offset = await gw.call("GET", "/v1/markets/BTC-USD/candles?from=2026-01-02T03:04:05%2B02:00");
-      assert.equal(offset.status, 200, offset.text);
+      for (const zone of ["%2B02:00", "%2B0200", "-05:30", "z"]) {
+        const offset = await gw.call("GET", `/v1/markets/BTC-USD/candles?from=2026-01-02T03:04:05${zone}`);
+        assert.equal(offset.status, 200, `${zone}: ${offset.text}`);
+      }
       for (const day of ["2026-02-30T00:00:00Z", "2026-13-01T00:00:00Z", "2026-01-02T24:00:00Z"]) {
         const impossible = await gw.call("GET", `/v1/markets/BTC-USD/candles?to=${day}`);
         assert.equal(impossible.status, 400, day);
