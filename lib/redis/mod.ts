@@ -211,6 +211,10 @@ export interface ConsumeOptions<T> {
    * read was sent, or when an empty blocking read returned.
    */
   onDrained?: (at: number) => Promise<void> | void;
+  /** Called with the number of entries taken over from consumers that left them (see claimStale). */
+  onClaimed?: (entries: number) => void;
+  /** @default {CLAIM_IDLE_MS} */
+  claimIdleMs?: number;
   retryMs?: number;
 }
 
@@ -231,7 +235,21 @@ export async function consumeGroup<S extends z.ZodType>(
   const blockMs = options.blockMs ?? 1000;
   await ensureGroup(redis, key, group, options.startId ?? "0");
   let cursor = "0"; // own pending entries first
+  let claimedAt = -Infinity; // the first look is right away
   while (!signal.aborted) {
+    // entries a gone consumer left unacknowledged become this one's, read with its own pending ones
+    if (cursor === ">" && performance.now() - claimedAt > CLAIM_EVERY_MS) {
+      claimedAt = performance.now();
+      try {
+        const n = await claimStale(redis, key, group, consumer, options.claimIdleMs ?? CLAIM_IDLE_MS);
+        if (n > 0) {
+          options.onClaimed?.(n);
+          cursor = "0";
+        }
+      } catch (e) {
+        options.onError?.(e);
+      }
+    }
     let entries: RawEntry[];
     const asked = count.count;
     const sentAt = Date.now();
@@ -302,6 +320,35 @@ export async function consumeGroup<S extends z.ZodType>(
     }
   }
 }
+
+/**
+ * Takes over, for `consumer`, the entries of `group` that another consumer (or this one, earlier)
+ * was given and has not acknowledged for `minIdleMs`: a consumer that is gone (crashed, renamed,
+ * scaled away) would otherwise hold them forever, and no one would handle them. Returns how many
+ * it took; the caller reads its own pending entries again ("0") to handle them.
+ */
+export async function claimStale(
+  redis: RedisClient,
+  key: string,
+  group: string,
+  consumer: string,
+  minIdleMs: number,
+): Promise<number> {
+  let start = "0-0";
+  let claimed = 0;
+  for (let round = 0; round < 100; round++) {
+    const r = await redis.xAutoClaimJustId(key, group, consumer, minIdleMs, start, { COUNT: 1000 });
+    claimed += r.messages.length;
+    if (r.nextId === "0-0") break;
+    start = r.nextId;
+  }
+  return claimed;
+}
+
+/** How long an entry stays with a consumer that does not acknowledge it before another takes it. */
+export const CLAIM_IDLE_MS = 60_000;
+/** How often a consumer looks for such entries. */
+export const CLAIM_EVERY_MS = 30_000;
 
 /** Creates a consumer group (and the stream) if missing. */
 export async function ensureGroup(

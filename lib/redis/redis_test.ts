@@ -329,3 +329,36 @@ Deno.test("consumeGroup() with lingerMs waits after a short batch, so a trickle 
   const lingering = await batchesOfTrickle(400);
   assert.ok(lingering.length <= 3 && lingering.at(-1)! >= 5, `batches with linger: ${lingering}`);
 });
+
+Deno.test("consumeGroup() takes over the entries a gone consumer left unacknowledged", async () => {
+  await using fx = await redisFixture("claim");
+  const key = streamKey(fx.prefix, STREAMS.ticks);
+  await publishBatch(fx.redis, fx.prefix, STREAMS.ticks, [tick("1"), tick("2"), tick("3")]);
+  await fx.redis.xGroupCreate(key, "g", "0");
+  // a consumer that read two entries and was never seen again (crashed, renamed, scaled away)
+  await fx.redis.xReadGroup("g", "gone", { key, id: ">" }, { COUNT: 2 });
+  await new Promise((r) => setTimeout(r, 60));
+  const reader = await connectRedis(fx.url);
+  const stop = new AbortController();
+  const seen: string[] = [];
+  let claimed = 0;
+  const timer = setTimeout(() => stop.abort(), 5000);
+  await consumeGroup(reader, fx.prefix, STREAMS.ticks, {
+    group: "g",
+    consumer: "c1",
+    signal: stop.signal,
+    blockMs: 100,
+    claimIdleMs: 50,
+    onClaimed: (n) => claimed += n,
+    handle: (batch) => {
+      for (const b of batch) seen.push(b.value.price);
+      if (seen.length >= 3) stop.abort();
+      return Promise.resolve();
+    },
+  });
+  clearTimeout(timer);
+  await reader.close();
+  assert.equal(claimed, 2);
+  assert.deepEqual(seen.sort(), ["1", "2", "3"]);
+  assert.equal((await fx.redis.xPending(key, "g")).pending, 0, "all acknowledged");
+});

@@ -299,6 +299,7 @@ export function startCandleService(
     lingerMs: options.lingerMs,
     handle: handleTrades,
     onDrained: watermark("trade"),
+    onClaimed: (entries) => log.warn("took over entries another consumer left unacknowledged", { entries }),
     onError: onError(STREAMS.executions.name),
     onDead: onDead(STREAMS.executions.name),
   }));
@@ -312,6 +313,7 @@ export function startCandleService(
       lingerMs: options.lingerMs,
       handle: handleTicks,
       onDrained: watermark("index"),
+      onClaimed: (entries) => log.warn("took over entries another consumer left unacknowledged", { entries }),
       onError: onError(STREAMS.ticks.name),
       onDead: onDead(STREAMS.ticks.name),
     }));

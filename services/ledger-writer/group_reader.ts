@@ -13,6 +13,9 @@ import type { StreamDef } from "@lib/contracts";
 import { streamKey } from "@lib/contracts";
 import { sleep } from "@lib/lifecycle";
 import {
+  CLAIM_EVERY_MS,
+  CLAIM_IDLE_MS,
+  claimStale,
   deadLetter,
   decodeEntry,
   ensureGroup,
@@ -64,6 +67,10 @@ export interface GroupReaderOptions<T> {
   onDead?: (entry: RawEntry, reason: string) => void;
   /** A batch was committed and acknowledged. */
   onBatch?: (info: { entries: number; written: number; seconds: number }) => void;
+  /** Entries taken over from a consumer that left them unacknowledged (see claimStale). */
+  onClaimed?: (entries: number) => void;
+  /** @default {CLAIM_IDLE_MS} */
+  claimIdleMs?: number;
 }
 
 /** How long acknowledgements of committed batches keep being retried after a stop was requested. */
@@ -139,7 +146,23 @@ export async function runGroupReader<S extends z.ZodType>(
   const count = new EntryCount(options.count);
   let cursor = "0"; // this consumer's pending entries first: the work a crash left unacknowledged
   let readFailures = 0;
+  let claimedAt = -Infinity; // the first look is right away
   while (!signal.aborted) {
+    // Entries another consumer was given and left (it crashed, was renamed or scaled away) become
+    // this one's, read with its own pending ones. Only with nothing in flight: its own batches
+    // being written must not be read again.
+    if (cursor === ">" && inflight.size === 0 && performance.now() - claimedAt > CLAIM_EVERY_MS) {
+      claimedAt = performance.now();
+      try {
+        const n = await claimStale(redis, key, group, consumer, options.claimIdleMs ?? CLAIM_IDLE_MS);
+        if (n > 0) {
+          options.onClaimed?.(n);
+          cursor = "0";
+        }
+      } catch (e) {
+        options.onRetry?.(e, 1, 0, "read");
+      }
+    }
     let entries: RawEntry[];
     const asked = count.count;
     let full = false;

@@ -88,3 +88,32 @@ Deno.test("group reader: a failing read is reported as a read, and its recovery 
   await reader.close();
   assert.deepEqual(events.slice(0, 2), ["read failed 1", "recovered after 1"]);
 });
+
+Deno.test("group reader: entries a gone consumer left unacknowledged are taken over and written", async () => {
+  await using fx = await redisFixture("ledger-claim");
+  const key = streamKey(fx.prefix, STREAMS.ticks);
+  for (const p of ["1", "2", "3"]) await publish(fx.redis, fx.prefix, STREAMS.ticks, tick(p));
+  await fx.redis.xGroupCreate(key, "ledger", "0");
+  await fx.redis.xReadGroup("ledger", "gone", { key, id: ">" }, { COUNT: 2 }); // then it crashed
+  await new Promise((r) => setTimeout(r, 60));
+  const reader = await connectRedis(fx.url);
+  const stop = new AbortController();
+  const written: string[] = [];
+  let claimed = 0;
+  const timer = setTimeout(() => stop.abort(), 5000);
+  await runGroupReader(STREAMS.ticks, {
+    ...readerOptions(fx, reader, stop.signal),
+    blockMs: 100,
+    claimIdleMs: 50,
+    onClaimed: (n) => claimed += n,
+    write: (batch) => {
+      written.push(...batch.map((b) => b.value.price));
+      if (written.length >= 3) stop.abort();
+      return Promise.resolve();
+    },
+  });
+  clearTimeout(timer);
+  await reader.close();
+  assert.equal(claimed, 2);
+  assert.deepEqual(written.sort(), ["1", "2", "3"]);
+});
