@@ -95,11 +95,23 @@ export async function engineHealth(redis: RedisClient, prefix: string, stallMs: 
     lastCommandId: lastCommandId ?? null,
   };
   const behind = lastCommandId && (!checkpoint || compareStreamIds(checkpoint, lastCommandId) < 0);
-  if (behind && Date.now() - streamIdMs(lastCommandId) > stallMs) {
-    throw new Error(
-      `engine has not applied commands for more than ${stallMs} ms (checkpoint ${checkpoint ?? "none"}, ` +
-        `last command ${lastCommandId})`,
+  if (behind) {
+    // the oldest command still waiting tells a stall, not the newest: under steady traffic there
+    // is always a new one, stalled engine or not
+    const next = await redis.xRange(
+      streamKey(prefix, STREAMS.orders),
+      checkpoint ? `(${checkpoint}` : "-",
+      "+",
+      { COUNT: 1 },
     );
+    const waiting = next?.[0]?.id;
+    if (waiting && Date.now() - streamIdMs(waiting) > stallMs) {
+      throw new Error(
+        `engine has not applied a command waiting for more than ${stallMs} ms (checkpoint ${
+          checkpoint ?? "none"
+        }, oldest waiting ${waiting}, last ${lastCommandId})`,
+      );
+    }
   }
   return detail;
 }
