@@ -11,7 +11,8 @@
 // first, so that a signal while the rest loads still stops the service cleanly
 import "@lib/lifecycle/early";
 import { z } from "zod";
-import { BaseConfig, DEFAULT_PORTS, loadConfig, Port } from "@lib/config";
+import { BaseConfig, DEFAULT_PORTS, Port } from "@lib/config";
+import { loadServiceConfig } from "@lib/service";
 import { createShutdown } from "@lib/lifecycle";
 import { createLogger } from "@lib/log";
 import { addProcessMetrics, Registry } from "@lib/metrics";
@@ -32,7 +33,9 @@ const WebConfig = BaseConfig.pick({ KALENCY_HOST: true, LOG_LEVEL: true }).exten
   KALENCY_TAKER_FEE_BPS: z.coerce.number().int().min(0).max(10_000).default(0),
 });
 
-const config = loadConfig(WebConfig);
+const loaded = loadServiceConfig("web", WebConfig);
+if (!loaded) Deno.exit(2); // the message named each bad variable
+const config = loaded;
 const log = createLogger("web", { level: config.LOG_LEVEL });
 const shutdown = createShutdown({
   onClose: (name, error) => error && log.warn("close failed", { name, error }),

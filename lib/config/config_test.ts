@@ -32,6 +32,26 @@ Deno.test("loadConfig() names every bad variable and its value", () => {
   }
 });
 
+Deno.test("loadConfig() shows no secret and no password of a URL in its message", () => {
+  const schema = BaseConfig.extend({
+    KALENCY_JWT_SECRET: z.string().min(16, "must be at least 16 characters"),
+  });
+  try {
+    loadConfig(schema, {
+      KALENCY_JWT_SECRET: "short",
+      REDIS_URL: "http://user:S3cretPassw0rd@host:1",
+      DATABASE_URL: "postgres://u:S3cretPassw0rd@127.0.0.1:99999/db",
+    });
+    assert.fail("should throw");
+  } catch (e) {
+    assert.ok(e instanceof ConfigError);
+    assert.match(e.message, /KALENCY_JWT_SECRET=\(hidden, 5 characters\): must be at least 16 characters/);
+    assert.match(e.message, /REDIS_URL="http:\/\/user:\*\*\*@host:1"/);
+    assert.match(e.message, /DATABASE_URL="postgres:\/\/u:\*\*\*@127.0.0.1:99999\/db": is not a valid URL/);
+    assert.doesNotMatch(e.message, /short|S3cretPassw0rd/);
+  }
+});
+
 Deno.test("Port and EnvBool parse environment strings", () => {
   const s = z.object({ P: Port, B: EnvBool });
   assert.deepEqual(loadConfig(s, { P: "9101", B: "yes" }), { P: 9101, B: true });

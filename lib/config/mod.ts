@@ -23,12 +23,33 @@ export function loadConfig<S extends z.ZodType>(
     const lines = result.error.issues.map((i) => {
       const name = i.path.join(".") || "(environment)";
       const value = env[String(i.path[0])];
-      return `  ${name}=${value === undefined ? "(unset)" : JSON.stringify(value)}: ${i.message}`;
+      return `  ${name}=${value === undefined ? "(unset)" : shown(name, value)}: ${i.message}`;
     });
     throw new ConfigError(`Cannot load configuration:\n${lines.join("\n")}`);
   }
   return result.data;
 }
+
+/**
+ * A value as an error message may show it: a secret only by its length, a URL without its
+ * password (these messages end up in logs).
+ */
+export function shown(name: string, value: string): string {
+  if (/SECRET|PASSWORD|TOKEN/i.test(name)) return `(hidden, ${value.length} characters)`;
+  return JSON.stringify(value.replace(/\/\/([^:@/\s]*):[^@/\s]*@/, "//$1:***@"));
+}
+
+/** True when `text` is a URL the WHATWG parser takes (a port above 65535, a stray space: not). */
+function parsesAsUrl(text: string): boolean {
+  try {
+    new URL(text);
+    return true;
+  } catch {
+    return false;
+  }
+}
+const URL_PROBLEM =
+  "is not a valid URL (check the host, the port (at most 65535) and characters to %-encode)";
 
 /** A TCP port number from an env string. */
 export const Port = z.coerce.number().int().min(0).max(65535);
@@ -40,10 +61,15 @@ export const EnvBool = z.enum(["true", "false", "1", "0", "yes", "no"]).transfor
 
 /** Settings every process shares. */
 export const BaseConfig = z.object({
-  REDIS_URL: z.string().regex(/^rediss?:\/\//, "must be a redis:// URL").default("redis://127.0.0.1:6379"),
-  DATABASE_URL: z.string().regex(/^postgres(ql)?:\/\//, "must be a postgres:// URL").default(
-    "postgres://postgres@127.0.0.1:5432/kalency",
-  ),
+  REDIS_URL: z.string().regex(/^rediss?:\/\//, "must be a redis:// URL").refine(parsesAsUrl, URL_PROBLEM)
+    .default("redis://127.0.0.1:6379"),
+  DATABASE_URL: z.string().regex(/^postgres(ql)?:\/\//, "must be a postgres:// URL").refine(
+    parsesAsUrl,
+    URL_PROBLEM,
+  )
+    .default(
+      "postgres://postgres@127.0.0.1:5432/kalency",
+    ),
   KALENCY_PREFIX: z.string().min(1).regex(
     /^[A-Za-z0-9:_{}-]+$/,
     "letters, digits, ':', '_', '-', '{', '}' only",

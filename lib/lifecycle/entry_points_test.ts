@@ -14,3 +14,23 @@ Deno.test("every service's main module imports @lib/lifecycle/early before anyth
     assert.equal(first, `import "@lib/lifecycle/early";`, `${main} starts with: ${first}`);
   }
 });
+
+Deno.test("every main stops with exit 2 and one line naming the variable on a bad setting, no stack trace", async () => {
+  const mains = ["web/main.ts"];
+  for await (const dir of Deno.readDir(new URL("services/", ROOT))) {
+    if (dir.isDirectory) mains.push(`services/${dir.name}/main.ts`);
+  }
+  for (const main of mains) {
+    const out = await new Deno.Command(Deno.execPath(), {
+      args: ["run", "-A", main],
+      cwd: new URL(".", ROOT).pathname,
+      env: { LOG_LEVEL: "loud", LOG_FORMAT: "json" },
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    const text = new TextDecoder().decode(out.stdout) + new TextDecoder().decode(out.stderr);
+    assert.equal(out.code, 2, `${main}: ${text}`);
+    assert.match(text, /LOG_LEVEL=\\"loud\\"/, main);
+    assert.doesNotMatch(text, /\n\s+at .*\.ts:\d+/, `${main} printed a stack trace`);
+  }
+});

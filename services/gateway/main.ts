@@ -7,7 +7,6 @@
 import "@lib/lifecycle/early";
 import type { Context } from "hono";
 import { getConnInfo } from "hono/deno";
-import { loadConfig } from "@lib/config";
 import { connectDb } from "@lib/db";
 import { createShutdown } from "@lib/lifecycle";
 import { createLogger, type Logger } from "@lib/log";
@@ -19,7 +18,7 @@ import {
   RespStreamReader,
   type StreamReader,
 } from "@lib/redis";
-import { runMain } from "@lib/service";
+import { loadServiceConfig, runMain } from "@lib/service";
 import { ensureUser } from "@lib/users";
 import type { Authenticator } from "./auth.ts";
 import { GatewayConfig, parseLegacyKeys } from "./config.ts";
@@ -33,7 +32,9 @@ function randomHex(bytes: number): string {
 }
 
 async function main(): Promise<void> {
-  const config = loadConfig(GatewayConfig);
+  const loaded = loadServiceConfig("gateway", GatewayConfig);
+  if (!loaded) Deno.exit(2); // the message named each bad variable
+  const config = loaded;
   const log: Logger = createLogger("gateway", { level: config.LOG_LEVEL });
   const metrics = new Registry();
   addProcessMetrics(metrics, "gateway");

@@ -5,18 +5,19 @@
  */
 // first, so that a signal while the rest loads still stops the service cleanly
 import "@lib/lifecycle/early";
-import { loadConfig } from "@lib/config";
 import { opsHandler, serveOps } from "@lib/health";
 import { createShutdown } from "@lib/lifecycle";
 import { createLogger } from "@lib/log";
 import { addProcessMetrics, Registry } from "@lib/metrics";
-import { redisConnector, runMain } from "@lib/service";
+import { loadServiceConfig, redisConnector, runMain } from "@lib/service";
 import { derivedPassword, gatewayAccounts } from "./bot_accounts.ts";
 import { populationOf, SimConfig } from "./config.ts";
 import { startMarketSim } from "./runner.ts";
 
 async function main(): Promise<void> {
-  const config = loadConfig(SimConfig);
+  const loaded = loadServiceConfig("market-sim", SimConfig);
+  if (!loaded) Deno.exit(2); // the message named each bad variable
+  const config = loaded;
   const log = createLogger("market-sim", { level: config.LOG_LEVEL });
   const shutdown = createShutdown({
     onClose: (name, error) => error && log.warn("closing failed", { name, error: String(error) }),
