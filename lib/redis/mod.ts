@@ -235,19 +235,14 @@ export async function consumeGroup<S extends z.ZodType>(
   const blockMs = options.blockMs ?? 1000;
   await ensureGroup(redis, key, group, options.startId ?? "0");
   let cursor = "0"; // own pending entries first
-  let claimedAt = -Infinity; // the first look is right away
+  const claim = staleClaimer(redis, key, group, consumer, options.claimIdleMs);
   while (!signal.aborted) {
     // entries a gone consumer left unacknowledged become this one's, read with its own pending ones
-    if (cursor === ">" && performance.now() - claimedAt > CLAIM_EVERY_MS) {
-      claimedAt = performance.now();
-      try {
-        const n = await claimStale(redis, key, group, consumer, options.claimIdleMs ?? CLAIM_IDLE_MS);
-        if (n > 0) {
-          options.onClaimed?.(n);
-          cursor = "0";
-        }
-      } catch (e) {
-        options.onError?.(e);
+    if (cursor === ">") {
+      const n = await claim().catch((e) => (options.onError?.(e), 0));
+      if (n > 0) {
+        options.onClaimed?.(n);
+        cursor = "0";
       }
     }
     let entries: RawEntry[];
@@ -349,6 +344,25 @@ export async function claimStale(
 export const CLAIM_IDLE_MS = 60_000;
 /** How often a consumer looks for such entries. */
 export const CLAIM_EVERY_MS = 30_000;
+
+/**
+ * {@linkcode claimStale} at most every CLAIM_EVERY_MS (the first call looks at once): a consumer
+ * loop calls it before a read of new entries and reads its own pending ones again when it took any.
+ */
+export function staleClaimer(
+  redis: RedisClient,
+  key: string,
+  group: string,
+  consumer: string,
+  minIdleMs = CLAIM_IDLE_MS,
+): () => Promise<number> {
+  let lastAt = -Infinity;
+  return async () => {
+    if (performance.now() - lastAt < CLAIM_EVERY_MS) return 0;
+    lastAt = performance.now();
+    return await claimStale(redis, key, group, consumer, minIdleMs);
+  };
+}
 
 /** Creates a consumer group (and the stream) if missing. */
 export async function ensureGroup(

@@ -7,6 +7,7 @@ import {
   compareStreamIds,
   connectRedis,
   consumeGroup,
+  type ConsumeOptions,
   decodeEntry,
   EntryCount,
   expandEntries,
@@ -19,12 +20,17 @@ import {
 } from "./mod.ts";
 
 /** Runs consumeGroup over the ticks stream (group g, consumer c1) until `n` prices were handled. */
-async function consumePrices(fx: { url: string; prefix: string }, n: number): Promise<string[]> {
+async function consumePrices(
+  fx: { url: string; prefix: string },
+  n: number,
+  extra: Partial<ConsumeOptions<Tick>> = {},
+): Promise<string[]> {
   const reader = await connectRedis(fx.url);
   const stop = new AbortController();
   const seen: string[] = [];
   const timer = setTimeout(() => stop.abort(), 5000);
   await consumeGroup(reader, fx.prefix, STREAMS.ticks, {
+    ...extra,
     group: "g",
     consumer: "c1",
     signal: stop.signal,
@@ -338,26 +344,8 @@ Deno.test("consumeGroup() takes over the entries a gone consumer left unacknowle
   // a consumer that read two entries and was never seen again (crashed, renamed, scaled away)
   await fx.redis.xReadGroup("g", "gone", { key, id: ">" }, { COUNT: 2 });
   await new Promise((r) => setTimeout(r, 60));
-  const reader = await connectRedis(fx.url);
-  const stop = new AbortController();
-  const seen: string[] = [];
   let claimed = 0;
-  const timer = setTimeout(() => stop.abort(), 5000);
-  await consumeGroup(reader, fx.prefix, STREAMS.ticks, {
-    group: "g",
-    consumer: "c1",
-    signal: stop.signal,
-    blockMs: 100,
-    claimIdleMs: 50,
-    onClaimed: (n) => claimed += n,
-    handle: (batch) => {
-      for (const b of batch) seen.push(b.value.price);
-      if (seen.length >= 3) stop.abort();
-      return Promise.resolve();
-    },
-  });
-  clearTimeout(timer);
-  await reader.close();
+  const seen = await consumePrices(fx, 3, { claimIdleMs: 50, onClaimed: (n) => claimed += n });
   assert.equal(claimed, 2);
   assert.deepEqual(seen.sort(), ["1", "2", "3"]);
   assert.equal((await fx.redis.xPending(key, "g")).pending, 0, "all acknowledged");

@@ -13,9 +13,6 @@ import type { StreamDef } from "@lib/contracts";
 import { streamKey } from "@lib/contracts";
 import { sleep } from "@lib/lifecycle";
 import {
-  CLAIM_EVERY_MS,
-  CLAIM_IDLE_MS,
-  claimStale,
   deadLetter,
   decodeEntry,
   ensureGroup,
@@ -24,6 +21,7 @@ import {
   messageId,
   type RawEntry,
   type RedisClient,
+  staleClaimer,
 } from "@lib/redis";
 import type { z } from "zod";
 
@@ -146,21 +144,16 @@ export async function runGroupReader<S extends z.ZodType>(
   const count = new EntryCount(options.count);
   let cursor = "0"; // this consumer's pending entries first: the work a crash left unacknowledged
   let readFailures = 0;
-  let claimedAt = -Infinity; // the first look is right away
+  const claim = staleClaimer(redis, key, group, consumer, options.claimIdleMs);
   while (!signal.aborted) {
     // Entries another consumer was given and left (it crashed, was renamed or scaled away) become
     // this one's, read with its own pending ones. Only with nothing in flight: its own batches
     // being written must not be read again.
-    if (cursor === ">" && inflight.size === 0 && performance.now() - claimedAt > CLAIM_EVERY_MS) {
-      claimedAt = performance.now();
-      try {
-        const n = await claimStale(redis, key, group, consumer, options.claimIdleMs ?? CLAIM_IDLE_MS);
-        if (n > 0) {
-          options.onClaimed?.(n);
-          cursor = "0";
-        }
-      } catch (e) {
-        options.onRetry?.(e, 1, 0, "read");
+    if (cursor === ">" && inflight.size === 0) {
+      const n = await claim().catch((e) => (options.onRetry?.(e, 1, 0, "read"), 0));
+      if (n > 0) {
+        options.onClaimed?.(n);
+        cursor = "0";
       }
     }
     let entries: RawEntry[];
