@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { createLogger, errorText } from "./mod.ts";
+import { createLogger, errorText, LogThrottle } from "./mod.ts";
 
 Deno.test("createLogger() writes one JSON line per event with the service and fields", () => {
   const lines: string[] = [];
@@ -36,4 +36,15 @@ Deno.test("errorText() says something for errors without a message", () => {
   const lines: string[] = [];
   createLogger("t", { pretty: false, write: (l) => lines.push(l) }).warn("x", { error: new TypeError() });
   assert.equal(JSON.parse(lines[0]).error.message, "TypeError");
+});
+
+Deno.test("LogThrottle lets one line a key through per interval and counts the rest", () => {
+  let t = 0;
+  const th = new LogThrottle(1000, () => t);
+  assert.equal(th.allow("redis"), 0);
+  assert.equal(th.allow("redis"), undefined);
+  assert.equal(th.allow("redis"), undefined);
+  assert.equal(th.allow("postgres"), 0, "keys are apart");
+  t = 1500;
+  assert.equal(th.allow("redis"), 2, "the next line says how many were kept back");
 });

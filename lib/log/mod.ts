@@ -102,3 +102,25 @@ export function errorText(e: unknown): string {
   if (e.cause !== undefined) parts.push(`caused by: ${errorText(e.cause)}`);
   return parts.join(" ");
 }
+
+/**
+ * Lets one log line per key through every `everyMs` and counts the others, so a fault that fails
+ * every request (a store that is down) is said a few times a minute, not thousands of times.
+ */
+export class LogThrottle {
+  readonly #last = new Map<string, { at: number; suppressed: number }>();
+  constructor(readonly everyMs: number, readonly now: () => number = () => performance.now()) {}
+
+  /** Undefined to stay quiet, else how many lines of this key were kept back since the last one. */
+  allow(key: string): number | undefined {
+    const t = this.now();
+    const e = this.#last.get(key);
+    if (e && t - e.at < this.everyMs) {
+      e.suppressed++;
+      return undefined;
+    }
+    if (this.#last.size > 1000) this.#last.clear();
+    this.#last.set(key, { at: t, suppressed: 0 });
+    return e?.suppressed ?? 0;
+  }
+}

@@ -8,7 +8,7 @@ import type { Context } from "hono";
 import { HTTPException } from "hono/http-exception";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import type { RejectReason } from "@lib/contracts";
-import { errorText, type Logger } from "@lib/log";
+import { errorText, type Logger, LogThrottle } from "@lib/log";
 
 export const PROBLEM_CONTENT_TYPE = "application/problem+json";
 
@@ -164,6 +164,8 @@ export function unreachableStore(err: unknown): string | undefined {
 }
 
 export function errorHandler(log: Logger): (err: Error, c: Context) => Response {
+  // a store that is down fails every request: say so every few seconds, with the count in between
+  const storeDown = new LogThrottle(5000);
   return function onError(err, c) {
     if (err instanceof ApiError) {
       return problemResponse(err.status, err.code, err.message, err.options);
@@ -175,7 +177,16 @@ export function errorHandler(log: Logger): (err: Error, c: Context) => Response 
     }
     const down = unreachableStore(err);
     if (down) {
-      log.warn("a store is unreachable", { method: c.req.method, path: c.req.path, store: down, error: err });
+      const suppressed = storeDown.allow(down);
+      if (suppressed !== undefined) {
+        log.warn("a store is unreachable", {
+          method: c.req.method,
+          path: c.req.path,
+          store: down,
+          error: errorText(err),
+          ...(suppressed ? { alsoFailedSinceLastLine: suppressed } : {}),
+        });
+      }
       return problemResponse(
         503,
         "SERVICE_UNAVAILABLE",

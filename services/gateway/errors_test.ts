@@ -67,3 +67,16 @@ Deno.test({
   assert.equal(unreachableStore(new Error("bug")), undefined);
   assert.equal((await answerTo(new Error("bug"))).status, 500);
 });
+
+Deno.test("a store that is down is logged every few seconds with a count, not once per request", async () => {
+  const lines: string[] = [];
+  const app = new Hono();
+  app.get("/x", () => {
+    throw Object.assign(new Error("LOADING Redis is loading the dataset in memory"), { name: "ErrorReply" });
+  });
+  app.onError(errorHandler(createLogger("t", { level: "warn", pretty: false, write: (l) => lines.push(l) })));
+  for (let i = 0; i < 50; i++) assert.equal((await app.request("/x")).status, 503);
+  assert.equal(lines.length, 1, lines.join("\n"));
+  assert.match(lines[0], /a store is unreachable/);
+  assert.doesNotMatch(lines[0], /\bat .*\.ts:\d+/, "no stack trace");
+});

@@ -13,7 +13,7 @@
  * A Redis failure keeps the counts for the next sync (logged); limits still apply from local counts.
  * @module
  */
-import type { Logger } from "@lib/log";
+import { errorText, type Logger } from "@lib/log";
 import type { Counter } from "@lib/metrics";
 import type { RedisClient } from "@lib/redis";
 import { ApiError } from "./errors.ts";
@@ -59,6 +59,7 @@ interface Count {
 /** Counts requests per bucket and refuses the ones over a limit with a 429. */
 export class RateLimiter {
   #sha?: string;
+  #syncFailing = false;
   #counts = new Map<string, Count>();
   #timer?: ReturnType<typeof setTimeout>;
   #syncing?: Promise<void>;
@@ -144,8 +145,18 @@ export class RateLimiter {
         c.synced = Number(totals[i]);
         c.sending = 0;
       });
+      if (this.#syncFailing) {
+        this.#syncFailing = false;
+        this.options.log.info("rate limit counts synced again");
+      }
     } catch (e) {
-      this.options.log.warn("rate limit counts not synced; kept for the next sync", { error: e });
+      // once when syncing starts to fail (it is retried every flush), once when it works again
+      if (!this.#syncFailing) {
+        this.#syncFailing = true;
+        this.options.log.warn("rate limit counts not synced; kept, and synced again once Redis answers", {
+          error: errorText(e),
+        });
+      }
       for (const c of sent) {
         c.pending += c.sending;
         c.sending = 0;

@@ -157,3 +157,36 @@ Deno.test("rate limits decide locally and share counts between processes at each
     await b.close();
   }
 });
+
+Deno.test("rate limits: a Redis that does not answer is logged once, and once when it answers again", async () => {
+  await using rf = await redisFixture("rl");
+  const lines: string[] = [];
+  const options = {
+    redis: {
+      scriptLoad: () => Promise.reject(new Error("connect ECONNREFUSED")),
+    } as unknown as typeof rf.redis,
+    prefix: rf.prefix,
+    windowMs: 60_000,
+    log: createLogger("rl-test", { level: "info", pretty: false, write: (l) => lines.push(l) }),
+    rejected: new Registry().counter("rejected", "refused"),
+    syncMs: 10,
+  };
+  const limiter = new RateLimiter(options);
+  const bucket = [{ scope: "ip", id: "10.0.0.9", limit: 100 }];
+  try {
+    for (let i = 0; i < 20; i++) { // a sync every 50 ms for a second of outage
+      limiter.check(bucket);
+      await limiter.sync();
+    }
+    assert.equal(lines.length, 1, lines.join("\n"));
+    assert.match(lines[0], /rate limit counts not synced/);
+    options.redis = rf.redis;
+    await limiter.sync();
+    assert.equal(lines.length, 2);
+    assert.match(lines[1], /synced again/);
+    const keys = await rf.redis.keys(`${rf.prefix}:gw:rl:ip:10.0.0.9:*`);
+    assert.equal(Number(await rf.redis.get(keys[0])), 20, "the counts kept through the outage");
+  } finally {
+    await limiter.close();
+  }
+});
