@@ -34,3 +34,49 @@ Deno.test("every main stops with exit 2 and one line naming the variable on a ba
     assert.doesNotMatch(text, /\n\s+at .*\.ts:\d+/, `${main} printed a stack trace`);
   }
 });
+
+Deno.test("a service whose Redis does not answer says so, naming REDIS_URL, and stops on the first SIGTERM", async () => {
+  const mains: string[] = [];
+  for await (const dir of Deno.readDir(new URL("services/", ROOT))) {
+    if (dir.isDirectory) mains.push(`services/${dir.name}/main.ts`);
+  }
+  const { freePort } = await import("@lib/testing");
+  await Promise.all(mains.map(async (main) => {
+    const env: Record<string, string> = {
+      PATH: Deno.env.get("PATH") ?? "",
+      HOME: Deno.env.get("HOME") ?? "/tmp",
+      REDIS_URL: `redis://127.0.0.1:${freePort()}`,
+      LOG_FORMAT: "json",
+    };
+    for (const v of ["ENGINE", "SIM", "CANDLES", "LEDGER", "GATEWAY"]) {
+      env[`KALENCY_${v}_PORT`] = String(freePort());
+    }
+    const child = new Deno.Command(Deno.execPath(), {
+      args: ["run", "-A", main],
+      cwd: new URL(".", ROOT).pathname,
+      env,
+      clearEnv: true,
+      stdout: "piped",
+      stderr: "piped",
+    }).spawn();
+    let text = "";
+    const decoder = new TextDecoder();
+    const pump = async (s: ReadableStream<Uint8Array>) => {
+      for await (const c of s) text += decoder.decode(c, { stream: true });
+    };
+    const pumps = Promise.all([pump(child.stdout), pump(child.stderr)]);
+    const deadline = Date.now() + 20_000;
+    while (
+      !/cannot reach Redis at REDIS_URL=redis:\/\/127\.0\.0\.1:\d+ yet/.test(text) && Date.now() < deadline
+    ) {
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    child.kill("SIGTERM");
+    const timer = setTimeout(() => child.kill("SIGKILL"), 10_000);
+    const status = await child.status;
+    clearTimeout(timer);
+    await pumps;
+    assert.match(text, /cannot reach Redis at REDIS_URL=/, `${main} said nothing: ${text}`);
+    assert.equal(status.code, 0, `${main} did not stop cleanly on one SIGTERM: ${text.slice(-1500)}`);
+  }));
+});

@@ -53,15 +53,45 @@ export type RedisClient = ReturnType<typeof makeClient>;
  */
 export async function connectRedis(
   url: string,
-  options: { name?: string; onError?: (e: Error) => void; reconnect?: boolean; failFast?: boolean } = {},
+  options: {
+    name?: string;
+    onError?: (e: Error) => void;
+    reconnect?: boolean;
+    failFast?: boolean;
+    /** Called once, with the first error, when the first connection attempt fails (it retries). */
+    onWaiting?: (e: Error) => void;
+    /** Gives up the (re)tries of the first connection: a stop while starting must not hang on it. */
+    signal?: AbortSignal;
+  } = {},
 ): Promise<RedisClient> {
   const client = makeClient(url, options.name, options.reconnect !== false, options.failFast);
+  let connected = false;
+  let waiting = false;
   // node-redis emits "error" on every failed reconnect; an unhandled one would end the process
-  (client as unknown as { on(e: "error", f: (e: Error) => void): void }).on(
-    "error",
-    options.onError ?? (() => {}),
-  );
-  await client.connect();
+  (client as unknown as { on(e: "error", f: (e: Error) => void): void }).on("error", (e) => {
+    if (!connected && !waiting) {
+      waiting = true;
+      options.onWaiting?.(e);
+    }
+    options.onError?.(e);
+  });
+  const signal = options.signal;
+  if (signal?.aborted) throw new Error("stopped before connecting to Redis");
+  let onAbort = () => {};
+  const aborted = new Promise<never>((_, reject) => {
+    onAbort = () => reject(new Error("stopped while connecting to Redis"));
+    signal?.addEventListener("abort", onAbort, { once: true });
+  });
+  aborted.catch(() => {});
+  try {
+    await Promise.race([client.connect(), aborted]);
+  } catch (e) {
+    client.destroy();
+    throw e;
+  } finally {
+    signal?.removeEventListener("abort", onAbort);
+  }
+  connected = true;
   return client;
 }
 

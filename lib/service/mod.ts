@@ -64,6 +64,15 @@ export function serviceBasics(service: string, level: LogLevel): ServiceBasics {
   return { log, shutdown, registry };
 }
 
+/** The warning of a service whose first Redis connection fails (it retries): names REDIS_URL. */
+export function redisWaiting(log: Logger, url: string): (error: Error) => void {
+  const shown = url.replace(/\/\/([^:@/]*):[^@/]*@/, "//$1:***@");
+  return (error) =>
+    log.warn(`cannot reach Redis at REDIS_URL=${shown} yet; retrying until it answers`, {
+      error: error.message || error.name,
+    });
+}
+
 /**
  * Returns `connect(name)`: opens a Redis connection (client name `<namePrefix>-<name>`, or `name`
  * without a prefix) and registers its close as the closer `redis <name>`. Connection errors go to
@@ -72,12 +81,19 @@ export function serviceBasics(service: string, level: LogLevel): ServiceBasics {
 export function redisConnector(
   url: string,
   shutdown: Shutdown,
-  options: { namePrefix?: string; onError?: (name: string, error: Error) => void } = {},
+  options: {
+    namePrefix?: string;
+    onError?: (name: string, error: Error) => void;
+    /** Told once when the first connection cannot be made yet (it is retried until a stop). */
+    onWaiting?: (error: Error) => void;
+  } = {},
 ): (name: string) => Promise<RedisClient> {
   return async (name) => {
     const client = await connectRedis(url, {
       name: options.namePrefix ? `${options.namePrefix}-${name}` : name,
       onError: (e) => options.onError?.(name, e),
+      onWaiting: options.onWaiting,
+      signal: shutdown.signal,
     });
     shutdown.defer(`redis ${name}`, () => client.close());
     return client;

@@ -18,7 +18,7 @@ import {
   RespStreamReader,
   type StreamReader,
 } from "@lib/redis";
-import { loadServiceConfig, runMain } from "@lib/service";
+import { loadServiceConfig, redisWaiting, runMain } from "@lib/service";
 import { ensureUser } from "@lib/users";
 import type { Authenticator } from "./auth.ts";
 import { GatewayConfig, parseLegacyKeys } from "./config.ts";
@@ -60,6 +60,8 @@ async function main(): Promise<void> {
   const redis = await connectRedis(config.REDIS_URL, {
     name: `kalency-${gatewayId}`,
     onError: onRedisError,
+    onWaiting: redisWaiting(log, config.REDIS_URL),
+    signal: shutdown.signal,
     failFast: true,
   });
   shutdown.defer("redis", () => redis.close());
@@ -69,6 +71,7 @@ async function main(): Promise<void> {
     const client = await connectRedis(config.REDIS_URL, {
       name: `kalency-${gatewayId}-replies`,
       onError: onRedisError,
+      signal: shutdown.signal,
     });
     shutdown.defer("reply reader connection", () => client.destroy());
     return nodeRedisStreamReader(client);

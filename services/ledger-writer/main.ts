@@ -8,8 +8,16 @@ import "@lib/lifecycle/early";
 import { CopyWriter, type Sql } from "@lib/db";
 import postgres from "postgres";
 import { healthResponse, lagReasons, opsHandler, runHealthChecks, serveOps } from "@lib/health";
-import { withinMs } from "@lib/lifecycle";
-import { loadServiceConfig, redisConnector, runMain, serviceBasics, untilShutdown } from "@lib/service";
+import { stoppedBySignal, withinMs } from "@lib/lifecycle";
+import { errorText } from "@lib/log";
+import {
+  loadServiceConfig,
+  redisConnector,
+  redisWaiting,
+  runMain,
+  serviceBasics,
+  untilShutdown,
+} from "@lib/service";
 import { LedgerConfig } from "./config.ts";
 import { startLedgerWriter } from "./run.ts";
 
@@ -38,6 +46,7 @@ async function main(): Promise<number> {
   const connect = redisConnector(config.REDIS_URL, shutdown, {
     namePrefix: SERVICE,
     onError: (name, e) => log.debug("redis connection error", { name, error: e.message }),
+    onWaiting: redisWaiting(log, config.REDIS_URL),
   });
   try {
     const redis = await connect("writer");
@@ -106,6 +115,12 @@ async function main(): Promise<number> {
     // registered last so it runs first: the loops commit and acknowledge their batch before anything closes
     await untilShutdown(shutdown, writer.done);
   } catch (e) {
+    if (stoppedBySignal()) {
+      // SIGINT/SIGTERM while starting (waiting for Redis, say): what failed is what the shutdown closed
+      await shutdown.done;
+      log.info("stopped while starting", { error: errorText(e) });
+      return 0;
+    }
     log.error("the ledger writer stopped on an error", { error: e });
     await shutdown.shutdown("fatal");
     return 1;

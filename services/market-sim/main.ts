@@ -9,7 +9,7 @@ import { opsHandler, serveOps } from "@lib/health";
 import { createShutdown } from "@lib/lifecycle";
 import { createLogger } from "@lib/log";
 import { addProcessMetrics, Registry } from "@lib/metrics";
-import { loadServiceConfig, redisConnector, runMain } from "@lib/service";
+import { loadServiceConfig, redisConnector, redisWaiting, runMain } from "@lib/service";
 import { derivedPassword, gatewayAccounts } from "./bot_accounts.ts";
 import { populationOf, SimConfig } from "./config.ts";
 import { startMarketSim } from "./runner.ts";
@@ -27,6 +27,7 @@ async function main(): Promise<void> {
 
   let lastRedisError = 0;
   const connect = redisConnector(config.REDIS_URL, shutdown, {
+    onWaiting: redisWaiting(log, config.REDIS_URL),
     onError: (_name, e) => {
       if (Date.now() - lastRedisError < 5000) return;
       lastRedisError = Date.now();

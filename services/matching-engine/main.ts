@@ -5,6 +5,7 @@
  */
 // first, so that a signal while the rest loads still stops the service cleanly
 import "@lib/lifecycle/early";
+import { redisWaiting } from "@lib/service";
 import { ConfigError, loadConfig } from "@lib/config";
 import { opsHandler, serveOps } from "@lib/health";
 import { createShutdown } from "@lib/lifecycle";
@@ -46,7 +47,12 @@ async function main(): Promise<number> {
     log.debug("redis connection error", { name, error: e.message });
   const connections: RedisClient[] = [];
   const connect = async (name: string) => {
-    const c = await connectRedis(config.REDIS_URL, { name: `${SERVICE}-${name}`, onError: onError(name) });
+    const c = await connectRedis(config.REDIS_URL, {
+      name: `${SERVICE}-${name}`,
+      onError: onError(name),
+      onWaiting: redisWaiting(log, config.REDIS_URL),
+      signal: shutdown.signal,
+    });
     connections.push(c);
     shutdown.defer(`redis ${name}`, () => c.close());
     return c;
