@@ -10,6 +10,7 @@
  */
 // first, so that a signal while the rest loads still stops the service cleanly
 import "@lib/lifecycle/early";
+import { listening } from "@lib/health";
 import { z } from "zod";
 import { BaseConfig, DEFAULT_PORTS, Port } from "@lib/config";
 import { loadServiceConfig } from "@lib/service";
@@ -55,13 +56,14 @@ const app = await createApp({
 // A signal during the start (building the islands takes a while) has already run the shutdown: a
 // server started now would never be stopped.
 if (!shutdown.signal.aborted) {
-  const server = Deno.serve({
-    hostname: config.KALENCY_HOST,
-    port: config.KALENCY_WEB_PORT,
-    signal: shutdown.signal,
-    onListen: ({ hostname, port }) =>
-      log.info("web listening", { url: `http://${hostname}:${port}`, gateway: config.KALENCY_GATEWAY_URL }),
-  }, app.fetch);
+  const server = listening(config.KALENCY_WEB_PORT, "KALENCY_WEB_PORT", () =>
+    Deno.serve({
+      hostname: config.KALENCY_HOST,
+      port: config.KALENCY_WEB_PORT,
+      signal: shutdown.signal,
+      onListen: ({ hostname, port }) =>
+        log.info("web listening", { url: `http://${hostname}:${port}`, gateway: config.KALENCY_GATEWAY_URL }),
+    }, app.fetch));
   shutdown.defer("http server", () => server.finished);
 }
 

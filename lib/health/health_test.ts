@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { Registry } from "@lib/metrics";
-import { healthResponse, lagReasons, opsHandler, runHealthChecks } from "./mod.ts";
+import { healthResponse, lagReasons, opsHandler, runHealthChecks, serveOps } from "./mod.ts";
 
 Deno.test("runHealthChecks() is ok only when every check passes, and reports why not", async () => {
   const ok = await runHealthChecks("svc", {
@@ -59,4 +59,21 @@ Deno.test("healthResponse() is unavailable (503) when down, degraded (200) with 
 
 Deno.test("lagReasons() names each stream above the limit", () => {
   assert.deepEqual(lagReasons({ a: { lag: 5 }, b: { lag: 50 } }, 10), ["b: 50 entries behind"]);
+});
+
+Deno.test("serveOps() names the port and its variable when the port is taken", () => {
+  const blocker = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = (blocker.addr as Deno.NetAddr).port;
+  try {
+    assert.throws(
+      () =>
+        serveOps(
+          { hostname: "127.0.0.1", port, portVar: "KALENCY_LEDGER_PORT" },
+          () => Promise.resolve(new Response()),
+        ),
+      new RegExp(`port ${port} is already in use: .* or set KALENCY_LEDGER_PORT to another port`),
+    );
+  } finally {
+    blocker.close();
+  }
 });

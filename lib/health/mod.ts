@@ -72,15 +72,30 @@ export function opsHandler(
 
 /** Starts the ops server; returns it so main.ts can shut it down. */
 export function serveOps(
-  options: { hostname: string; port: number; signal?: AbortSignal },
+  options: { hostname: string; port: number; signal?: AbortSignal; portVar?: string },
   handler: (req: Request) => Promise<Response>,
 ): Deno.HttpServer {
-  return Deno.serve({
-    hostname: options.hostname,
-    port: options.port,
-    signal: options.signal,
-    onListen: () => {},
-  }, handler);
+  return listening(options.port, options.portVar, () =>
+    Deno.serve({
+      hostname: options.hostname,
+      port: options.port,
+      signal: options.signal,
+      onListen: () => {},
+    }, handler));
+}
+
+/**
+ * Runs `listen` (a `Deno.serve`); a port already taken becomes an error that names it and the
+ * variable that sets it, instead of a bare "Address already in use".
+ */
+export function listening<T>(port: number, portVar: string | undefined, listen: () => T): T {
+  try {
+    return listen();
+  } catch (e) {
+    if (!(e instanceof Deno.errors.AddrInUse)) throw e;
+    const how = portVar ? `, or set ${portVar} to another port` : "";
+    throw new Error(`port ${port} is already in use: stop what holds it (is Kalency already running?)${how}`);
+  }
 }
 
 /**

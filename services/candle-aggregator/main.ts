@@ -60,7 +60,7 @@ async function main(): Promise<number> {
 
     const ops = opsHandler(SERVICE, registry, {});
     const server = serveOps(
-      { hostname: config.KALENCY_HOST, port: config.KALENCY_CANDLES_PORT },
+      { hostname: config.KALENCY_HOST, port: config.KALENCY_CANDLES_PORT, portVar: "KALENCY_CANDLES_PORT" },
       async (req) => {
         if (new URL(req.url).pathname !== "/healthz") return ops(req);
         const checks: Record<string, () => Promise<unknown>> = { redis: () => redis.ping() };

@@ -5,6 +5,7 @@
  */
 // first, so that a signal while the rest loads still stops the service cleanly
 import "@lib/lifecycle/early";
+import { listening } from "@lib/health";
 import type { Context } from "hono";
 import { getConnInfo } from "hono/deno";
 import { connectDb } from "@lib/db";
@@ -162,13 +163,18 @@ async function main(): Promise<void> {
   }
 
   const app = gateway.app;
-  const server = Deno.serve({
-    hostname: config.KALENCY_HOST,
-    port: config.KALENCY_GATEWAY_PORT,
-    reusePort: config.KALENCY_REUSE_PORT,
-    onListen: ({ hostname, port }) =>
-      log.info("listening", { url: `http://${hostname}:${port}`, gatewayId, prefix: config.KALENCY_PREFIX }),
-  }, app.fetch);
+  const server = listening(config.KALENCY_GATEWAY_PORT, "KALENCY_GATEWAY_PORT", () =>
+    Deno.serve({
+      hostname: config.KALENCY_HOST,
+      port: config.KALENCY_GATEWAY_PORT,
+      reusePort: config.KALENCY_REUSE_PORT,
+      onListen: ({ hostname, port }) =>
+        log.info("listening", {
+          url: `http://${hostname}:${port}`,
+          gatewayId,
+          prefix: config.KALENCY_PREFIX,
+        }),
+    }, app.fetch));
   // closers run last-registered first: WebSocket clients are closed (their connections would keep
   // server.shutdown() waiting), then the server drains HTTP, then what requests used is closed
   shutdown.defer("http server", () => server.shutdown());

@@ -81,7 +81,7 @@ async function main(): Promise<number> {
 
     const ops = opsHandler(SERVICE, registry, {});
     const server = serveOps(
-      { hostname: config.KALENCY_HOST, port: config.KALENCY_LEDGER_PORT },
+      { hostname: config.KALENCY_HOST, port: config.KALENCY_LEDGER_PORT, portVar: "KALENCY_LEDGER_PORT" },
       async (req) => {
         if (new URL(req.url).pathname !== "/healthz") return ops(req);
         // the lag is measured now, not taken from the last periodic probe

@@ -93,7 +93,10 @@ async function main(): Promise<void> {
     },
     (req) => new URL(req.url).pathname === "/status" ? Response.json(sim.sim.status(Date.now())) : undefined,
   );
-  const server = serveOps({ hostname: config.KALENCY_HOST, port: config.KALENCY_SIM_PORT }, handler);
+  const server = serveOps(
+    { hostname: config.KALENCY_HOST, port: config.KALENCY_SIM_PORT, portVar: "KALENCY_SIM_PORT" },
+    handler,
+  );
   shutdown.defer("ops server", () => server.shutdown());
   log.info("market-sim started", {
     port: config.KALENCY_SIM_PORT,

@@ -83,7 +83,7 @@ async function main(): Promise<number> {
       },
     };
     const server = serveOps(
-      { hostname: config.KALENCY_HOST, port: config.KALENCY_ENGINE_PORT },
+      { hostname: config.KALENCY_HOST, port: config.KALENCY_ENGINE_PORT, portVar: "KALENCY_ENGINE_PORT" },
       opsHandler(SERVICE, registry, checks),
     );
     shutdown.defer("ops server", () => server.shutdown());
