@@ -205,6 +205,7 @@ async function main(): Promise<number> {
       say("redis: none answering; starting redis-server with data in .data/redis");
       started.push(await startRedis(DEFAULT_REDIS_URL, `${ROOT}.data/redis`));
     }
+    if (stop.signal.aborted) return 0; // a Ctrl-C while Redis started: no PostgreSQL after it
     if (await redisPersists(redisUrl ?? DEFAULT_REDIS_URL) === false) {
       say(
         yellow(

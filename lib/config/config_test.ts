@@ -50,6 +50,23 @@ Deno.test("loadConfig() shows no secret and no password of a URL in its message"
     assert.match(e.message, /DATABASE_URL="postgres:\/\/u:\*\*\*@127.0.0.1:99999\/db": is not a valid URL/);
     assert.doesNotMatch(e.message, /short|S3cretPassw0rd/);
   }
+  try {
+    loadConfig(BaseConfig, { REDIS_URL: "redis://:p/ss w@host:99999" });
+    assert.fail("should throw");
+  } catch (e) {
+    assert.ok(e instanceof ConfigError);
+    assert.match(
+      e.message,
+      /REDIS_URL="redis:\/\/:\*\*\*@host:99999"/,
+      "a password with / and a space is hidden too",
+    );
+  }
+  const multi = loadConfig(BaseConfig, { DATABASE_URL: "postgres://u@h1:5432,h2:5432/db" });
+  assert.equal(
+    multi.DATABASE_URL,
+    "postgres://u@h1:5432,h2:5432/db",
+    "several hosts, as postgres.js takes them",
+  );
 });
 
 Deno.test("Port and EnvBool parse environment strings", () => {

@@ -36,13 +36,14 @@ export function loadConfig<S extends z.ZodType>(
  */
 export function shown(name: string, value: string): string {
   if (/SECRET|PASSWORD|TOKEN/i.test(name)) return `(hidden, ${value.length} characters)`;
-  return JSON.stringify(value.replace(/\/\/([^:@/\s]*):[^@/\s]*@/, "//$1:***@"));
+  // everything between "//user:" and the last "@" is the password, "/" and spaces included
+  return JSON.stringify(value.replace(/^([a-z][a-z0-9+.-]*:\/\/[^:@/\s]*):.*@/i, "$1:***@"));
 }
 
 /** True when `text` is a URL the WHATWG parser takes (a port above 65535, a stray space: not). */
 function parsesAsUrl(text: string): boolean {
   try {
-    new URL(text);
+    new URL(text.replace(/@([^/,]*),[^/]*/, "@$1")); // several hosts (postgres.js takes them): the first
     return true;
   } catch {
     return false;

@@ -350,3 +350,18 @@ Deno.test("consumeGroup() takes over the entries a gone consumer left unacknowle
   assert.deepEqual(seen.sort(), ["1", "2", "3"]);
   assert.equal((await fx.redis.xPending(key, "g")).pending, 0, "all acknowledged");
 });
+
+Deno.test("consumeGroup() gets past an entry it held that was deleted meanwhile, and says so", async () => {
+  await using fx = await redisFixture("lost");
+  const key = streamKey(fx.prefix, STREAMS.ticks);
+  const [first] = await publishBatch(fx.redis, fx.prefix, STREAMS.ticks, [tick("1"), tick("2")]);
+  await fx.redis.xGroupCreate(key, "g", "0");
+  await fx.redis.xReadGroup("g", "c1", { key, id: ">" }, { COUNT: 1 }); // c1 holds the first, then stops
+  await fx.redis.xDel(key, first);
+  await publishBatch(fx.redis, fx.prefix, STREAMS.ticks, [tick("3")]);
+  const lost: string[] = [];
+  const seen = await consumePrices(fx, 2, { onLost: (id) => lost.push(id) });
+  assert.deepEqual(seen, ["2", "3"]);
+  assert.deepEqual(lost, [first]);
+  assert.equal((await fx.redis.xPending(key, "g")).pending, 0, "the lost entry is acknowledged");
+});

@@ -265,10 +265,13 @@ export function startCandleService(
   // trades older than the drain. Those come from commands the engine had not applied: the first of
   // them, read before the drain, bounds their ts. WATERMARK_MARGIN_MS covers clock steps.
   const commandsKey = streamKey(prefix, STREAMS.orders);
+  // The bound: no trade yet to be published is older than this. A command that arrives after the
+  // look is no older than the look itself, hence the min with the time of the look.
   const unappliedFrom = async (): Promise<number> => {
+    const lookedAt = Date.now();
     const checkpoint = await redis.get(keys.checkpoint(prefix));
     const next = await redis.xRange(commandsKey, checkpoint ? `(${checkpoint}` : "-", "+", { COUNT: 1 });
-    return next?.length ? streamIdMs(next[0].id) : Infinity;
+    return Math.min(lookedAt, next?.length ? streamIdMs(next[0].id) : Infinity);
   };
   let engineBound: number | undefined; // read before the latest drain's read was sent
   const watermark = (source: "trade" | "index") => async (at: number) => {

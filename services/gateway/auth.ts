@@ -4,7 +4,7 @@
  * @module
  */
 import type { Context } from "hono";
-import { ApiError } from "./errors.ts";
+import { ApiError, unreachableStore } from "./errors.ts";
 import type { ApiKeyService } from "./api_keys.ts";
 import type { Principal, TokenService } from "./tokens.ts";
 
@@ -70,8 +70,8 @@ export class Authenticator {
       return await this.deps.tokens.verifyAccess(token);
     } catch (e) {
       // a refused token is no login; a store that cannot be asked is not an answer
-      if (e instanceof ApiError) return undefined;
-      throw e;
+      if (unreachableStore(e)) throw e;
+      return undefined;
     }
   }
 }

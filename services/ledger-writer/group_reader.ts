@@ -20,6 +20,7 @@ import {
   expandEntries,
   messageId,
   type RawEntry,
+  readOwnPending,
   type RedisClient,
   staleClaimer,
 } from "@lib/redis";
@@ -67,6 +68,8 @@ export interface GroupReaderOptions<T> {
   onBatch?: (info: { entries: number; written: number; seconds: number }) => void;
   /** Entries taken over from a consumer that left them unacknowledged (see claimStale). */
   onClaimed?: (entries: number) => void;
+  /** An entry this consumer held was deleted from the stream before it was written. */
+  onLost?: (id: string) => void;
   /** @default {CLAIM_IDLE_MS} */
   claimIdleMs?: number;
 }
@@ -160,12 +163,15 @@ export async function runGroupReader<S extends z.ZodType>(
     const asked = count.count;
     let full = false;
     try {
-      const res = await reader.xReadGroup(group, consumer, { key, id: cursor }, {
-        COUNT: asked,
-        ...(cursor === ">" ? { BLOCK: options.blockMs } : {}),
-      });
+      let raw: RawEntry[];
+      if (cursor === ">") {
+        const res = await reader.xReadGroup(group, consumer, { key, id: cursor }, {
+          COUNT: asked,
+          BLOCK: options.blockMs,
+        });
+        raw = (res?.[0]?.messages ?? []) as RawEntry[];
+      } else raw = await readOwnPending(reader, key, group, consumer, cursor, asked);
       // packed entries unpacked: the messages of one entry share its id
-      const raw = (res?.[0]?.messages ?? []) as RawEntry[];
       entries = expandEntries(raw);
       full = raw.length >= asked;
       count.observe(raw.length, entries.length);
@@ -187,7 +193,10 @@ export async function runGroupReader<S extends z.ZodType>(
     if (cursor !== ">") cursor = entries[entries.length - 1].id;
     const good: { id: string; value: z.output<S> }[] = [];
     for (const entry of entries) {
-      if (!entry.message) continue; // deleted while pending: acknowledge it with the batch
+      if (!entry.message) { // deleted while pending: acknowledge it with the batch, and say so
+        options.onLost?.(entry.id);
+        continue;
+      }
       if (options.wanted && !options.wanted(entry)) continue;
       const d = decodeEntry(stream, entry);
       // messages of one packed entry share its id: postings and order events need them apart

@@ -127,6 +127,12 @@ export function startLedgerWriter(
         batchSize.observe(info.entries, { stream: name });
         writeSeconds.observe(info.seconds, { stream: name });
       },
+      onLost: (id: string) => {
+        log.error("an entry this writer held was trimmed from the stream before it was written", {
+          stream: name,
+          id,
+        });
+      },
       onClaimed: (entries: number) => {
         log.warn("took over entries another consumer of the group left unacknowledged", {
           stream: name,

@@ -8,7 +8,7 @@
  * `needOf` is the rule, pure.
  * @module
  */
-import { type RedisClient, streamIdMs } from "@lib/redis";
+import type { RedisClient } from "@lib/redis";
 
 /** What trimming must keep for the consumers: a number of newest entries, or all of them. */
 export type ConsumerNeed = number | "all";
@@ -20,39 +20,42 @@ export interface GroupView {
   lag: number | null;
   /** Entries delivered and not acknowledged. */
   pending: number;
-  /** Time (ms) of the oldest of them, when there are any. */
-  oldestPendingMs?: number;
+  /**
+   * With pending entries: the entries from the oldest of them to the end of the stream, counted;
+   * undefined when there are more than DEPTH_LIMIT (not counted).
+   */
+  depth?: number;
+  /** Some entry has been held, unacknowledged, for longer than STALE_PENDING_MS. */
+  stale?: boolean;
 }
 
 /**
- * Pending entries older than this are held by a consumer that may be gone or stuck (a database
- * outage): how far back they reach is unknown, so nothing is trimmed until they are acknowledged.
+ * An entry held this long without an acknowledgement belongs to a consumer that may be gone or
+ * stuck (a database outage): nothing is trimmed until it is acknowledged or taken over.
  */
 export const STALE_PENDING_MS = 30_000;
 
+/** The most entries counted behind a group's oldest held one; deeper than that, nothing is trimmed. */
+export const DEPTH_LIMIT = 256;
+
 /**
- * The newest entries the groups need: for each, the ones it has not been given (`lag`) and the ones
- * it holds (`pending`, right behind them while it is working). A group whose lag Redis cannot tell,
- * or that holds entries for longer than STALE_PENDING_MS, needs them all. Undefined without groups.
+ * The newest entries the groups need: without held entries, the undelivered ones (`lag`); with
+ * some, every entry from the oldest held one on (held entries need not lie right behind the
+ * undelivered ones: a second consumer, a batch committed out of order). "all" when that cannot be
+ * told; undefined without groups (the cap alone decides).
  */
-export function needOf(groups: readonly GroupView[], nowMs: number): ConsumerNeed | undefined {
+export function needOf(groups: readonly GroupView[]): ConsumerNeed | undefined {
   let need: number | undefined;
   for (const g of groups) {
-    if (g.lag === null) return "all";
-    if (g.pending > 0 && (g.oldestPendingMs === undefined || nowMs - g.oldestPendingMs > STALE_PENDING_MS)) {
-      return "all";
-    }
-    need = Math.max(need ?? 0, g.lag + g.pending);
+    if (g.lag === null || g.stale) return "all";
+    if (g.pending > 0 && g.depth === undefined) return "all";
+    need = Math.max(need ?? 0, g.pending > 0 ? g.depth! : g.lag);
   }
   return need;
 }
 
 /** Reads the groups of `key` and applies {@linkcode needOf}. */
-export async function consumerNeed(
-  redis: RedisClient,
-  key: string,
-  nowMs = Date.now(),
-): Promise<ConsumerNeed | undefined> {
+export async function consumerNeed(redis: RedisClient, key: string): Promise<ConsumerNeed | undefined> {
   let groups: Record<string, unknown>[];
   try {
     groups = (await redis.xInfoGroups(key)) as unknown as Record<string, unknown>[];
@@ -65,12 +68,21 @@ export async function consumerNeed(
     const name = String(g.name);
     const pending = Number(g.pending ?? 0);
     const lag = g.lag === null || g.lag === undefined ? null : Number(g.lag);
-    let oldestPendingMs: number | undefined;
-    if (pending > 0) {
-      const summary = await redis.xPending(key, name);
-      if (summary.firstId) oldestPendingMs = streamIdMs(summary.firstId);
+    const view: GroupView = { name, lag, pending };
+    if (pending > 0 && lag !== null) {
+      // held for long, by Redis' own count of the time since delivery
+      const old = await redis.sendCommand(
+        ["XPENDING", key, name, "IDLE", String(STALE_PENDING_MS), "-", "+", "1"],
+      ) as unknown[];
+      view.stale = old.length > 0;
+      const oldest = (await redis.xPending(key, name)).firstId;
+      if (!view.stale && oldest && lag + pending <= DEPTH_LIMIT) {
+        // the entries from the oldest held one to the end (usually a few: the batch in hand)
+        const behind = await redis.xRevRange(key, "+", oldest, { COUNT: DEPTH_LIMIT + 1 });
+        if (behind && behind.length <= DEPTH_LIMIT) view.depth = behind.length;
+      }
     }
-    views.push({ name, lag, pending, oldestPendingMs });
+    views.push(view);
   }
-  return needOf(views, nowMs);
+  return needOf(views);
 }

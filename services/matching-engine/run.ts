@@ -260,19 +260,26 @@ export class EngineRunner {
    * Reads what the consumer groups of each output stream still need, so that trimming keeps it (see
    * consumer_need.ts). A stream kept beyond its cap for a group is said in the log, once per change.
    */
-  async refreshConsumerNeeds(now = Date.now()): Promise<void> {
+  async refreshConsumerNeeds(): Promise<void> {
     const { aux, log } = this.#deps;
     for (const stream of OUTPUT_STREAMS) {
       const key = streamKey(this.#o.prefix, stream);
       let need: ConsumerNeed | undefined;
       try {
-        need = await consumerNeed(aux, key, now);
+        need = await consumerNeed(aux, key);
       } catch (e) {
-        log.debug("cannot read the consumer groups; trimming as before", {
-          stream: stream.name,
-          error: String(e),
-        });
+        // without the groups (an ACL forbidding XINFO, say) nothing protects them: say it, once
+        if (!this.#unreadable.has(stream.name)) {
+          this.#unreadable.add(stream.name);
+          log.warn("cannot read the consumer groups; trimming by the cap alone", {
+            stream: stream.name,
+            error: String(e),
+          });
+        }
         continue;
+      }
+      if (this.#unreadable.delete(stream.name)) {
+        log.info("reading the consumer groups again", { stream: stream.name });
       }
       this.#builder.setConsumerNeed(key, need);
       const holding = need === "all";
@@ -289,6 +296,8 @@ export class EngineRunner {
 
   /** Streams not trimmed for now (a consumer group holds old entries), for the log. */
   readonly #holding = new Map<string, boolean>();
+  /** Streams whose groups could not be read at the last poll, for the log. */
+  readonly #unreadable = new Set<string>();
 
   /** Starts reading the commands after `from`. */
   #readAfter(from: string): { from: string; read: Promise<RawEntry[]> } {

@@ -169,7 +169,7 @@ export function accountRoutes(route: RouteFn, deps: GatewayDeps): void {
         // the ledger, before the oldest fill Redis has (undefined while that one is not there yet)
         const older = await fillsFromLedger(deps.sql, principal.userId, {
           symbol: query.symbol,
-          before: fills[fills.length - 1].tradeId,
+          beforeFill: fills[fills.length - 1],
           limit: query.limit - mine.length,
         });
         if (older) mine = [...mine, ...older];
