@@ -396,3 +396,12 @@ Deno.test("plain X-API-Key works only for API_KEYS entries with legacy keys on",
   const unknown = await on.call("GET", "/v1/me", { headers: { "x-api-key": "other-key" } });
   assert.equal(unknown.status, 401);
 });
+
+Deno.test("a WebSocket login token is refused, not an error, when the store refuses what it was asked", async () => {
+  await using gw = await gatewayFixture();
+  // PostgreSQL refuses a NUL in text (an error, but not an unreachable store): a refusal, no log line
+  assert.equal(await gw.auth.token("ak_\u0000:x"), undefined);
+  assert.equal(await gw.auth.token("not-a-token"), undefined);
+  const s = await gw.signup();
+  assert.equal((await gw.auth.token(s.accessToken))?.userId, s.userId);
+});
