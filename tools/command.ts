@@ -4,6 +4,7 @@
  * terminal, plain text when piped, and one JSON object per line with `--json`.
  * @module
  */
+import { maskUrlPassword } from "@lib/config";
 import { keys } from "@lib/contracts";
 import { connectRedis, type RedisClient } from "@lib/redis";
 import { connectDb, type Sql } from "@lib/db";
@@ -152,11 +153,6 @@ export interface CommandContext {
   now(): number;
 }
 
-/** Hides credentials in a URL before it is printed. */
-export function redactUrl(url: string): string {
-  return url.replace(/\/\/([^:@/]*):[^@/]*@/, "//$1:***@");
-}
-
 /** The symbols the matching engine lists under a prefix, sorted. */
 export async function knownMarkets(redis: RedisClient, prefix: string): Promise<string[]> {
   return (await redis.hKeys(keys.markets(prefix))).map(String).sort();
@@ -168,7 +164,9 @@ export async function openRedis(ctx: CommandContext): Promise<RedisClient & Asyn
   try {
     client = await connectRedis(ctx.options.redisUrl, { name: "kalency-tools", reconnect: false });
   } catch (e) {
-    throw new Error(`cannot connect to Redis at ${redactUrl(ctx.options.redisUrl)}: ${(e as Error).message}`);
+    throw new Error(
+      `cannot connect to Redis at ${maskUrlPassword(ctx.options.redisUrl)}: ${(e as Error).message}`,
+    );
   }
   return Object.assign(client, {
     async [Symbol.asyncDispose]() {
@@ -214,7 +212,7 @@ export async function withDb<T>(ctx: CommandContext, fn: (sql: Sql) => Promise<T
     const code = String((e as { code?: unknown }).code ?? "");
     if (UNREACHABLE.has(code)) {
       throw new Error(
-        `cannot use PostgreSQL at ${redactUrl(ctx.options.databaseUrl)}: ${(e as Error).message} ` +
+        `cannot use PostgreSQL at ${maskUrlPassword(ctx.options.databaseUrl)}: ${(e as Error).message} ` +
           "(set --database-url or DATABASE_URL; deno task db:migrate creates the database)",
       );
     }

@@ -13,12 +13,11 @@
  */
 import { parseArgs } from "node:util";
 import { dirname } from "node:path";
-import { DEFAULT_PORTS } from "@lib/config";
+import { DEFAULT_PORTS, maskUrlPassword } from "@lib/config";
 import { migrate } from "@lib/db";
 import {
   DEFAULT_DATABASE_URL,
   DEFAULT_REDIS_URL,
-  maskUrl,
   portInUse,
   postgresAnswers,
   postgresRefusal,
@@ -193,10 +192,10 @@ async function main(): Promise<number> {
     if (redisUrl) {
       if (!await redisAnswers(redisUrl)) {
         throw new UpError(
-          `Redis at REDIS_URL=${maskUrl(redisUrl)} does not answer: start it or fix REDIS_URL`,
+          `Redis at REDIS_URL=${maskUrlPassword(redisUrl)} does not answer: start it or fix REDIS_URL`,
         );
       }
-      say(`redis: using ${maskUrl(redisUrl)}`);
+      say(`redis: using ${maskUrlPassword(redisUrl)}`);
     } else if (await redisAnswers(DEFAULT_REDIS_URL)) {
       say(`redis: using the server on ${DEFAULT_REDIS_URL}`);
     } else if (values["no-infra"]) {
@@ -222,10 +221,12 @@ async function main(): Promise<number> {
     if (envDb) {
       if (!await postgresAnswers(envDb)) {
         throw new UpError(
-          `PostgreSQL at DATABASE_URL=${maskUrl(envDb)} does not answer: start it or fix DATABASE_URL`,
+          `PostgreSQL at DATABASE_URL=${
+            maskUrlPassword(envDb)
+          } does not answer: start it or fix DATABASE_URL`,
         );
       }
-      say(`postgres: using ${maskUrl(envDb)}`);
+      say(`postgres: using ${maskUrlPassword(envDb)}`);
     } else if (await postgresAnswers(DEFAULT_DATABASE_URL)) {
       say(`postgres: using the server on 127.0.0.1:5432 (database kalency)`);
     } else if (values["no-infra"]) {
@@ -239,7 +240,7 @@ async function main(): Promise<number> {
     if (refusal) {
       throw new UpError(
         `PostgreSQL at ${
-          maskUrl(databaseUrl)
+          maskUrlPassword(databaseUrl)
         } refused the login (${refusal}): set DATABASE_URL with a user and password it accepts, or allow trust authentication for local connections`,
       );
     }

@@ -36,8 +36,15 @@ export function loadConfig<S extends z.ZodType>(
  */
 export function shown(name: string, value: string): string {
   if (/SECRET|PASSWORD|TOKEN/i.test(name)) return `(hidden, ${value.length} characters)`;
-  // everything between "//user:" and the last "@" is the password, "/" and spaces included
-  return JSON.stringify(value.replace(/^([a-z][a-z0-9+.-]*:\/\/[^:@/\s]*):.*@/i, "$1:***@"));
+  return JSON.stringify(maskUrlPassword(value));
+}
+
+/**
+ * A URL with its password shown as `***` (for logs and messages); other text unchanged. Everything
+ * between "//user:" and the last "@" is the password, "/" and spaces included.
+ */
+export function maskUrlPassword(url: string): string {
+  return url.replace(/^([a-z][a-z0-9+.-]*:\/\/[^:@/\s]*):.*@/i, "$1:***@");
 }
 
 /** True when `text` is a URL the WHATWG parser takes (a port above 65535, a stray space: not). */

@@ -20,7 +20,7 @@
  * @module
  */
 import type { z } from "zod";
-import { ConfigError, loadConfig } from "@lib/config";
+import { ConfigError, loadConfig, maskUrlPassword } from "@lib/config";
 import { createShutdown, type Shutdown, stoppedBySignal } from "@lib/lifecycle";
 import { createLogger, type Logger, type LogLevel } from "@lib/log";
 import { addProcessMetrics, Registry } from "@lib/metrics";
@@ -66,9 +66,8 @@ export function serviceBasics(service: string, level: LogLevel): ServiceBasics {
 
 /** The warning of a service whose first Redis connection fails (it retries): names REDIS_URL. */
 export function redisWaiting(log: Logger, url: string): (error: Error) => void {
-  const shown = url.replace(/\/\/([^:@/]*):[^@/]*@/, "//$1:***@");
   return (error) =>
-    log.warn(`cannot reach Redis at REDIS_URL=${shown} yet; retrying until it answers`, {
+    log.warn(`cannot reach Redis at REDIS_URL=${maskUrlPassword(url)} yet; retrying until it answers`, {
       error: error.message || error.name,
     });
 }

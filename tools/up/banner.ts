@@ -4,7 +4,8 @@
  * carries those settings: run from another shell as printed, it reads this system's streams.
  * @module
  */
-import { DEFAULT_DATABASE_URL, DEFAULT_REDIS_URL, maskUrl } from "./infra.ts";
+import { maskUrlPassword } from "@lib/config";
+import { DEFAULT_DATABASE_URL, DEFAULT_REDIS_URL } from "./infra.ts";
 
 const DEFAULTS: Record<string, string> = {
   KALENCY_PREFIX: "kalency:v1",
@@ -21,7 +22,7 @@ const DEFAULTS: Record<string, string> = {
 export function toolsHint(env: Record<string, string | undefined>, args: string, deno = "deno"): string {
   const settings = Object.entries(DEFAULTS)
     .filter(([name, value]) => env[name] !== undefined && env[name] !== value)
-    .map(([name]) => `${name}=${shellQuote(maskUrl(env[name]!))}`);
+    .map(([name]) => `${name}=${shellQuote(maskUrlPassword(env[name]!))}`);
   return [...settings, `${shellQuote(deno)} task tools ${args}`].join(" ");
 }
 

@@ -365,8 +365,3 @@ export function portInUse(hostname: string, port: number): boolean {
     throw e;
   }
 }
-
-/** Gives a connection URL with the password masked, for messages. */
-export function maskUrl(url: string): string {
-  return url.replace(/\/\/([^:@/]+):[^@/]*@/, "//$1:***@");
-}
