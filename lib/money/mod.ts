@@ -91,6 +91,12 @@ export function fromSteps(steps: number | bigint, step: string): string {
   return formatUnits(BigInt(steps) * parseUnits(step, decimals), decimals);
 }
 
+/** Like {@linkcode fromSteps}, in shortest form ("64909", not "64909.00"). */
+export function fromStepsTrimmed(steps: number | bigint, step: string): string {
+  const decimals = decimalPlaces(step);
+  return formatUnitsTrimmed(BigInt(steps) * parseUnits(step, decimals), decimals);
+}
+
 /** 10^n as a number (exact for n <= 15) */
 export function pow10(n: number): number {
   let r = 1;

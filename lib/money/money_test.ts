@@ -5,6 +5,7 @@ import {
   formatUnits,
   formatUnitsTrimmed,
   fromSteps,
+  fromStepsTrimmed,
   isDecimalString,
   parseUnits,
   toSteps,
@@ -41,6 +42,9 @@ Deno.test("toSteps() and fromSteps() convert between decimals and whole ticks or
   assert.equal(toSteps("1", "0"), undefined);
   assert.equal(fromSteps(6500025, "0.01"), "65000.25");
   assert.equal(fromSteps(3, "0.005"), "0.015");
+  assert.equal(fromSteps(6490900, "0.01"), "64909.00");
+  assert.equal(fromStepsTrimmed(6490900, "0.01"), "64909");
+  assert.equal(fromStepsTrimmed(6490910, "0.01"), "64909.1");
 });
 
 Deno.test("isDecimalString() and decimalPlaces() read decimal text", () => {

@@ -5,7 +5,7 @@
  * @module
  */
 import type { MarketSpec } from "@lib/contracts";
-import { decimalPlaces, formatUnits, fromSteps, parseUnits } from "@lib/money";
+import { decimalPlaces, formatUnits, fromStepsTrimmed, parseUnits } from "@lib/money";
 
 /** Fixed-point scale of balances and notionals inside the simulator. */
 export const SCALE = 18;
@@ -61,16 +61,12 @@ export function toUnits(text: string): bigint {
 
 /** Exact price text of a number of ticks, in shortest form ("64909", not "64909.00"), as every amount Kalency sends. */
 export function priceText(m: Market, ticks: number): string {
-  return trimZeros(fromSteps(ticks, m.spec.tickSize));
+  return fromStepsTrimmed(ticks, m.spec.tickSize);
 }
 
 /** Exact quantity text of a number of lots, in shortest form. */
 export function qtyText(m: Market, lots: number): string {
-  return trimZeros(fromSteps(lots, m.spec.stepSize));
-}
-
-function trimZeros(text: string): string {
-  return text.includes(".") ? text.replace(/\.?0+$/, "") : text;
+  return fromStepsTrimmed(lots, m.spec.stepSize);
 }
 
 /** Base amount of `lots`, in 10^-18 units. */
