@@ -71,12 +71,15 @@ Deno.test("a service whose Redis does not answer says so, naming REDIS_URL, and 
     ) {
       await new Promise((r) => setTimeout(r, 100));
     }
+    await new Promise((r) => setTimeout(r, 1500)); // several reconnect attempts
     child.kill("SIGTERM");
     const timer = setTimeout(() => child.kill("SIGKILL"), 10_000);
     const status = await child.status;
     clearTimeout(timer);
     await pumps;
     assert.match(text, /cannot reach Redis at REDIS_URL=/, `${main} said nothing: ${text}`);
+    const errorLines = text.split("\n").filter((l) => /redis (connection )?error/.test(l)).length;
+    assert.ok(errorLines <= 1, `${main} logged ${errorLines} reconnect errors, not one every 5 s: ${text}`);
     assert.equal(status.code, 0, `${main} did not stop cleanly on one SIGTERM: ${text.slice(-1500)}`);
   }));
 });

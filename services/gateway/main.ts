@@ -10,7 +10,7 @@ import type { Context } from "hono";
 import { getConnInfo } from "hono/deno";
 import { connectDb } from "@lib/db";
 import { createShutdown } from "@lib/lifecycle";
-import { createLogger, type Logger } from "@lib/log";
+import { createLogger, type Logger, LogThrottle } from "@lib/log";
 import { addProcessMetrics, Registry } from "@lib/metrics";
 import {
   connectRedis,
@@ -56,7 +56,12 @@ async function main(): Promise<void> {
     log.warn("KALENCY_API_KEY_SECRET is unset: deriving API secrets from the JWT key (dev only)");
   }
 
-  const onRedisError = (e: Error) => log.warn("redis error", { error: e.message });
+  // node-redis reports every failed reconnect: a few lines a minute say it, with the count between
+  const redisErrors = new LogThrottle(5000);
+  const onRedisError = (e: Error) => {
+    const suppressed = redisErrors.allow("redis");
+    if (suppressed !== undefined) log.warn("redis error", { error: e.message, suppressed });
+  };
   // requests fail fast (503) while Redis is unreachable instead of waiting for the reconnect
   const redis = await connectRedis(config.REDIS_URL, {
     name: `kalency-${gatewayId}`,

@@ -7,7 +7,7 @@
 import "@lib/lifecycle/early";
 import { opsHandler, serveOps } from "@lib/health";
 import { createShutdown } from "@lib/lifecycle";
-import { createLogger } from "@lib/log";
+import { createLogger, LogThrottle } from "@lib/log";
 import { addProcessMetrics, Registry } from "@lib/metrics";
 import { loadServiceConfig, redisConnector, redisWaiting, runMain } from "@lib/service";
 import { derivedPassword, gatewayAccounts } from "./bot_accounts.ts";
@@ -25,13 +25,14 @@ async function main(): Promise<void> {
   const registry = new Registry();
   addProcessMetrics(registry, "market-sim");
 
-  let lastRedisError = 0;
+  const redisErrors = new LogThrottle(5000);
   const connect = redisConnector(config.REDIS_URL, shutdown, {
     onWaiting: redisWaiting(log, config.REDIS_URL),
     onError: (_name, e) => {
-      if (Date.now() - lastRedisError < 5000) return;
-      lastRedisError = Date.now();
-      log.warn("redis connection error; reconnecting", { error: e.message });
+      const suppressed = redisErrors.allow("redis");
+      if (suppressed !== undefined) {
+        log.warn("redis connection error; reconnecting", { error: e.message, suppressed });
+      }
     },
   });
   const redis = await connect("market-sim");
