@@ -40,3 +40,24 @@ Deno.test("docker-compose.yml is accepted by `docker compose config`, for every 
     }
   }
 });
+
+Deno.test("docker-compose.yml: every Kalency service has a health check on its own /healthz", async () => {
+  const { parse } = await import("yaml");
+  const compose = parse(await Deno.readTextFile(`${ROOT}docker-compose.yml`)) as {
+    services: Record<string, { healthcheck?: { test?: string[] }; ports?: string[] }>;
+  };
+  const ports: Record<string, number> = {
+    "matching-engine": 9101,
+    "market-sim": 9102,
+    "candle-aggregator": 9103,
+    "ledger-writer": 9104,
+    gateway: 8080,
+    web: 8000,
+  };
+  for (const [name, port] of Object.entries(ports)) {
+    const service = compose.services[name];
+    assert.deepEqual(service.ports, [`${port}:${port}`], name);
+    const test = (service.healthcheck?.test ?? []).join(" ");
+    assert.ok(test.includes(`http://127.0.0.1:${port}/healthz`), `${name}: ${test}`);
+  }
+});
