@@ -15,6 +15,7 @@ import {
   type Writers,
 } from "./command.ts";
 import { commandHelp, GLOBAL_OPTIONS, overviewHelp } from "./help.ts";
+import { DEFAULT_DATABASE_URL, DEFAULT_PREFIX, DEFAULT_REDIS_URL, PREFIX_PATTERN } from "@lib/config";
 import { tailCommand } from "./commands/tail.ts";
 import { streamsCommand } from "./commands/streams.ts";
 import { deadCommand } from "./commands/dead.ts";
@@ -39,7 +40,6 @@ export const COMMANDS: Command[] = [
 ];
 
 const BIN = "deno task tools";
-const PREFIX_REGEXP = /^[A-Za-z0-9:_{}-]+$/;
 
 /** What the CLI needs from its surroundings; tests replace any of it. */
 export interface CliIo {
@@ -178,16 +178,15 @@ function parseFor(argv: string[], options: Command["options"]): ParsedArgs {
 
 function globalsFrom(args: ParsedArgs, io: CliIo): GlobalOptions {
   const s = (k: string) => (typeof args.values[k] === "string" ? args.values[k] as string : undefined);
-  const prefix = s("prefix") ?? io.env("KALENCY_PREFIX") ?? "kalency:v1";
-  if (!PREFIX_REGEXP.test(prefix)) {
+  const prefix = s("prefix") ?? io.env("KALENCY_PREFIX") ?? DEFAULT_PREFIX;
+  if (!PREFIX_PATTERN.test(prefix)) {
     throw new UsageError(`--prefix must be letters, digits, ':', '_', '-', '{' or '}', got "${prefix}"`);
   }
-  const redisUrl = s("redis-url") ?? io.env("REDIS_URL") ?? "redis://127.0.0.1:6379";
+  const redisUrl = s("redis-url") ?? io.env("REDIS_URL") ?? DEFAULT_REDIS_URL;
   if (!/^rediss?:\/\//.test(redisUrl)) {
     throw new UsageError(`--redis-url must be a redis:// URL, got "${redisUrl}"`);
   }
-  const databaseUrl = s("database-url") ?? io.env("DATABASE_URL") ??
-    "postgres://postgres@127.0.0.1:5432/kalency";
+  const databaseUrl = s("database-url") ?? io.env("DATABASE_URL") ?? DEFAULT_DATABASE_URL;
   if (!/^postgres(ql)?:\/\//.test(databaseUrl)) {
     throw new UsageError(`--database-url must be a postgres:// URL, got "${databaseUrl}"`);
   }

@@ -2,14 +2,12 @@
  * `deno task db:migrate` applies every pending migration; `deno task db:reset` drops the database,
  * recreates it and migrates it again. Both read DATABASE_URL (default: the local kalency database).
  */
-import { maskUrlPassword } from "@lib/config";
+import { DEFAULT_DATABASE_URL, maskUrlPassword } from "@lib/config";
 import { runDbmate } from "@lib/db";
-
-const DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/kalency";
 
 async function main(): Promise<number> {
   const command = Deno.args[0];
-  const url = Deno.env.get("DATABASE_URL") ?? DEFAULT_URL;
+  const url = Deno.env.get("DATABASE_URL") ?? DEFAULT_DATABASE_URL;
   const shown = maskUrlPassword(url);
   try {
     if (command === "migrate") {

@@ -12,11 +12,19 @@
  * (or `deno task tools verify`) to print it; the exit code is 1 when anything differs.
  * @module
  */
+import { DEFAULT_DATABASE_URL, DEFAULT_PREFIX, DEFAULT_REDIS_URL } from "@lib/config";
 import { fromScaled, readCandles, toScaled } from "@lib/candles";
 import { keys, streamKey, STREAMS, WalletView } from "@lib/contracts";
 import { connectDb, type Sql } from "@lib/db";
-import { balancesFromPostings, EXTERNAL_ACCOUNT, groupLag } from "@lib/ledger";
-import { compareStreamIds, connectRedis, expandEntries, type RawEntry, type RedisClient } from "@lib/redis";
+import { balancesFromPostings, EXTERNAL_ACCOUNT } from "@lib/ledger";
+import {
+  compareStreamIds,
+  connectRedis,
+  expandEntries,
+  groupLag,
+  type RawEntry,
+  type RedisClient,
+} from "@lib/redis";
 
 export interface VerifyOptions {
   redisUrl: string;
@@ -511,9 +519,9 @@ export function formatVerifyReport(report: VerifyReport): string {
 if (import.meta.main) {
   const env = Deno.env.toObject();
   const report = await runVerify({
-    redisUrl: env.REDIS_URL ?? "redis://127.0.0.1:6379",
-    databaseUrl: env.DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/kalency",
-    prefix: env.KALENCY_PREFIX ?? "kalency:v1",
+    redisUrl: env.REDIS_URL ?? DEFAULT_REDIS_URL,
+    databaseUrl: env.DATABASE_URL ?? DEFAULT_DATABASE_URL,
+    prefix: env.KALENCY_PREFIX ?? DEFAULT_PREFIX,
   });
   console.log(Deno.args.includes("--json") ? JSON.stringify(report, null, 2) : formatVerifyReport(report));
   Deno.exit(report.ok ? 0 : 1);

@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
 import { fromScaled, toScaled } from "@lib/candles";
 import { keys, streamKey, STREAMS, type WalletEvent, type WalletView } from "@lib/contracts";
-import { groupLag, postingsForExecution, postingsForWalletEvent, sampleExecutions } from "@lib/ledger";
-import { publishBatch } from "@lib/redis";
+import { postingsForExecution, postingsForWalletEvent, sampleExecutions } from "@lib/ledger";
+import { groupLag, publishBatch } from "@lib/redis";
 import { dbFixture, freePort, redisFixture, TEST_REDIS_URL, waitFor } from "@lib/testing";
 import { formatVerifyReport, runVerify } from "./verify.ts";
 

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { z } from "zod";
-import { BaseConfig, ConfigError, EnvBool, loadConfig, Port } from "./mod.ts";
+import { BaseConfig, BaseDbConfig, ConfigError, EnvBool, loadConfig, Port } from "./mod.ts";
 
 Deno.test("loadConfig() applies defaults", () => {
   const c = loadConfig(BaseConfig, {});
@@ -33,7 +33,7 @@ Deno.test("loadConfig() names every bad variable and its value", () => {
 });
 
 Deno.test("loadConfig() shows no secret and no password of a URL in its message", () => {
-  const schema = BaseConfig.extend({
+  const schema = BaseDbConfig.extend({
     KALENCY_JWT_SECRET: z.string().min(16, "must be at least 16 characters"),
   });
   try {
@@ -61,7 +61,7 @@ Deno.test("loadConfig() shows no secret and no password of a URL in its message"
       "a password with / and a space is hidden too",
     );
   }
-  const multi = loadConfig(BaseConfig, { DATABASE_URL: "postgres://u@h1:5432,h2:5432/db" });
+  const multi = loadConfig(BaseDbConfig, { DATABASE_URL: "postgres://u@h1:5432,h2:5432/db" });
   assert.equal(
     multi.DATABASE_URL,
     "postgres://u@h1:5432,h2:5432/db",
@@ -74,4 +74,11 @@ Deno.test("Port and EnvBool parse environment strings", () => {
   assert.deepEqual(loadConfig(s, { P: "9101", B: "yes" }), { P: 9101, B: true });
   assert.deepEqual(loadConfig(s, { P: "0", B: "0" }), { P: 0, B: false });
   assert.throws(() => loadConfig(s, { P: "70000", B: "true" }), ConfigError);
+});
+
+Deno.test("only the processes that use PostgreSQL read DATABASE_URL", () => {
+  const bad = { DATABASE_URL: "not a url" };
+  assert.equal("DATABASE_URL" in loadConfig(BaseConfig, bad), false, "the engine and simulator ignore it");
+  assert.throws(() => loadConfig(BaseDbConfig, bad), /DATABASE_URL="not a url": must be a postgres:\/\/ URL/);
+  assert.equal(loadConfig(BaseDbConfig, {}).DATABASE_URL, "postgres://postgres@127.0.0.1:5432/kalency");
 });

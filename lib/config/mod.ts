@@ -1,6 +1,7 @@
 /**
  * Configuration: every setting comes from the environment, parsed by a zod schema with defaults.
- * Only a service's `main.ts` calls {@linkcode loadConfig}; everything below it receives plain values.
+ * Only entry points (a service's `main.ts`, the replay tool) load configuration; everything below
+ * them receives plain values.
  * @module
  */
 import { z } from "zod";
@@ -67,24 +68,19 @@ export const EnvBool = z.enum(["true", "false", "1", "0", "yes", "no"]).transfor
   v === "true" || v === "1" || v === "yes"
 );
 
+/** Where a process finds Redis and PostgreSQL, and its key prefix, when nothing else is set. */
+export const DEFAULT_REDIS_URL = "redis://127.0.0.1:6379";
+export const DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/kalency";
+export const DEFAULT_PREFIX = "kalency:v1";
+/** What a key prefix may hold. */
+export const PREFIX_PATTERN = /^[A-Za-z0-9:_{}-]+$/;
+
 /** Settings every process shares. */
 export const BaseConfig = z.object({
   REDIS_URL: z.string().regex(/^rediss?:\/\//, "must be a redis:// URL").refine(parsesAsUrl, URL_PROBLEM)
-    .default("redis://127.0.0.1:6379"),
-  DATABASE_URL: z.string().regex(/^postgres(ql)?:\/\//, "must be a postgres:// URL").refine(
-    parsesAsUrl,
-    URL_PROBLEM,
-  )
-    .default(
-      "postgres://postgres@127.0.0.1:5432/kalency",
-    ),
-  KALENCY_PREFIX: z.string().min(1).regex(
-    /^[A-Za-z0-9:_{}-]+$/,
-    "letters, digits, ':', '_', '-', '{', '}' only",
-  )
-    .default(
-      "kalency:v1",
-    ),
+    .default(DEFAULT_REDIS_URL),
+  KALENCY_PREFIX: z.string().min(1).regex(PREFIX_PATTERN, "letters, digits, ':', '_', '-', '{', '}' only")
+    .default(DEFAULT_PREFIX),
   LOG_LEVEL: z.enum(["debug", "info", "warn", "error"]).default("info"),
   /** Log lines as coloured text or JSON; unset: text on a terminal, JSON otherwise (read by @lib/log). */
   LOG_FORMAT: z.enum(["pretty", "json"]).optional(),
@@ -92,6 +88,14 @@ export const BaseConfig = z.object({
   KALENCY_HOST: z.string().default("127.0.0.1"),
 });
 export type BaseConfig = z.output<typeof BaseConfig>;
+
+/** The shared settings plus PostgreSQL, for the processes that use it. */
+export const BaseDbConfig = BaseConfig.extend({
+  DATABASE_URL: z.string().regex(/^postgres(ql)?:\/\//, "must be a postgres:// URL")
+    .refine(parsesAsUrl, URL_PROBLEM)
+    .default(DEFAULT_DATABASE_URL),
+});
+export type BaseDbConfig = z.output<typeof BaseDbConfig>;
 
 /**
  * Default ports of every process, each overridable by its env variable. Other services serve only

@@ -63,3 +63,25 @@ export function withDatabase(url: string, database: string): string {
   u.pathname = `/${database}`;
   return u.toString();
 }
+
+/**
+ * The newest Debian PostgreSQL server binaries (`/usr/lib/postgresql/<version>/bin` holding initdb
+ * and pg_ctl), or undefined when none is installed. Debian keeps them off PATH.
+ */
+export function debianPostgresBinDir(root = "/usr/lib/postgresql"): string | undefined {
+  let versions: string[];
+  try {
+    versions = [...Deno.readDirSync(root)].map((e) => e.name).filter((v) => /^\d+(\.\d+)?$/.test(v));
+  } catch {
+    return undefined;
+  }
+  for (const v of versions.sort((a, b) => Number(b) - Number(a))) {
+    const dir = `${root}/${v}/bin`;
+    try {
+      Deno.statSync(`${dir}/initdb`);
+      Deno.statSync(`${dir}/pg_ctl`);
+      return dir;
+    } catch { /* next */ }
+  }
+  return undefined;
+}

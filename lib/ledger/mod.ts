@@ -17,5 +17,4 @@
  */
 export * from "./postings.ts";
 export * from "./fills.ts";
-export * from "./lag.ts";
 export * from "./sample_flow.ts";

@@ -1,5 +1,5 @@
 import type { Registry } from "@lib/metrics";
-import type { RedisClient } from "@lib/redis";
+import type { RedisClient } from "./mod.ts";
 
 /** How far a consumer group is behind its stream. */
 export interface GroupLag {

@@ -578,3 +578,4 @@ export {
   RespEncoder,
   TransactionError,
 } from "./resp_batch.ts";
+export { type GroupLag, groupLag, groupLagProbe } from "./group_lag.ts";

@@ -1,10 +1,10 @@
-import { BaseConfig, DEFAULT_PORTS, EnvBool, Port } from "@lib/config";
+import { BaseDbConfig, DEFAULT_PORTS, EnvBool, Port } from "@lib/config";
 import { z } from "zod";
 
 const PositiveInt = z.coerce.number().int().positive();
 
 /** Every setting of the candle-aggregator process. */
-export const CandleConfig = BaseConfig.extend({
+export const CandleConfig = BaseDbConfig.extend({
   KALENCY_CANDLES_PORT: Port.default(DEFAULT_PORTS.KALENCY_CANDLES_PORT),
   /** Consumer name inside the `candle-aggregator` group. */
   KALENCY_CANDLES_CONSUMER: z.string().min(1).default("candle-aggregator-1"),

@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
 import { candleKeys, readCandles, selectCandles } from "@lib/candles";
 import { type Candle, streamKey, STREAMS, TIMEFRAMES } from "@lib/contracts";
-import { groupLag, sampleExecutions } from "@lib/ledger";
-import { publishBatch } from "@lib/redis";
+import { sampleExecutions } from "@lib/ledger";
+import { groupLag, publishBatch } from "@lib/redis";
 import { dbFixture, freePort, redisFixture, TEST_REDIS_URL, waitFor } from "@lib/testing";
 import { aggregateTrades } from "./aggregator.ts";
 import { CANDLE_GROUP } from "./run.ts";

@@ -1,10 +1,10 @@
 import assert from "node:assert/strict";
 import { fromScaled, readCandles, toScaled } from "@lib/candles";
 import { streamKey, STREAMS } from "@lib/contracts";
-import { groupLag, sampleExecutions } from "@lib/ledger";
+import { sampleExecutions } from "@lib/ledger";
+import { connectRedis, groupLag, publishBatch } from "@lib/redis";
 import { createLogger } from "@lib/log";
 import { Registry } from "@lib/metrics";
-import { connectRedis, publishBatch } from "@lib/redis";
 import { dbFixture, freePort, redisFixture, TEST_REDIS_URL, waitFor } from "@lib/testing";
 import { retentionFor } from "./candle_store.ts";
 import { CANDLE_GROUP, startCandleService } from "./run.ts";

@@ -7,11 +7,17 @@
 import { type Candle, type Execution, keys, streamKey, STREAMS, type Tick } from "@lib/contracts";
 import { candleKeys, pruneShortCandles, upsertCandles } from "@lib/candles";
 import type { Sql } from "@lib/db";
-import { groupLagProbe } from "@lib/ledger";
+import {
+  compareStreamIds,
+  consumeGroup,
+  deadLetter,
+  groupLagProbe,
+  type RedisClient,
+  streamIdMs,
+} from "@lib/redis";
 import { repeatUntilAborted, sleep } from "@lib/lifecycle";
 import { errorText, type Logger } from "@lib/log";
 import { BATCH_SIZE_BUCKETS, type Registry } from "@lib/metrics";
-import { compareStreamIds, consumeGroup, deadLetter, type RedisClient, streamIdMs } from "@lib/redis";
 import { CandleAggregator, tradeEpoch } from "./aggregator.ts";
 import {
   DAY_MS,

@@ -1,10 +1,11 @@
 import { z } from "zod";
-import { BaseConfig, DEFAULT_PORTS, EnvBool, Port } from "@lib/config";
+import { BaseDbConfig, DEFAULT_PORTS, EnvBool, Port } from "@lib/config";
+import { DEFAULT_MAX_PER_ADDRESS } from "./ws/mod.ts";
 
 const Int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
 
 /** The gateway's environment. Every variable is listed in services/gateway/README.md. */
-export const GatewayConfig = BaseConfig.extend({
+export const GatewayConfig = BaseDbConfig.extend({
   KALENCY_ENV: z.enum(["dev", "test", "production"]).default("dev"),
   KALENCY_GATEWAY_PORT: Port.default(DEFAULT_PORTS.KALENCY_GATEWAY_PORT),
   /** Let several gateway processes listen on the same port (SO_REUSEPORT, Linux): one per core. */
@@ -36,7 +37,7 @@ export const GatewayConfig = BaseConfig.extend({
   /** Serve the WebSocket feed from this process (false: a REST-only gateway). */
   KALENCY_WS: EnvBool.default(true),
   /** Open WebSocket connections one client address may hold; 0 for no cap. */
-  KALENCY_WS_MAX_PER_ADDRESS: z.coerce.number().int().min(0).max(1_000_000).default(500),
+  KALENCY_WS_MAX_PER_ADDRESS: z.coerce.number().int().min(0).max(1_000_000).default(DEFAULT_MAX_PER_ADDRESS),
   /** How long public market reads are served from memory. */
   KALENCY_READ_CACHE_MS: Int(0, 10_000).default(20),
   /** How long an API key's lookup is cached (revocation takes effect within this on other processes). */

@@ -1,10 +1,10 @@
-import { BaseConfig, DEFAULT_PORTS, Port } from "@lib/config";
+import { BaseDbConfig, DEFAULT_PORTS, Port } from "@lib/config";
 import { z } from "zod";
 
 const PositiveInt = z.coerce.number().int().positive();
 
 /** Every setting of the ledger-writer process. */
-export const LedgerConfig = BaseConfig.extend({
+export const LedgerConfig = BaseDbConfig.extend({
   KALENCY_LEDGER_PORT: Port.default(DEFAULT_PORTS.KALENCY_LEDGER_PORT),
   /** Consumer name inside the `ledger-writer` group. */
   KALENCY_LEDGER_CONSUMER: z.string().min(1).default("ledger-writer-1"),

@@ -5,14 +5,15 @@
  */
 import assert from "node:assert/strict";
 import { streamKey, STREAMS } from "@lib/contracts";
-import { connectDb, migrate } from "@lib/db";
-import { groupLag, sampleExecutions } from "@lib/ledger";
-import { publishBatch } from "@lib/redis";
+import { connectDb, debianPostgresBinDir, migrate } from "@lib/db";
+import { sampleExecutions } from "@lib/ledger";
+import { groupLag, publishBatch } from "@lib/redis";
 import { freePort, redisFixture, TEST_REDIS_URL, waitFor } from "@lib/testing";
 import { LEDGER_GROUP } from "./run.ts";
 
 const OUTAGE_MS = Number(Deno.env.get("KALENCY_TEST_DB_OUTAGE_MS") ?? 30_000);
-const PG_BIN = Deno.env.get("KALENCY_TEST_PG_BIN") ?? "/usr/lib/postgresql/15/bin";
+/** PostgreSQL's server binaries: KALENCY_TEST_PG_BIN, else the newest Debian installs. */
+const PG_BIN = Deno.env.get("KALENCY_TEST_PG_BIN") ?? debianPostgresBinDir() ?? "(none)";
 const MAIN = new URL("./main.ts", import.meta.url).pathname;
 
 function hasPostgresBinaries(): boolean {

@@ -6,11 +6,10 @@
  */
 import { streamKey, STREAMS } from "@lib/contracts";
 import type { CopyWriter, Sql } from "@lib/db";
-import { groupLagProbe } from "@lib/ledger";
+import { groupLagProbe, type RawEntry, type RedisClient } from "@lib/redis";
 import { repeatUntilAborted } from "@lib/lifecycle";
 import { errorText, type Logger } from "@lib/log";
 import { BATCH_SIZE_BUCKETS, type Registry } from "@lib/metrics";
-import type { RawEntry, RedisClient } from "@lib/redis";
 import { type RetryPolicy, runGroupReader } from "./group_reader.ts";
 import { LedgerStore } from "./ledger_store.ts";
 

@@ -4,16 +4,15 @@ import { type OrderEvent, streamKey, STREAMS, type WalletEvent } from "@lib/cont
 import {
   balancesFromPostings,
   EXTERNAL_ACCOUNT,
-  groupLag,
   postingsForExecution,
   postingsForWalletEvent,
   postingsHistory,
   sampleExecutions,
 } from "@lib/ledger";
+import { connectRedis, groupLag, publishBatch, type RedisClient } from "@lib/redis";
 import { CopyWriter } from "@lib/db";
 import { createLogger } from "@lib/log";
 import { Registry } from "@lib/metrics";
-import { connectRedis, publishBatch, type RedisClient } from "@lib/redis";
 import { dbFixture, redisFixture, TEST_REDIS_URL, waitFor } from "@lib/testing";
 import { LEDGER_GROUP, startLedgerWriter } from "./run.ts";
 import { sampleAck } from "./testing.ts";

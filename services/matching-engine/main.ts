@@ -11,10 +11,15 @@ import { opsHandler, serveOps } from "@lib/health";
 import { createShutdown } from "@lib/lifecycle";
 import { createLogger } from "@lib/log";
 import { addProcessMetrics, Registry } from "@lib/metrics";
-import { connectRedis, type RedisClient } from "@lib/redis";
+import {
+  connectRedis,
+  nodeRedisStreamReader,
+  type RedisClient,
+  RespBatchConnection,
+  RespStreamReader,
+} from "@lib/redis";
 import { EngineConfig, engineSettingsFrom } from "./config.ts";
 import { createEngine, defaultEngineSettings, restoreEngine } from "./engine.ts";
-import { nodeRedisStreamReader, RespBatchConnection, RespStreamReader } from "@lib/redis";
 import { createEngineMetrics, EngineRunner } from "./run.ts";
 
 const SERVICE = "matching-engine";

@@ -19,11 +19,10 @@ import {
   streamKey,
   STREAMS,
 } from "@lib/contracts";
-import { BATCH_TYPE, batchLine, type RawEntry } from "@lib/redis";
+import { BATCH_TYPE, type BatchConnection, batchLine, type ExecResult, type RawEntry } from "@lib/redis";
 import type { CommandOutput, ReadModelChanges } from "./engine_api.ts";
 import { EntryWindow } from "./entry_window.ts";
 import type { ConsumerNeed } from "./consumer_need.ts";
-import type { BatchConnection, ExecResult } from "@lib/redis";
 
 /** Entries kept beyond what the consumer groups were last seen to need (they read on meanwhile). */
 const CONSUMER_SLACK_ENTRIES = 64;

@@ -10,9 +10,8 @@ import {
   STREAMS,
   type WalletView,
 } from "@lib/contracts";
-import { BATCH_TYPE, decodeEntry, type RawEntry, readRange } from "@lib/redis";
+import { BATCH_TYPE, decodeEntry, type RawEntry, readRange, RespBatchConnection } from "@lib/redis";
 import { redisFixture, sampleOrderAck } from "@lib/testing";
-import { RespBatchConnection } from "@lib/redis";
 import type { CommandOutput, ReadModelChanges } from "./engine_api.ts";
 import { takeCommands } from "./command_flow.ts";
 import { createEngine, defaultEngineSettings } from "./engine.ts";

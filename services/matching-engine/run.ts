@@ -9,7 +9,15 @@ import { keys, streamKey, STREAMS } from "@lib/contracts";
 import { repeatUntilAborted, sleep } from "@lib/lifecycle";
 import type { Logger } from "@lib/log";
 import { LATENCY_BUCKETS, type Registry } from "@lib/metrics";
-import { compareStreamIds, type RawEntry, type RedisClient, streamIdMs } from "@lib/redis";
+import {
+  type BatchConnection,
+  compareStreamIds,
+  type RawEntry,
+  type RedisClient,
+  streamIdMs,
+  type StreamReader,
+  TransactionError,
+} from "@lib/redis";
 import type { CommandOutput, EngineSettings, MatchingEngine, ReadModelChanges } from "./engine_api.ts";
 import { deadWithReply, intake, SOURCE } from "./intake.ts";
 import {
@@ -21,7 +29,6 @@ import {
   type RedisCommand,
 } from "./outputs.ts";
 import { type EngineFactory, recoverEngine } from "./recovery.ts";
-import { type BatchConnection, type StreamReader, TransactionError } from "@lib/redis";
 import { recordSettings } from "./settings_history.ts";
 import { type ConsumerNeed, consumerNeed } from "./consumer_need.ts";
 import { type SaveOptions, saveSnapshot, type SnapshotManifest } from "./snapshot_store.ts";

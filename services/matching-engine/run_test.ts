@@ -16,13 +16,14 @@ import {
   type RawEntry,
   readRange,
   type RedisClient,
+  RespBatchConnection,
+  RespStreamReader,
 } from "@lib/redis";
 import { redisFixture, waitFor } from "@lib/testing";
 import { createEngine, defaultEngineSettings, restoreEngine } from "./engine.ts";
 import type { CommandMeta, EngineSettings, MatchingEngine } from "./engine_api.ts";
 import { deadLetterKey, poisonKey } from "./outputs.ts";
 import type { EngineFactory } from "./recovery.ts";
-import { RespBatchConnection, RespStreamReader } from "@lib/redis";
 import { createEngineMetrics, EngineRunner, type RunOptions } from "./run.ts";
 import { readManifest } from "./snapshot_store.ts";
 

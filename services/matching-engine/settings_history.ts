@@ -6,8 +6,7 @@
  * fees changed on the way.
  * @module
  */
-import type { RedisClient } from "@lib/redis";
-import { compareStreamIds } from "@lib/redis";
+import { compareStreamIds, type RedisClient } from "@lib/redis";
 import type { EngineSettings, MatchingEngine, ReadModelChanges } from "./engine_api.ts";
 
 export interface SettingsChange {

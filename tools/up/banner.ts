@@ -4,11 +4,10 @@
  * carries those settings: run from another shell as printed, it reads this system's streams.
  * @module
  */
-import { maskUrlPassword } from "@lib/config";
-import { DEFAULT_DATABASE_URL, DEFAULT_REDIS_URL } from "./infra.ts";
+import { DEFAULT_DATABASE_URL, DEFAULT_PREFIX, DEFAULT_REDIS_URL, maskUrlPassword } from "@lib/config";
 
 const DEFAULTS: Record<string, string> = {
-  KALENCY_PREFIX: "kalency:v1",
+  KALENCY_PREFIX: DEFAULT_PREFIX,
   REDIS_URL: DEFAULT_REDIS_URL,
   DATABASE_URL: DEFAULT_DATABASE_URL,
   // `load` places its orders through this gateway

@@ -6,6 +6,7 @@
  */
 import postgres from "postgres";
 import { createClient } from "redis";
+import { debianPostgresBinDir } from "@lib/db";
 
 export class UpError extends Error {
   constructor(message: string) {
@@ -21,8 +22,7 @@ export interface StartedServer {
   kill(): void;
 }
 
-export const DEFAULT_REDIS_URL = "redis://127.0.0.1:6379";
-export const DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/kalency";
+export { DEFAULT_DATABASE_URL, DEFAULT_REDIS_URL } from "@lib/config";
 
 export async function redisAnswers(url: string): Promise<boolean> {
   const client = createClient({ url, RESP: 2, socket: { connectTimeout: 1500, reconnectStrategy: false } });
@@ -178,19 +178,7 @@ export async function startRedis(url: string, dataDir: string): Promise<StartedS
 async function postgresBinDir(): Promise<string | undefined> {
   const initdb = await which("initdb");
   if (initdb) return initdb.slice(0, initdb.lastIndexOf("/"));
-  try {
-    const versions = [...Deno.readDirSync("/usr/lib/postgresql")].map((e) => e.name).sort((a, b) =>
-      Number(b) - Number(a)
-    );
-    for (const v of versions) {
-      const dir = `/usr/lib/postgresql/${v}/bin`;
-      try {
-        Deno.statSync(`${dir}/initdb`);
-        return dir;
-      } catch { /* next */ }
-    }
-  } catch { /* none */ }
-  return undefined;
+  return debianPostgresBinDir();
 }
 
 async function run(

@@ -8,10 +8,10 @@
  */
 import { parseArgs } from "node:util";
 import { streamKey, STREAMS } from "@lib/contracts";
-import { groupLag, sampleExecutions } from "@lib/ledger";
+import { sampleExecutions } from "@lib/ledger";
+import { connectRedis, groupLag, publishPacked } from "@lib/redis";
 import { createLogger } from "@lib/log";
 import { Registry } from "@lib/metrics";
-import { connectRedis, publishPacked } from "@lib/redis";
 import { redisFixture, TEST_REDIS_URL } from "@lib/testing";
 import { retentionFor } from "../candle_store.ts";
 import { CANDLE_GROUP, startCandleService } from "../run.ts";

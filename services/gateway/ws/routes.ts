@@ -8,7 +8,7 @@ import { upgradeWebSocket } from "hono/deno";
 import type { Identity } from "./channels.ts";
 import { legacyTicksSpec, legacyTradesSpec, type SnapshotLoaders } from "./fanout.ts";
 import type { Client, Hub, Route } from "./hub.ts";
-import { msg } from "./protocol.ts";
+import { MAX_SUBSCRIPTIONS, msg } from "./protocol.ts";
 import { problemBody } from "../errors.ts";
 
 export interface RouteDeps {
@@ -60,7 +60,7 @@ export function createRoutes(deps: RouteDeps): Hono {
         429,
         "TOO_MANY_CONNECTIONS",
         `this address holds ${max} WebSocket connections already, the most one address may; close some ` +
-          "(one connection carries up to 100 channels)",
+          `(one connection carries up to ${MAX_SUBSCRIPTIONS} channels)`,
       );
     }
     await next();

@@ -21,10 +21,10 @@ import process from "node:process";
 import { parseArgs } from "node:util";
 import { type StreamDef, streamKey, STREAMS } from "@lib/contracts";
 import type { z } from "zod";
-import { groupLag, sampleExecutions } from "@lib/ledger";
+import { sampleExecutions } from "@lib/ledger";
+import { connectRedis, encodeEntry, groupLag, publishPacked } from "@lib/redis";
 import { createLogger } from "@lib/log";
 import { Registry } from "@lib/metrics";
-import { connectRedis, publishPacked } from "@lib/redis";
 import { CopyWriter, type Sql } from "@lib/db";
 import { dbFixture, processCpuSeconds, redisFixture, TEST_REDIS_URL } from "@lib/testing";
 import { LedgerStore } from "../ledger_store.ts";
@@ -32,7 +32,6 @@ import { LEDGER_GROUP, startLedgerWriter } from "../run.ts";
 import { commandFlow } from "../../matching-engine/command_flow.ts";
 import { createEngine, defaultEngineSettings } from "../../matching-engine/engine.ts";
 import { intake } from "../../matching-engine/intake.ts";
-import { encodeEntry } from "@lib/redis";
 import type { OrderEvent } from "@lib/contracts";
 
 const { values } = parseArgs({

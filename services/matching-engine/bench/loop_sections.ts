@@ -8,14 +8,13 @@
  * @module
  */
 import { parseArgs } from "node:util";
-import { encodeEntry } from "@lib/redis";
+import { encodeEntry, RespEncoder } from "@lib/redis";
 import { STREAMS } from "@lib/contracts";
 import { commandFlow } from "../command_flow.ts";
 import { createEngine, defaultEngineSettings } from "../engine.ts";
 import type { CommandOutput } from "../engine_api.ts";
 import { intake } from "../intake.ts";
 import { BatchBuilder } from "../outputs.ts";
-import { RespEncoder } from "@lib/redis";
 
 const { values: args } = parseArgs({
   args: Deno.args,

@@ -13,17 +13,19 @@ import { parseArgs } from "node:util";
 import { keys, streamKey, STREAMS } from "@lib/contracts";
 import { createLogger } from "@lib/log";
 import { Registry } from "@lib/metrics";
-import { connectRedis, encodeEntry, type RedisClient } from "@lib/redis";
+import {
+  type BatchConnection,
+  connectRedis,
+  encodeEntry,
+  nodeRedisStreamReader,
+  type RedisClient,
+  RespBatchConnection,
+  RespStreamReader,
+} from "@lib/redis";
 import { deletePrefix, redisServerCpuSeconds, TEST_REDIS_URL } from "@lib/testing";
 import { commandFlow } from "../command_flow.ts";
 import { createEngine, defaultEngineSettings, restoreEngine } from "../engine.ts";
 import { intake } from "../intake.ts";
-import {
-  type BatchConnection,
-  nodeRedisStreamReader,
-  RespBatchConnection,
-  RespStreamReader,
-} from "@lib/redis";
 import { createEngineMetrics, EngineRunner } from "../run.ts";
 
 const { values: args } = parseArgs({
