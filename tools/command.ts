@@ -231,21 +231,7 @@ export async function probeStores(ctx: CommandContext): Promise<void> {
   await withDb(ctx, (sql) => sql`SELECT 1`);
 }
 
-/** Resolves after `ms`, or at once when `signal` aborts. */
-export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal?.aborted) return resolve();
-    const onAbort = () => {
-      clearTimeout(timer);
-      resolve();
-    };
-    const timer = setTimeout(() => {
-      signal?.removeEventListener("abort", onAbort);
-      resolve();
-    }, ms);
-    signal?.addEventListener("abort", onAbort, { once: true });
-  });
-}
+export { sleep } from "@lib/lifecycle";
 
 /** Reads a positive integer option; throws a UsageError naming the option otherwise. */
 export function intOption(

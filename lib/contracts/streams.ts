@@ -57,6 +57,8 @@ export function streamByName(name: string): StreamDef | undefined {
 export const keys = {
   /** Last applied command id (string stream id). */
   checkpoint: (p: string) => `${p}:engine:checkpoint`,
+  /** The market simulator's status JSON (written by market-sim, read by the admin status route). */
+  simStatus: (p: string) => `${p}:sim:status`,
   /** The latest engine snapshot. */
   snapshot: (p: string) => `${p}:engine:snapshot`,
   /** Hash: symbol -> MarketSpec JSON (with its current status). */
@@ -69,7 +71,6 @@ export const keys = {
   openOrders: (p: string, userId: string) => `${p}:open:${userId}`,
   /** Sorted set of a user's recent order ids (all states), scored by creation time. */
   orderHistory: (p: string, userId: string) => `${p}:orders:${userId}`,
-  /** Hash: clientOrderId -> orderId, per user. */
   /** List of a user's recent fills (Execution JSON, newest first). */
   userTrades: (p: string, userId: string) => `${p}:fills:${userId}`,
   /** String: BookSnapshot JSON of the top levels of a symbol. */

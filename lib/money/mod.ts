@@ -96,10 +96,3 @@ export function fromStepsTrimmed(steps: number | bigint, step: string): string {
   const decimals = decimalPlaces(step);
   return formatUnitsTrimmed(BigInt(steps) * parseUnits(step, decimals), decimals);
 }
-
-/** 10^n as a number (exact for n <= 15) */
-export function pow10(n: number): number {
-  let r = 1;
-  for (let i = 0; i < n; i++) r *= 10;
-  return r;
-}

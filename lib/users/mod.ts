@@ -14,7 +14,6 @@ import { argon2id, argon2Verify } from "hash-wasm";
 import type { Sql } from "@lib/db";
 
 export type Role = "user" | "admin";
-export const ROLES: readonly Role[] = ["user", "admin"];
 
 export interface User {
   userId: string;

@@ -16,7 +16,7 @@ import {
 import { TtlCache } from "@lib/cache";
 import type { RedisClient } from "@lib/redis";
 
-/** The simulator's published status (`<prefix>:sim:status`). */
+/** The simulator's published status (`keys.simStatus`; market-sim's `SimStatus` is the full shape). */
 export interface SimStatus {
   running: boolean;
   symbols?: { symbol: string; paused: boolean; price?: string; regime?: string }[];
@@ -140,7 +140,7 @@ export class ReadModels {
   }
 
   async simStatus(): Promise<SimStatus | undefined> {
-    return parse(await this.redis.get(`${this.prefix}:sim:status`));
+    return parse(await this.redis.get(keys.simStatus(this.prefix)));
   }
 
   /** The engine's last applied command id, if any. */

@@ -7,7 +7,7 @@ import { BaseConfig, DEFAULT_PORTS, EnvBool, Port } from "@lib/config";
 import { SYMBOL_REGEXP } from "@lib/contracts";
 import type { BotPopulation } from "./bots.ts";
 import { DEFAULT_BOT_PARAMS, DEFAULT_POPULATION } from "./bots.ts";
-import { PROFILE_NAMES } from "./profiles.ts";
+import { DEFAULT_PROFILE, PROFILE_NAMES } from "./profiles.ts";
 
 const Count = z.coerce.number().int().min(0).max(1000);
 const Rate = z.coerce.number().min(0).max(1000);
@@ -38,7 +38,7 @@ export const SimConfig = BaseConfig.extend({
   KALENCY_SIM_START_ON_BOOT: EnvBool.default(true),
   KALENCY_SIM_PROFILE: z.string().trim().toLowerCase().refine((p) => PROFILE_NAMES.includes(p), {
     message: `must be one of ${PROFILE_NAMES.join(", ")}`,
-  }).default("normal"),
+  }).default(DEFAULT_PROFILE),
   KALENCY_SIM_MARKET_MAKERS: Count.default(DEFAULT_POPULATION.marketMakers.count),
   KALENCY_SIM_MARKET_MAKER_RATE: Rate.default(DEFAULT_POPULATION.marketMakers.ratePerSec),
   KALENCY_SIM_NOISE_TRADERS: Count.default(DEFAULT_POPULATION.noiseTraders.count),

@@ -18,7 +18,7 @@ import { decodeEntry, publishBatch, type RawEntry, type RedisClient } from "@lib
 
 /** Key of the status document the gateway's admin status route reads. */
 export function statusKey(prefix: string): string {
-  return `${prefix}:sim:status`;
+  return keys.simStatus(prefix);
 }
 
 /** Counter of simulator runs on a prefix (each run's ids carry its number). */

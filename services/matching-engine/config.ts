@@ -73,9 +73,9 @@ export const EngineConfig = BaseConfig.extend({
   KALENCY_ENGINE_PORT: Port.default(DEFAULT_PORTS.KALENCY_ENGINE_PORT),
   /** Markets replacing the defaults (JSON array of MarketSpec). */
   KALENCY_MARKETS: MarketsJson.optional(),
-  /** Adds N generated markets S001-USD, S002-USD, ... for scale tests. */
   /** Assets beyond the defaults (USD, BTC, ETH), for markets in KALENCY_MARKETS. */
   KALENCY_ASSETS: AssetsList.optional(),
+  /** Adds N generated markets S001-USD, S002-USD, ... for scale tests. */
   KALENCY_SYNTHETIC_MARKETS: NonNegativeInt.max(9999).default(0),
   KALENCY_START_BALANCES: BalancesList.optional(),
   KALENCY_MAKER_FEE_BPS: NonNegativeInt.max(10_000).optional(),
@@ -93,7 +93,7 @@ export const EngineConfig = BaseConfig.extend({
   KALENCY_SNAPSHOT_EVERY: NonNegativeInt.default(1_000_000),
   KALENCY_SNAPSHOT_COMPRESS: EnvBool.default(true),
   KALENCY_SNAPSHOT_CHUNK_MB: PositiveInt.max(256).default(64),
-  /** Approximate cap (XADD MAXLEN ~) of executions, order-events, wallet and book streams. */
+  /** Approximate cap (XADD MAXLEN ~) of executions, order-events, wallet, book and orders:dead streams. */
   KALENCY_STREAM_MAXLEN: PositiveInt.default(1_000_000),
   KALENCY_REPLY_MAXLEN: PositiveInt.default(10_000),
   /** Seconds a closed order's JSON stays readable. */

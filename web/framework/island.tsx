@@ -34,11 +34,6 @@ export function registerIsland(name: string, component: AnyComponent): void {
   registry.set(component, name);
 }
 
-/** Names of the registered islands. */
-export function islandNames(): string[] {
-  return [...new Set(registry.values())];
-}
-
 // renderToString is synchronous, so one collector per render is enough.
 let used: Set<string> | undefined;
 

@@ -4,7 +4,7 @@
  * a value is drawn (chart coordinates, depth-bar widths), never where one is shown or sent.
  * @module
  */
-import { decimalPlaces, formatUnits, formatUnitsTrimmed, parseUnits } from "@lib/money";
+import { decimalPlaces, formatUnits, formatUnitsTrimmed, isDecimalString, parseUnits } from "@lib/money";
 
 const SIGNED_REGEXP = /^-?(0|[1-9][0-9]*)(\.[0-9]+)?$/;
 
@@ -20,9 +20,7 @@ export function toUnits(text: string, decimals: number): bigint {
 }
 
 /** True when `text` is a plain non-negative decimal the gateway would accept. */
-export function isDecimal(text: string): boolean {
-  return /^(0|[1-9][0-9]*)(\.[0-9]+)?$/.test(text);
-}
+export const isDecimal: (text: string) => boolean = isDecimalString;
 
 /** -1, 0 or 1, exactly. */
 export function compareDecimal(a: string, b: string): number {

@@ -6,7 +6,7 @@
 import { z } from "zod";
 import type { ErrorCode, Identity } from "./channels.ts";
 
-/** Largest client frame accepted, in UTF-16 code units of the text. */
+/** Largest client frame accepted, in UTF-8 bytes of the text. */
 export const MAX_CLIENT_MESSAGE = 16 * 1024;
 /** Most channels one connection may hold at once. */
 export const MAX_SUBSCRIPTIONS = 100;

@@ -2,8 +2,8 @@
  * Resting orders by id. Ids only grow and an order rests at the end of the command that placed it,
  * so orders arrive in increasing id order: the index is an append-only pair of arrays (ids, orders)
  * searched by binary search. Removal clears the order's slot (found through `o.slot`) so the order
- * can be collected at once; the id stays as a tombstone until the next compaction, which runs when
- * dead entries outnumber live ones.
+ * can be collected at once; the id stays as a tombstone until the next compaction, which runs once
+ * the index holds over 1,024 entries and fewer than a quarter of them are live.
  *
  * Resting and filling cost O(1) with no hashing; only a cancel by id pays O(log n). Measured on
  * the standard workload this beats both `Map<number, Order>` and an open-addressing hash table.
