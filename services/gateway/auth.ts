@@ -30,7 +30,9 @@ export class Authenticator {
         throw new ApiError(
           401,
           "INVALID_API_KEY",
-          "API key is unknown; unsigned keys from API_KEYS need KALENCY_LEGACY_API_KEYS=true",
+          this.deps.legacyKeys
+            ? "API key is unknown: not one of API_KEYS, and keys made with POST /v1/api-keys start with ak_"
+            : "API key is unknown; unsigned keys from API_KEYS need KALENCY_LEGACY_API_KEYS=true",
         );
       }
       const url = new URL(c.req.url);

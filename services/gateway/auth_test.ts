@@ -389,12 +389,18 @@ Deno.test("plain X-API-Key works only for API_KEYS entries with legacy keys on",
   const r = await off.call("GET", "/v1/me", { headers: { "x-api-key": "demo-key" } });
   assert.equal(r.status, 401);
   assert.equal(r.json.code, "INVALID_API_KEY");
+  assert.match(r.json.detail, /need KALENCY_LEGACY_API_KEYS=true/);
   await using on = await gatewayFixture({ settings: { legacyKeys: new Map([["demo-key", "demo-user"]]) } });
   const ok = await on.call("GET", "/v1/me", { headers: { "x-api-key": "demo-key" } });
   assert.equal(ok.status, 200);
   assert.deepEqual(ok.json, { userId: "demo-user", username: null, role: "user", via: "legacyKey" });
   const unknown = await on.call("GET", "/v1/me", { headers: { "x-api-key": "other-key" } });
   assert.equal(unknown.status, 401);
+  assert.match(
+    unknown.json.detail,
+    /not one of API_KEYS/,
+    "legacy keys are on: the hint to turn them on is wrong",
+  );
 });
 
 Deno.test("a WebSocket login token is refused, not an error, when the store refuses what it was asked", async () => {

@@ -201,7 +201,7 @@ export const CandlesQuery = z.object({
   to: emptyIsAbsent(TimeParam).describe("Inclusive end of bucketStart: RFC 3339 or epoch ms"),
   limit: optionalQueryInt(
     MAX_CANDLE_LIMIT,
-    `1..${MAX_CANDLE_LIMIT}; default ${DEFAULT_CANDLE_LIMIT}, or ${MAX_CANDLE_LIMIT} when both from and to are given`,
+    `1..${MAX_CANDLE_LIMIT}; default ${DEFAULT_CANDLE_LIMIT}, or ${MAX_CANDLE_LIMIT} when from or to is given`,
   ),
   fill: emptyIsAbsent(z.enum(["true", "false"])).describe(
     "Flat candles for buckets without trades (default true)",

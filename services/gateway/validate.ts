@@ -82,6 +82,16 @@ export function parseWith<S extends z.ZodType>(schema: S, value: unknown, where:
   });
 }
 
+/**
+ * A field sent as `null` counts as absent (clients written for the original send `"price": null` for
+ * an unset field, and its decoder left such a field unset): a required one is then reported missing.
+ */
+function dropNullFields(json: unknown): void {
+  if (typeof json !== "object" || json === null || Array.isArray(json)) return;
+  const o = json as Record<string, unknown>;
+  for (const k of Object.keys(o)) if (o[k] === null) delete o[k];
+}
+
 /** Reads and parses the JSON body. An empty body counts as `{}`; malformed JSON is a 400. */
 export async function parseBody<S extends z.ZodType>(c: Context, schema: S): Promise<z.output<S>> {
   const text = await c.req.text();
@@ -103,6 +113,7 @@ export async function parseBody<S extends z.ZodType>(c: Context, schema: S): Pro
     }
     // JSON writes NUL as \u0000: only then is the parsed body worth walking
     if (text.includes("\\u0000")) refuseNul(json, "body");
+    if (text.includes("null")) dropNullFields(json);
   }
   return parseWith(schema, json, "body");
 }

@@ -195,12 +195,18 @@ export function marketRoutes(route: RouteFn, deps: GatewayDeps): void {
       tf: query.tf ?? "1m",
       from: query.from,
       to: query.to,
-      // a range given at both ends is wanted whole, as the original answered it (up to the maximum)
+      // a range given at either end is wanted whole, as the original answered it (up to the maximum)
       limit: query.limit ??
-        (query.from !== undefined && query.to !== undefined ? MAX_CANDLE_LIMIT : undefined),
+        (query.from !== undefined || query.to !== undefined ? MAX_CANDLE_LIMIT : undefined),
       fill: query.fill === undefined ? undefined : query.fill === "true",
       source: query.source ?? "trade",
     });
-    return c.json(candles.map((k) => ({ ...k, bucketStart: new Date(k.openTime).toISOString() })));
+    return c.json(candles.map((k) => ({ ...k, bucketStart: rfc3339Seconds(k.openTime) })));
   });
+}
+
+/** RFC 3339 in UTC as the original wrote a bucket start ("2026-01-02T04:00:00Z"): no fraction when whole. */
+export function rfc3339Seconds(ms: number): string {
+  const iso = new Date(ms).toISOString();
+  return iso.endsWith(".000Z") ? `${iso.slice(0, -5)}Z` : iso;
 }

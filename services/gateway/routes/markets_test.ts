@@ -134,8 +134,8 @@ Deno.test({
       );
       assert.equal(r.status, 200, r.text);
       assert.deepEqual(r.json.map((k: { bucketStart: string }) => k.bucketStart), [
-        "2026-01-02T04:00:00.000Z",
-        "2026-01-02T05:00:00.000Z",
+        "2026-01-02T04:00:00Z",
+        "2026-01-02T05:00:00Z",
       ]);
       assert.equal(r.json[0].open, "1");
       const badTf = await gw.call("GET", "/v1/markets/BTC-USD/candles?tf=2m");
@@ -161,7 +161,7 @@ Deno.test({
       assert.equal(leap.status, 200, leap.text);
     });
 
-    await t.step("candles: a range given at both ends comes whole, beyond the default limit", async () => {
+    await t.step("candles: a range given at either end comes whole, beyond the default limit", async () => {
       const to = Math.floor(Date.now() / 60_000) * 60_000 - 60_000;
       const from = to - 1439 * 60_000; // a day of minutes, the original UI's widest range
       // one trade at `from`: the buckets after it are filled flat up to now
@@ -179,6 +179,16 @@ Deno.test({
       assert.deepEqual([day.json[0].openTime, day.json.at(-1).openTime], [from, to]);
       const capped = await gw.call("GET", `/v1/markets/BTC-USD/candles?tf=1m&from=${from}&to=${to}&limit=10`);
       assert.equal(capped.json.length, 10, "an explicit limit still counts from `from`");
+      // `from` alone: everything since, up to now (the original's "the last day" request)
+      const since = await gw.call("GET", `/v1/markets/BTC-USD/candles?tf=1m&from=${from}`);
+      assert.equal(since.status, 200, since.text);
+      assert.equal(since.json[0].openTime, from);
+      assert.ok(since.json.at(-1).openTime >= to, "reaches the newest minutes");
+      assert.ok(since.json.length >= 1440, `${since.json.length} candles`);
+      // `to` alone: everything up to it, not only the default 500
+      const until = await gw.call("GET", `/v1/markets/BTC-USD/candles?tf=1m&to=${to}`);
+      assert.equal(until.json.length, 1440);
+      assert.equal(until.json.at(-1).openTime, to);
     });
   },
 });

@@ -125,10 +125,12 @@ export function orderRoutes(route: RouteFn, deps: GatewayDeps): void {
       },
     },
   }, async (c, { body, principal }) => {
-    if (body.userId !== undefined && body.userId.trim() !== "" && body.userId !== principal.userId) {
+    // trimmed, as the original compared it
+    const claimed = body.userId?.trim() ?? "";
+    if (claimed !== "" && claimed !== principal.userId) {
       // the original's clients send the login they got their token with, which may be the username
       const user = await findUser(deps.sql, { userId: principal.userId });
-      if (user?.username.toLowerCase() !== body.userId.toLowerCase()) {
+      if (user?.username.toLowerCase() !== claimed.toLowerCase()) {
         throw new ApiError(403, "USER_MISMATCH", "userId does not match authenticated identity", {
           field: "userId",
         });

@@ -146,6 +146,32 @@ Deno.test({
       assert.match(priced.json.detail, /takes no price.*LIMIT order with timeInForce IOC/);
     });
 
+    await t.step("a field sent as null counts as absent, as the original's decoder read it", async () => {
+      // Python's json.dumps of price=None, userId=None, ...
+      const market = await gw.call("POST", "/v1/orders", {
+        headers: taker.headers,
+        body: {
+          symbol: "BTC-USD",
+          side: "BUY",
+          type: "MARKET",
+          price: null,
+          qty: "0.0001",
+          userId: null,
+          clientOrderId: null,
+          timeInForce: null,
+          postOnly: null,
+        },
+      });
+      assert.equal(market.status, 201, market.text);
+      const noSide = await gw.call("POST", "/v1/orders", {
+        headers: taker.headers,
+        body: { symbol: "BTC-USD", side: null, type: "LIMIT", price: "65000", qty: "0.0001" },
+      });
+      assert.equal(noSide.status, 400);
+      assert.equal(noSide.json.field, "side");
+      assert.match(noSide.json.detail, /side: is required/);
+    });
+
     await t.step("empty query parameters count as absent", async () => {
       for (
         const path of [
@@ -206,6 +232,12 @@ Deno.test({
       });
       assert.equal(other.status, 403);
       assert.equal(other.json.code, "USER_MISMATCH");
+      // spaces around it are trimmed, as the original did
+      const padded = await gw.call("POST", "/v1/orders", {
+        headers: maker.headers,
+        body: limit("SELL", "66000", "0.01", { userId: ` ${maker.userId} ` }),
+      });
+      assert.equal(padded.status, 201, padded.text);
       // the original's clients send the login they got their token with: the username is the caller too
       const byName = await gw.call("POST", "/v1/orders", {
         headers: maker.headers,
