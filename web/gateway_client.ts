@@ -379,11 +379,16 @@ export class GatewayClient {
       throw new GatewayError(401, { code: "UNAUTHORIZED", detail: "Log in to see this." });
     }
     let res = await send(token);
+    let text: string | undefined;
     if (res.status === 401 && options.auth && token && this.#auth && !options.token) {
-      await res.body?.cancel();
-      if (await this.#auth.refresh(token)) res = await send(this.#auth.token());
+      // read now: when the refresh fails too, this refusal is the answer
+      text = await res.text();
+      if (await this.#auth.refresh(token)) {
+        res = await send(this.#auth.token());
+        text = undefined;
+      }
     }
-    const text = await res.text();
+    text ??= await res.text();
     let json: unknown = undefined;
     if (text) {
       try {

@@ -167,6 +167,30 @@ Deno.test("GatewayClient refreshes a token about to expire before the request, n
   assert.deepEqual(seen, ["Bearer new", "Bearer new"]);
 });
 
+Deno.test("GatewayClient: a 401 whose refresh fails too gives the gateway's refusal", async () => {
+  let refreshes = 0;
+  const client = new GatewayClient({
+    baseUrl: "http://gw",
+    auth: {
+      token: () => "stale",
+      refresh: () => {
+        refreshes++;
+        return Promise.resolve(false); // the refresh token was rotated elsewhere
+      },
+    },
+    fetch: () =>
+      Promise.resolve(
+        Response.json({ code: "TOKEN_EXPIRED", detail: "the access token has expired" }, { status: 401 }),
+      ),
+  });
+  const e = await client.me().catch((e) => e);
+  assert.ok(e instanceof GatewayError, String(e));
+  assert.equal(e.status, 401);
+  assert.equal(e.code, "TOKEN_EXPIRED");
+  assert.equal(e.message, "the access token has expired");
+  assert.equal(refreshes, 1);
+});
+
 Deno.test("problemText() gives a sentence for wrong credentials and field names in words", () => {
   const wrong = new GatewayError(401, {
     code: "INVALID_CREDENTIALS",

@@ -2,7 +2,7 @@ import { useEffect, useState } from "preact/hooks";
 import { Change } from "../components/Change.tsx";
 import { parsePayload, type SocketStatus, Ticker, type Ticker as TickerT, Trade } from "../gateway_client.ts";
 import { compareDecimal, formatCompact, formatStep } from "../utils/decimal.ts";
-import { marketSocket, marketStatuses, useStore } from "../utils/live.ts";
+import { lastPrices, marketSocket, marketStatuses, useStore } from "../utils/live.ts";
 import type { MarketInfo } from "../utils/market.ts";
 
 export interface MarketHeaderProps {
@@ -29,11 +29,15 @@ export default function MarketHeader({ gatewayUrl, market, ticker: initial }: Ma
 
   useEffect(() => {
     const socket = marketSocket(gatewayUrl);
-    const move = (price: string) =>
+    const move = (price: string) => {
+      // shared: the order form measures a market order against the live price, not the page's
+      const known = lastPrices.get();
+      if (known[market.symbol] !== price) lastPrices.set({ ...known, [market.symbol]: price });
       setLast((prev) => {
         if (prev && price !== prev) setDir(compareDecimal(price, prev) > 0 ? "up" : "down");
         return price;
       });
+    };
     const stops = [
       socket.onStatus(setStatus),
       socket.subscribe(`ticker.${market.symbol}`, (m) => {

@@ -3,7 +3,7 @@ import { useEffect, useState } from "preact/hooks";
 import * as z from "zod/mini";
 import { GatewayError, Order, type Order as OrderT, parsePayload, type Trade } from "../gateway_client.ts";
 import { formatStep, isZero } from "../utils/decimal.ts";
-import { mergeFills } from "../utils/fills.ts";
+import { attachFills, mergeFills } from "../utils/fills.ts";
 import { clock, dayClock, gateway, marketSocket, useMounted, useSession } from "../utils/live.ts";
 import { orderStatusText } from "../utils/order_status.ts";
 
@@ -43,11 +43,13 @@ function OlderRow({ noun, state, onMore }: { noun: string; state: OlderState; on
 const OPEN = new Set(["ACCEPTED", "PARTIALLY_FILLED", "NEW"]);
 const OrderEvent = z.object({ event: z.optional(z.string()), order: Order });
 
+/** `list` with `order` in place of its row (or first); a live update has no fills: the row's stay. */
 function upsert(list: OrderT[], order: OrderT): OrderT[] {
   const i = list.findIndex((o) => o.orderId === order.orderId);
   if (i < 0) return [order, ...list];
   const next = list.slice();
-  next[i] = order;
+  const kept = list[i].fills;
+  next[i] = order.fills === undefined && kept !== undefined ? { ...order, fills: kept } : order;
   return next;
 }
 
@@ -116,9 +118,11 @@ export default function MyOrders({ gatewayUrl, markets, symbol, full }: MyOrders
         );
         setHistory((list) => upsert(list, order));
         if (ev.event === "TRADE") {
-          gw.fills(pageSize).then((page) => setFills((list) => mergeFills(list ?? [], page))).catch(
-            () => {},
-          );
+          gw.fills(pageSize).then((page) => {
+            setFills((list) => mergeFills(list ?? [], page));
+            // the history rows show their fills too
+            setHistory((list) => attachFills(list, page));
+          }).catch(() => {});
         }
       }
     });
@@ -350,6 +354,7 @@ export default function MyOrders({ gatewayUrl, markets, symbol, full }: MyOrders
                           <td class="hide-sm">
                             {o.type.toLowerCase()}
                             {o.timeInForce && o.type === "LIMIT" ? ` · ${o.timeInForce}` : ""}
+                            {o.postOnly ? " · post" : ""}
                           </td>
                           <td class="num">{o.price ? formatStep(o.price, m.tickSize) : "market"}</td>
                           <td class="num">{formatStep(o.qty, m.stepSize)}</td>

@@ -1,4 +1,4 @@
-import { useEffect, useState } from "preact/hooks";
+import { useEffect, useRef, useState } from "preact/hooks";
 import { GatewayError, type Order, type PlaceOrderRequest, problemText } from "../gateway_client.ts";
 import {
   compareDecimal,
@@ -15,6 +15,7 @@ import {
   balances,
   bookLevels,
   gateway,
+  lastPrices,
   marketStatuses,
   pickedPrice,
   useSession,
@@ -25,6 +26,7 @@ import { RadioGroup } from "../components/RadioGroup.tsx";
 import type { MarketInfo } from "../utils/market.ts";
 import { estimateMarket, feeFor, notional, presetAmount } from "../utils/order_math.ts";
 import { orderStatusText } from "../utils/order_status.ts";
+import { OrderRetry, outcomeUnknown } from "../utils/order_retry.ts";
 import { useWallet } from "../utils/wallet.ts";
 
 export interface OrderFormProps {
@@ -50,6 +52,9 @@ function fieldOf(name: string | undefined): Field {
   }
   return "form";
 }
+
+const UNKNOWN_OUTCOME_ADVICE = "Check your open orders and history before anything else; sending " +
+  "this same order again is safe: it will not be placed twice.";
 
 function newClientOrderId(): string {
   return "web-" + crypto.getRandomValues(new Uint32Array(2)).reduce((s, n) => s + n.toString(36), "");
@@ -79,6 +84,9 @@ export default function OrderForm({ gatewayUrl, market }: OrderFormProps) {
   const wallet = useStore(balances);
   const picked = useStore(pickedPrice);
   const book = useStore(bookLevels);
+  // the header's live last price; the page's until the first trade arrives
+  const last = useStore(lastPrices)[market.symbol] ?? market.last;
+  const retry = useRef(new OrderRetry(newClientOrderId)).current;
   const [side, setSide] = useState<Side>("BUY");
   const [type, setType] = useState<Type>("LIMIT");
   // before a market's first trade, the price it opened at
@@ -125,7 +133,7 @@ export default function OrderForm({ gatewayUrl, market }: OrderFormProps) {
       side,
       type,
       pct,
-      price: type === "LIMIT" ? price : market.last,
+      price: type === "LIMIT" ? price : last,
       freeBase,
       freeQuote,
       stepSize: market.stepSize,
@@ -162,11 +170,11 @@ export default function OrderForm({ gatewayUrl, market }: OrderFormProps) {
       market.tickSize,
     )
     : undefined;
-  const farFromLast = estimate?.avgPrice !== undefined && market.last !== undefined &&
-    isFar(estimate.avgPrice, market.last, FAR_FROM_LAST_PCT);
+  const farFromLast = estimate?.avgPrice !== undefined && last !== undefined &&
+    isFar(estimate.avgPrice, last, FAR_FROM_LAST_PCT);
 
   // The notional and fee are estimates for display; the engine computes the real ones.
-  const estPrice = type === "LIMIT" ? price : estimate?.avgPrice ?? market.last;
+  const estPrice = type === "LIMIT" ? price : estimate?.avgPrice ?? last;
   let total: string | undefined;
   if (marketBuy) total = isDecimal(quoteQty) ? quoteQty : undefined;
   else if (estimate?.complete) total = estimate.quote;
@@ -186,22 +194,32 @@ export default function OrderForm({ gatewayUrl, market }: OrderFormProps) {
     e.preventDefault();
     setErrors({});
     setResult(undefined);
-    const order: PlaceOrderRequest = { symbol: market.symbol, side, type, clientOrderId: newClientOrderId() };
+    const draft: PlaceOrderRequest = { symbol: market.symbol, side, type };
     if (type === "LIMIT") {
-      order.price = price.trim();
-      order.timeInForce = tif;
-      if (postOnlyOn) order.postOnly = true;
+      draft.price = price.trim();
+      draft.timeInForce = tif;
+      if (postOnlyOn) draft.postOnly = true;
     }
-    if (marketBuy) order.quoteQty = quoteQty.trim();
-    else order.qty = qty.trim();
+    if (marketBuy) draft.quoteQty = quoteQty.trim();
+    else draft.qty = qty.trim();
+    // the same order again after an unknown outcome keeps its id: it cannot be placed twice
+    const clientOrderId = retry.idFor(draft);
     setBusy(true);
     try {
-      const ack = await gateway(gatewayUrl).placeOrder(order);
+      const ack = await gateway(gatewayUrl).placeOrder({ ...draft, clientOrderId });
+      retry.settle(draft, clientOrderId, "answered");
       setResult(ack);
       setQty("");
       setQuoteQty("");
     } catch (err) {
-      if (err instanceof GatewayError) {
+      const status = err instanceof GatewayError ? err.status : undefined;
+      retry.settle(draft, clientOrderId, status);
+      if (outcomeUnknown(status)) {
+        const why = err instanceof GatewayError && err.code === "ENGINE_TIMEOUT"
+          ? "The exchange did not confirm this order in time"
+          : `Could not reach the exchange (${(err as Error).message})`;
+        setErrors({ form: `${why}, so it may have been placed. ${UNKNOWN_OUTCOME_ADVICE}` });
+      } else if (err instanceof GatewayError) {
         if (err.code === "MARKET_PAUSED") setStatus("PAUSED");
         const next: Partial<Record<Field, string>> = {};
         for (const fe of err.problem.errors ?? []) next[fieldOf(fe.field)] ??= problemText(fe.message);
@@ -212,8 +230,6 @@ export default function OrderForm({ gatewayUrl, market }: OrderFormProps) {
         // take the keyboard to the first field that needs fixing (once the message is drawn)
         const first = FIELD_ORDER.find((f) => next[f] !== undefined);
         if (first) setTimeout(() => document.getElementById(`of-${first}`)?.focus(), 0);
-      } else {
-        setErrors({ form: `Could not reach the exchange: ${(err as Error).message}` });
       }
     } finally {
       setBusy(false);
@@ -295,7 +311,7 @@ export default function OrderForm({ gatewayUrl, market }: OrderFormProps) {
                     ? `That buys less than ${market.stepSize} ${market.base} at the best price: ` +
                       "the order would expire."
                     : `That is more than ${FAR_FROM_LAST_PCT}% from the last price ${
-                      formatStep(market.last, market.tickSize, true)
+                      formatStep(last, market.tickSize, true)
                     }: consider a limit order.`}
                 </p>
               )}

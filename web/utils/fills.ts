@@ -18,3 +18,29 @@ export function mergeFills(list: readonly Trade[], page: readonly Trade[]): Trad
   for (const f of page) byId.set(f.tradeId, f);
   return [...byId.values()].sort(newerFirst);
 }
+
+/**
+ * Orders with the fills of `trades` that belong to them added to the ones they carry (a live order
+ * update carries none: its row keeps what it had), each fill once, oldest first as the history
+ * route gives them. Orders no trade touches come back as they were.
+ */
+export function attachFills<O extends { orderId: string; fills?: Trade[] }>(
+  orders: readonly O[],
+  trades: readonly Trade[],
+): O[] {
+  const byOrder = new Map<string, Trade[]>();
+  for (const t of trades) {
+    for (const id of new Set([t.buyOrderId, t.sellOrderId, t.makerOrderId, t.takerOrderId])) {
+      if (id === undefined) continue;
+      const list = byOrder.get(id);
+      if (list) list.push(t);
+      else byOrder.set(id, [t]);
+    }
+  }
+  return orders.map((o) => {
+    const found = byOrder.get(o.orderId);
+    if (!found) return o;
+    const fills = mergeFills(o.fills ?? [], found).reverse();
+    return { ...o, fills };
+  });
+}

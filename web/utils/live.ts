@@ -93,14 +93,17 @@ export function useSession(): { session: StoredSession | undefined; ready: boole
 /** A price picked in the book or the trades list, for the order form. */
 export const pickedPrice = createStore<{ price: string; at: number } | undefined>(undefined);
 
-/** Free balances by asset, refreshed by whichever island loaded the wallet last. */
 /** The order book's visible levels (best first), as the OrderBook island last drew them. */
 export const bookLevels = createStore<
   | { symbol: string; bids: { price: string; qty: string }[]; asks: { price: string; qty: string }[] }
   | undefined
 >(undefined);
 
+/** Free balances by asset, refreshed by whichever island loaded the wallet last. */
 export const balances = createStore<Record<string, { free: string; locked: string }>>({});
+
+/** The last trade price of each market as the page's header shows it (live), by symbol. */
+export const lastPrices = createStore<Record<string, string>>({});
 
 /** Market statuses seen since the page loaded (an admin may pause a market meanwhile), by symbol. */
 export const marketStatuses = createStore<Record<string, string>>({});
