@@ -279,6 +279,8 @@ const FIELD_WORDS: Record<string, string> = {
   clientOrderId: "client order ID",
   refreshToken: "refresh token",
   qty: "amount",
+  minNotional: "the minimum order value",
+  minQty: "the minimum amount",
 };
 
 const FIELD_REGEXP = new RegExp(`\\b(${Object.keys(FIELD_WORDS).join("|")})\\b`, "g");

@@ -209,6 +209,10 @@ Deno.test("problemText() gives a sentence for wrong credentials and field names 
     problemText("price 64000.001 is not a multiple of the tick size 0.01 of BTC-USD"),
     "Price 64000.001 is not a multiple of the tick size 0.01 of BTC-USD",
   );
+  assert.equal(
+    problemText("price x qty must be at least minNotional 5 USD on BTC-USD"),
+    "Price x amount must be at least the minimum order value 5 USD on BTC-USD",
+  );
   // words that only contain a field name stay as they are
   assert.equal(problemText("qtyMax and postOnlyX"), "QtyMax and postOnlyX");
 });

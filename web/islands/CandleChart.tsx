@@ -9,6 +9,7 @@ import {
   type ChartRange,
   type ChartTimeframe,
   mergeBars,
+  TIME_AXIS_STAMPS,
   toBar,
   toColumns,
   viewWindow,
@@ -215,7 +216,13 @@ export default function CandleChart(props: CandleChartProps) {
         ],
         axes: [
           // 90 px between time labels: a full date-and-time label no longer runs into the next one
-          { stroke: muted, grid: { stroke: grid, width: 1 }, ticks: { stroke: grid }, space: 90 },
+          {
+            stroke: muted,
+            grid: { stroke: grid, width: 1 },
+            ticks: { stroke: grid },
+            space: 90,
+            values: TIME_AXIS_STAMPS,
+          },
           {
             scale: "y",
             side: 1,

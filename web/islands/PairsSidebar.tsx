@@ -2,7 +2,7 @@ import { useEffect, useRef, useState } from "preact/hooks";
 import { Change } from "../components/Change.tsx";
 import { parsePayload, Ticker } from "../gateway_client.ts";
 import { formatStep } from "../utils/decimal.ts";
-import { chartTimeframe, marketSocket, useStore, watchMarkets } from "../utils/live.ts";
+import { chartTimeframe, lastPrices, marketSocket, useStore, watchMarkets } from "../utils/live.ts";
 import { type PairRow, withNewPairs } from "../utils/market.ts";
 
 export type { PairRow };
@@ -22,6 +22,8 @@ export default function PairsSidebar({ gatewayUrl, current, tf, pairs: initial }
   const [pairs, setPairs] = useState(initial);
   const [filter, setFilter] = useState("");
   const liveTf = useStore(chartTimeframe) ?? tf;
+  // the header's price follows every trade; a ticker comes at most once a second
+  const traded = useStore(lastPrices);
   /** The ticker subscriptions, by symbol. */
   const tickers = useRef(new Map<string, () => void>());
 
@@ -82,7 +84,7 @@ export default function PairsSidebar({ gatewayUrl, current, tf, pairs: initial }
                 <strong>{p.base}</strong>
                 <span class="muted">/{p.quote}</span>
               </span>
-              <span class="num">{formatStep(p.last, p.tickSize, true)}</span>
+              <span class="num">{formatStep(traded[p.symbol] ?? p.last, p.tickSize, true)}</span>
               <Change pct={p.changePct} />
             </a>
           </li>

@@ -131,3 +131,17 @@ export function sparklinePoints(values: number[], w: number, h: number): string 
   return values.map((v, i) => `${(i * step).toFixed(1)},${(h - 1 - ((v - min) / span) * (h - 2)).toFixed(1)}`)
     .join(" ");
 }
+
+/**
+ * The time axis' labels in 24-hour time with MM-DD dates, as the rest of the site writes times
+ * (uPlot's default is 12-hour). Rows: smallest tick step in seconds, label, then the label added
+ * when the year, month, day, hour, minute or second rolls over; the last column: append.
+ */
+export const TIME_AXIS_STAMPS: (string | number | null)[][] = [
+  [365 * 86400, "{YYYY}", null, null, null, null, null, null, 1],
+  [28 * 86400, "{MMM}", "\n{YYYY}", null, null, null, null, null, 1],
+  [86400, "{MM}-{DD}", "\n{YYYY}", null, null, null, null, null, 1],
+  [3600, "{HH}:{mm}", "\n{YYYY}-{MM}-{DD}", null, "\n{MM}-{DD}", null, null, null, 1],
+  [60, "{HH}:{mm}", "\n{YYYY}-{MM}-{DD}", null, "\n{MM}-{DD}", null, null, null, 1],
+  [1, ":{ss}", "\n{YYYY}-{MM}-{DD} {HH}:{mm}", null, "\n{MM}-{DD} {HH}:{mm}", null, "\n{HH}:{mm}", null, 1],
+];

@@ -1,5 +1,13 @@
 import assert from "node:assert/strict";
-import { type Bar, mergeBars, sparklinePoints, toBar, toColumns, viewWindow } from "./candles.ts";
+import {
+  type Bar,
+  mergeBars,
+  sparklinePoints,
+  TIME_AXIS_STAMPS,
+  toBar,
+  toColumns,
+  viewWindow,
+} from "./candles.ts";
 
 const bar = (t: number, c: number): Bar => ({ t, o: c, h: c, l: c, c, v: 1 });
 
@@ -56,4 +64,11 @@ Deno.test("viewWindow() ends at the newest bar, with room for it, and never show
     min: last + 3600 + 1440 - 14_400,
     max: last + 3600 + 1440,
   });
+});
+
+Deno.test("the chart's time axis writes 24-hour times and the site's MM-DD dates", () => {
+  const templates = TIME_AXIS_STAMPS.flatMap((row) => row.filter((x) => typeof x === "string")) as string[];
+  for (const t of templates) assert.doesNotMatch(t, /\{h\}|\{aa\}|\{M\}\/\{D\}/, t);
+  const minutes = TIME_AXIS_STAMPS.find((row) => row[0] === 60)!;
+  assert.equal(minutes[1], "{HH}:{mm}");
 });
