@@ -233,14 +233,23 @@ async function checkBalances(
   changing: () => Promise<ReadonlySet<string>>,
 ): Promise<CheckResult> {
   const engine = new Map<string, Map<string, bigint>>();
+  // reported once as they are; not again as "engine has no wallet"
+  const unreadable = new Set<string>();
   for (const [userId, json] of Object.entries(raw)) {
-    const parsed = WalletView.safeParse(JSON.parse(String(json)));
+    const value = JSON.parse(String(json));
+    const parsed = WalletView.safeParse(value);
     if (!parsed.success) {
+      unreadable.add(String(userId));
+      const issue = parsed.error.issues[0];
+      const path = issue?.path ?? [];
+      let found: unknown = value;
+      for (const k of path) found = (found as Record<PropertyKey, unknown> | undefined)?.[k as PropertyKey];
       diffs.add({
         check: "balances",
         where: `wallet of ${userId}`,
-        expected: "a WalletView",
-        actual: "unreadable",
+        expected: "a valid WalletView",
+        actual: `${path.join(".") || "the wallet"}: ${issue?.message ?? "does not parse"}` +
+          (typeof found === "string" || typeof found === "number" ? ` (${found})` : ""),
       });
       continue;
     }
@@ -258,6 +267,7 @@ async function checkBalances(
   let compared = 0;
   let skipped = 0;
   for (const user of new Set([...engine.keys(), ...ledger.keys()])) {
+    if (unreadable.has(user)) continue;
     if (moving.has(user)) {
       skipped++;
       continue;

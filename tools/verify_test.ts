@@ -171,6 +171,15 @@ Deno.test("runVerify() finds nothing in a consistent system and names every diff
     }).output();
     assert.equal(cli.code, 1);
     assert.match(new TextDecoder().decode(cli.stdout), /FAIL trades/);
+
+    // a wallet that does not parse (a negative balance) is named with its field and value, once
+    const negative = { ...alice, balances: [{ ...usd, free: "-67.805" }] };
+    await fx.redis.hSet(keys.wallets(fx.prefix), "alice", JSON.stringify(negative));
+    const unreadable = (await runVerify(options)).differences.filter((d) => d.check === "balances");
+    const ofAlice = unreadable.filter((d) => d.where.includes("alice"));
+    assert.equal(ofAlice.length, 1, JSON.stringify(ofAlice));
+    assert.equal(ofAlice[0].where, "wallet of alice");
+    assert.match(ofAlice[0].actual, /^balances\.0\.free: .*\(-67\.805\)$/);
   } finally {
     for (const service of [ledger, candles]) {
       try {

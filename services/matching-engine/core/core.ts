@@ -77,12 +77,28 @@ export interface CoreConfig {
 /** Closed clientOrderIds kept per user unless configured otherwise. */
 export const DEFAULT_CLOSED_CLIENT_ORDER_IDS = 1000;
 
+/**
+ * The fee rates orders were accepted under: from the order with id `fromOrderId` on (until the next
+ * entry's). Fees may change from one start to the next, and a resting buy locked its fee at the
+ * rates of its time: it keeps paying those, so its lock always covers what it is charged.
+ */
+export interface FeeRates {
+  fromOrderId: number;
+  makerBps: number;
+  takerBps: number;
+}
+
 export class Core {
   readonly config: CoreConfig;
   readonly makerBps: number;
   readonly takerBps: number;
   /** A buy limit order locks its fee at the higher of the two rates: it may fill as taker or maker. */
   readonly lockBps: number;
+  /**
+   * Rates by the orders they apply to, oldest first; the last entry is this core's own (see
+   * {@linkcode FeeRates}). Usually one entry; a restart with other fees adds one.
+   */
+  feeHistory: FeeRates[];
 
   readonly assets: AssetInfo[] = [];
   readonly assetIndex = new Map<string, number>();
@@ -136,6 +152,7 @@ export class Core {
     this.makerBps = config.makerFeeBps;
     this.takerBps = config.takerFeeBps;
     this.lockBps = Math.max(config.makerFeeBps, config.takerFeeBps);
+    this.feeHistory = [{ fromOrderId: 0, makerBps: this.makerBps, takerBps: this.takerBps }];
     this.feeUser = this.#newUser(config.feeAccount);
   }
 
@@ -678,9 +695,11 @@ export class Core {
     const f = out.fill(mk.id, p, q, tradeId, ++m.tradeSeq);
     let makerFee = 0;
     let takerFee = 0;
-    if (this.makerBps !== 0) {
-      makerFee = feeDelta(mk.feeWq, mk.feeWr, notional, this.makerBps);
-      mk.feeWq = feeAccumulate(mk.feeWq, mk.feeWr, notional, this.makerBps, this.#feeScratch);
+    // the maker pays the rate it was accepted under; the taker is accepted now
+    const makerBps = this.ratesOf(mk).makerBps;
+    if (makerBps !== 0) {
+      makerFee = feeDelta(mk.feeWq, mk.feeWr, notional, makerBps);
+      mk.feeWq = feeAccumulate(mk.feeWq, mk.feeWr, notional, makerBps, this.#feeScratch);
       mk.feeWr = this.#feeScratch[0]!;
       out.fMakerFee[f] = makerFee;
     }
@@ -763,7 +782,39 @@ export class Core {
    */
   buyLockFor(o: Order, price: number, remaining: number): number {
     const n = price * remaining * o.market.k;
-    return n + feeDelta(o.feeWq, o.feeWr, n, this.lockBps);
+    const rates = this.ratesOf(o);
+    const lockBps = rates === this.#ownRates ? this.lockBps : Math.max(rates.makerBps, rates.takerBps);
+    return n + feeDelta(o.feeWq, o.feeWr, n, lockBps);
+  }
+
+  get #ownRates(): FeeRates {
+    return this.feeHistory[this.feeHistory.length - 1]!;
+  }
+
+  /** The fee rates `o` was accepted under. */
+  ratesOf(o: Order): FeeRates {
+    const h = this.feeHistory;
+    const own = h[h.length - 1]!;
+    if (h.length === 1 || o.id >= own.fromOrderId) return own;
+    let lo = 0, hi = h.length - 1; // the entry is in [lo, hi)
+    while (hi - lo > 1) {
+      const mid = (lo + hi) >> 1;
+      if (h[mid]!.fromOrderId <= o.id) lo = mid;
+      else hi = mid;
+    }
+    return h[lo]!;
+  }
+
+  /**
+   * Takes over the fee history of a restored state and adds this core's rates for the orders from
+   * the next id on when they differ from the last recorded ones.
+   */
+  adoptFeeHistory(history: readonly FeeRates[]): void {
+    const last = history[history.length - 1];
+    if (last === undefined) return;
+    const own = { fromOrderId: this.lastOrderId + 1, makerBps: this.makerBps, takerBps: this.takerBps };
+    const same = last.makerBps === own.makerBps && last.takerBps === own.takerBps;
+    this.feeHistory = same ? [...history] : [...history, own];
   }
 
   /** Puts a limit order's remainder on the book. */

@@ -7,14 +7,14 @@
  * the order of each user's open list, so restoring appends them as they were.
  * @module
  */
-import { Core, type CoreConfig } from "./core.ts";
+import { Core, type CoreConfig, type FeeRates } from "./core.ts";
 import { Ladder } from "./ladder.ts";
 import { BUY, closedOldestFirst, LIMIT, Market, Order, User } from "./model.ts";
 import { marketUnits } from "./units.ts";
 import type { MarketSpec } from "@lib/contracts";
 
-/** Format version of `CoreState`. */
-export const CORE_STATE_VERSION = 1;
+/** Format version of `CoreState` (2 added `feeHistory`; a version 1 state is still read). */
+export const CORE_STATE_VERSION = 2;
 
 /** Orders as columns; entry i of every array describes order i. */
 export interface OrderColumns {
@@ -66,6 +66,8 @@ export interface CoreState {
   book: OrderColumns;
   /** Recently closed orders that carried a clientOrderId, per user oldest first. */
   closed: OrderColumns;
+  /** The fee rates orders were accepted under (see `FeeRates`); absent in version 1. */
+  feeHistory?: FeeRates[];
 }
 
 function columns(n: number): OrderColumns {
@@ -155,6 +157,7 @@ export function encodeCore(core: Core): CoreState {
     locked,
     book,
     closed,
+    feeHistory: core.feeHistory.map((r) => ({ ...r })),
   };
 }
 
@@ -203,7 +206,7 @@ function readOrder(core: Core, c: OrderColumns, i: number, placeIdx: number): Or
  * settings; assets, markets, users, balances, orders and counters come from the state.
  */
 export function decodeCore(config: CoreConfig, state: CoreState, startBalances: Map<string, number>): Core {
-  if (state?.version !== CORE_STATE_VERSION) {
+  if (state?.version !== CORE_STATE_VERSION && state?.version !== 1) {
     fail(`state version ${state?.version} is not ${CORE_STATE_VERSION}; this engine cannot read it`);
   }
   const core = new Core(config);
@@ -293,5 +296,7 @@ export function decodeCore(config: CoreConfig, state: CoreState, startBalances: 
   core.epoch = state.epoch ?? undefined;
   core.lastOrderId = state.lastOrderId;
   core.lastTradeId = state.lastTradeId;
+  // a version 1 state knew no history: its orders are taken to have the current rates, as then
+  if (state.feeHistory) core.adoptFeeHistory(state.feeHistory);
   return core;
 }

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { bookFrom, bookOf, place, testCore, user } from "./book_table.ts";
+import { balance, bookFrom, bookOf, place, testCore, user } from "./book_table.ts";
 import { assertCoreInvariants } from "./invariants.ts";
 import { R_DUPLICATE, R_OK } from "./reasons.ts";
 import { decodeCore, encodeCore } from "./snapshot.ts";
@@ -52,6 +52,45 @@ Deno.test("decodeCore(encodeCore()) rebuilds books, wallets, counters and the cl
 Deno.test("decodeCore() refuses a state of another version or fee account", () => {
   const { core } = testCore();
   const state = encodeCore(core);
-  assert.throws(() => decodeCore(core.config, { ...state, version: 2 }, new Map()), /version 2/);
+  assert.throws(() => decodeCore(core.config, { ...state, version: 3 }, new Map()), /version 3/);
   assert.throws(() => decodeCore({ ...core.config, feeAccount: "other" }, state, new Map()), /fee account/);
+});
+
+Deno.test("fees raised between starts: a resting buy pays the rates it locked for, and nothing goes negative", () => {
+  // quote without decimals: 1 QUOTE per tick and lot; 70 / 130 bps so that fees show in whole units
+  const { core, m } = testCore({ makerFeeBps: 70, takerFeeBps: 130 });
+  const buyer = user(core, "buyer", 0, 101_300);
+  const resting = place(core, buyer, m, { side: "BUY", price: 1000, qty: 100 }).order!;
+  // locked: 100,000 + 1.3 % = 101,300, all the buyer had
+  assert.deepEqual(balance(core, buyer, "QUOTE"), [0, 101_300]);
+
+  // a restart with higher fees (maker 150, taker 200 bps)
+  const raised = { ...core.config, makerFeeBps: 150, takerFeeBps: 200 };
+  const after = decodeCore(raised, JSON.parse(JSON.stringify(encodeCore(core))), new Map());
+  assert.deepEqual(after.feeHistory, [
+    { fromOrderId: 0, makerBps: 70, takerBps: 130 },
+    { fromOrderId: core.lastOrderId + 1, makerBps: 150, takerBps: 200 },
+  ]);
+  assertCoreInvariants(after);
+  const am = after.markets[0]!;
+  const ab = after.userIndex.get("buyer")!;
+  const seller = user(after, "seller", 1_000, 0);
+  place(after, seller, am, { side: "SELL", tif: "IOC", price: 1000, qty: 40 });
+  // the maker paid 0.7 % of 40,000 = 280 (its own rate), not 1.5 % = 600; its lock still covers the rest
+  const [free, locked] = balance(after, ab, "QUOTE");
+  assert.equal(locked, 60_000 + 780, "the remainder keeps its lock at 1.3 %");
+  assert.equal(free, 101_300 - 40_000 - 280 - 60_780);
+  assert.ok(free >= 0);
+  // the seller, a taker accepted now, pays the new 2 %
+  assert.deepEqual(balance(after, seller, "QUOTE"), [40_000 - 800, 0]);
+  assertCoreInvariants(after);
+  assert.equal(after.ratesOf(after.orders.get(resting.id)!).makerBps, 70);
+
+  // the history survives a snapshot; a start with the same fees adds nothing
+  const again = decodeCore(raised, JSON.parse(JSON.stringify(encodeCore(after))), new Map());
+  assert.equal(again.feeHistory.length, 2);
+  assertCoreInvariants(again);
+  // a version 1 state (no history) is still read, its orders at the current rates as before
+  const v1 = { ...encodeCore(core), version: 1, feeHistory: undefined };
+  assert.equal(decodeCore(core.config, v1, new Map()).feeHistory.length, 1);
 });
