@@ -382,7 +382,7 @@ class Engine implements MatchingEngine {
     const m = this.#core.marketIndex.get(symbol);
     if (m === undefined) {
       const known = this.#core.markets.slice(0, 20).map((x) => x.symbol).join(", ");
-      throw new Rejected("UNKNOWN_SYMBOL", "symbol", `unknown symbol ${symbol}; known: ${known}`);
+      throw new Rejected("UNKNOWN_SYMBOL", "symbol", `symbol ${symbol} is not listed; markets: ${known}`);
     }
     return m;
   }

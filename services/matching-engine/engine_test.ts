@@ -138,7 +138,7 @@ Deno.test("apply() rejects with a stable reason and a message naming the field a
       "UNKNOWN_SYMBOL",
       [place("u", { symbol: "DOGE-USD", price: "1", qty: "1" })],
       "symbol",
-      /known: BTC-USD/,
+      /^symbol DOGE-USD is not listed; markets: BTC-USD/,
     ],
     ["PRICE_OFF_TICK", [place("u", { price: "65000.001", qty: "0.1" })], "price", /tick size 0.01/],
     ["QTY_OFF_STEP", [place("u", { price: "65000", qty: "0.00001" })], "qty", /step size 0.0001/],
