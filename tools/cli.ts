@@ -8,6 +8,7 @@ import {
   type Command,
   type CommandContext,
   type GlobalOptions,
+  InterruptedError,
   NotAvailableError,
   Output,
   type ParsedArgs,
@@ -74,7 +75,7 @@ async function readStdinLine(
       const n = await Deno.stdin.read(buf);
       if (n === null) return bytes.length ? new TextDecoder().decode(new Uint8Array(bytes)) : undefined;
       const b = buf[0];
-      if (b === 3) throw new UsageError("interrupted"); // Ctrl-C in raw mode
+      if (b === 3) throw new InterruptedError(); // Ctrl-C in raw mode
       if (b === 10 || b === 13) break;
       if ((b === 127 || b === 8) && tty) {
         bytes.pop();
@@ -170,7 +171,9 @@ function parseFor(argv: string[], options: Command["options"]): ParsedArgs {
       throw new UsageError(`unknown option ${m?.[1] ?? ""}`.trim());
     }
     if (err.code === "ERR_PARSE_ARGS_INVALID_OPTION_VALUE") {
-      throw new UsageError(`option ${m?.[1] ?? ""} needs a value`.replace("  ", " "));
+      // an on/off flag given a value (--json=true), or an option left without its value
+      const kind = /does not take an argument/.test(err.message) ? "takes no value" : "needs a value";
+      throw new UsageError(`option ${m?.[1] ?? ""} ${kind}`.replace("  ", " "));
     }
     throw new UsageError(err.message.split(". ")[0]);
   }
@@ -260,6 +263,11 @@ export async function runCli(
     return await command.run(ctx, args);
   } catch (e) {
     ctx.out.endProgress();
+    if (e instanceof InterruptedError || ctx.signal.aborted) {
+      // Ctrl-C (or SIGTERM) while the command waited: said once, the shell's code for it
+      plain.error(`${BIN} ${command.name}: interrupted`);
+      return 130;
+    }
     if (e instanceof UsageError) {
       plain.error(`${BIN} ${command.name}: ${e.message} (see ${BIN} ${command.name} --help)`);
       return 2;

@@ -153,20 +153,80 @@ export interface CommandContext {
   now(): number;
 }
 
+/**
+ * Refuses a prefix the engine never wrote under (no checkpoint, no markets): a mistyped --prefix
+ * would otherwise be compared with an empty state and reported as a pile of differences.
+ */
+export async function requireEngineState(redis: RedisClient, prefix: string): Promise<void> {
+  if (await redis.exists([keys.checkpoint(prefix), keys.markets(prefix)]) > 0) return;
+  throw new Error(
+    `no matching-engine state under the prefix "${prefix}" (no checkpoint, no markets): ` +
+      "check --prefix or KALENCY_PREFIX",
+  );
+}
+
 /** The symbols the matching engine lists under a prefix, sorted. */
 export async function knownMarkets(redis: RedisClient, prefix: string): Promise<string[]> {
   return (await redis.hKeys(keys.markets(prefix))).map(String).sort();
 }
 
-/** A Redis connection for a command; disposing closes it. Fails fast with a clear message. */
-export async function openRedis(ctx: CommandContext): Promise<RedisClient & AsyncDisposable> {
+/** How long a command waits for Redis to answer its first connection. */
+export const REDIS_CONNECT_TIMEOUT_MS = 5000;
+
+/** Thrown when Ctrl-C (or SIGTERM) ended a command while it waited: the CLI exits 130. */
+export class InterruptedError extends Error {
+  constructor() {
+    super("interrupted");
+    this.name = "InterruptedError";
+  }
+}
+
+/**
+ * A Redis connection for a command; disposing closes it. The first connection fails fast with a
+ * clear message (refused, or no answer within {@linkcode REDIS_CONNECT_TIMEOUT_MS}) and gives way
+ * to Ctrl-C. `follow`: a command that runs until stopped (tail, book --watch) keeps it: a lost
+ * connection is said once on stderr, retried, and its return said too.
+ */
+export async function openRedis(
+  ctx: CommandContext,
+  options: { follow?: boolean } = {},
+): Promise<RedisClient & AsyncDisposable> {
+  const where = maskUrlPassword(ctx.options.redisUrl);
+  // the first connection is not retried, even when later ones are: the first error ends it
+  let firstError: Error | undefined;
+  const refused = new AbortController();
+  let connected = false;
+  let lost = false;
   let client: RedisClient;
   try {
-    client = await connectRedis(ctx.options.redisUrl, { name: "kalency-tools", reconnect: false });
+    client = await connectRedis(ctx.options.redisUrl, {
+      name: "kalency-tools",
+      reconnect: options.follow === true,
+      signal: AbortSignal.any([ctx.signal, refused.signal]),
+      timeoutMs: REDIS_CONNECT_TIMEOUT_MS,
+      onWaiting: (e) => {
+        firstError = e;
+        refused.abort();
+      },
+      onError: (e) => {
+        if (!connected || lost || ctx.signal.aborted) return;
+        lost = true;
+        ctx.out.error(
+          ctx.out.style.yellow(`lost the connection to Redis at ${where} (${e.message}); reconnecting…`),
+        );
+      },
+    });
   } catch (e) {
-    throw new Error(
-      `cannot connect to Redis at ${maskUrlPassword(ctx.options.redisUrl)}: ${(e as Error).message}`,
-    );
+    if (ctx.signal.aborted) throw new InterruptedError();
+    throw new Error(`cannot connect to Redis at ${where}: ${(firstError ?? e as Error).message}`);
+  }
+  connected = true;
+  if (options.follow) {
+    (client as unknown as { on(e: "ready", f: () => void): void }).on("ready", () => {
+      if (!lost) return;
+      lost = false;
+      ctx.out.error(ctx.out.style.green(`reconnected to Redis at ${where}`));
+    });
   }
   return Object.assign(client, {
     async [Symbol.asyncDispose]() {

@@ -62,6 +62,11 @@ export async function connectRedis(
     onWaiting?: (e: Error) => void;
     /** Gives up the (re)tries of the first connection: a stop while starting must not hang on it. */
     signal?: AbortSignal;
+    /**
+     * Gives up when the first connection, handshake included, is not ready within this many ms (a
+     * server that accepts the connection but never answers would otherwise hold it for good).
+     */
+    timeoutMs?: number;
   } = {},
 ): Promise<RedisClient> {
   const client = makeClient(url, options.name, options.reconnect !== false, options.failFast);
@@ -78,9 +83,16 @@ export async function connectRedis(
   const signal = options.signal;
   if (signal?.aborted) throw new Error("stopped before connecting to Redis");
   let onAbort = () => {};
+  let timer: ReturnType<typeof setTimeout> | undefined;
   const aborted = new Promise<never>((_, reject) => {
     onAbort = () => reject(new Error("stopped while connecting to Redis"));
     signal?.addEventListener("abort", onAbort, { once: true });
+    if (options.timeoutMs !== undefined) {
+      timer = setTimeout(
+        () => reject(new Error(`no answer within ${options.timeoutMs} ms`)),
+        options.timeoutMs,
+      );
+    }
   });
   aborted.catch(() => {});
   try {
@@ -89,6 +101,7 @@ export async function connectRedis(
     client.destroy();
     throw e;
   } finally {
+    clearTimeout(timer);
     signal?.removeEventListener("abort", onAbort);
   }
   connected = true;

@@ -365,3 +365,31 @@ Deno.test("consumeGroup() gets past an entry it held that was deleted meanwhile,
   assert.deepEqual(lost, [first]);
   assert.equal((await fx.redis.xPending(key, "g")).pending, 0, "the lost entry is acknowledged");
 });
+
+Deno.test("connectRedis() gives up on a server that accepts the connection but never answers", async () => {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const held: Deno.Conn[] = [];
+  const accepting = (async () => {
+    for await (const conn of listener) held.push(conn); // accepted, never answered
+  })();
+  try {
+    const url = `redis://127.0.0.1:${(listener.addr as Deno.NetAddr).port}`;
+    const started = performance.now();
+    await assert.rejects(
+      connectRedis(url, { reconnect: false, timeoutMs: 300 }),
+      /no answer within 300 ms/,
+    );
+    assert.ok(performance.now() - started < 3000, "gave up at the timeout, not at the socket's");
+    // a stop while connecting ends the attempt too
+    const stop = new AbortController();
+    setTimeout(() => stop.abort(), 100);
+    await assert.rejects(
+      connectRedis(url, { reconnect: false, signal: stop.signal }),
+      /stopped while connecting/,
+    );
+  } finally {
+    listener.close();
+    await accepting.catch(() => {});
+    for (const c of held) c.close();
+  }
+});

@@ -144,7 +144,7 @@ async function run(ctx: CommandContext, args: ParsedArgs): Promise<number> {
   const depth = intOption(args, "depth", 10, { max: 1000 });
   const watch = flag(args, "watch");
   const interval = intOption(args, "interval", 500, { min: 50, max: 60_000 });
-  await using redis = await openRedis(ctx);
+  await using redis = await openRedis(ctx, { follow: watch });
   const { out } = ctx;
   const { prefix } = ctx.options;
   const statusOf = async () => {

@@ -179,12 +179,17 @@ export interface LoadSummary {
 }
 
 /** What a reader of the summary should know: a run cut short, orders a rate limit refused. */
-export function summaryNotes(s: LoadSummary, orders: number, maxSeconds: number, notSent: number): string[] {
+export function summaryNotes(
+  s: LoadSummary,
+  orders: number,
+  maxSeconds: number,
+  notSent: number,
+  interrupted = false,
+): string[] {
   const notes: string[] = [];
   if (notSent > 0) {
-    notes.push(
-      `--max-seconds (${maxSeconds} s, sign-ups included) ended the run; ${notSent} of ${orders} orders were not sent`,
-    );
+    const why = interrupted ? "Ctrl-C" : `--max-seconds (${maxSeconds} s, sign-ups included)`;
+    notes.push(`${why} ended the run; ${notSent} of ${orders} orders were not sent`);
   }
   const limited = s.rejectedByReason.RATE_LIMITED ?? 0;
   if (limited > 0) {
@@ -567,12 +572,15 @@ async function run(ctx: CommandContext, args: ParsedArgs): Promise<number> {
     const elapsed = performance.now() - start;
     out.endProgress();
     const summary = stats.summary(elapsed, t.mode, t.inFlight());
-    const notSent = ctx.signal.aborted ? 0 : orders - summary.sent;
+    const interrupted = ctx.signal.aborted;
+    const notSent = orders - summary.sent;
     const lines = [
       ...formatSummary(summary, out.style),
-      ...summaryNotes(summary, orders, maxSeconds, notSent).map((n) => out.style.yellow(`  note: ${n}`)),
+      ...summaryNotes(summary, orders, maxSeconds, notSent, interrupted).map((n) =>
+        out.style.yellow(`  note: ${n}`)
+      ),
     ];
-    out.record({ kind: "load", seed, symbol, users, notSent, ...summary }, lines);
+    out.record({ kind: "load", seed, symbol, users, notSent, interrupted, ...summary }, lines);
     return summary.sent > 0 && summary.acked === 0 ? 1 : 0;
   } finally {
     await t.close();

@@ -60,6 +60,9 @@ Deno.test("summaryNotes() says when a run was cut short and when a rate limit re
     "for load tests run the gateway with KALENCY_RATE_LIMIT=false",
   ]);
   assert.deepEqual(summaryNotes(new LoadStats().summary(1000, "REST x", 0), 10, 5, 0), []);
+  assert.deepEqual(summaryNotes(new LoadStats().summary(1000, "REST x", 0), 2000, 60, 1156, true), [
+    "Ctrl-C ended the run; 1156 of 2000 orders were not sent",
+  ]);
 });
 
 Deno.test("LoadStats summarises acks, rejections by reason and latency percentiles", () => {

@@ -30,6 +30,7 @@ import {
   intOption,
   openRedis,
   type ParsedArgs,
+  requireEngineState,
 } from "../command.ts";
 import { excerpt, formatDuration } from "../format.ts";
 import { importOptional } from "../optional.ts";
@@ -574,6 +575,7 @@ async function run(ctx: CommandContext, args: ParsedArgs): Promise<number> {
   env.KALENCY_PREFIX = ctx.options.prefix;
   const deps = await loadReplayDeps(env);
   await using redis = await openRedis(ctx);
+  await requireEngineState(redis, ctx.options.prefix);
   const report = await runReplay(redis, ctx.options.prefix, deps, {
     fromSnapshot: flag(args, "from-snapshot"),
     maxDifferences,

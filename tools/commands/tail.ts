@@ -133,11 +133,13 @@ async function run(ctx: CommandContext, args: ParsedArgs): Promise<number> {
     : Infinity;
   if (start.kind === "live" && args.values.follow === false) {
     throw new UsageError(
-      "--no-follow needs --from, --since or --count: without them tail prints only what is added from now on",
+      args.values.from === "$"
+        ? "--from $ with --no-follow prints nothing: $ means only what is added from now on"
+        : "--no-follow needs --from, --since or --count: without them tail prints only what is added from now on",
     );
   }
   const follow = start.kind === "live" || (start.kind === "after" && args.values.follow !== false);
-  await using redis = await openRedis(ctx);
+  await using redis = await openRedis(ctx, { follow });
   const { out } = ctx;
   if (filter.symbol !== undefined) {
     // a symbol no market has would match nothing and print nothing: say so instead

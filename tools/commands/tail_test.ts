@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { keys, streamKey, STREAMS } from "@lib/contracts";
 import { publish, publishBatch, publishPacked } from "@lib/redis";
-import { redisFixture, waitFor } from "@lib/testing";
+import { redisFixture, TEST_REDIS_URL, waitFor } from "@lib/testing";
 import { execution, jsonLines, orderAck, tools, toolsLive } from "../test_util.ts";
 
 const ROOT = new URL("../../", import.meta.url).pathname;
@@ -254,4 +254,103 @@ Deno.test("tail --count N with --from (or --from $) waits for new entries and st
     if (from === "$") assert.doesNotMatch(live.out.stdout, /trd-old/);
     else assert.match(live.out.stdout, /trd-old/);
   }
+});
+
+/** A TCP relay in front of the test Redis, to take a client's connection away and give it back. */
+class RedisRelay {
+  readonly #conns: Deno.Conn[] = [];
+  readonly #pipes: Promise<unknown>[] = [];
+  readonly #accepting: Promise<void>;
+  readonly #listener: Deno.Listener;
+
+  constructor(port = 0) {
+    this.#listener = Deno.listen({ hostname: "127.0.0.1", port });
+    this.#accepting = this.#accept();
+  }
+
+  get url(): string {
+    return `redis://127.0.0.1:${(this.#listener.addr as Deno.NetAddr).port}`;
+  }
+
+  async #accept(): Promise<void> {
+    const target = new URL(TEST_REDIS_URL);
+    try {
+      for await (const client of this.#listener) {
+        const server = await Deno.connect({ hostname: target.hostname, port: Number(target.port || 6379) });
+        this.#conns.push(client, server);
+        this.#pipes.push(client.readable.pipeTo(server.writable).catch(() => {}));
+        this.#pipes.push(server.readable.pipeTo(client.writable).catch(() => {}));
+      }
+    } catch { /* closed */ }
+  }
+
+  async close(): Promise<void> {
+    this.#listener.close();
+    for (const c of this.#conns) {
+      try {
+        c.close();
+      } catch { /* closed by its pipe already */ }
+    }
+    await this.#accepting;
+    await Promise.all(this.#pipes);
+  }
+}
+
+Deno.test("tail says when its Redis connection drops, reconnects and goes on where it was", async () => {
+  await using fx = await redisFixture("tail");
+  let relay = new RedisRelay();
+  const url = relay.url;
+  const live = toolsLive(["tail", "executions", "--redis-url", url], { prefix: fx.prefix });
+  try {
+    let n = 0;
+    await waitFor(async () => {
+      await publish(fx.redis, fx.prefix, STREAMS.executions, execution({ tradeId: `trd-a-${n++}` }));
+      return live.out.stdout.includes("trd-a-");
+    }, { intervalMs: 100, what: "an execution before the drop" });
+    await relay.close();
+    await waitFor(() => live.out.stderr.includes("lost the connection to Redis"), { what: "the drop said" });
+    // written while tail is cut off: it must still show up
+    await publish(fx.redis, fx.prefix, STREAMS.executions, execution({ tradeId: "trd-while-down" }));
+    relay = new RedisRelay(Number(new URL(url).port));
+    await waitFor(() => live.out.stdout.includes("trd-while-down"), { what: "the entry written meanwhile" });
+    assert.match(live.out.stderr, /reconnected to Redis at redis:\/\/127\.0\.0\.1:\d+/);
+    assert.equal(live.out.stderr.match(/lost the connection/g)?.length, 1, "said once, not per retry");
+  } finally {
+    assert.equal(await live.stop(), 0);
+    await relay.close();
+  }
+});
+
+Deno.test("a Redis that takes the connection but never answers: Ctrl-C ends the command with 130", async () => {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const held: Deno.Conn[] = [];
+  const accepting = (async () => {
+    for await (const conn of listener) held.push(conn);
+  })();
+  try {
+    const stop = new AbortController();
+    const run = tools(
+      ["streams", "--redis-url", `redis://127.0.0.1:${(listener.addr as Deno.NetAddr).port}`],
+      {
+        signal: stop.signal,
+      },
+    );
+    setTimeout(() => stop.abort(), 300);
+    const r = await run;
+    assert.equal(r.code, 130, r.stderr);
+    assert.match(r.stderr, /streams: interrupted$/m);
+  } finally {
+    listener.close();
+    await accepting.catch(() => {});
+    for (const c of held) c.close();
+  }
+});
+
+Deno.test("usage errors: a flag given a value, and --from $ with --no-follow, say what is wrong", async () => {
+  const flag = await tools(["streams", "--json=true"]);
+  assert.equal(flag.code, 2);
+  assert.match(flag.stderr, /option --json takes no value/);
+  const nothing = await tools(["tail", "executions", "--from", "$", "--no-follow"]);
+  assert.equal(nothing.code, 2);
+  assert.match(nothing.stderr, /--from \$ with --no-follow prints nothing/);
 });

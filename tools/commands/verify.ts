@@ -9,8 +9,10 @@ import {
   type CommandContext,
   expectPositionals,
   intOption,
+  openRedis,
   type ParsedArgs,
   probeStores,
+  requireEngineState,
 } from "../command.ts";
 import type { Style } from "../format.ts";
 import { importOptional } from "../optional.ts";
@@ -33,6 +35,10 @@ async function run(ctx: CommandContext, args: ParsedArgs): Promise<number> {
     formatVerifyReport: (r: VerifyReport) => string;
   }>("tools/verify.ts", ["runVerify", "formatVerifyReport"]);
   await probeStores(ctx);
+  {
+    await using redis = await openRedis(ctx);
+    await requireEngineState(redis, ctx.options.prefix);
+  }
   const report = await mod.runVerify({
     redisUrl: ctx.options.redisUrl,
     databaseUrl: ctx.options.databaseUrl,

@@ -5,10 +5,21 @@ import { createStyle, stripAnsi } from "../format.ts";
 import { jsonLines, tools } from "../test_util.ts";
 import { colourVerify } from "./verify.ts";
 
-Deno.test("verify passes on a consistent (empty) system and exits 1 naming a wallet that has no postings", async () => {
+Deno.test("verify refuses an unknown prefix, passes on a consistent (empty) system and exits 1 naming a wallet that has no postings", async () => {
   await using fx = await redisFixture("verify");
   await using db = await dbFixture();
   const opts = { prefix: fx.prefix, databaseUrl: db.url };
+  // a prefix the engine never wrote under is refused, not compared with nothing
+  const none = await tools(["verify"], opts);
+  assert.equal(none.code, 1);
+  assert.match(
+    none.stderr,
+    /no matching-engine state under the prefix ".*" .*check --prefix or KALENCY_PREFIX/,
+  );
+  const replay = await tools(["replay"], opts);
+  assert.equal(replay.code, 1);
+  assert.match(replay.stderr, /no matching-engine state under the prefix/);
+  await fx.redis.set(keys.checkpoint(fx.prefix), "0-1");
   const ok = await tools(["verify"], opts);
   assert.equal(ok.code, 0, ok.stdout + ok.stderr);
   assert.match(ok.stdout, /^verify .* everything matches\n/);
