@@ -263,7 +263,7 @@ export async function runCli(
     return await command.run(ctx, args);
   } catch (e) {
     ctx.out.endProgress();
-    if (e instanceof InterruptedError || ctx.signal.aborted) {
+    if (e instanceof InterruptedError) {
       // Ctrl-C (or SIGTERM) while the command waited: said once, the shell's code for it
       plain.error(`${BIN} ${command.name}: interrupted`);
       return 130;

@@ -173,6 +173,14 @@ export async function knownMarkets(redis: RedisClient, prefix: string): Promise<
 /** How long a command waits for Redis to answer its first connection. */
 export const REDIS_CONNECT_TIMEOUT_MS = 5000;
 
+/** True for the errors of a Redis connection that dropped (node-redis gives them no name or code). */
+export function isConnectionLoss(e: unknown): boolean {
+  const code = (e as { code?: string })?.code;
+  if (code === "ECONNRESET" || code === "ECONNREFUSED" || code === "EPIPE") return true;
+  return /^(Socket closed unexpectedly|The client is (closed|offline)|Connection timeout|Socket timeout)/
+    .test(String((e as Error)?.message));
+}
+
 /** Thrown when Ctrl-C (or SIGTERM) ended a command while it waited: the CLI exits 130. */
 export class InterruptedError extends Error {
   constructor() {
@@ -208,8 +216,9 @@ export async function openRedis(
         firstError = e;
         refused.abort();
       },
+      // only a following command reconnects; the others fail with the command's own error
       onError: (e) => {
-        if (!connected || lost || ctx.signal.aborted) return;
+        if (!options.follow || !connected || lost || ctx.signal.aborted) return;
         lost = true;
         ctx.out.error(
           ctx.out.style.yellow(`lost the connection to Redis at ${where} (${e.message}); reconnecting…`),
@@ -222,6 +231,12 @@ export async function openRedis(
   }
   connected = true;
   if (options.follow) {
+    // a read waiting in the offline queue for a reconnect would hold Ctrl-C up: drop the client
+    ctx.signal.addEventListener("abort", () => {
+      try {
+        client.destroy();
+      } catch { /* closed already */ }
+    }, { once: true });
     (client as unknown as { on(e: "ready", f: () => void): void }).on("ready", () => {
       if (!lost) return;
       lost = false;

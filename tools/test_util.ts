@@ -177,3 +177,48 @@ export async function spawnEngine(prefix: string, env: Record<string, string> = 
     `http://127.0.0.1:${port}/healthz`,
   );
 }
+
+/** A TCP relay in front of the test Redis, to take a client's connection away and give it back. */
+export class RedisRelay {
+  readonly #conns: Deno.Conn[] = [];
+  readonly #pipes: Promise<unknown>[] = [];
+  readonly #accepting: Promise<void>;
+  readonly #listener: Deno.Listener;
+
+  constructor(port = 0) {
+    this.#listener = Deno.listen({ hostname: "127.0.0.1", port });
+    this.#accepting = this.#accept();
+  }
+
+  get url(): string {
+    return `redis://127.0.0.1:${(this.#listener.addr as Deno.NetAddr).port}`;
+  }
+
+  async #accept(): Promise<void> {
+    const target = new URL(TEST_REDIS_URL);
+    try {
+      for await (const client of this.#listener) {
+        const server = await Deno.connect({ hostname: target.hostname, port: Number(target.port || 6379) });
+        this.#conns.push(client, server);
+        this.#pipes.push(client.readable.pipeTo(server.writable).catch(() => {}));
+        this.#pipes.push(server.readable.pipeTo(client.writable).catch(() => {}));
+      }
+    } catch { /* closed */ }
+  }
+
+  #closed = false;
+
+  /** Drops every connection and stops listening (again: nothing). */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#listener.close();
+    for (const c of this.#conns) {
+      try {
+        c.close();
+      } catch { /* closed by its pipe already */ }
+    }
+    await this.#accepting;
+    await Promise.all(this.#pipes);
+  }
+}

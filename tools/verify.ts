@@ -13,6 +13,7 @@
  * @module
  */
 import { DEFAULT_DATABASE_URL, DEFAULT_PREFIX, DEFAULT_REDIS_URL } from "@lib/config";
+import { InterruptedError } from "./command.ts";
 import { fromScaled, readCandles, toScaled } from "@lib/candles";
 import { keys, streamKey, STREAMS, WalletView } from "@lib/contracts";
 import { connectDb, type Sql } from "@lib/db";
@@ -460,7 +461,7 @@ export async function runVerify(options: VerifyOptions): Promise<VerifyReport> {
         lag[`${group}/${name}`] = { lag: l.lag, pending: l.pending };
       }
     }
-    if (options.signal?.aborted) throw new Error("interrupted");
+    if (options.signal?.aborted) throw new InterruptedError();
     const { notYetWritten: _lagging, ...trades } = await checkTrades(
       redis,
       sql,
@@ -481,7 +482,7 @@ export async function runVerify(options: VerifyOptions): Promise<VerifyReport> {
       async () => (await moving()).minutes,
       options.signal,
     );
-    if (options.signal?.aborted) throw new Error("interrupted");
+    if (options.signal?.aborted) throw new InterruptedError();
     const checks = [trades, postings, balances, candles];
     return {
       ok: checks.every((c) => c.ok),

@@ -12,6 +12,7 @@ import {
   expectPositionals,
   flag,
   intOption,
+  isConnectionLoss,
   knownMarkets,
   openRedis,
   type ParsedArgs,
@@ -176,7 +177,15 @@ async function run(ctx: CommandContext, args: ParsedArgs): Promise<number> {
   while (!ctx.signal.aborted) {
     await sleep(interval, ctx.signal);
     if (ctx.signal.aborted) break;
-    const book = await readBook(redis, prefix, symbol);
+    let book;
+    try {
+      book = await readBook(redis, prefix, symbol);
+    } catch (e) {
+      // a read cut by a lost connection: openRedis said so and reconnects; Ctrl-C ends the watch
+      if (ctx.signal.aborted) break;
+      if (!isConnectionLoss(e)) throw e;
+      continue;
+    }
     const mark = book ? `${book.seq}/${book.ts}` : "";
     if (book && mark !== last) await show(book);
     last = mark;

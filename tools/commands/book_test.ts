@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { type BookSnapshot, keys } from "@lib/contracts";
 import { redisFixture, waitFor } from "@lib/testing";
 import { createStyle } from "../format.ts";
-import { jsonLines, tools, toolsLive } from "../test_util.ts";
+import { jsonLines, RedisRelay, tools, toolsLive } from "../test_util.ts";
 import { depthOf, formatDepth, midpoint } from "./book.ts";
 
 const BOOK: BookSnapshot = {
@@ -82,4 +82,41 @@ Deno.test("book --watch redraws when the book changes and stops when aborted", a
   await waitFor(() => live.out.stdout.includes("seq 43"));
   assert.equal(await live.stop(), 0);
   assert.equal(live.out.stdout.match(/seq 4\d/g)?.length, 2, "one drawing per change");
+});
+
+Deno.test("book --watch goes on through lost connections, and Ctrl-C during one exits 0", async () => {
+  await using fx = await redisFixture("book");
+  await fx.redis.set(keys.book(fx.prefix, "BTC-USD"), JSON.stringify(BOOK));
+  let relay = new RedisRelay();
+  const url = relay.url;
+  const live = toolsLive(["book", "BTC-USD", "--watch", "--interval", "50", "--redis-url", url], {
+    prefix: fx.prefix,
+  });
+  try {
+    await waitFor(() => live.out.stdout.includes("seq 42"), { what: "the book" });
+    // drops while reads are in flight: none of them may end the watch
+    for (let i = 0; i < 4; i++) {
+      await relay.close();
+      await waitFor(() => live.out.stderr.match(/lost the connection/g)?.length === i + 1, {
+        what: `drop ${i}`,
+      });
+      relay = new RedisRelay(Number(new URL(url).port));
+      await waitFor(() => live.out.stderr.match(/reconnected to Redis/g)?.length === i + 1, {
+        what: `back ${i}`,
+      });
+    }
+    await fx.redis.set(
+      keys.book(fx.prefix, "BTC-USD"),
+      JSON.stringify({ ...BOOK, seq: 43, ts: BOOK.ts + 1 }),
+    );
+    await waitFor(() => live.out.stdout.includes("seq 43"), { what: "a change after the drops" });
+    await relay.close();
+    await waitFor(() => live.out.stderr.match(/lost the connection/g)?.length === 5, {
+      what: "the last drop",
+    });
+    assert.equal(await live.stop(), 0, live.out.stderr);
+  } finally {
+    await live.stop();
+    await relay.close();
+  }
 });

@@ -21,6 +21,7 @@ import {
   type CommandContext,
   expectPositionals,
   flag,
+  InterruptedError,
   intOption,
   openRedis,
   type ParsedArgs,
@@ -360,7 +361,7 @@ class GatewayTarget implements Target {
     for (let i = 0; i < users; i++) {
       const username = `load_${this.o.runId}_${i}`;
       while (true) {
-        if (signal.aborted) throw new Error("interrupted");
+        if (signal.aborted) throw new InterruptedError();
         if (Date.now() > deadline) {
           throw new Error(`signing up ${users} users took longer than --max-seconds`);
         }

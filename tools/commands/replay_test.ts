@@ -3,7 +3,7 @@ import { type EngineCommandInput, keys, streamKey, STREAMS } from "@lib/contract
 import { publishBatch } from "@lib/redis";
 import { redisFixture, waitFor } from "@lib/testing";
 import { jsonLines, spawnEngine, tools } from "../test_util.ts";
-import { type Difference, diffJson, nameSnapshotPath } from "./replay.ts";
+import { type Difference, diffJson, inFormatOf, nameSnapshotPath } from "./replay.ts";
 
 Deno.test("diffJson() lists the paths where two JSON values differ, up to a limit", () => {
   const out: Difference[] = [];
@@ -263,4 +263,24 @@ Deno.test("replay follows the engine's settings across a restart with other fees
   const r = await tools(["replay", "--json"], { prefix: fx.prefix });
   assert.equal(r.code, 0, r.stdout + r.stderr);
   assert.equal(jsonLines(r.stdout)[0].equal, true);
+});
+
+Deno.test("inFormatOf(): a live snapshot from before the fee history is compared without it", () => {
+  const replayed = {
+    version: 1,
+    lastCommandId: "1-0",
+    state: { version: 2, lastOrderId: 5, feeHistory: [{ fromOrderId: 0, makerBps: 0, takerBps: 0 }] },
+  };
+  const old = { version: 1, lastCommandId: "1-0", state: { version: 1, lastOrderId: 5 } };
+  assert.deepEqual(inFormatOf(old, replayed), old);
+  // a history of two rate sets is something a version 1 state could not say: kept, and reported
+  const two = {
+    ...replayed,
+    state: {
+      ...replayed.state,
+      feeHistory: [...replayed.state.feeHistory, { fromOrderId: 3, makerBps: 1, takerBps: 2 }],
+    },
+  };
+  assert.equal(inFormatOf(old, two), two);
+  assert.equal(inFormatOf(replayed, replayed), replayed, "both of version 2: as they are");
 });

@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
 import { keys, streamKey, STREAMS } from "@lib/contracts";
 import { publish, publishBatch, publishPacked } from "@lib/redis";
-import { redisFixture, TEST_REDIS_URL, waitFor } from "@lib/testing";
-import { execution, jsonLines, orderAck, tools, toolsLive } from "../test_util.ts";
+import { redisFixture, waitFor } from "@lib/testing";
+import { execution, jsonLines, orderAck, RedisRelay, tools, toolsLive } from "../test_util.ts";
 
 const ROOT = new URL("../../", import.meta.url).pathname;
 
@@ -256,46 +256,6 @@ Deno.test("tail --count N with --from (or --from $) waits for new entries and st
   }
 });
 
-/** A TCP relay in front of the test Redis, to take a client's connection away and give it back. */
-class RedisRelay {
-  readonly #conns: Deno.Conn[] = [];
-  readonly #pipes: Promise<unknown>[] = [];
-  readonly #accepting: Promise<void>;
-  readonly #listener: Deno.Listener;
-
-  constructor(port = 0) {
-    this.#listener = Deno.listen({ hostname: "127.0.0.1", port });
-    this.#accepting = this.#accept();
-  }
-
-  get url(): string {
-    return `redis://127.0.0.1:${(this.#listener.addr as Deno.NetAddr).port}`;
-  }
-
-  async #accept(): Promise<void> {
-    const target = new URL(TEST_REDIS_URL);
-    try {
-      for await (const client of this.#listener) {
-        const server = await Deno.connect({ hostname: target.hostname, port: Number(target.port || 6379) });
-        this.#conns.push(client, server);
-        this.#pipes.push(client.readable.pipeTo(server.writable).catch(() => {}));
-        this.#pipes.push(server.readable.pipeTo(client.writable).catch(() => {}));
-      }
-    } catch { /* closed */ }
-  }
-
-  async close(): Promise<void> {
-    this.#listener.close();
-    for (const c of this.#conns) {
-      try {
-        c.close();
-      } catch { /* closed by its pipe already */ }
-    }
-    await this.#accepting;
-    await Promise.all(this.#pipes);
-  }
-}
-
 Deno.test("tail says when its Redis connection drops, reconnects and goes on where it was", async () => {
   await using fx = await redisFixture("tail");
   let relay = new RedisRelay();
@@ -315,8 +275,16 @@ Deno.test("tail says when its Redis connection drops, reconnects and goes on whe
     await waitFor(() => live.out.stdout.includes("trd-while-down"), { what: "the entry written meanwhile" });
     assert.match(live.out.stderr, /reconnected to Redis at redis:\/\/127\.0\.0\.1:\d+/);
     assert.equal(live.out.stderr.match(/lost the connection/g)?.length, 1, "said once, not per retry");
-  } finally {
+    // Ctrl-C while cut off again ends it at once, not after the reconnect attempts
+    await relay.close();
+    await waitFor(() => live.out.stderr.match(/lost the connection/g)?.length === 2, {
+      what: "the second drop",
+    });
+    const t0 = performance.now();
     assert.equal(await live.stop(), 0);
+    assert.ok(performance.now() - t0 < 1500, `stopped in ${Math.round(performance.now() - t0)} ms`);
+  } finally {
+    await live.stop();
     await relay.close();
   }
 });

@@ -54,7 +54,7 @@ function fieldOf(name: string | undefined): Field {
 }
 
 const UNKNOWN_OUTCOME_ADVICE = "Check your open orders and history before anything else; sending " +
-  "this same order again is safe: it will not be placed twice.";
+  "this same order again from this form, unchanged, is safe: it will not be placed twice.";
 
 function newClientOrderId(): string {
   return "web-" + crypto.getRandomValues(new Uint32Array(2)).reduce((s, n) => s + n.toString(36), "");
@@ -217,6 +217,8 @@ export default function OrderForm({ gatewayUrl, market }: OrderFormProps) {
       if (outcomeUnknown(status)) {
         const why = err instanceof GatewayError && err.code === "ENGINE_TIMEOUT"
           ? "The exchange did not confirm this order in time"
+          : err instanceof GatewayError
+          ? `The exchange answered with an error (${err.message})`
           : `Could not reach the exchange (${(err as Error).message})`;
         setErrors({ form: `${why}, so it may have been placed. ${UNKNOWN_OUTCOME_ADVICE}` });
       } else if (err instanceof GatewayError) {

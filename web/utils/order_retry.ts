@@ -6,6 +6,7 @@
  * @module
  */
 import type { PlaceOrderRequest } from "../gateway_client.ts";
+import { isDecimal } from "./decimal.ts";
 
 /**
  * True when a failure leaves it open whether the order was placed: no answer (`status` undefined) or
@@ -45,6 +46,13 @@ export class OrderRetry {
 }
 
 function keyOf(order: Omit<PlaceOrderRequest, "clientOrderId">): string {
-  const { symbol, side, type, timeInForce, postOnly, price, qty, quoteQty } = order;
+  const { symbol, side, type, timeInForce, postOnly } = order;
+  const [price, qty, quoteQty] = [order.price, order.qty, order.quoteQty].map(canonical);
   return JSON.stringify([symbol, side, type, timeInForce, postOnly ?? false, price, qty, quoteQty]);
+}
+
+/** "0.10" and "0.1", "60300.00" and "60300" are the same amount, so the same order. */
+function canonical(amount: string | undefined): string | undefined {
+  if (amount === undefined || !isDecimal(amount)) return amount;
+  return amount.includes(".") ? amount.replace(/\.?0+$/, "") : amount;
 }

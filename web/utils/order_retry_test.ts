@@ -33,6 +33,11 @@ Deno.test("OrderRetry: a changed order, or a clear refusal, starts a new id", ()
   assert.notEqual(r.idFor({ ...buy, qty: "0.002" }), first, "another amount is another order");
   assert.notEqual(r.idFor({ ...buy, side: "SELL" }), first);
   assert.equal(r.idFor(buy), first);
+  assert.equal(
+    r.idFor({ ...buy, price: "60300.00", qty: "0.0010" }),
+    first,
+    "the same amounts written otherwise",
+  );
   r.settle(buy, first, 400);
   assert.notEqual(r.idFor(buy), first, "a 400 placed nothing");
 });

@@ -810,11 +810,17 @@ export class Core {
    * the next id on when they differ from the last recorded ones.
    */
   adoptFeeHistory(history: readonly FeeRates[]): void {
-    const last = history[history.length - 1];
-    if (last === undefined) return;
+    if (history.length === 0) return;
     const own = { fromOrderId: this.lastOrderId + 1, makerBps: this.makerBps, takerBps: this.takerBps };
-    const same = last.makerBps === own.makerBps && last.takerBps === own.takerBps;
-    this.feeHistory = same ? [...history] : [...history, own];
+    const next = [...history];
+    // Rates that covered no order (fees changed twice with no order between) leave no trace, so the
+    // history is the same however many restarts led here: a replay must arrive at the same state.
+    if (next[next.length - 1]!.fromOrderId === own.fromOrderId) next.pop();
+    const last = next[next.length - 1];
+    if (last === undefined || last.makerBps !== own.makerBps || last.takerBps !== own.takerBps) {
+      next.push(next.length === 0 ? { ...own, fromOrderId: 0 } : own);
+    }
+    this.feeHistory = next;
   }
 
   /** Puts a limit order's remainder on the book. */

@@ -90,6 +90,20 @@ Deno.test("fees raised between starts: a resting buy pays the rates it locked fo
   const again = decodeCore(raised, JSON.parse(JSON.stringify(encodeCore(after))), new Map());
   assert.equal(again.feeHistory.length, 2);
   assertCoreInvariants(again);
+  // fees changed twice with no order between (a restart with other fees, then one with the first
+  // ones again) leave the history as one start with the first ones would: replays compare equal
+  const back = decodeCore(
+    core.config,
+    JSON.parse(JSON.stringify(encodeCore(decodeCore(raised, encodeCore(core), new Map())))),
+    new Map(),
+  );
+  assert.deepEqual(back.feeHistory, core.feeHistory);
+  const flipped = decodeCore(
+    raised,
+    encodeCore(decodeCore(core.config, encodeCore(after), new Map())),
+    new Map(),
+  );
+  assert.deepEqual(flipped.feeHistory, after.feeHistory, "B, then A with no order, then B again");
   // a version 1 state (no history) is still read, its orders at the current rates as before
   const v1 = { ...encodeCore(core), version: 1, feeHistory: undefined };
   assert.equal(decodeCore(core.config, v1, new Map()).feeHistory.length, 1);
