@@ -178,15 +178,20 @@ export async function spawnEngine(prefix: string, env: Record<string, string> = 
   );
 }
 
-/** A TCP relay in front of the test Redis, to take a client's connection away and give it back. */
+/**
+ * A TCP relay in front of the test Redis, to take a client's connection away and give it back. It
+ * keeps its port while "down" (connections are dropped and new ones closed at once): a port given
+ * up and taken again could meanwhile be handed to another test as free.
+ */
 export class RedisRelay {
   readonly #conns: Deno.Conn[] = [];
   readonly #pipes: Promise<unknown>[] = [];
   readonly #accepting: Promise<void>;
   readonly #listener: Deno.Listener;
+  #up = true;
 
-  constructor(port = 0) {
-    this.#listener = Deno.listen({ hostname: "127.0.0.1", port });
+  constructor() {
+    this.#listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
     this.#accepting = this.#accept();
   }
 
@@ -198,6 +203,10 @@ export class RedisRelay {
     const target = new URL(TEST_REDIS_URL);
     try {
       for await (const client of this.#listener) {
+        if (!this.#up) {
+          client.close();
+          continue;
+        }
         const server = await Deno.connect({ hostname: target.hostname, port: Number(target.port || 6379) });
         this.#conns.push(client, server);
         this.#pipes.push(client.readable.pipeTo(server.writable).catch(() => {}));
@@ -206,19 +215,36 @@ export class RedisRelay {
     } catch { /* closed */ }
   }
 
-  #closed = false;
-
-  /** Drops every connection and stops listening (again: nothing). */
-  async close(): Promise<void> {
-    if (this.#closed) return;
-    this.#closed = true;
-    this.#listener.close();
-    for (const c of this.#conns) {
+  /** Drops every connection and refuses new ones until {@linkcode up}. */
+  async down(): Promise<void> {
+    this.#up = false;
+    for (const c of this.#conns.splice(0)) {
       try {
         c.close();
       } catch { /* closed by its pipe already */ }
     }
-    await this.#accepting;
-    await Promise.all(this.#pipes);
+    await Promise.all(this.#pipes.splice(0));
   }
+
+  /** Relays connections again. */
+  up(): void {
+    this.#up = true;
+  }
+
+  /** Drops everything and stops listening. */
+  async close(): Promise<void> {
+    await this.down();
+    try {
+      this.#listener.close();
+    } catch { /* closed already */ }
+    await this.#accepting;
+  }
+}
+
+/**
+ * Waits out node-redis' reconnect delay (at most 2 s, see makeClient in @lib/redis): a client
+ * destroyed while it waited to reconnect leaves that timer running, and a test must not end before it.
+ */
+export function reconnectDelayOver(): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, 2100));
 }

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { type BookSnapshot, keys } from "@lib/contracts";
 import { redisFixture, waitFor } from "@lib/testing";
 import { createStyle } from "../format.ts";
-import { jsonLines, RedisRelay, tools, toolsLive } from "../test_util.ts";
+import { jsonLines, reconnectDelayOver, RedisRelay, tools, toolsLive } from "../test_util.ts";
 import { depthOf, formatDepth, midpoint } from "./book.ts";
 
 const BOOK: BookSnapshot = {
@@ -87,20 +87,19 @@ Deno.test("book --watch redraws when the book changes and stops when aborted", a
 Deno.test("book --watch goes on through lost connections, and Ctrl-C during one exits 0", async () => {
   await using fx = await redisFixture("book");
   await fx.redis.set(keys.book(fx.prefix, "BTC-USD"), JSON.stringify(BOOK));
-  let relay = new RedisRelay();
-  const url = relay.url;
-  const live = toolsLive(["book", "BTC-USD", "--watch", "--interval", "50", "--redis-url", url], {
+  const relay = new RedisRelay();
+  const live = toolsLive(["book", "BTC-USD", "--watch", "--interval", "50", "--redis-url", relay.url], {
     prefix: fx.prefix,
   });
   try {
     await waitFor(() => live.out.stdout.includes("seq 42"), { what: "the book" });
     // drops while reads are in flight: none of them may end the watch
     for (let i = 0; i < 4; i++) {
-      await relay.close();
+      await relay.down();
       await waitFor(() => live.out.stderr.match(/lost the connection/g)?.length === i + 1, {
         what: `drop ${i}`,
       });
-      relay = new RedisRelay(Number(new URL(url).port));
+      relay.up();
       await waitFor(() => live.out.stderr.match(/reconnected to Redis/g)?.length === i + 1, {
         what: `back ${i}`,
       });
@@ -110,7 +109,7 @@ Deno.test("book --watch goes on through lost connections, and Ctrl-C during one 
       JSON.stringify({ ...BOOK, seq: 43, ts: BOOK.ts + 1 }),
     );
     await waitFor(() => live.out.stdout.includes("seq 43"), { what: "a change after the drops" });
-    await relay.close();
+    await relay.down();
     await waitFor(() => live.out.stderr.match(/lost the connection/g)?.length === 5, {
       what: "the last drop",
     });
@@ -118,5 +117,6 @@ Deno.test("book --watch goes on through lost connections, and Ctrl-C during one 
   } finally {
     await live.stop();
     await relay.close();
+    await reconnectDelayOver();
   }
 });

@@ -2,7 +2,15 @@ import assert from "node:assert/strict";
 import { keys, streamKey, STREAMS } from "@lib/contracts";
 import { publish, publishBatch, publishPacked } from "@lib/redis";
 import { redisFixture, waitFor } from "@lib/testing";
-import { execution, jsonLines, orderAck, RedisRelay, tools, toolsLive } from "../test_util.ts";
+import {
+  execution,
+  jsonLines,
+  orderAck,
+  reconnectDelayOver,
+  RedisRelay,
+  tools,
+  toolsLive,
+} from "../test_util.ts";
 
 const ROOT = new URL("../../", import.meta.url).pathname;
 
@@ -258,25 +266,24 @@ Deno.test("tail --count N with --from (or --from $) waits for new entries and st
 
 Deno.test("tail says when its Redis connection drops, reconnects and goes on where it was", async () => {
   await using fx = await redisFixture("tail");
-  let relay = new RedisRelay();
-  const url = relay.url;
-  const live = toolsLive(["tail", "executions", "--redis-url", url], { prefix: fx.prefix });
+  const relay = new RedisRelay();
+  const live = toolsLive(["tail", "executions", "--redis-url", relay.url], { prefix: fx.prefix });
   try {
     let n = 0;
     await waitFor(async () => {
       await publish(fx.redis, fx.prefix, STREAMS.executions, execution({ tradeId: `trd-a-${n++}` }));
       return live.out.stdout.includes("trd-a-");
     }, { intervalMs: 100, what: "an execution before the drop" });
-    await relay.close();
+    await relay.down();
     await waitFor(() => live.out.stderr.includes("lost the connection to Redis"), { what: "the drop said" });
     // written while tail is cut off: it must still show up
     await publish(fx.redis, fx.prefix, STREAMS.executions, execution({ tradeId: "trd-while-down" }));
-    relay = new RedisRelay(Number(new URL(url).port));
+    relay.up();
     await waitFor(() => live.out.stdout.includes("trd-while-down"), { what: "the entry written meanwhile" });
     assert.match(live.out.stderr, /reconnected to Redis at redis:\/\/127\.0\.0\.1:\d+/);
     assert.equal(live.out.stderr.match(/lost the connection/g)?.length, 1, "said once, not per retry");
     // Ctrl-C while cut off again ends it at once, not after the reconnect attempts
-    await relay.close();
+    await relay.down();
     await waitFor(() => live.out.stderr.match(/lost the connection/g)?.length === 2, {
       what: "the second drop",
     });
@@ -286,6 +293,7 @@ Deno.test("tail says when its Redis connection drops, reconnects and goes on whe
   } finally {
     await live.stop();
     await relay.close();
+    await reconnectDelayOver();
   }
 });
 
