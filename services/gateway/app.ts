@@ -11,6 +11,7 @@ import { routePath } from "hono/route";
 import type { z } from "zod";
 import type { Candle, Timeframe } from "@lib/contracts";
 import type { Sql } from "@lib/db";
+import { findUser } from "@lib/users";
 import type { HealthReport } from "@lib/health";
 import type { Logger } from "@lib/log";
 import type { Registry } from "@lib/metrics";
@@ -135,8 +136,13 @@ function makeRouter(app: Hono<GatewayEnv>, registry: RouteRegistry, deps: Gatewa
         }
         throw e;
       }
-      if (auth === "admin" && principal.role !== "admin") {
-        throw new ApiError(403, "ADMIN_REQUIRED", "This route needs the admin role");
+      if (auth === "admin") {
+        // The role in an access token is as old as the token. Admin routes are few and rare, so
+        // they ask the database too: a demoted admin's token must not keep (or give back) the role.
+        const role = principal.role === "admin" && principal.via !== "legacyKey"
+          ? (await findUser(deps.sql, { userId: principal.userId }))?.role
+          : principal.role;
+        if (role !== "admin") throw new ApiError(403, "ADMIN_REQUIRED", "This route needs the admin role");
       }
     }
     if (deps.limiter) {
@@ -299,9 +305,14 @@ export function createApp(deps: GatewayDeps): { app: Hono<GatewayEnv>; registry:
 
   async function handle(c: Context<GatewayEnv>, next: () => Promise<void>, id: string): Promise<void> {
     const method = c.req.method;
-    if (c.req.header("upgrade")?.toLowerCase() === "websocket") {
+    if (
+      method === "GET" && isWebSocketPath(c.req.path) &&
+      c.req.header("upgrade")?.toLowerCase() === "websocket"
+    ) {
       // a WebSocket upgrade answers with Deno's own 101 response, whose request is gone once the
-      // socket is open: reading or adding headers then throws, so upgrades pass straight through
+      // socket is open: reading or adding headers then throws, so upgrades pass straight through.
+      // Only a GET to a WebSocket route: any other request with the header gets the body limit and
+      // headers like the rest (the header alone must not skip them)
       await next();
       return;
     }
@@ -419,4 +430,9 @@ export function createApp(deps: GatewayDeps): { app: Hono<GatewayEnv>; registry:
   app.notFound(notFoundHandler(app.routes));
   app.onError(errorHandler(deps.log));
   return { app, registry };
+}
+
+/** The paths the WebSocket feed serves: /v1/ws and the original's /ws/trades/{symbol}, /ws/ticks/{symbol}. */
+export function isWebSocketPath(path: string): boolean {
+  return path === "/v1/ws" || path === "/v1/ws/" || path.startsWith("/ws/");
 }

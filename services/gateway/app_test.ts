@@ -231,6 +231,19 @@ Deno.test("errors are problem+json: unknown route 404, malformed JSON 400, body 
     } as RequestInit);
     assert.equal(small.status, 401, "read in full and handled");
     assert.ok(small.headers.get("x-request-id"));
+    // an Upgrade header does not make a request skip the limit (or the headers)
+    const upgrades: Record<string, string>[] = [{ upgrade: "websocket" }, {
+      upgrade: "WebSocket",
+      connection: "Upgrade",
+    }];
+    for (const headers of upgrades) {
+      const sneaky = await gw.call("POST", "/v1/auth/login", {
+        headers,
+        body: { username: "x".repeat(5000), password: "p" },
+      });
+      assert.equal(sneaky.status, 413, JSON.stringify(headers));
+      assert.ok(sneaky.headers.get("x-request-id"));
+    }
   });
 });
 

@@ -66,7 +66,7 @@ export interface GatewayResources {
 }
 
 /**
- * The client's address of a request, as the rate limits and the WebSocket cap see it: the first
+ * The client's address of a request, as the rate limits and the WebSocket cap see it: the last
  * X-Forwarded-For entry behind a trusted proxy, else the connection's own address.
  */
 export function clientAddressOf(
@@ -75,7 +75,9 @@ export function clientAddressOf(
 ): (c: Context) => string {
   return (c) => {
     if (trustProxy) {
-      const fwd = c.req.header("x-forwarded-for")?.split(",")[0]?.trim();
+      // the last entry: the one the proxy in front of the gateway added. The ones before it come
+      // from the client (a proxy appends to what it was sent) and would let it pick its own bucket.
+      const fwd = c.req.header("x-forwarded-for")?.split(",").at(-1)?.trim();
       if (fwd) return fwd;
     }
     return connAddress?.(c) ?? "unknown";

@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
 import { keys, streamKey, STREAMS } from "@lib/contracts";
 import { redisFixture } from "@lib/testing";
-import { engineHealth } from "./gateway.ts";
+import { Hono } from "hono";
+import { clientAddressOf, engineHealth } from "./gateway.ts";
 import { gatewayFixture } from "./testing.ts";
 
 Deno.test("engineHealth() fails only when commands wait unapplied longer than the stall limit", async () => {
@@ -35,4 +36,28 @@ Deno.test("/healthz answers 503 naming the failing check", async () => {
   assert.equal(r.json.checks.engine.ok, false);
   assert.match(r.json.checks.engine.error, /has not applied a command waiting/);
   assert.equal(r.json.checks.redis.ok, true);
+});
+
+Deno.test("clientAddressOf(): behind a trusted proxy the address it appended, never one the client sent", async () => {
+  const seen: string[] = [];
+  for (const trust of [true, false]) {
+    const address = clientAddressOf(trust, () => "10.0.0.1");
+    const app = new Hono().get("/", (c) => c.text(address(c)));
+    for (
+      const fwd of ["203.0.113.7", "198.51.100.9, 203.0.113.7", "1.2.3.4,5.6.7.8 , 203.0.113.7", undefined]
+    ) {
+      const res = await app.request("/", { headers: fwd ? { "x-forwarded-for": fwd } : {} });
+      seen.push(`${trust} ${fwd}: ${await res.text()}`);
+    }
+  }
+  assert.deepEqual(seen, [
+    "true 203.0.113.7: 203.0.113.7",
+    "true 198.51.100.9, 203.0.113.7: 203.0.113.7",
+    "true 1.2.3.4,5.6.7.8 , 203.0.113.7: 203.0.113.7",
+    "true undefined: 10.0.0.1",
+    "false 203.0.113.7: 10.0.0.1",
+    "false 198.51.100.9, 203.0.113.7: 10.0.0.1",
+    "false 1.2.3.4,5.6.7.8 , 203.0.113.7: 10.0.0.1",
+    "false undefined: 10.0.0.1",
+  ]);
 });

@@ -354,7 +354,7 @@ export function adminRoutes(route: RouteFn, deps: GatewayDeps): void {
   route({
     method: "post",
     path: "/v1/admin/users/:userId/role",
-    summary: "Change a user's role (takes effect with their next access token)",
+    summary: "Change a user's role (admin routes see it at once; the token says it from the next one)",
     tags: ["admin"],
     auth: "admin",
     params: UserIdParams,

@@ -295,6 +295,20 @@ Deno.test({
       });
       assert.equal(demoted.status, 200, demoted.text);
       assert.equal(demoted.json.role, "user");
+      // the demoted user's token still says admin: admin routes ask the database, so it cannot
+      // use them, nor make itself admin again
+      const oldToken = { authorization: `Bearer ${login.json.accessToken}` };
+      for (
+        const [method, path, body] of [
+          ["GET", "/v1/admin/users", undefined],
+          ["POST", `/v1/admin/users/${user.userId}/role`, { role: "admin" }],
+          ["POST", `/v1/admin/users/${admin.userId}/role`, { role: "user" }],
+        ] as const
+      ) {
+        const r = await gw.call(method, path, { headers: oldToken, body });
+        assert.equal(r.status, 403, `${method} ${path}: ${r.text}`);
+        assert.equal(r.json.code, "ADMIN_REQUIRED");
+      }
       const last = await gw.call("POST", `/v1/admin/users/${admin.userId}/role`, {
         headers: admin.headers,
         body: { role: "user" },
