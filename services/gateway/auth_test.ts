@@ -111,6 +111,10 @@ Deno.test("access tokens: missing, malformed, tampered, expired and foreign ones
   cases.push(["no issuer", { authorization: `Bearer ${noIssuer}` }, "INVALID_TOKEN"]);
   const noExpiry = await sign({ sub: s.userId, role: "user", iss: "kalency", iat: now }, TEST_JWT_SECRET);
   cases.push(["no expiry", { authorization: `Bearer ${noExpiry}` }, "INVALID_TOKEN"]);
+  for (const sub of ["usr_bad/../x", "x".repeat(65), "with space"]) {
+    const odd = await sign({ sub, role: "user", iss: "kalency", iat: now, exp: now + 60 }, TEST_JWT_SECRET);
+    cases.push([`subject ${sub.slice(0, 12)}`, { authorization: `Bearer ${odd}` }, "INVALID_TOKEN"]);
+  }
   // the same signature with the spare bits of its last character set: another spelling of it
   const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
   const last = alphabet.indexOf(sig.at(-1)!);
@@ -410,4 +414,20 @@ Deno.test("a WebSocket login token is refused, not an error, when the store refu
   assert.equal(await gw.auth.token("not-a-token"), undefined);
   const s = await gw.signup();
   assert.equal((await gw.auth.token(s.accessToken))?.userId, s.userId);
+});
+
+Deno.test("API key labels must be printable: no bidi overrides, zero-width or broken characters", async () => {
+  await using gw = await gatewayFixture();
+  const s = await gw.signup();
+  // a label that would pass for another in a list is refused (ordinary text of any script is not)
+  for (const label of ["bot\u202Etxt.exe", "a\u200Bb", "tab\there", "broken \uD800"]) {
+    const bad = await gw.call("POST", "/v1/api-keys", { headers: s.headers, body: { label } });
+    assert.equal(bad.status, 400, JSON.stringify(label));
+    assert.equal(bad.json.field, "label");
+  }
+  const fine = await gw.call("POST", "/v1/api-keys", {
+    headers: s.headers,
+    body: { label: "Ünïcode 机器人 🤖" },
+  });
+  assert.equal(fine.status, 201, fine.text);
 });

@@ -284,7 +284,17 @@ export const MeResponse = z.object({
   via: z.enum(["jwt", "apiKey", "legacyKey"]),
 });
 
-export const CreateApiKeyRequest = z.object({ label: z.string().max(100).default("") });
+/**
+ * Control and format characters (bidi overrides such as U+202E, zero-width ones) and lone surrogates
+ * would let a label pass for another in a list of keys.
+ */
+const HIDDEN_OR_BROKEN = /[\p{Cc}\p{Cf}]|\p{Cs}/u;
+
+export const CreateApiKeyRequest = z.object({
+  label: z.string().max(100).refine((l) => !HIDDEN_OR_BROKEN.test(l) && l.isWellFormed(), {
+    message: "must be printable text: no control, format (bidi, zero-width) or broken characters",
+  }).default(""),
+});
 export const ApiKeyView = z.object({
   keyId: z.string(),
   label: z.string(),

@@ -4,6 +4,7 @@
  * @module
  */
 import { sign, verify } from "hono/jwt";
+import { USER_ID_REGEXP } from "@lib/contracts";
 import type { Sql } from "@lib/db";
 import type { Role, User } from "@lib/users";
 import { ApiError } from "./errors.ts";
@@ -137,6 +138,10 @@ export class TokenService {
     const sub = payload.sub;
     if (typeof sub !== "string" || sub === "") {
       throw new ApiError(401, "INVALID_TOKEN", "Access token has no subject");
+    }
+    // a subject no user id can be (only a holder of the key could sign one) would fail deeper down
+    if (sub.length > 64 || !USER_ID_REGEXP.test(sub)) {
+      throw new ApiError(401, "INVALID_TOKEN", "Access token's subject is not a user id");
     }
     // every token this gateway issues expires; and one signature has one spelling (base64url
     // leaves spare bits in its last character, which verification alone does not look at)

@@ -628,3 +628,33 @@ Deno.test("one address holds at most maxPerAddress WebSocket connections; a clos
     return r.status !== 429; // the next upgrade passes the cap (a plain fetch then fails the upgrade)
   }, { what: "a place freed by the closed connection" });
 });
+
+Deno.test("/v1/ws ends private channels within a recheck round once their login expired or was revoked", async () => {
+  await using f = await startFeed({ privateRecheckMs: 100 });
+  TOKENS["tok-dave"] = { userId: "dave", role: "user" };
+  try {
+    const dave = await f.client();
+    assert.equal((await dave.request({ op: "auth", token: "tok-dave" })).userId, "dave");
+    assert.equal(
+      (await dave.request({ op: "subscribe", channels: ["wallet", "trades.BTC-USD"] })).type,
+      "subscribed",
+    );
+    // still valid: rounds pass and nothing ends
+    await new Promise((r) => setTimeout(r, 350));
+    assert.equal(dave.messages.filter((m) => m.type === "unsubscribed").length, 0);
+    // the store is down: no answer, so no logout
+    FAILING.add("tok-dave");
+    await new Promise((r) => setTimeout(r, 250));
+    assert.equal(dave.messages.filter((m) => m.type === "unsubscribed").length, 0);
+    FAILING.delete("tok-dave");
+    // expired (or revoked): the next round ends the private channel, unasked; the public one stays
+    delete TOKENS["tok-dave"];
+    assert.equal((await dave.take((m) => m.type === "error")).code, "AUTH_FAILED");
+    const ended = await dave.take((m) => m.type === "unsubscribed");
+    assert.equal(ended.channel, "wallet.dave");
+    assert.match(ended.reason, /expired or was revoked/);
+    assert.equal(dave.messages.filter((m) => m.type === "unsubscribed").length, 1, "trades.BTC-USD stays");
+  } finally {
+    delete TOKENS["tok-dave"];
+  }
+});

@@ -295,6 +295,11 @@ export class Hub {
   }
 
   /** Queues `message` for every /v1/ws client, and cuts off stuck clients on every route. */
+  /** Every open connection. */
+  connections(): IterableIterator<Client> {
+    return this.#clients.values();
+  }
+
   heartbeat(message: string): void {
     for (const c of this.#clients) {
       if (c.route === "v1") this.#enqueue(c, message);

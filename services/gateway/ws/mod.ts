@@ -54,10 +54,17 @@ export interface MarketFeedDeps {
     maxPerAddress?: number;
     /** The client's address of a request (the rate limits' view). */
     addressOf?: (c: Context) => string;
+    /** How often the login of a connection holding private channels is checked again. @default {PRIVATE_RECHECK_MS} */
+    privateRecheckMs?: number;
   };
 }
 
 export const DEFAULT_HEARTBEAT_MS = 5_000;
+/**
+ * A connection's private channels outlive neither its access token nor its API key by more than
+ * this: its login is checked again this often (the first check after a token's expiry ends them).
+ */
+export const PRIVATE_RECHECK_MS = 30_000;
 /** Open WebSocket connections one client address may hold (one connection carries 100 channels). */
 export const DEFAULT_MAX_PER_ADDRESS = 500;
 export const DEFAULT_MAX_BUFFERED_BYTES = 1024 * 1024;
@@ -364,6 +371,9 @@ export async function createMarketFeed(
     now: Date.now,
     onError: (e) => log.error("client operation failed", { error: e }),
   });
+  const recheckTimer = setInterval(() => {
+    for (const c of hub.connections()) handleMessage.recheckPrivate(c);
+  }, deps.options?.privateRecheckMs ?? PRIVATE_RECHECK_MS);
   const routes = createRoutes({
     hub,
     loaders,
@@ -384,6 +394,7 @@ export async function createMarketFeed(
       stop.abort();
       clearInterval(heartbeat);
       clearInterval(tickerTimer);
+      clearInterval(recheckTimer);
       hub.close();
       // unblocks the reader's pending XREAD at once instead of waiting for BLOCK to time out
       reader.destroy();

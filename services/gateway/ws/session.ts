@@ -37,8 +37,18 @@ export interface SessionDeps {
   onError(e: unknown): void;
 }
 
+/** The handler of one client frame, and the periodic check of a connection's private channels. */
+export interface Session {
+  (c: Client, data: unknown): void;
+  /**
+   * Checks the login of a connection holding private channels again, as a private subscribe does:
+   * an access token that expired or an API key revoked meanwhile ends them.
+   */
+  recheckPrivate(c: Client): void;
+}
+
 /** Returns the handler of one client frame. */
-export function createSession(deps: SessionDeps): (c: Client, data: unknown) => void {
+export function createSession(deps: SessionDeps): Session {
   const { hub, loaders } = deps;
 
   async function identify(token: string): Promise<Identity | undefined> {
@@ -55,13 +65,17 @@ export function createSession(deps: SessionDeps): (c: Client, data: unknown) => 
    * an API key revoked or a role changed since the `auth` count from here on, as they do in REST.
    * Subscriptions already open stay (docs/websocket.md).
    */
-  async function recheckIdentity(c: Client, id: string | number | undefined): Promise<boolean> {
+  async function recheckIdentity(
+    c: Client,
+    id: string | number | undefined,
+    onStoreError: (e: unknown) => void = deps.onError,
+  ): Promise<boolean> {
     let now: Identity | undefined;
     try {
       now = c.credential === undefined ? undefined : await deps.authenticate(c.credential);
     } catch (e) {
       // the key store cannot be asked (a database outage): no answer, so no logout either
-      deps.onError(e);
+      onStoreError(e);
       return false;
     }
     if (c.closed) return true;
@@ -226,7 +240,7 @@ export function createSession(deps: SessionDeps): (c: Client, data: unknown) => 
     return false;
   }
 
-  return (c, data) => {
+  const session = (c: Client, data: unknown) => {
     if (c.closed) return;
     if (!admit(c)) {
       // one error per run of refused ops: answering each would cost what the limit saves
@@ -246,4 +260,12 @@ export function createSession(deps: SessionDeps): (c: Client, data: unknown) => 
     }
     c.ops = c.ops.then(() => handle(c, data)).catch(deps.onError);
   };
+  return Object.assign(session, {
+    recheckPrivate(c: Client): void {
+      if (c.closed || c.credential === undefined || ![...c.subs].some((n) => PRIVATE_CHANNEL.test(n))) return;
+      // in line with the connection's ops, as if it had sent a private subscribe
+      // a store outage is not logged per connection every round; the next round asks again
+      c.ops = c.ops.then(() => recheckIdentity(c, undefined, () => {})).then(() => {}).catch(deps.onError);
+    },
+  });
 }
