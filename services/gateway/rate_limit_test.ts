@@ -4,6 +4,7 @@ import { Registry } from "@lib/metrics";
 import { redisFixture } from "@lib/testing";
 import { apiKeySignature } from "@lib/users";
 import { RateLimiter } from "./rate_limit.ts";
+import { LOGINS_PER_ACCOUNT } from "./routes/auth.ts";
 import { gatewayFixture } from "./testing.ts";
 
 // an hour-long window, so no window boundary falls inside the test
@@ -37,6 +38,38 @@ Deno.test("rate limits: per IP, per user and on login routes, with 429 and Retry
     const r = await gw.call("POST", "/v1/auth/login", { body, ip: "10.0.0.3" });
     assert.equal(r.status, 429);
     assert.match(r.json.detail, /auth limit/);
+  });
+
+  await t.step("failed logins per account, from any number of addresses", async () => {
+    await gw.call("POST", "/v1/auth/signup", {
+      body: { username: "victim", password: "password-123" },
+      ip: "10.3.0.250",
+    });
+    const wrong = { username: "victim", password: "guess-guess" };
+    for (let i = 0; i < LOGINS_PER_ACCOUNT; i++) {
+      const r = await gw.call("POST", "/v1/auth/login", { body: wrong, ip: `10.3.0.${i}` });
+      assert.equal(r.status, 401, `guess ${i}`);
+    }
+    const locked = await gw.call("POST", "/v1/auth/login", {
+      body: { username: "VICTIM", password: "password-123" },
+      ip: "10.3.0.200",
+    });
+    assert.equal(locked.status, 429, "past the account's limit even the right password waits (any case)");
+    assert.match(locked.json.detail, /login limit is 10/);
+    const token = await gw.call("POST", "/v1/auth/token", {
+      body: { userId: "victim", password: "password-123" },
+      ip: "10.3.0.201",
+    });
+    assert.equal(token.status, 429, "the original token route counts the same");
+    await gw.call("POST", "/v1/auth/signup", {
+      body: { username: "bystander", password: "password-123" },
+      ip: "10.3.0.251",
+    });
+    const ok = await gw.call("POST", "/v1/auth/login", {
+      body: { username: "bystander", password: "password-123" },
+      ip: "10.3.0.202",
+    });
+    assert.equal(ok.status, 200, "other accounts are not affected");
   });
 
   await t.step("per user across addresses", async () => {

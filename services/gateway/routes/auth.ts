@@ -20,8 +20,23 @@ function badCredentials(): ApiError {
   return new ApiError(401, "INVALID_CREDENTIALS", "username (or userId) or password is wrong");
 }
 
+/** Login attempts one account takes per rate-limit window, from all addresses together. */
+export const LOGINS_PER_ACCOUNT = 10;
+
 /** Signup, login, the original token route, refresh and logout. */
 export function authRoutes(route: RouteFn, deps: GatewayDeps): void {
+  /**
+   * The user a login names, or a 401. Login attempts are also counted per account, not only per
+   * address: guesses spread over many addresses (a botnet, a proxy's clients) meet a limit too. Past
+   * it, the account's logins get 429 until the window ends, right password or not.
+   */
+  async function logIn(login: string, password: string): Promise<User> {
+    deps.limiter?.check([{ scope: "login", id: login.toLowerCase(), limit: LOGINS_PER_ACCOUNT }]);
+    const user = await verifyCredentials(deps.sql, login, password);
+    if (!user) throw badCredentials();
+    return user;
+  }
+
   route({
     method: "post",
     path: "/v1/auth/signup",
@@ -79,8 +94,7 @@ export function authRoutes(route: RouteFn, deps: GatewayDeps): void {
       200: { description: "The user and a token pair", schema: AuthResponse },
     },
   }, async (c, { body }) => {
-    const user = await verifyCredentials(deps.sql, body.username, body.password);
-    if (!user) throw badCredentials();
+    const user = await logIn(body.username, body.password);
     return c.json(authBody(user, await deps.tokens.issue(user)));
   });
 
@@ -100,8 +114,7 @@ export function authRoutes(route: RouteFn, deps: GatewayDeps): void {
     },
   }, async (c, { body }) => {
     const login = (body.userId ?? body.username ?? "").trim();
-    const user = await verifyCredentials(deps.sql, login, body.password);
-    if (!user) throw badCredentials();
+    const user = await logIn(login, body.password);
     const tokens = await deps.tokens.issue(user);
     return c.json({ token: tokens.accessToken, ...authBody(user, tokens) });
   });
