@@ -3,6 +3,7 @@
  * islands. `main.ts` serves it; tests call `app.request()`.
  * @module
  */
+import { PALETTE_SCRIPT_HASH } from "./head_script.ts";
 import { Hono } from "hono";
 import { compress } from "hono/compress";
 import { runHealthChecks } from "@lib/health";
@@ -40,12 +41,14 @@ const CONTENT_TYPES: Record<string, string> = {
 };
 
 /**
- * On every response. No other site may frame a page (clickjacking a logged-in page); the CSP carries
- * only `frame-ancestors`, as the layout's inline script would need a hash or nonce under `script-src`.
- * `same-origin` referrers: the gateway and outside links never learn which page the user was on.
+ * On every response. Scripts run only from this server's files and the layout's one inline script
+ * (by its hash): markup that slipped into a page could not run code, and the session in
+ * localStorage stays out of its reach. No other site may frame a page (clickjacking a logged-in
+ * page). `same-origin` referrers: the gateway and outside links never learn which page the user was on.
  */
 export const SECURITY_HEADERS: Readonly<Record<string, string>> = {
-  "content-security-policy": "frame-ancestors 'none'",
+  "content-security-policy":
+    `script-src 'self' ${PALETTE_SCRIPT_HASH}; object-src 'none'; base-uri 'self'; frame-ancestors 'none'`,
   "x-frame-options": "DENY",
   "x-content-type-options": "nosniff",
   "referrer-policy": "same-origin",

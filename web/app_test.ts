@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { TEST_MARKET } from "./test_market.ts";
 import { createApp, publicGatewayFor, SECURITY_HEADERS } from "./app.ts";
+import { PALETTE_SCRIPT, PALETTE_SCRIPT_HASH } from "./head_script.ts";
 import { buildIslands } from "./build.ts";
 
 // Pages that need no gateway data; the gateway address is never contacted.
@@ -89,7 +90,9 @@ Deno.test({
 /** What every page carries: no framing by other sites, no sniffing, no caching. */
 function assertPageHeaders(res: Response): void {
   assert.match(res.headers.get("content-type")!, /^text\/html/);
-  assert.equal(res.headers.get("content-security-policy"), "frame-ancestors 'none'");
+  const csp = res.headers.get("content-security-policy")!;
+  assert.match(csp, /frame-ancestors 'none'/);
+  assert.match(csp, /script-src 'self' 'sha256-[A-Za-z0-9+/]{43}='; object-src 'none'; base-uri 'self'/);
   assert.equal(res.headers.get("x-frame-options"), "DENY");
   assert.equal(res.headers.get("x-content-type-options"), "nosniff");
   assert.equal(res.headers.get("referrer-policy"), "same-origin");
@@ -145,4 +148,11 @@ Deno.test("publicGatewayFor() keeps the page's host and takes the gateway's port
   assert.equal(publicGatewayFor("http://localhost:8000/", "9090"), "http://localhost:9090");
   assert.equal(publicGatewayFor("https://kalency.example/x"), "https://kalency.example:8080");
   assert.equal(publicGatewayFor("http://[::1]:8000/"), "http://[::1]:8080");
+});
+
+Deno.test("the CSP's script hash is the hash of the one inline script the layout writes", async () => {
+  const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(PALETTE_SCRIPT));
+  const hash = btoa(String.fromCharCode(...new Uint8Array(digest)));
+  assert.equal(PALETTE_SCRIPT_HASH, `'sha256-${hash}'`);
+  assert.ok(SECURITY_HEADERS["content-security-policy"].includes(PALETTE_SCRIPT_HASH));
 });

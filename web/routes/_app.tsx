@@ -1,13 +1,7 @@
 import type { LayoutProps } from "../state.ts";
 import { Island } from "../framework/island.tsx";
 import NavUser from "../islands/NavUser.tsx";
-
-// Applies the stored buy/sell palette before the first paint, so colours never flash.
-// Before the first paint: the chosen palette, and the stored session's role (the Admin link shows
-// for admins only; NavUser keeps the role current afterwards).
-const PALETTE_SCRIPT = `try{var d=document.documentElement,p=localStorage.getItem("kalency.palette");` +
-  `if(p)d.dataset.palette=p;var s=JSON.parse(localStorage.getItem("kalency.session")||"null");` +
-  `if(s&&s.user&&s.user.role)d.dataset.role=s.user.role}catch(e){}`;
+import { PALETTE_SCRIPT } from "../head_script.ts";
 
 const LINKS: [href: string, label: string][] = [
   ["/markets", "Markets"],
