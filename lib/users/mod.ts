@@ -254,6 +254,19 @@ export async function verifyCredentials(
   return (await verifyPassword(password, String(rows[0].password_hash))) ? toUser(rows[0]) : undefined;
 }
 
+/**
+ * The user id a login names (a username in any case, or the user id itself), as
+ * {@linkcode verifyCredentials} matches it, or undefined when none does.
+ */
+export async function accountIdOf(sql: Sql, login: string): Promise<string | undefined> {
+  const rows = await sql`
+    SELECT user_id FROM users
+    WHERE lower(username) = lower(${login}) OR user_id = ${login}
+    ORDER BY user_id = ${login} DESC
+    LIMIT 1`;
+  return rows.length ? String(rows[0].user_id) : undefined;
+}
+
 /** Changes a user's role; returns the user, or undefined when there is no such user. */
 export async function setRole(sql: Sql, userId: string, role: Role): Promise<User | undefined> {
   const rows = await sql`UPDATE users SET role = ${role} WHERE user_id = ${userId}

@@ -305,15 +305,18 @@ export function createApp(deps: GatewayDeps): { app: Hono<GatewayEnv>; registry:
 
   async function handle(c: Context<GatewayEnv>, next: () => Promise<void>, id: string): Promise<void> {
     const method = c.req.method;
-    if (
-      method === "GET" && isWebSocketPath(c.req.path) &&
-      c.req.header("upgrade")?.toLowerCase() === "websocket"
-    ) {
-      // a WebSocket upgrade answers with Deno's own 101 response, whose request is gone once the
-      // socket is open: reading or adding headers then throws, so upgrades pass straight through.
-      // Only a GET to a WebSocket route: any other request with the header gets the body limit and
-      // headers like the rest (the header alone must not skip them)
-      await next();
+    if (c.req.header("upgrade")?.toLowerCase() === "websocket" && isWebSocketPath(c.req.path)) {
+      if (method === "GET") {
+        // a WebSocket upgrade answers with Deno's own 101 response, whose request is gone once
+        // the socket is open: reading or adding headers then throws, so upgrades pass straight
+        // through. Only a GET to a WebSocket route: elsewhere the header alone skips nothing
+        await next();
+        return;
+      }
+      // an upgrade is a GET; any other method (HEAD would reach the GET handler and upgrade)
+      c.res = problemResponse(405, "METHOD_NOT_ALLOWED", `A WebSocket upgrade is a GET, not ${method}`);
+      c.res.headers.set("allow", "GET");
+      addFixedHeaders(c, id);
       return;
     }
     if (method === "OPTIONS") {

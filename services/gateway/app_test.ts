@@ -244,6 +244,16 @@ Deno.test("errors are problem+json: unknown route 404, malformed JSON 400, body 
       assert.equal(sneaky.status, 413, JSON.stringify(headers));
       assert.ok(sneaky.headers.get("x-request-id"));
     }
+    // an upgrade is a GET: any other method on a WebSocket path is refused before it reaches one
+    for (const method of ["HEAD", "POST", "PUT"]) {
+      const r = await gw.app.request("/v1/ws", {
+        method,
+        headers: { upgrade: "websocket", connection: "Upgrade" },
+      });
+      assert.equal(r.status, 405, method);
+      assert.equal(r.headers.get("allow"), "GET");
+      assert.ok(r.headers.get("x-request-id"));
+    }
   });
 });
 

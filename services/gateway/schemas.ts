@@ -285,14 +285,15 @@ export const MeResponse = z.object({
 });
 
 /**
- * Control and format characters (bidi overrides such as U+202E, zero-width ones) and lone surrogates
- * would let a label pass for another in a list of keys.
+ * Control characters, bidi controls (U+202E and its kind, which reorder what follows) and lone
+ * surrogates would let a label pass for another in a list of keys. Joiners (emoji sequences, ZWNJ in
+ * Persian), soft hyphens and tag characters (flags) are ordinary text and stay allowed.
  */
-const HIDDEN_OR_BROKEN = /[\p{Cc}\p{Cf}]|\p{Cs}/u;
+const HIDDEN_OR_BROKEN = /[\p{Cc}\u061C\u200E\u200F\u202A-\u202E\u2066-\u2069]|\p{Cs}/u;
 
 export const CreateApiKeyRequest = z.object({
   label: z.string().max(100).refine((l) => !HIDDEN_OR_BROKEN.test(l) && l.isWellFormed(), {
-    message: "must be printable text: no control, format (bidi, zero-width) or broken characters",
+    message: "must be printable text: no control characters, bidi controls or broken characters",
   }).default(""),
 });
 export const ApiKeyView = z.object({

@@ -23,6 +23,20 @@ Deno.test("the gateway process upgrades /v1/ws and /ws/trades through its middle
     await closed;
     assert.ok(opened, `${path} opens`);
   }
+  // a HEAD with the upgrade headers reached the GET handler, upgraded, and left the server unable
+  // to answer anyone: it is refused, and the server goes on
+  const head = await fetch(`${gw.url}/v1/ws`, {
+    method: "HEAD",
+    headers: {
+      upgrade: "websocket",
+      connection: "Upgrade",
+      "sec-websocket-key": "dGhlIHNhbXBsZSBub25jZQ==",
+      "sec-websocket-version": "13",
+    },
+    signal: AbortSignal.timeout(5000),
+  });
+  await head.body?.cancel();
+  assert.equal(head.status, 405);
   const res = await fetch(`${gw.url}/v1/markets`, { signal: AbortSignal.timeout(5000) });
   await res.body?.cancel();
   assert.notEqual(res.status, 0);

@@ -354,7 +354,8 @@ export function adminRoutes(route: RouteFn, deps: GatewayDeps): void {
   route({
     method: "post",
     path: "/v1/admin/users/:userId/role",
-    summary: "Change a user's role (admin routes see it at once; the token says it from the next one)",
+    summary:
+      "Change a user's role (a demotion shuts the admin routes at once; a promotion opens them with the next token)",
     tags: ["admin"],
     auth: "admin",
     params: UserIdParams,

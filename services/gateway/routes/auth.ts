@@ -1,4 +1,11 @@
-import { createUser, credentialProblems, type User, UserError, verifyCredentials } from "@lib/users";
+import {
+  accountIdOf,
+  createUser,
+  credentialProblems,
+  type User,
+  UserError,
+  verifyCredentials,
+} from "@lib/users";
 import type { GatewayDeps, RouteFn } from "../app.ts";
 import { ApiError } from "../errors.ts";
 import {
@@ -20,20 +27,30 @@ function badCredentials(): ApiError {
   return new ApiError(401, "INVALID_CREDENTIALS", "username (or userId) or password is wrong");
 }
 
-/** Login attempts one account takes per rate-limit window, from all addresses together. */
-export const LOGINS_PER_ACCOUNT = 10;
+/** Failed logins one account takes per rate-limit window, from all addresses together. */
+export const FAILED_LOGINS_PER_ACCOUNT = 10;
 
 /** Signup, login, the original token route, refresh and logout. */
 export function authRoutes(route: RouteFn, deps: GatewayDeps): void {
   /**
-   * The user a login names, or a 401. Login attempts are also counted per account, not only per
-   * address: guesses spread over many addresses (a botnet, a proxy's clients) meet a limit too. Past
-   * it, the account's logins get 429 until the window ends, right password or not.
+   * The user a login names, or a 401. Failed logins are also counted per account (by the user id
+   * the login resolves to, however it is spelled), not only per address: guesses spread over many
+   * addresses (a botnet, a proxy's clients) meet a limit too. Past it, the account's logins get 429
+   * until the window ends, right password or not (else the limit would stop no guess); a window is
+   * short, so an account someone keeps failing for is refused for seconds at a time.
    */
   async function logIn(login: string, password: string): Promise<User> {
-    deps.limiter?.check([{ scope: "login", id: login.toLowerCase(), limit: LOGINS_PER_ACCOUNT }]);
+    const limiter = deps.limiter;
+    const accountId = limiter ? await accountIdOf(deps.sql, login) : undefined;
+    const account = accountId === undefined
+      ? undefined
+      : { scope: "login", id: accountId, limit: FAILED_LOGINS_PER_ACCOUNT };
+    if (account && limiter?.isOver(account)) limiter.check([account]);
     const user = await verifyCredentials(deps.sql, login, password);
-    if (!user) throw badCredentials();
+    if (!user) {
+      if (account) limiter?.check([account]);
+      throw badCredentials();
+    }
     return user;
   }
 

@@ -294,12 +294,12 @@ export class Hub {
     this.#flushClient(c);
   }
 
-  /** Queues `message` for every /v1/ws client, and cuts off stuck clients on every route. */
   /** Every open connection. */
   connections(): IterableIterator<Client> {
     return this.#clients.values();
   }
 
+  /** Queues `message` for every /v1/ws client, and cuts off stuck clients on every route. */
   heartbeat(message: string): void {
     for (const c of this.#clients) {
       if (c.route === "v1") this.#enqueue(c, message);

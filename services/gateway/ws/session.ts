@@ -61,9 +61,9 @@ export function createSession(deps: SessionDeps): Session {
   }
 
   /**
-   * Checks the connection's token again before a private subscribe: an access token that expired,
-   * an API key revoked or a role changed since the `auth` count from here on, as they do in REST.
-   * Subscriptions already open stay (docs/websocket.md).
+   * Checks the connection's token again (before a private subscribe, and every round for a
+   * connection holding private channels): an access token that expired, an API key revoked or a role
+   * changed since the `auth` count from here on, as they do in REST (docs/websocket.md).
    */
   async function recheckIdentity(
     c: Client,
