@@ -240,31 +240,21 @@ export async function verifyCredentials(
   sql: Sql,
   login: string,
   password: string,
+  /** Called with the user id the login names, before the password is checked; may throw to refuse. */
+  onAccount?: (userId: string) => void,
 ): Promise<User | undefined> {
   const rows = await sql`
     SELECT user_id, username, role, created_at, password_hash FROM users
     WHERE lower(username) = lower(${login}) OR user_id = ${login}
     ORDER BY user_id = ${login} DESC
     LIMIT 1`;
+  if (rows.length > 0) onAccount?.(String(rows[0].user_id));
   if (rows.length === 0) {
     dummyHash ??= hashPassword("not a real password");
     await verifyPassword(password, await dummyHash);
     return undefined;
   }
   return (await verifyPassword(password, String(rows[0].password_hash))) ? toUser(rows[0]) : undefined;
-}
-
-/**
- * The user id a login names (a username in any case, or the user id itself), as
- * {@linkcode verifyCredentials} matches it, or undefined when none does.
- */
-export async function accountIdOf(sql: Sql, login: string): Promise<string | undefined> {
-  const rows = await sql`
-    SELECT user_id FROM users
-    WHERE lower(username) = lower(${login}) OR user_id = ${login}
-    ORDER BY user_id = ${login} DESC
-    LIMIT 1`;
-  return rows.length ? String(rows[0].user_id) : undefined;
 }
 
 /** Changes a user's role; returns the user, or undefined when there is no such user. */

@@ -1,12 +1,6 @@
-import {
-  accountIdOf,
-  createUser,
-  credentialProblems,
-  type User,
-  UserError,
-  verifyCredentials,
-} from "@lib/users";
+import { createUser, credentialProblems, type User, UserError, verifyCredentials } from "@lib/users";
 import type { GatewayDeps, RouteFn } from "../app.ts";
+import type { Bucket } from "../rate_limit.ts";
 import { ApiError } from "../errors.ts";
 import {
   AuthResponse,
@@ -41,12 +35,12 @@ export function authRoutes(route: RouteFn, deps: GatewayDeps): void {
    */
   async function logIn(login: string, password: string): Promise<User> {
     const limiter = deps.limiter;
-    const accountId = limiter ? await accountIdOf(deps.sql, login) : undefined;
-    const account = accountId === undefined
-      ? undefined
-      : { scope: "login", id: accountId, limit: FAILED_LOGINS_PER_ACCOUNT };
-    if (account && limiter?.isOver(account)) limiter.check([account]);
-    const user = await verifyCredentials(deps.sql, login, password);
+    let account: Bucket | undefined;
+    const user = await verifyCredentials(deps.sql, login, password, (userId) => {
+      account = { scope: "login", id: userId, limit: FAILED_LOGINS_PER_ACCOUNT };
+      // past the limit: refused before the password is even checked
+      if (limiter?.isOver(account)) limiter.check([account]);
+    });
     if (!user) {
       if (account) limiter?.check([account]);
       throw badCredentials();
