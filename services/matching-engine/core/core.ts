@@ -783,12 +783,7 @@ export class Core {
   buyLockFor(o: Order, price: number, remaining: number): number {
     const n = price * remaining * o.market.k;
     const rates = this.ratesOf(o);
-    const lockBps = rates === this.#ownRates ? this.lockBps : Math.max(rates.makerBps, rates.takerBps);
-    return n + feeDelta(o.feeWq, o.feeWr, n, lockBps);
-  }
-
-  get #ownRates(): FeeRates {
-    return this.feeHistory[this.feeHistory.length - 1]!;
+    return n + feeDelta(o.feeWq, o.feeWr, n, Math.max(rates.makerBps, rates.takerBps));
   }
 
   /** The fee rates `o` was accepted under. */
