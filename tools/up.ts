@@ -13,11 +13,9 @@
  */
 import { parseArgs } from "node:util";
 import { dirname } from "node:path";
-import { DEFAULT_PORTS, maskUrlPassword } from "@lib/config";
+import { DEFAULT_DATABASE_URL, DEFAULT_PORTS, DEFAULT_REDIS_URL, maskUrlPassword } from "@lib/config";
 import { migrate } from "@lib/db";
 import {
-  DEFAULT_DATABASE_URL,
-  DEFAULT_REDIS_URL,
   portInUse,
   postgresAnswers,
   postgresRefusal,

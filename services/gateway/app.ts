@@ -20,6 +20,7 @@ import type { ApiKeyService } from "./api_keys.ts";
 import type { Authenticator } from "./auth.ts";
 import type { EngineGateway } from "./engine_client.ts";
 import { ApiError, errorHandler, notFoundHandler, problemResponse } from "./errors.ts";
+import { isWebSocketPath } from "./ws/routes.ts";
 import { type AuthLevel, RouteRegistry, type RouteSpec } from "./openapi.ts";
 import type { Bucket, RateLimiter } from "./rate_limit.ts";
 import type { ReadModels } from "./read_models.ts";
@@ -433,9 +434,4 @@ export function createApp(deps: GatewayDeps): { app: Hono<GatewayEnv>; registry:
   app.notFound(notFoundHandler(app.routes));
   app.onError(errorHandler(deps.log));
   return { app, registry };
-}
-
-/** The paths the WebSocket feed serves: /v1/ws and the original's /ws/trades/{symbol}, /ws/ticks/{symbol}. */
-export function isWebSocketPath(path: string): boolean {
-  return path === "/v1/ws" || path === "/v1/ws/" || path.startsWith("/ws/");
 }

@@ -22,8 +22,6 @@ export interface StartedServer {
   kill(): void;
 }
 
-export { DEFAULT_DATABASE_URL, DEFAULT_REDIS_URL } from "@lib/config";
-
 export async function redisAnswers(url: string): Promise<boolean> {
   const client = createClient({ url, RESP: 2, socket: { connectTimeout: 1500, reconnectStrategy: false } });
   (client as unknown as { on(e: string, f: () => void): void }).on("error", () => {});

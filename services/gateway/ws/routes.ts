@@ -11,6 +11,14 @@ import type { Client, Hub, Route } from "./hub.ts";
 import { MAX_SUBSCRIPTIONS, msg } from "./protocol.ts";
 import { problemBody } from "../errors.ts";
 
+/**
+ * Whether a request path is one of the routes below: /v1/ws, and the original's /ws/trades/{symbol}
+ * and /ws/ticks/{symbol} (the app lets their upgrades past its middleware).
+ */
+export function isWebSocketPath(path: string): boolean {
+  return path === "/v1/ws" || path === "/v1/ws/" || path.startsWith("/ws/");
+}
+
 export interface RouteDeps {
   hub: Hub;
   loaders: SnapshotLoaders;

@@ -262,10 +262,15 @@ export function createSession(deps: SessionDeps): Session {
   };
   return Object.assign(session, {
     recheckPrivate(c: Client): void {
-      if (c.closed || c.credential === undefined || ![...c.subs].some((n) => PRIVATE_CHANNEL.test(n))) return;
+      if (c.closed || c.credential === undefined || !holdsPrivate(c)) return;
       // in line with the connection's ops, as if it had sent a private subscribe
       // a store outage is not logged per connection every round; the next round asks again
       c.ops = c.ops.then(() => recheckIdentity(c, undefined, () => {})).then(() => {}).catch(deps.onError);
     },
   });
+}
+
+function holdsPrivate(c: Client): boolean {
+  for (const name of c.subs) if (PRIVATE_CHANNEL.test(name)) return true;
+  return false;
 }
