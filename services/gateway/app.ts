@@ -68,7 +68,7 @@ export interface GatewayDeps {
   /** Health report for /healthz: ok flag and details. */
   health: () => Promise<HealthReport>;
   /** The client address of a request (from the connection, or X-Forwarded-For behind a proxy). */
-  clientIp: (c: Context) => string;
+  clientIp: (c: RequestSource) => string;
   options: {
     bodyLimitBytes: number;
     corsOrigins: string[] | "*";
@@ -79,6 +79,19 @@ export interface GatewayDeps {
   };
   /** Extra routes mounted at "/" (the WebSocket feed); documented in the registry too. */
   mounts?: { routes: Hono<any>; describe: (method: string, path: string) => string }[];
+}
+
+/**
+ * What a client address is read from: a request's headers and the server's connection info
+ * (`Deno.ServeHandlerInfo`). A Hono context is one; `sourceOf` makes one of a bare request.
+ */
+export interface RequestSource {
+  req: { header(name: string): string | undefined };
+  env?: unknown;
+}
+
+function sourceOf(req: Request, info: unknown): RequestSource {
+  return { req: { header: (name) => req.headers.get(name) ?? undefined }, env: info };
 }
 
 type Out<S> = S extends z.ZodType ? z.output<S> : undefined;
@@ -225,8 +238,7 @@ const CORS_EXPOSE_HEADERS = [
 const KNOWN_METHODS = new Set(["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]);
 
 /** A client's X-Request-Id when it is usable (as hono/request-id accepts it), else a new one. */
-function requestIdOf(c: Context): string {
-  const given = c.req.header("x-request-id");
+function requestIdOf(given: string | undefined): string {
   return given && given.length <= 255 && !/[^\w\-=]/.test(given) ? given : crypto.randomUUID();
 }
 
@@ -237,7 +249,11 @@ interface CachedResponse {
 }
 
 /** Builds the gateway app. */
-export function createApp(deps: GatewayDeps): { app: Hono<GatewayEnv>; registry: RouteRegistry } {
+export function createApp(deps: GatewayDeps): {
+  app: Hono<GatewayEnv>;
+  registry: RouteRegistry;
+  fetch: (req: Request, info?: unknown) => Response | Promise<Response>;
+} {
   const app = new Hono<GatewayEnv>({ strict: false }); // "/v1/orders/open/" as well, as the original matched it
   const registry = new RouteRegistry();
   const requests = deps.metrics.counter("http_requests_total", "HTTP requests by method, route and status");
@@ -255,6 +271,12 @@ export function createApp(deps: GatewayDeps): { app: Hono<GatewayEnv>; registry:
       if (labelSets.size < 10_000) labelSets.set(key, labels);
     }
     return labels;
+  }
+  /** Counts a finished request in the metrics; `t0` is performance.now() at its start. */
+  function count(method: string, route: string, status: number, t0: number): void {
+    const labels = labelsOf(method, route, status);
+    requests.inc(labels);
+    latency.observe((performance.now() - t0) / 1000, labels);
   }
 
   // The headers every response carries, set once per request on the context's prepared headers
@@ -282,10 +304,11 @@ export function createApp(deps: GatewayDeps): { app: Hono<GatewayEnv>; registry:
     );
 
   function addFixedHeaders(c: Context, id: string): void {
-    const headers = c.res.headers;
+    setFixedHeaders(c.res.headers, id, c.req.header("origin"));
+  }
+  function setFixedHeaders(headers: Headers, id: string, origin: string | null | undefined): void {
     for (const [k, v] of fixed) headers.set(k, v);
     headers.set("x-request-id", id);
-    const origin = c.req.header("origin");
     if (!anyOrigin) {
       if (origin && allowed.has(origin)) headers.set("access-control-allow-origin", origin);
       headers.append("vary", "Origin");
@@ -300,9 +323,6 @@ export function createApp(deps: GatewayDeps): { app: Hono<GatewayEnv>; registry:
   deps.reads.onMarketsChanged(() => cache.clear());
   let cacheable: Set<string> | undefined;
   const limiter = deps.limiter;
-  const limitIp = limiter
-    ? (c: Context) => limiter.check([{ scope: "ip", id: deps.clientIp(c), limit: deps.limits.ip }])
-    : undefined;
 
   async function handle(c: Context<GatewayEnv>, next: () => Promise<void>, id: string): Promise<void> {
     const method = c.req.method;
@@ -371,38 +391,13 @@ export function createApp(deps: GatewayDeps): { app: Hono<GatewayEnv>; registry:
 
   app.use("*", async function frame(c, next) {
     const t0 = performance.now();
-    // Whole responses of public market-data GETs (routes with `cache: true`) are reused for the
-    // cache window, keyed by path and query, before anything else runs: a hit costs one map lookup
-    // and one Response. The read models underneath are refreshed at most that often anyway.
-    let hit: CachedResponse | undefined;
-    if (useCache && c.req.method === "GET") {
-      const url = c.req.url;
-      hit = cache.get(url.slice(url.indexOf("/", 8)), t0);
-    }
-    let route: string;
-    if (hit) {
-      route = hit.route;
-      try {
-        if (limitIp) limitIp(c); // a reused response still counts against the client's limit
-        const res = hit.template.clone();
-        res.headers.set("x-request-id", crypto.randomUUID());
-        c.res = res;
-      } catch (e) {
-        if (!(e instanceof ApiError)) throw e;
-        c.res = problemResponse(e.status, e.code, e.message, e.options);
-        addFixedHeaders(c, requestIdOf(c));
-      }
-    } else {
-      await handle(c, next, requestIdOf(c));
-      const matched = routePath(c, -1);
-      route = !matched || matched === "*" || matched === "/*" ? "unmatched" : matched;
-    }
+    await handle(c, next, requestIdOf(c.req.header("x-request-id")));
+    const matched = routePath(c, -1);
+    const route = !matched || matched === "*" || matched === "/*" ? "unmatched" : matched;
     const status = c.res.status;
     // any token is a method to HTTP: an unknown one must not make a metric series of its own
     const method = KNOWN_METHODS.has(c.req.method) ? c.req.method : "OTHER";
-    const labels = labelsOf(method, route, status);
-    requests.inc(labels);
-    latency.observe((performance.now() - t0) / 1000, labels);
+    count(method, route, status, t0);
     if (status >= 500) {
       deps.log.warn("request failed", { method: c.req.method, path: c.req.path, status });
     }
@@ -433,5 +428,33 @@ export function createApp(deps: GatewayDeps): { app: Hono<GatewayEnv>; registry:
 
   app.notFound(notFoundHandler(app.routes));
   app.onError(errorHandler(deps.log));
-  return { app, registry };
+
+  /**
+   * The server's entry point. Whole responses of public market-data GETs (routes with
+   * `cache: true`) are reused for the cache window, keyed by path and query, before Hono routes
+   * anything: a hit costs one map lookup, the client's rate-limit count and one cloned Response.
+   * The read models underneath are refreshed at most that often anyway. Everything else is Hono's.
+   */
+  function fetch(req: Request, info?: unknown): Response | Promise<Response> {
+    if (!useCache || req.method !== "GET") return app.fetch(req, info);
+    const t0 = performance.now();
+    const url = req.url;
+    const hit = cache.get(url.slice(url.indexOf("/", 8)), t0);
+    if (!hit) return app.fetch(req, info);
+    const id = requestIdOf(req.headers.get("x-request-id") ?? undefined);
+    let res: Response;
+    try {
+      // a reused response still counts against the client's limit
+      limiter?.check([{ scope: "ip", id: deps.clientIp(sourceOf(req, info)), limit: deps.limits.ip }]);
+      res = hit.template.clone();
+      res.headers.set("x-request-id", id);
+    } catch (e) {
+      if (!(e instanceof ApiError)) throw e;
+      res = problemResponse(e.status, e.code, e.message, e.options);
+      setFixedHeaders(res.headers, id, req.headers.get("origin"));
+    }
+    count("GET", hit.route, res.status, t0);
+    return res;
+  }
+  return { app, registry, fetch };
 }

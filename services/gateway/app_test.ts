@@ -352,3 +352,45 @@ Deno.test("public market reads are reused for the cache window, still counted pe
     /kalency_http_requests_total\{method="GET",route="\/v1\/markets\/:symbol\/book",status="200"\} 3/,
   );
 });
+
+Deno.test("a reused market read keeps the client's request id and still counts against its rate limit", async () => {
+  await using gw = await gatewayFixture({
+    settings: { readCacheMs: 60_000, rateLimit: { windowMs: 60_000, ip: 3, user: 100, auth: 100 } },
+  });
+  const { DEFAULT_MARKETS, keys } = await import("@lib/contracts");
+  for (const m of DEFAULT_MARKETS) await gw.redis.hSet(keys.markets(gw.prefix), m.symbol, JSON.stringify(m));
+  const first = await gw.call("GET", "/v1/markets", { ip: "203.0.113.5" });
+  assert.equal(first.status, 200);
+  const second = await gw.call("GET", "/v1/markets", {
+    ip: "203.0.113.5",
+    headers: { "x-request-id": "client-chosen-id-1" },
+  });
+  assert.equal(second.status, 200);
+  assert.equal(
+    second.headers.get("x-request-id"),
+    "client-chosen-id-1",
+    "a hit answers with the client's id",
+  );
+  // an unusable id is replaced, as on every other route
+  const third = await gw.call("GET", "/v1/markets", {
+    ip: "203.0.113.5",
+    headers: { "x-request-id": "a b" },
+  });
+  assert.equal(third.status, 200);
+  assert.notEqual(third.headers.get("x-request-id"), "a b");
+  const over = await gw.call("GET", "/v1/markets", {
+    ip: "203.0.113.5",
+    headers: { "x-request-id": "client-chosen-id-2" },
+  });
+  assert.equal(over.status, 429, "the fourth read of the window is over the limit of 3, cached or not");
+  assert.equal(over.headers.get("content-type"), "application/problem+json");
+  assert.ok(Number(over.headers.get("retry-after")) > 0);
+  assert.equal(over.headers.get("x-request-id"), "client-chosen-id-2");
+  assert.equal(over.headers.get("x-content-type-options"), "nosniff");
+  assert.equal(over.json.code, "RATE_LIMITED");
+  // another address has its own count
+  assert.equal((await gw.call("GET", "/v1/markets", { ip: "203.0.113.6" })).status, 200);
+  const m = await gw.call("GET", "/metrics", { ip: "203.0.113.7" });
+  assert.match(m.text, /kalency_http_requests_total\{method="GET",route="\/v1\/markets",status="200"\} 4/);
+  assert.match(m.text, /kalency_http_requests_total\{method="GET",route="\/v1\/markets",status="429"\} 1/);
+});

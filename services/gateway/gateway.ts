@@ -3,7 +3,6 @@
  * models and the app. main.ts (env, signals, sockets) and the tests both build it this way.
  * @module
  */
-import type { Context } from "hono";
 import { readCandles } from "@lib/candles";
 import { keys, streamKey, STREAMS } from "@lib/contracts";
 import type { Sql } from "@lib/db";
@@ -18,7 +17,7 @@ import {
   type StreamReader,
 } from "@lib/redis";
 import { ApiKeyService } from "./api_keys.ts";
-import { type CandleReader, createApp, type GatewayDeps } from "./app.ts";
+import { type CandleReader, createApp, type GatewayDeps, type RequestSource } from "./app.ts";
 import { Authenticator } from "./auth.ts";
 import { EngineClient } from "./engine_client.ts";
 import { RateLimiter } from "./rate_limit.ts";
@@ -62,7 +61,7 @@ export interface GatewayResources {
   /** Candle reads; default: lib/candles over these connections. */
   candles?: CandleReader;
   /** Client address when not behind a trusted proxy. */
-  connAddress?: (c: Context) => string | undefined;
+  connAddress?: (c: RequestSource) => string | undefined;
 }
 
 /**
@@ -71,8 +70,8 @@ export interface GatewayResources {
  */
 export function clientAddressOf(
   trustProxy: boolean,
-  connAddress?: (c: Context) => string | undefined,
-): (c: Context) => string {
+  connAddress?: (c: RequestSource) => string | undefined,
+): (c: RequestSource) => string {
   return (c) => {
     if (trustProxy) {
       // the last entry: the one the proxy in front of the gateway added. The ones before it come
@@ -157,7 +156,7 @@ export async function buildGateway(s: GatewaySettings, r: GatewayResources) {
     })
     : undefined;
   const reads = new ReadModels(redis, s.prefix, s.readCacheMs);
-  const { app, registry } = createApp({
+  const { app, registry, fetch } = createApp({
     redis,
     sql,
     prefix: s.prefix,
@@ -194,6 +193,7 @@ export async function buildGateway(s: GatewaySettings, r: GatewayResources) {
   });
   return {
     app,
+    fetch,
     registry,
     engine,
     auth,

@@ -6,8 +6,6 @@
 // first, so that a signal while the rest loads still stops the service cleanly
 import "@lib/lifecycle/early";
 import { listening } from "@lib/health";
-import type { Context } from "hono";
-import { getConnInfo } from "hono/deno";
 import { connectDb } from "@lib/db";
 import { createShutdown } from "@lib/lifecycle";
 import { createLogger, type Logger, LogThrottle } from "@lib/log";
@@ -23,6 +21,7 @@ import { loadServiceConfig, redisWaiting, runMain } from "@lib/service";
 import { ensureUser } from "@lib/users";
 import type { Authenticator } from "./auth.ts";
 import { GatewayConfig, parseLegacyKeys } from "./config.ts";
+import type { RequestSource } from "./app.ts";
 import { buildGateway, clientAddressOf, type GatewayResources } from "./gateway.ts";
 import { createMarketFeed } from "./ws/mod.ts";
 
@@ -92,13 +91,9 @@ async function main(): Promise<void> {
 
   // the feed is mounted into the app, and its logins use the app's authenticator: a late binding
   const authRef: { current?: Authenticator } = {};
-  const connAddress = (c: Context) => {
-    try {
-      return getConnInfo(c).remote.address;
-    } catch {
-      return undefined;
-    }
-  };
+  // Deno.serve's connection info, which Hono passes on as the context's env
+  const connAddress = (c: RequestSource) =>
+    (c.env as Deno.ServeHandlerInfo<Deno.NetAddr> | undefined)?.remoteAddr?.hostname;
   const clientAddress = clientAddressOf(config.KALENCY_TRUST_PROXY, connAddress);
   const feed = config.KALENCY_WS
     ? await createMarketFeed({
@@ -167,7 +162,6 @@ async function main(): Promise<void> {
     gateway.engine.send({ type: "openAccount", userId: user.userId }).catch(() => {});
   }
 
-  const app = gateway.app;
   const server = listening(config.KALENCY_GATEWAY_PORT, "KALENCY_GATEWAY_PORT", () =>
     Deno.serve({
       hostname: config.KALENCY_HOST,
@@ -179,7 +173,7 @@ async function main(): Promise<void> {
           gatewayId,
           prefix: config.KALENCY_PREFIX,
         }),
-    }, app.fetch));
+    }, gateway.fetch));
   // closers run last-registered first: WebSocket clients are closed (their connections would keep
   // server.shutdown() waiting), then the server drains HTTP, then what requests used is closed
   shutdown.defer("http server", () => server.shutdown());
