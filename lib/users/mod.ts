@@ -241,14 +241,14 @@ export async function verifyCredentials(
   login: string,
   password: string,
   /** Called with the user id the login names, before the password is checked; may throw to refuse. */
-  onAccount?: (userId: string) => void,
+  onAccount?: (userId: string) => void | Promise<void>,
 ): Promise<User | undefined> {
   const rows = await sql`
     SELECT user_id, username, role, created_at, password_hash FROM users
     WHERE lower(username) = lower(${login}) OR user_id = ${login}
     ORDER BY user_id = ${login} DESC
     LIMIT 1`;
-  if (rows.length > 0) onAccount?.(String(rows[0].user_id));
+  if (rows.length > 0) await onAccount?.(String(rows[0].user_id));
   if (rows.length === 0) {
     dummyHash ??= hashPassword("not a real password");
     await verifyPassword(password, await dummyHash);

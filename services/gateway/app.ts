@@ -163,8 +163,11 @@ function makeRouter(app: Hono<GatewayEnv>, registry: RouteRegistry, deps: Gatewa
       const ip = deps.clientIp(c);
       const buckets: Bucket[] = [{ scope: "ip", id: ip, limit: deps.limits.ip }];
       if (principal) buckets.push({ scope: "user", id: principal.userId, limit: deps.limits.user });
-      if (rateLimit === "auth") buckets.push({ scope: "auth", id: ip, limit: deps.limits.auth });
       deps.limiter.check(buckets);
+      // a small limit on password routes: exact across gateways (see rate_limit.ts)
+      if (rateLimit === "auth") {
+        await deps.limiter.checkShared([{ scope: "auth", id: ip, limit: deps.limits.auth }]);
+      }
     }
     c.set("principal", principal);
     return principal;

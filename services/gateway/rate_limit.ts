@@ -10,6 +10,11 @@
  * what they each accept in one sync period above a limit, and a process that starts in the middle
  * of a window learns its total at the first sync.
  *
+ * A few limits are small and guard passwords (logins per address, failed logins per account): one
+ * sync period's slack per gateway would be a whole extra limit there under a burst. Those are
+ * counted in Redis at once instead (`checkShared`, `isOverShared`: one round trip, exact across
+ * gateways); the requests they guard hash a password anyway.
+ *
  * A Redis failure keeps the counts for the next sync (logged); limits still apply from local counts.
  * @module
  */
@@ -88,7 +93,51 @@ export class RateLimiter {
       if (!over && count.synced + count.sending + count.pending > b.limit) over = b;
     }
     this.#schedule();
-    if (!over) return;
+    if (over) this.#refuse(over, window, nowMs);
+  }
+
+  /**
+   * Like `check`, but counted in Redis before deciding: exact whatever the number of gateways.
+   * When Redis does not answer, decides as `check` does (and the count reaches Redis later).
+   */
+  async checkShared(buckets: Bucket[], nowMs = Date.now()): Promise<void> {
+    if (buckets.length === 0) return;
+    const { windowMs, prefix } = this.options;
+    const window = Math.floor(nowMs / windowMs);
+    let totals: number[];
+    try {
+      totals = await this.#eval(
+        buckets.map((b) => `${prefix}:gw:rl:${b.scope}:${b.id}:${window}`),
+        [String(windowMs + 1000), ...buckets.map(() => "1")],
+      );
+    } catch (e) {
+      this.#failing(e);
+      return this.check(buckets, nowMs);
+    }
+    const over = buckets.find((b, i) => Number(totals[i]) > b.limit);
+    if (over) this.#refuse(over, window, nowMs);
+  }
+
+  /**
+   * True when `bucket` is already over its limit in this window, as Redis counts it (with what this
+   * process has not sent yet). When Redis does not answer, as `isOver` tells.
+   */
+  async isOverShared(bucket: Bucket, nowMs = Date.now()): Promise<boolean> {
+    const { windowMs, prefix } = this.options;
+    const window = Math.floor(nowMs / windowMs);
+    const key = `${prefix}:gw:rl:${bucket.scope}:${bucket.id}:${window}`;
+    try {
+      const count = this.#counts.get(key);
+      const local = count === undefined ? 0 : count.sending + count.pending;
+      return Number(await this.options.redis.get(key) ?? 0) + local > bucket.limit;
+    } catch (e) {
+      this.#failing(e);
+      return this.isOver(bucket, nowMs);
+    }
+  }
+
+  #refuse(over: Bucket, window: number, nowMs: number): never {
+    const { windowMs } = this.options;
     this.options.rejected.inc({ scope: over.scope });
     const retryAfter = Math.max(1, Math.ceil(((window + 1) * windowMs - nowMs) / 1000));
     throw new ApiError(
@@ -150,18 +199,21 @@ export class RateLimiter {
         this.options.log.info("rate limit counts synced again");
       }
     } catch (e) {
-      // once when syncing starts to fail (it is retried every flush), once when it works again
-      if (!this.#syncFailing) {
-        this.#syncFailing = true;
-        this.options.log.warn("rate limit counts not synced; kept, and synced again once Redis answers", {
-          error: errorText(e),
-        });
-      }
+      this.#failing(e);
       for (const c of sent) {
         c.pending += c.sending;
         c.sending = 0;
       }
     }
+  }
+
+  /** Logs once when Redis stops answering (syncs are retried every flush); once when it answers again. */
+  #failing(e: unknown): void {
+    if (this.#syncFailing) return;
+    this.#syncFailing = true;
+    this.options.log.warn("rate limit counts not synced; kept, and synced again once Redis answers", {
+      error: errorText(e),
+    });
   }
 
   async #eval(keys: string[], args: string[]): Promise<number[]> {

@@ -198,6 +198,77 @@ Deno.test("rate limits decide locally and share counts between processes at each
   }
 });
 
+Deno.test("login limits are exact across processes: a burst split over two gateways meets one limit", async () => {
+  await using rf = await redisFixture("rl");
+  const log = createLogger("rl-test", { level: "error" });
+  const make = () =>
+    new RateLimiter({
+      redis: rf.redis,
+      prefix: rf.prefix,
+      windowMs: 3_600_000,
+      log,
+      rejected: new Registry().counter("rejected", "refused"),
+      syncMs: 60_000, // no sync during the test: what is exact must not depend on one
+    });
+  const a = make();
+  const b = make();
+  try {
+    const bucket = { scope: "auth", id: "10.9.0.1", limit: 30 };
+    const results = await Promise.allSettled(
+      Array.from({ length: 60 }, (_, i) => (i % 2 ? a : b).checkShared([bucket])),
+    );
+    assert.equal(
+      results.filter((r) => r.status === "fulfilled").length,
+      30,
+      "30 of 60 pass, not 30 per process",
+    );
+    const refused = results.find((r) => r.status === "rejected") as PromiseRejectedResult;
+    assert.equal(refused.reason.status, 429);
+    // each process sees the other's count at once
+    const account = { scope: "login", id: "u-1", limit: 2 };
+    assert.equal(await a.isOverShared(account), false);
+    await b.checkShared([account]);
+    await b.checkShared([account]);
+    assert.equal(await a.isOverShared(account), false, "at the limit, not over it");
+    await assert.rejects(b.checkShared([account]), (e: Error & { status?: number }) => e.status === 429);
+    assert.equal(await a.isOverShared(account), true, "a sees b's failures without a sync");
+  } finally {
+    await a.close();
+    await b.close();
+  }
+});
+
+Deno.test("login limits fall back to local counts while Redis does not answer", async () => {
+  await using rf = await redisFixture("rl");
+  const options = {
+    redis: {
+      scriptLoad: () => Promise.reject(new Error("connect ECONNREFUSED")),
+      get: () => Promise.reject(new Error("connect ECONNREFUSED")),
+    } as unknown as typeof rf.redis,
+    prefix: rf.prefix,
+    windowMs: 3_600_000,
+    log: createLogger("rl-test", { level: "error" }),
+    rejected: new Registry().counter("rejected", "refused"),
+    syncMs: 60_000,
+  };
+  const limiter = new RateLimiter(options);
+  try {
+    const bucket = { scope: "login", id: "u-2", limit: 2 };
+    await limiter.checkShared([bucket]);
+    await limiter.checkShared([bucket]);
+    assert.equal(await limiter.isOverShared(bucket), false);
+    await assert.rejects(limiter.checkShared([bucket]), (e: Error & { status?: number }) => e.status === 429);
+    assert.equal(await limiter.isOverShared(bucket), true);
+    // the counts reach Redis once it answers
+    options.redis = rf.redis;
+    await limiter.sync();
+    const keys = await rf.redis.keys(`${rf.prefix}:gw:rl:login:u-2:*`);
+    assert.equal(Number(await rf.redis.get(keys[0])), 3);
+  } finally {
+    await limiter.close();
+  }
+});
+
 Deno.test("rate limits: a Redis that does not answer is logged once, and once when it answers again", async () => {
   await using rf = await redisFixture("rl");
   const lines: string[] = [];

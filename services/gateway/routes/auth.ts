@@ -36,13 +36,14 @@ export function authRoutes(route: RouteFn, deps: GatewayDeps): void {
   async function logIn(login: string, password: string): Promise<User> {
     const limiter = deps.limiter;
     let account: Bucket | undefined;
-    const user = await verifyCredentials(deps.sql, login, password, (userId) => {
+    const user = await verifyCredentials(deps.sql, login, password, async (userId) => {
       account = { scope: "login", id: userId, limit: FAILED_LOGINS_PER_ACCOUNT };
-      // past the limit: refused before the password is even checked
-      if (limiter?.isOver(account)) limiter.check([account]);
+      // past the limit: refused before the password is even checked. Counted in Redis at once, so
+      // that a burst spread over several gateways meets the same limit as one gateway
+      if (await limiter?.isOverShared(account)) await limiter!.checkShared([account]);
     });
     if (!user) {
-      if (account) limiter?.check([account]);
+      if (account) await limiter?.checkShared([account]);
       throw badCredentials();
     }
     return user;
