@@ -70,16 +70,23 @@ export async function consumerNeed(redis: RedisClient, key: string): Promise<Con
     const lag = g.lag === null || g.lag === undefined ? null : Number(g.lag);
     const view: GroupView = { name, lag, pending };
     if (pending > 0 && lag !== null) {
-      // held for long, by Redis' own count of the time since delivery
-      const old = await redis.sendCommand(
-        ["XPENDING", key, name, "IDLE", String(STALE_PENDING_MS), "-", "+", "1"],
-      ) as unknown[];
-      view.stale = old.length > 0;
-      const oldest = (await redis.xPending(key, name)).firstId;
-      if (!view.stale && oldest && lag + pending <= DEPTH_LIMIT) {
-        // the entries from the oldest held one to the end (usually a few: the batch in hand)
-        const behind = await redis.xRevRange(key, "+", oldest, { COUNT: DEPTH_LIMIT + 1 });
-        if (behind && behind.length <= DEPTH_LIMIT) view.depth = behind.length;
+      // XPENDING is read after XINFO: what the consumer acknowledged in between is no longer held.
+      // Taking XINFO's count here made "held, but no oldest entry to count from" out of a batch
+      // acknowledged a moment later, and so stopped trimming for a second, many times an hour.
+      const summary = await redis.xPending(key, name);
+      view.pending = Number(summary.pending);
+      const oldest = summary.firstId;
+      if (view.pending > 0 && oldest) {
+        // held for long, by Redis' own count of the time since delivery
+        const old = await redis.sendCommand(
+          ["XPENDING", key, name, "IDLE", String(STALE_PENDING_MS), "-", "+", "1"],
+        ) as unknown[];
+        view.stale = old.length > 0;
+        if (!view.stale && lag + view.pending <= DEPTH_LIMIT) {
+          // the entries from the oldest held one to the end (usually a few: the batch in hand)
+          const behind = await redis.xRevRange(key, "+", oldest, { COUNT: DEPTH_LIMIT + 1 });
+          if (behind && behind.length <= DEPTH_LIMIT) view.depth = behind.length;
+        }
       }
     }
     views.push(view);

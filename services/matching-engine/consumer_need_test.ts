@@ -31,3 +31,26 @@ Deno.test("consumerNeed() counts back to an entry one consumer holds while anoth
   assert.equal(await consumerNeed(fx.redis, key), "all", "held deeper than is counted");
   assert.equal(await consumerNeed(fx.redis, streamKey(fx.prefix, STREAMS.book)), undefined, "no stream");
 });
+
+Deno.test("consumerNeed(): a batch acknowledged between the group read and the pending read is not held", async () => {
+  await using fx = await redisFixture("need");
+  const key = streamKey(fx.prefix, STREAMS.wallet);
+  for (let i = 0; i < 10; i++) await fx.redis.xAdd(key, "*", { type: "x", payload: String(i) });
+  await fx.redis.xGroupCreate(key, "ledger", "0");
+  const read = await fx.redis.xReadGroup("ledger", "a", { key, id: ">" }, { COUNT: 6 });
+  const ids = read![0].messages.map((m) => m.id);
+  // the consumer acknowledges its batch right after the engine read the groups (pending 6, lag 4)
+  const racing = new Proxy(fx.redis, {
+    get(target, prop, receiver) {
+      if (prop === "xPending") {
+        return async (k: string, g: string) => {
+          await target.xAck(k, g, ids);
+          return target.xPending(k, g);
+        };
+      }
+      const v = Reflect.get(target, prop, receiver);
+      return typeof v === "function" ? v.bind(target) : v;
+    },
+  });
+  assert.equal(await consumerNeed(racing, key), 4, "the undelivered 4, not everything");
+});
