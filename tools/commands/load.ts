@@ -33,8 +33,22 @@ import { formatDuration, formatMs, percentile, table, trimDecimal } from "../for
 import { openReplyLink } from "../engine_link.ts";
 import { midpoint, readBook } from "./book.ts";
 
-/** One order of the plan. */
+/**
+ * One order of the plan, relative to the market: its price is set from the mid price when it is
+ * sent, so that a long run follows the market instead of piling orders at the price it began at.
+ */
 export interface PlannedOrder {
+  side: "BUY" | "SELL";
+  /** Ticks from the mid: resting orders on their own side, crossing ones into the other. */
+  offsetTicks: number;
+  /** Crosses the spread as an IOC (true) or rests as a GTC (false). */
+  cross: boolean;
+  /** Multiple (1 to 3) of the smallest valid quantity at the order's price. */
+  size: number;
+}
+
+/** An order as it is sent. */
+export interface PricedOrder {
   side: "BUY" | "SELL";
   price: string;
   qty: string;
@@ -66,38 +80,44 @@ export function minLots(market: MarketSpec, price: string): bigint {
 }
 
 /**
- * Plans `count` limit orders around `mid`: about 60 % rest one to ten ticks away on their own side
+ * Plans `count` limit orders: about 60 % rest one to ten ticks away from the mid on their own side
  * (GTC), about 40 % cross up to ten ticks into the other side (IOC) so trades happen and the book
- * does not grow without bound. Quantities are one to three times the smallest valid order.
+ * does not grow without bound. Sizes are one to three times the smallest valid order.
  */
-export function planOrders(market: MarketSpec, mid: string, count: number, seed: number): PlannedOrder[] {
+export function planOrders(count: number, seed: number): PlannedOrder[] {
   const rand = seededRandom(seed);
-  const dt = decimalPlaces(market.tickSize);
-  const places = Math.max(dt, decimalPlaces(mid));
-  const midTicks = parseUnits(mid, places) / parseUnits(market.tickSize, places);
-  const tick = parseUnits(market.tickSize, dt);
-  const ds = decimalPlaces(market.stepSize);
-  const step = parseUnits(market.stepSize, ds);
   const plan: PlannedOrder[] = [];
   for (let i = 0; i < count; i++) {
     const side = rand() < 0.5 ? "BUY" : "SELL";
     const cross = rand() < 0.4;
-    const offset = BigInt(1 + Math.floor(rand() * 10));
+    const offset = 1 + Math.floor(rand() * 10);
     // resting: below the mid for a buy, above for a sell; crossing: the other way round
     const up = (side === "BUY") === cross;
-    let ticks = up ? midTicks + offset : midTicks - offset;
-    if (ticks < 1n) ticks = 1n;
-    const price = formatUnits(ticks * tick, dt);
-    const lots = minLots(market, price) * BigInt(1 + Math.floor(rand() * 3));
-    plan.push({
-      side,
-      price,
-      qty: trimDecimal(formatUnits(lots * step, ds)),
-      timeInForce: cross ? "IOC" : "GTC",
-    });
+    plan.push({ side, offsetTicks: up ? offset : -offset, cross, size: 1 + Math.floor(rand() * 3) });
   }
   return plan;
 }
+
+/** The price and quantity of a planned order with the market's mid at `mid`. */
+export function priceOrder(market: MarketSpec, mid: string, order: PlannedOrder): PricedOrder {
+  const dt = decimalPlaces(market.tickSize);
+  const places = Math.max(dt, decimalPlaces(mid));
+  const midTicks = parseUnits(mid, places) / parseUnits(market.tickSize, places);
+  let ticks = midTicks + BigInt(order.offsetTicks);
+  if (ticks < 1n) ticks = 1n;
+  const price = formatUnits(ticks * parseUnits(market.tickSize, dt), dt);
+  const ds = decimalPlaces(market.stepSize);
+  const lots = minLots(market, price) * BigInt(order.size);
+  return {
+    side: order.side,
+    price,
+    qty: trimDecimal(formatUnits(lots * parseUnits(market.stepSize, ds), ds)),
+    timeInForce: order.cross ? "IOC" : "GTC",
+  };
+}
+
+/** How often a run reads the mid price again. */
+const MID_REFRESH_MS = 2000;
 
 /** True for a URL whose host is the loopback interface. */
 export function isLoopbackUrl(url: string): boolean {
@@ -199,6 +219,13 @@ export function summaryNotes(
         "for load tests run the gateway with KALENCY_RATE_LIMIT=false",
     );
   }
+  const full = s.rejectedByReason.TOO_MANY_OPEN_ORDERS ?? 0;
+  if (full > 0) {
+    notes.push(
+      `${full} orders were refused because their user had reached the open-order limit (resting orders ` +
+        "the market moved away from stay open); spread a long run over more --users",
+    );
+  }
   return notes;
 }
 
@@ -241,7 +268,7 @@ interface Target {
   /** Creates the users; returns how many exist. */
   setup(users: number, deadline: number, signal: AbortSignal): Promise<void>;
   /** Queues one order of user number `user`; the outcome arrives through `record`. */
-  submit(order: PlannedOrder, user: number): void;
+  submit(order: PricedOrder, user: number): void;
   /** Sends what was queued and collects answers. */
   pump(): Promise<void>;
   inFlight(): number;
@@ -284,7 +311,7 @@ class DirectTarget implements Target {
     }
     await multi.execAsPipeline();
   }
-  submit(order: PlannedOrder, user: number): void {
+  submit(order: PricedOrder, user: number): void {
     const c = this.#link.command({
       type: "place",
       userId: this.#user(user),
@@ -346,10 +373,27 @@ class DirectTarget implements Target {
   }
 }
 
-/** Orders through the gateway's REST API, one signed-up user per token. */
+/** A signed-up user's tokens; the access token is refreshed before it expires. */
+interface LoadSession {
+  access: string;
+  refresh: string;
+  /** Date.now() after which the access token should be refreshed (three quarters of its life). */
+  renewAt: number;
+  renewing: boolean;
+}
+
+/** The session of a signup or refresh answer, or undefined when the answer lacks its tokens. */
+function sessionOf(body: Record<string, unknown>): LoadSession | undefined {
+  const { accessToken, refreshToken, expiresIn } = body;
+  if (typeof accessToken !== "string" || typeof refreshToken !== "string") return undefined;
+  const lifeMs = (typeof expiresIn === "number" ? expiresIn : 900) * 1000;
+  return { access: accessToken, refresh: refreshToken, renewAt: Date.now() + lifeMs * 0.75, renewing: false };
+}
+
+/** Orders through the gateway's REST API, one signed-up user per session. */
 class GatewayTarget implements Target {
   readonly mode: string;
-  #tokens: string[] = [];
+  #sessions: LoadSession[] = [];
   #inFlight = 0;
   #maxInFlight: number;
   constructor(private base: string, private o: TargetOptions, maxInFlight: number) {
@@ -381,22 +425,26 @@ class GatewayTarget implements Target {
           await sleep(Math.min(10, Math.max(0.1, wait)) * 1000, signal);
           continue;
         }
-        if (res.status !== 201 || typeof body.accessToken !== "string") {
+        const session = res.status === 201 ? sessionOf(body) : undefined;
+        if (!session) {
           throw new Error(
             `signup of ${username} failed: HTTP ${res.status} ${body.code ?? ""} ${body.detail ?? ""}`.trim(),
           );
         }
-        this.#tokens.push(body.accessToken);
+        this.#sessions.push(session);
         break;
       }
     }
   }
-  submit(order: PlannedOrder, user: number): void {
+  submit(order: PricedOrder, user: number): void {
     this.#inFlight++;
     const t = performance.now();
     fetch(`${this.base}/v1/orders`, {
       method: "POST",
-      headers: { "content-type": "application/json", authorization: `Bearer ${this.#tokens[user]}` },
+      headers: {
+        "content-type": "application/json",
+        authorization: `Bearer ${this.#sessions[user].access}`,
+      },
       body: JSON.stringify({
         symbol: this.o.symbol,
         side: order.side,
@@ -421,7 +469,37 @@ class GatewayTarget implements Target {
       });
     }).finally(() => this.#inFlight--);
   }
-  async pump(): Promise<void> {}
+  /** Renews the access tokens that are three quarters through their life (a run may outlast them). */
+  pump(): Promise<void> {
+    const now = Date.now();
+    for (const session of this.#sessions) {
+      if (session.renewing || now < session.renewAt) continue;
+      session.renewing = true;
+      this.#inFlight++;
+      this.#renew(session).finally(() => {
+        session.renewing = false;
+        this.#inFlight--;
+      });
+    }
+    return Promise.resolve();
+  }
+  async #renew(session: LoadSession): Promise<void> {
+    try {
+      const res = await fetch(`${this.base}/v1/auth/refresh`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ refreshToken: session.refresh }),
+        signal: AbortSignal.timeout(Math.max(this.o.timeoutMs, 10_000)),
+      });
+      const renewed = res.ok ? sessionOf(await res.json().catch(() => ({}))) : undefined;
+      if (!res.ok) await res.body?.cancel();
+      if (renewed) Object.assign(session, renewed);
+      // refused (a rate limit, say): tried again in a few seconds, while the old token still works
+      else session.renewAt = Date.now() + 5_000;
+    } catch {
+      session.renewAt = Date.now() + 5_000;
+    }
+  }
   inFlight(): number {
     return this.#inFlight;
   }
@@ -541,19 +619,37 @@ async function run(ctx: CommandContext, args: ParsedArgs): Promise<number> {
   } else {
     t = new GatewayTarget(gatewayUrl, options, maxInFlight);
   }
+  let midReading: Promise<void> | undefined;
   try {
-    const { market, mid } = direct
-      ? await marketAndMid(redis, ctx.options.prefix, symbol)
-      : await marketAndMidFromGateway(gatewayUrl, symbol, ctx.signal);
-    const plan = planOrders(market, mid, orders, seed);
+    const readMarket = () =>
+      direct
+        ? marketAndMid(redis, ctx.options.prefix, symbol)
+        : marketAndMidFromGateway(gatewayUrl, symbol, ctx.signal);
+    const first = await readMarket();
+    const market = first.market;
+    // the mid is read again every MID_REFRESH_MS while orders go out: they follow the market
+    let mid = first.mid;
+    let midReadAt = performance.now();
+    const refreshMid = () => {
+      if (midReading || performance.now() - midReadAt < MID_REFRESH_MS) return;
+      midReading = readMarket()
+        .then((m) => void (mid = m.mid))
+        .catch(() => {}) // a failed read keeps the last mid; the next one may work
+        .finally(() => {
+          midReading = undefined;
+          midReadAt = performance.now();
+        });
+    };
+    const plan = planOrders(orders, seed);
     out.progress(`signing up ${users} users…`);
     await t.setup(users, deadline, ctx.signal);
     const start = performance.now();
     let lastProgress = 0;
     while (!ctx.signal.aborted && Date.now() < deadline) {
       const due = Math.min(orders, Math.floor(((performance.now() - start) / 1000) * rate) + 1);
+      refreshMid();
       while (stats.sent < due && !(t instanceof GatewayTarget && t.full)) {
-        t.submit(plan[stats.sent], stats.sent % users);
+        t.submit(priceOrder(market, mid, plan[stats.sent]), stats.sent % users);
         stats.sent++;
       }
       await t.pump();
@@ -585,6 +681,7 @@ async function run(ctx: CommandContext, args: ParsedArgs): Promise<number> {
     return summary.sent > 0 && summary.acked === 0 ? 1 : 0;
   } finally {
     await t.close();
+    await midReading;
     await reader?.close().catch(() => {});
   }
 }
@@ -598,8 +695,9 @@ export const loadCommand: Command = {
   ],
   description: [
     "Signs up U users (through the gateway's /v1/auth/signup; with --direct, users load-<run>-<n> opened",
-    "with openAccount commands), then places N limit orders at R orders per second around the mid price:",
-    "most rest near the spread, about 40 % cross it as IOC so trades happen. Through the gateway the ack",
+    "with openAccount commands), then places N limit orders at R orders per second around the mid price",
+    "(read again every 2 s, so the orders follow the market): most rest near the spread, about 40 % cross",
+    "it as IOC so trades happen. Access tokens are renewed before they expire. Through the gateway the ack",
     "latency is the HTTP round trip of POST /v1/orders; with --direct it is the time from XADD to the engine's",
     "reply. Runs only against loopback addresses and stops after N orders or --max-seconds, whichever comes",
     "first. Prints a live progress line on a terminal, then a summary (rejections grouped by reason).",

@@ -5,12 +5,12 @@ import { toSteps } from "@lib/money";
 import { dbFixture, freePort, redisFixture, waitFor } from "@lib/testing";
 import { spawnGateway } from "../../services/gateway/testing.ts";
 import { jsonLines, spawnEngine, tools } from "../test_util.ts";
-import { isLoopbackUrl, LoadStats, minLots, planOrders, summaryNotes } from "./load.ts";
+import { isLoopbackUrl, LoadStats, minLots, planOrders, priceOrder, summaryNotes } from "./load.ts";
 
-Deno.test("planOrders() gives valid, reproducible limit orders around the mid", () => {
+Deno.test("planOrders() and priceOrder() give valid, reproducible limit orders around the mid", () => {
+  assert.deepEqual(planOrders(500, 7), planOrders(500, 7), "same seed, same plan");
   for (const market of DEFAULT_MARKETS) {
-    const plan = planOrders(market, market.startPrice, 500, 7);
-    assert.deepEqual(plan, planOrders(market, market.startPrice, 500, 7), "same seed, same plan");
+    const plan = planOrders(500, 7).map((o) => priceOrder(market, market.startPrice, o));
     for (const o of plan) {
       assert.ok(
         toSteps(o.price, market.tickSize) !== undefined,
@@ -26,6 +26,16 @@ Deno.test("planOrders() gives valid, reproducible limit orders around the mid", 
     const crossing = plan.filter((o) => o.timeInForce === "IOC").length;
     assert.ok(crossing > 100 && crossing < 300, `about 40 % cross (${crossing})`);
   }
+  // the same planned order follows the mid it is priced at
+  const btc = DEFAULT_MARKETS.find((m) => m.symbol === "BTC-USD")!;
+  const order = { side: "BUY" as const, offsetTicks: -3, cross: false, size: 2 };
+  assert.deepEqual(priceOrder(btc, "65000.00", order), {
+    side: "BUY",
+    price: "64999.97",
+    qty: "0.0002",
+    timeInForce: "GTC",
+  });
+  assert.equal(priceOrder(btc, "60000.005", order).price, "59999.97");
 });
 
 Deno.test("minLots() reaches both the minimum quantity and the minimum notional", () => {
@@ -60,6 +70,12 @@ Deno.test("summaryNotes() says when a run was cut short and when a rate limit re
     "for load tests run the gateway with KALENCY_RATE_LIMIT=false",
   ]);
   assert.deepEqual(summaryNotes(new LoadStats().summary(1000, "REST x", 0), 10, 5, 0), []);
+  const full = new LoadStats();
+  full.add({ kind: "rejected", reason: "TOO_MANY_OPEN_ORDERS", latencyMs: 1 });
+  assert.deepEqual(summaryNotes(full.summary(1000, "REST x", 0), 10, 5, 0), [
+    "1 orders were refused because their user had reached the open-order limit (resting orders " +
+    "the market moved away from stay open); spread a long run over more --users",
+  ]);
   assert.deepEqual(summaryNotes(new LoadStats().summary(1000, "REST x", 0), 2000, 60, 1156, true), [
     "Ctrl-C ended the run; 1156 of 2000 orders were not sent",
   ]);
@@ -88,6 +104,85 @@ Deno.test("load refuses a target that is not on this machine", async () => {
   assert.match(r.stderr, /loopback/);
   const d = await tools(["load", "--direct", "--redis-url", "redis://redis.example:6379"]);
   assert.equal(d.code, 2);
+});
+
+Deno.test("load renews its access tokens and follows the mid price through a long run", async () => {
+  // a gateway whose access tokens live one second and whose book moves after the first second
+  const btc = DEFAULT_MARKETS.find((m) => m.symbol === "BTC-USD")!;
+  const started = Date.now();
+  const valid = new Map<string, number>(); // access token -> expiry
+  const refreshable = new Set<string>();
+  const prices: { at: number; price: number }[] = [];
+  let expired = 0;
+  let n = 0;
+  const issue = () => {
+    const access = `a${++n}`;
+    const refresh = `r${n}`;
+    valid.set(access, Date.now() + 1000);
+    refreshable.add(refresh);
+    return {
+      accessToken: access,
+      refreshToken: refresh,
+      tokenType: "Bearer",
+      expiresIn: 1,
+      refreshExpiresIn: 60,
+    };
+  };
+  const json = (body: unknown, status = 200) =>
+    new Response(JSON.stringify(body), { status, headers: { "content-type": "application/json" } });
+  const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, async (req) => {
+    const path = new URL(req.url).pathname;
+    if (path === "/v1/markets") return json([{ ...btc, lastPrice: "65000.00" }]);
+    if (path === "/v1/markets/BTC-USD/book") {
+      const mid = Date.now() - started < 1000 ? 65000 : 60000;
+      return json({ bids: [{ price: `${mid - 1}.00` }], asks: [{ price: `${mid + 1}.00` }] });
+    }
+    if (path === "/v1/auth/signup") return json(issue(), 201);
+    if (path === "/v1/auth/refresh") {
+      const { refreshToken } = await req.json();
+      if (!refreshable.delete(refreshToken)) return json({ code: "REFRESH_TOKEN_REUSED" }, 401);
+      return json(issue());
+    }
+    if (path === "/v1/orders") {
+      const token = req.headers.get("authorization")?.slice("Bearer ".length) ?? "";
+      if ((valid.get(token) ?? 0) < Date.now()) {
+        expired++;
+        return json({ code: "TOKEN_EXPIRED" }, 401);
+      }
+      const order = await req.json();
+      prices.push({ at: Date.now() - started, price: Number(order.price) });
+      return json({ status: "NEW" }, 201);
+    }
+    return json({ code: "NOT_FOUND" }, 404);
+  });
+  try {
+    const url = `http://127.0.0.1:${server.addr.port}`;
+    const r = await tools([
+      "load",
+      "--gateway-url",
+      url,
+      "--orders",
+      "160",
+      "--rate",
+      "40",
+      "--users",
+      "2",
+      "--seed",
+      "3",
+      "--json",
+    ]);
+    assert.equal(r.code, 0, r.stderr);
+    const s = jsonLines(r.stdout)[0] as Record<string, any>;
+    assert.equal(s.acked, 160, JSON.stringify(s));
+    assert.equal(expired, 0, "no order went out with an expired token");
+    assert.ok(n >= 6, `tokens renewed over the 4 s run (${n} issued)`);
+    // the book moved from 65,000 to 60,000 after a second: the later orders follow it
+    const late = prices.filter((p) => p.at > 3000);
+    assert.ok(late.length > 0);
+    for (const p of late) assert.ok(Math.abs(p.price - 60000) <= 1, `${p.price} near the new mid`);
+  } finally {
+    await server.shutdown();
+  }
 });
 
 Deno.test("load says when the gateway does not answer", async () => {
