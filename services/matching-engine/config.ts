@@ -93,21 +93,29 @@ export const EngineConfig = BaseConfig.extend({
   KALENCY_SNAPSHOT_EVERY: NonNegativeInt.default(1_000_000),
   KALENCY_SNAPSHOT_COMPRESS: EnvBool.default(true),
   KALENCY_SNAPSHOT_CHUNK_MB: PositiveInt.max(256).default(64),
-  /** Approximate cap (XADD MAXLEN ~) of executions, order-events, wallet, book and orders:dead streams. */
-  KALENCY_STREAM_MAXLEN: PositiveInt.default(1_000_000),
+  /**
+   * Approximate cap (XADD MAXLEN ~) of executions, order-events, wallet, book and orders:dead
+   * streams, in messages: about 400 MB of Redis for the four together (executions 650 B a message,
+   * order events 530, wallet 250, book 130). Entries a consumer group has not acknowledged are kept
+   * beyond it.
+   */
+  KALENCY_STREAM_MAXLEN: PositiveInt.default(250_000),
   KALENCY_REPLY_MAXLEN: PositiveInt.default(10_000),
-  /** Seconds a closed order's JSON stays readable. */
-  KALENCY_CLOSED_ORDER_TTL_S: PositiveInt.default(7 * 24 * 3600),
+  /**
+   * Seconds a closed order's record stays in Redis (about 470 B each); the gateway reads older ones
+   * from the ledger in PostgreSQL.
+   */
+  KALENCY_CLOSED_ORDER_TTL_S: PositiveInt.default(24 * 3600),
   /**
    * Commands older than this (by stream id) AND already inside a snapshot are trimmed after each
    * snapshot. 0 keeps them all (for `tools replay` and audits).
    */
   KALENCY_COMMAND_RETENTION_MS: NonNegativeInt.default(0),
   /**
-   * When the command stream grows past this many entries, everything already inside the latest
-   * snapshot is trimmed. 0 disables.
+   * When the command stream grows past this many entries (about 360 B each), everything already
+   * inside the latest snapshot is trimmed. 0 disables.
    */
-  KALENCY_COMMAND_MAXLEN: NonNegativeInt.default(50_000_000),
+  KALENCY_COMMAND_MAXLEN: NonNegativeInt.default(5_000_000),
 });
 export type EngineConfig = z.output<typeof EngineConfig>;
 

@@ -85,3 +85,17 @@ Deno.test("EngineConfig names each bad variable", async (t) => {
     });
   }
 });
+
+Deno.test("the default caps keep what the engine writes to Redis within a few GB", () => {
+  const c = loadConfig(EngineConfig, {});
+  // bytes of Redis per message as measured under the simulator's traffic (MEMORY USAGE)
+  const streams = c.KALENCY_STREAM_MAXLEN * (650 + 530 + 250 + 130);
+  const commands = c.KALENCY_COMMAND_MAXLEN * 360;
+  assert.ok(streams <= 500e6, `output streams ${streams / 1e6} MB`);
+  assert.ok(commands > 0 && commands <= 2e9, `command stream ${commands / 1e6} MB`);
+  // closed orders' records for a day at the bots' rate (16 a second, 470 B each)
+  assert.ok(
+    c.KALENCY_CLOSED_ORDER_TTL_S * 16 * 470 <= 1e9,
+    `closed orders ${c.KALENCY_CLOSED_ORDER_TTL_S} s`,
+  );
+});

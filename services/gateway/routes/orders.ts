@@ -17,19 +17,25 @@ import {
 } from "../schemas.ts";
 
 /**
- * The order's state after its last event, as the ledger writer recorded it in PostgreSQL. Events are
- * ordered by their message id: `<ms>-<seq>`, with `/<index>` for a message of a packed entry.
+ * Orders' states after their last events, as the ledger writer recorded them in PostgreSQL: for
+ * orders whose record in Redis has expired (closed orders keep it for KALENCY_CLOSED_ORDER_TTL_S).
+ * Events are ordered by their message id: `<ms>-<seq>`, with `/<index>` for a message of a packed
+ * entry.
  */
-async function orderFromLedger(deps: GatewayDeps, orderId: string): Promise<OrderAck | undefined> {
+async function ordersFromLedger(deps: GatewayDeps, orderIds: string[]): Promise<Map<string, OrderAck>> {
+  const found = new Map<string, OrderAck>();
+  if (orderIds.length === 0) return found;
   const rows = await deps.sql`
-    SELECT body FROM order_events WHERE order_id = ${orderId}
-    ORDER BY split_part(stream_id, '-', 1)::bigint DESC,
+    SELECT DISTINCT ON (order_id) order_id, body FROM order_events WHERE order_id = ANY(${orderIds})
+    ORDER BY order_id,
+             split_part(stream_id, '-', 1)::bigint DESC,
              split_part(split_part(stream_id, '/', 1), '-', 2)::bigint DESC,
-             coalesce(nullif(split_part(stream_id, '/', 2), ''), '0')::int DESC
-    LIMIT 1`;
-  if (rows.length === 0) return undefined;
-  const body = rows[0].body as unknown;
-  return (typeof body === "string" ? JSON.parse(body) : body) as OrderAck;
+             coalesce(nullif(split_part(stream_id, '/', 2), ''), '0')::int DESC`;
+  for (const row of rows) {
+    const body = row.body as unknown;
+    found.set(String(row.order_id), (typeof body === "string" ? JSON.parse(body) : body) as OrderAck);
+  }
+  return found;
 }
 
 /** The highest price a tick size can count, by tick size (made once: every order checks it). */
@@ -251,6 +257,8 @@ export function orderRoutes(route: RouteFn, deps: GatewayDeps): void {
       if (ids.length === 0) break;
       const orders = await deps.reads.orders(ids.map((i) => i.id));
       const byId = new Map(orders.map((o) => [o.orderId, o]));
+      const expired = ids.filter((i) => !byId.has(i.id)).map((i) => i.id);
+      for (const [id, o] of await ordersFromLedger(deps, expired)) byId.set(id, o);
       for (const i of ids) {
         last = i;
         const o = byId.get(i.id);
@@ -286,7 +294,8 @@ export function orderRoutes(route: RouteFn, deps: GatewayDeps): void {
     responses: { 200: { description: "The order", schema: OrderAckResponse } },
   }, async (c, { params, principal }) => {
     // closed orders leave Redis after a while; the ledger keeps every order's last state
-    const order = (await deps.reads.order(params.orderId)) ?? (await orderFromLedger(deps, params.orderId));
+    const order = (await deps.reads.order(params.orderId)) ??
+      (await ordersFromLedger(deps, [params.orderId])).get(params.orderId);
     if (!order || (order.userId !== principal.userId && principal.role !== "admin")) {
       throw new ApiError(404, "UNKNOWN_ORDER", `order ${params.orderId} not found among your orders`, {
         field: "orderId",

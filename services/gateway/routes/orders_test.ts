@@ -480,6 +480,32 @@ Deno.test({
       assert.deepEqual(btc.json.orders.map((o: { orderId: string }) => o.orderId), [eth.orderId]);
       assert.equal(btc.json.nextCursor, null);
     });
+
+    await t.step("closed orders whose record expired from Redis come from the ledger", async () => {
+      const { keys } = await import("@lib/contracts");
+      // as the ledger writer records them: every event of the order, the newest last
+      for (const [i, o] of [o1, o2].entries()) {
+        const record = await gw.redis.get(keys.order(gw.prefix, o.orderId));
+        assert.ok(record);
+        const state = JSON.parse(record);
+        const at = new Date(state.ts);
+        await gw.sql`INSERT INTO order_events (stream_id, order_id, event, status, at, body) VALUES
+          (${`${state.createdAt}-${i}/0`}, ${o.orderId}, 'NEW', 'NEW', ${at},
+           ${gw.sql.json({ ...state, status: "NEW" })}),
+          (${`${state.ts}-${i}/1`}, ${o.orderId}, 'CANCELED', 'CANCELED', ${at}, ${gw.sql.json(state)})`;
+        await gw.redis.del(keys.order(gw.prefix, o.orderId));
+      }
+      const one = await gw.call("GET", `/v1/orders/${o1.orderId}`, { headers: a.headers });
+      assert.equal(one.status, 200, one.text);
+      assert.equal(one.json.status, "CANCELED", "the state after the last event");
+      const h = await gw.call("GET", "/v1/orders/history", { headers: a.headers });
+      assert.deepEqual(h.json.orders.map((o: { orderId: string; status: string }) => [o.orderId, o.status]), [
+        [eth.orderId, "PARTIALLY_FILLED"],
+        [o3.orderId, "CANCELED"],
+        [o2.orderId, "CANCELED"],
+        [o1.orderId, "CANCELED"],
+      ]);
+    });
   },
 });
 
