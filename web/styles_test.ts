@@ -48,3 +48,29 @@ Deno.test("book prices stay readable on their depth bars in both palettes (4.5:1
     }
   }
 });
+
+Deno.test("text on the filled buy/sell buttons and buy/sell text on the panels reach 4.5:1, both palettes", () => {
+  const root = vars(":root");
+  const cb = { ...root, ...vars('html[data-palette="cb"]') };
+  const palettes: [string, Record<string, string>][] = [["default", root], ["colour-blind", cb]];
+  for (const [name, palette] of palettes) {
+    for (const side of ["buy", "sell"]) {
+      const fill = rgba(palette[`--${side}`]);
+      // the selected side toggle and the submit button: --on-{side} text on the --{side} fill
+      const onFill = contrast(rgba(palette[`--on-${side}`]), fill);
+      assert.ok(onFill >= 4.5, `${name} ${side} button text: ${onFill.toFixed(2)}:1`);
+      // prices and 24h changes in the side's colour, on a panel and on a highlighted row
+      for (const bg of ["--panel", "--panel-2"]) {
+        const ratio = contrast(fill, rgba(palette[bg]));
+        assert.ok(ratio >= 4.5, `${name} ${side} text on ${bg}: ${ratio.toFixed(2)}:1`);
+      }
+    }
+  }
+});
+
+Deno.test("links in running text are underlined, not told apart by colour only", () => {
+  const at = CSS.indexOf("\na {");
+  const rule = CSS.slice(at, CSS.indexOf("}", at));
+  assert.match(CSS, /\np a:not\(\.btn\) \{[^}]*text-decoration: underline;/);
+  assert.match(rule, /text-decoration: none/, "navigation links stay plain");
+});
