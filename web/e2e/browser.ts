@@ -3,7 +3,7 @@
  * an error with the fix in its message, never a skipped test.
  * @module
  */
-import { type BrowserContext, chromium } from "playwright-core";
+import { type BrowserContext, chromium, type Page } from "playwright-core";
 
 const CANDIDATES = ["chromium", "chromium-browser", "google-chrome", "google-chrome-stable"];
 
@@ -54,4 +54,16 @@ export async function launchBrowser(): Promise<{ context: BrowserContext } & Asy
       await Deno.remove(profile, { recursive: true }).catch(() => {});
     },
   };
+}
+
+/**
+ * What has the keyboard focus, for assertions: "body" when nothing does (the focus was lost), else
+ * the element's id, aria-label or text.
+ */
+export function focused(page: Page): Promise<string> {
+  return page.evaluate(() => {
+    const a = document.activeElement as HTMLElement | null;
+    if (!a || a === document.body) return "body";
+    return a.id || a.getAttribute("aria-label") || (a.textContent ?? "").trim() || a.tagName;
+  });
 }

@@ -8,7 +8,7 @@ import assert from "node:assert/strict";
 import type { Page } from "playwright-core";
 import { gzipSize } from "../build.ts";
 import { MARKET_DATA_TTL_MS } from "../market_data_cache.ts";
-import { launchBrowser } from "./browser.ts";
+import { focused, launchBrowser } from "./browser.ts";
 import { ADMIN, startSystem } from "./system.ts";
 
 const ROOT = new URL("../../", import.meta.url).pathname;
@@ -148,8 +148,13 @@ Deno.test("web app in chromium: sign up, trade between two users, cancel, field 
     });
 
     await t.step("a resting limit order shows in open orders and in the book", async () => {
-      await placeLimit(page, "Buy", "65000", "0.01");
+      // sent with the keyboard: the focus stays on the button while the order is placed, and after
+      await page.locator("#of-price").fill("65000");
+      await page.locator("#of-qty").fill("0.01");
+      await page.getByRole("button", { name: "Buy BTC" }).focus();
+      await page.keyboard.press("Enter");
       await page.locator(".order-result[data-status=ACCEPTED]").waitFor();
+      assert.equal(await focused(page), "Buy BTC");
       // the result describes that order: editing the next one clears it
       await page.locator("#of-qty").fill("0.02");
       await page.locator(".order-result").waitFor({ state: "detached" });
@@ -164,9 +169,44 @@ Deno.test("web app in chromium: sign up, trade between two users, cancel, field 
       const row = page.getByTestId("open-orders").locator("tr", { hasText: "64000.00" });
       await row.waitFor();
       await page.locator(".levels.bids li", { hasText: "64000.00" }).waitFor();
-      await row.getByRole("button", { name: /^Cancel/ }).click();
+      // the row goes with its button: the focus moves to the open order left (not to the page)
+      await row.getByRole("button", { name: /^Cancel/ }).focus();
+      await page.keyboard.press("Enter");
       await row.waitFor({ state: "detached" });
+      assert.match(await focused(page), /^Cancel buy 0\.01 BTC-USD at 65000/);
       await page.locator(".levels.bids li", { hasText: "64000.00" }).waitFor({ state: "detached" });
+    });
+
+    await t.step("an order refused for a paused market keeps the focus on its button", async () => {
+      const isPlace = (u: URL) => u.pathname === "/v1/orders";
+      await page.route(isPlace, async (route) => {
+        if (route.request().method() !== "POST") return await route.continue();
+        await route.fulfill({
+          status: 422,
+          contentType: "application/problem+json",
+          headers: { "access-control-allow-origin": "*" },
+          body: JSON.stringify({
+            type: "about:blank",
+            title: "Unprocessable Content",
+            status: 422,
+            code: "MARKET_PAUSED",
+            detail: "BTC-USD is paused",
+          }),
+        });
+      });
+      try {
+        await page.locator("#of-price").fill("64000");
+        await page.locator("#of-qty").fill("0.01");
+        await page.getByRole("button", { name: "Buy BTC" }).focus();
+        await page.keyboard.press("Enter");
+        await page.getByRole("button", { name: "BTC-USD is paused" }).waitFor();
+        assert.equal(await focused(page), "BTC-USD is paused");
+      } finally {
+        await page.unroute(isPlace);
+      }
+      // the market poll finds it trading
+      await page.getByRole("button", { name: "Buy BTC" }).waitFor();
+      await page.locator("#of-qty").fill("");
     });
 
     await t.step("sending an order again after the engine timed out cannot place it twice", async () => {
@@ -504,8 +544,11 @@ Deno.test("web app in chromium: sign up, trade between two users, cancel, field 
       const open = page.getByTestId("open-orders");
       await open.locator("tr", { hasText: "60001.00" }).waitFor();
       page.once("dialog", (d) => void d.accept());
-      await page.getByTestId("cancel-all").click();
+      await page.getByTestId("cancel-all").focus();
+      await page.keyboard.press("Enter");
       await open.locator("tr", { hasText: "No open orders" }).waitFor();
+      // the button went with the orders: the focus is on the open orders' tab, not lost
+      await page.waitForFunction(() => document.activeElement?.id === "tab-open");
       await page.getByRole("tab", { name: "Order history" }).click();
       await page.getByTestId("order-history").locator("tr", { hasText: "60001.00" }).filter({
         hasText: "canceled",
@@ -575,16 +618,21 @@ Deno.test("web app in chromium: sign up, trade between two users, cancel, field 
     await t.step("an API key is shown once and can be revoked", async () => {
       await page.goto(`${web}/api-keys`);
       await page.locator("#key-label").fill("test bot");
-      await page.getByRole("button", { name: "Create key" }).click();
+      await page.getByRole("button", { name: "Create key" }).focus();
+      await page.keyboard.press("Enter");
       const secret = page.getByTestId("new-secret");
       await secret.waitFor();
+      assert.equal(await focused(page), "Create key");
       assert.ok((await secret.locator(".secret-value").innerText()).length >= 20);
       const row = page.getByTestId("api-keys").locator("tr", { hasText: "test bot" });
       await row.waitFor();
       await shot("api-keys");
       page.once("dialog", (d) => d.accept());
-      await row.getByRole("button", { name: /Revoke/ }).click();
+      await row.getByRole("button", { name: /Revoke/ }).focus();
+      await page.keyboard.press("Enter");
       await row.waitFor({ state: "detached" });
+      // the last key's row is gone: the focus goes to the label of the next key
+      await page.waitForFunction(() => document.activeElement?.id === "key-label");
     });
 
     await t.step("the admin page shows the system status to an admin", async () => {
@@ -618,9 +666,11 @@ Deno.test("web app in chromium: sign up, trade between two users, cancel, field 
       await bots.getByRole("button", { name: "Set" }).click();
       await page.getByRole("status").filter({ hasText: "Bots: done" }).waitFor();
       // no simulator runs here: a control is sent, and the page says it was not confirmed
-      await page.getByRole("button", { name: "Stop", exact: true }).click();
+      await page.getByRole("button", { name: "Stop", exact: true }).focus();
+      await page.keyboard.press("Enter");
       await page.getByRole("status").filter({ hasText: "Stop: sent, but the simulator has not shown it" })
         .waitFor({ timeout: 15_000 });
+      assert.equal(await focused(page), "Stop", "the focus stays on the button while it waits");
       await shot("admin");
     });
 

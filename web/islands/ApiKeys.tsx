@@ -1,5 +1,7 @@
 import { useEffect, useState } from "preact/hooks";
 import { type ApiKey, GatewayError, type NewApiKey } from "../gateway_client.ts";
+import { ActionButton } from "../components/ActionButton.tsx";
+import { refocusAfterRemoval } from "../utils/focus.ts";
 import { gateway, localDateTime, useSession } from "../utils/live.ts";
 
 export interface ApiKeysProps {
@@ -35,6 +37,7 @@ export default function ApiKeys({ gatewayUrl }: ApiKeysProps) {
 
   async function create(e: Event) {
     e.preventDefault();
+    if (busy) return;
     setBusy(true);
     setError("");
     setCopied(false);
@@ -49,12 +52,14 @@ export default function ApiKeys({ gatewayUrl }: ApiKeysProps) {
     }
   }
 
-  async function revoke(k: ApiKey) {
+  /** Revokes a key; the focus moves to the next row's button (the row goes away), else the label. */
+  async function revoke(k: ApiKey, row: number) {
     if (!confirm(`Revoke the key ${k.label || k.keyId}? Programs using it stop working at once.`)) return;
     try {
       await gateway(gatewayUrl).revokeApiKey(k.keyId);
       if (created?.keyId === k.keyId) setCreated(undefined);
       await load();
+      refocusAfterRemoval('[data-testid="api-keys"] tr[data-key-id] button', row, "#key-label");
     } catch (err) {
       setError(err instanceof GatewayError ? err.message : String(err));
     }
@@ -84,9 +89,9 @@ export default function ApiKeys({ gatewayUrl }: ApiKeysProps) {
               onInput={(e) => setLabel((e.target as HTMLInputElement).value)}
             />
           </div>
-          <button type="submit" class="btn primary" disabled={busy}>
+          <ActionButton type="submit" class="btn primary" unavailable={busy}>
             {busy ? "Creating…" : "Create key"}
-          </button>
+          </ActionButton>
         </form>
         {error && <p class="field-error" role="alert">{error}</p>}
         {created && (
@@ -152,7 +157,7 @@ export default function ApiKeys({ gatewayUrl }: ApiKeysProps) {
                   <td colSpan={5} class="empty">No active keys</td>
                 </tr>
               )}
-              {active.map((k) => (
+              {active.map((k, row) => (
                 <tr key={k.keyId} data-key-id={k.keyId}>
                   <td>{k.label || <span class="muted">(no label)</span>}</td>
                   <td>
@@ -164,7 +169,7 @@ export default function ApiKeys({ gatewayUrl }: ApiKeysProps) {
                     <button
                       type="button"
                       class="btn small danger"
-                      onClick={() => revoke(k)}
+                      onClick={() => revoke(k, row)}
                       aria-label={`Revoke ${k.label || k.keyId}`}
                     >
                       Revoke

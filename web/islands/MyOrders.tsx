@@ -2,8 +2,10 @@ import { Fragment } from "preact";
 import { useEffect, useState } from "preact/hooks";
 import * as z from "zod/mini";
 import { GatewayError, Order, type Order as OrderT, parsePayload, type Trade } from "../gateway_client.ts";
+import { ActionButton } from "../components/ActionButton.tsx";
 import { formatStep, isZero } from "../utils/decimal.ts";
 import { attachFills, mergeFills } from "../utils/fills.ts";
+import { refocusAfterRemoval } from "../utils/focus.ts";
 import { clock, dayClock, gateway, marketSocket, useMounted, useSession } from "../utils/live.ts";
 import { orderStatusText } from "../utils/order_status.ts";
 
@@ -128,13 +130,20 @@ export default function MyOrders({ gatewayUrl, markets, symbol, full }: MyOrders
     });
   }, [gatewayUrl, userId]);
 
-  async function cancel(orderId: string) {
+  /** The open orders' cancel buttons, and where the focus goes when none is left. */
+  const CANCEL_BUTTONS = '[data-testid="open-orders"] tr[data-order-id] button';
+  const OPEN_TAB = "#tab-open";
+
+  /** Cancels one order; the focus moves to the next row's cancel button (the row goes away). */
+  async function cancel(orderId: string, row: number) {
+    if (cancelling[orderId]) return;
     setCancelling((c) => ({ ...c, [orderId]: true }));
     setRowError((r) => ({ ...r, [orderId]: "" }));
     try {
       const ack = await gateway(gatewayUrl).cancelOrder(orderId);
       setOpen((list) => list.filter((o) => o.orderId !== orderId));
       setHistory((list) => upsert(list, ack));
+      refocusAfterRemoval(CANCEL_BUTTONS, row, OPEN_TAB);
     } catch (e) {
       setRowError((r) => ({ ...r, [orderId]: e instanceof GatewayError ? e.message : String(e) }));
     } finally {
@@ -145,7 +154,7 @@ export default function MyOrders({ gatewayUrl, markets, symbol, full }: MyOrders
   /** Cancels every shown open order: one cancel-all per symbol among them. */
   async function cancelShown(symbols: string[]) {
     const what = symbols.length === 1 ? `every open ${symbols[0]} order` : "every open order shown";
-    if (!globalThis.confirm(`Cancel ${what}?`)) return;
+    if (cancellingAll || !globalThis.confirm(`Cancel ${what}?`)) return;
     setCancellingAll(true);
     setError("");
     try {
@@ -155,6 +164,8 @@ export default function MyOrders({ gatewayUrl, markets, symbol, full }: MyOrders
         setOpen((list) => list.filter((o) => !ids.has(o.orderId)));
         setHistory((list) => canceled.reduce((l, o) => upsert(l, o), list));
       }
+      // the button goes with the last open order: the focus stays on the open orders
+      refocusAfterRemoval(CANCEL_BUTTONS, 0, OPEN_TAB);
     } catch (e) {
       setError(e instanceof GatewayError ? e.message : String(e));
     } finally {
@@ -230,15 +241,14 @@ export default function MyOrders({ gatewayUrl, markets, symbol, full }: MyOrders
           ))}
         </div>
         {tab === "open" && session && shownOpen.length > 0 && (
-          <button
-            type="button"
+          <ActionButton
             class="btn small ghost"
             data-testid="cancel-all"
-            disabled={cancellingAll}
+            unavailable={cancellingAll}
             onClick={() => cancelShown([...new Set(shownOpen.map((o) => o.symbol))])}
           >
             {cancellingAll ? "Cancelling…" : "Cancel all"}
-          </button>
+          </ActionButton>
         )}
         {symbol && (
           <label class="check">
@@ -282,7 +292,7 @@ export default function MyOrders({ gatewayUrl, markets, symbol, full }: MyOrders
                       <td colSpan={8} class="empty">No open orders</td>
                     </tr>
                   )}
-                  {shownOpen.map((o) => {
+                  {shownOpen.map((o, row) => {
                     const m = steps(o.symbol);
                     return (
                       <tr key={o.orderId} data-order-id={o.orderId}>
@@ -294,17 +304,16 @@ export default function MyOrders({ gatewayUrl, markets, symbol, full }: MyOrders
                         <td class="num">{formatStep(o.qty, m.stepSize)}</td>
                         <td class="num hide-xs">{formatStep(o.filledQty, m.stepSize)}</td>
                         <td class="num">
-                          <button
-                            type="button"
+                          <ActionButton
                             class="btn small ghost"
-                            onClick={() => cancel(o.orderId)}
-                            disabled={cancelling[o.orderId]}
+                            onClick={() => cancel(o.orderId, row)}
+                            unavailable={cancelling[o.orderId]}
                             aria-label={`Cancel ${o.side.toLowerCase()} ${o.qty} ${o.symbol} at ${
                               o.price ?? "market"
                             }`}
                           >
                             {cancelling[o.orderId] ? "Cancelling…" : "Cancel"}
-                          </button>
+                          </ActionButton>
                           {rowError[o.orderId] && (
                             <span class="field-error" role="alert">{rowError[o.orderId]}</span>
                           )}

@@ -22,6 +22,7 @@ import {
   useStore,
   watchMarkets,
 } from "../utils/live.ts";
+import { ActionButton } from "../components/ActionButton.tsx";
 import { RadioGroup } from "../components/RadioGroup.tsx";
 import type { MarketInfo } from "../utils/market.ts";
 import { estimateMarket, feeFor, notional, presetAmount } from "../utils/order_math.ts";
@@ -192,6 +193,7 @@ export default function OrderForm({ gatewayUrl, market }: OrderFormProps) {
 
   async function submit(e: Event) {
     e.preventDefault();
+    if (busy || status !== "TRADING") return;
     setErrors({});
     setResult(undefined);
     const draft: PlaceOrderRequest = { symbol: market.symbol, side, type };
@@ -433,17 +435,18 @@ export default function OrderForm({ gatewayUrl, market }: OrderFormProps) {
             </p>
           )
           : (
-            <button
+            <ActionButton
               type="submit"
               class={`btn submit ${side === "BUY" ? "buy" : "sell"}`}
-              disabled={busy || !session || status !== "TRADING"}
+              disabled={!session}
+              unavailable={busy || status !== "TRADING"}
             >
               {status !== "TRADING"
                 ? `${market.symbol} is ${status.toLowerCase()}`
                 : busy
                 ? "Placing…"
                 : `${side === "BUY" ? "Buy" : "Sell"} ${market.base}`}
-            </button>
+            </ActionButton>
           )}
         {err("form")}
         {result && (
