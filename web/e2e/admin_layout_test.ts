@@ -5,22 +5,25 @@
  */
 import assert from "node:assert/strict";
 import type { Page } from "playwright-core";
-import { launchBrowser } from "./browser.ts";
+import { focused, launchBrowser } from "./browser.ts";
 import { ADMIN, startSystem } from "./system.ts";
 
 const ROOT = new URL("../../", import.meta.url).pathname;
 const SHOTS = `${ROOT}test-results/screenshots`;
 const TIMEOUT = 15_000;
 
+/** What the fake simulator reports: running or stopped, and which markets it has paused. */
+const fakeSim = { running: true, paused: false };
+
 /** A simulator status as the simulator writes it: a raw volatility in force, and its bots. */
 function simStatus() {
   return {
-    running: true,
+    running: fakeSim.running,
     profile: "custom",
     volatility: 0.0004,
     intervalMs: 250,
     step: 10,
-    symbols: [{ symbol: "BTC-USD", paused: false, price: "65000.00", regime: "calm" }],
+    symbols: [{ symbol: "BTC-USD", paused: fakeSim.paused, price: "65000.00", regime: "calm" }],
     bots: {
       marketMakers: { count: 2, ratePerSec: 0.5, active: 2 },
       noiseTraders: { count: 4, ratePerSec: 0.5, active: 4 },
@@ -32,6 +35,12 @@ function simStatus() {
 
 async function fakeSimulator(page: Page): Promise<void> {
   await page.route("**/v1/admin/sim/status", (route) => route.fulfill({ json: simStatus() }));
+  // as the simulator would, it follows a market's pause and resume (a moment later)
+  await page.route(/\/v1\/admin\/symbols\/BTC-USD\/(pause|resume)$/, async (route) => {
+    const paused = route.request().url().endsWith("/pause");
+    await route.continue();
+    setTimeout(() => fakeSim.paused = paused, 800);
+  });
 }
 
 Deno.test("web app in chromium: admin forms, live listing, book keyboard, sign-up return, phone layout", async (t) => {
@@ -196,6 +205,13 @@ Deno.test("web app in chromium: admin forms, live listing, book keyboard, sign-u
       await start.fill("abc");
       await ensure.click();
       await page.getByRole("alert").filter({ hasText: "start price as a number" }).waitFor();
+      // the price is what is wrong: it, not the symbol, is marked and described
+      assert.equal(await start.getAttribute("aria-invalid"), "true");
+      assert.equal(await symbol.getAttribute("aria-invalid"), null);
+      assert.match(
+        await page.locator(`#${await start.getAttribute("aria-describedby")}`).innerText(),
+        /start price as a number/,
+      );
       assert.equal(await symbol.inputValue(), "SOL-USD");
       assert.equal(await start.inputValue(), "abc");
       // listed at 150 already: another start price is refused, and the input stays
@@ -213,6 +229,44 @@ Deno.test("web app in chromium: admin forms, live listing, book keyboard, sign-u
       await page.waitForFunction(() =>
         (document.querySelector('input[placeholder="SOL-USD"]') as HTMLInputElement).value === ""
       );
+    });
+
+    await t.step("admin answers: one per section, the focus kept, the table in step", async () => {
+      // a raw volatility written with an exponent is taken; a later bad input replaces its answer
+      const volatility = page.getByLabel("Raw volatility per tick");
+      const setVolatility = page.locator("form", { has: volatility }).getByRole("button");
+      await volatility.fill("1e-3");
+      await setVolatility.focus();
+      await page.keyboard.press("Enter");
+      const applied = page.getByRole("status").filter({ hasText: "Volatility: applied" });
+      await applied.waitFor();
+      assert.equal(await focused(page), "Set");
+      await volatility.fill("abc");
+      await setVolatility.click();
+      await page.getByRole("alert").filter({ hasText: "Enter a number from 0 to 0.1." }).waitFor();
+      assert.equal(await applied.count(), 0, "the earlier answer is gone");
+
+      // pause and resume: the row reads the new state when the answer shows, the focus stays
+      const row = page.locator('tr[data-symbol="BTC-USD"]');
+      const cells = () => row.locator("td").evaluateAll((tds) => tds.map((td) => td.textContent!.trim()));
+      await row.getByRole("button", { name: "Pause" }).focus();
+      await page.keyboard.press("Enter");
+      await page.getByRole("status").filter({ hasText: "Pause BTC-USD: done" }).waitFor();
+      const paused = await cells();
+      assert.deepEqual([paused[0], paused[1], paused.at(-1)], ["paused", "paused", "Resume"]);
+      assert.equal(await focused(page), "Resume");
+      await page.keyboard.press("Enter");
+      await page.getByRole("status").filter({ hasText: "Resume BTC-USD: done" }).waitFor();
+      const resumed = await cells();
+      assert.deepEqual([resumed[0], resumed[1], resumed.at(-1)], ["trading", "running", "Pause"]);
+      assert.equal(await focused(page), "Pause");
+
+      // a stopped simulator runs no market
+      fakeSim.running = false;
+      await page.reload();
+      await page.getByTestId("sim-running").filter({ hasText: "stopped" }).waitFor();
+      assert.equal((await cells())[1], "stopped");
+      fakeSim.running = true;
     });
 
     await t.step("every page fits a phone, with a compact top bar", async () => {

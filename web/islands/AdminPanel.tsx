@@ -7,6 +7,7 @@ import {
   type Market,
   type SimStatus,
 } from "../gateway_client.ts";
+import { ActionButton } from "../components/ActionButton.tsx";
 import { clock, gateway, useSession } from "../utils/live.ts";
 import {
   ensureProblem,
@@ -140,14 +141,16 @@ export default function AdminPanel({ gatewayUrl, markets: initialMarkets }: Admi
   const [botRate, setBotRate] = useState("");
   const [message, setMessage] = useState<{ ok: boolean; text: string } | undefined>(undefined);
   /** What is wrong with a form's input, by field, before anything is sent. */
-  const [invalid, setInvalid] = useState<Partial<Record<"volatility" | "count" | "rate" | "ensure", string>>>(
-    {},
-  );
+  const [invalid, setInvalid] = useState<
+    Partial<Record<"volatility" | "count" | "rate" | "symbol" | "startPrice", string>>
+  >({});
   const [busy, setBusy] = useState(false);
   const [updated, setUpdated] = useState<number | undefined>(undefined);
   const [figures, setFigures] = useState<KeyFigures | undefined>(undefined);
   const lastPoll = useRef<StatusPoll | undefined>(undefined);
   const isAdmin = session?.user.role === "admin";
+  const simSilentMs = sim?.ts !== undefined && updated !== undefined ? updated - sim.ts : 0;
+  const simStale = simSilentMs > SIM_STALE_MS;
 
   async function refresh() {
     const gw = gateway(gatewayUrl);
@@ -187,27 +190,38 @@ export default function AdminPanel({ gatewayUrl, markets: initialMarkets }: Admi
 
   /**
    * Runs an admin call. With `applied`, the call only queues a control for the simulator: the
-   * answer waits until the simulator's status shows it, and says so when it does not. True when
-   * the gateway accepted the call.
+   * answer waits until the simulator's status shows it, and says so when it does not. With `listed`,
+   * it waits until the market listing shows the change. The tables are read again before the
+   * answer shows, so that they and the message agree. True when the gateway accepted the call.
    */
   async function act(
     what: string,
     call: () => Promise<unknown>,
     applied?: (s: SimStatus) => boolean,
+    listed?: (m: Market[]) => boolean,
   ): Promise<boolean> {
+    if (busy) return false;
     setBusy(true);
     setMessage(undefined);
     setInvalid({});
     try {
       await call();
+      // a simulator control is "applied"; a market's pause or resume is done in the engine
+      let answer = { ok: true, text: `${what}: ${applied && !listed ? "applied" : "done"}` };
       if (applied && !(await simConfirms(applied))) {
-        setMessage({
+        answer = {
           ok: false,
           text: `${what}: sent, but the simulator has not shown it within ${CONFIRM_MS / 1000} s ` +
             "(it applies controls between steps; is it running? see its /healthz)",
-        });
-      } else setMessage({ ok: true, text: `${what}: ${applied ? "applied" : "done"}` });
+        };
+      } else if (listed && !(await listingConfirms(listed))) {
+        answer = {
+          ok: false,
+          text: `${what}: sent, but the market listing has not shown it within ${CONFIRM_MS / 1000} s`,
+        };
+      }
       await refresh();
+      setMessage(answer);
       return true;
     } catch (e) {
       setMessage({ ok: false, text: `${what}: ${e instanceof GatewayError ? e.message : String(e)}` });
@@ -217,23 +231,56 @@ export default function AdminPanel({ gatewayUrl, markets: initialMarkets }: Admi
     }
   }
 
-  async function simConfirms(applied: (s: SimStatus) => boolean): Promise<boolean> {
-    const sentAt = Date.now();
-    const deadline = sentAt + CONFIRM_MS;
+  /** Polls until `check` holds or CONFIRM_MS pass; failed polls are retried. */
+  async function confirms(check: () => Promise<boolean>): Promise<boolean> {
+    const deadline = Date.now() + CONFIRM_MS;
     while (Date.now() < deadline) {
       try {
-        const s = await gateway(gatewayUrl).simStatus();
-        // only a status the simulator wrote after the control counts (a second of clock leeway)
-        if (s.ts !== undefined && s.ts >= sentAt - 1000 && applied(s)) {
-          setSim(s);
-          return true;
-        }
+        if (await check()) return true;
       } catch {
         // the next poll may answer
       }
       await new Promise((r) => setTimeout(r, 400));
     }
     return false;
+  }
+
+  function simConfirms(applied: (s: SimStatus) => boolean): Promise<boolean> {
+    const sentAt = Date.now();
+    return confirms(async () => {
+      const s = await gateway(gatewayUrl).simStatus();
+      // only a status the simulator wrote after the control counts (a second of clock leeway)
+      if (s.ts === undefined || s.ts < sentAt - 1000 || !applied(s)) return false;
+      setSim(s);
+      return true;
+    });
+  }
+
+  function listingConfirms(listed: (m: Market[]) => boolean): Promise<boolean> {
+    return confirms(async () => {
+      const m = await gateway(gatewayUrl).markets();
+      if (!listed(m)) return false;
+      setMarkets(m.map((x) => ({ symbol: x.symbol, status: x.status })));
+      return true;
+    });
+  }
+
+  /** Pauses or resumes a market; answers once the listing (and a running simulator) show it. */
+  function setMarket(symbol: string, action: "pause" | "resume") {
+    const paused = action === "pause";
+    const simulating = sim?.running && !simStale && sim.symbols?.some((s) => s.symbol === symbol);
+    return act(
+      `${paused ? "Pause" : "Resume"} ${symbol}`,
+      () => gateway(gatewayUrl).adminSymbol(symbol, action),
+      simulating ? (s) => s.symbols?.find((x) => x.symbol === symbol)?.paused === paused : undefined,
+      (m) => m.find((x) => x.symbol === symbol)?.status === (paused ? "PAUSED" : "TRADING"),
+    );
+  }
+
+  /** A form's input problems; the section's earlier answer goes, so that only the new one shows. */
+  function refuse(problems: typeof invalid) {
+    setMessage(undefined);
+    setInvalid(problems);
   }
 
   if (!ready) return <p class="empty">Loading…</p>;
@@ -249,8 +296,6 @@ export default function AdminPanel({ gatewayUrl, markets: initialMarkets }: Admi
   }
   const gw = gateway(gatewayUrl);
   const simBySymbol = new Map((sim?.symbols ?? []).map((s) => [s.symbol, s]));
-  const simSilentMs = sim?.ts !== undefined && updated !== undefined ? updated - sim.ts : 0;
-  const simStale = simSilentMs > SIM_STALE_MS;
   const shown = profileChoice(PROFILES, sim);
   // an answer shows under the section that asked
   const aboutMarkets = message !== undefined && /^(Ensure|Pause|Resume) /.test(message.text);
@@ -280,22 +325,20 @@ export default function AdminPanel({ gatewayUrl, markets: initialMarkets }: Admi
           </span>
         </div>
         <div class="button-row">
-          <button
-            type="button"
+          <ActionButton
             class={sim?.running ? "btn" : "btn primary"}
-            disabled={busy}
+            unavailable={busy}
             onClick={() => act("Start", () => gw.adminSim("start"), (s) => s.running)}
           >
             Start
-          </button>
-          <button
-            type="button"
+          </ActionButton>
+          <ActionButton
             class={sim?.running ? "btn primary" : "btn"}
-            disabled={busy}
+            unavailable={busy}
             onClick={() => act("Stop", () => gw.adminSim("stop"), (s) => !s.running)}
           >
             Stop
-          </button>
+          </ActionButton>
         </div>
         <form
           class="inline-form"
@@ -323,14 +366,16 @@ export default function AdminPanel({ gatewayUrl, markets: initialMarkets }: Admi
               {PROFILES.map((p) => <option key={p} value={p}>{p}</option>)}
             </select>
           </label>
-          <button type="submit" class="btn" disabled={busy || !PROFILES.includes(profile)}>Apply</button>
+          <ActionButton type="submit" class="btn" unavailable={busy || !PROFILES.includes(profile)}>
+            Apply
+          </ActionButton>
         </form>
         <form
           class="inline-form"
           onSubmit={(e) => {
             e.preventDefault();
             const v = parseBounded(volatility, { min: 0, max: MAX_SIM_VOLATILITY });
-            if (v.error || v.value === undefined) return setInvalid({ volatility: v.error });
+            if (v.error || v.value === undefined) return refuse({ volatility: v.error });
             const value = v.value;
             void act(
               "Volatility",
@@ -352,7 +397,9 @@ export default function AdminPanel({ gatewayUrl, markets: initialMarkets }: Admi
             />
             {fieldError("volatility")}
           </label>
-          <button type="submit" class="btn" disabled={busy || volatility.trim() === ""}>Set</button>
+          <ActionButton type="submit" class="btn" unavailable={busy || volatility.trim() === ""}>
+            Set
+          </ActionButton>
         </form>
         <form
           class="inline-form"
@@ -361,7 +408,7 @@ export default function AdminPanel({ gatewayUrl, markets: initialMarkets }: Admi
             e.preventDefault();
             const count = parseBounded(botCount, { min: 0, max: MAX_BOTS, integer: true });
             const rate = parseBounded(botRate, { min: 0, max: MAX_BOT_RATE });
-            if (count.error || rate.error) return setInvalid({ count: count.error, rate: rate.error });
+            if (count.error || rate.error) return refuse({ count: count.error, rate: rate.error });
             const body: { kind: string; count?: number; ratePerSec?: number } = { kind: botKind };
             if (count.value !== undefined) body.count = count.value;
             if (rate.value !== undefined) body.ratePerSec = rate.value;
@@ -398,13 +445,13 @@ export default function AdminPanel({ gatewayUrl, markets: initialMarkets }: Admi
             />
             {fieldError("rate")}
           </label>
-          <button
+          <ActionButton
             type="submit"
             class="btn"
-            disabled={busy || (botCount.trim() === "" && botRate.trim() === "")}
+            unavailable={busy || (botCount.trim() === "" && botRate.trim() === "")}
           >
             Set
-          </button>
+          </ActionButton>
         </form>
         <dl class="kv">
           <div>
@@ -443,38 +490,25 @@ export default function AdminPanel({ gatewayUrl, markets: initialMarkets }: Admi
               {markets.map((m) => {
                 const s = simBySymbol.get(m.symbol);
                 const paused = m.status !== "TRADING" || s?.paused;
+                // a stopped simulator runs no market, whatever its last per-market flags say
+                const simulated = !s ? "—" : !sim?.running ? "stopped" : s.paused ? "paused" : "running";
                 return (
                   <tr key={m.symbol} data-symbol={m.symbol}>
                     <th scope="row">
                       <a href={`/trade/${m.symbol}`}>{m.symbol}</a>
                     </th>
                     <td>{m.status.toLowerCase()}</td>
-                    <td class="hide-xs">{s ? (s.paused ? "paused" : "running") : "—"}</td>
+                    <td class="hide-xs">{simulated}</td>
                     <td class="num">{s?.price ?? "—"}</td>
                     <td class="hide-xs">{s?.regime ?? "—"}</td>
                     <td class="num">
-                      {paused
-                        ? (
-                          <button
-                            type="button"
-                            class="btn small"
-                            disabled={busy}
-                            onClick={() =>
-                              act(`Resume ${m.symbol}`, () => gw.adminSymbol(m.symbol, "resume"))}
-                          >
-                            Resume
-                          </button>
-                        )
-                        : (
-                          <button
-                            type="button"
-                            class="btn small"
-                            disabled={busy}
-                            onClick={() => act(`Pause ${m.symbol}`, () => gw.adminSymbol(m.symbol, "pause"))}
-                          >
-                            Pause
-                          </button>
-                        )}
+                      <ActionButton
+                        class="btn small"
+                        unavailable={busy}
+                        onClick={() => setMarket(m.symbol, paused ? "resume" : "pause")}
+                      >
+                        {paused ? "Resume" : "Pause"}
+                      </ActionButton>
                     </td>
                   </tr>
                 );
@@ -489,7 +523,7 @@ export default function AdminPanel({ gatewayUrl, markets: initialMarkets }: Admi
             const symbol = newSymbol.trim().toUpperCase();
             const startPrice = newStartPrice.trim();
             const problem = ensureProblem(symbol, startPrice);
-            if (problem) return setInvalid({ ensure: problem });
+            if (problem) return refuse({ [problem.field]: problem.message });
             // the fields keep what was typed unless the market was listed
             void act(
               `Ensure ${symbol}`,
@@ -506,9 +540,10 @@ export default function AdminPanel({ gatewayUrl, markets: initialMarkets }: Admi
             <input
               placeholder="SOL-USD"
               value={newSymbol}
-              {...describedBy("ensure")}
+              {...describedBy("symbol")}
               onInput={(e) => setNewSymbol((e.target as HTMLInputElement).value)}
             />
+            {fieldError("symbol")}
           </label>
           <label class="field">
             <span>Start price (new markets)</span>
@@ -517,12 +552,15 @@ export default function AdminPanel({ gatewayUrl, markets: initialMarkets }: Admi
               placeholder="implied by the listed markets"
               title="Leave empty to start at the price the listed markets imply (else another market's in the same quote asset)"
               value={newStartPrice}
+              {...describedBy("startPrice")}
               onInput={(e) => setNewStartPrice((e.target as HTMLInputElement).value)}
             />
+            {fieldError("startPrice")}
           </label>
-          <button type="submit" class="btn" disabled={busy || !newSymbol.trim()}>Ensure</button>
+          <ActionButton type="submit" class="btn" unavailable={busy || !newSymbol.trim()}>
+            Ensure
+          </ActionButton>
         </form>
-        {fieldError("ensure")}
         {message && aboutMarkets && <Message {...message} />}
       </section>
 

@@ -77,7 +77,8 @@ export const MAX_BOT_RATE = 1000;
 
 /**
  * A number typed into an admin form, checked against the gateway's bounds: the number, or a
- * sentence saying what to enter. Empty text is `undefined` (the field was left out).
+ * sentence saying what to enter. Empty text is `undefined` (the field was left out). Exponents are
+ * fine ("1e-3" is 0.001): small volatilities are often written so.
  */
 export function parseBounded(
   text: string,
@@ -85,7 +86,7 @@ export function parseBounded(
 ): { value?: number; error?: string } {
   const t = text.trim();
   if (t === "") return {};
-  const value = /^(\d+\.?\d*|\.\d+)$/.test(t) ? Number(t) : NaN;
+  const value = /^(\d+\.?\d*|\.\d+)(e[+-]?\d+)?$/i.test(t) ? Number(t) : NaN;
   const ok = Number.isFinite(value) && value >= bounds.min && value <= bounds.max &&
     (!bounds.integer || Number.isInteger(value));
   if (ok) return { value };
@@ -94,14 +95,23 @@ export function parseBounded(
   };
 }
 
-/** What is wrong with a market to list (symbol and optional start price), or undefined. */
-export function ensureProblem(symbol: string, startPrice: string): string | undefined {
+/**
+ * What is wrong with a market to list (symbol and optional start price): the field and a sentence,
+ * or undefined.
+ */
+export function ensureProblem(
+  symbol: string,
+  startPrice: string,
+): { field: "symbol" | "startPrice"; message: string } | undefined {
   if (!/^[A-Z0-9]{1,12}-[A-Z0-9]{1,12}$/.test(symbol)) {
-    return "Enter the market as BASE-QUOTE, e.g. SOL-USD.";
+    return { field: "symbol", message: "Enter the market as BASE-QUOTE, e.g. SOL-USD." };
   }
   const p = startPrice.trim();
   if (p !== "" && (!/^(0|[1-9][0-9]*)(\.[0-9]+)?$/.test(p) || Number(p) <= 0)) {
-    return "Enter the start price as a number above 0, e.g. 150.25, or leave it empty.";
+    return {
+      field: "startPrice",
+      message: "Enter the start price as a number above 0, e.g. 150.25, or leave it empty.",
+    };
   }
   return undefined;
 }

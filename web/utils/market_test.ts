@@ -35,7 +35,10 @@ Deno.test("parseBounded() gives a number in bounds, or a plain sentence", () => 
   const vol = { min: 0, max: 0.1 };
   assert.deepEqual(parseBounded(" 0.005 ", vol), { value: 0.005 });
   assert.deepEqual(parseBounded("", vol), {});
-  for (const bad of ["abc", "0.2", "-1", "1e-3", "0x1", "."]) {
+  // exponents as people write small numbers
+  assert.deepEqual(parseBounded("1e-3", vol), { value: 0.001 });
+  assert.deepEqual(parseBounded("5E-2", vol), { value: 0.05 });
+  for (const bad of ["abc", "0.2", "-1", "1e-1x", "1e", "e-3", "2e-1", "0x1", "."]) {
     assert.deepEqual(parseBounded(bad, vol), { error: "Enter a number from 0 to 0.1." }, bad);
   }
   const count = { min: 0, max: 1000, integer: true };
@@ -47,9 +50,12 @@ Deno.test("parseBounded() gives a number in bounds, or a plain sentence", () => 
 Deno.test("ensureProblem() checks the symbol and the start price", () => {
   assert.equal(ensureProblem("SOL-USD", ""), undefined);
   assert.equal(ensureProblem("SOL-USD", "150.25"), undefined);
-  assert.match(ensureProblem("SOLUSD", "")!, /BASE-QUOTE/);
-  assert.match(ensureProblem("SOL-USD", "abc")!, /start price as a number above 0/);
-  assert.match(ensureProblem("SOL-USD", "0")!, /above 0/);
+  assert.equal(ensureProblem("SOLUSD", "")?.field, "symbol");
+  assert.match(ensureProblem("SOLUSD", "")!.message, /BASE-QUOTE/);
+  // a bad price is the price field's problem, not the symbol's
+  assert.equal(ensureProblem("SOL-USD", "abc")?.field, "startPrice");
+  assert.match(ensureProblem("SOL-USD", "abc")!.message, /start price as a number above 0/);
+  assert.match(ensureProblem("SOL-USD", "0")!.message, /above 0/);
 });
 
 Deno.test("profileChoice() preselects the simulator's profile, custom for a raw volatility", () => {
