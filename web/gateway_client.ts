@@ -6,6 +6,7 @@
  * @module
  */
 import * as z from "zod/mini";
+import { silenceLimitMs } from "./utils/heartbeat.ts";
 
 // ---------------------------------------------------------------------------------------------
 // Schemas: only the fields the pages use; unknown fields are dropped, so additive API changes are
@@ -738,28 +739,39 @@ export class MarketSocket {
       if (pub.length) this.#sendSubscribe(pub);
       this.#authenticate();
     };
-    ws.onmessage = (e) => this.#onMessage(String(e.data));
-    ws.onclose = () => {
-      if (this.#ws !== ws) return;
-      this.#ws = undefined;
-      clearTimeout(this.#watchdog);
-      if (this.#stopped) return;
-      this.#setStatus("reconnecting");
-      const delay = Math.min(
-        this.#options.maxDelayMs ?? 10_000,
-        (this.#options.minDelayMs ?? 500) * 2 ** this.#attempt,
-      );
-      this.#attempt++;
-      // Full jitter in the upper half keeps a crowd of tabs from reconnecting in step.
-      this.#timer = setTimeout(() => this.#connect(), delay / 2 + Math.random() * delay / 2);
-    };
+    // a socket given up on (see #armWatchdog) may still deliver: only the current one counts
+    ws.onmessage = (e) => this.#ws === ws && this.#onMessage(String(e.data));
+    ws.onclose = () => this.#dropped(ws);
     ws.onerror = () => {};
+  }
+
+  /** The connection `ws` is gone: reconnect after a backoff. */
+  #dropped(ws: WebSocket) {
+    if (this.#ws !== ws) return;
+    this.#ws = undefined;
+    clearTimeout(this.#watchdog);
+    if (this.#stopped) return;
+    this.#setStatus("reconnecting");
+    const delay = Math.min(
+      this.#options.maxDelayMs ?? 10_000,
+      (this.#options.minDelayMs ?? 500) * 2 ** this.#attempt,
+    );
+    this.#attempt++;
+    // Full jitter in the upper half keeps a crowd of tabs from reconnecting in step.
+    this.#timer = setTimeout(() => this.#connect(), delay / 2 + Math.random() * delay / 2);
   }
 
   #armWatchdog() {
     clearTimeout(this.#watchdog);
-    // No frame (data or heartbeat) for 2.5 heartbeats: the connection is dead even if TCP says not.
-    this.#watchdog = setTimeout(() => this.#ws?.close(4000), this.#heartbeatMs * 2.5);
+    // No message (data or heartbeat) for a few heartbeats: the connection is dead even if TCP says
+    // not. A frozen gateway never completes the close handshake either (the browser's close event
+    // can take a minute), so the socket is given up on at once rather than waited for.
+    this.#watchdog = setTimeout(() => {
+      const ws = this.#ws;
+      if (!ws) return;
+      this.#dropped(ws);
+      ws.close(4000);
+    }, silenceLimitMs(this.#heartbeatMs));
   }
 
   #authenticate() {

@@ -36,10 +36,17 @@ class TestSocket {
   }
 }
 
-function socket(token?: string) {
+/** A connection to a frozen gateway: closing it starts a handshake that never completes. */
+class FrozenSocket extends TestSocket {
+  override close() {
+    this.readyState = 2;
+  }
+}
+
+function socket(token?: string, Socket: typeof TestSocket = TestSocket) {
   TestSocket.all = [];
   return new MarketSocket("ws://gw/v1/ws", {
-    WebSocket: TestSocket as unknown as typeof WebSocket,
+    WebSocket: Socket as unknown as typeof WebSocket,
     token: () => token,
     minDelayMs: 5,
     maxDelayMs: 40,
@@ -232,4 +239,30 @@ Deno.test("GatewayClient.logout() posts the refresh token to the logout route", 
     method: "POST",
     body: JSON.stringify({ refreshToken: "rt_abc" }),
   }]);
+});
+
+Deno.test("MarketSocket gives up on a frozen gateway's connection at once: reconnecting, then a new one", async () => {
+  const s = socket(undefined, FrozenSocket);
+  const got: unknown[] = [];
+  const statuses: string[] = [];
+  s.subscribe("ticker.BTC-USD", (m) => got.push(m.data));
+  s.onStatus((st) => statuses.push(st));
+  try {
+    last().open();
+    last().receive({ type: "welcome", heartbeatMs: 8 });
+    const frozen = last();
+    // three heartbeats (24 ms) without a message; the close event never comes
+    for (let i = 0; i < 100 && s.status === "open"; i++) await wait(2);
+    assert.equal(s.status, "reconnecting", "not left showing live");
+    assert.equal(frozen.readyState, 2, "its close was started");
+    for (let i = 0; i < 100 && TestSocket.all.length === 1; i++) await wait(2);
+    assert.equal(TestSocket.all.length, 2, "a new connection");
+    // the frozen gateway wakes up and delivers late: the abandoned connection is not listened to
+    frozen.receive({ channel: "ticker.BTC-USD", type: "ticker", data: "late" });
+    assert.deepEqual(got, []);
+    last().open();
+    assert.deepEqual(statuses, ["connecting", "open", "reconnecting", "open"]);
+  } finally {
+    s.close();
+  }
 });
