@@ -136,6 +136,9 @@ export const Order = z.object({
 });
 export type Order = z.output<typeof Order>;
 
+/** A message of the private `orders.{userId}` channel: an order's new state, and what changed it. */
+export const OrderEvent = z.object({ event: z.optional(z.string()), order: Order });
+
 export const Balance = z.object({ asset: z.string(), free: Dec, locked: Dec });
 export type Balance = z.output<typeof Balance>;
 export const Wallet = z.object({

@@ -142,6 +142,29 @@ Deno.test("web app in chromium: admin forms, live listing, book keyboard, sign-u
       assert.equal(tapeStops, 0);
     });
 
+    await t.step("the order form's result follows the order: open, then filled", async () => {
+      await page.getByRole("radio", { name: "Limit" }).click();
+      await page.locator("#of-price").fill("2995");
+      await page.locator("#of-qty").fill("0.05");
+      await page.getByRole("button", { name: "Buy ETH" }).click();
+      await page.locator(".order-result[data-status=ACCEPTED]").waitFor();
+      const seller = await (await fetch(`${sys.gatewayUrl}/v1/auth/signup`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ username: "dave", password: "password-123" }),
+      })).json();
+      await api("/v1/orders", seller.accessToken, {
+        symbol: "ETH-USD",
+        side: "SELL",
+        type: "LIMIT",
+        price: "2995",
+        qty: "0.05",
+      });
+      const filled = page.locator(".order-result[data-status=FILLED]");
+      await filled.waitFor();
+      assert.match((await filled.innerText()).trim(), /^Order filled \(0\.050* ETH at 2,995\.00\)$/);
+    });
+
     await t.step("a market listed meanwhile joins the open page's pairs", async () => {
       await page.locator(".pairs a", { hasText: "BTC" }).first().waitFor();
       assert.equal(await page.locator('.pairs a[href^="/trade/SOL-USD"]').count(), 0);

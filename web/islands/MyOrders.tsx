@@ -1,7 +1,12 @@
 import { Fragment } from "preact";
 import { useEffect, useState } from "preact/hooks";
-import * as z from "zod/mini";
-import { GatewayError, Order, type Order as OrderT, parsePayload, type Trade } from "../gateway_client.ts";
+import {
+  GatewayError,
+  type Order as OrderT,
+  OrderEvent,
+  parsePayload,
+  type Trade,
+} from "../gateway_client.ts";
 import { ActionButton } from "../components/ActionButton.tsx";
 import { formatStep, isZero } from "../utils/decimal.ts";
 import { attachFills, mergeFills } from "../utils/fills.ts";
@@ -43,7 +48,6 @@ function OlderRow({ noun, state, onMore }: { noun: string; state: OlderState; on
   );
 }
 const OPEN = new Set(["ACCEPTED", "PARTIALLY_FILLED", "NEW"]);
-const OrderEvent = z.object({ event: z.optional(z.string()), order: Order });
 
 /** `list` with `order` in place of its row (or first); a live update has no fills: the row's stay. */
 function upsert(list: OrderT[], order: OrderT): OrderT[] {

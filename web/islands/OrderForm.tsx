@@ -1,5 +1,12 @@
 import { useEffect, useRef, useState } from "preact/hooks";
-import { GatewayError, type Order, type PlaceOrderRequest, problemText } from "../gateway_client.ts";
+import {
+  GatewayError,
+  type Order,
+  OrderEvent,
+  parsePayload,
+  type PlaceOrderRequest,
+  problemText,
+} from "../gateway_client.ts";
 import {
   compareDecimal,
   decimalPlaces,
@@ -16,6 +23,7 @@ import {
   bookLevels,
   gateway,
   lastPrices,
+  marketSocket,
   marketStatuses,
   pickedPrice,
   useSession,
@@ -25,8 +33,8 @@ import {
 import { ActionButton } from "../components/ActionButton.tsx";
 import { RadioGroup } from "../components/RadioGroup.tsx";
 import type { MarketInfo } from "../utils/market.ts";
-import { estimateMarket, feeFor, notional, presetAmount } from "../utils/order_math.ts";
-import { orderStatusText } from "../utils/order_status.ts";
+import { estimateMarket, feeFor, marketPriceView, notional, presetAmount } from "../utils/order_math.ts";
+import { laterState, orderStatusText } from "../utils/order_status.ts";
 import { OrderRetry, outcomeUnknown } from "../utils/order_retry.ts";
 import { useWallet } from "../utils/wallet.ts";
 
@@ -99,6 +107,8 @@ export default function OrderForm({ gatewayUrl, market }: OrderFormProps) {
   const [errors, setErrors] = useState<Partial<Record<Field, string>>>({});
   const [busy, setBusy] = useState(false);
   const [result, setResult] = useState<Order | undefined>(undefined);
+  /** While an order is being placed, the orders channel's news: it may come before the answer. */
+  const news = useRef<Map<string, Order> | undefined>(undefined);
   // An admin may pause or resume the market while the page is open: follow its status.
   const [status, setOwnStatus] = useState(market.status);
   // shared, so that the market's header shows the pause too
@@ -114,6 +124,22 @@ export default function OrderForm({ gatewayUrl, market }: OrderFormProps) {
       const found = markets.find((m) => m.symbol === market.symbol);
       if (found) setStatus(found.status);
     }), [gatewayUrl, market.symbol]);
+
+  // the last order's result follows the order (filled, canceled...) through the orders channel
+  const userId = session?.user.userId;
+  useEffect(() => {
+    if (!userId) return;
+    return marketSocket(gatewayUrl).subscribe(`orders.${userId}`, (m) => {
+      if (m.type === "subscribed") return;
+      for (const item of Array.isArray(m.data) ? m.data : [m.data]) {
+        const order = parsePayload(OrderEvent, item)?.order;
+        if (!order) continue;
+        const heard = news.current?.get(order.orderId);
+        news.current?.set(order.orderId, heard ? laterState(heard, order) : order);
+        setResult((r) => r?.orderId === order.orderId ? laterState(r, order) : r);
+      }
+    });
+  }, [gatewayUrl, userId]);
 
   useEffect(() => {
     if (!picked) return;
@@ -207,10 +233,12 @@ export default function OrderForm({ gatewayUrl, market }: OrderFormProps) {
     // the same order again after an unknown outcome keeps its id: it cannot be placed twice
     const clientOrderId = retry.idFor(draft);
     setBusy(true);
+    news.current = new Map();
     try {
       const ack = await gateway(gatewayUrl).placeOrder({ ...draft, clientOrderId });
       retry.settle(draft, clientOrderId, "answered");
-      setResult(ack);
+      const heard = news.current.get(ack.orderId);
+      setResult(heard ? laterState(ack, heard) : ack);
       setQty("");
       setQuoteQty("");
     } catch (err) {
@@ -236,6 +264,7 @@ export default function OrderForm({ gatewayUrl, market }: OrderFormProps) {
         if (first) setTimeout(() => document.getElementById(`of-${first}`)?.focus(), 0);
       }
     } finally {
+      news.current = undefined;
       setBusy(false);
     }
   }

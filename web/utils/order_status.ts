@@ -4,6 +4,8 @@
  * @module
  */
 
+import { compareDecimal } from "./decimal.ts";
+
 const WORDS: Record<string, string> = {
   ACCEPTED: "open",
   PARTIALLY_FILLED: "partially filled",
@@ -28,4 +30,16 @@ export function orderStatusText(o: { status: string; expireReason?: string | nul
   if (!o.expireReason) return word;
   const why = REASONS[o.expireReason] ?? o.expireReason.toLowerCase().replaceAll("_", " ");
   return o.status === "PARTIALLY_FILLED" ? `${word} · rest expired: ${why}` : `${word}: ${why}`;
+}
+
+const FINAL = new Set(["FILLED", "CANCELED", "EXPIRED", "REJECTED"]);
+
+/**
+ * The later of two states of one order, whichever came first: the placing answer and the live
+ * orders channel race, so an answer saying "open" may arrive after the event saying "filled". An
+ * order only moves forward: to a final status, and to more filled.
+ */
+export function laterState<T extends { status: string; filledQty: string }>(a: T, b: T): T {
+  if (FINAL.has(a.status) !== FINAL.has(b.status)) return FINAL.has(b.status) ? b : a;
+  return compareDecimal(b.filledQty, a.filledQty) >= 0 ? b : a;
 }

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { orderStatusText } from "./order_status.ts";
+import { laterState, orderStatusText } from "./order_status.ts";
 
 Deno.test("orderStatusText() names the status as traders do, with why the rest expired", () => {
   assert.equal(orderStatusText({ status: "ACCEPTED" }), "open");
@@ -25,4 +25,18 @@ Deno.test("orderStatusText() says in plain words why a market buy by amount expi
     orderStatusText({ status: "EXPIRED", expireReason: "SOME_NEW_REASON" }),
     "expired: some new reason",
   );
+});
+
+Deno.test("laterState() keeps the later of two states of an order, in whichever order they came", () => {
+  const open = { status: "ACCEPTED", filledQty: "0" };
+  const part = { status: "PARTIALLY_FILLED", filledQty: "0.5" };
+  const filled = { status: "FILLED", filledQty: "1" };
+  const canceled = { status: "CANCELED", filledQty: "0.5" };
+  assert.equal(laterState(open, filled), filled);
+  // the placing answer ("open") arriving after the channel's fill does not undo it
+  assert.equal(laterState(filled, open), filled);
+  assert.equal(laterState(part, open), part);
+  assert.equal(laterState(open, part), part);
+  assert.equal(laterState(part, canceled), canceled);
+  assert.equal(laterState(canceled, part), canceled);
 });
