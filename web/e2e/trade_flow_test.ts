@@ -343,9 +343,15 @@ Deno.test("web app in chromium: sign up, trade between two users, cancel, field 
       // the form estimates a market order from the book it shows, and warns when the book is too thin
       await page.locator("#of-qty").fill("5");
       await page.getByTestId("market-warning").filter({ hasText: "holds only" }).waitFor();
-      await page.locator("#of-qty").fill("0.01");
-      await page.getByTestId("market-estimate").filter({ hasText: "≈ 65,000.00 average, up to 65,000.00" })
+      // beyond the book shown there is no price to estimate from: no average, no total
+      await page.getByTestId("market-estimate").filter({ hasText: "More than the book shown holds" })
         .waitFor();
+      assert.equal((await page.getByTestId("total").innerText()).trim(), "—");
+      await page.locator("#of-qty").fill("0.01");
+      // a sell's worst price is its lowest
+      await page.getByTestId("market-estimate").filter({ hasText: "≈ 65,000.00 average, down to 65,000.00" })
+        .waitFor();
+      await page.getByTestId("total").filter({ hasText: "650.00 USD" }).waitFor();
       assert.equal(await page.getByTestId("market-warning").count(), 0);
       // the first candle arrives live; the chart's view reaches past it, so it asks for older ones (to=)
       const older = page.waitForRequest((r) => /\/v1\/markets\/BTC-USD\/candles\?.*\bto=/.test(r.url()));

@@ -197,15 +197,20 @@ export default function OrderForm({ gatewayUrl, market }: OrderFormProps) {
       market.tickSize,
     )
     : undefined;
-  const farFromLast = estimate?.avgPrice !== undefined && last !== undefined &&
-    isFar(estimate.avgPrice, last, FAR_FROM_LAST_PCT);
+  const marketPrice = marketPriceView(estimate, side);
+  const farFromLast = marketPrice.kind === "estimate" && last !== undefined &&
+    isFar(marketPrice.avgPrice, last, FAR_FROM_LAST_PCT);
 
-  // The notional and fee are estimates for display; the engine computes the real ones.
-  const estPrice = type === "LIMIT" ? price : estimate?.avgPrice ?? last;
+  // The notional and fee are estimates for display; the engine computes the real ones. A market
+  // order larger than the visible book gets none: its price beyond the book is unknown.
   let total: string | undefined;
   if (marketBuy) total = isDecimal(quoteQty) ? quoteQty : undefined;
-  else if (estimate?.complete) total = estimate.quote;
-  else if (estPrice && isDecimal(estPrice) && isDecimal(qty)) total = notional(estPrice, qty);
+  else if (marketPrice.kind === "estimate") total = marketPrice.quote;
+  else if (marketPrice.kind === "beyond") total = undefined;
+  else {
+    const estPrice = type === "LIMIT" ? price : last;
+    if (estPrice && isDecimal(estPrice) && isDecimal(qty)) total = notional(estPrice, qty);
+  }
   const feeBps = postOnlyOn ? market.makerFeeBps : market.takerFeeBps;
   const fee = total !== undefined ? feeFor(total, feeBps, quotePlaces + 2) : undefined;
 
@@ -325,10 +330,14 @@ export default function OrderForm({ gatewayUrl, market }: OrderFormProps) {
               <span class="label">Price</span>
               <div class="input-unit readonly">
                 <span class="num" data-testid="market-estimate">
-                  {estimate?.avgPrice !== undefined
-                    ? `≈ ${formatStep(estimate.avgPrice, market.tickSize, true)} average, up to ${
-                      formatStep(estimate.worstPrice, market.tickSize, true)
+                  {marketPrice.kind === "estimate"
+                    ? `≈ ${
+                      formatStep(marketPrice.avgPrice, market.tickSize, true)
+                    } average, ${marketPrice.bound} ${
+                      formatStep(marketPrice.worstPrice, market.tickSize, true)
                     }`
+                    : marketPrice.kind === "beyond"
+                    ? "More than the book shown holds"
                     : "Best market price"}
                 </span>
                 <span class="unit">{market.quote}</span>

@@ -141,3 +141,28 @@ export function estimateMarket(
     complete,
   };
 }
+
+/** What the order form may say about a market order's price from its {@linkcode estimateMarket}. */
+export type MarketPriceView =
+  /** Nothing to estimate yet (no amount, no book, or less than one step). */
+  | { kind: "unknown" }
+  /** The order asks for more than the visible levels hold: no average or total can be claimed. */
+  | { kind: "beyond" }
+  /** Its average and worst price (a buy's highest, "up to"; a sell's lowest, "down to"), and total. */
+  | { kind: "estimate"; avgPrice: string; worstPrice: string; bound: "up to" | "down to"; quote: string };
+
+export function marketPriceView(
+  estimate: MarketEstimate | undefined,
+  side: "BUY" | "SELL",
+): MarketPriceView {
+  if (!estimate) return { kind: "unknown" };
+  if (!estimate.complete) return { kind: "beyond" };
+  if (estimate.avgPrice === undefined || estimate.worstPrice === undefined) return { kind: "unknown" };
+  return {
+    kind: "estimate",
+    avgPrice: estimate.avgPrice,
+    worstPrice: estimate.worstPrice,
+    bound: side === "BUY" ? "up to" : "down to",
+    quote: estimate.quote,
+  };
+}

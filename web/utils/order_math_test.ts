@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { estimateMarket, feeFor, notional, presetAmount } from "./order_math.ts";
+import { estimateMarket, feeFor, marketPriceView, notional, presetAmount } from "./order_math.ts";
 
 const market = { stepSize: "0.0001", tickSize: "0.01", freeBase: "2", freeQuote: "100000" };
 
@@ -92,4 +92,26 @@ Deno.test("estimateMarket() finds a buy by a small amount complete when the book
   assert.equal(estimateMarket(asks, { quoteQty: "1000000" }, "0.0001", "0.01").complete, false);
   assert.equal(estimateMarket([], { quoteQty: "3" }, "0.0001", "0.01").complete, false);
   assert.equal(estimateMarket(asks, { qty: "4" }, "0.0001", "0.01").complete, false);
+});
+
+Deno.test("marketPriceView() claims no average or total beyond the visible book; a sell goes down to", () => {
+  const bids = [{ price: "64852.80", qty: "0.0120" }, { price: "64791.85", qty: "0.0398" }];
+  // 1.0077 BTC against 0.0518 BTC shown: nothing to extrapolate from
+  const big = estimateMarket(bids, { qty: "1.0077" }, "0.0001", "0.01");
+  assert.deepEqual(marketPriceView(big, "SELL"), { kind: "beyond" });
+  const small = estimateMarket(bids, { qty: "0.02" }, "0.0001", "0.01");
+  assert.deepEqual(marketPriceView(small, "SELL"), {
+    kind: "estimate",
+    avgPrice: "64828.42",
+    worstPrice: "64791.85",
+    bound: "down to",
+    quote: "1296.5684",
+  });
+  const asks = [{ price: "65000", qty: "1" }];
+  const buy = marketPriceView(estimateMarket(asks, { qty: "0.5" }, "0.0001", "0.01"), "BUY");
+  assert.equal(buy.kind === "estimate" && buy.bound, "up to");
+  assert.deepEqual(marketPriceView(undefined, "BUY"), { kind: "unknown" });
+  // a buy by an amount too small for one step: complete, but nothing to average
+  const tiny = estimateMarket(asks, { quoteQty: "1" }, "0.0001", "0.01");
+  assert.deepEqual(marketPriceView(tiny, "BUY"), { kind: "unknown" });
 });
