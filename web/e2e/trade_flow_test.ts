@@ -417,6 +417,59 @@ Deno.test("web app in chromium: sign up, trade between two users, cancel, field 
     });
 
     await t.step(
+      "screen reader names and keys: book levels, chart, trades, order tabs, focus ring",
+      async () => {
+        await placeLimit(page, "Sell", "66000", "0.01");
+        const ask = page.locator(".levels.asks li", { hasText: "66000.00" });
+        await ask.waitFor();
+        // a level is named by the figures it shows, with their words (no label that hides them)
+        assert.equal(await page.locator(".levels button[aria-label], .tape button[aria-label]").count(), 0);
+        await page.locator(".levels.asks").getByRole("button", { name: /^66000\.00 USD ask, ?0\.0100 BTC/ })
+          .waitFor();
+        // every reference points at something on the page (a tab's panel only when it is drawn)
+        const dangling = await page.evaluate(() =>
+          [...document.querySelectorAll("[aria-controls], [aria-describedby], [aria-labelledby]")].flatMap((
+            el,
+          ) =>
+            ["aria-controls", "aria-describedby", "aria-labelledby"].flatMap((attr) =>
+              (el.getAttribute(attr) ?? "").split(/\s+/).filter((id) => id && !document.getElementById(id))
+                .map((id) => `${el.tagName} ${attr}=${id}`)
+            )
+          )
+        );
+        assert.deepEqual(dangling, []);
+        assert.equal(await page.locator(".chart-box").getAttribute("role"), "application");
+        await page.getByRole("list", { name: "Recent trades, newest first" }).waitFor();
+        // the order tabs: one Tab stop, Left/Right/Home/End move between them
+        const tabs = page.getByRole("tablist", { name: "Your orders" });
+        assert.equal(await tabs.locator('[tabindex="0"]').count(), 1);
+        await tabs.getByRole("tab", { name: /Open orders/ }).focus();
+        for (
+          const [key, id] of [["ArrowRight", "tab-history"], ["End", "tab-fills"], ["Home", "tab-open"], [
+            "ArrowLeft",
+            "tab-fills",
+          ]]
+        ) {
+          await page.keyboard.press(key);
+          assert.equal(await focused(page), id, key);
+          assert.equal(await page.locator(`#${id}`).getAttribute("aria-selected"), "true", key);
+        }
+        await page.keyboard.press("Home");
+        // the price box shows a focus ring around it
+        await page.locator("#of-price").focus();
+        const ring = await page.locator(".input-unit:has(#of-price)").evaluate((e) =>
+          getComputedStyle(e).outlineStyle
+        );
+        assert.equal(ring, "solid");
+        // the ask goes again (the wallets are checked later)
+        const row = page.getByTestId("open-orders").locator("tr", { hasText: "66000.00" });
+        await row.getByRole("button", { name: /^Cancel/ }).click();
+        await row.waitFor({ state: "detached" });
+        await page.getByRole("radio", { name: "Market" }).click();
+      },
+    );
+
+    await t.step(
       "amounts like 1.0 are fine while typing; a pause and a resume show without a reload",
       async () => {
         await page.locator("#of-qty").fill("");

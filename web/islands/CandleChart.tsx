@@ -561,6 +561,8 @@ export default function CandleChart(props: CandleChartProps) {
         ref={box}
         tabIndex={0}
         onKeyDown={onKey}
+        // it takes the arrow keys itself, so screen readers pass them through
+        role="application"
         aria-label="Price chart. Arrow keys pan, plus and minus zoom, Home resets."
         data-mounted={mounted ? "true" : "false"}
       >

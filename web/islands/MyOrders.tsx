@@ -8,6 +8,7 @@ import {
   type Trade,
 } from "../gateway_client.ts";
 import { ActionButton } from "../components/ActionButton.tsx";
+import { tabKeyTarget } from "../utils/tab_keys.ts";
 import { formatStep, isZero } from "../utils/decimal.ts";
 import { attachFills, mergeFills } from "../utils/fills.ts";
 import { refocusAfterRemoval } from "../utils/focus.ts";
@@ -225,17 +226,29 @@ export default function MyOrders({ gatewayUrl, markets, symbol, full }: MyOrders
     ["fills", "Fills", undefined],
   ];
 
+  /** The tabs' keys (WAI-ARIA tabs): Left/Right move to the previous/next tab, Home/End to the ends. */
+  const onTabKey = (e: KeyboardEvent) => {
+    const at = tabs.findIndex(([t]) => t === tab);
+    const next = tabKeyTarget(e.key, at, tabs.length);
+    if (next === undefined) return;
+    e.preventDefault();
+    setTab(tabs[next][0]);
+    document.getElementById(`tab-${tabs[next][0]}`)?.focus();
+  };
+
   return (
     <section class={`panel my-orders ${full ? "full" : ""}`} aria-label="Your orders">
       <div class="panel-head tabs-head">
-        <div class="tabs" role="tablist">
+        <div class="tabs" role="tablist" aria-label="Your orders" onKeyDown={onTabKey}>
           {tabs.map(([t, label, count]) => (
             <button
               type="button"
               role="tab"
               id={`tab-${t}`}
               aria-selected={tab === t}
-              aria-controls={`panel-${t}`}
+              // only the chosen tab's panel is drawn (and only for a logged-in user)
+              aria-controls={tab === t && session ? `panel-${t}` : undefined}
+              tabIndex={tab === t ? 0 : -1}
               class={tab === t ? "on" : ""}
               onClick={() => setTab(t)}
             >

@@ -172,13 +172,20 @@ export default function OrderBook({ gatewayUrl, market, book: initial, depth }: 
           }}
           onClick={() =>
             pick(l.price)}
-          aria-label={`${side === "bid" ? "Bid" : "Ask"} ${l.price}, ${l.qty} ${market.base}; use this price`}
+          aria-describedby="book-keys"
         >
+          {/* the name is the visible figures with their words, so voice control finds what is seen */}
           <span class={`num price ${side === "bid" ? "buy" : "sell"}`}>
             {formatStep(l.price, market.tickSize)}
+            <span class="sr-only">{` ${market.quote} ${side},`}</span>
           </span>
-          <span class="num">{formatStep(l.qty, market.stepSize)}</span>
-          <span class="num muted hide-xs">{formatStep(l.sum, market.stepSize)}</span>
+          <span class="num">
+            {formatStep(l.qty, market.stepSize)}
+            <span class="sr-only">{` ${market.base},`}</span>
+          </span>
+          <span class="num muted hide-xs">
+            <span class="sr-only">sum</span> {formatStep(l.sum, market.stepSize)}
+          </span>
         </button>
       </li>
     ));
@@ -201,7 +208,9 @@ export default function OrderBook({ gatewayUrl, market, book: initial, depth }: 
         <span class="num">Amount ({market.base})</span>
         <span class="num hide-xs">Sum</span>
       </div>
-      <p class="sr-only">Arrow keys move between the prices; Enter puts one in the order form.</p>
+      <p class="sr-only" id="book-keys">
+        Arrow keys move between the prices; Enter puts one in the order form.
+      </p>
       <ol class="levels asks" aria-label="Asks (sell orders), best last">
         {view.asks.length ? rows(view.asks, "ask") : <li class="empty">No sell orders</li>}
       </ol>

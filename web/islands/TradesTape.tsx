@@ -55,7 +55,8 @@ export default function TradesTape({ gatewayUrl, market, trades: initial }: Trad
         <span class="num">Amount ({market.base})</span>
         <span class="num">Time</span>
       </div>
-      <ol class="tape" aria-live="off">
+      <p class="sr-only" id="tape-keys">Choosing a trade puts its price in the order form.</p>
+      <ol class="tape" aria-live="off" aria-label="Recent trades, newest first">
         {trades.length === 0 && <li class="empty">No trades yet</li>}
         {trades.map((t) => (
           <li key={t.tradeId} data-trade-id={t.tradeId}>
@@ -64,12 +65,17 @@ export default function TradesTape({ gatewayUrl, market, trades: initial }: Trad
               // not a Tab stop each: fifty of them stood between the book and the order form
               tabIndex={-1}
               onClick={() => pickedPrice.set({ price: t.price, at: Date.now() })}
-              aria-label={`${t.takerSide === "SELL" ? "Sell" : "Buy"} ${t.qty} at ${t.price}; use this price`}
+              aria-describedby="tape-keys"
             >
+              {/* the name is the visible figures with their words (no label hiding what is seen) */}
               <span class={`num ${t.takerSide === "SELL" ? "sell" : "buy"}`}>
                 {formatStep(t.price, market.tickSize)}
+                <span class="sr-only">{` ${market.quote} ${t.takerSide === "SELL" ? "sell" : "buy"},`}</span>
               </span>
-              <span class="num">{formatStep(t.qty, market.stepSize)}</span>
+              <span class="num">
+                {formatStep(t.qty, market.stepSize)}
+                <span class="sr-only">{` ${market.base},`}</span>
+              </span>
               <span class="num muted">{clock(t.ts, mounted)}</span>
             </button>
           </li>

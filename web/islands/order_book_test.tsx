@@ -31,3 +31,14 @@ Deno.test("the book is one Tab stop: only the best ask's button is in the tab or
   assert.deepEqual(stops.filter((t) => t === "0"), ["0"]);
   assert.match(html, /data-key="ask:65016.68" tabindex="0"/);
 });
+
+Deno.test("a level's accessible name is its visible figures with words, the key hint a description", () => {
+  const button = html.match(/<button[^>]*data-key="ask:65016.68"[^>]*>(.*?)<\/button>/);
+  assert.ok(button);
+  assert.doesNotMatch(button[0], /aria-label=/, "no label that hides the visible text");
+  const name = button[1].replace(/<[^>]+>/g, "").replace(/\s+/g, " ").trim();
+  // (the figures are grid cells: a browser puts a space between them)
+  assert.match(name, /^65016\.68 USD ask, ?0\.2000 BTC, ?sum 0\.2000$/);
+  assert.match(button[0], /aria-describedby="book-keys"/);
+  assert.match(html, /id="book-keys"[^>]*>\s*Arrow keys move between the prices/);
+});
