@@ -127,9 +127,24 @@ Deno.test("web app in chromium: sign up, trade between two users, cancel, field 
       await shot("not-found");
     });
 
+    await t.step(
+      "sign up: the hints describe their fields; an error takes the focus to its field",
+      async () => {
+        await page.goto(`${web}/signup`);
+        await shot("signup");
+        for (const [field, hint] of [["username", "3 to 32"], ["password", "At least 8"]]) {
+          const id = await page.locator(`#auth-${field}`).getAttribute("aria-describedby");
+          assert.match(await page.locator(`#${id}`).innerText(), new RegExp(hint));
+        }
+        await page.locator("#auth-username").fill("a");
+        await page.locator("#auth-password").fill("password-123");
+        await page.locator("#auth-password").press("Enter");
+        await page.locator(".field:has(#auth-username) .field-error").waitFor();
+        await page.waitForFunction(() => document.activeElement?.id === "auth-username");
+      },
+    );
+
     await t.step("sign up and see the wallet in the order form", async () => {
-      await page.goto(`${web}/signup`);
-      await shot("signup");
       await signUp(page, web, "alice", "/trade/BTC-USD");
       await page.locator(".navuser .who", { hasText: "alice" }).waitFor();
       // the Admin link is only for admins

@@ -1,4 +1,5 @@
 import { useState } from "preact/hooks";
+import { ActionButton } from "../components/ActionButton.tsx";
 import { GatewayError, problemText } from "../gateway_client.ts";
 import { gateway } from "../utils/live.ts";
 import { safeNext } from "../utils/safe_next.ts";
@@ -23,6 +24,7 @@ export default function AuthForm({ gatewayUrl, mode, next }: AuthFormProps) {
 
   async function submit(e: Event) {
     e.preventDefault();
+    if (busy) return;
     setErrors({});
     setBusy(true);
     try {
@@ -42,6 +44,9 @@ export default function AuthForm({ gatewayUrl, mode, next }: AuthFormProps) {
         const f = err.field === "username" || err.field === "password" ? err.field : "form";
         out[f] ??= problemText(err.message, err.code);
         setErrors(out);
+        // the keyboard goes to the first field to fix (once its message is drawn)
+        const first = (["username", "password"] as const).find((name) => out[name] !== undefined);
+        if (first) setTimeout(() => document.getElementById(`auth-${first}`)?.focus(), 0);
       } else {
         setErrors({ form: `Could not reach the exchange: ${(err as Error).message}` });
       }
@@ -49,8 +54,13 @@ export default function AuthForm({ gatewayUrl, mode, next }: AuthFormProps) {
     }
   }
 
+  /** A field's description: its error, else (signing up) its hint. */
   const described = (f: Field) =>
-    errors[f] ? { "aria-invalid": true, "aria-describedby": `auth-${f}-error` } : {};
+    errors[f]
+      ? { "aria-invalid": true, "aria-describedby": `auth-${f}-error` }
+      : signup
+      ? { "aria-describedby": `auth-${f}-hint` }
+      : {};
   const err = (f: Field) =>
     errors[f] && <p class="field-error" role="alert" id={`auth-${f}-error`} data-field={f}>{errors[f]}</p>;
 
@@ -69,7 +79,9 @@ export default function AuthForm({ gatewayUrl, mode, next }: AuthFormProps) {
           onInput={(e) => setUsername((e.target as HTMLInputElement).value)}
           {...described("username")}
         />
-        {signup && !errors.username && <p class="hint">3 to 32 letters, digits, “_”, “.” or “-”.</p>}
+        {signup && !errors.username && (
+          <p class="hint" id="auth-username-hint">3 to 32 letters, digits, “_”, “.” or “-”.</p>
+        )}
         {err("username")}
       </div>
       <div class="field">
@@ -84,12 +96,12 @@ export default function AuthForm({ gatewayUrl, mode, next }: AuthFormProps) {
           onInput={(e) => setPassword((e.target as HTMLInputElement).value)}
           {...described("password")}
         />
-        {signup && !errors.password && <p class="hint">At least 8 characters.</p>}
+        {signup && !errors.password && <p class="hint" id="auth-password-hint">At least 8 characters.</p>}
         {err("password")}
       </div>
-      <button type="submit" class="btn primary block" disabled={busy}>
+      <ActionButton type="submit" class="btn primary block" unavailable={busy}>
         {busy ? "Please wait…" : signup ? "Sign up" : "Log in"}
-      </button>
+      </ActionButton>
       {err("form")}
       <p class="muted switch">
         {signup
