@@ -505,9 +505,12 @@ Deno.test("web app in chromium: sign up, trade between two users, cancel, field 
         await admin("pause");
         await page.getByRole("button", { name: "BTC-USD is paused" }).waitFor();
         await page.getByTestId("market-status").filter({ hasText: "paused" }).waitFor();
+        const pairTag = page.locator('.pairs a[href^="/trade/BTC-USD"] .tag');
+        await pairTag.filter({ hasText: "paused" }).waitFor();
         await admin("resume");
         await page.getByRole("button", { name: /^(Buy|Sell) BTC$/ }).waitFor();
         await page.getByTestId("market-status").waitFor({ state: "detached" });
+        await pairTag.waitFor({ state: "detached" });
         assert.equal(await submit.isDisabled(), false);
         await page.locator("#of-qty").fill("");
       },

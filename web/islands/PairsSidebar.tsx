@@ -83,6 +83,7 @@ export default function PairsSidebar({ gatewayUrl, current, tf, pairs: initial }
               <span class="sym">
                 <strong>{p.base}</strong>
                 <span class="muted">/{p.quote}</span>
+                {p.status && p.status !== "TRADING" && <span class="tag warn">{p.status.toLowerCase()}</span>}
               </span>
               <span class="num">{formatStep(traded[p.symbol] ?? p.last, p.tickSize, true)}</span>
               <Change pct={p.changePct} />

@@ -45,13 +45,23 @@ export interface PairRow {
   tickSize: string;
   last?: string;
   changePct?: string;
+  /** TRADING, PAUSED, ... (absent: trading). */
+  status?: string;
 }
 
 /**
- * The pairs list after a fresh market listing: rows keep their live prices, markets listed since
- * are added (in the listing's order, after the known ones). The same array when nothing is new.
+ * The pairs list after a fresh market listing: rows keep their live prices and take the listing's
+ * status (a market paused or resumed meanwhile), markets listed since are added (in the listing's
+ * order, after the known ones). The same array when nothing changed.
  */
 export function withNewPairs(rows: PairRow[], markets: Market[]): PairRow[] {
+  const statuses = new Map(markets.map((m) => [m.symbol, m.status]));
+  const moved = rows.some((r) =>
+    statuses.has(r.symbol) && statuses.get(r.symbol) !== (r.status ?? "TRADING")
+  );
+  if (moved) {
+    rows = rows.map((r) => statuses.has(r.symbol) ? { ...r, status: statuses.get(r.symbol) } : r);
+  }
   const known = new Set(rows.map((r) => r.symbol));
   const added = markets.filter((m) => !known.has(m.symbol)).map((m) => ({
     symbol: m.symbol,
@@ -60,6 +70,7 @@ export function withNewPairs(rows: PairRow[], markets: Market[]): PairRow[] {
     tickSize: m.tickSize,
     last: lastPriceOf(m),
     changePct: m.ticker?.changePct24h,
+    status: m.status,
   }));
   return added.length ? [...rows, ...added] : rows;
 }

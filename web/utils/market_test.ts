@@ -25,6 +25,15 @@ Deno.test("withNewPairs() adds markets listed since, keeping the known rows' liv
   assert.equal(next[0].last, "65001");
 });
 
+Deno.test("withNewPairs() takes a market's pause and resume from the listing", () => {
+  const rows = [{ symbol: "BTC-USD", base: "BTC", quote: "USD", tickSize: "0.01", last: "65001" }];
+  const paused = withNewPairs(rows, [market("BTC-USD", { status: "PAUSED" })]);
+  assert.equal(paused[0].status, "PAUSED");
+  assert.equal(paused[0].last, "65001");
+  assert.equal(withNewPairs(paused, [market("BTC-USD", { status: "PAUSED" })]), paused, "unchanged");
+  assert.equal(withNewPairs(paused, [market("BTC-USD")])[0].status, "TRADING");
+});
+
 Deno.test("defaultSymbol() prefers BTC-USD, else the first market", () => {
   assert.equal(defaultSymbol(["BTC-ETH", "BTC-USD", "ETH-USD"]), "BTC-USD");
   assert.equal(defaultSymbol(["BTC-ETH", "ETH-USD"]), "BTC-ETH");

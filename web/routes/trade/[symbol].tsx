@@ -67,6 +67,7 @@ export const handler: Handlers<Data> = {
         tickSize: x.tickSize,
         last: bySymbol.get(x.symbol)?.last ?? marketInfo(x).last,
         changePct: bySymbol.get(x.symbol)?.changePct24h,
+        status: x.status,
       })),
       steps: Object.fromEntries(
         markets.map((
