@@ -9,7 +9,7 @@ import {
 } from "../gateway_client.ts";
 import { ActionButton } from "../components/ActionButton.tsx";
 import { tabKeyTarget } from "../utils/tab_keys.ts";
-import { formatStep, isZero } from "../utils/decimal.ts";
+import { formatRounded, formatStep, isZero } from "../utils/decimal.ts";
 import { attachFills, mergeFills } from "../utils/fills.ts";
 import { refocusAfterRemoval } from "../utils/focus.ts";
 import { clock, dayClock, gateway, marketSocket, useMounted, useSession } from "../utils/live.ts";
@@ -386,7 +386,7 @@ export default function MyOrders({ gatewayUrl, markets, symbol, full }: MyOrders
                           <td class="num">{formatStep(o.qty, m.stepSize)}</td>
                           <td class="num hide-xs">{formatStep(o.filledQty, m.stepSize)}</td>
                           <td class="num hide-xs">
-                            {o.avgPrice && !isZero(o.avgPrice) ? formatStep(o.avgPrice, m.tickSize) : "—"}
+                            {o.avgPrice && !isZero(o.avgPrice) ? formatRounded(o.avgPrice, m.tickSize) : "—"}
                           </td>
                           <td>
                             <span class={`status s-${o.status.toLowerCase()}`}>

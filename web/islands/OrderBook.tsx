@@ -6,6 +6,7 @@ import {
   formatPlaces,
   formatStep,
   mulDecimal,
+  roundPlaces,
   subDecimal,
 } from "../utils/decimal.ts";
 import { bookLevels, gateway, marketSocket, pickedPrice } from "../utils/live.ts";
@@ -132,7 +133,8 @@ export default function OrderBook({ gatewayUrl, market, book: initial, depth }: 
 
   const { bid, ask } = bestPrices(state.current);
   const spread = bid && ask ? subDecimal(ask, bid) : undefined;
-  const spreadPct = spread && bid ? divDecimal(mulDecimal(spread, "100"), bid, 4) : undefined;
+  // rounded for display: 0.00975% reads 0.010%, not 0.009%
+  const spreadPct = spread && bid ? roundPlaces(divDecimal(mulDecimal(spread, "100"), bid, 8), 3) : undefined;
   const pick = (price: string) => pickedPrice.set({ price, at: Date.now() });
   const levelKeys = [...view.asks.map((l) => `ask:${l.price}`), ...view.bids.map((l) => `bid:${l.price}`)];
   const tabStop = active !== undefined && levelKeys.includes(active)

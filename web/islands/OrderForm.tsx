@@ -11,6 +11,7 @@ import {
   compareDecimal,
   decimalPlaces,
   formatPlaces,
+  formatRounded,
   formatStep,
   groupThousands,
   isDecimal,
@@ -492,7 +493,7 @@ export default function OrderForm({ gatewayUrl, market }: OrderFormProps) {
             Order {orderStatusText(result)}
             {!isZero(result.filledQty) &&
               ` (${formatStep(result.filledQty, market.stepSize, true)} ${market.base} at ${
-                formatStep(result.avgPrice, market.tickSize, true)
+                formatRounded(result.avgPrice, market.tickSize, true)
               })`}
           </p>
         )}

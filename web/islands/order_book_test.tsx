@@ -22,7 +22,8 @@ const html = render(
 
 Deno.test("the spread reads as a number and its percentage, with a space between", () => {
   const spread = html.match(/data-testid="spread">(.*?)<\/div>/)?.[1].replace(/<[^>]+>/g, "");
-  assert.equal(spread, "Spread16.68 (0.025%)");
+  // 16.68 / 65000 = 0.02566…%: rounded, not cut
+  assert.equal(spread, "Spread16.68 (0.026%)");
 });
 
 Deno.test("the book is one Tab stop: only the best ask's button is in the tab order", () => {

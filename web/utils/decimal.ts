@@ -63,6 +63,26 @@ export function formatStep(text: string | undefined, step: string, group = false
   return group ? groupThousands(s) : s;
 }
 
+/**
+ * A decimal rounded to `places`, half away from zero ("64868.789", 2 -> "64868.79"; "0.0045", 3 ->
+ * "0.005"). For figures that are shown, not computed on: averages and percentages.
+ */
+export function roundPlaces(text: string, places: number): string {
+  const neg = text.startsWith("-");
+  const abs = neg ? text.slice(1) : text;
+  const d = decimalPlaces(abs);
+  if (d <= places) return text;
+  const f = 10n ** BigInt(d - places);
+  const rounded = (toUnits(abs, d) + f / 2n) / f;
+  return (neg && rounded !== 0n ? "-" : "") + formatUnits(rounded, places);
+}
+
+/** {@linkcode formatStep} of the value rounded to the step's places (half up) instead of cut. */
+export function formatRounded(text: string | undefined, step: string, group = false): string {
+  if (text === undefined || text === "") return "—";
+  return formatStep(roundPlaces(text, decimalPlaces(step)), step, group);
+}
+
 /** Shows a decimal with at most `maxPlaces` places and at least `minPlaces`. */
 export function formatPlaces(text: string | undefined, minPlaces: number, maxPlaces = minPlaces): string {
   if (text === undefined || text === "") return "—";

@@ -7,9 +7,11 @@ import {
   formatAmount,
   formatCompact,
   formatPlaces,
+  formatRounded,
   formatStep,
   groupThousands,
   mulDecimal,
+  roundPlaces,
   subDecimal,
   toUnits,
 } from "./decimal.ts";
@@ -85,4 +87,18 @@ Deno.test("formatCompact() groups thousands below 10,000 and shortens above", ()
   assert.equal(formatCompact("0.1234567"), "0.1234");
   assert.equal(formatCompact("12345"), "12.35K");
   assert.equal(formatCompact(undefined), "—");
+});
+
+Deno.test("roundPlaces() rounds half away from zero, for display; formatRounded() on a step", () => {
+  assert.equal(roundPlaces("64868.789", 2), "64868.79");
+  assert.equal(roundPlaces("64868.784", 2), "64868.78");
+  assert.equal(roundPlaces("0.00975", 3), "0.010");
+  assert.equal(roundPlaces("0.0045", 3), "0.005");
+  assert.equal(roundPlaces("-272.46408", 2), "-272.46");
+  assert.equal(roundPlaces("-0.004", 2), "0.00");
+  assert.equal(roundPlaces("1.5", 4), "1.5", "fewer places: as it is");
+  assert.equal(roundPlaces("99.995", 2), "100.00");
+  assert.equal(formatRounded("64868.789", "0.01", true), "64,868.79");
+  assert.equal(formatRounded("65000", "0.01"), "65000.00");
+  assert.equal(formatRounded(undefined, "0.01"), "—");
 });

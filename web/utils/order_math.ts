@@ -12,6 +12,7 @@ import {
   isDecimal,
   isZero,
   mulDecimal,
+  roundPlaces,
   subDecimal,
   toUnits,
 } from "./decimal.ts";
@@ -83,7 +84,7 @@ export interface MarketEstimate {
   filled: string;
   /** Quote it would spend (or receive). */
   quote: string;
-  /** Average price, cut to the tick's places; undefined when nothing fills. */
+  /** Average price, rounded half up to the tick's places; undefined when nothing fills. */
   avgPrice?: string;
   /** Price of the last level it would reach. */
   worstPrice?: string;
@@ -136,7 +137,10 @@ export function estimateMarket(
   return {
     filled,
     quote,
-    avgPrice: isZero(filled) ? undefined : divDecimal(quote, filled, decimalPlaces(tickSize)),
+    // rounded half up to the tick, for display
+    avgPrice: isZero(filled)
+      ? undefined
+      : roundPlaces(divDecimal(quote, filled, decimalPlaces(tickSize) + 6), decimalPlaces(tickSize)),
     worstPrice,
     complete,
   };
