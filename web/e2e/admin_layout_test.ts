@@ -117,7 +117,8 @@ Deno.test("web app in chromium: admin forms, live listing, book keyboard, sign-u
       assert.equal(await stops(), 1);
       await page.keyboard.press("Enter");
       await page.waitForFunction(() =>
-        (document.getElementById("of-price") as HTMLInputElement).value === "3001"
+        // with the tick's places, as the book shows it
+        (document.getElementById("of-price") as HTMLInputElement).value === "3001.00"
       );
       // the focused level leaves the book: focus stays in the book, on the price now in its place
       await page.locator(".book button", { hasText: /^3001\.00/ }).focus();
@@ -133,7 +134,7 @@ Deno.test("web app in chromium: admin forms, live listing, book keyboard, sign-u
       await page.waitForFunction(() => document.activeElement?.closest(".book") !== null);
       await page.keyboard.press("Enter");
       await page.waitForFunction(() =>
-        ["3002", "2990"].includes((document.getElementById("of-price") as HTMLInputElement).value)
+        ["3002.00", "2990.00"].includes((document.getElementById("of-price") as HTMLInputElement).value)
       );
       // the trades below the book are not fifty Tab stops before the order form
       const tapeStops = await page.evaluate(() =>

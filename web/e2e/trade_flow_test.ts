@@ -151,6 +151,8 @@ Deno.test("web app in chromium: sign up, trade between two users, cancel, field 
       await page.locator(".nav-admin").waitFor({ state: "hidden" });
       // thousands grouped and the quote's places, as the wallet shows amounts
       await page.getByTestId("available").filter({ hasText: "100,000.00 USD" }).waitFor();
+      // the price field starts with the tick's places
+      assert.match(await page.locator("#of-price").inputValue(), /^\d+\.\d\d$/);
     });
 
     await t.step("an off-tick price shows the API's message next to the price field", async () => {

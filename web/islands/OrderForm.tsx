@@ -99,8 +99,10 @@ export default function OrderForm({ gatewayUrl, market }: OrderFormProps) {
   const retry = useRef(new OrderRetry(newClientOrderId)).current;
   const [side, setSide] = useState<Side>("BUY");
   const [type, setType] = useState<Type>("LIMIT");
+  /** A price put in the field for the user, with the tick's places (65000.5 -> 65000.50). */
+  const onTick = (p: string | undefined) => p && isDecimal(p) ? formatStep(p, market.tickSize) : p ?? "";
   // before a market's first trade, the price it opened at
-  const [price, setPrice] = useState(market.last ?? market.startPrice ?? "");
+  const [price, setPrice] = useState(onTick(market.last ?? market.startPrice));
   const [qty, setQty] = useState("");
   const [quoteQty, setQuoteQty] = useState("");
   const [tif, setTif] = useState<Tif>("GTC");
@@ -145,7 +147,7 @@ export default function OrderForm({ gatewayUrl, market }: OrderFormProps) {
   useEffect(() => {
     if (!picked) return;
     setType("LIMIT");
-    setPrice(picked.price);
+    setPrice(onTick(picked.price));
     setErrors((e) => ({ ...e, price: undefined }));
   }, [picked?.at]);
 
