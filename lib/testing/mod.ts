@@ -6,6 +6,15 @@
 import { type Candle, type OrderAck, TIMEFRAME_MS } from "@lib/contracts";
 import { connectRedis, type RedisClient } from "@lib/redis";
 import { connectDb, migrate, MIGRATIONS_DIR, type Sql, withDatabase } from "@lib/db";
+import type { Cleanup } from "./cleanup.ts";
+
+export {
+  type Cleanup,
+  type CleanupOptions,
+  createCleanup,
+  SIGNAL_EXIT_CODE,
+  withCleanup,
+} from "./cleanup.ts";
 
 export const TEST_REDIS_URL = Deno.env.get("REDIS_URL") ?? "redis://127.0.0.1:6379";
 /** The server's maintenance database; test databases are created next to it. */
@@ -27,20 +36,25 @@ export async function deletePrefix(redis: RedisClient, prefix: string): Promise<
   } while (cursor !== "0");
 }
 
-/** A Redis connection and a fresh prefix; disposing removes the prefix's keys and closes. */
-export async function redisFixture(label?: string): Promise<
+/**
+ * A Redis connection and a fresh prefix; disposing removes the prefix's keys and closes. With
+ * `cleanup`, that is also registered there (so a signal cleans up too), and disposing forgets it.
+ */
+export async function redisFixture(label?: string, options: { cleanup?: Cleanup } = {}): Promise<
   { redis: RedisClient; prefix: string; url: string } & AsyncDisposable
 > {
   const redis = await connectRedis(TEST_REDIS_URL);
   const prefix = uniquePrefix(label);
+  const remove = async () => {
+    await deletePrefix(redis, prefix).catch(() => {});
+    await redis.close();
+  };
+  const dispose = options.cleanup ? options.cleanup.add(`redis prefix ${prefix}`, remove) : remove;
   return {
     redis,
     prefix,
     url: TEST_REDIS_URL,
-    async [Symbol.asyncDispose]() {
-      await deletePrefix(redis, prefix).catch(() => {});
-      await redis.close();
-    },
+    [Symbol.asyncDispose]: dispose,
   };
 }
 
@@ -72,28 +86,49 @@ async function ensureTemplate(admin: Sql): Promise<string> {
   return name;
 }
 
-/** A fresh database with the current schema; disposing drops it. */
-export async function dbFixture(): Promise<{ sql: Sql; url: string; name: string } & AsyncDisposable> {
+/**
+ * A fresh database with the current schema; disposing drops it. With `cleanup`, the drop is
+ * registered there before the database is created (so a signal drops it too), and disposing forgets it.
+ */
+export async function dbFixture(
+  options: { cleanup?: Cleanup } = {},
+): Promise<{ sql: Sql; url: string; name: string } & AsyncDisposable> {
+  const name = `kalency_t_${crypto.randomUUID().replaceAll("-", "").slice(0, 12)}`;
+  const url = withDatabase(TEST_DATABASE_URL, name);
+  // connects on its first query, after the CREATE
+  const sql = connectDb(url);
+  let creating: Promise<unknown> | undefined;
+  const drop = async () => {
+    // a drop that overtook the CREATE would find nothing and leave the database behind
+    await creating?.catch(() => {});
+    await sql.end({ timeout: 5 });
+    await dropDatabase(name);
+  };
+  const dispose = options.cleanup
+    ? options.cleanup.add(`database ${name}`, drop)
+    : () => drop().catch(() => {});
   const admin = connectDb(TEST_DATABASE_URL, { max: 1 });
   try {
-    const template = await ensureTemplate(admin);
-    const name = `kalency_t_${crypto.randomUUID().replaceAll("-", "").slice(0, 12)}`;
-    await admin.unsafe(`CREATE DATABASE ${name} TEMPLATE ${template}`);
-    const url = withDatabase(TEST_DATABASE_URL, name);
-    const sql = connectDb(url);
-    return {
-      sql,
-      url,
-      name,
-      async [Symbol.asyncDispose]() {
-        await sql.end({ timeout: 5 });
-        const a = connectDb(TEST_DATABASE_URL, { max: 1 });
-        await a.unsafe(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`).catch(() => {});
-        await a.end({ timeout: 5 });
-      },
-    };
+    creating = ensureTemplate(admin).then((template) =>
+      admin.unsafe(`CREATE DATABASE ${name} TEMPLATE ${template}`)
+    );
+    await creating;
+  } catch (e) {
+    await dispose();
+    throw e;
   } finally {
     await admin.end({ timeout: 5 });
+  }
+  return { sql, url, name, [Symbol.asyncDispose]: dispose };
+}
+
+/** Drops a database on the test server, closing its connections (no error when it is gone). */
+export async function dropDatabase(name: string): Promise<void> {
+  const a = connectDb(TEST_DATABASE_URL, { max: 1 });
+  try {
+    await a.unsafe(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+  } finally {
+    await a.end({ timeout: 5 });
   }
 }
 
