@@ -6,7 +6,7 @@
 import { createLogger } from "@lib/log";
 import { Registry } from "@lib/metrics";
 import { RespBatchConnection, RespStreamReader } from "@lib/redis";
-import { dbFixture, freePort, redisFixture, TEST_REDIS_URL, waitFor } from "@lib/testing";
+import { type Cleanup, dbFixture, freePort, redisFixture, TEST_REDIS_URL, waitFor } from "@lib/testing";
 import { ensureUser } from "@lib/users";
 import { buildGateway, type GatewaySettings } from "./gateway.ts";
 import { createMarketFeed } from "./ws/mod.ts";
@@ -36,7 +36,10 @@ export interface Spawned extends AsyncDisposable {
   kill(): Promise<void>;
 }
 
-/** Spawns `deno run -A <main>` with env; waits until its /healthz answers (any status when `anyHealth`). */
+/**
+ * Spawns `deno run -A <main>` with env; waits until its /healthz answers (any status when `anyHealth`).
+ * With `cleanup`, the process is registered there as soon as it is spawned.
+ */
 export async function spawnService(
   main: URL,
   env: Record<string, string>,
@@ -47,6 +50,7 @@ export async function spawnService(
     log?: boolean;
     port?: number;
     denoArgs?: string[];
+    cleanup?: Cleanup;
   } = { portVar: "" },
 ): Promise<Spawned> {
   const port = options.port ?? freePort();
@@ -63,6 +67,7 @@ export async function spawnService(
     stdout: options.log ? "inherit" : "null",
     stderr: options.log ? "inherit" : "null",
   }).spawn();
+  options.cleanup?.child(main.pathname, child);
   const url = `http://127.0.0.1:${port}`;
   let exited = false;
   const status = child.status.then((s) => {
@@ -107,11 +112,12 @@ export async function spawnService(
 export function spawnEngine(
   prefix: string,
   env: Record<string, string> = {},
-  options: { denoArgs?: string[] } = {},
+  options: { denoArgs?: string[]; cleanup?: Cleanup } = {},
 ): Promise<Spawned> {
   return spawnService(ENGINE_MAIN, { KALENCY_PREFIX: prefix, ...env }, {
     portVar: "KALENCY_ENGINE_PORT",
     denoArgs: options.denoArgs,
+    cleanup: options.cleanup,
   });
 }
 
@@ -120,7 +126,7 @@ export function spawnGateway(
   prefix: string,
   databaseUrl: string,
   env: Record<string, string> = {},
-  options: { port?: number; denoArgs?: string[] } = {},
+  options: { port?: number; denoArgs?: string[]; cleanup?: Cleanup } = {},
 ): Promise<Spawned> {
   return spawnService(GATEWAY_MAIN, {
     KALENCY_PREFIX: prefix,
@@ -133,6 +139,7 @@ export function spawnGateway(
     portVar: "KALENCY_GATEWAY_PORT",
     anyHealth: true,
     port: options.port,
+    cleanup: options.cleanup,
     // SO_REUSEPORT is behind Deno's unstable net flag
     denoArgs: [...(env.KALENCY_REUSE_PORT === "true" ? ["--unstable-net"] : []), ...(options.denoArgs ?? [])],
   });

@@ -10,6 +10,7 @@
  * The CPU column gives each part's CPU time per request, read from /proc and Redis' INFO: the
  * gateway, engine, candle aggregator, ledger writer, Redis and PostgreSQL (when it runs on this
  * machine) for the orders; the gateway and Redis for the reads.
+ * Ctrl-C (SIGINT) or SIGTERM stops the services and wrk and removes the prefix and the database.
  * With `--profile DIR`, the services run under the V8 inspector and one extra (unmeasured) run of each
  * scenario is CPU-profiled in every service it loads: DIR/<scenario>-<service>.cpuprofile and a text
  * summary beside each.
@@ -18,11 +19,14 @@
 import { parseArgs } from "node:util";
 import { connectDb, migrate, withDatabase } from "@lib/db";
 import {
+  type Cleanup,
   deletePrefix,
+  dropDatabase,
   processCpuSeconds,
   redisServerCpuSeconds,
   TEST_DATABASE_URL,
   TEST_REDIS_URL,
+  withCleanup,
 } from "@lib/testing";
 import { keys, streamKey, STREAMS } from "@lib/contracts";
 import { connectRedis, encodeEntry, type RedisClient } from "@lib/redis";
@@ -62,12 +66,13 @@ interface WrkResult {
 const HERE = new URL(".", import.meta.url).pathname;
 
 async function wrk(
+  cleanup: Cleanup,
   script: string,
   url: string,
   seconds: number,
   env: Record<string, string> = {},
 ): Promise<WrkResult> {
-  const out = await new Deno.Command("wrk", {
+  const child = new Deno.Command("wrk", {
     args: [
       `-t${args.threads}`,
       `-c${args.connections}`,
@@ -78,9 +83,11 @@ async function wrk(
       url,
     ],
     env,
+    stdin: "null",
     stdout: "piped",
     stderr: "piped",
-  }).output();
+  }).spawn();
+  const out = await cleanup.child("wrk", child).output();
   const text = new TextDecoder().decode(out.stdout);
   const line = text.split("\n").find((l) => l.startsWith("RESULT "));
   if (!out.success || !line) {
@@ -187,252 +194,247 @@ function median(xs: number[]): number {
   return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
 }
 
-async function main() {
+async function main(cleanup: Cleanup) {
   const prefix = `bench:gw:${crypto.randomUUID().slice(0, 8)}`;
   const dbName = `kalency_bench_${crypto.randomUUID().replaceAll("-", "").slice(0, 10)}`;
   const databaseUrl = withDatabase(TEST_DATABASE_URL, dbName);
+  // cleanups run last registered first: the services stop, then the prefix goes, then the database
   const admin = connectDb(TEST_DATABASE_URL, { max: 1 });
-  await admin.unsafe(`CREATE DATABASE ${dbName}`);
+  cleanup.add("admin connection", () => admin.end({ timeout: 5 }));
+  const creating = admin.unsafe(`CREATE DATABASE ${dbName}`);
+  cleanup.add(`database ${dbName}`, async () => {
+    await creating.catch(() => {});
+    await dropDatabase(dbName);
+  });
+  await creating;
   await migrate(databaseUrl);
-  const procs: Spawned[] = [];
   const redis = await connectRedis(TEST_REDIS_URL);
-  try {
-    // with --profile, every service listens for the V8 inspector on a port of its own
-    const inspected = new Map<Spawned, { name: string; port: number }>();
-    const names = new Map<Spawned, string>();
-    const inspect = (name: string) => {
-      const port = args.profile ? freePort() : undefined;
-      return {
-        denoArgs: port ? [`--inspect=127.0.0.1:${port}`] : [],
-        note: (p: Spawned) => {
-          names.set(p, name);
-          if (port) inspected.set(p, { name, port });
-        },
-      };
+  cleanup.add("redis connection", () => redis.close());
+  cleanup.add(`redis prefix ${prefix}`, () => deletePrefix(redis, prefix));
+  // with --profile, every service listens for the V8 inspector on a port of its own
+  const inspected = new Map<Spawned, { name: string; port: number }>();
+  const names = new Map<Spawned, string>();
+  const inspect = (name: string) => {
+    const port = args.profile ? freePort() : undefined;
+    return {
+      denoArgs: port ? [`--inspect=127.0.0.1:${port}`] : [],
+      note: (p: Spawned) => {
+        names.set(p, name);
+        if (port) inspected.set(p, { name, port });
+      },
     };
-    const engineInspect = inspect("engine");
-    const engine = await spawnEngine(prefix, {}, { denoArgs: engineInspect.denoArgs });
-    engineInspect.note(engine);
-    procs.push(engine);
-    const consumers: Spawned[] = [];
-    if (!args["no-consumers"]) {
-      const root = new URL("../../", import.meta.url);
-      for (
-        const [dir, portVar] of [["candle-aggregator", "KALENCY_CANDLES_PORT"], [
-          "ledger-writer",
-          "KALENCY_LEDGER_PORT",
-        ]]
-      ) {
-        const main = new URL(`${dir}/main.ts`, root);
-        try {
-          await Deno.stat(main);
-        } catch {
-          continue;
-        }
-        const ins = inspect(dir);
-        const p = await spawnService(main, { KALENCY_PREFIX: prefix, DATABASE_URL: databaseUrl }, {
-          portVar,
-          anyHealth: true,
-          denoArgs: ins.denoArgs,
-        });
-        ins.note(p);
-        procs.push(p);
-        consumers.push(p);
+  };
+  const engineInspect = inspect("engine");
+  const engine = await spawnEngine(prefix, {}, { denoArgs: engineInspect.denoArgs, cleanup });
+  engineInspect.note(engine);
+  const consumers: Spawned[] = [];
+  if (!args["no-consumers"]) {
+    const root = new URL("../../", import.meta.url);
+    for (
+      const [dir, portVar] of [["candle-aggregator", "KALENCY_CANDLES_PORT"], [
+        "ledger-writer",
+        "KALENCY_LEDGER_PORT",
+      ]]
+    ) {
+      const main = new URL(`${dir}/main.ts`, root);
+      try {
+        await Deno.stat(main);
+      } catch {
+        continue;
       }
-    }
-    // with --gateways N, N processes share one port (SO_REUSEPORT) and the kernel spreads connections
-    const gwEnv = {
-      KALENCY_RATE_LIMIT: "false",
-      ...(args["no-ws"] ? { KALENCY_WS: "false" } : {}),
-      ...(Number(args.gateways) > 1 ? { KALENCY_REUSE_PORT: "true" } : {}),
-    };
-    const gwInspect = inspect("gateway");
-    const gw = await spawnGateway(prefix, databaseUrl, gwEnv, { denoArgs: gwInspect.denoArgs });
-    gwInspect.note(gw);
-    procs.push(gw);
-    const gateways = [gw];
-    for (let i = 1; i < Number(args.gateways); i++) {
-      gateways.push(await spawnGateway(prefix, databaseUrl, gwEnv, { port: gw.port }));
-      names.set(gateways[i], `gateway ${i + 1}`);
-      procs.push(gateways[i]);
-    }
-
-    const tokens: string[] = [];
-    for (let i = 0; i < Number(args.users); i++) {
-      const r = await fetch(`${gw.url}/v1/auth/signup`, {
-        method: "POST",
-        body: JSON.stringify({ username: `bench${i}`, password: "bench-password" }),
+      const ins = inspect(dir);
+      const p = await spawnService(main, { KALENCY_PREFIX: prefix, DATABASE_URL: databaseUrl }, {
+        portVar,
+        anyHealth: true,
+        denoArgs: ins.denoArgs,
+        cleanup,
       });
-      if (r.status !== 201) throw new Error(`signup: ${r.status} ${await r.text()}`);
-      tokens.push((await r.json()).accessToken);
+      ins.note(p);
+      consumers.push(p);
     }
-
-    const scenarios: {
-      name: string;
-      short: string;
-      script: string;
-      url: string;
-      env: Record<string, string>;
-      /** Processes to profile with --profile. */
-      profiled?: Spawned[];
-      cpu: CpuMeter[];
-    }[] = [];
-    const meter = (p: Spawned): CpuMeter => ({
-      name: names.get(p) ?? "server",
-      seconds: () => cpuSeconds(p.pid),
-    });
-    const sharedMeters: CpuMeter[] = [{ name: "Redis", seconds: () => redisServerCpuSeconds(redis) }];
-    if (await postgresCpuSeconds() > 0) {
-      sharedMeters.push({ name: "PostgreSQL", seconds: postgresCpuSeconds });
-    }
-    if (args.scenario === "all" || args.scenario === "orders") {
-      scenarios.push({
-        name: "place order (POST /v1/orders, end to end)",
-        short: "orders",
-        script: "place_orders.lua",
-        url: gw.url,
-        env: { TOKENS: tokens.join(",") },
-        profiled: [...gateways, engine, ...consumers],
-        cpu: [...[...gateways, engine, ...consumers].map(meter), ...sharedMeters],
-      });
-    }
-    let readShape: { bytes: number; headers: number } | undefined;
-    if (args.scenario === "all" || args.scenario === "reads") {
-      // some trades and resting orders so the reads return real data
-      await wrk("place_orders.lua", gw.url, 1, { TOKENS: tokens.join(","), PRICE: "64000" });
-      // the average answer of the read mix, for a reference server shaped the same way
-      const paths = [
-        "/v1/markets/BTC-USD/book",
-        "/v1/markets/BTC-USD/trades?limit=50",
-        "/v1/tickers",
-        "/v1/markets/ETH-USD/book?depth=10",
-        "/v1/markets",
-      ];
-      let bytes = 0;
-      let headers = 0;
-      for (const p of paths) {
-        const r = await fetch(`${gw.url}${p}`);
-        bytes += (await r.arrayBuffer()).byteLength;
-        headers += [...r.headers].length;
-      }
-      readShape = { bytes: Math.round(bytes / paths.length), headers: Math.round(headers / paths.length) };
-      console.log(`read mix: answers average ${readShape.bytes} bytes and ${readShape.headers} headers`);
-      scenarios.push({
-        name: "public market data (book, trades, tickers, markets)",
-        short: "reads",
-        script: "market_reads.lua",
-        url: gw.url,
-        env: {},
-        profiled: gateways,
-        cpu: [...gateways.map(meter), sharedMeters[0]],
-      });
-    }
-    // the machine's ceiling right now: a plain Deno server, measured the same way
-    const hello = await spawnService(new URL("./hello_server.ts", import.meta.url), {}, {
-      portVar: "HELLO_PORT",
-    });
-    procs.push(hello);
-    scenarios.push({
-      name: "reference: plain Deno.serve, no framework",
-      short: "hello",
-      script: "hello.lua",
-      url: hello.url,
-      env: {},
-      cpu: [meter(hello)],
-    });
-    if (readShape) {
-      // the same, answering bodies and headers the size of the read mix's (content-type, date and
-      // content-length come on top of HELLO_HEADERS, as they do for the gateway)
-      const shaped = await spawnService(new URL("./hello_server.ts", import.meta.url), {
-        HELLO_BYTES: String(readShape.bytes),
-        HELLO_HEADERS: String(Math.max(0, readShape.headers - 3)),
-      }, { portVar: "HELLO_PORT" });
-      procs.push(shaped);
-      scenarios.push({
-        name:
-          `reference: plain Deno.serve, ${readShape.bytes}-byte answers with ${readShape.headers} headers`,
-        short: "hello-shaped",
-        script: "hello.lua",
-        url: shaped.url,
-        env: {},
-        cpu: [meter(shaped)],
-      });
-    }
-
-    const rows: string[] = [];
-    const load = (await Deno.readTextFile("/proc/loadavg").catch(() => "?")).trim();
-    for (const s of scenarios) {
-      await settle(redis, prefix);
-      await wrk(s.script, s.url, Number(args.warmup), s.env);
-      const targets = (s.profiled ?? []).filter((p) => inspected.has(p));
-      if (args.profile && targets.length > 0) {
-        // a run of its own: sampling slows the processes, so it is not one of the measured runs
-        const profiling = await Promise.all(targets.map((p) => startProfile(inspected.get(p)!.port)));
-        await wrk(s.script, s.url, Number(args.duration), s.env);
-        await Deno.mkdir(args.profile, { recursive: true });
-        for (let i = 0; i < targets.length; i++) {
-          const profile = await profiling[i].stop();
-          const file = `${args.profile}/${s.short}-${inspected.get(targets[i])!.name}`;
-          await Deno.writeTextFile(`${file}.cpuprofile`, JSON.stringify(profile));
-          await Deno.writeTextFile(`${file}.txt`, summarize(profile, 60) + "\n");
-          console.log(`profile of ${s.short}: ${file}.cpuprofile (.txt: summary)`);
-        }
-      }
-      const results: WrkResult[] = [];
-      const cpuPerReq: number[][] = [];
-      for (let i = 0; i < Number(args.runs); i++) {
-        const before = await Promise.all(s.cpu.map((m) => m.seconds()));
-        const r = await wrk(s.script, s.url, Number(args.duration), s.env);
-        const after = await Promise.all(s.cpu.map((m) => m.seconds()));
-        cpuPerReq.push(after.map((a, j) => (a - before[j]) * 1e6 / Math.max(1, r.requests)));
-        results.push(r);
-        console.log(
-          `${s.name} run ${i + 1}: ${Math.round(r.requests / (r.durationUs / 1e6))} req/s, ` +
-            `p50 ${(r.p50Us / 1000).toFixed(1)} ms, p99 ${(r.p99Us / 1000).toFixed(1)} ms, ` +
-            `non-2xx ${r.non2xx}, socket errors ${r.socketErrors}, CPU µs/request ${
-              cpuPerReq[i].map((x, j) => `${s.cpu[j].name} ${x.toFixed(0)}`).join(" + ")
-            }`,
-        );
-      }
-      const cpu = s.cpu.map((m, j) => `${m.name} ${median(cpuPerReq.map((c) => c[j])).toFixed(0)}`).join(
-        " + ",
-      );
-      const perRun = results.map((r) => r.requests / (r.durationUs / 1e6));
-      rows.push(
-        `| ${s.name} | ${Math.round(median(perRun)).toLocaleString("en-US")} | ${
-          (median(results.map((r) => r.p50Us)) / 1000).toFixed(1)
-        } | ${(median(results.map((r) => r.p99Us)) / 1000).toFixed(1)} | ${
-          results.reduce((a, r) => a + r.non2xx + r.socketErrors, 0)
-        } | ${perRun.map((x) => Math.round(x)).join(" / ")} | ${cpu} |`,
-      );
-    }
-    if (args.scenario === "all" || args.scenario === "orders") {
-      const perRun: number[] = [];
-      for (let i = 0; i < Number(args.runs); i++) {
-        await settle(redis, prefix);
-        perRun.push(await engineDirect(redis, prefix, Number(args["engine-orders"])));
-        console.log(`engine alone run ${i + 1}: ${Math.round(perRun[i])} commands/s`);
-      }
-      rows.push(
-        `| reference: engine alone (${args["engine-orders"]} orders XADDed in pipelines, no HTTP) | ${
-          Math.round(median(perRun)).toLocaleString("en-US")
-        } | | | | ${perRun.map((x) => Math.round(x)).join(" / ")} | |`,
-      );
-    }
-    console.log(
-      `\nwrk -t${args.threads} -c${args.connections} -d${args.duration}s, ${args.runs} runs, medians; ` +
-        `load average at start: ${load}`,
-    );
-    console.log("| scenario | req/s | p50 ms | p99 ms | errors | runs (req/s) | CPU µs/request |");
-    console.log("| --- | --- | --- | --- | --- | --- | --- |");
-    for (const r of rows) console.log(r);
-  } finally {
-    for (const p of procs.reverse()) await p.stop().catch(() => {});
-    await deletePrefix(redis, prefix).catch(() => {});
-    await redis.close();
-    await admin.unsafe(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`).catch(() => {});
-    await admin.end({ timeout: 5 });
   }
+  // with --gateways N, N processes share one port (SO_REUSEPORT) and the kernel spreads connections
+  const gwEnv = {
+    KALENCY_RATE_LIMIT: "false",
+    ...(args["no-ws"] ? { KALENCY_WS: "false" } : {}),
+    ...(Number(args.gateways) > 1 ? { KALENCY_REUSE_PORT: "true" } : {}),
+  };
+  const gwInspect = inspect("gateway");
+  const gw = await spawnGateway(prefix, databaseUrl, gwEnv, { denoArgs: gwInspect.denoArgs, cleanup });
+  gwInspect.note(gw);
+  const gateways = [gw];
+  for (let i = 1; i < Number(args.gateways); i++) {
+    gateways.push(await spawnGateway(prefix, databaseUrl, gwEnv, { port: gw.port, cleanup }));
+    names.set(gateways[i], `gateway ${i + 1}`);
+  }
+
+  const tokens: string[] = [];
+  for (let i = 0; i < Number(args.users); i++) {
+    const r = await fetch(`${gw.url}/v1/auth/signup`, {
+      method: "POST",
+      body: JSON.stringify({ username: `bench${i}`, password: "bench-password" }),
+    });
+    if (r.status !== 201) throw new Error(`signup: ${r.status} ${await r.text()}`);
+    tokens.push((await r.json()).accessToken);
+  }
+
+  const scenarios: {
+    name: string;
+    short: string;
+    script: string;
+    url: string;
+    env: Record<string, string>;
+    /** Processes to profile with --profile. */
+    profiled?: Spawned[];
+    cpu: CpuMeter[];
+  }[] = [];
+  const meter = (p: Spawned): CpuMeter => ({
+    name: names.get(p) ?? "server",
+    seconds: () => cpuSeconds(p.pid),
+  });
+  const sharedMeters: CpuMeter[] = [{ name: "Redis", seconds: () => redisServerCpuSeconds(redis) }];
+  if (await postgresCpuSeconds() > 0) {
+    sharedMeters.push({ name: "PostgreSQL", seconds: postgresCpuSeconds });
+  }
+  if (args.scenario === "all" || args.scenario === "orders") {
+    scenarios.push({
+      name: "place order (POST /v1/orders, end to end)",
+      short: "orders",
+      script: "place_orders.lua",
+      url: gw.url,
+      env: { TOKENS: tokens.join(",") },
+      profiled: [...gateways, engine, ...consumers],
+      cpu: [...[...gateways, engine, ...consumers].map(meter), ...sharedMeters],
+    });
+  }
+  let readShape: { bytes: number; headers: number } | undefined;
+  if (args.scenario === "all" || args.scenario === "reads") {
+    // some trades and resting orders so the reads return real data
+    await wrk(cleanup, "place_orders.lua", gw.url, 1, { TOKENS: tokens.join(","), PRICE: "64000" });
+    // the average answer of the read mix, for a reference server shaped the same way
+    const paths = [
+      "/v1/markets/BTC-USD/book",
+      "/v1/markets/BTC-USD/trades?limit=50",
+      "/v1/tickers",
+      "/v1/markets/ETH-USD/book?depth=10",
+      "/v1/markets",
+    ];
+    let bytes = 0;
+    let headers = 0;
+    for (const p of paths) {
+      const r = await fetch(`${gw.url}${p}`);
+      bytes += (await r.arrayBuffer()).byteLength;
+      headers += [...r.headers].length;
+    }
+    readShape = { bytes: Math.round(bytes / paths.length), headers: Math.round(headers / paths.length) };
+    console.log(`read mix: answers average ${readShape.bytes} bytes and ${readShape.headers} headers`);
+    scenarios.push({
+      name: "public market data (book, trades, tickers, markets)",
+      short: "reads",
+      script: "market_reads.lua",
+      url: gw.url,
+      env: {},
+      profiled: gateways,
+      cpu: [...gateways.map(meter), sharedMeters[0]],
+    });
+  }
+  // the machine's ceiling right now: a plain Deno server, measured the same way
+  const hello = await spawnService(new URL("./hello_server.ts", import.meta.url), {}, {
+    portVar: "HELLO_PORT",
+    cleanup,
+  });
+  scenarios.push({
+    name: "reference: plain Deno.serve, no framework",
+    short: "hello",
+    script: "hello.lua",
+    url: hello.url,
+    env: {},
+    cpu: [meter(hello)],
+  });
+  if (readShape) {
+    // the same, answering bodies and headers the size of the read mix's (content-type, date and
+    // content-length come on top of HELLO_HEADERS, as they do for the gateway)
+    const shaped = await spawnService(new URL("./hello_server.ts", import.meta.url), {
+      HELLO_BYTES: String(readShape.bytes),
+      HELLO_HEADERS: String(Math.max(0, readShape.headers - 3)),
+    }, { portVar: "HELLO_PORT", cleanup });
+    scenarios.push({
+      name: `reference: plain Deno.serve, ${readShape.bytes}-byte answers with ${readShape.headers} headers`,
+      short: "hello-shaped",
+      script: "hello.lua",
+      url: shaped.url,
+      env: {},
+      cpu: [meter(shaped)],
+    });
+  }
+
+  const rows: string[] = [];
+  const load = (await Deno.readTextFile("/proc/loadavg").catch(() => "?")).trim();
+  for (const s of scenarios) {
+    await settle(redis, prefix);
+    await wrk(cleanup, s.script, s.url, Number(args.warmup), s.env);
+    const targets = (s.profiled ?? []).filter((p) => inspected.has(p));
+    if (args.profile && targets.length > 0) {
+      // a run of its own: sampling slows the processes, so it is not one of the measured runs
+      const profiling = await Promise.all(targets.map((p) => startProfile(inspected.get(p)!.port)));
+      await wrk(cleanup, s.script, s.url, Number(args.duration), s.env);
+      await Deno.mkdir(args.profile, { recursive: true });
+      for (let i = 0; i < targets.length; i++) {
+        const profile = await profiling[i].stop();
+        const file = `${args.profile}/${s.short}-${inspected.get(targets[i])!.name}`;
+        await Deno.writeTextFile(`${file}.cpuprofile`, JSON.stringify(profile));
+        await Deno.writeTextFile(`${file}.txt`, summarize(profile, 60) + "\n");
+        console.log(`profile of ${s.short}: ${file}.cpuprofile (.txt: summary)`);
+      }
+    }
+    const results: WrkResult[] = [];
+    const cpuPerReq: number[][] = [];
+    for (let i = 0; i < Number(args.runs); i++) {
+      const before = await Promise.all(s.cpu.map((m) => m.seconds()));
+      const r = await wrk(cleanup, s.script, s.url, Number(args.duration), s.env);
+      const after = await Promise.all(s.cpu.map((m) => m.seconds()));
+      cpuPerReq.push(after.map((a, j) => (a - before[j]) * 1e6 / Math.max(1, r.requests)));
+      results.push(r);
+      console.log(
+        `${s.name} run ${i + 1}: ${Math.round(r.requests / (r.durationUs / 1e6))} req/s, ` +
+          `p50 ${(r.p50Us / 1000).toFixed(1)} ms, p99 ${(r.p99Us / 1000).toFixed(1)} ms, ` +
+          `non-2xx ${r.non2xx}, socket errors ${r.socketErrors}, CPU µs/request ${
+            cpuPerReq[i].map((x, j) => `${s.cpu[j].name} ${x.toFixed(0)}`).join(" + ")
+          }`,
+      );
+    }
+    const cpu = s.cpu.map((m, j) => `${m.name} ${median(cpuPerReq.map((c) => c[j])).toFixed(0)}`).join(
+      " + ",
+    );
+    const perRun = results.map((r) => r.requests / (r.durationUs / 1e6));
+    rows.push(
+      `| ${s.name} | ${Math.round(median(perRun)).toLocaleString("en-US")} | ${
+        (median(results.map((r) => r.p50Us)) / 1000).toFixed(1)
+      } | ${(median(results.map((r) => r.p99Us)) / 1000).toFixed(1)} | ${
+        results.reduce((a, r) => a + r.non2xx + r.socketErrors, 0)
+      } | ${perRun.map((x) => Math.round(x)).join(" / ")} | ${cpu} |`,
+    );
+  }
+  if (args.scenario === "all" || args.scenario === "orders") {
+    const perRun: number[] = [];
+    for (let i = 0; i < Number(args.runs); i++) {
+      await settle(redis, prefix);
+      perRun.push(await engineDirect(redis, prefix, Number(args["engine-orders"])));
+      console.log(`engine alone run ${i + 1}: ${Math.round(perRun[i])} commands/s`);
+    }
+    rows.push(
+      `| reference: engine alone (${args["engine-orders"]} orders XADDed in pipelines, no HTTP) | ${
+        Math.round(median(perRun)).toLocaleString("en-US")
+      } | | | | ${perRun.map((x) => Math.round(x)).join(" / ")} | |`,
+    );
+  }
+  console.log(
+    `\nwrk -t${args.threads} -c${args.connections} -d${args.duration}s, ${args.runs} runs, medians; ` +
+      `load average at start: ${load}`,
+  );
+  console.log("| scenario | req/s | p50 ms | p99 ms | errors | runs (req/s) | CPU µs/request |");
+  console.log("| --- | --- | --- | --- | --- | --- | --- |");
+  for (const r of rows) console.log(r);
 }
 
-if (import.meta.main) await main();
+if (import.meta.main) await withCleanup(main);
