@@ -6,7 +6,7 @@ import { createCleanup, processCpuSeconds, TEST_DATABASE_URL, TEST_REDIS_URL } f
 const SCRIPT = new URL("./testdata/cleanup_script.ts", import.meta.url).pathname;
 
 interface Created {
-  prefix: string;
+  prefixes: string[];
   database: string;
   pid: number;
 }
@@ -41,12 +41,14 @@ async function assertGone(created: Created): Promise<void> {
   const redis = await connectRedis(TEST_REDIS_URL);
   const admin = connectDb(TEST_DATABASE_URL, { max: 1 });
   try {
-    let cursor = "0";
-    do {
-      const r = await redis.scan(cursor, { MATCH: `${created.prefix}:*`, COUNT: 10_000 });
-      assert.deepEqual(r.keys, [], "no key left under the prefix");
-      cursor = String(r.cursor);
-    } while (cursor !== "0");
+    for (const prefix of created.prefixes) {
+      let cursor = "0";
+      do {
+        const r = await redis.scan(cursor, { MATCH: `${prefix}:*`, COUNT: 10_000 });
+        assert.deepEqual(r.keys, [], `no key left under ${prefix}`);
+        cursor = String(r.cursor);
+      } while (cursor !== "0");
+    }
     const dbs = await admin`SELECT 1 FROM pg_database WHERE datname = ${created.database}`;
     assert.equal(dbs.length, 0, "the database is dropped");
     assert.equal(await processCpuSeconds(created.pid, "sleep"), undefined, "the child is gone");

@@ -37,6 +37,26 @@ export async function deletePrefix(redis: RedisClient, prefix: string): Promise<
 }
 
 /**
+ * Registers the deletion of every key under `prefix` with `cleanup`, on a connection of its own
+ * opened then. Register it before anything that writes under the prefix (connections, loops,
+ * child processes): those are then stopped first, and nothing writes after the deletion.
+ */
+export function deletePrefixOnCleanup(
+  cleanup: Cleanup,
+  prefix: string,
+  url = TEST_REDIS_URL,
+): () => Promise<void> {
+  return cleanup.add(`redis prefix ${prefix}`, async () => {
+    const redis = await connectRedis(url);
+    try {
+      await deletePrefix(redis, prefix);
+    } finally {
+      await redis.close();
+    }
+  });
+}
+
+/**
  * A Redis connection and a fresh prefix; disposing removes the prefix's keys and closes. With
  * `cleanup`, that is also registered there (so a signal cleans up too), and disposing forgets it.
  */

@@ -20,7 +20,7 @@ import { parseArgs } from "node:util";
 import { connectDb, migrate, withDatabase } from "@lib/db";
 import {
   type Cleanup,
-  deletePrefix,
+  deletePrefixOnCleanup,
   dropDatabase,
   processCpuSeconds,
   redisServerCpuSeconds,
@@ -208,9 +208,9 @@ async function main(cleanup: Cleanup) {
   });
   await creating;
   await migrate(databaseUrl);
+  deletePrefixOnCleanup(cleanup, prefix);
   const redis = await connectRedis(TEST_REDIS_URL);
   cleanup.add("redis connection", () => redis.close());
-  cleanup.add(`redis prefix ${prefix}`, () => deletePrefix(redis, prefix));
   // with --profile, every service listens for the V8 inspector on a port of its own
   const inspected = new Map<Spawned, { name: string; port: number }>();
   const names = new Map<Spawned, string>();
