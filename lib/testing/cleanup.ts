@@ -30,7 +30,8 @@ export interface Cleanup {
   readonly signal: AbortSignal;
   /**
    * Registers `fn`. Returns a function that runs it now (once; later calls and the final cleanup skip
-   * it) and forgets it, for a resource whose life ends before the script's.
+   * it) and forgets it, for a resource whose life ends before the script's. After a signal, `fn`
+   * runs at once and `add` throws, so the script creates nothing more while it is cleaned up.
    */
   add(name: string, fn: () => unknown): () => Promise<void>;
   /**
@@ -84,6 +85,10 @@ export function createCleanup(options: CleanupOptions = {}): Cleanup & { abort(r
       let once: Promise<void> | undefined;
       const run = () => once ??= (pending.delete(id), guarded(name, fn));
       pending.set(id, { name, run });
+      if (controller.signal.aborted) {
+        void self.runAll();
+        throw new Error(`stopping (${controller.signal.reason}): ${name} is cleaned up at once`);
+      }
       return run;
     },
     child<C extends Deno.ChildProcess>(name: string, child: C, killAfterMs = 10_000): C {

@@ -102,6 +102,21 @@ Deno.test("createCleanup(): last registered runs first, each once; a cleanup run
   assert.deepEqual(ran, ["b", "c", "late", "a"], "nothing runs twice");
 });
 
+Deno.test("createCleanup(): after a signal, what is registered is cleaned up at once and add() throws", async () => {
+  const ran: string[] = [];
+  const cleanup = createCleanup();
+  cleanup.add("first", () => ran.push("first"));
+  cleanup.abort("SIGINT");
+  const all = cleanup.runAll();
+  assert.throws(() => cleanup.add("late", () => ran.push("late")), /stopping \(SIGINT\): late/);
+  await all;
+  await cleanup.runAll();
+  assert.deepEqual(ran.sort(), ["first", "late"]);
+  const sleeper = new Deno.Command("sleep", { args: ["600"] }).spawn();
+  assert.throws(() => cleanup.child("sleep", sleeper));
+  assert.equal((await sleeper.status).signal, "SIGTERM");
+});
+
 Deno.test("createCleanup(): a child that exits by itself is forgotten; one still running is stopped", async () => {
   const cleanup = createCleanup();
   const quick = cleanup.child("true", new Deno.Command("true").spawn());
