@@ -6,6 +6,7 @@
  *   deno task bench:engine-redis [--commands 200000] [--runs 3] [--batch 500[,2000,...]] [--users 1000]
  *                                [--reply-ratio 0.1] [--seed 7] [--writers resp,node-redis]
  *                                [--reader resp|node-redis]
+ * Each run uses a prefix of its own and deletes it afterwards, also on Ctrl-C (SIGINT) or SIGTERM.
  * @module
  */
 import process from "node:process";
@@ -22,7 +23,13 @@ import {
   RespBatchConnection,
   RespStreamReader,
 } from "@lib/redis";
-import { deletePrefix, redisServerCpuSeconds, TEST_REDIS_URL } from "@lib/testing";
+import {
+  type Cleanup,
+  deletePrefixOnCleanup,
+  redisServerCpuSeconds,
+  TEST_REDIS_URL,
+  withCleanup,
+} from "@lib/testing";
 import { commandFlow } from "../command_flow.ts";
 import { createEngine, defaultEngineSettings, restoreEngine } from "../engine.ts";
 import { intake } from "../intake.ts";
@@ -100,15 +107,24 @@ async function nodeRedisBatches(): Promise<BatchConnection> {
 }
 
 async function oneRun(
+  cleanup: Cleanup,
   run: number,
   writer: string,
   batch: number,
 ): Promise<{ rate: number; seconds: number; batches: number; commitP50: number }> {
   const prefix = `kb:engine:${crypto.randomUUID().slice(0, 8)}`;
+  // registered first, so it runs after the connections and the engine loop are closed
+  const deleteKeys = deletePrefixOnCleanup(cleanup, prefix, url);
   const filler = await connectRedis(url);
   const readerClient = args.reader === "node-redis" ? await connectRedis(url) : undefined;
   const reader = readerClient ? nodeRedisStreamReader(readerClient) : new RespStreamReader(url);
   const aux = await connectRedis(url);
+  const closeConnections = cleanup.add("redis connections", async () => {
+    await filler.close();
+    reader.close();
+    await readerClient?.close();
+    await aux.close();
+  });
   try {
     const last = await prefill(filler, prefix);
     const registry = new Registry();
@@ -137,12 +153,15 @@ async function oneRun(
     const cpu0 = process.cpuUsage();
     const t0 = performance.now();
     const loop = runner.run(stop.signal);
+    const stopLoop = cleanup.add("engine loop", async () => {
+      stop.abort();
+      await loop;
+    });
     while ((await aux.get(keys.checkpoint(prefix))) !== last) await new Promise((r) => setTimeout(r, 5));
     const seconds = (performance.now() - t0) / 1000;
     const cpu = process.cpuUsage(cpu0);
     const redisCpu = await redisServerCpuSeconds(aux) - redisCpu0;
-    stop.abort();
-    await loop;
+    await stopLoop();
     const rendered = registry.render();
     const batches = Number(/kalency_engine_batch_size_count (\d+)/.exec(rendered)?.[1] ?? 0);
     const commitP50 = histogramMedian(rendered, "kalency_engine_batch_commit_seconds");
@@ -159,11 +178,8 @@ async function oneRun(
     );
     return { rate, seconds, batches, commitP50 };
   } finally {
-    await deletePrefix(aux, prefix);
-    await filler.close();
-    reader.close();
-    await readerClient?.close();
-    await aux.close();
+    await closeConnections();
+    await deleteKeys();
   }
 }
 
@@ -200,17 +216,19 @@ function inMemoryRate(): number {
   return N / ((performance.now() - t0) / 1000);
 }
 
-out(`engine through Redis: ${N} commands, ${USERS} users, reply ratio ${REPLY_RATIO}`);
-out(`in memory (decode + apply, no Redis): ${Math.round(inMemoryRate())} commands/s`);
-// variants alternate run by run, so they share the same background noise
-const variants = WRITERS.flatMap((writer) => BATCHES.map((batch) => ({ writer, batch })));
-const rates = new Map<string, number[]>(variants.map((v) => [`${v.writer}, batch ${v.batch}`, []]));
-for (let i = 1; i <= RUNS; i++) {
-  for (const v of variants) {
-    rates.get(`${v.writer}, batch ${v.batch}`)!.push((await oneRun(i, v.writer, v.batch)).rate);
+await withCleanup(async (cleanup) => {
+  out(`engine through Redis: ${N} commands, ${USERS} users, reply ratio ${REPLY_RATIO}`);
+  out(`in memory (decode + apply, no Redis): ${Math.round(inMemoryRate())} commands/s`);
+  // variants alternate run by run, so they share the same background noise
+  const variants = WRITERS.flatMap((writer) => BATCHES.map((batch) => ({ writer, batch })));
+  const rates = new Map<string, number[]>(variants.map((v) => [`${v.writer}, batch ${v.batch}`, []]));
+  for (let i = 1; i <= RUNS; i++) {
+    for (const v of variants) {
+      rates.get(`${v.writer}, batch ${v.batch}`)!.push((await oneRun(cleanup, i, v.writer, v.batch)).rate);
+    }
   }
-}
-for (const [w, list] of rates) {
-  list.sort((a, b) => a - b);
-  out(`median (${w}): ${Math.round(list[Math.floor(list.length / 2)])} commands/s over ${RUNS} runs`);
-}
+  for (const [w, list] of rates) {
+    list.sort((a, b) => a - b);
+    out(`median (${w}): ${Math.round(list[Math.floor(list.length / 2)])} commands/s over ${RUNS} runs`);
+  }
+});
