@@ -5,13 +5,15 @@
  * (`deno run main.ts` until `/healthz` answers 200), several times, and reports medians.
  *
  *   deno task bench:engine-restart [--orders 1000000] [--runs 3] [--compress true|false]
+ * The snapshot's prefix is deleted and a started engine stopped at the end, on an error and on
+ * Ctrl-C (SIGINT) or SIGTERM.
  * @module
  */
 import { parseArgs } from "node:util";
 import { keys } from "@lib/contracts";
 import { fromSteps, toSteps } from "@lib/money";
 import { connectRedis } from "@lib/redis";
-import { deletePrefix, freePort, TEST_REDIS_URL } from "@lib/testing";
+import { type Cleanup, deletePrefixOnCleanup, freePort, TEST_REDIS_URL, withCleanup } from "@lib/testing";
 import { createEngine, defaultEngineSettings, restoreEngine } from "../engine.ts";
 import type { EngineSettings } from "../engine_api.ts";
 import { loadSnapshot, saveSnapshot } from "../snapshot_store.ts";
@@ -87,7 +89,7 @@ function buildState() {
   return { engine, cursor: `1-${id}` };
 }
 
-async function processRestart(prefix: string): Promise<number> {
+async function processRestart(cleanup: Cleanup, prefix: string): Promise<number> {
   const port = freePort();
   const t0 = performance.now();
   const child = new Deno.Command(Deno.execPath(), {
@@ -103,6 +105,8 @@ async function processRestart(prefix: string): Promise<number> {
     stdout: "null",
     stderr: "inherit",
   }).spawn();
+  // stopped by the cleanup if it is still running when this run fails or a signal comes
+  cleanup.child("engine", child);
   let ready = 0;
   while (!ready) {
     try {
@@ -121,9 +125,11 @@ async function processRestart(prefix: string): Promise<number> {
   return ready;
 }
 
-const prefix = `kb:restart:${crypto.randomUUID().slice(0, 8)}`;
-const redis = await connectRedis(url);
-try {
+await withCleanup(async (cleanup) => {
+  const prefix = `kb:restart:${crypto.randomUUID().slice(0, 8)}`;
+  deletePrefixOnCleanup(cleanup, prefix, url);
+  const redis = await connectRedis(url);
+  cleanup.add("redis connection", () => redis.close());
   out(
     `restart with ${ORDERS} resting orders (${USERS} users), snapshot ${COMPRESS ? "gzip" : "uncompressed"}`,
   );
@@ -162,7 +168,7 @@ try {
     t = performance.now();
     restoreEngine(settings, loaded!.snapshot);
     const tRestore = performance.now() - t;
-    const tProcess = await processRestart(prefix);
+    const tProcess = await processRestart(cleanup, prefix);
     loads.push(tLoad);
     restores.push(tRestore);
     processes.push(tProcess);
@@ -175,7 +181,4 @@ try {
     `median: load ${ms(median(loads))}, restore ${ms(median(restores))}, ` +
       `process restart ${ms(median(processes))} over ${RUNS} runs`,
   );
-} finally {
-  await deletePrefix(redis, prefix);
-  await redis.close();
-}
+});
