@@ -5,7 +5,8 @@
  * client process (fanout_clients.ts) that connects N WebSocket clients subscribed to
  * trades.BTC-USD and book.BTC-USD, publishes trades and book deltas to the streams at a fixed rate
  * (in 10 ms batches, as the engine writes them), and reports the messages per second the clients
- * received. Every run is bounded in time; the keys are deleted afterwards.
+ * received. Every run is bounded in time; the keys are deleted afterwards, also on Ctrl-C (SIGINT) or
+ * SIGTERM, which stop the client processes too.
  *
  * Options (all optional; `--clients 20` or `--clients=20`): --clients 1000, --rate 400 (stream entries
  * per second, half trades, half deltas), --seconds 8, --runs 3, --batch-ms 0 (a comma list runs each
@@ -15,7 +16,7 @@ import { type BookDelta, type Execution, STREAMS } from "@lib/contracts";
 import { createLogger } from "@lib/log";
 import { Registry } from "@lib/metrics";
 import { connectRedis, publishBatch } from "@lib/redis";
-import { deletePrefix } from "@lib/testing";
+import { type Cleanup, deletePrefixOnCleanup, withCleanup } from "@lib/testing";
 import { Hono } from "hono";
 import process from "node:process";
 import { parseArgs } from "node:util";
@@ -80,13 +81,16 @@ function delta(seq: number, ts: number): BookDelta {
   return { symbol: "BTC-USD", seq, bids: [[price, seq % 7 ? "0.5" : "0"]], asks: [], ts };
 }
 
-function startClients(url: string, n: number) {
-  const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", CLIENT_SCRIPT, url, String(n), String(SECONDS), "trades.BTC-USD,book.BTC-USD"],
-    stdin: "piped",
-    stdout: "piped",
-    stderr: "inherit",
-  }).spawn();
+function startClients(cleanup: Cleanup, url: string, n: number) {
+  const child = cleanup.child(
+    "client process",
+    new Deno.Command(Deno.execPath(), {
+      args: ["run", "-A", CLIENT_SCRIPT, url, String(n), String(SECONDS), "trades.BTC-USD,book.BTC-USD"],
+      stdin: "piped",
+      stdout: "piped",
+      stderr: "inherit",
+    }).spawn(),
+  );
   const lines = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
   let text = "";
   const nextLine = async (): Promise<string> => {
@@ -116,9 +120,12 @@ function startClients(url: string, n: number) {
   };
 }
 
-async function run(batchMs: number) {
-  const redis = await connectRedis(REDIS_URL);
+async function run(cleanup: Cleanup, batchMs: number) {
   const prefix = `kbench:ws:${crypto.randomUUID().slice(0, 8)}`;
+  // registered first: it runs once the publisher, the feed and the clients have stopped
+  const deleteKeys = deletePrefixOnCleanup(cleanup, prefix, REDIS_URL);
+  const redis = await connectRedis(REDIS_URL);
+  const closeRedis = cleanup.add("redis connection", () => redis.close());
   const controller = new AbortController();
   const metrics = new Registry();
   const feed = await createMarketFeed({
@@ -134,10 +141,14 @@ async function run(batchMs: number) {
     { hostname: "127.0.0.1", port: 0, onListen() {} },
     new Hono().route("/", feed.routes).fetch,
   );
+  const closeServer = cleanup.add("feed and server", async () => {
+    await feed.close();
+    await server.shutdown();
+  });
   const url = `ws://127.0.0.1:${server.addr.port}/v1/ws`;
   const per = Math.ceil(CLIENTS / PROCS);
   const procs = await Promise.all(
-    Array.from({ length: PROCS }, (_, i) => startClients(url, Math.min(per, CLIENTS - i * per))),
+    Array.from({ length: PROCS }, (_, i) => startClients(cleanup, url, Math.min(per, CLIENTS - i * per))),
   );
   try {
     await Promise.all(procs.map((p) => p.ready()));
@@ -146,7 +157,7 @@ async function run(batchMs: number) {
     let publishing = true;
     const t0 = performance.now();
     const publisher = (async () => {
-      while (publishing) {
+      while (publishing && !cleanup.signal.aborted) {
         const due = Math.floor(((performance.now() - t0) / 1000) * RATE / 2);
         const ts = Date.now();
         const trades: Execution[] = [];
@@ -163,6 +174,8 @@ async function run(batchMs: number) {
         await new Promise((r) => setTimeout(r, 10));
       }
     })();
+    // after a signal the cleanup closes its connection; the failure then is expected
+    publisher.catch(() => {});
     for (const p of procs) await p.go();
     // the clients measure from 1 s after GO; the server's CPU is sampled over the same window
     await new Promise((r) => setTimeout(r, 1000));
@@ -192,10 +205,9 @@ async function run(batchMs: number) {
     };
   } finally {
     await Promise.all(procs.map((p) => p.done()));
-    await feed.close();
-    await server.shutdown();
-    await deletePrefix(redis, prefix);
-    await redis.close();
+    await closeServer();
+    await closeRedis();
+    await deleteKeys();
   }
 }
 
@@ -213,30 +225,34 @@ function median(values: number[]): number {
   return s[Math.floor(s.length / 2)];
 }
 
-console.log(
-  `fan-out: ${CLIENTS} clients (${PROCS} client process${PROCS > 1 ? "es" : ""}), ${RATE} stream entries/s ` +
-    `(trades + book deltas, each to every client), ${SECONDS} s measured after 1 s warm-up, ${RUNS} runs`,
-);
-for (const batchMs of BATCH_MS) {
-  const results = [];
-  for (let i = 0; i < RUNS; i++) {
-    const r = await run(batchMs);
-    results.push(r);
+await withCleanup(async (cleanup) => {
+  console.log(
+    `fan-out: ${CLIENTS} clients (${PROCS} client process${
+      PROCS > 1 ? "es" : ""
+    }), ${RATE} stream entries/s ` +
+      `(trades + book deltas, each to every client), ${SECONDS} s measured after 1 s warm-up, ${RUNS} runs`,
+  );
+  for (const batchMs of BATCH_MS) {
+    const results = [];
+    for (let i = 0; i < RUNS; i++) {
+      const r = await run(cleanup, batchMs);
+      results.push(r);
+      console.log(
+        `  batchMs=${batchMs} run ${
+          i + 1
+        }: ${r.messagesPerSec} msg/s delivered (offered ${r.offeredPerSec}), ` +
+          `${r.framesPerSec} frames/s, trade latency p50 ${r.latencyP50} ms p99 ${r.latencyP99} ms, ` +
+          `clients closed ${r.dropped}, CPU server ${r.serverCpuPct}% clients ${r.clientCpuPct}%, ` +
+          `server means: stream lag ${r.streamLagMs} ms, fan-out tick ${r.fanoutMs} ms`,
+      );
+    }
     console.log(
-      `  batchMs=${batchMs} run ${
-        i + 1
-      }: ${r.messagesPerSec} msg/s delivered (offered ${r.offeredPerSec}), ` +
-        `${r.framesPerSec} frames/s, trade latency p50 ${r.latencyP50} ms p99 ${r.latencyP99} ms, ` +
-        `clients closed ${r.dropped}, CPU server ${r.serverCpuPct}% clients ${r.clientCpuPct}%, ` +
-        `server means: stream lag ${r.streamLagMs} ms, fan-out tick ${r.fanoutMs} ms`,
+      `  batchMs=${batchMs} median: ${median(results.map((r) => r.messagesPerSec))} msg/s, ` +
+        `${median(results.map((r) => r.framesPerSec))} frames/s, p50 ${
+          median(results.map((r) => r.latencyP50 ?? 0))
+        } ms, p99 ${median(results.map((r) => r.latencyP99 ?? 0))} ms, server means: stream lag ${
+          median(results.map((r) => r.streamLagMs))
+        } ms, fan-out tick ${median(results.map((r) => r.fanoutMs))} ms`,
     );
   }
-  console.log(
-    `  batchMs=${batchMs} median: ${median(results.map((r) => r.messagesPerSec))} msg/s, ` +
-      `${median(results.map((r) => r.framesPerSec))} frames/s, p50 ${
-        median(results.map((r) => r.latencyP50 ?? 0))
-      } ms, p99 ${median(results.map((r) => r.latencyP99 ?? 0))} ms, server means: stream lag ${
-        median(results.map((r) => r.streamLagMs))
-      } ms, fan-out tick ${median(results.map((r) => r.fanoutMs))} ms`,
-  );
-}
+});
