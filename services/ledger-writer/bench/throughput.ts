@@ -16,6 +16,7 @@
  *   [--concurrency 3] [--runs 3] [--mode store|e2e|events|both] [--pack 1000] [--via copy|insert]
  *
  * `--via insert` writes every batch with the INSERT statement instead of COPY, for comparison.
+ * Each run's database and prefix are removed afterwards, also on Ctrl-C (SIGINT) or SIGTERM.
  */
 import process from "node:process";
 import { parseArgs } from "node:util";
@@ -26,7 +27,14 @@ import { connectRedis, encodeEntry, groupLag, publishPacked } from "@lib/redis";
 import { createLogger } from "@lib/log";
 import { Registry } from "@lib/metrics";
 import { CopyWriter, type Sql } from "@lib/db";
-import { dbFixture, processCpuSeconds, redisFixture, TEST_REDIS_URL } from "@lib/testing";
+import {
+  type Cleanup,
+  dbFixture,
+  processCpuSeconds,
+  redisFixture,
+  TEST_REDIS_URL,
+  withCleanup,
+} from "@lib/testing";
 import { LedgerStore } from "../ledger_store.ts";
 import { LEDGER_GROUP, startLedgerWriter } from "../run.ts";
 import { commandFlow } from "../../matching-engine/command_flow.ts";
@@ -76,8 +84,8 @@ function median(xs: number[]): number {
   return s[Math.floor(s.length / 2)];
 }
 
-async function storeRun(run: number): Promise<Run> {
-  await using db = await dbFixture();
+async function storeRun(cleanup: Cleanup, run: number): Promise<Run> {
+  await using db = await dbFixture({ cleanup });
   const copy = copyWriter(db.url);
   const store = new LedgerStore(db.sql, { consumer: LEDGER_GROUP, feeAccount: "kalency-fees", copy });
   const flow = sampleExecutions({
@@ -122,15 +130,19 @@ async function writerRun<S extends StreamDef>(
   stream: S,
   messages: z.input<S["schema"]>[],
   table: "trade_ledger" | "order_events",
+  cleanup: Cleanup,
 ): Promise<Run> {
-  await using fx = await redisFixture("bench-ledger");
-  await using db = await dbFixture();
+  await using fx = await redisFixture("bench-ledger", { cleanup });
+  await using db = await dbFixture({ cleanup });
   await publishPacked(fx.redis, fx.prefix, stream, messages, PACK);
   const readers = {
     executions: await connectRedis(TEST_REDIS_URL),
     wallet: await connectRedis(TEST_REDIS_URL),
     orderEvents: await connectRedis(TEST_REDIS_URL),
   };
+  const closeReaders = cleanup.add("redis readers", async () => {
+    for (const r of Object.values(readers)) await r.close();
+  });
   const stop = new AbortController();
   const key = streamKey(fx.prefix, stream);
   const trades = table === "trade_ledger";
@@ -158,6 +170,11 @@ async function writerRun<S extends StreamDef>(
     retry: { initialMs: 50, maxMs: 1000 },
     lagIntervalMs: 60_000,
   }, stop.signal);
+  const stopWriter = cleanup.add("ledger writer", async () => {
+    stop.abort();
+    await writer.done;
+    await copy?.close();
+  });
   let secs = 0;
   while (true) {
     const l = await groupLag(fx.redis, key, LEDGER_GROUP);
@@ -169,10 +186,8 @@ async function writerRun<S extends StreamDef>(
   }
   const cpu = process.cpuUsage(cpu0);
   const server = (await backendCpu(db.sql, db.name)) - server0;
-  stop.abort();
-  await writer.done;
-  for (const r of Object.values(readers)) await r.close();
-  await copy?.close();
+  await stopWriter();
+  await closeReaders();
   const [{ n }] = await db.sql<{ n: number }[]>`SELECT count(*)::int AS n FROM ${db.sql(table)}`;
   if (n !== messages.length) throw new Error(`expected ${messages.length} rows in ${table}, found ${n}`);
   return {
@@ -182,7 +197,7 @@ async function writerRun<S extends StreamDef>(
   };
 }
 
-function e2eRun(run: number): Promise<Run> {
+function e2eRun(cleanup: Cleanup, run: number): Promise<Run> {
   const flow = sampleExecutions({
     count: TRADES,
     symbols: ["BTC-USD", "ETH-USD", "BTC-ETH"],
@@ -190,7 +205,7 @@ function e2eRun(run: number): Promise<Run> {
     takerFeeBps: 10,
     idPrefix: `E${run}`,
   });
-  return writerRun(STREAMS.executions, flow, "trade_ledger");
+  return writerRun(STREAMS.executions, flow, "trade_ledger", cleanup);
 }
 
 /** `count` order events, as the engine emits them for its benchmark command flow. */
@@ -209,37 +224,39 @@ function engineOrderEvents(count: number, run: number): OrderEvent[] {
   return events.slice(0, count);
 }
 
-function eventsRun(run: number): Promise<Run> {
-  return writerRun(STREAMS.orderEvents, engineOrderEvents(TRADES, run), "order_events");
+function eventsRun(cleanup: Cleanup, run: number): Promise<Run> {
+  return writerRun(STREAMS.orderEvents, engineOrderEvents(TRADES, run), "order_events", cleanup);
 }
 
-const modes = values.mode === "both" ? ["store", "e2e"] : [values.mode!];
-console.log(
-  `${TRADES} trades, batch ${BATCH}, concurrency ${CONCURRENCY}, ${RUNS} runs, ${PACK} executions a stream entry, ` +
-    `trades by ${values.via === "copy" ? "COPY" : "INSERT"}`,
-);
-const load = () => Deno.loadavg()[0].toFixed(1);
-for (const mode of modes) {
-  const runs: Run[] = [];
-  const unit = mode === "events" ? "order events" : "trades";
-  for (let r = 0; r < RUNS; r++) {
-    const before = load();
-    const run = mode === "store"
-      ? await storeRun(r)
-      : mode === "events"
-      ? await eventsRun(r)
-      : await e2eRun(r);
-    runs.push(run);
+await withCleanup(async (cleanup) => {
+  const modes = values.mode === "both" ? ["store", "e2e"] : [values.mode!];
+  console.log(
+    `${TRADES} trades, batch ${BATCH}, concurrency ${CONCURRENCY}, ${RUNS} runs, ${PACK} executions a stream entry, ` +
+      `trades by ${values.via === "copy" ? "COPY" : "INSERT"}`,
+  );
+  const load = () => Deno.loadavg()[0].toFixed(1);
+  for (const mode of modes) {
+    const runs: Run[] = [];
+    const unit = mode === "events" ? "order events" : "trades";
+    for (let r = 0; r < RUNS; r++) {
+      const before = load();
+      const run = mode === "store"
+        ? await storeRun(cleanup, r)
+        : mode === "events"
+        ? await eventsRun(cleanup, r)
+        : await e2eRun(cleanup, r);
+      runs.push(run);
+      console.log(
+        `  ${mode} run ${r + 1}: ${Math.round(run.rate).toLocaleString("en")} ${unit}/s; CPU per ${
+          unit.replace(/s$/, "")
+        }: ` +
+          `${run.clientUs.toFixed(1)} µs here, ${run.serverUs.toFixed(1)} µs in PostgreSQL (load ${before})`,
+      );
+    }
     console.log(
-      `  ${mode} run ${r + 1}: ${Math.round(run.rate).toLocaleString("en")} ${unit}/s; CPU per ${
-        unit.replace(/s$/, "")
-      }: ` +
-        `${run.clientUs.toFixed(1)} µs here, ${run.serverUs.toFixed(1)} µs in PostgreSQL (load ${before})`,
+      `${mode}: median ${Math.round(median(runs.map((r) => r.rate))).toLocaleString("en")} ${unit}/s; ` +
+        `CPU per ${unit.replace(/s$/, "")} ${median(runs.map((r) => r.clientUs)).toFixed(1)} µs here + ` +
+        `${median(runs.map((r) => r.serverUs)).toFixed(1)} µs in PostgreSQL`,
     );
   }
-  console.log(
-    `${mode}: median ${Math.round(median(runs.map((r) => r.rate))).toLocaleString("en")} ${unit}/s; ` +
-      `CPU per ${unit.replace(/s$/, "")} ${median(runs.map((r) => r.clientUs)).toFixed(1)} µs here + ` +
-      `${median(runs.map((r) => r.serverUs)).toFixed(1)} µs in PostgreSQL`,
-  );
-}
+});
