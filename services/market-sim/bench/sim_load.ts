@@ -10,6 +10,7 @@
  *
  * The engine's read models the simulator reads are seeded the way the engine writes them: 200
  * synthetic markets (S001-USD, ...) in `markets` and a funded wallet per bot in `wallets`.
+ * Each run's prefix is deleted afterwards, also on Ctrl-C (SIGINT) or SIGTERM.
  */
 import process from "node:process";
 import { parseArgs } from "node:util";
@@ -17,7 +18,7 @@ import { keys, type MarketSpec, streamKey, STREAMS, type WalletView } from "@lib
 import { createLogger } from "@lib/log";
 import { Registry } from "@lib/metrics";
 import { connectRedis } from "@lib/redis";
-import { deletePrefix, TEST_REDIS_URL, uniquePrefix } from "@lib/testing";
+import { type Cleanup, deletePrefixOnCleanup, TEST_REDIS_URL, uniquePrefix, withCleanup } from "@lib/testing";
 import { BOT_KINDS, DEFAULT_POPULATION, KIND_TAG } from "../bots.ts";
 import { startMarketSim } from "../runner.ts";
 
@@ -87,11 +88,17 @@ function quantileFromHistogram(text: string, name: string, q: number): number {
   return NaN;
 }
 
-async function once(): Promise<RunResult> {
+async function once(cleanup: Cleanup): Promise<RunResult> {
+  const prefix = uniquePrefix("simbench");
+  // registered first: it runs once the simulator and the connections are closed
+  const deleteKeys = deletePrefixOnCleanup(cleanup, prefix, REDIS_URL);
   const redis = await connectRedis(REDIS_URL);
   const controlReader = await connectRedis(REDIS_URL);
   const replyReader = await connectRedis(REDIS_URL);
-  const prefix = uniquePrefix("simbench");
+  const closeConnections = cleanup.add(
+    "redis connections",
+    () => Promise.all([redis.close(), controlReader.close(), replyReader.close()]),
+  );
   try {
     const markets = syntheticMarkets(SYMBOLS);
     await redis.hSet(
@@ -132,6 +139,7 @@ async function once(): Promise<RunResult> {
       botParams: { maxOpenOrders: Number(values["max-open-orders"]) },
       startRunning: true,
     });
+    const stopSim = cleanup.add("simulator", () => sim.stop());
     await new Promise((r) => setTimeout(r, WARMUP * 1000));
     const ticksKey = streamKey(prefix, STREAMS.ticks);
     const ordersKey = streamKey(prefix, STREAMS.orders);
@@ -147,7 +155,7 @@ async function once(): Promise<RunResult> {
     const wallMs = performance.now() - wall0;
     const [t1, o1] = [await info(ticksKey), await info(ordersKey)];
     const metrics = registry.render();
-    await sim.stop();
+    await stopSim();
     return {
       cpuPct: (cpu.user + cpu.system) / 1000 / wallMs * 100,
       procCpuPct: procMs / wallMs * 100,
@@ -160,8 +168,8 @@ async function once(): Promise<RunResult> {
       loopP50Ms: quantileFromHistogram(metrics, "kalency_sim_loop_seconds", 0.5),
     };
   } finally {
-    await deletePrefix(redis, prefix).catch(() => {});
-    await Promise.all([redis.close(), controlReader.close(), replyReader.close()]);
+    await closeConnections();
+    await deleteKeys();
   }
 }
 
@@ -178,29 +186,31 @@ function procCpuMs(): number {
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
-const results: RunResult[] = [];
-for (let i = 0; i < RUNS; i++) {
-  const r = await once();
-  results.push(r);
-  console.log(
-    `run ${i + 1}: cpu ${r.cpuPct.toFixed(1)}% of one core (/proc: ${r.procCpuPct.toFixed(1)}%; user ${
-      r.userMs.toFixed(0)
-    } ms, sys ${r.systemMs.toFixed(0)} ms over ${(r.wallMs / 1000).toFixed(1)} s), ${
-      r.ticksPerSec.toFixed(0)
-    } ticks/s, ${
-      r.commandsPerSec.toFixed(0)
-    } commands/s, loop p50 <= ${r.loopP50Ms} ms, skipped steps ${r.skippedSteps}`,
-  );
-}
-console.log(JSON.stringify({
-  symbols: SYMBOLS,
-  bots: Object.fromEntries(BOT_KINDS.map((k) => [k, POPULATION[k].count])),
-  seconds: SECONDS,
-  intervalMs: INTERVAL,
-  runs: RUNS,
-  medianCpuPct: median(results.map((r) => r.cpuPct)),
-  medianProcCpuPct: median(results.map((r) => r.procCpuPct)),
-  medianTicksPerSec: median(results.map((r) => r.ticksPerSec)),
-  medianCommandsPerSec: median(results.map((r) => r.commandsPerSec)),
-  loadAverage: Deno.loadavg(),
-}));
+await withCleanup(async (cleanup) => {
+  const results: RunResult[] = [];
+  for (let i = 0; i < RUNS; i++) {
+    const r = await once(cleanup);
+    results.push(r);
+    console.log(
+      `run ${i + 1}: cpu ${r.cpuPct.toFixed(1)}% of one core (/proc: ${r.procCpuPct.toFixed(1)}%; user ${
+        r.userMs.toFixed(0)
+      } ms, sys ${r.systemMs.toFixed(0)} ms over ${(r.wallMs / 1000).toFixed(1)} s), ${
+        r.ticksPerSec.toFixed(0)
+      } ticks/s, ${
+        r.commandsPerSec.toFixed(0)
+      } commands/s, loop p50 <= ${r.loopP50Ms} ms, skipped steps ${r.skippedSteps}`,
+    );
+  }
+  console.log(JSON.stringify({
+    symbols: SYMBOLS,
+    bots: Object.fromEntries(BOT_KINDS.map((k) => [k, POPULATION[k].count])),
+    seconds: SECONDS,
+    intervalMs: INTERVAL,
+    runs: RUNS,
+    medianCpuPct: median(results.map((r) => r.cpuPct)),
+    medianProcCpuPct: median(results.map((r) => r.procCpuPct)),
+    medianTicksPerSec: median(results.map((r) => r.ticksPerSec)),
+    medianCommandsPerSec: median(results.map((r) => r.commandsPerSec)),
+    loadAverage: Deno.loadavg(),
+  }));
+});
