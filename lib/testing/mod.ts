@@ -69,7 +69,18 @@ export async function redisFixture(label?: string, options: { cleanup?: Cleanup 
     await deletePrefix(redis, prefix).catch(() => {});
     await redis.close();
   };
-  const dispose = options.cleanup ? options.cleanup.add(`redis prefix ${prefix}`, remove) : remove;
+  // for a cleanup, which may come while the script still writes on `redis`: close it first (what
+  // was sent completes), then delete on a connection of its own
+  const closeThenRemove = async () => {
+    await redis.close();
+    const r = await connectRedis(TEST_REDIS_URL);
+    try {
+      await deletePrefix(r, prefix);
+    } finally {
+      await r.close();
+    }
+  };
+  const dispose = options.cleanup ? options.cleanup.add(`redis prefix ${prefix}`, closeThenRemove) : remove;
   return {
     redis,
     prefix,
