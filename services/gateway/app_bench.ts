@@ -1,13 +1,14 @@
 /**
  * CPU cost of the gateway's HTTP layer per request (middlewares, auth, validation, serialization),
  * in process with app.request(); the engine is replaced by an immediate reply so only the gateway is
- * measured. End-to-end numbers come from bench/run.ts.
+ * measured. End-to-end numbers come from bench/run.ts. The keys it writes under its prefix are deleted
+ * when the benchmarks are done (and expire after an hour, should the process be killed).
  */
 import { keys, type OrderAck } from "@lib/contracts";
 import { createLogger } from "@lib/log";
 import { Registry } from "@lib/metrics";
 import { connectRedis } from "@lib/redis";
-import { TEST_REDIS_URL, uniquePrefix } from "@lib/testing";
+import { deletePrefix, TEST_REDIS_URL, uniquePrefix } from "@lib/testing";
 import { ApiKeyService } from "./api_keys.ts";
 import { createApp } from "./app.ts";
 import { Authenticator } from "./auth.ts";
@@ -29,6 +30,8 @@ await redis.set(
     ts: 1,
   }),
 );
+// a safety net only: the keys are deleted at the end (below)
+for (const key of [keys.markets(prefix), keys.book(prefix, "BTC-USD")]) await redis.pExpire(key, 3_600_000);
 const sql = null as never;
 const engine: EngineGateway = {
   send(c: CommandDraft) {
@@ -115,6 +118,17 @@ Deno.bench({ name: "GET /v1/tickers (cached)", group: "gateway" }, async () => {
   await r.text();
 });
 
-globalThis.addEventListener("unload", () => {
-  redis.close();
+// once the benchmarks are done. The pending Redis replies alone do not keep the process alive at
+// this point, so a timer does until the keys are gone.
+let cleaned = false;
+globalThis.addEventListener("beforeunload", () => {
+  if (cleaned) return;
+  cleaned = true;
+  const keepAlive = setTimeout(() => {}, 60_000);
+  void deletePrefix(redis, prefix)
+    .catch((e) => console.error(`could not delete the keys under ${prefix}: ${e}`))
+    .finally(() => {
+      clearTimeout(keepAlive);
+      return redis.close();
+    });
 });
