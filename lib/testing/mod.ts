@@ -286,6 +286,31 @@ export async function processCpuSeconds(pid: number | string, name?: string): Pr
 }
 
 /**
+ * CPU seconds (user + system) each PostgreSQL backend serving `database` has used so far, by pid,
+ * from pg_stat_activity and /proc (the server must run on this machine; empty otherwise). Other
+ * databases' backends and the server's background processes are not counted.
+ */
+export async function databaseBackendCpu(sql: Sql, database: string): Promise<Map<number, number>> {
+  const rows = await sql<{ pid: number }[]>`SELECT pid FROM pg_stat_activity WHERE datname = ${database}`;
+  const out = new Map<number, number>();
+  for (const { pid } of rows) {
+    const seconds = await processCpuSeconds(pid, "postgres");
+    if (seconds !== undefined) out.set(pid, seconds);
+  }
+  return out;
+}
+
+/**
+ * CPU seconds used between two samples of {@linkcode databaseBackendCpu}: each backend's increase,
+ * counting one that started in between from zero (one that ended in between is missed).
+ */
+export function backendCpuSince(before: Map<number, number>, after: Map<number, number>): number {
+  let total = 0;
+  for (const [pid, seconds] of after) total += seconds - (before.get(pid) ?? 0);
+  return total;
+}
+
+/**
  * CPU seconds the Redis server has used so far (INFO cpu: user + system). It counts every client
  * of the server, so on a shared Redis a per-command figure is an upper bound.
  */

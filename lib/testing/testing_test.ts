@@ -1,5 +1,12 @@
 import assert from "node:assert/strict";
-import { dbFixture, processCpuSeconds, redisFixture, redisServerCpuSeconds } from "./mod.ts";
+import {
+  backendCpuSince,
+  databaseBackendCpu,
+  dbFixture,
+  processCpuSeconds,
+  redisFixture,
+  redisServerCpuSeconds,
+} from "./mod.ts";
 
 Deno.test("dbFixture() gives a migrated database of its own", async () => {
   await using db = await dbFixture();
@@ -29,4 +36,25 @@ Deno.test("processCpuSeconds() and redisServerCpuSeconds() read the CPU time use
   assert.equal(await processCpuSeconds(2 ** 30), undefined, "no such process");
   await using fx = await redisFixture("cpu");
   assert.ok(await redisServerCpuSeconds(fx.redis) > 0);
+});
+
+Deno.test("backendCpuSince() adds each backend's increase; a new backend counts from zero", () => {
+  const before = new Map([[1, 2.0], [2, 5.0], [3, 1.0]]);
+  const after = new Map([[1, 2.5], [2, 5.25], [4, 0.5]]);
+  assert.equal(backendCpuSince(before, after), 0.5 + 0.25 + 0.5);
+  assert.equal(backendCpuSince(new Map(), new Map()), 0);
+});
+
+Deno.test("databaseBackendCpu() reads only the backends of the given database", async () => {
+  await using a = await dbFixture();
+  await using b = await dbFixture();
+  await a.sql`SELECT 1`;
+  await b.sql`SELECT 1`;
+  const [pidA] = await a.sql<{ pid: number }[]>`SELECT pg_backend_pid() AS pid`;
+  const [pidB] = await b.sql<{ pid: number }[]>`SELECT pg_backend_pid() AS pid`;
+  const cpu = await databaseBackendCpu(a.sql, a.name);
+  // when PostgreSQL runs on another machine there is nothing to read
+  if ((await processCpuSeconds(pidA.pid)) === undefined) return;
+  assert.ok(cpu.has(pidA.pid), "a backend of the database");
+  assert.ok(!cpu.has(pidB.pid), "not a backend of another database");
 });

@@ -9,7 +9,9 @@
  *                           [--scenario all|orders|reads] [--no-consumers] [--profile DIR]
  * The CPU column gives each part's CPU time per request, read from /proc and Redis' INFO: the
  * gateway, engine, candle aggregator, ledger writer, Redis and PostgreSQL (when it runs on this
- * machine) for the orders; the gateway and Redis for the reads.
+ * machine) for the orders; the gateway and Redis for the reads. PostgreSQL counts only the backends
+ * of the benchmark's database. Redis cannot tell its clients' CPU apart: its figure is the whole
+ * server's, which includes any other work on it, so it means something only on a quiet machine.
  * Ctrl-C (SIGINT) or SIGTERM stops the services and wrk and removes the prefix and the database.
  * With `--profile DIR`, the services run under the V8 inspector and one extra (unmeasured) run of each
  * scenario is CPU-profiled in every service it loads: DIR/<scenario>-<service>.cpuprofile and a text
@@ -19,7 +21,9 @@
 import { parseArgs } from "node:util";
 import { connectDb, migrate, withDatabase } from "@lib/db";
 import {
+  backendCpuSince,
   type Cleanup,
+  databaseBackendCpu,
   deletePrefixOnCleanup,
   dropDatabase,
   processCpuSeconds,
@@ -174,19 +178,22 @@ async function cpuSeconds(pid: number): Promise<number> {
   return seconds;
 }
 
-/** CPU seconds used so far by everything named `postgres` (the server's processes, when it is local). */
-async function postgresCpuSeconds(): Promise<number> {
-  let total = 0;
-  for await (const e of Deno.readDir("/proc")) {
-    if (/^\d+$/.test(e.name)) total += (await processCpuSeconds(e.name, "postgres")) ?? 0;
-  }
-  return total;
-}
-
 /** Something whose CPU time the benchmark reads before and after each run. */
 interface CpuMeter {
   name: string;
-  seconds(): Promise<number>;
+  /** Takes the first reading; the function it returns gives the CPU seconds used since. */
+  start(): Promise<() => Promise<number>>;
+}
+
+/** A meter of a running process. */
+function processMeter(name: string, pid: number): CpuMeter {
+  return {
+    name,
+    async start() {
+      const before = await cpuSeconds(pid);
+      return async () => await cpuSeconds(pid) - before;
+    },
+  };
 }
 
 function median(xs: number[]): number {
@@ -288,13 +295,24 @@ async function main(cleanup: Cleanup) {
     profiled?: Spawned[];
     cpu: CpuMeter[];
   }[] = [];
-  const meter = (p: Spawned): CpuMeter => ({
-    name: names.get(p) ?? "server",
-    seconds: () => cpuSeconds(p.pid),
-  });
-  const sharedMeters: CpuMeter[] = [{ name: "Redis", seconds: () => redisServerCpuSeconds(redis) }];
-  if (await postgresCpuSeconds() > 0) {
-    sharedMeters.push({ name: "PostgreSQL", seconds: postgresCpuSeconds });
+  const meter = (p: Spawned): CpuMeter => processMeter(names.get(p) ?? "server", p.pid);
+  // Redis INFO cpu is the whole server's: every client counts, not only this benchmark's
+  const sharedMeters: CpuMeter[] = [{
+    name: "Redis (whole server)",
+    async start() {
+      const before = await redisServerCpuSeconds(redis);
+      return async () => await redisServerCpuSeconds(redis) - before;
+    },
+  }];
+  // only the backends of this benchmark's database (none readable: PostgreSQL is not on this machine)
+  if ((await databaseBackendCpu(admin, dbName)).size > 0) {
+    sharedMeters.push({
+      name: "PostgreSQL",
+      async start() {
+        const before = await databaseBackendCpu(admin, dbName);
+        return async () => backendCpuSince(before, await databaseBackendCpu(admin, dbName));
+      },
+    });
   }
   if (args.scenario === "all" || args.scenario === "orders") {
     scenarios.push({
@@ -390,10 +408,10 @@ async function main(cleanup: Cleanup) {
     const results: WrkResult[] = [];
     const cpuPerReq: number[][] = [];
     for (let i = 0; i < Number(args.runs); i++) {
-      const before = await Promise.all(s.cpu.map((m) => m.seconds()));
+      const since = await Promise.all(s.cpu.map((m) => m.start()));
       const r = await wrk(cleanup, s.script, s.url, Number(args.duration), s.env);
-      const after = await Promise.all(s.cpu.map((m) => m.seconds()));
-      cpuPerReq.push(after.map((a, j) => (a - before[j]) * 1e6 / Math.max(1, r.requests)));
+      const used = await Promise.all(since.map((f) => f()));
+      cpuPerReq.push(used.map((u) => u * 1e6 / Math.max(1, r.requests)));
       results.push(r);
       console.log(
         `${s.name} run ${i + 1}: ${Math.round(r.requests / (r.durationUs / 1e6))} req/s, ` +
@@ -435,6 +453,11 @@ async function main(cleanup: Cleanup) {
   console.log("| scenario | req/s | p50 ms | p99 ms | errors | runs (req/s) | CPU µs/request |");
   console.log("| --- | --- | --- | --- | --- | --- | --- |");
   for (const r of rows) console.log(r);
+  console.log(
+    "CPU: each process's own; PostgreSQL: the backends of this benchmark's database only; " +
+      "Redis: the whole server's (INFO cpu cannot tell clients apart), so other work on it counts too: " +
+      "meaningful on a quiet machine only",
+  );
 }
 
 if (import.meta.main) await withCleanup(main);

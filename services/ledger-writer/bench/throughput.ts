@@ -26,11 +26,12 @@ import { sampleExecutions } from "@lib/ledger";
 import { connectRedis, encodeEntry, groupLag, publishPacked } from "@lib/redis";
 import { createLogger } from "@lib/log";
 import { Registry } from "@lib/metrics";
-import { CopyWriter, type Sql } from "@lib/db";
+import { CopyWriter } from "@lib/db";
 import {
+  backendCpuSince,
   type Cleanup,
+  databaseBackendCpu,
   dbFixture,
-  processCpuSeconds,
   redisFixture,
   TEST_REDIS_URL,
   withCleanup,
@@ -63,15 +64,6 @@ if (values.via !== "copy" && values.via !== "insert") throw new Error("--via is 
 /** The COPY writer the service uses, unless `--via insert`. */
 const copyWriter = (url: string) => values.via === "copy" ? new CopyWriter(url) : undefined;
 
-/** CPU seconds (user + system) used so far by the PostgreSQL backends serving `database`. */
-async function backendCpu(sql: Sql, database: string): Promise<number> {
-  const pids = await sql<{ pid: number }[]>`SELECT pid FROM pg_stat_activity WHERE datname = ${database}`;
-  let total = 0;
-  // not on Linux, or a backend that ended: it counts nothing
-  for (const { pid } of pids) total += (await processCpuSeconds(pid)) ?? 0;
-  return total;
-}
-
 interface Run {
   rate: number;
   /** CPU microseconds per trade: this process, and the database backends. */
@@ -103,7 +95,7 @@ async function storeRun(cleanup: Cleanup, run: number): Promise<Run> {
   // open every connection first, so the backends measured are the ones doing the work
   await Promise.all(Array.from({ length: CONCURRENCY + 1 }, () => db.sql`SELECT pg_sleep(0.05)`));
   const cpu0 = process.cpuUsage();
-  const server0 = await backendCpu(db.sql, db.name);
+  const server0 = await databaseBackendCpu(db.sql, db.name);
   const t0 = performance.now();
   await Promise.all(Array.from({ length: CONCURRENCY }, async () => {
     while (next < batches.length) {
@@ -113,7 +105,7 @@ async function storeRun(cleanup: Cleanup, run: number): Promise<Run> {
   }));
   const secs = (performance.now() - t0) / 1000;
   const cpu = process.cpuUsage(cpu0);
-  const server = (await backendCpu(db.sql, db.name)) - server0;
+  const server = backendCpuSince(server0, await databaseBackendCpu(db.sql, db.name));
   await copy?.close();
   return {
     rate: TRADES / secs,
@@ -148,7 +140,7 @@ async function writerRun<S extends StreamDef>(
   const trades = table === "trade_ledger";
   await Promise.all(Array.from({ length: CONCURRENCY + 3 }, () => db.sql`SELECT pg_sleep(0.05)`));
   const cpu0 = process.cpuUsage();
-  const server0 = await backendCpu(db.sql, db.name);
+  const server0 = await databaseBackendCpu(db.sql, db.name);
   const t0 = performance.now();
   const copy = copyWriter(db.url);
   const writer = startLedgerWriter({
@@ -185,7 +177,7 @@ async function writerRun<S extends StreamDef>(
     await new Promise((r) => setTimeout(r, 20));
   }
   const cpu = process.cpuUsage(cpu0);
-  const server = (await backendCpu(db.sql, db.name)) - server0;
+  const server = backendCpuSince(server0, await databaseBackendCpu(db.sql, db.name));
   await stopWriter();
   await closeReaders();
   const [{ n }] = await db.sql<{ n: number }[]>`SELECT count(*)::int AS n FROM ${db.sql(table)}`;
