@@ -1,8 +1,9 @@
 /**
  * CPU cost of the gateway's HTTP layer per request (middlewares, auth, validation, serialization),
  * in process with app.request(); the engine is replaced by an immediate reply so only the gateway is
- * measured. End-to-end numbers come from bench/run.ts. The keys it writes under its prefix are deleted
- * when the benchmarks are done (and expire after an hour, should the process be killed).
+ * measured. End-to-end numbers come from bench/run.ts. The keys it writes under its prefix expire a
+ * minute after the process stops renewing them, and are deleted when the benchmarks are done (which
+ * `deno bench` does not always wait for when it runs several files).
  */
 import { keys, type OrderAck } from "@lib/contracts";
 import { createLogger } from "@lib/log";
@@ -30,8 +31,12 @@ await redis.set(
     ts: 1,
   }),
 );
-// a safety net only: the keys are deleted at the end (below)
-for (const key of [keys.markets(prefix), keys.book(prefix, "BTC-USD")]) await redis.pExpire(key, 3_600_000);
+// the keys live a minute past the last renewal, so they go however the process ends
+const KEYS = [keys.markets(prefix), keys.book(prefix, "BTC-USD")];
+const renew = () => Promise.all(KEYS.map((key) => redis.pExpire(key, 60_000))).catch(() => {});
+await renew();
+const renewal = setInterval(renew, 15_000);
+Deno.unrefTimer(renewal);
 const sql = null as never;
 const engine: EngineGateway = {
   send(c: CommandDraft) {
@@ -124,6 +129,7 @@ let cleaned = false;
 globalThis.addEventListener("beforeunload", () => {
   if (cleaned) return;
   cleaned = true;
+  clearInterval(renewal);
   const keepAlive = setTimeout(() => {}, 60_000);
   void deletePrefix(redis, prefix)
     .catch((e) => console.error(`could not delete the keys under ${prefix}: ${e}`))
