@@ -4,6 +4,8 @@
  *   - place-order end to end (POST /v1/orders, answered after the engine's reply)
  *   - public market-data reads (book, trades, tickers, markets)
  * Each scenario gets a warm-up, then `--runs` measured runs; the medians are printed as a table.
+ * Throughput counts successful (2xx) answers only; a run with any non-2xx answer or socket error is
+ * flagged on its line and in the table, and the benchmark then ends with a warning.
  *
  *   deno task bench:gateway [--duration 10] [--connections 64] [--threads 2] [--runs 3]
  *                           [--scenario all|orders|reads] [--no-consumers] [--profile DIR]
@@ -37,6 +39,7 @@ import { connectRedis, encodeEntry, type RedisClient } from "@lib/redis";
 import { freePort } from "@lib/testing";
 import { type Spawned, spawnEngine, spawnGateway, spawnService } from "../testing.ts";
 import { startProfile, summarize } from "./profile.ts";
+import { runErrors, successful, successfulPerSec, summarizeRuns, type WrkResult } from "./wrk_result.ts";
 
 const { values: args } = parseArgs({
   args: Deno.args,
@@ -55,17 +58,6 @@ const { values: args } = parseArgs({
     profile: { type: "string" },
   },
 });
-
-interface WrkResult {
-  requests: number;
-  durationUs: number;
-  non2xx: number;
-  socketErrors: number;
-  p50Us: number;
-  p90Us: number;
-  p99Us: number;
-  maxUs: number;
-}
 
 const HERE = new URL(".", import.meta.url).pathname;
 
@@ -387,6 +379,8 @@ async function main(cleanup: Cleanup) {
   }
 
   const rows: string[] = [];
+  /** Scenarios with a run that had non-2xx answers or socket errors. */
+  const flagged: string[] = [];
   const load = (await Deno.readTextFile("/proc/loadavg").catch(() => "?")).trim();
   for (const s of scenarios) {
     await settle(redis, prefix);
@@ -411,26 +405,30 @@ async function main(cleanup: Cleanup) {
       const since = await Promise.all(s.cpu.map((m) => m.start()));
       const r = await wrk(cleanup, s.script, s.url, Number(args.duration), s.env);
       const used = await Promise.all(since.map((f) => f()));
-      cpuPerReq.push(used.map((u) => u * 1e6 / Math.max(1, r.requests)));
+      cpuPerReq.push(used.map((u) => u * 1e6 / Math.max(1, successful(r))));
       results.push(r);
+      const errors = runErrors(r);
       console.log(
-        `${s.name} run ${i + 1}: ${Math.round(r.requests / (r.durationUs / 1e6))} req/s, ` +
+        `${s.name} run ${i + 1}: ${Math.round(successfulPerSec(r))} successful req/s, ` +
           `p50 ${(r.p50Us / 1000).toFixed(1)} ms, p99 ${(r.p99Us / 1000).toFixed(1)} ms, ` +
           `non-2xx ${r.non2xx}, socket errors ${r.socketErrors}, CPU µs/request ${
             cpuPerReq[i].map((x, j) => `${s.cpu[j].name} ${x.toFixed(0)}`).join(" + ")
-          }`,
+          }${errors ? ` -- ${errors}: this run is not valid` : ""}`,
       );
     }
     const cpu = s.cpu.map((m, j) => `${m.name} ${median(cpuPerReq.map((c) => c[j])).toFixed(0)}`).join(
       " + ",
     );
-    const perRun = results.map((r) => r.requests / (r.durationUs / 1e6));
+    const summary = summarizeRuns(results);
+    if (summary.flag) flagged.push(`${s.short}: ${summary.flag}`);
     rows.push(
-      `| ${s.name} | ${Math.round(median(perRun)).toLocaleString("en-US")} | ${
-        (median(results.map((r) => r.p50Us)) / 1000).toFixed(1)
-      } | ${(median(results.map((r) => r.p99Us)) / 1000).toFixed(1)} | ${
-        results.reduce((a, r) => a + r.non2xx + r.socketErrors, 0)
-      } | ${perRun.map((x) => Math.round(x)).join(" / ")} | ${cpu} |`,
+      `| ${s.name}${summary.flag ? ` (**${summary.flag}**)` : ""} | ${
+        Math.round(summary.okPerSec).toLocaleString("en-US")
+      } | ${(median(results.map((r) => r.p50Us)) / 1000).toFixed(1)} | ${
+        (median(results.map((r) => r.p99Us)) / 1000).toFixed(1)
+      } | ${summary.non2xx} / ${summary.socketErrors} | ${
+        summary.perRun.map((x) => Math.round(x)).join(" / ")
+      } | ${cpu} |`,
     );
   }
   if (args.scenario === "all" || args.scenario === "orders") {
@@ -450,7 +448,10 @@ async function main(cleanup: Cleanup) {
     `\nwrk -t${args.threads} -c${args.connections} -d${args.duration}s, ${args.runs} runs, medians; ` +
       `load average at start: ${load}`,
   );
-  console.log("| scenario | req/s | p50 ms | p99 ms | errors | runs (req/s) | CPU µs/request |");
+  console.log(
+    "| scenario | successful req/s | p50 ms | p99 ms | non-2xx / socket errors | runs (successful req/s) | " +
+      "CPU µs/successful request |",
+  );
   console.log("| --- | --- | --- | --- | --- | --- | --- |");
   for (const r of rows) console.log(r);
   console.log(
@@ -458,6 +459,12 @@ async function main(cleanup: Cleanup) {
       "Redis: the whole server's (INFO cpu cannot tell clients apart), so other work on it counts too: " +
       "meaningful on a quiet machine only",
   );
+  if (flagged.length > 0) {
+    console.log(
+      `\nWARNING: requests failed, so these figures are not valid: ${flagged.join("; ")}. ` +
+        "Throughput above counts successful (2xx) answers only.",
+    );
+  }
 }
 
 if (import.meta.main) await withCleanup(main);
