@@ -5,7 +5,9 @@
  *   deno task bench:engine [--variant standard|deep] [--runs 5] [--json]
  *
  * Throughput: each run replays the whole stream into a fresh core; ops/s is ops / wall time of the
- * loop, reported as the median of the runs. Latency: separate runs time every operation with one
+ * loop, reported as the median of the runs. After each timed loop (outside the timing) the run's
+ * trades are hashed and its result checked against the reference too; a run that differs reports
+ * no speed, and with --json the line keeps every key with null speeds plus `differences`. Latency: separate runs time every operation with one
  * chained performance.now() per op (the timer's own cost, about 0.1 µs here, is included), and
  * report the median over runs of each run's p50 and p99. The text output also gives ops per second
  * of process CPU time (all threads), which a busy shared machine disturbs less than wall time.
@@ -18,6 +20,7 @@ import {
   loadWorkload,
   type Ops,
   prepareRun,
+  resultLine,
   runOps,
   summarize,
   workloadPath,
@@ -52,15 +55,20 @@ function percentile(sorted: Float32Array, p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))]!;
 }
 
-function timedRun(ops: Ops): { wallMs: number; cpuMs: number } {
+function timedRun(ops: Ops, reference: Record<string, unknown>): {
+  wallMs: number;
+  cpuMs: number;
+  diffs: string[];
+} {
   const r = prepareRun(ops);
   const c0 = process.cpuUsage();
   const t0 = performance.now();
   runOps(r.core, r.market, r.users, ops, r.fills, r.st, 0, ops.count);
   const wallMs = performance.now() - t0;
   const c = process.cpuUsage(c0);
-  if (r.fills.count === 0) throw new Error("a timed run produced no fills");
-  return { wallMs, cpuMs: (c.user + c.system) / 1000 };
+  // after the timing: the run's trades hashed and its result checked like the first run's
+  const diffs = differences(summarize(r.core, r.market, r.fills, r.st), reference);
+  return { wallMs, cpuMs: (c.user + c.system) / 1000, diffs };
 }
 
 function latencyRun(ops: Ops): { p50: number; p99: number } {
@@ -87,21 +95,31 @@ async function main(): Promise<number> {
     const check = prepareRun(ops);
     runOps(check.core, check.market, check.users, ops, check.fills, check.st, 0, ops.count);
     const diffs = differences(summarize(check.core, check.market, check.fills, check.st), reference);
-    if (diffs.length > 0) {
+    const mismatch = (found: string[]) => {
       failed = true;
-      const line = { variant, ops: ops.count, matchesReference: false, differences: diffs };
       // deno-lint-ignore no-console
       console.log(
-        args.json ? JSON.stringify(line) : `${variant}: DIFFERS from the reference:\n  ${diffs.join("\n  ")}`,
+        args.json
+          ? JSON.stringify(resultLine(variant, ops.count, found))
+          : `${variant}: DIFFERS from the reference:\n  ${found.join("\n  ")}`,
       );
+    };
+    if (diffs.length > 0) {
+      mismatch(diffs);
       continue;
     }
     const times: number[] = [];
     const cpuTimes: number[] = [];
-    for (let i = 0; i < args.runs; i++) {
-      const t = timedRun(ops);
+    let timedDiffs: string[] = [];
+    for (let i = 0; i < args.runs && timedDiffs.length === 0; i++) {
+      const t = timedRun(ops, reference);
       times.push(t.wallMs);
       cpuTimes.push(t.cpuMs);
+      timedDiffs = t.diffs.map((d) => `timed run ${i + 1}: ${d}`);
+    }
+    if (timedDiffs.length > 0) {
+      mismatch(timedDiffs);
+      continue;
     }
     const p50s: number[] = [];
     const p99s: number[] = [];
@@ -111,14 +129,11 @@ async function main(): Promise<number> {
       p99s.push(l.p99);
     }
     const opsPerSec = Math.round(ops.count / (median(times) / 1000));
-    const result = {
-      variant,
-      ops: ops.count,
+    const result = resultLine(variant, ops.count, [], {
       opsPerSec,
       p50Us: Number(median(p50s).toFixed(3)),
       p99Us: Number(median(p99s).toFixed(3)),
-      matchesReference: true,
-    };
+    });
     if (args.json) {
       // deno-lint-ignore no-console
       console.log(JSON.stringify(result));

@@ -5,6 +5,8 @@
  * @module
  */
 import { createHash } from "node:crypto";
+import { isAbsolute, resolve } from "node:path";
+import { pathToFileURL } from "node:url";
 import { Core } from "../core/core.ts";
 import { BUY, GTC, LIMIT, MARKET, SELL, STP_NONE, type User } from "../core/model.ts";
 import type { Market } from "../core/model.ts";
@@ -35,9 +37,12 @@ export const OP_LIMIT = 0;
 export const OP_MARKET = 1;
 export const OP_CANCEL = 2;
 
-/** Where `workload.mjs` is: KALENCY_BENCH_WORKLOAD, else `../shared/bench/workload.mjs` beside the repo root. */
-export function workloadPath(env: string | undefined): string {
-  if (env) return env;
+/**
+ * Where `workload.mjs` is: KALENCY_BENCH_WORKLOAD (a relative path is taken from the working
+ * directory), else `../shared/bench/workload.mjs` beside the repo root.
+ */
+export function workloadPath(env: string | undefined, cwd = Deno.cwd()): string {
+  if (env) return isAbsolute(env) ? env : resolve(cwd, env);
   // This file is <repo>/services/matching-engine/bench/workload_core.ts.
   return new URL("../../../../shared/bench/workload.mjs", import.meta.url).pathname;
 }
@@ -53,7 +58,7 @@ export async function loadWorkload(
       `standard workload not found at ${path}; set KALENCY_BENCH_WORKLOAD to the path of workload.mjs`,
     );
   }
-  return await import(new URL(`file://${path}`).href);
+  return await import(pathToFileURL(path).href);
 }
 
 export function collectOps(ops: Iterable<WorkloadOp>): Ops {
@@ -275,4 +280,36 @@ export function prepareRun(ops: Ops) {
   // A fill either completes its maker or its taker, so there are at most two per op.
   const fills = newFillLog(2 * ops.count + 16);
   return { core, market, users, st, fills };
+}
+
+/** One `--json` line of bench:engine; a run that differs from the reference has null speeds. */
+export interface ResultLine {
+  variant: string;
+  ops: number;
+  opsPerSec: number | null;
+  p50Us: number | null;
+  p99Us: number | null;
+  matchesReference: boolean;
+  differences?: string[];
+}
+
+/** The line for a variant: its speeds when `differences` is empty, else nulls and the differences. */
+export function resultLine(
+  variant: string,
+  ops: number,
+  differences: string[],
+  speed?: { opsPerSec: number; p50Us: number; p99Us: number },
+): ResultLine {
+  if (differences.length > 0 || !speed) {
+    return {
+      variant,
+      ops,
+      opsPerSec: null,
+      p50Us: null,
+      p99Us: null,
+      matchesReference: false,
+      differences: differences.length > 0 ? differences : ["no speed measured"],
+    };
+  }
+  return { variant, ops, ...speed, matchesReference: true };
 }

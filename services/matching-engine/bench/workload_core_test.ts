@@ -6,6 +6,7 @@ import {
   differences,
   loadWorkload,
   prepareRun,
+  resultLine,
   runOps,
   summarize,
   workloadPath,
@@ -39,4 +40,30 @@ Deno.test({
       });
     }
   },
+});
+
+Deno.test("workloadPath(): a relative KALENCY_BENCH_WORKLOAD is taken from the working directory", () => {
+  assert.equal(workloadPath("../shared/bench/workload.mjs", "/work/repo"), "/work/shared/bench/workload.mjs");
+  assert.equal(workloadPath("/abs/workload.mjs", "/work/repo"), "/abs/workload.mjs");
+  assert.match(workloadPath(undefined), /\/shared\/bench\/workload\.mjs$/);
+});
+
+Deno.test("resultLine(): every key of the specified shape, with null speeds and the differences on a mismatch", () => {
+  assert.deepEqual(resultLine("standard", 10, [], { opsPerSec: 5, p50Us: 1, p99Us: 2 }), {
+    variant: "standard",
+    ops: 10,
+    opsPerSec: 5,
+    p50Us: 1,
+    p99Us: 2,
+    matchesReference: true,
+  });
+  assert.deepEqual(resultLine("deep", 10, ["trades: got 1, reference 2"]), {
+    variant: "deep",
+    ops: 10,
+    opsPerSec: null,
+    p50Us: null,
+    p99Us: null,
+    matchesReference: false,
+    differences: ["trades: got 1, reference 2"],
+  });
 });
