@@ -5,7 +5,9 @@
  * client process (fanout_clients.ts) that connects N WebSocket clients subscribed to
  * trades.BTC-USD and book.BTC-USD, publishes trades and book deltas to the streams at a fixed rate
  * (in 10 ms batches, as the engine writes them), and reports the messages per second the clients
- * received. Every run is bounded in time; the keys are deleted afterwards, also on Ctrl-C (SIGINT) or
+ * received ("delivered") against the messages the stream entries published in the same window make
+ * for those clients ("offered"), both over each client process's counting window. Trade latency
+ * combines the samples of every client process. Every run is bounded in time; the keys are deleted afterwards, also on Ctrl-C (SIGINT) or
  * SIGTERM, which stop the client processes too.
  *
  * Options (all optional; `--clients 20` or `--clients=20`): --clients 1000, --rate 400 (stream entries
@@ -21,6 +23,7 @@ import { Hono } from "hono";
 import process from "node:process";
 import { parseArgs } from "node:util";
 import { createMarketFeed } from "../mod.ts";
+import { combinedLatency, type LatencyHistogram, type Published, publishedBetween } from "./fanout_stats.ts";
 
 const { values: args } = parseArgs({
   args: Deno.args,
@@ -44,9 +47,14 @@ const REDIS_URL = Deno.env.get("REDIS_URL") ?? "redis://127.0.0.1:6379";
 const CLIENT_SCRIPT = new URL("./fanout_clients.ts", import.meta.url).pathname;
 
 interface ClientReport {
+  clients: number;
   messages: number;
   frames: number;
   seconds: number;
+  /** The counting window, epoch ms. */
+  windowStart: number;
+  windowEnd: number;
+  latencyHistogram: LatencyHistogram;
   latencyMs: { p50: number | null; p99: number | null };
   closedDuringRun: number;
   cpuPct: number;
@@ -155,6 +163,7 @@ async function run(cleanup: Cleanup, batchMs: number) {
     // publish like the engine: a batch every 10 ms, catching up to RATE entries per second
     let seq = 0;
     let publishing = true;
+    const published: Published[] = [];
     const t0 = performance.now();
     const publisher = (async () => {
       while (publishing && !cleanup.signal.aborted) {
@@ -171,6 +180,7 @@ async function run(cleanup: Cleanup, batchMs: number) {
           publishBatch(redis, prefix, STREAMS.executions, trades, { maxLen: 10_000 }),
           publishBatch(redis, prefix, STREAMS.book, deltas, { maxLen: 10_000 }),
         ]);
+        if (trades.length > 0) published.push({ ts, entries: trades.length + deltas.length });
         await new Promise((r) => setTimeout(r, 10));
       }
     })();
@@ -186,17 +196,20 @@ async function run(cleanup: Cleanup, batchMs: number) {
     const serverCpuPct = Math.round(((cpu.user + cpu.system) / 1000 / (performance.now() - w0)) * 100);
     publishing = false;
     await publisher;
-    const seconds = Math.max(...reports.map((r) => r.seconds));
-    const messages = reports.reduce((s, r) => s + r.messages, 0);
-    const frames = reports.reduce((s, r) => s + r.frames, 0);
-    const offered = (seq / ((performance.now() - t0) / 1000)) * 2 * CLIENTS;
+    // per client process, over its own window: delivered = what its clients received; offered = the
+    // entries published in that window times its clients (each entry goes to every client)
+    const perSec = (f: (r: ClientReport) => number) => reports.reduce((s, r) => s + f(r) / r.seconds, 0);
+    const latency = combinedLatency(reports.map((r) => r.latencyHistogram));
     return {
       batchMs,
-      messagesPerSec: Math.round(messages / seconds),
-      framesPerSec: Math.round(frames / seconds),
-      offeredPerSec: Math.round(offered),
-      latencyP50: reports[0].latencyMs.p50,
-      latencyP99: reports[0].latencyMs.p99,
+      messagesPerSec: Math.round(perSec((r) => r.messages)),
+      framesPerSec: Math.round(perSec((r) => r.frames)),
+      offeredPerSec: Math.round(
+        perSec((r) => publishedBetween(published, r.windowStart, r.windowEnd) * r.clients),
+      ),
+      latencyP50: latency.p50,
+      latencyP99: latency.p99,
+      latencySamples: latency.samples,
       dropped: reports.reduce((s, r) => s + r.closedDuringRun, 0),
       serverCpuPct,
       clientCpuPct: reports.map((r) => r.cpuPct).join("+"),
@@ -240,8 +253,9 @@ await withCleanup(async (cleanup) => {
       console.log(
         `  batchMs=${batchMs} run ${
           i + 1
-        }: ${r.messagesPerSec} msg/s delivered (offered ${r.offeredPerSec}), ` +
-          `${r.framesPerSec} frames/s, trade latency p50 ${r.latencyP50} ms p99 ${r.latencyP99} ms, ` +
+        }: ${r.messagesPerSec} msg/s delivered (offered ${r.offeredPerSec} over the same window), ` +
+          `${r.framesPerSec} frames/s, trade latency p50 ${r.latencyP50} ms p99 ${r.latencyP99} ms ` +
+          `(${r.latencySamples} samples from all client processes), ` +
           `clients closed ${r.dropped}, CPU server ${r.serverCpuPct}% clients ${r.clientCpuPct}%, ` +
           `server means: stream lag ${r.streamLagMs} ms, fan-out tick ${r.fanoutMs} ms`,
       );

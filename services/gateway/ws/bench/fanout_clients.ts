@@ -4,11 +4,14 @@
  *   deno run -A fanout_clients.ts <ws url> <clients> <seconds> <channels,comma,separated>
  *
  * Connects the clients, subscribes each to the channels, prints READY, waits for GO on stdin, skips
- * one second of warm-up, counts what arrives for <seconds>, prints one JSON line and exits.
+ * one second of warm-up, counts what arrives for <seconds>, prints one JSON line and exits. The line
+ * gives the counting window (epoch ms, for the server to measure what it offered over the same
+ * window) and the latency samples as a histogram, for the server to combine every process's.
  * Messages are counted by their `"channel":"` marker (a frame may batch several); one frame in 32 is
  * parsed to sample the latency of trades (receive time - trade ts).
  */
 import process from "node:process";
+import { addSamples } from "./fanout_stats.ts";
 
 const [url, clientsArg, secondsArg, channelsArg] = Deno.args;
 const clients = Number(clientsArg);
@@ -68,10 +71,12 @@ while (!input.includes("GO")) {
 }
 await new Promise((r) => setTimeout(r, 1000));
 counting = true;
+const windowStart = Date.now();
 const t0 = performance.now();
 const cpu0 = process.cpuUsage();
 await new Promise((r) => setTimeout(r, seconds * 1000));
 counting = false;
+const windowEnd = Date.now();
 const elapsed = (performance.now() - t0) / 1000;
 const cpu = process.cpuUsage(cpu0);
 
@@ -81,12 +86,15 @@ const pct = (p: number) =>
 console.log(JSON.stringify({
   clients,
   seconds: elapsed,
+  windowStart,
+  windowEnd,
   messages,
   frames,
   bytes,
   messagesPerSec: Math.round(messages / elapsed),
   framesPerSec: Math.round(frames / elapsed),
   latencyMs: { p50: pct(0.5), p99: pct(0.99), max: latencies.at(-1) ?? null, samples: latencies.length },
+  latencyHistogram: addSamples({}, latencies),
   closedDuringRun: closed,
   cpuPct: Math.round(((cpu.user + cpu.system) / 1e6 / elapsed) * 100),
 }));
