@@ -240,15 +240,19 @@ export async function verifyCredentials(
   sql: Sql,
   login: string,
   password: string,
-  /** Called with the user id the login names, before the password is checked; may throw to refuse. */
-  onAccount?: (userId: string) => void | Promise<void>,
+  /**
+   * Called before the password is checked, with the user id the login names or undefined when it
+   * names none (both cases, so that a caller doing the same work in each tells nothing by its
+   * timing); may throw to refuse.
+   */
+  onAccount?: (userId: string | undefined) => void | Promise<void>,
 ): Promise<User | undefined> {
   const rows = await sql`
     SELECT user_id, username, role, created_at, password_hash FROM users
     WHERE lower(username) = lower(${login}) OR user_id = ${login}
     ORDER BY user_id = ${login} DESC
     LIMIT 1`;
-  if (rows.length > 0) await onAccount?.(String(rows[0].user_id));
+  await onAccount?.(rows.length > 0 ? String(rows[0].user_id) : undefined);
   if (rows.length === 0) {
     dummyHash ??= hashPassword("not a real password");
     await verifyPassword(password, await dummyHash);

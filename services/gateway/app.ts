@@ -1,6 +1,7 @@
 /**
  * The gateway's HTTP app: `createApp(deps)` builds every middleware and route from its
- * dependencies, so tests drive it with `app.request()` against real Redis and PostgreSQL.
+ * dependencies, and the `fetch` that serves it (the response cache in front of Hono), which tests
+ * call in process against real Redis and PostgreSQL.
  * @module
  */
 import { type Context, Hono } from "hono";

@@ -34,6 +34,27 @@ for i, k in ipairs(KEYS) do
 end
 return out`;
 
+/** How long a shared count may take before the limit is decided from this process's counts. */
+export const SHARED_WAIT_MS = 500;
+
+/** `p`, or a rejection once SHARED_WAIT_MS have passed without its answer. */
+async function answerWithin<T>(p: Promise<T>): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  try {
+    return await Promise.race([
+      p,
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(
+          () => reject(new Error(`Redis did not answer within ${SHARED_WAIT_MS} ms`)),
+          SHARED_WAIT_MS,
+        );
+      }),
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 /** One bucket: a name for messages and metrics, the id counted, and its limit per window. */
 export interface Bucket {
   scope: string;
@@ -98,7 +119,8 @@ export class RateLimiter {
 
   /**
    * Like `check`, but counted in Redis before deciding: exact whatever the number of gateways.
-   * When Redis does not answer, decides as `check` does (and the count reaches Redis later).
+   * When Redis does not answer within SHARED_WAIT_MS (down, or stalled with the connection open),
+   * decides as `check` does (and the count reaches Redis later).
    */
   async checkShared(buckets: Bucket[], nowMs = Date.now()): Promise<void> {
     if (buckets.length === 0) return;
@@ -106,9 +128,11 @@ export class RateLimiter {
     const window = Math.floor(nowMs / windowMs);
     let totals: number[];
     try {
-      totals = await this.#eval(
-        buckets.map((b) => `${prefix}:gw:rl:${b.scope}:${b.id}:${window}`),
-        [String(windowMs + 1000), ...buckets.map(() => "1")],
+      totals = await answerWithin(
+        this.#eval(
+          buckets.map((b) => `${prefix}:gw:rl:${b.scope}:${b.id}:${window}`),
+          [String(windowMs + 1000), ...buckets.map(() => "1")],
+        ),
       );
     } catch (e) {
       this.#failing(e);
@@ -120,16 +144,17 @@ export class RateLimiter {
 
   /**
    * True when `bucket` is already over its limit in this window, as Redis counts it (with what this
-   * process has not sent yet). When Redis does not answer, as `isOver` tells.
+   * process has not sent yet). When Redis does not answer within SHARED_WAIT_MS, as `isOver` tells.
    */
   async isOverShared(bucket: Bucket, nowMs = Date.now()): Promise<boolean> {
     const { windowMs, prefix } = this.options;
     const window = Math.floor(nowMs / windowMs);
     const key = `${prefix}:gw:rl:${bucket.scope}:${bucket.id}:${window}`;
     try {
-      const count = this.#counts.get(key);
-      const local = count === undefined ? 0 : count.sending + count.pending;
-      return Number(await this.options.redis.get(key) ?? 0) + local > bucket.limit;
+      // not the counts in flight: Redis may hold them already, and counting them twice could refuse
+      // an account wrongly; leaving them out errs by one sync at most
+      const pending = this.#counts.get(key)?.pending ?? 0;
+      return Number(await answerWithin(this.options.redis.get(key)) ?? 0) + pending > bucket.limit;
     } catch (e) {
       this.#failing(e);
       return this.isOver(bucket, nowMs);

@@ -3,7 +3,8 @@ import { createLogger } from "@lib/log";
 import { Registry } from "@lib/metrics";
 import { redisFixture } from "@lib/testing";
 import { apiKeySignature } from "@lib/users";
-import { RateLimiter } from "./rate_limit.ts";
+import { RateLimiter, SHARED_WAIT_MS } from "./rate_limit.ts";
+import type { RedisClient } from "@lib/redis";
 import { FAILED_LOGINS_PER_ACCOUNT } from "./routes/auth.ts";
 import { gatewayFixture } from "./testing.ts";
 
@@ -77,6 +78,15 @@ Deno.test("rate limits: per IP, per user and on login routes, with 429 and Retry
       ip: "10.3.0.202",
     });
     assert.equal(ok.status, 200, "other accounts are not affected");
+    // a name no account has answers the same way, so the answers do not tell which accounts exist
+    const ghost = { username: "no-such-user", password: "guess-guess" };
+    for (let i = 0; i < FAILED_LOGINS_PER_ACCOUNT; i++) {
+      const r = await gw.call("POST", "/v1/auth/login", { body: ghost, ip: `10.4.0.${i}` });
+      assert.equal(r.status, 401, `ghost guess ${i}`);
+    }
+    const ghostOver = await gw.call("POST", "/v1/auth/login", { body: ghost, ip: "10.4.0.199" });
+    assert.equal(ghostOver.status, 429);
+    assert.match(ghostOver.json.detail, /login limit is 10/);
   });
 
   await t.step("per user across addresses", async () => {
@@ -267,6 +277,28 @@ Deno.test("login limits fall back to local counts while Redis does not answer", 
   } finally {
     await limiter.close();
   }
+});
+
+Deno.test("login limits decide locally when Redis holds the connection open but does not answer", async () => {
+  let stalled = true;
+  // stalled: never answers; afterwards refuses at once, so that close() can end
+  const never = () => stalled ? new Promise<never>(() => {}) : Promise.reject(new Error("connection reset"));
+  const limiter = new RateLimiter({
+    redis: { scriptLoad: never, evalSha: never, get: never } as unknown as RedisClient,
+    prefix: "rl-stalled",
+    windowMs: 3_600_000,
+    log: createLogger("rl-test", { level: "error" }),
+    rejected: new Registry().counter("rejected", "refused"),
+    syncMs: 60_000,
+  });
+  const bucket = { scope: "auth", id: "10.9.9.9", limit: 1 };
+  const t0 = performance.now();
+  await limiter.checkShared([bucket]);
+  assert.equal(await limiter.isOverShared(bucket), false);
+  await assert.rejects(limiter.checkShared([bucket]), (e: Error & { status?: number }) => e.status === 429);
+  assert.ok(performance.now() - t0 < 4 * SHARED_WAIT_MS + 1000, "each answer within the wait, not never");
+  stalled = false;
+  await limiter.close();
 });
 
 Deno.test("rate limits: a Redis that does not answer is logged once, and once when it answers again", async () => {

@@ -375,6 +375,7 @@ class DirectTarget implements Target {
 
 /** A signed-up user's tokens; the access token is refreshed before it expires. */
 interface LoadSession {
+  username: string;
   access: string;
   refresh: string;
   /** Date.now() after which the access token should be refreshed (three quarters of its life). */
@@ -382,12 +383,18 @@ interface LoadSession {
   renewing: boolean;
 }
 
-/** The session of a signup or refresh answer, or undefined when the answer lacks its tokens. */
-function sessionOf(body: Record<string, unknown>): LoadSession | undefined {
+/** The session of a signup, login or refresh answer, or undefined when the answer lacks its tokens. */
+function sessionOf(username: string, body: Record<string, unknown>): LoadSession | undefined {
   const { accessToken, refreshToken, expiresIn } = body;
   if (typeof accessToken !== "string" || typeof refreshToken !== "string") return undefined;
   const lifeMs = (typeof expiresIn === "number" ? expiresIn : 900) * 1000;
-  return { access: accessToken, refresh: refreshToken, renewAt: Date.now() + lifeMs * 0.75, renewing: false };
+  return {
+    username,
+    access: accessToken,
+    refresh: refreshToken,
+    renewAt: Date.now() + lifeMs * 0.75,
+    renewing: false,
+  };
 }
 
 /** Orders through the gateway's REST API, one signed-up user per session. */
@@ -400,8 +407,10 @@ class GatewayTarget implements Target {
     this.mode = `REST ${base}`;
     this.#maxInFlight = maxInFlight;
   }
+  /** The load users' password (one for all: they live as long as the run). */
+  #password = `load-${crypto.randomUUID()}`;
   async setup(users: number, deadline: number, signal: AbortSignal): Promise<void> {
-    const password = `load-${crypto.randomUUID()}`;
+    const password = this.#password;
     for (let i = 0; i < users; i++) {
       const username = `load_${this.o.runId}_${i}`;
       while (true) {
@@ -425,7 +434,7 @@ class GatewayTarget implements Target {
           await sleep(Math.min(10, Math.max(0.1, wait)) * 1000, signal);
           continue;
         }
-        const session = res.status === 201 ? sessionOf(body) : undefined;
+        const session = res.status === 201 ? sessionOf(username, body) : undefined;
         if (!session) {
           throw new Error(
             `signup of ${username} failed: HTTP ${res.status} ${body.code ?? ""} ${body.detail ?? ""}`.trim(),
@@ -483,18 +492,29 @@ class GatewayTarget implements Target {
     }
     return Promise.resolve();
   }
+  /**
+   * A new token pair by the refresh token; when that fails for good (refused, or no answer: the
+   * gateway may have rotated the token already, and sending it again would end every session of the
+   * user), by logging in again. A rate limit is waited out with the old token, which still works.
+   */
   async #renew(session: LoadSession): Promise<void> {
-    try {
-      const res = await fetch(`${this.base}/v1/auth/refresh`, {
+    const post = async (path: string, body: unknown) => {
+      const res = await fetch(`${this.base}${path}`, {
         method: "POST",
         headers: { "content-type": "application/json" },
-        body: JSON.stringify({ refreshToken: session.refresh }),
+        body: JSON.stringify(body),
         signal: AbortSignal.timeout(Math.max(this.o.timeoutMs, 10_000)),
       });
-      const renewed = res.ok ? sessionOf(await res.json().catch(() => ({}))) : undefined;
+      const renewed = res.ok ? sessionOf(session.username, await res.json().catch(() => ({}))) : undefined;
       if (!res.ok) await res.body?.cancel();
-      if (renewed) Object.assign(session, renewed);
-      // refused (a rate limit, say): tried again in a few seconds, while the old token still works
+      return { status: res.status, renewed };
+    };
+    try {
+      let r = await post("/v1/auth/refresh", { refreshToken: session.refresh }).catch(() => undefined);
+      if (r?.status !== 429 && !r?.renewed) {
+        r = await post("/v1/auth/login", { username: session.username, password: this.#password });
+      }
+      if (r.renewed) Object.assign(session, r.renewed);
       else session.renewAt = Date.now() + 5_000;
     } catch {
       session.renewAt = Date.now() + 5_000;

@@ -37,7 +37,10 @@ export function authRoutes(route: RouteFn, deps: GatewayDeps): void {
     const limiter = deps.limiter;
     let account: Bucket | undefined;
     const user = await verifyCredentials(deps.sql, login, password, async (userId) => {
-      account = { scope: "login", id: userId, limit: FAILED_LOGINS_PER_ACCOUNT };
+      // a login naming no account is counted under the name it gives: the same Redis calls as for a
+      // real account, so the answer's timing does not tell whether the account exists
+      const id = userId ?? `name:${login.toLowerCase()}`;
+      account = { scope: "login", id, limit: FAILED_LOGINS_PER_ACCOUNT };
       // past the limit: refused before the password is even checked. Counted in Redis at once, so
       // that a burst spread over several gateways meets the same limit as one gateway
       if (await limiter?.isOverShared(account)) await limiter!.checkShared([account]);
