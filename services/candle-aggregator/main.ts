@@ -17,9 +17,8 @@ import {
   serviceBasics,
   untilShutdown,
 } from "@lib/service";
-import { retentionFor } from "./candle_store.ts";
 import { CandleConfig } from "./config.ts";
-import { startCandleService } from "./run.ts";
+import { serviceOptionsFrom, startCandleService } from "./run.ts";
 
 const SERVICE = "candle-aggregator";
 
@@ -43,20 +42,11 @@ async function main(): Promise<number> {
       shutdown.defer("postgres", () => pool.end({ timeout: 5 }));
     }
 
-    const service = startCandleService({ redis, tradeReader, tickReader, sql, log, registry }, {
-      prefix: config.KALENCY_PREFIX,
-      consumer: config.KALENCY_CANDLES_CONSUMER,
-      batchSize: config.KALENCY_CANDLES_BATCH,
-      blockMs: config.KALENCY_CANDLES_BLOCK_MS,
-      lingerMs: config.KALENCY_CANDLES_LINGER_MS,
-      streamMaxLen: config.KALENCY_CANDLES_STREAM_MAXLEN,
-      retention: retentionFor(config.KALENCY_CANDLES_REDIS_KEEP),
-      indexCandles: config.KALENCY_CANDLES_INDEX,
-      flushIntervalMs: config.KALENCY_CANDLES_FLUSH_MS,
-      flushBatch: config.KALENCY_CANDLES_FLUSH_BATCH,
-      shortCandleDays: config.KALENCY_CANDLES_SHORT_KEEP_DAYS,
-      lagIntervalMs: 1000,
-    }, shutdown.signal);
+    const service = startCandleService(
+      { redis, tradeReader, tickReader, sql, log, registry },
+      serviceOptionsFrom(config),
+      shutdown.signal,
+    );
 
     const ops = opsHandler(SERVICE, registry, {});
     const server = serveOps(

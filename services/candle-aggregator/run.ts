@@ -25,8 +25,10 @@ import {
   loadState,
   persistChanges,
   type Retention,
+  retentionFor,
   trimSeries,
 } from "./candle_store.ts";
+import type { CandleConfig } from "./config.ts";
 import { TickerBook } from "./ticker.ts";
 
 /** Consumer group of the aggregator on both input streams. */
@@ -56,6 +58,24 @@ export interface CandleServiceOptions {
   /** Days of 1s and 5s candles kept in PostgreSQL; 0 keeps them all. @default {0} */
   shortCandleDays?: number;
   lagIntervalMs: number;
+}
+
+/** The service's options as the process's settings give them. */
+export function serviceOptionsFrom(config: CandleConfig): CandleServiceOptions {
+  return {
+    prefix: config.KALENCY_PREFIX,
+    consumer: config.KALENCY_CANDLES_CONSUMER,
+    batchSize: config.KALENCY_CANDLES_BATCH,
+    blockMs: config.KALENCY_CANDLES_BLOCK_MS,
+    lingerMs: config.KALENCY_CANDLES_LINGER_MS,
+    streamMaxLen: config.KALENCY_CANDLES_STREAM_MAXLEN,
+    retention: retentionFor(config.KALENCY_CANDLES_REDIS_KEEP),
+    indexCandles: config.KALENCY_CANDLES_INDEX,
+    flushIntervalMs: config.KALENCY_CANDLES_FLUSH_MS,
+    flushBatch: config.KALENCY_CANDLES_FLUSH_BATCH,
+    shortCandleDays: config.KALENCY_CANDLES_SHORT_KEEP_DAYS,
+    lagIntervalMs: 1000,
+  };
 }
 
 export interface CandleServiceDeps {

@@ -11,6 +11,18 @@ import { gatewayFixture } from "./testing.ts";
 // an hour-long window, so no window boundary falls inside the test
 const limits = { windowMs: 3_600_000, ip: 5, user: 3, auth: 2 };
 
+/** A limiter on a test prefix, as each gateway process has one (an hour-long window). */
+function sharedLimiter(rf: { redis: RedisClient; prefix: string }, syncMs: number): RateLimiter {
+  return new RateLimiter({
+    redis: rf.redis,
+    prefix: rf.prefix,
+    windowMs: 3_600_000,
+    log: createLogger("rl-test", { level: "error" }),
+    rejected: new Registry().counter("rejected", "refused"),
+    syncMs,
+  });
+}
+
 Deno.test("rate limits: per IP, per user and on login routes, with 429 and Retry-After", async (t) => {
   await using gw = await gatewayFixture({ settings: { rateLimit: limits } });
 
@@ -170,18 +182,7 @@ Deno.test("rate limits can be switched off", async () => {
 
 Deno.test("rate limits decide locally and share counts between processes at each sync", async () => {
   await using rf = await redisFixture("rl");
-  const log = createLogger("rl-test", { level: "error" });
-  const make = () =>
-    new RateLimiter({
-      redis: rf.redis,
-      prefix: rf.prefix,
-      windowMs: 3_600_000,
-      log,
-      rejected: new Registry().counter("rejected", "refused"),
-      syncMs: 10,
-    });
-  const a = make();
-  const b = make();
+  const [a, b] = [sharedLimiter(rf, 10), sharedLimiter(rf, 10)];
   try {
     const bucket = [{ scope: "ip", id: "10.0.0.1", limit: 10 }];
     for (let i = 0; i < 6; i++) a.check(bucket); // no await: no round trip per request
@@ -210,18 +211,8 @@ Deno.test("rate limits decide locally and share counts between processes at each
 
 Deno.test("login limits are exact across processes: a burst split over two gateways meets one limit", async () => {
   await using rf = await redisFixture("rl");
-  const log = createLogger("rl-test", { level: "error" });
-  const make = () =>
-    new RateLimiter({
-      redis: rf.redis,
-      prefix: rf.prefix,
-      windowMs: 3_600_000,
-      log,
-      rejected: new Registry().counter("rejected", "refused"),
-      syncMs: 60_000, // no sync during the test: what is exact must not depend on one
-    });
-  const a = make();
-  const b = make();
+  // no sync during the test: what is exact must not depend on one
+  const [a, b] = [sharedLimiter(rf, 60_000), sharedLimiter(rf, 60_000)];
   try {
     const bucket = { scope: "auth", id: "10.9.0.1", limit: 30 };
     const results = await Promise.allSettled(

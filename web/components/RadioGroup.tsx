@@ -3,6 +3,7 @@
  * keys move the choice, Home and End jump to the ends. Used for the order form's side and type.
  * @module
  */
+import { tabKeyTarget } from "../utils/tab_keys.ts";
 import type { ComponentChildren } from "preact";
 
 export interface RadioGroupProps<T extends string> {
@@ -18,22 +19,13 @@ export interface RadioGroupProps<T extends string> {
   optionClass?: (value: T) => string;
 }
 
-/** Which option a key moves to from `index`, or undefined for a key the group does not use. */
+/**
+ * Which option a key moves to from `index`, or undefined for a key the group does not use: the
+ * tab list's keys, with Down and Up moving as Right and Left do.
+ */
 export function nextIndex(key: string, index: number, count: number): number | undefined {
-  switch (key) {
-    case "ArrowRight":
-    case "ArrowDown":
-      return (index + 1) % count;
-    case "ArrowLeft":
-    case "ArrowUp":
-      return (index - 1 + count) % count;
-    case "Home":
-      return 0;
-    case "End":
-      return count - 1;
-    default:
-      return undefined;
-  }
+  const horizontal = key === "ArrowDown" ? "ArrowRight" : key === "ArrowUp" ? "ArrowLeft" : key;
+  return tabKeyTarget(horizontal, index, count);
 }
 
 export function RadioGroup<T extends string>(props: RadioGroupProps<T>) {

@@ -4,21 +4,13 @@
  * @module
  */
 import type { Candle, Execution } from "@lib/contracts";
-import { toScaled } from "@lib/candles";
+import { type CandleAcc, toScaled } from "@lib/candles";
 
 const MINUTE_MS = 60_000;
 
-/** One 1m bucket of one symbol, amounts scaled by 10^18. */
-export interface ExpectedBucket {
+/** One 1m bucket of one symbol, amounts scaled by 10^18 (the shape the service builds, computed apart). */
+export interface ExpectedBucket extends CandleAcc {
   symbol: string;
-  openTime: number;
-  open: bigint;
-  high: bigint;
-  low: bigint;
-  close: bigint;
-  volume: bigint;
-  quoteVolume: bigint;
-  trades: number;
 }
 
 const bucketKey = (symbol: string, openTime: number) => `${symbol} ${new Date(openTime).toISOString()}`;

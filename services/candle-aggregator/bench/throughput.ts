@@ -23,9 +23,9 @@ import { connectRedis, groupLag, publishPacked } from "@lib/redis";
 import { createLogger } from "@lib/log";
 import { Registry } from "@lib/metrics";
 import { type Cleanup, dbFixture, redisFixture, TEST_REDIS_URL, withCleanup } from "@lib/testing";
-import { loadState, retentionFor } from "../candle_store.ts";
+import { loadState } from "../candle_store.ts";
 import { CandleConfig } from "../config.ts";
-import { CANDLE_GROUP, startCandleService } from "../run.ts";
+import { CANDLE_GROUP, serviceOptionsFrom, startCandleService } from "../run.ts";
 import { candleDifferences, expectedMinuteCandles } from "./check.ts";
 
 const { values } = parseArgs({
@@ -88,17 +88,11 @@ async function run(cleanup: Cleanup, r: number): Promise<Run> {
     log: createLogger("bench", { level: "error" }),
     registry: new Registry(),
   }, {
+    // the shipped settings, with this run's prefix and batch size
+    ...serviceOptionsFrom(config),
     prefix: fx.prefix,
     consumer: "bench",
     batchSize: batch,
-    blockMs: config.KALENCY_CANDLES_BLOCK_MS,
-    lingerMs: config.KALENCY_CANDLES_LINGER_MS,
-    streamMaxLen: config.KALENCY_CANDLES_STREAM_MAXLEN,
-    retention: retentionFor(config.KALENCY_CANDLES_REDIS_KEEP),
-    indexCandles: config.KALENCY_CANDLES_INDEX,
-    flushIntervalMs: config.KALENCY_CANDLES_FLUSH_MS,
-    flushBatch: config.KALENCY_CANDLES_FLUSH_BATCH,
-    shortCandleDays: config.KALENCY_CANDLES_SHORT_KEEP_DAYS,
     lagIntervalMs: 60_000,
   }, stop.signal);
   const stopService = cleanup.add("candle service", async () => {

@@ -43,7 +43,10 @@ Deno.test({
 });
 
 Deno.test("workloadPath(): a relative KALENCY_BENCH_WORKLOAD is taken from the working directory", () => {
-  assert.equal(workloadPath("../shared/bench/workload.mjs", "/srv/kalency"), "/srv/shared/bench/workload.mjs");
+  assert.equal(
+    workloadPath("../shared/bench/workload.mjs", "/srv/kalency"),
+    "/srv/shared/bench/workload.mjs",
+  );
   assert.equal(workloadPath("/abs/workload.mjs", "/srv/kalency"), "/abs/workload.mjs");
   assert.match(workloadPath(undefined), /\/shared\/bench\/workload\.mjs$/);
 });
