@@ -13,14 +13,14 @@ const SHOTS = `${ROOT}test-results/screenshots`;
 const TIMEOUT = 15_000;
 
 /** What the fake simulator reports: running or stopped, and which markets it has paused. */
-const fakeSim = { running: true, paused: false };
+const fakeSim = { running: true, paused: false, volatility: 0.0004 };
 
 /** A simulator status as the simulator writes it: a raw volatility in force, and its bots. */
 function simStatus() {
   return {
     running: fakeSim.running,
     profile: "custom",
-    volatility: 0.0004,
+    volatility: fakeSim.volatility,
     intervalMs: 250,
     step: 10,
     symbols: [{ symbol: "BTC-USD", paused: fakeSim.paused, price: "65000.00", regime: "calm" }],
@@ -40,6 +40,12 @@ async function fakeSimulator(page: Page): Promise<void> {
     const paused = route.request().url().endsWith("/pause");
     await route.continue();
     setTimeout(() => fakeSim.paused = paused, 800);
+  });
+  // and a raw volatility: a custom profile stays custom, so only the value tells it took effect
+  await page.route("**/v1/admin/sim/volatility-profile", async (route) => {
+    const { volatility } = JSON.parse(route.request().postData() ?? "{}");
+    await route.continue();
+    if (typeof volatility === "number") setTimeout(() => fakeSim.volatility = volatility, 800);
   });
 }
 
@@ -264,6 +270,15 @@ Deno.test("web app in chromium: admin forms, live listing, book keyboard, sign-u
       await page.keyboard.press("Enter");
       const applied = page.getByRole("status").filter({ hasText: "Volatility: applied" });
       await applied.waitFor();
+      // said once the simulator shows the new value (it was custom already, at another value)
+      const shown = await page.evaluate(async (url) => {
+        const session = JSON.parse(localStorage.getItem("kalency.session") ?? "{}");
+        const res = await fetch(`${url}/v1/admin/sim/status`, {
+          headers: { authorization: `Bearer ${session.accessToken}` },
+        });
+        return (await res.json()).volatility;
+      }, sys.gatewayUrl);
+      assert.equal(shown, 0.001);
       assert.equal(await focused(page), "Set");
       await volatility.fill("abc");
       await setVolatility.click();

@@ -176,6 +176,18 @@ Deno.test("web app in chromium: sign up, trade between two users, cancel, field 
       await page.locator("#of-qty").fill("0.02");
       await page.locator(".order-result").waitFor({ state: "detached" });
       await page.locator("#of-qty").fill("");
+      // an empty amount is not sent: it is said at the field, which takes the focus
+      const sentOrders: string[] = [];
+      const countOrders = (r: { url(): string; method(): string }) => {
+        if (r.method() === "POST" && r.url().endsWith("/v1/orders")) sentOrders.push(r.url());
+      };
+      page.on("request", countOrders);
+      await page.getByRole("button", { name: "Buy BTC" }).focus();
+      await page.keyboard.press("Enter");
+      await page.getByRole("alert").filter({ hasText: "Enter an amount." }).waitFor();
+      assert.equal(await focused(page), "of-qty");
+      page.off("request", countOrders);
+      assert.deepEqual(sentOrders, []);
       const open = page.getByTestId("open-orders");
       await open.locator("tr", { hasText: "65000.00" }).filter({ hasText: "0.0100" }).waitFor();
       await page.locator(".levels.bids li", { hasText: "65000.00" }).filter({ hasText: "0.0100" }).waitFor();
@@ -194,6 +206,44 @@ Deno.test("web app in chromium: sign up, trade between two users, cancel, field 
         /^Cancel buy 0\.01\d* BTC-USD at 65000/.test(document.activeElement?.getAttribute("aria-label") ?? "")
       );
       await page.locator(".levels.bids li", { hasText: "64000.00" }).waitFor({ state: "detached" });
+    });
+
+    await t.step("a cancel whose order closes before its answer moves the focus and says so", async () => {
+      await placeLimit(page, "Buy", "63000", "0.02");
+      const row = page.getByTestId("open-orders").locator("tr", { hasText: "63000.00" });
+      await row.waitFor();
+      // the cancel reaches the engine (the orders channel removes the row at once), but its answer
+      // comes 1.5 s later and says the order was gone: as when a fill closes it first
+      const isCancel = (u: URL) => /^\/v1\/orders\/[^/]+$/.test(u.pathname);
+      await page.route(isCancel, async (route) => {
+        if (route.request().method() !== "DELETE") return await route.continue();
+        await route.fetch();
+        await new Promise((r) => setTimeout(r, 1500));
+        await route.fulfill({
+          status: 404,
+          contentType: "application/problem+json",
+          headers: { "access-control-allow-origin": "*" },
+          body: JSON.stringify({ status: 404, code: "UNKNOWN_ORDER", detail: "order not found" }),
+        });
+      });
+      try {
+        await row.getByRole("button", { name: /^Cancel/ }).focus();
+        await page.keyboard.press("Enter");
+        await row.waitFor({ state: "detached" });
+        // before the answer: the focus is on the open order left, not on the page
+        await page.waitForFunction(() =>
+          /^Cancel buy 0\.01\d* BTC-USD at 65000/.test(
+            document.activeElement?.getAttribute("aria-label") ?? "",
+          )
+        );
+        await page.getByRole("alert").filter({
+          hasText: "closed (filled or cancelled) before the cancel reached it",
+        })
+          .waitFor();
+        assert.match(await focused(page), /^Cancel buy 0\.01\d* BTC-USD at 65000/);
+      } finally {
+        await page.unroute(isCancel);
+      }
     });
 
     await t.step("an order refused for a paused market keeps the focus on its button", async () => {
@@ -703,7 +753,8 @@ Deno.test("web app in chromium: sign up, trade between two users, cancel, field 
       await page.keyboard.press("Enter");
       const secret = page.getByTestId("new-secret");
       await secret.waitFor();
-      assert.equal(await focused(page), "Create key");
+      // the button reads "Creating…" until the render after the secret's: wait for its label
+      await page.waitForFunction(() => document.activeElement?.textContent?.trim() === "Create key");
       assert.ok((await secret.locator(".secret-value").innerText()).length >= 20);
       const row = page.getByTestId("api-keys").locator("tr", { hasText: "test bot" });
       await row.waitFor();

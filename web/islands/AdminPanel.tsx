@@ -380,7 +380,10 @@ export default function AdminPanel({ gatewayUrl, markets: initialMarkets }: Admi
             void act(
               "Volatility",
               () => gw.adminVolatility({ volatility: value }),
-              (s) => s.profile === "custom",
+              // the new value, not only a custom profile: a custom one may be in place already
+              (s) =>
+                s.profile === "custom" && s.volatility !== undefined &&
+                Math.abs(s.volatility - value) <= 1e-9 * Math.max(value, 1e-12),
             ).then((ok) => ok && setPicked(undefined));
           }}
         >

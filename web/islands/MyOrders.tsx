@@ -1,5 +1,5 @@
 import { Fragment } from "preact";
-import { useEffect, useState } from "preact/hooks";
+import { useEffect, useRef, useState } from "preact/hooks";
 import {
   GatewayError,
   type Order as OrderT,
@@ -64,6 +64,10 @@ function upsert(list: OrderT[], order: OrderT): OrderT[] {
  * The user's orders: open ones (with cancel), history with fill amounts and average prices, and
  * fills. Live through the private `orders.{userId}` channel.
  */
+/** The open orders' cancel buttons, and where the focus goes when none is left. */
+const CANCEL_BUTTONS = '[data-testid="open-orders"] tr[data-order-id] button';
+const OPEN_TAB = "#tab-open";
+
 export default function MyOrders({ gatewayUrl, markets, symbol, full }: MyOrdersProps) {
   const { session, ready } = useSession();
   const mounted = useMounted();
@@ -82,6 +86,14 @@ export default function MyOrders({ gatewayUrl, markets, symbol, full }: MyOrders
   const [rowError, setRowError] = useState<Record<string, string>>({});
   const [cancelling, setCancelling] = useState<Record<string, boolean>>({});
   const [cancellingAll, setCancellingAll] = useState(false);
+  /** The open orders as last drawn, for answers that arrive after the list changed. */
+  const openRef = useRef(open);
+  openRef.current = open;
+  /** The row of the cancel whose answer is awaited: if the list loses that row first, the focus moves. */
+  const cancelRow = useRef<number | undefined>(undefined);
+  useEffect(() => {
+    if (cancelRow.current !== undefined) refocusAfterRemoval(CANCEL_BUTTONS, cancelRow.current, OPEN_TAB);
+  }, [open]);
   /** Where older orders start: undefined before the first page, null when there are none. */
   const [historyCursor, setHistoryCursor] = useState<string | null | undefined>(undefined);
   const [olderOrders, setOlderOrders] = useState<OlderState>("idle");
@@ -136,23 +148,38 @@ export default function MyOrders({ gatewayUrl, markets, symbol, full }: MyOrders
   }, [gatewayUrl, userId]);
 
   /** The open orders' cancel buttons, and where the focus goes when none is left. */
-  const CANCEL_BUTTONS = '[data-testid="open-orders"] tr[data-order-id] button';
-  const OPEN_TAB = "#tab-open";
 
-  /** Cancels one order; the focus moves to the next row's cancel button (the row goes away). */
+  /**
+   * Cancels one order; the focus moves to the next row's cancel button (the row goes away). The row
+   * may go before the answer (the orders channel saw the cancel, or a fill that closed the order):
+   * the focus moves then, and an error for a row that is gone is said above the list.
+   */
   async function cancel(orderId: string, row: number) {
     if (cancelling[orderId]) return;
     setCancelling((c) => ({ ...c, [orderId]: true }));
     setRowError((r) => ({ ...r, [orderId]: "" }));
+    setError("");
+    cancelRow.current = row;
     try {
       const ack = await gateway(gatewayUrl).cancelOrder(orderId);
       setOpen((list) => list.filter((o) => o.orderId !== orderId));
       setHistory((list) => upsert(list, ack));
       refocusAfterRemoval(CANCEL_BUTTONS, row, OPEN_TAB);
     } catch (e) {
-      setRowError((r) => ({ ...r, [orderId]: e instanceof GatewayError ? e.message : String(e) }));
+      const message = e instanceof GatewayError ? e.message : String(e);
+      if (openRef.current.some((o) => o.orderId === orderId)) {
+        setRowError((r) => ({ ...r, [orderId]: message }));
+      } else {
+        setError(
+          e instanceof GatewayError && e.code === "UNKNOWN_ORDER"
+            ? `Order ${orderId} closed (filled or cancelled) before the cancel reached it.`
+            : `Order ${orderId}: ${message}`,
+        );
+        refocusAfterRemoval(CANCEL_BUTTONS, row, OPEN_TAB);
+      }
     } finally {
       setCancelling((c) => ({ ...c, [orderId]: false }));
+      cancelRow.current = undefined;
     }
   }
 

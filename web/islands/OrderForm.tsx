@@ -238,6 +238,18 @@ export default function OrderForm({ gatewayUrl, market }: OrderFormProps) {
     }
     if (marketBuy) draft.quoteQty = quoteQty.trim();
     else draft.qty = qty.trim();
+    // an empty box is not sent (the gateway would refuse it, and the page would log the refusal)
+    const missing: Partial<Record<Field, string>> = {};
+    if (type === "LIMIT" && draft.price === "") missing.price = "Enter a price.";
+    if (marketBuy ? draft.quoteQty === "" : draft.qty === "") {
+      missing[marketBuy ? "quoteQty" : "qty"] = "Enter an amount.";
+    }
+    const firstMissing = FIELD_ORDER.find((f) => missing[f] !== undefined);
+    if (firstMissing) {
+      setErrors(missing);
+      setTimeout(() => document.getElementById(`of-${firstMissing}`)?.focus(), 0);
+      return;
+    }
     // the same order again after an unknown outcome keeps its id: it cannot be placed twice
     const clientOrderId = retry.idFor(draft);
     setBusy(true);
