@@ -188,6 +188,11 @@ Deno.test("web app in chromium: sign up, trade between two users, cancel, field 
       assert.equal(await focused(page), "of-qty");
       page.off("request", countOrders);
       assert.deepEqual(sentOrders, []);
+      // the total is rounded to the tick's places, not cut: 64999.99 x 0.0003 = 19.499997
+      await page.locator("#of-price").fill("64999.99");
+      await page.locator("#of-qty").fill("0.0003");
+      await page.getByTestId("total").filter({ hasText: "19.50 USD" }).waitFor();
+      await page.locator("#of-qty").fill("");
       const open = page.getByTestId("open-orders");
       await open.locator("tr", { hasText: "65000.00" }).filter({ hasText: "0.0100" }).waitFor();
       await page.locator(".levels.bids li", { hasText: "65000.00" }).filter({ hasText: "0.0100" }).waitFor();

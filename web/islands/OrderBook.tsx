@@ -183,10 +183,11 @@ export default function OrderBook({ gatewayUrl, market, book: initial, depth }: 
           </span>
           <span class="num">
             {formatStep(l.qty, market.stepSize)}
-            <span class="sr-only">{` ${market.base},`}</span>
+            <span class="sr-only">{` ${market.base}`}</span>
           </span>
+          {/* the comma goes with the sum, which a phone's width hides: no name ends with one */}
           <span class="num muted hide-xs">
-            <span class="sr-only">sum</span> {formatStep(l.sum, market.stepSize)}
+            <span class="sr-only">, sum</span> {formatStep(l.sum, market.stepSize)}
           </span>
         </button>
       </li>

@@ -467,7 +467,7 @@ export default function OrderForm({ gatewayUrl, market }: OrderFormProps) {
           <div>
             <dt>{type === "MARKET" && !marketBuy ? "Total (est.)" : "Total"}</dt>
             <dd data-testid="total">
-              {total !== undefined ? `${formatStep(total, market.tickSize, true)} ${market.quote}` : "—"}
+              {total !== undefined ? `${formatRounded(total, market.tickSize, true)} ${market.quote}` : "—"}
             </dd>
           </div>
           <div>
