@@ -92,22 +92,25 @@ export class RateLimiter {
   #closed = false;
   constructor(readonly options: RateLimiterOptions) {}
 
+  /** The window `nowMs` falls in, and the Redis key of `bucket` in it. */
+  #at(bucket: Bucket, nowMs: number): { window: number; key: string } {
+    const window = Math.floor(nowMs / this.options.windowMs);
+    return { window, key: `${this.options.prefix}:gw:rl:${bucket.scope}:${bucket.id}:${window}` };
+  }
+
   /** True when `bucket` is already over its limit in this window (counts nothing). */
   isOver(bucket: Bucket, nowMs = Date.now()): boolean {
-    const { windowMs, prefix } = this.options;
-    const window = Math.floor(nowMs / windowMs);
-    const count = this.#counts.get(`${prefix}:gw:rl:${bucket.scope}:${bucket.id}:${window}`);
+    const count = this.#counts.get(this.#at(bucket, nowMs).key);
     return count !== undefined && count.synced + count.sending + count.pending > bucket.limit;
   }
 
   /** Counts one request in every bucket; throws a 429 ApiError when any is over its limit. */
   check(buckets: Bucket[], nowMs = Date.now()): void {
     if (buckets.length === 0) return;
-    const { windowMs, prefix } = this.options;
-    const window = Math.floor(nowMs / windowMs);
+    const window = Math.floor(nowMs / this.options.windowMs);
     let over: Bucket | undefined;
     for (const b of buckets) {
-      const key = `${prefix}:gw:rl:${b.scope}:${b.id}:${window}`;
+      const { key } = this.#at(b, nowMs);
       let count = this.#counts.get(key);
       if (!count) this.#counts.set(key, count = { window, synced: 0, pending: 0, sending: 0 });
       count.pending++; // refused requests count too, as they always have
@@ -124,14 +127,13 @@ export class RateLimiter {
    */
   async checkShared(buckets: Bucket[], nowMs = Date.now()): Promise<void> {
     if (buckets.length === 0) return;
-    const { windowMs, prefix } = this.options;
-    const window = Math.floor(nowMs / windowMs);
+    const window = Math.floor(nowMs / this.options.windowMs);
     let totals: number[];
     try {
       totals = await answerWithin(
         this.#eval(
-          buckets.map((b) => `${prefix}:gw:rl:${b.scope}:${b.id}:${window}`),
-          [String(windowMs + 1000), ...buckets.map(() => "1")],
+          buckets.map((b) => this.#at(b, nowMs).key),
+          [String(this.options.windowMs + 1000), ...buckets.map(() => "1")],
         ),
       );
     } catch (e) {
@@ -147,9 +149,7 @@ export class RateLimiter {
    * process has not sent yet). When Redis does not answer within SHARED_WAIT_MS, as `isOver` tells.
    */
   async isOverShared(bucket: Bucket, nowMs = Date.now()): Promise<boolean> {
-    const { windowMs, prefix } = this.options;
-    const window = Math.floor(nowMs / windowMs);
-    const key = `${prefix}:gw:rl:${bucket.scope}:${bucket.id}:${window}`;
+    const { key } = this.#at(bucket, nowMs);
     try {
       // not the counts in flight: Redis may hold them already, and counting them twice could refuse
       // an account wrongly; leaving them out errs by one sync at most
