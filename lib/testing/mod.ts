@@ -12,7 +12,6 @@ export {
   type Cleanup,
   type CleanupOptions,
   createCleanup,
-  SIGNAL_EXIT_CODE,
   withCleanup,
 } from "./cleanup.ts";
 
@@ -46,14 +45,17 @@ export function deletePrefixOnCleanup(
   prefix: string,
   url = TEST_REDIS_URL,
 ): () => Promise<void> {
-  return cleanup.add(`redis prefix ${prefix}`, async () => {
-    const redis = await connectRedis(url);
-    try {
-      await deletePrefix(redis, prefix);
-    } finally {
-      await redis.close();
-    }
-  });
+  return cleanup.add(`redis prefix ${prefix}`, () => deletePrefixAt(url, prefix));
+}
+
+/** Deletes every key under `prefix` on a connection of its own. */
+async function deletePrefixAt(url: string, prefix: string): Promise<void> {
+  const redis = await connectRedis(url);
+  try {
+    await deletePrefix(redis, prefix);
+  } finally {
+    await redis.close();
+  }
 }
 
 /**
@@ -73,12 +75,7 @@ export async function redisFixture(label?: string, options: { cleanup?: Cleanup 
   // was sent completes), then delete on a connection of its own
   const closeThenRemove = async () => {
     await redis.close().catch(() => {}); // closed already by the script: the deletion still runs
-    const r = await connectRedis(TEST_REDIS_URL);
-    try {
-      await deletePrefix(r, prefix);
-    } finally {
-      await r.close();
-    }
+    await deletePrefixAt(TEST_REDIS_URL, prefix);
   };
   const dispose = options.cleanup ? options.cleanup.add(`redis prefix ${prefix}`, closeThenRemove) : remove;
   return {

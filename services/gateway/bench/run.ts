@@ -21,13 +21,13 @@
  * @module
  */
 import { parseArgs } from "node:util";
-import { connectDb, migrate, withDatabase } from "@lib/db";
+import { connectDb } from "@lib/db";
 import {
   backendCpuSince,
   type Cleanup,
   databaseBackendCpu,
+  dbFixture,
   deletePrefixOnCleanup,
-  dropDatabase,
   processCpuSeconds,
   redisServerCpuSeconds,
   TEST_DATABASE_URL,
@@ -177,13 +177,13 @@ interface CpuMeter {
   start(): Promise<() => Promise<number>>;
 }
 
-/** A meter of a running process. */
-function processMeter(name: string, pid: number): CpuMeter {
+/** A meter of a running total of CPU seconds (a process's, the Redis server's). */
+function totalMeter(name: string, total: () => Promise<number>): CpuMeter {
   return {
     name,
     async start() {
-      const before = await cpuSeconds(pid);
-      return async () => await cpuSeconds(pid) - before;
+      const before = await total();
+      return async () => await total() - before;
     },
   };
 }
@@ -195,18 +195,11 @@ function median(xs: number[]): number {
 
 async function main(cleanup: Cleanup) {
   const prefix = `bench:gw:${crypto.randomUUID().slice(0, 8)}`;
-  const dbName = `kalency_bench_${crypto.randomUUID().replaceAll("-", "").slice(0, 10)}`;
-  const databaseUrl = withDatabase(TEST_DATABASE_URL, dbName);
   // cleanups run last registered first: the services stop, then the prefix goes, then the database
+  // the backends' CPU is read on a connection to another database, so that it is not counted
   const admin = connectDb(TEST_DATABASE_URL, { max: 1 });
   cleanup.add("admin connection", () => admin.end({ timeout: 5 }));
-  const creating = admin.unsafe(`CREATE DATABASE ${dbName}`);
-  cleanup.add(`database ${dbName}`, async () => {
-    await creating.catch(() => {});
-    await dropDatabase(dbName);
-  });
-  await creating;
-  await migrate(databaseUrl);
+  const { name: dbName, url: databaseUrl } = await dbFixture({ cleanup });
   deletePrefixOnCleanup(cleanup, prefix);
   const redis = await connectRedis(TEST_REDIS_URL);
   cleanup.add("redis connection", () => redis.close());
@@ -287,15 +280,9 @@ async function main(cleanup: Cleanup) {
     profiled?: Spawned[];
     cpu: CpuMeter[];
   }[] = [];
-  const meter = (p: Spawned): CpuMeter => processMeter(names.get(p) ?? "server", p.pid);
+  const meter = (p: Spawned): CpuMeter => totalMeter(names.get(p) ?? "server", () => cpuSeconds(p.pid));
   // Redis INFO cpu is the whole server's: every client counts, not only this benchmark's
-  const sharedMeters: CpuMeter[] = [{
-    name: "Redis (whole server)",
-    async start() {
-      const before = await redisServerCpuSeconds(redis);
-      return async () => await redisServerCpuSeconds(redis) - before;
-    },
-  }];
+  const sharedMeters: CpuMeter[] = [totalMeter("Redis (whole server)", () => redisServerCpuSeconds(redis))];
   // only the backends of this benchmark's database (none readable: PostgreSQL is not on this machine)
   if ((await databaseBackendCpu(admin, dbName)).size > 0) {
     sharedMeters.push({
