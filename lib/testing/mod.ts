@@ -8,12 +8,7 @@ import { connectRedis, type RedisClient } from "@lib/redis";
 import { connectDb, migrate, MIGRATIONS_DIR, type Sql, withDatabase } from "@lib/db";
 import type { Cleanup } from "./cleanup.ts";
 
-export {
-  type Cleanup,
-  type CleanupOptions,
-  createCleanup,
-  withCleanup,
-} from "./cleanup.ts";
+export { type Cleanup, type CleanupOptions, createCleanup, withCleanup } from "./cleanup.ts";
 
 export const TEST_REDIS_URL = Deno.env.get("REDIS_URL") ?? "redis://127.0.0.1:6379";
 /** The server's maintenance database; test databases are created next to it. */
