@@ -22,6 +22,7 @@ import type { Authenticator } from "./auth.ts";
 import type { EngineGateway } from "./engine_client.ts";
 import { ApiError, errorHandler, notFoundHandler, problemResponse } from "./errors.ts";
 import { isWebSocketPath } from "./ws/routes.ts";
+import { asksForWebSocket } from "./ws/upgrade.ts";
 import { type AuthLevel, RouteRegistry, type RouteSpec } from "./openapi.ts";
 import type { Bucket, RateLimiter } from "./rate_limit.ts";
 import type { ReadModels } from "./read_models.ts";
@@ -330,12 +331,14 @@ export function createApp(deps: GatewayDeps): {
 
   async function handle(c: Context<GatewayEnv>, next: () => Promise<void>, id: string): Promise<void> {
     const method = c.req.method;
-    if (c.req.header("upgrade")?.toLowerCase() === "websocket" && isWebSocketPath(c.req.path)) {
+    if (asksForWebSocket(c.req.header("upgrade")) && isWebSocketPath(c.req.path)) {
       if (method === "GET") {
         // a WebSocket upgrade answers with Deno's own 101 response, whose request is gone once
         // the socket is open: reading or adding headers then throws, so upgrades pass straight
-        // through. Only a GET to a WebSocket route: elsewhere the header alone skips nothing
+        // through. Only a GET to a WebSocket route: elsewhere the header alone skips nothing.
+        // A refusal (bad symbol, too many connections) is an ordinary answer and gets the headers
         await next();
+        if (c.res.status !== 101) addFixedHeaders(c, id);
         return;
       }
       // an upgrade is a GET; any other method (HEAD would reach the GET handler and upgrade)

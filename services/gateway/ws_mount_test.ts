@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { dbFixture, redisFixture } from "@lib/testing";
 import { spawnGateway } from "./testing.ts";
+import { RawClient } from "./ws/_testing.ts";
 
 // The feed is mounted behind the gateway's own middleware: an upgrade must pass through it untouched
 // (a 101 response's request is gone once the socket opens), and the process must keep serving.
@@ -37,6 +38,19 @@ Deno.test("the gateway process upgrades /v1/ws and /ws/trades through its middle
   });
   await head.body?.cancel();
   assert.equal(head.status, 405);
+  // `Upgrade: WebSocket` is as valid as `websocket` (the token is case-insensitive)
+  const port = Number(new URL(gw.url).port);
+  const raw = await RawClient.open(port, "/v1/ws", "WebSocket"); // throws unless 101
+  await raw.close();
+  // a refused upgrade is an ordinary answer: it carries the headers every answer has
+  const refused = await fetch(`${gw.url}/ws/trades/BTCUSD`, {
+    headers: { upgrade: "WebSocket", connection: "Upgrade" },
+    signal: AbortSignal.timeout(5000),
+  });
+  assert.equal(refused.status, 400);
+  assert.equal((await refused.json()).code, "INVALID_SYMBOL");
+  assert.ok(refused.headers.get("x-request-id"));
+  assert.equal(refused.headers.get("x-content-type-options"), "nosniff");
   const res = await fetch(`${gw.url}/v1/markets`, { signal: AbortSignal.timeout(5000) });
   await res.body?.cancel();
   assert.notEqual(res.status, 0);

@@ -63,8 +63,8 @@ export async function startFeed(options?: MarketFeedDeps["options"]) {
       clients.push(c);
       return c;
     },
-    async raw(path: string): Promise<RawClient> {
-      const c = await RawClient.open(server.addr.port, path);
+    async raw(path: string, upgrade?: string): Promise<RawClient> {
+      const c = await RawClient.open(server.addr.port, path, upgrade);
       clients.push(c);
       return c;
     },
@@ -179,12 +179,13 @@ export class RawClient {
   #closed = false;
   private constructor(readonly conn: Deno.Conn) {}
 
-  static async open(port: number, path: string): Promise<RawClient> {
+  /** `upgrade`: the Upgrade header's value, as a client spells it. */
+  static async open(port: number, path: string, upgrade = "websocket"): Promise<RawClient> {
     const conn = await Deno.connect({ hostname: "127.0.0.1", port });
     const key = btoa(String.fromCharCode(...crypto.getRandomValues(new Uint8Array(16))));
     await conn.write(
       new TextEncoder().encode(
-        `GET ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
+        `GET ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: ${upgrade}\r\nConnection: Upgrade\r\n` +
           `Sec-WebSocket-Key: ${key}\r\nSec-WebSocket-Version: 13\r\n\r\n`,
       ),
     );

@@ -478,6 +478,21 @@ Deno.test("WebSocket routes refuse plain HTTP and bad symbols with problem+json"
   });
 });
 
+Deno.test("the Upgrade header is read case-insensitively and as a list, as HTTP defines it", async () => {
+  await using f = await startFeed();
+  for (const upgrade of ["WebSocket", "WEBSOCKET", "h2c, websocket"]) {
+    const c = await f.raw("/v1/ws", upgrade); // throws unless the answer is 101
+    await c.sendText(JSON.stringify({ op: "ping" }));
+  }
+  // Deno refuses to upgrade without Sec-WebSocket-Key: a 400 that says why, not a server error
+  const r = await fetch(`${f.http}/v1/ws`, { headers: { upgrade: "websocket", connection: "Upgrade" } });
+  assert.equal(r.status, 400);
+  assert.equal(r.headers.get("content-type"), "application/problem+json");
+  const body = await r.json();
+  assert.equal(body.code, "BAD_UPGRADE");
+  assert.match(body.detail, /^this WebSocket upgrade request is not valid: .*sec-websocket-key/i);
+});
+
 Deno.test("symbols that are not listed are refused on every WebSocket route, as REST refuses them", async () => {
   await using f = await startFeed();
   await f.redis.hSet(keys.markets(f.prefix), { "BTC-USD": "{}", "ETH-USD": "{}" });

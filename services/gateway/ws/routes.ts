@@ -1,15 +1,15 @@
 /**
  * The HTTP side of the feed: `GET /v1/ws` and the original Kalency's `GET /ws/trades/:symbol` and
- * `GET /ws/ticks/:symbol`, upgraded with Hono's Deno WebSocket helper.
+ * `GET /ws/ticks/:symbol`, upgraded with a WebSocket helper for Hono (./upgrade.ts).
  */
 import { SYMBOL_REGEXP } from "@lib/contracts";
 import { type Context, Hono, type MiddlewareHandler } from "hono";
-import { upgradeWebSocket } from "hono/deno";
 import type { Identity } from "./channels.ts";
 import { legacyTicksSpec, legacyTradesSpec, type SnapshotLoaders } from "./fanout.ts";
 import type { Client, Hub, Route } from "./hub.ts";
 import { MAX_SUBSCRIPTIONS, msg } from "./protocol.ts";
 import { problemBody } from "../errors.ts";
+import { upgradeWebSocket } from "./upgrade.ts";
 
 /**
  * Whether a request path is one of the routes below: /v1/ws, and the original's /ws/trades/{symbol}
