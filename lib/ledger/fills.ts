@@ -101,3 +101,33 @@ export async function fillsFromLedger(
     LIMIT ${Math.max(1, Math.min(Math.trunc(options.limit), 1000))}`;
   return rows.map(executionOfRow);
 }
+
+/** Most fills {@linkcode fillsOfOrders} returns in one call. */
+export const ORDER_FILLS_LIMIT = 10_000;
+
+/**
+ * Every fill of some of a user's orders, oldest first (at most {@linkcode ORDER_FILLS_LIMIT}). Each
+ * order gives the window its fills fall in (from `createdAt` to its last change `ts`), which keeps
+ * the scan to the user's fills of that time.
+ */
+export async function fillsOfOrders(
+  sql: Sql,
+  userId: string,
+  orders: readonly { orderId: string; createdAt: number; ts: number }[],
+): Promise<Execution[]> {
+  if (orders.length === 0) return [];
+  const ids = orders.map((o) => o.orderId);
+  const from = new Date(Math.min(...orders.map((o) => o.createdAt)));
+  const to = new Date(Math.max(...orders.map((o) => Math.max(o.ts, o.createdAt))));
+  const rows = await sql<TradeRow[]>`
+    SELECT trade_id, symbol, seq::text AS seq, price::text AS price, qty::text AS qty,
+      quote_qty::text AS quote_qty, buy_user_id, sell_user_id, buy_order_id, sell_order_id, taker_side,
+      maker_fee::text AS maker_fee, taker_fee::text AS taker_fee, fee_asset, executed_at
+    FROM trade_ledger
+    WHERE (buy_user_id = ${userId} OR sell_user_id = ${userId})
+      AND executed_at BETWEEN ${from} AND ${to}
+      AND (buy_order_id = ANY(${ids}) OR sell_order_id = ANY(${ids}))
+    ORDER BY executed_at, length(trade_id), trade_id
+    LIMIT ${ORDER_FILLS_LIMIT}`;
+  return rows.map(executionOfRow);
+}

@@ -164,9 +164,9 @@ export function accountRoutes(route: RouteFn, deps: GatewayDeps): void {
       const fills = await deps.reads.fills(principal.userId, query.symbol ? 1000 : query.limit);
       let mine = query.symbol ? fills.filter((f) => f.symbol === query.symbol) : fills;
       mine = mine.slice(0, query.limit);
-      if (query.symbol && mine.length < query.limit && fills.length > 0) {
-        // Redis keeps only the user's newest fills, of every symbol: older fills of this one are in
-        // the ledger, before the oldest fill Redis has (undefined while that one is not there yet)
+      if (mine.length < query.limit && fills.length > 0) {
+        // Redis keeps only the user's newest fills (and of every symbol): older ones are in the
+        // ledger, before the oldest fill Redis has (undefined while that one is not there yet)
         const older = await fillsFromLedger(deps.sql, principal.userId, {
           symbol: query.symbol,
           beforeFill: fills[fills.length - 1],

@@ -141,8 +141,18 @@ Deno.test({
     );
     const cut = await gw.call("GET", "/v1/trades/mine?symbol=BTC-USD&limit=5", { headers: taker.headers });
     assert.deepEqual(cut.json, [first, second, third]);
-    const newestOnly = await gw.call("GET", "/v1/trades/mine?limit=5", { headers: taker.headers });
-    assert.deepEqual(newestOnly.json, [third], "without a symbol: Redis's page, and before= for more");
+    const all = await gw.call("GET", "/v1/trades/mine?limit=5", { headers: taker.headers });
+    assert.deepEqual(all.json, [first, second, third], "without a symbol too: a full page, from both");
+    // order history gives each order all its fills, those Redis no longer holds from the ledger
+    const history = await gw.call("GET", "/v1/orders/history?limit=10", { headers: taker.headers });
+    assert.equal(history.status, 200, history.text);
+    assert.deepEqual(
+      history.json.orders.map((o: { filledQty: string; fills: { tradeId: string }[] }) => [
+        o.filledQty,
+        o.fills.map((f) => f.tradeId),
+      ]),
+      [["0.001", [third.tradeId]], ["0.001", [second.tradeId]], ["0.001", [first.tradeId]]],
+    );
 
     for (const [who, before] of [[stranger, third.tradeId], [taker, "trd-none-1"]] as const) {
       const r = await gw.call("GET", `/v1/trades/mine?before=${before}`, { headers: who.headers });

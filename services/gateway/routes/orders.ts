@@ -1,5 +1,6 @@
 import type { Execution, MarketSpec, OrderAck } from "@lib/contracts";
-import { compareDecimals, fromSteps, toSteps } from "@lib/money";
+import { fillsOfOrders } from "@lib/ledger";
+import { compareDecimals, decimalPlaces, fromSteps, parseUnits, toSteps } from "@lib/money";
 import { findUser } from "@lib/users";
 import type { GatewayDeps, RouteFn } from "../app.ts";
 import { okReply } from "../engine_client.ts";
@@ -106,6 +107,15 @@ export function retryDifference(o: OrderAck, b: PlaceOrderRequest, timeInForce: 
 }
 
 /** Orders: place, cancel (by id, by clientOrderId, all of a symbol), open, one, history. */
+/** Whether these fills add up to all an order filled (exact decimal sums). */
+export function fillsCover(order: OrderAck, fills: readonly Execution[]): boolean {
+  if (compareDecimals(order.filledQty, "0") === 0) return true;
+  const places = Math.max(decimalPlaces(order.filledQty), ...fills.map((f) => decimalPlaces(f.qty)));
+  let sum = 0n;
+  for (const f of fills) sum += parseUnits(f.qty, places);
+  return sum >= parseUnits(order.filledQty, places);
+}
+
 export function orderRoutes(route: RouteFn, deps: GatewayDeps): void {
   route({
     method: "post",
@@ -274,6 +284,22 @@ export function orderRoutes(route: RouteFn, deps: GatewayDeps): void {
         const list = byOrder.get(id);
         if (list) list.push(f);
         else byOrder.set(id, [f]);
+      }
+    }
+    // Redis keeps a user's newest fills only: an order whose fills there fall short of its filled
+    // quantity takes them from the ledger (merged by trade id: the ledger may lag the newest)
+    const short = picked.filter((o) => !fillsCover(o, byOrder.get(o.orderId) ?? []));
+    if (short.length) {
+      const known = new Set(fills.map((f) => f.tradeId));
+      const ids = new Set(short.map((o) => o.orderId));
+      for (const f of await fillsOfOrders(deps.sql, principal.userId, short)) {
+        if (known.has(f.tradeId)) continue;
+        for (const id of [f.makerOrderId, f.takerOrderId]) {
+          if (!ids.has(id)) continue;
+          const list = byOrder.get(id);
+          if (list) list.push(f);
+          else byOrder.set(id, [f]);
+        }
       }
     }
     const orders = picked.map((o) => ({
