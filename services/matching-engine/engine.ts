@@ -45,6 +45,7 @@ import {
   type User,
 } from "./core/model.ts";
 import { R_DUPLICATE, R_OK, R_UNKNOWN_ORDER, REJECT_REASONS } from "./core/reasons.ts";
+import type { Ladder } from "./core/ladder.ts";
 import { type CoreState, decodeCore, encodeCore } from "./core/snapshot.ts";
 import { amountText, stepsText, toMinor, toStepsChecked } from "./core/units.ts";
 
@@ -572,7 +573,10 @@ class Engine implements MatchingEngine {
         }
         (out.tSide[i] === BUY ? e.bids : e.asks).set(out.tPrice[i]!, true);
       }
+      const depth = this.#settings.bookDepth;
       for (const [m, e] of byMarket) {
+        exposeEntering(e.bids, m.bids, depth);
+        exposeEntering(e.asks, m.asks, depth);
         const level = (prices: Map<number, true>, side: "bids" | "asks"): WireLevel[] => {
           const ladder = side === "bids" ? m.bids : m.asks;
           const sorted = [...prices.keys()].sort((a, b) => side === "bids" ? b - a : a - b);
@@ -661,6 +665,24 @@ class Engine implements MatchingEngine {
 
   snapshot(): EngineSnapshot {
     return { version: SNAPSHOT_VERSION, lastCommandId: this.#lastCommandId, state: encodeCore(this.#core) };
+  }
+}
+
+/**
+ * Adds to a delta's touched prices the levels that may have just entered the top `depth` of a side
+ * (the depth of the book snapshot clients start from): each level removed by the command moves the
+ * ones below it up a rank, so the `removed` levels now ranked just above `depth` were below it a
+ * moment ago and a client has never seen them. Sending one a client already has is harmless: a
+ * delta carries a level's total, not a change. Without this, a client's book thinned out at the
+ * bottom of its window as the levels above were taken.
+ */
+function exposeEntering(touched: Map<number, true>, ladder: Ladder, depth: number): void {
+  let removed = 0;
+  for (const price of touched.keys()) if (ladder.find(price) === undefined) removed++;
+  const levels = ladder.levels;
+  const last = Math.min(depth, levels.length);
+  for (let rank = Math.max(0, depth - removed); rank < last; rank++) {
+    touched.set(levels[levels.length - 1 - rank]!.price, true);
   }
 }
 

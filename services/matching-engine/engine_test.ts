@@ -505,3 +505,49 @@ Deno.test("takeChanges() gives each order as the core holds it, over a long flow
   }
   assert.ok(checked > 1_000, `only ${checked} open orders checked`);
 });
+
+Deno.test("a book kept from a snapshot and the deltas after it equals the engine's top levels", () => {
+  // a small depth, so the flow keeps taking levels from the top and moving deeper ones into view
+  const settings = { ...defaultEngineSettings(), bookDepth: 4 };
+  const engine = createEngine(settings);
+  const commands = takeCommands({ seed: 5, users: 30, markets: settings.markets }, 6_000);
+  run(engine, commands.slice(0, 500));
+  type Side = Map<string, string>;
+  const books = new Map<string, { seq: number; bids: Side; asks: Side }>();
+  for (const b of engine.takeChanges().books) {
+    books.set(b.symbol, {
+      seq: b.seq,
+      bids: new Map(b.bids.map((l) => [l.price, l.qty])),
+      asks: new Map(b.asks.map((l) => [l.price, l.qty])),
+    });
+  }
+  const top = (side: Side, bids: boolean) =>
+    [...side].filter(([, q]) => q !== "0")
+      .sort(([a], [b]) => (bids ? Number(b) - Number(a) : Number(a) - Number(b)))
+      .slice(0, settings.bookDepth);
+  let compared = 0;
+  for (let i = 500; i < commands.length; i += 20) {
+    for (const out of run(engine, commands.slice(i, i + 20), i)) {
+      for (const d of out.bookDeltas) {
+        const book = books.get(d.symbol);
+        if (!book || d.seq <= book.seq) continue;
+        assert.equal(d.seq, book.seq + 1);
+        book.seq = d.seq;
+        for (const [p, q] of d.bids) book.bids.set(p, q);
+        for (const [p, q] of d.asks) book.asks.set(p, q);
+      }
+    }
+    for (const snap of engine.takeChanges().books) {
+      const book = books.get(snap.symbol);
+      if (!book) continue;
+      assert.equal(book.seq, snap.seq);
+      for (const [side, bids] of [["bids", true], ["asks", false]] as const) {
+        const kept = top(book[side], bids);
+        const wanted = snap[side].map((l) => [l.price, l.qty]);
+        assert.deepEqual(kept, wanted, `${snap.symbol} ${side} at seq ${snap.seq}`);
+        compared++;
+      }
+    }
+  }
+  assert.ok(compared > 500, `only ${compared} sides compared`);
+});
