@@ -1,14 +1,6 @@
 import { useEffect, useRef, useState } from "preact/hooks";
 import { Book, type Book as BookT, BookDelta, parsePayload } from "../gateway_client.ts";
-import {
-  addDecimal,
-  divDecimal,
-  formatPlaces,
-  formatStep,
-  mulDecimal,
-  roundPlaces,
-  subDecimal,
-} from "../utils/decimal.ts";
+import { addDecimal, formatPlaces, formatStep } from "../utils/decimal.ts";
 import { bookLevels, gateway, marketSocket, pickedPrice } from "../utils/live.ts";
 import type { MarketInfo } from "../utils/market.ts";
 import {
@@ -17,6 +9,7 @@ import {
   bookFromSnapshot,
   type BookState,
   type DepthLevel,
+  spreadOf,
   topLevels,
 } from "../utils/order_book.ts";
 
@@ -132,9 +125,7 @@ export default function OrderBook({ gatewayUrl, market, book: initial, depth }: 
   }, [gatewayUrl, market.symbol, depth]);
 
   const { bid, ask } = bestPrices(state.current);
-  const spread = bid && ask ? subDecimal(ask, bid) : undefined;
-  // rounded for display: 0.00975% reads 0.010%, not 0.009%
-  const spreadPct = spread && bid ? roundPlaces(divDecimal(mulDecimal(spread, "100"), bid, 8), 3) : undefined;
+  const { spread, spreadPct } = spreadOf(bid, ask) ?? {};
   const pick = (price: string) => pickedPrice.set({ price, at: Date.now() });
   const levelKeys = [...view.asks.map((l) => `ask:${l.price}`), ...view.bids.map((l) => `bid:${l.price}`)];
   const tabStop = active !== undefined && levelKeys.includes(active)

@@ -4,7 +4,15 @@
  * snapshot (the book is never patched across a gap). Prices and quantities stay decimal strings.
  * @module
  */
-import { compareDecimal, isZero } from "./decimal.ts";
+import {
+  addDecimal,
+  compareDecimal,
+  divDecimal,
+  isZero,
+  mulDecimal,
+  roundPlaces,
+  subDecimal,
+} from "./decimal.ts";
 
 /** [price, quantity] as the gateway sends levels in deltas. */
 export type LevelTuple = [string, string];
@@ -102,4 +110,20 @@ export function bestPrices(book: BookState): { bid?: string; ask?: string } {
   for (const p of book.bids.keys()) if (bid === undefined || compareDecimal(p, bid) > 0) bid = p;
   for (const p of book.asks.keys()) if (ask === undefined || compareDecimal(p, ask) < 0) ask = p;
   return { bid, ask };
+}
+
+/**
+ * The spread, and its percentage of the mid price as `tools book` gives it (spread × 200 / (bid +
+ * ask)), rounded half up to 3 places for display: 0.00975% reads 0.010%, not 0.009%.
+ */
+export function spreadOf(
+  bid: string | undefined,
+  ask: string | undefined,
+): { spread: string; spreadPct: string } | undefined {
+  if (!bid || !ask) return undefined;
+  const spread = subDecimal(ask, bid);
+  return {
+    spread,
+    spreadPct: roundPlaces(divDecimal(mulDecimal(spread, "200"), addDecimal(bid, ask), 8), 3),
+  };
 }

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { applyDelta, bestPrices, bookFromSnapshot, topLevels } from "./order_book.ts";
+import { applyDelta, bestPrices, bookFromSnapshot, spreadOf, topLevels } from "./order_book.ts";
 
 const snapshot = {
   symbol: "BTC-USD",
@@ -30,4 +30,11 @@ Deno.test("topLevels() sorts each side best first and sizes depth bars by runnin
   assert.deepEqual(bids.map((l) => l.depth), [0.25, 0.75]);
   assert.deepEqual(asks.map((l) => l.depth), [0.25, 1]);
   assert.deepEqual(bestPrices(bookFromSnapshot(snapshot)), { bid: "100", ask: "100.5" });
+});
+
+Deno.test("spreadOf() gives the spread as a share of the mid price, as the CLI does", () => {
+  // 1365.05 over a mid of 64385.175 is 2.1201%: the book said 2.143% (of the bid) before
+  assert.deepEqual(spreadOf("63702.65", "65067.70"), { spread: "1365.05", spreadPct: "2.120" });
+  assert.deepEqual(spreadOf("100", "100.01"), { spread: "0.01", spreadPct: "0.010" });
+  assert.equal(spreadOf(undefined, "1"), undefined);
 });
