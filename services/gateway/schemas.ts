@@ -157,7 +157,11 @@ export const MyTradesQuery = z.object({
   ),
 });
 
-export const BookQuery = z.object({ depth: queryInt(20, 500) });
+export const BookQuery = z.object({
+  depth: queryInt(20, 500).describe(
+    "1..500, default 20: levels per side, up to the top levels the engine keeps (KALENCY_BOOK_DEPTH, 100 by default)",
+  ),
+});
 export const TradesQuery = z.object({ limit: queryInt(100, 1000) });
 
 /** RFC 3339 or epoch milliseconds -> epoch ms. */

@@ -1,7 +1,7 @@
 import type { Context } from "hono";
 import type { MarketSpec } from "@lib/contracts";
 import type { GatewayDeps, GatewayEnv, RouteFn } from "../app.ts";
-import { MAX_CANDLE_LIMIT } from "@lib/candles";
+import { DEFAULT_CANDLE_LIMIT, MAX_CANDLE_LIMIT } from "@lib/candles";
 import { ApiError, unknownSymbol } from "../errors.ts";
 import {
   BookQuery,
@@ -174,8 +174,10 @@ export function marketRoutes(route: RouteFn, deps: GatewayDeps): void {
     path: "/v1/markets/:symbol/candles",
     summary: "OHLCV candles ascending by bucket start",
     description: "tf: 1s, 5s, 1m (default), 5m, 1h, 1d, any case. from/to: RFC 3339 or epoch ms, inclusive " +
-      `on the bucket start. At most ${MAX_CANDLE_LIMIT} candles: a wider range gives its first ` +
-      `${MAX_CANDLE_LIMIT}; read on from the last one's openTime. An empty parameter counts as absent.`,
+      "on the bucket start. With `from`, the first `limit` candles from there (up to `to`); without " +
+      "`from`, the last `limit` up to `to` (or up to now). limit: at most " +
+      `${MAX_CANDLE_LIMIT}; ${DEFAULT_CANDLE_LIMIT} by default, or ${MAX_CANDLE_LIMIT} when from or to ` +
+      "is given. Read on from the last candle's openTime. An empty parameter counts as absent.",
     tags: ["markets"],
     auth: "none",
     cache: true,
