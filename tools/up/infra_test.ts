@@ -4,8 +4,11 @@ import { connectRedis } from "@lib/redis";
 import {
   portInUse,
   postgresAnswers,
+  postgresRefusal,
+  reachableDataDir,
   redisAnswers,
   redisPersists,
+  startEmbeddedPostgres,
   startPostgres,
   startRedis,
 } from "./infra.ts";
@@ -52,6 +55,54 @@ Deno.test("startPostgres() initialises a cluster in the folder, serves it, and s
   }
   assert.equal(await postgresAnswers(url), false);
   await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test({
+  name: "startPostgres() run as root keeps the cluster where the postgres user can reach it",
+  ignore: Deno.uid() !== 0,
+  async fn() {
+    // a checkout under a folder only root may enter, as root's home is on Debian
+    const home = await Deno.makeTempDir();
+    await Deno.chmod(home, 0o700);
+    const fallbackRoot = await Deno.makeTempDir();
+    await Deno.chmod(fallbackRoot, 0o755);
+    const asked = `${home}/kalency/.data/postgres`;
+    const url = `postgres://postgres@127.0.0.1:${freePort()}/kalency`;
+    const moved: string[] = [];
+    const server = await startPostgres(url, asked, {
+      fallbackRoot,
+      onMoved: (dir, why) => moved.push(dir, why),
+    });
+    try {
+      assert.equal(await postgresAnswers(url), true);
+      assert.equal(server.dataDir, await reachableDataDir(asked, fallbackRoot));
+      assert.match(server.dataDir!, new RegExp(`^${fallbackRoot}/kalency-[0-9a-f]{12}/postgres$`));
+      assert.deepEqual(moved, [
+        server.dataDir,
+        `the postgres user cannot reach ${asked} (a folder above it is private to its owner)`,
+      ]);
+    } finally {
+      await server.stop();
+      await Deno.remove(home, { recursive: true });
+      await Deno.remove(fallbackRoot, { recursive: true });
+    }
+  },
+});
+
+Deno.test("startEmbeddedPostgres() serves a cluster that takes up's URL without a password", async () => {
+  const dir = await Deno.makeTempDir();
+  await Deno.chmod(dir, 0o777);
+  const port = freePort();
+  const url = `postgres://postgres@127.0.0.1:${port}/kalency`;
+  const server = await startEmbeddedPostgres(url, `${dir}/pg`, port);
+  try {
+    assert.equal(await postgresAnswers(url), true);
+    assert.equal(await postgresRefusal(url), undefined, "logged in without a password");
+    assert.equal(server.dataDir, `${dir}/pg`);
+  } finally {
+    await server.stop();
+    await Deno.remove(dir, { recursive: true });
+  }
 });
 
 Deno.test("portInUse() tells a taken port from a free one", () => {
