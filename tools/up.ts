@@ -6,7 +6,8 @@
  * 2. Applies migrations (dbmate) and builds the web islands (esbuild).
  * 3. Starts every service as a child with coloured, name-prefixed logs, waits for each /healthz,
  *    and prints the URLs.
- * 4. Ctrl-C (or SIGTERM) stops the children first, then any server it started, and exits 0.
+ * 4. Ctrl-C (or SIGTERM, or SIGHUP when the terminal closes) stops the children first, then any
+ *    server it started, and exits 0.
  *
  * Options: --no-sim (leave the market simulator off), --no-infra (never start servers; fail if
  * they do not answer), --only a,b (start only these services).
@@ -46,21 +47,24 @@ function portFromEnv(name: keyof typeof DEFAULT_PORTS): number {
   return n;
 }
 
+/** The services in start order: file, and the variable that sets its port. */
+const SERVICES: { name: string; file: string; portVar: keyof typeof DEFAULT_PORTS }[] = [
+  { name: "matching-engine", file: "services/matching-engine/main.ts", portVar: "KALENCY_ENGINE_PORT" },
+  { name: "ledger-writer", file: "services/ledger-writer/main.ts", portVar: "KALENCY_LEDGER_PORT" },
+  { name: "candle-aggregator", file: "services/candle-aggregator/main.ts", portVar: "KALENCY_CANDLES_PORT" },
+  { name: "gateway", file: "services/gateway/main.ts", portVar: "KALENCY_GATEWAY_PORT" },
+  { name: "market-sim", file: "services/market-sim/main.ts", portVar: "KALENCY_SIM_PORT" },
+  { name: "web", file: "web/main.ts", portVar: "KALENCY_WEB_PORT" },
+];
+const SERVICE_NAMES = SERVICES.map((s) => s.name);
+
 function serviceSpecs(): ServiceSpec[] {
-  const svc = (name: string, file: string, portVar: keyof typeof DEFAULT_PORTS): ServiceSpec => ({
+  return SERVICES.map(({ name, file, portVar }) => ({
     name,
     args: ["run", "-A", file],
     port: portFromEnv(portVar),
     portVar,
-  });
-  return [
-    svc("matching-engine", "services/matching-engine/main.ts", "KALENCY_ENGINE_PORT"),
-    svc("ledger-writer", "services/ledger-writer/main.ts", "KALENCY_LEDGER_PORT"),
-    svc("candle-aggregator", "services/candle-aggregator/main.ts", "KALENCY_CANDLES_PORT"),
-    svc("gateway", "services/gateway/main.ts", "KALENCY_GATEWAY_PORT"),
-    svc("market-sim", "services/market-sim/main.ts", "KALENCY_SIM_PORT"),
-    svc("web", "web/main.ts", "KALENCY_WEB_PORT"),
-  ];
+  }));
 }
 
 interface LocalSecrets {
@@ -104,19 +108,42 @@ async function buildWeb(deno: string): Promise<void> {
 /** A second Ctrl-C within this many ms is the first one again, not a request to force the quit. */
 const FORCE_AFTER_MS = 2000;
 
+const USAGE = `usage: deno task up [--no-sim] [--no-infra] [--only NAME,NAME,...]
+
+  --no-sim     leave the market simulator (and its bots) off
+  --no-infra   never start Redis or PostgreSQL; fail when they do not answer
+  --only       start only these services: ${SERVICE_NAMES.join(", ")}
+               (orders need matching-engine and gateway; the web app needs the gateway)`;
+
 async function main(): Promise<number> {
-  const { values } = parseArgs({
-    args: Deno.args,
-    options: {
-      "no-sim": { type: "boolean", default: false },
-      "no-infra": { type: "boolean", default: false },
-      only: { type: "string" },
-      help: { type: "boolean", short: "h", default: false },
-    },
-  });
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args: Deno.args,
+      options: {
+        "no-sim": { type: "boolean", default: false },
+        "no-infra": { type: "boolean", default: false },
+        only: { type: "string" },
+        help: { type: "boolean", short: "h", default: false },
+      },
+    }));
+  } catch (e) {
+    console.error(red(`up: ${(e as Error).message}`));
+    console.error(USAGE);
+    return 2;
+  }
   if (values.help) {
-    console.log("usage: deno task up [--no-sim] [--no-infra] [--only gateway,web,...]");
+    console.log(USAGE);
     return 0;
+  }
+  const only = values.only === undefined
+    ? undefined
+    : new Set(values.only.split(",").map((s) => s.trim()).filter((s) => s !== ""));
+  const unknown = [...only ?? []].filter((n) => !SERVICE_NAMES.includes(n));
+  if (unknown.length || only?.size === 0) {
+    console.error(red(`up: --only names unknown services: ${unknown.join(", ") || "(none given)"}`));
+    console.error(`the services are: ${SERVICE_NAMES.join(", ")}`);
+    return 2;
   }
   const host = Deno.env.get("KALENCY_HOST") ?? "127.0.0.1";
   const shownHost = host === "0.0.0.0" || host === "127.0.0.1" ? "localhost" : host;
@@ -164,18 +191,14 @@ async function main(): Promise<number> {
       Deno.exit(130);
     }
   };
-  Deno.addSignalListener("SIGINT", onSignal);
-  Deno.addSignalListener("SIGTERM", onSignal);
+  // SIGHUP: the terminal closed or the SSH session dropped; the servers up started must go too
+  const SIGNALS = ["SIGINT", "SIGTERM", "SIGHUP"] as const;
+  for (const signal of SIGNALS) Deno.addSignalListener(signal, onSignal);
 
   try {
     let specs = serviceSpecs();
     if (values["no-sim"]) specs = specs.filter((s) => s.name !== "market-sim");
-    if (values.only) {
-      const only = new Set(values.only.split(",").map((s) => s.trim()));
-      const unknown = [...only].filter((n) => !specs.some((s) => s.name === n));
-      if (unknown.length) throw new UpError(`--only names unknown services: ${unknown.join(", ")}`);
-      specs = specs.filter((s) => only.has(s.name));
-    }
+    if (only) specs = specs.filter((s) => only.has(s.name));
     // refuse taken ports before starting anything
     for (const s of specs) {
       if (portInUse(host, s.port)) {
@@ -230,8 +253,12 @@ async function main(): Promise<number> {
     } else if (values["no-infra"]) {
       throw new UpError("No PostgreSQL answers on 127.0.0.1:5432: start one or set DATABASE_URL");
     } else {
-      say("postgres: none answering; starting one with data in .data/postgres");
-      started.push(await startPostgres(DEFAULT_DATABASE_URL, `${ROOT}.data/postgres`));
+      say("postgres: none answering; starting one");
+      const pg = await startPostgres(DEFAULT_DATABASE_URL, `${ROOT}.data/postgres`, {
+        onMoved: (dir, why) => say(yellow(`postgres: ${why}; keeping its data in ${dir} instead`)),
+      });
+      started.push(pg);
+      say(`postgres: started on 127.0.0.1:5432 with data in ${pg.dataDir}`);
     }
     if (stop.signal.aborted) return 0;
     const refusal = await postgresRefusal(databaseUrl);
@@ -351,8 +378,7 @@ async function main(): Promise<number> {
       await stopping;
       await stopServers(); // a server whose start ended after the shutdown had stopped the others
     }
-    Deno.removeSignalListener("SIGINT", onSignal);
-    Deno.removeSignalListener("SIGTERM", onSignal);
+    for (const signal of SIGNALS) Deno.removeSignalListener(signal, onSignal);
   }
 }
 

@@ -330,3 +330,64 @@ Deno.test({
     );
   },
 });
+
+Deno.test({
+  name: "deno task up refuses an unknown option or service with the usage, before starting anything",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn() {
+    const { env } = skeletonEnv();
+    for (
+      const [args, said] of [
+        [["--bogus"], /up: Unknown option '--bogus'\nusage: deno task up/],
+        [["--only", "gw"], /up: --only names unknown services: gw\nthe services are: matching-engine, /],
+      ] as const
+    ) {
+      const up = startUp([...args], env);
+      const status = await up.child.status;
+      await new Promise((r) => setTimeout(r, 50));
+      assert.equal(status.code, 2, up.output());
+      assert.match(up.output(), said);
+      assert.doesNotMatch(up.output(), /at .*\.ts:\d+/); // no stack trace
+      assert.doesNotMatch(up.output(), /stopping services/); // nothing was started
+    }
+  },
+});
+
+Deno.test({
+  name: "deno task up stops everything when its terminal closes (SIGHUP)",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn() {
+    const { env, ports, dbName } = skeletonEnv();
+    const up = startUp(["--no-sim", "--only", "matching-engine"], env);
+    try {
+      await waitFor(() => up.output().includes("Kalency is up"), {
+        timeoutMs: 120_000,
+        what: "Kalency is up",
+      })
+        .catch((e) => {
+          throw new Error(`${e.message}\n--- up output ---\n${up.output().slice(-4000)}`);
+        });
+      up.child.kill("SIGHUP");
+      const status = await up.child.status;
+      assert.equal(status.code, 0, up.output().slice(-2000));
+      assert.match(up.output(), /all stopped/);
+      const health = await fetch(`http://127.0.0.1:${ports.KALENCY_ENGINE_PORT}/healthz`).catch(() =>
+        undefined
+      );
+      await health?.body?.cancel();
+      assert.equal(health, undefined, "the engine is gone");
+    } finally {
+      try {
+        up.child.kill("SIGKILL");
+      } catch { /* exited */ }
+      const redis = await connectRedis(env.REDIS_URL);
+      await deletePrefix(redis, env.KALENCY_PREFIX);
+      await redis.close();
+      const admin = connectDb(TEST_DATABASE_URL, { max: 1 });
+      await admin.unsafe(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`);
+      await admin.end();
+    }
+  },
+});
