@@ -27,6 +27,11 @@ Deno.test("createApp() documents every registered route in /v1/openapi.json", as
   for (const ws of ["/v1/ws", "/ws/trades/{symbol}", "/ws/ticks/{symbol}"]) {
     assert.ok(documented.has(`GET ${ws}`), `${ws} is not documented`);
   }
+  // the API's root, which the README and up's banner give, says where to go
+  const root = await gw.call("GET", "/v1");
+  assert.equal(root.status, 200);
+  assert.equal(root.json.openapi, "/v1/openapi.json");
+  assert.equal(root.json.docs, "/docs");
   const place = r.json.paths["/v1/orders"].post;
   assert.equal(place["x-auth"], "user");
   assert.ok(place.requestBody.content["application/json"].schema.properties.price);

@@ -37,6 +37,7 @@ Deno.test({
     const cases: Record<string, () => Promise<Case> | Case> = {
       "GET /healthz": () => ({ path: "/healthz" }),
       "GET /metrics": () => ({ path: "/metrics" }),
+      "GET /v1": () => ({ path: "/v1" }),
       "GET /v1/openapi.json": () => ({ path: "/v1/openapi.json" }),
       "GET /docs": () => ({ path: "/docs" }),
       "POST /v1/auth/signup": () => ({

@@ -12,7 +12,17 @@ const HealthResponse = z.object({
   ),
 });
 
-/** /healthz, /metrics, the OpenAPI document and the docs page. */
+const ApiIndex = z.object({
+  name: z.string(),
+  version: z.string(),
+  docs: z.string(),
+  openapi: z.string(),
+  markets: z.string(),
+  websocket: z.string(),
+  health: z.string(),
+});
+
+/** /healthz, /metrics, the API's index, the OpenAPI document and the docs page. */
 export function opsRoutes(route: RouteFn, deps: GatewayDeps, registry: RouteRegistry): void {
   let doc: Record<string, unknown> | undefined;
   let html: string | undefined;
@@ -47,6 +57,24 @@ export function opsRoutes(route: RouteFn, deps: GatewayDeps, registry: RouteRegi
       200: { description: "Prometheus text format", schema: z.string(), contentType: "text/plain" },
     },
   }, (c) => c.body(deps.metrics.render(), 200, { "content-type": PROMETHEUS_CONTENT_TYPE }));
+
+  const index = {
+    name: "Kalency API",
+    version: deps.options.version,
+    docs: "/docs",
+    openapi: "/v1/openapi.json",
+    markets: "/v1/markets",
+    websocket: "/v1/ws",
+    health: "/healthz",
+  };
+  route({
+    method: "get",
+    path: "/v1",
+    summary: "Where to start: links to the docs, the OpenAPI document, the markets and the WebSocket",
+    tags: ["ops"],
+    auth: "none",
+    responses: { 200: { description: "Links", schema: ApiIndex } },
+  }, (c) => c.json(index));
 
   route({
     method: "get",
