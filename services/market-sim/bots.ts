@@ -6,16 +6,23 @@
  * - Market makers quote `levels` bids and asks around the model price. The half spread is at least
  *   `minHalfSpreadBps` and widens with the current volatility; quotes shift against the bot's
  *   inventory (long -> lower, short -> higher). Each action cancels the old quotes (one cancelAll) and
- *   re-quotes, unless the quotes would be the same and are still fresh.
+ *   re-quotes, unless the quotes would be the same and are still fresh. A quote is sized down to what
+ *   the bot can pay for, counting what the cancelAll gives back of the quotes it still has open.
  * - Noise traders send small market orders and limit orders near the touch on a random side; their
- *   limit orders are canceled after a random time to live.
+ *   limit orders are canceled after a random time to live, if the bot still believes them open.
  * - Momentum traders buy after a rise and sell after a fall: the signal is the gap between a fast
  *   and a slow average of the log price, in units of one-minute volatility.
+ *
+ * What a bot can pay for and which orders it has open come from its own view of its account
+ * (`account.ts`), which the engine's answers and events keep current.
  * @module
  */
 import type { Side } from "@lib/contracts";
+import { Funds, type OwnOrder, releaseOf } from "./account.ts";
 import { baseAmount, type Market, minimumLots, quoteAmount } from "./market.ts";
 import type { Rng } from "./rng.ts";
+
+export { Funds };
 
 export const BOT_KINDS = ["marketMakers", "noiseTraders", "momentumTraders"] as const;
 export type BotKind = typeof BOT_KINDS[number];
@@ -93,57 +100,19 @@ export const DEFAULT_BOT_PARAMS: BotParams = {
   buyMarginPct: 2,
 };
 
-/** What a bot holds as far as it knows: free balances in 10^-18 units, from the engine's wallet view. */
-export class Funds {
-  /** False until the first wallet read. */
-  known = false;
-  #free = new Map<string, bigint>();
-  /** Holdings (free + locked) at the first read: the inventory a market maker steers back to. */
-  readonly reference = new Map<string, bigint>();
-
-  free(asset: string): bigint {
-    return this.#free.get(asset) ?? 0n;
-  }
-  take(asset: string, amount: bigint): void {
-    this.#free.set(asset, this.free(asset) - amount);
-  }
-  give(asset: string, amount: bigint): void {
-    this.#free.set(asset, this.free(asset) + amount);
-  }
-  /** Replaces the view with a wallet read; the first read also fixes the inventory reference. */
-  load(balances: { asset: string; free: bigint; locked: bigint }[]): void {
-    this.#free.clear();
-    for (const b of balances) {
-      this.#free.set(b.asset, b.free);
-      if (!this.known || !this.reference.has(b.asset)) this.reference.set(b.asset, b.free + b.locked);
-    }
-    this.known = true;
-  }
-}
-
-/** A market maker's live quotes on one symbol. */
+/** The prices of a market maker's last quotes on one symbol. */
 export interface Quotes {
   bids: number[];
   asks: number[];
-  lockedBase: bigint;
-  lockedQuote: bigint;
   step: number;
-}
-
-/** A noise trader's resting limit order. */
-export interface Resting {
-  seq: number;
-  clientOrderId: string;
-  expireStep: number;
-  asset: string;
-  lock: bigint;
 }
 
 /** One bot's state on one symbol. */
 export interface BotSymbolState {
   rng: Rng;
   quotes?: Quotes;
-  resting: Resting[];
+  /** Limit orders that rest (or may), as far as the bot knows. */
+  orders: OwnOrder[];
   /** A momentum trader's own threshold, drawn once. */
   threshold?: number;
 }
@@ -179,8 +148,8 @@ export type Intent =
     ticks?: number;
     lots: number;
   }
-  | { type: "cancelAll" }
-  | { type: "cancel"; clientOrderId: string };
+  | { type: "cancelAll"; seq: number }
+  | { type: "cancel"; seq: number; clientOrderId: string };
 
 /** Why a bot did not send an order it wanted to. */
 export type SkipReason = "INSUFFICIENT_QUOTE" | "INSUFFICIENT_BASE" | "FLIPPED_SIDE" | "TOO_MANY_RESTING";
@@ -190,7 +159,7 @@ export interface Decision {
   skips: SkipReason[];
 }
 
-/** Issues order numbers; `clientOrderId` is derived from the number. */
+/** Issues command numbers (seq); a place's `clientOrderId` is derived from the number. */
 export interface OrderIds {
   next(): { seq: number; clientOrderId: string };
 }
@@ -235,7 +204,41 @@ function sameLevels(a: number[], b: number[]): boolean {
   return a.length === b.length && a.every((v, i) => v === b[i]);
 }
 
-/** A market maker's action on one symbol: cancel the old quotes and quote both sides again. */
+/** The most lots, up to `want`, whose cost fits in `budget`; 0 when not even `min` lots do. */
+function affordableLots(want: number, min: number, budget: bigint, cost: (lots: number) => bigint): number {
+  if (cost(want) <= budget) return want;
+  if (cost(min) > budget) return 0;
+  let lo = min; // fits
+  let hi = want; // does not
+  while (hi - lo > 1) {
+    const mid = Math.floor((lo + hi) / 2);
+    if (cost(mid) <= budget) lo = mid;
+    else hi = mid;
+  }
+  return lo;
+}
+
+/** Records a limit order the bot sends: what it will lock is reserved, and it is tracked until it closes. */
+function sendLimit(
+  s: BotSymbolState,
+  funds: Funds,
+  ctx: MarketContext,
+  id: { seq: number; clientOrderId: string },
+  side: Side,
+  ticks: number,
+  lots: number,
+  lock: { asset: string; amount: bigint },
+  expireStep?: number,
+): Intent {
+  funds.reserve(id.seq, lock.asset, lock.amount, ctx.step);
+  s.orders.push({ ...id, side, ticks, lots, state: "sent", since: ctx.step, expireStep });
+  return { type: "place", ...id, side, orderType: "LIMIT", ticks, lots };
+}
+
+/**
+ * A market maker's action on one symbol: cancel the old quotes and quote both sides again, each
+ * quote sized down to what the bot can pay for.
+ */
 export function decideMarketMaker(
   s: BotSymbolState,
   funds: Funds,
@@ -248,7 +251,7 @@ export function decideMarketMaker(
   const m = ctx.market;
   const half = ctx.halfSpreadTicks;
   // inventory against the holdings at start, in typical orders: long shifts quotes down, short up
-  const held = funds.free(m.base) + (s.quotes?.lockedBase ?? 0n);
+  const held = funds.held(m.base);
   const reference = funds.reference.get(m.base) ?? held;
   const unitBase = baseAmount(m, ctx.unitLots);
   const invUnits = Number((held - reference) * 1000n / unitBase) / 1000;
@@ -262,39 +265,63 @@ export function decideMarketMaker(
     if (bid >= 1) bids.push(bid);
     asks.push(center + half + i * half);
   }
+  const live = s.orders.filter((o) => o.state !== "canceling");
   const old = s.quotes;
   const fresh = old && ctx.step - old.step < p.maxQuoteAgeSec / ctx.dtSec;
-  if (fresh && sameLevels(old.bids, bids) && sameLevels(old.asks, asks)) return NOTHING;
+  // the same quotes, fresh and none filled: nothing to do
+  if (
+    fresh && sameLevels(old.bids, bids) && sameLevels(old.asks, asks) &&
+    live.length === old.bids.length + old.asks.length
+  ) return NOTHING;
 
-  // cancelAll runs first in the engine, so the old quotes' locks count as available again
-  let quoteFree = funds.free(m.quote) + (old?.lockedQuote ?? 0n);
-  let baseFree = held;
-  const intents: Intent[] = old ? [{ type: "cancelAll" }] : [];
+  // the engine runs the cancelAll first: what it gives back of the open quotes pays for new ones
+  let quoteFree = funds.free(m.quote);
+  let baseFree = funds.free(m.base);
+  for (const o of live) {
+    if (o.side === "BUY") quoteFree += releaseOf(o, m, funds);
+    else baseFree += releaseOf(o, m, funds);
+  }
+  const intents: Intent[] = [];
+  if (live.length > 0) {
+    const cancel = ids.next();
+    intents.push({ type: "cancelAll", seq: cancel.seq });
+    for (const o of live) {
+      o.state = "canceling";
+      o.cancelSeq = cancel.seq;
+      o.since = ctx.step;
+    }
+  }
   const skips: SkipReason[] = [];
-  const next: Quotes = { bids: [], asks: [], lockedBase: 0n, lockedQuote: 0n, step: ctx.step };
+  const next: Quotes = { bids: [], asks: [], step: ctx.step };
   for (let i = 0; i < levels; i++) {
     const units = p.makerSizeUnits * (1 + i) * (0.75 + 0.5 * s.rng.uniform());
-    const lots = clampLots(ctx.unitLots * units, m, ctx.priceTicks);
+    const want = clampLots(ctx.unitLots * units, m, ctx.priceTicks);
     const bid = bids[i];
     if (bid !== undefined) {
-      const cost = withMargin(quoteAmount(m, bid, lots), p);
-      if (cost <= quoteFree) {
-        quoteFree -= cost;
-        next.lockedQuote += cost;
+      const cost = (lots: number) => withMargin(quoteAmount(m, bid, lots), p);
+      const min = minimumLots(m, bid);
+      const lots = affordableLots(Math.max(want, min), min, quoteFree, cost);
+      if (lots > 0) {
+        quoteFree -= cost(lots);
         next.bids.push(bid);
-        intents.push({ type: "place", ...ids.next(), side: "BUY", orderType: "LIMIT", ticks: bid, lots });
+        intents.push(sendLimit(s, funds, ctx, ids.next(), "BUY", bid, lots, {
+          asset: m.quote,
+          amount: cost(lots),
+        }));
       } else if (!skips.includes("INSUFFICIENT_QUOTE")) skips.push("INSUFFICIENT_QUOTE");
     }
-    const size = baseAmount(m, lots);
-    if (size <= baseFree) {
-      baseFree -= size;
-      next.lockedBase += size;
-      next.asks.push(asks[i]);
-      intents.push({ type: "place", ...ids.next(), side: "SELL", orderType: "LIMIT", ticks: asks[i], lots });
+    const ask = asks[i];
+    const min = minimumLots(m, ask);
+    const lots = affordableLots(Math.max(want, min), min, baseFree, (l) => baseAmount(m, l));
+    if (lots > 0) {
+      baseFree -= baseAmount(m, lots);
+      next.asks.push(ask);
+      intents.push(sendLimit(s, funds, ctx, ids.next(), "SELL", ask, lots, {
+        asset: m.base,
+        amount: baseAmount(m, lots),
+      }));
     } else if (!skips.includes("INSUFFICIENT_BASE")) skips.push("INSUFFICIENT_BASE");
   }
-  funds.give(m.quote, quoteFree - funds.free(m.quote));
-  funds.give(m.base, baseFree - funds.free(m.base));
   s.quotes = next;
   return { intents, skips };
 }
@@ -312,7 +339,10 @@ function needFor(
     : { asset: m.base, amount: baseAmount(m, lots) };
 }
 
-/** A noise trader's step on one symbol: cancel expired limit orders, then maybe send small orders. */
+/**
+ * A noise trader's step on one symbol: cancel its limit orders whose time to live ended (those it
+ * still believes open), then maybe send small orders.
+ */
 export function decideNoiseTrader(
   s: BotSymbolState,
   funds: Funds,
@@ -323,13 +353,13 @@ export function decideNoiseTrader(
 ): Decision {
   const intents: Intent[] = [];
   const skips: SkipReason[] = [];
-  if (s.resting.length > 0) {
-    s.resting = s.resting.filter((r) => {
-      if (r.expireStep > ctx.step) return true;
-      intents.push({ type: "cancel", clientOrderId: r.clientOrderId });
-      funds.give(r.asset, r.lock);
-      return false;
-    });
+  for (const o of s.orders) {
+    if (o.state === "canceling" || o.expireStep === undefined || o.expireStep > ctx.step) continue;
+    const cancel = ids.next();
+    o.state = "canceling";
+    o.cancelSeq = cancel.seq;
+    o.since = ctx.step;
+    intents.push({ type: "cancel", seq: cancel.seq, clientOrderId: o.clientOrderId });
   }
   const m = ctx.market;
   const actions = Math.min(3, s.rng.poisson(ratePerSec * ctx.activity * ctx.dtSec));
@@ -340,7 +370,8 @@ export function decideNoiseTrader(
     // passive near the touch mostly; a negative offset crosses the spread
     const offset = Math.round(ctx.halfSpreadTicks * (0.8 + 1.2 * s.rng.normal()));
     const ttlSec = p.noiseTtlMinSec + (p.noiseTtlMaxSec - p.noiseTtlMinSec) * s.rng.uniform();
-    if (!isMarket && s.resting.length >= Math.min(p.noiseMaxResting, Math.max(1, ctx.orderAllowance))) {
+    // orders with a cancel on their way still count: the engine counts them until it cancels them
+    if (!isMarket && s.orders.length >= Math.min(p.noiseMaxResting, Math.max(1, ctx.orderAllowance))) {
       skips.push("TOO_MANY_RESTING");
       continue;
     }
@@ -361,17 +392,12 @@ export function decideNoiseTrader(
       need = alt;
     }
     const id = ids.next();
-    funds.take(need.asset, need.amount);
     if (isMarket) {
+      funds.reserve(id.seq, need.asset, need.amount, ctx.step);
       intents.push(protectedTaker(id, side, lots, ctx));
     } else {
-      intents.push({ type: "place", ...id, side, orderType: "LIMIT", ticks: priceFor(side), lots });
-      s.resting.push({
-        ...id,
-        expireStep: ctx.step + Math.max(1, Math.round(ttlSec / ctx.dtSec)),
-        asset: need.asset,
-        lock: need.amount,
-      });
+      const expireStep = ctx.step + Math.max(1, Math.round(ttlSec / ctx.dtSec));
+      intents.push(sendLimit(s, funds, ctx, id, side, priceFor(side), lots, need, expireStep));
     }
   }
   return intents.length || skips.length ? { intents, skips } : NOTHING;
@@ -400,8 +426,9 @@ export function decideMomentumTrader(
   if (funds.free(need.asset) < need.amount) {
     return { intents: [], skips: [side === "BUY" ? "INSUFFICIENT_QUOTE" : "INSUFFICIENT_BASE"] };
   }
-  funds.take(need.asset, need.amount);
-  return { intents: [protectedTaker(ids.next(), side, lots, ctx)], skips: [] };
+  const id = ids.next();
+  funds.reserve(id.seq, need.asset, need.amount, ctx.step);
+  return { intents: [protectedTaker(id, side, lots, ctx)], skips: [] };
 }
 
 /** The decision function of each kind. */

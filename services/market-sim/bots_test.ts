@@ -1,5 +1,7 @@
 import assert from "node:assert/strict";
 import { DEFAULT_MARKETS, type Side } from "@lib/contracts";
+import { sampleOrderAck } from "@lib/testing";
+import { cancelAnswered, orderUpdated, placeAnswered } from "./account.ts";
 import {
   type BotSymbolState,
   decideMarketMaker,
@@ -11,7 +13,7 @@ import {
   type Intent,
   type MarketContext,
 } from "./bots.ts";
-import { marketOf, toUnits } from "./market.ts";
+import { baseAmount, marketOf, qtyText, quoteAmount, toUnits } from "./market.ts";
 import { createRng } from "./rng.ts";
 
 const BTC = marketOf(DEFAULT_MARKETS[0]); // BTC-USD, tick 0.01, step 0.0001
@@ -41,7 +43,7 @@ function funds(usd: string, btc: string): Funds {
 }
 
 function state(seed = "s"): BotSymbolState {
-  return { rng: createRng(seed, "bot"), resting: [] };
+  return { rng: createRng(seed, "bot"), orders: [] };
 }
 
 function ids() {
@@ -95,7 +97,12 @@ Deno.test("decideMarketMaker() cancels its old quotes before re-quoting a moved 
 
 Deno.test("decideMarketMaker() shifts its quotes against its inventory", () => {
   const f = funds("100000", "2");
-  f.give("BTC", toUnits("0.2")); // long 0.2 BTC = 124 typical orders over the reference, past the skew range
+  // long 0.2 BTC = 124 typical orders over the reference (the first read), past the skew range
+  f.load([{ asset: "USD", free: toUnits("100000"), locked: 0n }, {
+    asset: "BTC",
+    free: toUnits("2.2"),
+    locked: 0n,
+  }]);
   const d = decideMarketMaker(state(), f, ctx(), ALWAYS, DEFAULT_BOT_PARAMS, ids());
   const bestAsk = Math.min(...sides(d.intents, "SELL").map((i) => i.ticks!));
   const bestBid = Math.max(...sides(d.intents, "BUY").map((i) => i.ticks!));
@@ -141,7 +148,7 @@ Deno.test("decideNoiseTrader() cancels its limit orders when their time to live 
   const first = decideNoiseTrader(s, f, ctx({ step: 1 }), 40, params, ids());
   const placed = places(first.intents).map((i) => i.clientOrderId);
   assert.ok(placed.length > 0);
-  assert.equal(s.resting.length, placed.length);
+  assert.equal(s.orders.length, placed.length);
   const later = decideNoiseTrader(s, f, ctx({ step: 10 }), 0, params, ids());
   assert.deepEqual(
     later.intents.filter((i) => i.type === "cancel").map((i) =>
@@ -149,7 +156,9 @@ Deno.test("decideNoiseTrader() cancels its limit orders when their time to live 
     ),
     placed,
   );
-  assert.equal(s.resting.length, 0);
+  // canceled once: the orders wait for the engine's answer, and are not canceled again meanwhile
+  assert.ok(s.orders.every((o) => o.state === "canceling"));
+  assert.deepEqual(decideNoiseTrader(s, f, ctx({ step: 11 }), 0, params, ids()).intents, []);
 });
 
 Deno.test("decideMomentumTrader() follows the trend and ignores weak signals", () => {
@@ -213,5 +222,131 @@ Deno.test("bots keep within their share of the open-order budget", () => {
   for (let step = 1; step < 50; step++) {
     decideNoiseTrader(s, f, ctx({ step, orderAllowance: 2 }), 40, params, ids());
   }
-  assert.ok(s.resting.length <= 2, `${s.resting.length} resting`);
+  assert.ok(s.orders.length <= 2, `${s.orders.length} resting`);
+});
+
+/** The engine's side of the bot's account for tests: answers places and moves the balances. */
+function answerPlaces(s: BotSymbolState, f: Funds, intents: Intent[], usd: bigint, btc: bigint) {
+  let lockedUsd = 0n;
+  let lockedBtc = 0n;
+  for (const i of places(intents)) {
+    f.settle(i.seq);
+    placeAnswered(
+      s.orders,
+      i.seq,
+      sampleOrderAck({
+        clientOrderId: i.clientOrderId,
+        side: i.side,
+        remainingQty: qtyText(BTC, i.lots),
+      }),
+      BTC,
+      1,
+    );
+    if (i.side === "BUY") lockedUsd += quoteAmount(BTC, i.ticks!, i.lots);
+    else lockedBtc += baseAmount(BTC, i.lots);
+  }
+  f.apply("USD", usd - lockedUsd, lockedUsd);
+  f.apply("BTC", btc - lockedBtc, lockedBtc);
+}
+
+Deno.test("decideMarketMaker() sizes its quotes down to what it can pay for", () => {
+  const f = funds("1200", "0.01");
+  const d = decideMarketMaker(state(), f, ctx(), ALWAYS, DEFAULT_BOT_PARAMS, ids());
+  const cost = (side: Side) =>
+    sides(d.intents, side).reduce(
+      (n, i) => n + (side === "BUY" ? quoteAmount(BTC, i.ticks!, i.lots) : 0n),
+      0n,
+    );
+  // two levels of 5 and 10 typical orders (about 520 and 1040 USD) do not fit in 1200 USD: the
+  // second is smaller, and with the margin for fees everything fits
+  const bids = sides(d.intents, "BUY");
+  assert.equal(bids.length, 2);
+  assert.ok(bids[1].lots < 2 * 16 * 5 * 0.75, `second bid ${bids[1].lots} lots`);
+  assert.ok(cost("BUY") * 102n / 100n <= toUnits("1200"), "bids cost more than the bot has");
+  assert.ok(f.free("USD") >= 0n);
+  // 0.01 BTC is 100 lots: the asks share it
+  const askLots = sides(d.intents, "SELL").reduce((n, i) => n + i.lots, 0);
+  assert.ok(askLots <= 100, `${askLots} lots asked`);
+});
+
+Deno.test("decideMarketMaker() counts on getting back only what is left of quotes that filled", () => {
+  const s = state("fills");
+  const f = funds("2000", "0");
+  const first = decideMarketMaker(s, f, ctx(), ALWAYS, DEFAULT_BOT_PARAMS, ids());
+  answerPlaces(s, f, first.intents, toUnits("2000"), 0n);
+  const [b1, b2] = sides(first.intents, "BUY");
+  // the second bid fills completely, the first by half: the engine spent that USD on BTC
+  orderUpdated(s.orders, sampleOrderAck({ clientOrderId: b2.clientOrderId, status: "FILLED" }), BTC, 2);
+  const half = Math.floor(b1.lots / 2);
+  orderUpdated(
+    s.orders,
+    sampleOrderAck({
+      clientOrderId: b1.clientOrderId,
+      status: "PARTIALLY_FILLED",
+      remainingQty: qtyText(BTC, half),
+    }),
+    BTC,
+    2,
+  );
+  const stillLocked = quoteAmount(BTC, b1.ticks!, half);
+  const spent = quoteAmount(BTC, b2.ticks!, b2.lots) + quoteAmount(BTC, b1.ticks!, b1.lots - half);
+  const usdLeft = toUnits("2000") - spent; // free + what the half-filled bid still locks
+  f.apply("USD", usdLeft - stillLocked, stillLocked);
+  f.apply("BTC", baseAmount(BTC, b2.lots + b1.lots - half), 0n);
+
+  const again = decideMarketMaker(
+    s,
+    f,
+    ctx({ step: 2, priceTicks: 6_500_700 }),
+    ALWAYS,
+    DEFAULT_BOT_PARAMS,
+    ids(),
+  );
+  assert.equal(again.intents[0].type, "cancelAll");
+  const bids = sides(again.intents, "BUY");
+  const cost = bids.reduce((n, i) => n + quoteAmount(BTC, i.ticks!, i.lots), 0n);
+  assert.ok(bids.length > 0);
+  assert.ok(cost <= usdLeft, `new bids cost ${cost}, but the cancelAll leaves ${usdLeft}`);
+  // the old quotes wait for the cancelAll's answer; the new ones for theirs
+  assert.deepEqual(
+    s.orders.map((o) => o.state),
+    [
+      ...Array(s.orders.length - places(again.intents).length).fill("canceling"),
+      ...places(again.intents).map(() => "sent"),
+    ],
+  );
+});
+
+Deno.test("decideNoiseTrader() cancels only the orders it still believes open", () => {
+  const s = state("seen");
+  const f = funds("100000", "2");
+  const params = { ...DEFAULT_BOT_PARAMS, noiseMarketProb: 0, noiseTtlMinSec: 1, noiseTtlMaxSec: 1 };
+  const first = decideNoiseTrader(s, f, ctx({ step: 1 }), 40, params, ids());
+  const placed = places(first.intents);
+  assert.ok(placed.length >= 3, `${placed.length} orders`);
+  const [filledAtOnce, filledLater, ...resting] = placed;
+  // the engine's answers: one filled at once, the others rest; then an order event: another filled
+  for (const p of placed) {
+    f.settle(p.seq);
+    placeAnswered(
+      s.orders,
+      p.seq,
+      sampleOrderAck({ clientOrderId: p.clientOrderId, status: p === filledAtOnce ? "FILLED" : "ACCEPTED" }),
+      BTC,
+      2,
+    );
+  }
+  orderUpdated(
+    s.orders,
+    sampleOrderAck({ clientOrderId: filledLater.clientOrderId, status: "FILLED" }),
+    BTC,
+    3,
+  );
+  const later = decideNoiseTrader(s, f, ctx({ step: 10 }), 0, params, ids());
+  const cancels = later.intents.filter((i) => i.type === "cancel");
+  assert.deepEqual(cancels.map((c) => c.clientOrderId), resting.map((r) => r.clientOrderId));
+  // one was filled between the decision and the cancel's arrival: UNKNOWN_ORDER closes it, no retry
+  for (const c of cancels) cancelAnswered(s.orders, c.seq);
+  assert.deepEqual(s.orders, []);
+  assert.deepEqual(decideNoiseTrader(s, f, ctx({ step: 20 }), 0, params, ids()).intents, []);
 });

@@ -1,7 +1,8 @@
 /**
  * The simulator's process loop: paces the deterministic {@linkcode Simulator} in real time, carries
- * its ticks and bot commands to Redis, feeds it controls, engine replies, wallet reads and bot
- * accounts, keeps `<prefix>:sim:status` current, and shuts down by canceling the bots' orders.
+ * its ticks and bot commands to Redis, feeds it controls, engine replies, the bots' order and wallet
+ * events, their first wallet reads and bot accounts, keeps `<prefix>:sim:status` current, and shuts
+ * down by canceling the bots' orders.
  *
  * Controls are rebuilt at start by replaying the whole control stream (every control sets state, so
  * replaying is idempotent; one-off effects are skipped), then followed from the last entry read.
@@ -20,7 +21,14 @@ import {
 import { sleep } from "@lib/lifecycle";
 import { errorText, type Logger } from "@lib/log";
 import type { Registry } from "@lib/metrics";
-import { deadLetter, decodeEntry, followStream, type RedisClient } from "@lib/redis";
+import {
+  deadLetter,
+  decodeEntry,
+  followStream,
+  followStreams,
+  type RawEntry,
+  type RedisClient,
+} from "@lib/redis";
 import { BotAccountError, type BotAccounts } from "./bot_accounts.ts";
 import type { BotParams, BotPopulation } from "./bots.ts";
 import { fallbackSpec } from "./market.ts";
@@ -44,7 +52,7 @@ export interface RunnerOptions {
   ticksMaxLen?: number;
   /** @default {2000} */
   statusEveryMs?: number;
-  /** @default {1000} */
+  /** How often wallets are read for bots that have not learned their balances yet. @default {1000} */
   walletEveryMs?: number;
   /** @default {5000} */
   marketsEveryMs?: number;
@@ -69,7 +77,7 @@ export interface RunnerOptions {
 export interface RunnerDeps {
   /** Connection for writes and reads. */
   redis: RedisClient;
-  /** Connections of their own for the two blocking reads. */
+  /** Connections of their own for the two blocking reads (controls; replies and bot events). */
   controlReader: RedisClient;
   replyReader: RedisClient;
   prefix: string;
@@ -254,8 +262,9 @@ export async function startMarketSim(deps: RunnerDeps, options: RunnerOptions): 
     }
   }
 
+  /** Reads the wallets of bots that have not learned their balances (from openAccount's answer) yet. */
   async function refreshWallets(): Promise<void> {
-    const bots = sim.activeBots();
+    const bots = sim.activeBots().filter((b) => !b.walletKnown);
     if (bots.length === 0) return;
     for (const w of await store.wallets(bots.map((b) => b.userId))) sim.updateWallet(w);
   }
@@ -314,11 +323,7 @@ export async function startMarketSim(deps: RunnerDeps, options: RunnerOptions): 
           }
         }
         const now = performance.now();
-        if (
-          sim.running &&
-          (now - lastWallets >= (options.walletEveryMs ?? 1000) ||
-            sim.activeBots().some((b) => b.walletStale))
-        ) {
+        if (sim.running && now - lastWallets >= (options.walletEveryMs ?? 1000)) {
           lastWallets = now;
           await refreshWallets();
         }
@@ -385,37 +390,86 @@ export async function startMarketSim(deps: RunnerDeps, options: RunnerOptions): 
     }
   }
 
-  async function followReplies(): Promise<void> {
+  function onReplyEntry(entry: RawEntry): void {
+    const d = decodeEntry(REPLY_STREAM, entry);
+    if (!d.ok) return;
+    const reply = d.value;
+    m.replies.inc();
+    if (awaitedReplies.has(reply.cmdId)) {
+      awaitedReplies.set(reply.cmdId, reply.ok ? reply.orders?.length ?? 0 : 0);
+    }
+    const r = sim.onReply(reply);
+    if (r?.rejected) {
+      m.rejections.inc({ kind: r.kind, reason: r.rejected });
+      // a cancel that arrives after the order filled is a race a real bot meets too; the rest are not
+      const level = r.rejected === "UNKNOWN_ORDER" ? log.info : log.warn;
+      rare(
+        `rejected/${r.bot}/${r.rejected}`,
+        30_000,
+        () =>
+          level("engine rejected a bot command", {
+            bot: r.bot,
+            reason: r.rejected,
+            message: reply.ok ? undefined : reply.message,
+          }),
+      );
+    }
+  }
+
+  /**
+   * Whether an event entry is about a bot's user (`userIdOf` finds the user in the parsed JSON): the
+   * other users' events are skipped before any validation.
+   */
+  function aboutBot(
+    entry: RawEntry,
+    userIdOf: (json: { userId?: unknown; order?: { userId?: unknown } }) => unknown,
+  ): boolean {
+    try {
+      const userId = userIdOf(JSON.parse(entry.message.payload ?? "null") ?? {});
+      return typeof userId === "string" && sim.isBotUser(userId);
+    } catch {
+      return false;
+    }
+  }
+
+  /**
+   * Follows the bots' replies and the engine's order and wallet events in one read: the engine writes
+   * a command's reply and events in one transaction, so a read holds all of them or none. Replies go
+   * in first (a wallet in openAccount's answer, then the wallet events after it), then wallet events,
+   * then order events, all before the loop decides again.
+   */
+  async function followAccounts(): Promise<void> {
+    const streamKeys = [
+      replyKey,
+      streamKey(prefix, STREAMS.wallet),
+      streamKey(prefix, STREAMS.orderEvents),
+    ];
+    const fromIds: string[] = [];
+    for (const key of streamKeys) {
+      const last = await deps.replyReader.xRevRange(key, "+", "-", { COUNT: 1 });
+      fromIds.push(last?.[0]?.id ?? "0-0");
+    }
     for await (
-      const batch of followStream(deps.replyReader, replyKey, {
+      const reads of followStreams(deps.replyReader, streamKeys, {
         signal: stopFollowers.signal,
-        fromId: "$",
+        fromIds,
         blockMs: 1000,
         onError: (e) =>
-          rare("replies", 10_000, () => log.warn("cannot read replies", { error: errorText(e) })),
+          rare("replies", 10_000, () => log.warn("cannot read replies and events", { error: errorText(e) })),
       })
     ) {
-      for (const entry of batch) {
-        const d = decodeEntry(REPLY_STREAM, entry);
-        if (!d.ok) continue;
-        const reply = d.value;
-        m.replies.inc();
-        if (awaitedReplies.has(reply.cmdId)) {
-          awaitedReplies.set(reply.cmdId, reply.ok ? reply.orders?.length ?? 0 : 0);
-        }
-        const r = sim.onReply(reply);
-        if (r?.rejected) {
-          m.rejections.inc({ kind: r.kind, reason: r.rejected });
-          if (r.rejected === "INSUFFICIENT_BALANCE") {
-            rare(
-              `insufficient/${r.bot}`,
-              30_000,
-              () =>
-                log.warn("engine rejected a bot order for insufficient balance; re-reading its wallet", {
-                  bot: r.bot,
-                  message: reply.ok ? undefined : reply.message,
-                }),
-            );
+      reads.sort((a, b) => a.index - b.index);
+      for (const { index, entries } of reads) {
+        for (const entry of entries) {
+          if (index === 0) onReplyEntry(entry);
+          else if (index === 1) {
+            if (!aboutBot(entry, (j) => j.userId)) continue;
+            const d = decodeEntry(STREAMS.wallet, entry);
+            if (d.ok) sim.onWalletEvent(d.value);
+          } else {
+            if (!aboutBot(entry, (j) => j.order?.userId)) continue;
+            const d = decodeEntry(STREAMS.orderEvents, entry);
+            if (d.ok) sim.onOrderEvent(d.value);
           }
         }
       }
@@ -528,8 +582,8 @@ export async function startMarketSim(deps: RunnerDeps, options: RunnerOptions): 
   const controlsDone = followControls().catch((e) =>
     log.error("control follower stopped", { error: errorText(e) })
   );
-  const repliesDone = followReplies().catch((e) =>
-    log.error("reply follower stopped", { error: errorText(e) })
+  const repliesDone = followAccounts().catch((e) =>
+    log.error("reply and event follower stopped", { error: errorText(e) })
   );
   return handle;
 }

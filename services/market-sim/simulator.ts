@@ -2,8 +2,8 @@
  * The simulator as a deterministic state machine: symbols with their price models, the bot
  * population, and the admin controls. `step(ts)` advances simulated time by one interval and returns
  * the ticks and engine commands of that step; the process around it only paces the steps and carries
- * messages. The same seed, run tag and inputs (controls, bot accounts, wallet reads, replies, at the
- * same steps) give the same ticks and commands.
+ * messages. The same seed, run tag and inputs (controls, bot accounts, wallet reads, replies, the bots'
+ * order and wallet events, at the same steps) give the same ticks and commands.
  * @module
  */
 import {
@@ -11,10 +11,13 @@ import {
   type EngineReply,
   type MarketSpec,
   MAX_SIM_VOLATILITY,
+  type OrderEvent,
   type SimControl,
   type Tick,
+  type WalletEvent,
   type WalletView,
 } from "@lib/contracts";
+import { cancelAnswered, forgetUnanswered, orderUpdated, placeAnswered, releaseOf } from "./account.ts";
 import {
   BOT_KINDS,
   type BotKind,
@@ -111,8 +114,6 @@ interface Bot {
   seq: number;
   symbols: Map<string, BotSymbolState>;
   lastTopUp: Map<string, number>;
-  /** Set when a reply suggests the wallet view is stale (an INSUFFICIENT_BALANCE rejection). */
-  walletStale: boolean;
 }
 
 /** Something worth a log line or a metric; the process decides how loud. */
@@ -122,7 +123,11 @@ export type SimNote =
   | { type: "waitingForWallet"; kind: BotKind; bot: string };
 
 /** Commands the simulator sends on a bot's behalf besides its decisions. */
-type QueuedIntent = Intent | { type: "deposit"; asset: string; amount: string } | { type: "openAccount" };
+type QueuedIntent =
+  | Intent
+  | { type: "cancelAll"; seq?: undefined }
+  | { type: "deposit"; asset: string; amount: string }
+  | { type: "openAccount" };
 
 export interface StepOutput {
   ticks: Tick[];
@@ -161,6 +166,11 @@ export interface ControlOutcome {
 
 const FAST_EMA_SEC = 30;
 const SLOW_EMA_SEC = 180;
+/**
+ * An order or cancel the engine has not answered in this long is forgotten (with what it reserved):
+ * the engine answers within milliseconds while it runs, so only a lost command gets there.
+ */
+const ANSWER_TIMEOUT_SEC = 60;
 
 /** `mm1.r3.42`: client order id of order number 42 of bot mm1 in run r3. */
 export function clientOrderIdOf(botKey: string, runTag: string, seq: number): string {
@@ -189,6 +199,7 @@ export class Simulator {
   lastControlId: string | undefined;
   #symbols = new Map<string, SymbolSim>();
   #bots: Bot[] = [];
+  #byUser = new Map<string, Bot>();
   #queued: { bot: Bot; intent: QueuedIntent; symbol: string }[] = [];
 
   constructor(options: SimulatorOptions) {
@@ -258,14 +269,19 @@ export class Simulator {
     }));
   }
 
-  /** Bots with an account. */
-  activeBots(): { key: string; kind: BotKind; userId: string; walletStale: boolean }[] {
+  /** Bots with an account; `walletKnown` once their balances have been read. */
+  activeBots(): { key: string; kind: BotKind; userId: string; walletKnown: boolean }[] {
     return this.#bots.filter((b) => b.userId).map((b) => ({
       key: b.key,
       kind: b.kind,
       userId: b.userId!,
-      walletStale: b.walletStale,
+      walletKnown: b.funds.known,
     }));
+  }
+
+  /** Whether a user id is one of the bots' (the others' events are of no interest). */
+  isBotUser(userId: string): boolean {
+    return this.#byUser.has(userId);
   }
 
   /**
@@ -277,26 +293,32 @@ export class Simulator {
     const bot = this.#bots.find((b) => b.key === key);
     if (!bot || bot.userId) return;
     bot.userId = userId;
+    this.#byUser.set(userId, bot);
     this.#queued.push({ bot, symbol: "", intent: { type: "openAccount" } });
     for (const symbol of this.#symbols.keys()) {
       this.#queued.push({ bot, symbol, intent: { type: "cancelAll" } });
     }
   }
 
-  /** A wallet read of a bot's account. */
+  /**
+   * A read of a bot's wallet from the engine's read model, for a bot that has not learned its
+   * balances yet (the answer to its openAccount does that, and wallet events keep them current).
+   */
   updateWallet(wallet: WalletView): void {
-    for (const bot of this.#bots) {
-      if (bot.userId !== wallet.userId) continue;
-      bot.funds.load(
-        wallet.balances.map((b) => ({ asset: b.asset, free: toUnits(b.free), locked: toUnits(b.locked) })),
-      );
-      bot.walletStale = false;
-    }
+    const bot = this.#byUser.get(wallet.userId);
+    if (!bot || bot.funds.known) return;
+    bot.funds.load(
+      wallet.balances.map((b) => ({ asset: b.asset, free: toUnits(b.free), locked: toUnits(b.locked) })),
+    );
   }
 
   /**
-   * Takes an engine reply to one of this run's commands. Returns the bot kind and the rejection,
-   * if it was one (for metrics); undefined for replies to other senders' commands.
+   * Takes an engine reply to one of this run's commands: it settles what the command reserved, says
+   * whether a placed order rests, and closes the orders a cancel was about. Returns the bot kind and
+   * the rejection, if it was one (for metrics); undefined for replies to other senders' commands.
+   *
+   * The engine writes a command's reply, order events and wallet events in one transaction: hand in
+   * the replies of a read before its wallet and order events, and no decision in between.
    */
   onReply(reply: EngineReply): { kind: BotKind; bot: string; rejected?: string } | undefined {
     const [run, key, seqText] = reply.cmdId.split(".");
@@ -304,23 +326,38 @@ export class Simulator {
     const bot = this.#bots.find((b) => b.key === key);
     if (!bot) return undefined;
     const seq = Number(seqText);
-    const forget = (giveBack: boolean) => {
-      for (const s of bot.symbols.values()) {
-        const i = s.resting.findIndex((r) => r.seq === seq);
-        if (i < 0) continue;
-        if (giveBack) bot.funds.give(s.resting[i].asset, s.resting[i].lock);
-        s.resting.splice(i, 1);
-      }
-    };
-    if (reply.ok) {
-      // a limit order that filled (or expired) at once is not resting: no cancel later
-      const status = reply.order?.status;
-      if (status && status !== "ACCEPTED" && status !== "PARTIALLY_FILLED") forget(false);
-      return { kind: bot.kind, bot: key };
+    bot.funds.settle(seq);
+    if (reply.ok && reply.wallet) {
+      // openAccount and deposit: the whole wallet right after the command
+      bot.funds.load(reply.wallet.balances.map((b) => ({
+        asset: b.asset,
+        free: toUnits(b.free),
+        locked: toUnits(b.locked),
+      })));
     }
-    if (reply.reason === "INSUFFICIENT_BALANCE") bot.walletStale = true;
-    forget(true); // a rejected limit order never rests
-    return { kind: bot.kind, bot: key, rejected: reply.reason };
+    for (const [symbol, s] of bot.symbols) {
+      if (s.orders.length === 0) continue;
+      const m = this.#symbols.get(symbol)!.market;
+      // a limit order that filled (or expired) at once, or was rejected, is not resting: no cancel later
+      placeAnswered(s.orders, seq, reply.ok ? reply.order : undefined, m, this.stepCount);
+      // canceled, or gone before the cancel arrived (UNKNOWN_ORDER): closed either way, never re-sent
+      cancelAnswered(s.orders, seq);
+    }
+    return reply.ok ? { kind: bot.kind, bot: key } : { kind: bot.kind, bot: key, rejected: reply.reason };
+  }
+
+  /** An order event of a bot's order: fills update it, a close (filled, canceled, expired) removes it. */
+  onOrderEvent(event: OrderEvent): void {
+    const o = event.order;
+    const bot = this.#byUser.get(o.userId);
+    const s = bot?.symbols.get(o.symbol);
+    if (!s || s.orders.length === 0) return;
+    orderUpdated(s.orders, o, this.#symbols.get(o.symbol)!.market, this.stepCount);
+  }
+
+  /** A wallet event of a bot's user: the asset's balance after the change. */
+  onWalletEvent(event: WalletEvent): void {
+    this.#byUser.get(event.userId)?.funds.apply(event.asset, toUnits(event.free), toUnits(event.locked));
   }
 
   /**
@@ -441,7 +478,6 @@ export class Simulator {
           seq: 0,
           symbols: new Map(),
           lastTopUp: new Map(),
-          walletStale: false,
         });
       }
       for (const bot of have.filter((b) => b.index > want)) {
@@ -451,6 +487,7 @@ export class Simulator {
           }
         }
         this.#bots.splice(this.#bots.indexOf(bot), 1);
+        if (bot.userId) this.#byUser.delete(bot.userId);
       }
     }
     // a stable order whatever the history of resizes: by kind, then index
@@ -462,7 +499,7 @@ export class Simulator {
       if (!bot.userId) continue;
       for (const [symbol, s] of bot.symbols) {
         s.quotes = undefined;
-        s.resting = [];
+        s.orders = [];
         this.#queued.push({ bot, symbol, intent: { type: "cancelAll" } });
       }
     }
@@ -510,7 +547,7 @@ export class Simulator {
       case "cancel":
         return {
           type: "cancel",
-          cmdId: cmdIdOf(this.options.runTag, bot.key, ++bot.seq),
+          cmdId: cmdIdOf(this.options.runTag, bot.key, intent.seq),
           ...base,
           symbol,
           clientOrderId: intent.clientOrderId,
@@ -518,7 +555,7 @@ export class Simulator {
       case "cancelAll":
         return {
           type: "cancelAll",
-          cmdId: cmdIdOf(this.options.runTag, bot.key, ++bot.seq),
+          cmdId: cmdIdOf(this.options.runTag, bot.key, intent.seq ?? ++bot.seq),
           ...base,
           symbol,
         };
@@ -541,6 +578,8 @@ export class Simulator {
     const out: StepOutput = { ticks: [], commands, sent, notes: [] };
     if (!this.running) return out;
     this.stepCount++;
+    const unanswered = this.stepCount - Math.round(ANSWER_TIMEOUT_SEC / this.dtSec);
+    for (const bot of this.#bots) bot.funds.forgetBefore(unanswered);
     const dt = this.dtSec;
     const fastK = 1 - Math.exp(-dt / FAST_EMA_SEC);
     const slowK = 1 - Math.exp(-dt / SLOW_EMA_SEC);
@@ -625,6 +664,7 @@ export class Simulator {
       unitLots: sym.unitLots,
       orderAllowance: Math.floor(this.params.maxOpenOrders / this.#symbols.size),
     };
+    const unanswered = this.stepCount - Math.round(ANSWER_TIMEOUT_SEC / this.dtSec);
     for (const bot of this.#bots) {
       if (!bot.userId) continue;
       if (!bot.funds.known) {
@@ -635,9 +675,10 @@ export class Simulator {
       }
       let s = bot.symbols.get(symbol);
       if (!s) {
-        s = { rng: createRng(this.options.seed, `bot/${bot.key}/${symbol}`), resting: [] };
+        s = { rng: createRng(this.options.seed, `bot/${bot.key}/${symbol}`), orders: [] };
         bot.symbols.set(symbol, s);
       }
+      forgetUnanswered(s.orders, unanswered);
       const ids = {
         next: () => {
           const seq = ++bot.seq;
@@ -673,19 +714,21 @@ export class Simulator {
    */
   #maybeTopUp(bot: Bot, sym: SymbolSim, s: BotSymbolState, out: StepOutput): void {
     const m = sym.market;
+    const own = (side: "BUY" | "SELL") =>
+      s.orders.reduce((n, o) => o.side === side ? n + releaseOf(o, m, bot.funds) : n, 0n);
     const cooldownSteps = (this.options.topUpCooldownSec ?? 60) / this.dtSec;
     const units = this.options.topUpUnits ?? 200;
     const lots = sym.unitLots;
     const checks = [
       {
         asset: m.base,
-        held: bot.funds.free(m.base) + (s.quotes?.lockedBase ?? 0n),
+        held: bot.funds.free(m.base) + own("SELL"),
         unit: baseAmount(m, lots),
         amount: () => qtyText(m, lots * units),
       },
       {
         asset: m.quote,
-        held: bot.funds.free(m.quote) + (s.quotes?.lockedQuote ?? 0n),
+        held: bot.funds.free(m.quote) + own("BUY"),
         unit: quoteAmount(m, sym.ticks, lots),
         amount: () => amountText(quoteAmount(m, sym.ticks, lots) * BigInt(units), 0),
       },
@@ -699,7 +742,6 @@ export class Simulator {
       const cmd = this.#command(bot, m.symbol, { type: "deposit", asset: c.asset, amount })!;
       out.commands.push(cmd);
       out.sent.push({ kind: bot.kind, type: "deposit" });
-      bot.funds.give(c.asset, toUnits(amount));
       out.notes.push({
         type: "topUp",
         kind: bot.kind,

@@ -264,7 +264,7 @@ Deno.test("Simulator: bots wait for their wallet and top an exhausted asset up",
   assert.ok([...perBotAsset.values()].every((n) => n <= 2));
 });
 
-Deno.test("Simulator.onReply() attributes rejections to the bot kind and marks the wallet stale", () => {
+Deno.test("Simulator.onReply() attributes rejections to the bot kind", () => {
   const sim = makeSim();
   fundBots(sim);
   const { commands } = run(sim, 200);
@@ -276,7 +276,6 @@ Deno.test("Simulator.onReply() attributes rejections to the bot kind and marks t
     message: "not enough USD",
   });
   assert.deepEqual(r, { kind: "noiseTraders", bot: "noise1", rejected: "INSUFFICIENT_BALANCE" });
-  assert.equal(sim.activeBots().find((b) => b.key === "noise1")!.walletStale, true);
   assert.equal(sim.onReply({ ok: true, cmdId: "other-sender-1" }), undefined);
 });
 
@@ -403,4 +402,95 @@ Deno.test("Simulator: market makers quote several typical orders a level, so the
   const notionals = quotes.map((q) => Number(q.price) * Number(q.qty));
   assert.ok(Math.min(...notionals) >= 350, `smallest quote ${Math.min(...notionals).toFixed(0)} USD`);
   assert.ok(Math.max(...notionals) >= 900, `largest quote ${Math.max(...notionals).toFixed(0)} USD`);
+});
+
+Deno.test("Simulator: the answer to openAccount gives a bot its wallet, and wallet events keep it current", () => {
+  const sim = makeSim();
+  sim.setBotUser("noise1", "u-n1");
+  const open = sim.step(T0).commands.find((c) => c.type === "openAccount")!;
+  assert.equal(sim.activeBots()[0].walletKnown, false);
+  sim.onReply({
+    ok: true,
+    cmdId: open.cmdId,
+    wallet: {
+      userId: "u-n1",
+      balances: [{ asset: "USD", free: "50", locked: "0" }, { asset: "BTC", free: "0", locked: "0" }],
+      updatedAt: T0,
+    },
+  });
+  assert.equal(sim.activeBots()[0].walletKnown, true);
+  // a read model read later is older than what the bot learned: it is not taken
+  sim.updateWallet({
+    userId: "u-n1",
+    balances: [{ asset: "USD", free: "1000000", locked: "0" }],
+    updatedAt: T0,
+  });
+  const buys = (n: number) =>
+    run(sim, n).commands.filter((c) => c.type === "place" && c.symbol === "BTC-USD" && c.side === "BUY");
+  assert.deepEqual(buys(400), [], "50 USD buys no typical order of BTC");
+  sim.onWalletEvent({
+    userId: "u-n1",
+    asset: "USD",
+    freeDelta: "1000000",
+    lockedDelta: "0",
+    free: "1000050",
+    locked: "0",
+    reason: "DEPOSIT",
+    ts: T0,
+  });
+  assert.ok(buys(400).length > 0);
+});
+
+Deno.test("Simulator: an order an order event reports filled is not canceled; a cancel that finds none is not sent again", () => {
+  const sim = makeSim({ botParams: { noiseMarketProb: 0, noiseTtlMinSec: 5, noiseTtlMaxSec: 5 } });
+  fundBots(sim);
+  const placed: Extract<EngineCommandInput, { type: "place" }>[] = [];
+  for (let i = 0; i < 400 && placed.length < 2; i++) {
+    for (const c of sim.step(T0 + i * 250).commands) {
+      if (c.type === "place" && c.userId === "u-bot-noise-1" && c.symbol === "BTC-USD") placed.push(c);
+    }
+  }
+  const [filled, resting] = placed;
+  const ackOf = (p: typeof filled, status: "ACCEPTED" | "FILLED") => ({
+    orderId: `o-${p.clientOrderId}`,
+    clientOrderId: p.clientOrderId,
+    userId: p.userId,
+    symbol: p.symbol,
+    side: p.side,
+    type: "LIMIT" as const,
+    timeInForce: "GTC" as const,
+    postOnly: false,
+    stp: "EXPIRE_TAKER" as const,
+    status,
+    price: String(p.price),
+    qty: String(p.qty),
+    filledQty: status === "FILLED" ? String(p.qty) : "0",
+    remainingQty: status === "FILLED" ? "0" : String(p.qty),
+    filledQuote: "0",
+    avgPrice: "0",
+    createdAt: T0,
+    ts: T0,
+  });
+  for (const p of placed) sim.onReply({ ok: true, cmdId: p.cmdId, order: ackOf(p, "ACCEPTED") });
+  sim.onOrderEvent({ event: "TRADE", order: ackOf(filled, "FILLED"), tradeId: "t-1", ts: T0 });
+  const cancels = run(sim, 40).commands.filter((c) => c.type === "cancel" && c.userId === "u-bot-noise-1");
+  const ids: (string | undefined)[] = cancels.map((c) => (c as { clientOrderId: string }).clientOrderId);
+  assert.ok(!ids.includes(filled.clientOrderId), "canceled an order it saw fill");
+  assert.ok(ids.includes(resting.clientOrderId));
+  // the resting one filled before its cancel arrived: UNKNOWN_ORDER, and it is not canceled again
+  const cancel = cancels.find((c) =>
+    (c as { clientOrderId: string }).clientOrderId === resting.clientOrderId
+  )!;
+  const r = sim.onReply({
+    ok: false,
+    cmdId: cancel.cmdId,
+    reason: "UNKNOWN_ORDER",
+    message: "order not found",
+  });
+  assert.equal(r?.rejected, "UNKNOWN_ORDER");
+  const again = run(sim, 400).commands.filter((c) =>
+    c.type === "cancel" &&
+    (c.clientOrderId === resting.clientOrderId || c.clientOrderId === filled.clientOrderId)
+  );
+  assert.deepEqual(again, []);
 });
