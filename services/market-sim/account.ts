@@ -15,7 +15,7 @@
  *   the bot's view too; it is never sent again.
  * @module
  */
-import type { OrderAck, Side } from "@lib/contracts";
+import type { OrderAck, OrderEvent, Side } from "@lib/contracts";
 import { baseAmount, type Market, quoteAmount, toUnits } from "./market.ts";
 
 /** What a bot holds as far as it knows, in 10^-18 units of each asset. */
@@ -109,6 +109,14 @@ export interface OwnOrder {
 
 const RESTING = new Set(["ACCEPTED", "PARTIALLY_FILLED"]);
 
+/**
+ * Whether an order's ack says it rests. An order that self-trade prevention expired keeps the status
+ * of its fills so far (PARTIALLY_FILLED) with an `expireReason`: it rests no more.
+ */
+function rests(ack: OrderAck): boolean {
+  return RESTING.has(ack.status) && ack.expireReason === undefined;
+}
+
 /** Lots of a decimal quantity on a market. */
 export function lotsOf(m: Market, qty: string): number {
   return Number(toUnits(qty) / m.stepUnits);
@@ -135,7 +143,7 @@ export function placeAnswered(
 ): void {
   const i = orders.findIndex((o) => o.seq === seq);
   if (i < 0) return;
-  if (!ack || !RESTING.has(ack.status)) {
+  if (!ack || !rests(ack)) {
     orders.splice(i, 1);
     return;
   }
@@ -148,10 +156,16 @@ export function placeAnswered(
 }
 
 /** An order event of one of the bot's orders: a fill updates it, a close removes it. */
-export function orderUpdated(orders: OwnOrder[], ack: OrderAck, m: Market, step: number): void {
+export function orderUpdated(
+  orders: OwnOrder[],
+  event: Pick<OrderEvent, "event" | "order">,
+  m: Market,
+  step: number,
+): void {
+  const ack = event.order;
   const i = orders.findIndex((o) => o.clientOrderId === ack.clientOrderId);
   if (i < 0) return;
-  if (!RESTING.has(ack.status)) {
+  if (event.event === "CANCELED" || event.event === "EXPIRED" || event.event === "REJECTED" || !rests(ack)) {
     orders.splice(i, 1);
     return;
   }

@@ -81,6 +81,15 @@ Deno.test("placeAnswered(): a resting order is open with its remaining lots; any
   placeAnswered(orders, 1, ack("a", "PARTIALLY_FILLED", "0.0004"), BTC, 3);
   placeAnswered(orders, 2, ack("b", "FILLED", "0"), BTC, 3);
   placeAnswered(orders, 3, undefined, BTC, 3); // rejected
+  // it traded against the bot's own order on the other side, and self-trade prevention expired it
+  orders.push(order({ seq: 5, clientOrderId: "e" }));
+  placeAnswered(
+    orders,
+    5,
+    { ...ack("e", "PARTIALLY_FILLED", "0.0005"), expireReason: "SELF_TRADE_PREVENTION" },
+    BTC,
+    3,
+  );
   placeAnswered(orders, 4, ack("d", "ACCEPTED", "0.001"), BTC, 3);
   assert.deepEqual(orders.map((o) => [o.clientOrderId, o.state, o.lots]), [
     ["a", "open", 4],
@@ -90,15 +99,21 @@ Deno.test("placeAnswered(): a resting order is open with its remaining lots; any
 });
 
 Deno.test("orderUpdated(): a fill leaves the remaining lots, a close removes the order", () => {
-  const orders = [
-    order({ seq: 1, clientOrderId: "a", state: "open" }),
-    order({ seq: 2, clientOrderId: "b", state: "open" }),
-    order({ seq: 3, clientOrderId: "c", state: "open" }),
-  ];
-  orderUpdated(orders, ack("a", "PARTIALLY_FILLED", "0.0007"), BTC, 5);
-  orderUpdated(orders, ack("b", "FILLED", "0"), BTC, 5);
-  orderUpdated(orders, ack("c", "EXPIRED", "0.001"), BTC, 5);
-  orderUpdated(orders, ack("someone-else", "CANCELED", "0"), BTC, 5);
+  const orders = ["a", "b", "c", "d"].map((c, i) => order({ seq: i + 1, clientOrderId: c, state: "open" }));
+  orderUpdated(orders, { event: "TRADE", order: ack("a", "PARTIALLY_FILLED", "0.0007") }, BTC, 5);
+  orderUpdated(orders, { event: "TRADE", order: ack("b", "FILLED", "0") }, BTC, 5);
+  orderUpdated(orders, { event: "CANCELED", order: ack("c", "CANCELED", "0.001") }, BTC, 5);
+  // self-trade prevention expires a partly filled order: the status stays PARTIALLY_FILLED
+  orderUpdated(
+    orders,
+    {
+      event: "EXPIRED",
+      order: { ...ack("d", "PARTIALLY_FILLED", "0.0005"), expireReason: "SELF_TRADE_PREVENTION" },
+    },
+    BTC,
+    5,
+  );
+  orderUpdated(orders, { event: "CANCELED", order: ack("someone-else", "CANCELED", "0") }, BTC, 5);
   assert.deepEqual(orders.map((o) => [o.clientOrderId, o.lots]), [["a", 7]]);
 });
 

@@ -276,15 +276,26 @@ Deno.test("decideMarketMaker() counts on getting back only what is left of quote
   answerPlaces(s, f, first.intents, toUnits("2000"), 0n);
   const [b1, b2] = sides(first.intents, "BUY");
   // the second bid fills completely, the first by half: the engine spent that USD on BTC
-  orderUpdated(s.orders, sampleOrderAck({ clientOrderId: b2.clientOrderId, status: "FILLED" }), BTC, 2);
+  orderUpdated(
+    s.orders,
+    {
+      event: "TRADE",
+      order: sampleOrderAck({ clientOrderId: b2.clientOrderId, status: "FILLED" }),
+    },
+    BTC,
+    2,
+  );
   const half = Math.floor(b1.lots / 2);
   orderUpdated(
     s.orders,
-    sampleOrderAck({
-      clientOrderId: b1.clientOrderId,
-      status: "PARTIALLY_FILLED",
-      remainingQty: qtyText(BTC, half),
-    }),
+    {
+      event: "TRADE",
+      order: sampleOrderAck({
+        clientOrderId: b1.clientOrderId,
+        status: "PARTIALLY_FILLED",
+        remainingQty: qtyText(BTC, half),
+      }),
+    },
     BTC,
     2,
   );
@@ -338,7 +349,7 @@ Deno.test("decideNoiseTrader() cancels only the orders it still believes open", 
   }
   orderUpdated(
     s.orders,
-    sampleOrderAck({ clientOrderId: filledLater.clientOrderId, status: "FILLED" }),
+    { event: "TRADE", order: sampleOrderAck({ clientOrderId: filledLater.clientOrderId, status: "FILLED" }) },
     BTC,
     3,
   );

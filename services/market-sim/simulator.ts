@@ -352,7 +352,7 @@ export class Simulator {
     const bot = this.#byUser.get(o.userId);
     const s = bot?.symbols.get(o.symbol);
     if (!s || s.orders.length === 0) return;
-    orderUpdated(s.orders, o, this.#symbols.get(o.symbol)!.market, this.stepCount);
+    orderUpdated(s.orders, event, this.#symbols.get(o.symbol)!.market, this.stepCount);
   }
 
   /** A wallet event of a bot's user: the asset's balance after the change. */
