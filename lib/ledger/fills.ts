@@ -106,28 +106,28 @@ export async function fillsFromLedger(
 export const ORDER_FILLS_LIMIT = 10_000;
 
 /**
- * Every fill of some of a user's orders, oldest first (at most {@linkcode ORDER_FILLS_LIMIT}). Each
- * order gives the window its fills fall in (from `createdAt` to its last change `ts`), which keeps
- * the scan to the user's fills of that time.
+ * Every fill of some of a user's orders, oldest first (at most {@linkcode ORDER_FILLS_LIMIT}): the
+ * trade ids from the orders' TRADE events in `order_events` (indexed by order), then those trades.
+ * A fill whose order event the ledger writer has not written yet is not found; callers merge these
+ * with the newest fills Redis holds.
  */
 export async function fillsOfOrders(
   sql: Sql,
   userId: string,
-  orders: readonly { orderId: string; createdAt: number; ts: number }[],
+  orderIds: readonly string[],
 ): Promise<Execution[]> {
-  if (orders.length === 0) return [];
-  const ids = orders.map((o) => o.orderId);
-  const from = new Date(Math.min(...orders.map((o) => o.createdAt)));
-  const to = new Date(Math.max(...orders.map((o) => Math.max(o.ts, o.createdAt))));
+  if (orderIds.length === 0) return [];
   const rows = await sql<TradeRow[]>`
-    SELECT trade_id, symbol, seq::text AS seq, price::text AS price, qty::text AS qty,
-      quote_qty::text AS quote_qty, buy_user_id, sell_user_id, buy_order_id, sell_order_id, taker_side,
-      maker_fee::text AS maker_fee, taker_fee::text AS taker_fee, fee_asset, executed_at
-    FROM trade_ledger
-    WHERE (buy_user_id = ${userId} OR sell_user_id = ${userId})
-      AND executed_at BETWEEN ${from} AND ${to}
-      AND (buy_order_id = ANY(${ids}) OR sell_order_id = ANY(${ids}))
-    ORDER BY executed_at, length(trade_id), trade_id
+    SELECT t.trade_id, t.symbol, t.seq::text AS seq, t.price::text AS price, t.qty::text AS qty,
+      t.quote_qty::text AS quote_qty, t.buy_user_id, t.sell_user_id, t.buy_order_id, t.sell_order_id,
+      t.taker_side, t.maker_fee::text AS maker_fee, t.taker_fee::text AS taker_fee, t.fee_asset, t.executed_at
+    FROM trade_ledger t
+    WHERE t.trade_id IN (
+        SELECT e.trade_id FROM order_events e
+        WHERE e.order_id = ANY(${orderIds as string[]}) AND e.trade_id IS NOT NULL
+      )
+      AND (t.buy_user_id = ${userId} OR t.sell_user_id = ${userId})
+    ORDER BY t.executed_at, length(t.trade_id), t.trade_id
     LIMIT ${ORDER_FILLS_LIMIT}`;
   return rows.map(executionOfRow);
 }

@@ -292,7 +292,7 @@ export function orderRoutes(route: RouteFn, deps: GatewayDeps): void {
     if (short.length) {
       const known = new Set(fills.map((f) => f.tradeId));
       const ids = new Set(short.map((o) => o.orderId));
-      for (const f of await fillsOfOrders(deps.sql, principal.userId, short)) {
+      for (const f of await fillsOfOrders(deps.sql, principal.userId, [...ids])) {
         if (known.has(f.tradeId)) continue;
         for (const id of [f.makerOrderId, f.takerOrderId]) {
           if (!ids.has(id)) continue;
