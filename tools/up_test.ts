@@ -360,6 +360,7 @@ Deno.test({
   sanitizeResources: false,
   async fn() {
     const { env, ports, dbName } = skeletonEnv();
+    env.LOG_LEVEL = "info"; // the services say when they stopped cleanly
     const up = startUp(["--no-sim", "--only", "matching-engine"], env);
     try {
       await waitFor(() => up.output().includes("Kalency is up"), {
@@ -369,10 +370,12 @@ Deno.test({
         .catch((e) => {
           throw new Error(`${e.message}\n--- up output ---\n${up.output().slice(-4000)}`);
         });
-      up.child.kill("SIGHUP");
+      // a closed terminal signals its whole foreground process group: up and every service
+      Deno.kill(-up.child.pid, "SIGHUP");
       const status = await up.child.status;
       assert.equal(status.code, 0, up.output().slice(-2000));
       assert.match(up.output(), /all stopped/);
+      assert.match(up.output(), /matching-engine.*"msg":"stopped"/, "the engine stopped cleanly, not killed");
       const health = await fetch(`http://127.0.0.1:${ports.KALENCY_ENGINE_PORT}/healthz`).catch(() =>
         undefined
       );

@@ -37,13 +37,14 @@ async function sigtermWhenPrinted(
   script: string,
   marker: string,
   signals: Deno.Signal[] = [],
+  first: Deno.Signal = "SIGTERM",
 ): Promise<{ code: number; text: string }> {
   const child = new Deno.Command(Deno.execPath(), { args: ["eval", script], stdout: "piped" }).spawn();
   const reader = child.stdout.getReader();
   const decoder = new TextDecoder();
   let text = "";
   while (!text.includes(marker)) text += decoder.decode((await reader.read()).value);
-  child.kill("SIGTERM");
+  child.kill(first);
   for (const s of signals) {
     await new Promise((r) => setTimeout(r, 30));
     child.kill(s);
@@ -66,6 +67,20 @@ Deno.test("a real SIGTERM makes a service exit 0 after its closers ran", async (
     Deno.exit(0);
   `;
   const { code, text } = await sigtermWhenPrinted(script, "ready");
+  assert.equal(code, 0);
+  assert.match(text, /closed/);
+});
+
+Deno.test("a SIGHUP (its terminal closed) stops a service as cleanly as a SIGTERM", async () => {
+  const script = `
+    import { createShutdown } from "${new URL("./mod.ts", import.meta.url).href}";
+    const s = createShutdown();
+    s.defer("x", () => console.log("closed"));
+    console.log("ready");
+    await s.done;
+    Deno.exit(0);
+  `;
+  const { code, text } = await sigtermWhenPrinted(script, "ready", [], "SIGHUP");
   assert.equal(code, 0);
   assert.match(text, /closed/);
 });

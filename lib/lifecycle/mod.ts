@@ -1,11 +1,12 @@
 /**
- * Process lifecycle: SIGINT/SIGTERM start one orderly shutdown (stop accepting, drain, close), and the
- * process exits 0 when it is done. A second signal while shutting down exits at once, unless it comes
+ * Process lifecycle: SIGINT, SIGTERM and SIGHUP start one orderly shutdown (stop accepting, drain,
+ * close), and the process exits 0 when it is done. SIGHUP is there because a closed terminal sends
+ * it to the whole foreground process group: without a listener it ends a service at once. A second signal while shutting down exits at once, unless it comes
  * within REPEAT_SIGNAL_MS of the shutdown's start (the same Ctrl-C, delivered twice).
  * @module
  */
 
-const SIGNALS: Deno.Signal[] = ["SIGINT", "SIGTERM"];
+const SIGNALS: Deno.Signal[] = ["SIGINT", "SIGTERM", "SIGHUP"];
 
 export interface Shutdown {
   /** Aborted when a shutdown starts; pass it to loops and servers. */
@@ -19,7 +20,7 @@ export interface Shutdown {
 }
 
 export interface ShutdownOptions {
-  /** Listen for SIGINT/SIGTERM (default true). Tests pass false. */
+  /** Listen for SIGINT/SIGTERM/SIGHUP (default true). Tests pass false. */
   listen?: boolean;
   /** Give up on a closer after this many ms (default 10_000). */
   closeTimeoutMs?: number;
@@ -28,13 +29,13 @@ export interface ShutdownOptions {
 
 /**
  * Signals held since `holdEarlySignals`, until the process's shutdown takes over. Deno's default
- * action for SIGINT/SIGTERM ends the process at once (exit 130/143) with nothing closed.
+ * action for SIGINT/SIGTERM/SIGHUP ends the process at once (exit 130/143) with nothing closed.
  */
 let held: Map<Deno.Signal, () => void> | undefined;
 let heldSignal: Deno.Signal | undefined;
 
 /**
- * Holds SIGINT/SIGTERM from now until `createShutdown` runs, which then shuts down as if the
+ * Holds SIGINT/SIGTERM/SIGHUP from now until `createShutdown` runs, which then shuts down as if the
  * signal had come just after it. A service's main module imports `@lib/lifecycle/early` first for
  * this: loading the rest of its modules takes a few hundred milliseconds, and a signal in that time
  * would otherwise end it with 143 instead of a clean stop.
@@ -59,7 +60,7 @@ function releaseEarlySignals(): Deno.Signal | undefined {
   return s;
 }
 
-/** The shutdown a SIGINT/SIGTERM started in this process, if one did. */
+/** The shutdown a SIGINT/SIGTERM/SIGHUP started in this process, if one did. */
 let signalled: Shutdown | undefined;
 
 /**
