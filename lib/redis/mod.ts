@@ -505,6 +505,13 @@ export interface FollowManyOptions {
    * entry) while the stream is left out, so that it resumes from there. @default a copy of `fromIds`
    */
   cursors?: string[];
+  /**
+   * Yield only reads that hold every stream up to one moment: a stream that filled its `count` is
+   * read again at once, until it has no more, before the read is yielded. A caller that needs what
+   * one transaction wrote to several streams together (a reply and its events) sets this; without
+   * it, a stream far behind can yield one side of a transaction a read before the other.
+   */
+  complete?: boolean;
 }
 
 /**
@@ -530,19 +537,28 @@ export async function* followStreams(
       continue;
     }
     try {
-      const res = await redis.xRead(reading, {
-        COUNT: options.count ?? 1000,
-        BLOCK: options.blockMs ?? 1000,
-      });
-      const found: { index: number; entries: RawEntry[] }[] = [];
-      for (const r of res ?? []) {
-        const entries = r.messages as RawEntry[];
-        const index = indexOf.get(String(r.name));
-        if (index === undefined || entries.length === 0) continue;
-        cursors[index] = entries[entries.length - 1].id;
-        found.push({ index, entries: expandEntries(entries) });
+      const count = options.count ?? 1000;
+      let res = await redis.xRead(reading, { COUNT: count, BLOCK: options.blockMs ?? 1000 });
+      const found = new Map<number, RawEntry[]>();
+      while (res) {
+        // streams that filled the count may hold more from before this read began
+        const more: { key: string; id: string }[] = [];
+        for (const r of res) {
+          const entries = r.messages as RawEntry[];
+          const index = indexOf.get(String(r.name));
+          if (index === undefined || entries.length === 0) continue;
+          cursors[index] = entries[entries.length - 1].id;
+          const list = found.get(index);
+          if (list) list.push(...expandEntries(entries));
+          else found.set(index, expandEntries(entries));
+          if (options.complete && entries.length >= count) {
+            more.push({ key: keys[index], id: cursors[index] });
+          }
+        }
+        if (more.length === 0) break;
+        res = await redis.xRead(more, { COUNT: count });
       }
-      if (found.length) yield found;
+      if (found.size) yield [...found].map(([index, entries]) => ({ index, entries }));
     } catch (e) {
       if (options.signal.aborted) return;
       options.onError?.(e);

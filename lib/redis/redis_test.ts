@@ -292,6 +292,50 @@ Deno.test("followStreams() leaves out inactive streams, and resumes one from a c
   assert.deepEqual(seen, ["a1", "b3"]);
 });
 
+Deno.test("followStreams({ complete }) yields both sides of a transaction together, however far behind", async () => {
+  await using fx = await redisFixture("follow-complete");
+  const replies = streamKey(fx.prefix, "replies:x");
+  const events = streamKey(fx.prefix, "events");
+  const add = (m: any, key: string, price: string) =>
+    m.xAdd(key, "*", { type: "tick", payload: JSON.stringify(tick(price)) });
+  // a backlog of other users' events, longer than one read's count
+  const backlog = fx.redis.multi();
+  for (let i = 1; i <= 25; i++) add(backlog, events, String(i));
+  await backlog.exec();
+  // one command's reply and its event, in one transaction
+  const tx = fx.redis.multi();
+  add(tx, replies, "1000");
+  add(tx, events, "2000");
+  await tx.exec();
+  for (const complete of [false, true]) {
+    const reader = await connectRedis(fx.url);
+    const stop = new AbortController();
+    let first: string[] = [];
+    for await (
+      const reads of followStreams(reader, [replies, events], {
+        signal: stop.signal,
+        fromIds: ["0-0", "0-0"],
+        count: 10,
+        blockMs: 50,
+        complete,
+      })
+    ) {
+      first = reads.flatMap(({ entries }) =>
+        entries.map((e) => {
+          const d = decodeEntry(STREAMS.ticks, e);
+          return d.ok ? d.value.price : "?";
+        })
+      );
+      stop.abort();
+    }
+    await reader.close();
+    assert.equal(first.includes("1000"), true, "the reply");
+    // without `complete`, the reply comes a read before its event: the split a follower must not see
+    assert.equal(first.includes("2000"), complete, `its event, complete: ${complete}`);
+    if (complete) assert.equal(first.length, 27);
+  }
+});
+
 /** Batch sizes a consumeGroup loop sees while 6 ticks arrive 20 ms apart, after a first one. */
 async function batchesOfTrickle(lingerMs: number): Promise<number[]> {
   await using fx = await redisFixture("linger");

@@ -454,6 +454,8 @@ export async function startMarketSim(deps: RunnerDeps, options: RunnerOptions): 
         signal: stopFollowers.signal,
         fromIds,
         blockMs: 1000,
+        // a reply with its wallet and order events, even while far behind (see followStreams)
+        complete: true,
         onError: (e) =>
           rare("replies", 10_000, () => log.warn("cannot read replies and events", { error: errorText(e) })),
       })
