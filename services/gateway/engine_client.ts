@@ -210,6 +210,12 @@ export class EngineClient implements EngineGateway {
       } catch (e) {
         if (signal.aborted) return;
         this.#readerOk = false;
+        // the command writer's connection went with the server (a restart): the first write on it
+        // would fail its requests with a 503 only to find that out, so the next write reconnects
+        if (!this.#flushing) {
+          this.#conn?.close();
+          this.#conn = undefined;
+        }
         this.#o.log.warn("reply reader error", { error: e });
         await sleep(500, signal);
         continue;

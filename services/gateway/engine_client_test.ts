@@ -199,13 +199,21 @@ Deno.test("EngineClient answers 503 while Redis is down and writes commands agai
     assert.equal(await redis.xLen(key), 1);
 
     assert.equal(client.alive, true);
+    // a restart while nothing is written: the first command after it goes out on a new connection
+    // (the old one's socket is dead; writing on it failed the first request with a 503)
     await stopPrivateRedis(server);
-    assert.equal(await outcome("u2"), "ENGINE_UNAVAILABLE", "refused at once, not left to time out");
+    await waitFor(() => !client.alive, { what: "the reply reader reported down" });
+    server = await startPrivateRedis(port);
+    await waitFor(() => client.alive, { what: "the reply reader reading again" });
+    assert.equal(await outcome("u2"), "ENGINE_TIMEOUT", "the first command after the restart is written");
+    assert.equal(await redis.xLen(key), 1, "in the new server's stream");
+
+    await stopPrivateRedis(server);
+    assert.equal(await outcome("u3"), "ENGINE_UNAVAILABLE", "refused at once, not left to time out");
     await waitFor(() => !client.alive, { what: "the reply reader reported down" });
 
     server = await startPrivateRedis(port);
-    // the first write after the restart may still meet the old connection; the next one reconnects
-    await waitFor(async () => (await outcome("u3")) === "ENGINE_TIMEOUT", {
+    await waitFor(async () => (await outcome("u4")) === "ENGINE_TIMEOUT", {
       what: "a command written after the restart",
     });
     await waitFor(async () => (await redis.xLen(key).catch(() => 0)) >= 1, {
