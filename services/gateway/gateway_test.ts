@@ -1,9 +1,9 @@
 import assert from "node:assert/strict";
 import { keys, streamKey, STREAMS } from "@lib/contracts";
-import { redisFixture } from "@lib/testing";
+import { freePort, redisFixture } from "@lib/testing";
 import { Hono } from "hono";
 import { clientAddressOf, engineHealth } from "./gateway.ts";
-import { gatewayFixture } from "./testing.ts";
+import { gatewayFixture, spawnGateway } from "./testing.ts";
 
 Deno.test("engineHealth() fails only when commands wait unapplied longer than the stall limit", async () => {
   await using rf = await redisFixture("gwh");
@@ -60,4 +60,29 @@ Deno.test("clientAddressOf(): behind a trusted proxy the address it appended, ne
     "false 1.2.3.4,5.6.7.8 , 203.0.113.7: 10.0.0.1",
     "false undefined: 10.0.0.1",
   ]);
+});
+
+Deno.test("a gateway started while PostgreSQL is down stays up: health says so, log-in answers 503", async () => {
+  await using rf = await redisFixture("gwpg");
+  // nothing listens there: a PostgreSQL that is down
+  const down = `postgres://postgres@127.0.0.1:${freePort()}/kalency`;
+  await using gw = await spawnGateway(rf.prefix, down, {
+    KALENCY_RATE_LIMIT: "false",
+    KALENCY_ADMIN_USERNAME: "root-admin",
+    KALENCY_ADMIN_PASSWORD: "an admin password",
+  });
+  // it exited over the admin account before; now it serves what needs no PostgreSQL
+  const health = await fetch(`${gw.url}/healthz`);
+  assert.equal(health.status, 503);
+  assert.equal((await health.json()).checks.postgres.ok, false);
+  const markets = await fetch(`${gw.url}/v1/markets`);
+  await markets.body?.cancel();
+  assert.equal(markets.status, 200);
+  const login = await fetch(`${gw.url}/v1/auth/login`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ username: "root-admin", password: "an admin password" }),
+  });
+  assert.equal(login.status, 503, await login.text());
+  assert.equal(await gw.stop(), 0);
 });

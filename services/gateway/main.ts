@@ -7,7 +7,7 @@
 import "@lib/lifecycle/early";
 import { listening } from "@lib/health";
 import { connectDb } from "@lib/db";
-import { createShutdown } from "@lib/lifecycle";
+import { createShutdown, sleep } from "@lib/lifecycle";
 import { createLogger, type Logger, LogThrottle } from "@lib/log";
 import { addProcessMetrics, Registry } from "@lib/metrics";
 import {
@@ -153,13 +153,28 @@ async function main(): Promise<void> {
   shutdown.defer("engine client", () => gateway.close());
 
   if (config.KALENCY_ADMIN_USERNAME && config.KALENCY_ADMIN_PASSWORD) {
-    const { user, created } = await ensureUser(sql, {
-      username: config.KALENCY_ADMIN_USERNAME,
-      password: config.KALENCY_ADMIN_PASSWORD,
-      role: "admin",
+    const username = config.KALENCY_ADMIN_USERNAME;
+    const password = config.KALENCY_ADMIN_PASSWORD;
+    const ensureAdmin = async () => {
+      const { user, created } = await ensureUser(sql, { username, password, role: "admin" });
+      log.info(created ? "admin created" : "admin present", { username: user.username, userId: user.userId });
+      gateway.engine.send({ type: "openAccount", userId: user.userId }).catch(() => {});
+    };
+    // before listening, so the admin can log in once the gateway answers; when PostgreSQL is down,
+    // retried in the background: orders and market data do not need it, so the gateway serves them
+    // meanwhile instead of exiting over the admin account
+    await ensureAdmin().catch((e) => {
+      log.warn("cannot create or update the admin yet (PostgreSQL?); retrying every 2 s", { error: e });
+      void (async () => {
+        while (!shutdown.signal.aborted) {
+          await sleep(2000, shutdown.signal);
+          if (shutdown.signal.aborted) return;
+          try {
+            return await ensureAdmin();
+          } catch { /* still down: said once above */ }
+        }
+      })();
     });
-    log.info(created ? "admin created" : "admin present", { username: user.username, userId: user.userId });
-    gateway.engine.send({ type: "openAccount", userId: user.userId }).catch(() => {});
   }
 
   const server = listening(config.KALENCY_GATEWAY_PORT, "KALENCY_GATEWAY_PORT", () =>
