@@ -130,7 +130,7 @@ const GUESSES = new Set(["INVALID_TOKEN", "INVALID_API_KEY", "INVALID_SIGNATURE"
 
 function makeRouter(app: Hono<GatewayEnv>, registry: RouteRegistry, deps: GatewayDeps): RouteFn {
   const badCredentials = (ip: string): Bucket => ({ scope: "credentials", id: ip, limit: deps.limits.auth });
-  async function guard(c: Context<GatewayEnv>, auth: AuthLevel, rateLimit?: "auth") {
+  async function guard(c: Context<GatewayEnv>, auth: AuthLevel, rateLimit?: "auth" | "none") {
     let principal: Principal | undefined;
     if (auth !== "none") {
       if (deps.limiter && c.req.header("x-api-key") !== undefined) {
@@ -161,7 +161,7 @@ function makeRouter(app: Hono<GatewayEnv>, registry: RouteRegistry, deps: Gatewa
         if (role !== "admin") throw new ApiError(403, "ADMIN_REQUIRED", "This route needs the admin role");
       }
     }
-    if (deps.limiter) {
+    if (deps.limiter && rateLimit !== "none") {
       const ip = deps.clientIp(c);
       const buckets: Bucket[] = [{ scope: "ip", id: ip, limit: deps.limits.ip }];
       if (principal) buckets.push({ scope: "user", id: principal.userId, limit: deps.limits.user });

@@ -34,8 +34,11 @@ export interface RouteSpec<
   params?: P;
   /** Success responses by status. Problem responses are added for every route. */
   responses: Record<number, ResponseSpec>;
-  /** Extra rate-limit bucket (login-type routes). */
-  rateLimit?: "auth";
+  /**
+   * "auth": an extra rate-limit bucket (login-type routes); "none": not counted at all (health and
+   * metrics, which monitors and load balancers poll from one address).
+   */
+  rateLimit?: "auth" | "none";
   /** Public data whose whole response may be reused for a few milliseconds. */
   cache?: boolean;
 }

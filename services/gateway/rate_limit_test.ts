@@ -41,6 +41,14 @@ Deno.test("rate limits: per IP, per user and on login routes, with 429 and Retry
       200,
       "other IPs are not limited",
     );
+    // health and metrics are never limited: a monitor polls them from one address, and an
+    // address over its limit must still see the gateway's real state
+    for (const path of ["/healthz", "/metrics"]) {
+      for (let i = 0; i < 7; i++) {
+        const ops = await gw.call("GET", path, { ip: "10.0.0.1" });
+        assert.notEqual(ops.status, 429, `${path} ${i}`);
+      }
+    }
   });
 
   await t.step("login attempts per IP", async () => {

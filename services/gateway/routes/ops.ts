@@ -41,6 +41,7 @@ export function opsRoutes(route: RouteFn, deps: GatewayDeps, registry: RouteRegi
     summary: "Readiness: Redis, PostgreSQL, the engine reply reader and the engine's progress",
     tags: ["ops"],
     auth: "none",
+    rateLimit: "none",
     responses: { 200: { description: "Healthy", schema: HealthResponse } },
   }, async (c) => {
     const report = await deps.health();
@@ -53,6 +54,7 @@ export function opsRoutes(route: RouteFn, deps: GatewayDeps, registry: RouteRegi
     summary: "Prometheus metrics (per-route request rate and latency, engine replies, rate limits)",
     tags: ["ops"],
     auth: "none",
+    rateLimit: "none",
     responses: {
       200: { description: "Prometheus text format", schema: z.string(), contentType: "text/plain" },
     },
