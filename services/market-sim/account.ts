@@ -142,17 +142,7 @@ export function placeAnswered(
   step: number,
 ): void {
   const i = orders.findIndex((o) => o.seq === seq);
-  if (i < 0) return;
-  if (!ack || !rests(ack)) {
-    orders.splice(i, 1);
-    return;
-  }
-  const o = orders[i];
-  o.lots = lotsOf(m, ack.remainingQty);
-  if (o.state === "sent") {
-    o.state = "open";
-    o.since = step;
-  }
+  if (i >= 0) update(orders, i, ack && rests(ack) ? ack : undefined, m, step);
 }
 
 /** An order event of one of the bot's orders: a fill updates it, a close removes it. */
@@ -165,7 +155,14 @@ export function orderUpdated(
   const ack = event.order;
   const i = orders.findIndex((o) => o.clientOrderId === ack.clientOrderId);
   if (i < 0) return;
-  if (event.event === "CANCELED" || event.event === "EXPIRED" || event.event === "REJECTED" || !rests(ack)) {
+  const closed = event.event === "CANCELED" || event.event === "EXPIRED" || event.event === "REJECTED" ||
+    !rests(ack);
+  update(orders, i, closed ? undefined : ack, m, step);
+}
+
+/** Order `i` still rests as `ack` says (its remaining lots; open from `step` if it was on its way), or is gone. */
+function update(orders: OwnOrder[], i: number, ack: OrderAck | undefined, m: Market, step: number): void {
+  if (!ack) {
     orders.splice(i, 1);
     return;
   }
