@@ -101,6 +101,10 @@ const OUTPUT_STREAMS = [STREAMS.executions, STREAMS.orderEvents, STREAMS.wallet,
 /** Entries counted at most when measuring the lag. */
 export const LAG_CAP = 1000;
 
+/** The most a stopping engine waits for commands sent as the system stops (see #lastCommands). */
+const STOP_GRACE_MS = 2000;
+/** ... and how long the command stream must stay quiet for it to stop sooner. */
+const STOP_QUIET_MS = 200;
 export interface RunOptions {
   prefix: string;
   /** Entries per read and per commit. */
@@ -350,9 +354,42 @@ export class EngineRunner {
       // a big snapshot serializes for seconds: that is work, not a stall
       this.#lastLoopAt = Date.now();
     }
+    await this.#lastCommands(ahead);
     await this.#drain();
     await this.#snapshotting;
     if (this.#cursor !== this.#lastSnapshotCursor) await this.#takeSnapshot();
+  }
+
+  /**
+   * After the stop signal: applies the commands that arrive within a short grace, until the stream
+   * is quiet for {@linkcode STOP_QUIET_MS} (at most {@linkcode STOP_GRACE_MS} in all). A Ctrl-C in a
+   * terminal signals every process of the system at once, and the last commands (the simulator
+   * cancelling its bots' orders, a gateway's last requests) come a moment after it; without the
+   * grace they waited in the stream for the next start.
+   */
+  async #lastCommands(ahead: { from: string; read: Promise<RawEntry[]> } | undefined): Promise<void> {
+    const until = Date.now() + STOP_GRACE_MS;
+    while (!this.#commitError && Date.now() < until) {
+      let entries: RawEntry[];
+      try {
+        const pending = ahead;
+        ahead = undefined;
+        entries = pending ? await pending.read : [];
+        if (pending && pending.from !== this.#cursor) entries = []; // stale: read again below
+        if (entries.length === 0) {
+          entries = await this.#deps.reader.read(
+            this.#commandsKey,
+            this.#cursor,
+            this.#o.batchSize,
+            STOP_QUIET_MS,
+          );
+        }
+      } catch {
+        return; // Redis is going too: what is unread stays for the next start
+      }
+      if (entries.length === 0) return;
+      await this.#process(entries);
+    }
   }
 
   /** Waits for the commit in flight; rethrows its error. */

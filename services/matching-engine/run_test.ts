@@ -210,6 +210,21 @@ Deno.test("EngineRunner commits replies, executions and read models for each bat
   assert.equal((await readManifest(redis, prefix))?.cursor, await redis.get(keys.checkpoint(prefix)));
 });
 
+Deno.test("EngineRunner applies the commands sent just after its stop signal, then stops", async () => {
+  // a Ctrl-C signals every process at once: the simulator's last cancels come a moment later
+  await using fx = await redisFixture("run-last");
+  const r = await startRunner(fx.url, fx.prefix);
+  await untilApplied(fx.redis, fx.prefix, await send(fx.redis, fx.prefix, trading().slice(0, 2)));
+  const stopping = r.stop();
+  await new Promise((resolve) => setTimeout(resolve, 50));
+  const late = await send(fx.redis, fx.prefix, [trading()[2]]);
+  const t0 = Date.now();
+  await stopping;
+  assert.equal(await fx.redis.get(keys.checkpoint(fx.prefix)), late, "the late command was applied");
+  assert.ok((await replies(fx.redis, fx.prefix)).some((x) => x.cmdId === "p1"), "and answered");
+  assert.ok(Date.now() - t0 < 2500, "the grace is bounded");
+});
+
 Deno.test("EngineRunner dead-letters bad entries, answers when it can, and keeps going", async () => {
   await using fx = await redisFixture("run");
   const { redis, prefix, url } = fx;
