@@ -63,6 +63,14 @@ function skeletonEnv(): { env: Record<string, string>; ports: Record<string, num
   return { env, ports, dbName };
 }
 
+/** Waits for up's banner; fails with the end of its output. */
+async function untilUp(up: Up): Promise<void> {
+  await waitFor(() => up.output().includes("Kalency is up"), { timeoutMs: 120_000, what: "Kalency is up" })
+    .catch((e) => {
+      throw new Error(`${e.message}\n--- up output ---\n${up.output().slice(-4000)}`);
+    });
+}
+
 async function json(res: Response): Promise<any> {
   const text = await res.text();
   try {
@@ -83,13 +91,7 @@ Deno.test({
     const api = `http://127.0.0.1:${ports.KALENCY_GATEWAY_PORT}`;
     let tail: Deno.ChildProcess | undefined;
     try {
-      await waitFor(() => up.output().includes("Kalency is up"), {
-        timeoutMs: 120_000,
-        what: "Kalency is up",
-      })
-        .catch((e) => {
-          throw new Error(`${e.message}\n--- up output ---\n${up.output().slice(-4000)}`);
-        });
+      await untilUp(up);
 
       const markets = await json(await fetch(`${api}/v1/markets`));
       const list = Array.isArray(markets) ? markets : markets.markets ?? markets.data;
@@ -363,13 +365,7 @@ Deno.test({
     env.LOG_LEVEL = "info"; // the services say when they stopped cleanly
     const up = startUp(["--no-sim", "--only", "matching-engine"], env);
     try {
-      await waitFor(() => up.output().includes("Kalency is up"), {
-        timeoutMs: 120_000,
-        what: "Kalency is up",
-      })
-        .catch((e) => {
-          throw new Error(`${e.message}\n--- up output ---\n${up.output().slice(-4000)}`);
-        });
+      await untilUp(up);
       // a closed terminal signals its whole foreground process group: up and every service
       Deno.kill(-up.child.pid, "SIGHUP");
       const status = await up.child.status;

@@ -57,33 +57,21 @@ async function sigtermWhenPrinted(
   return { code: (await child.status).code, text };
 }
 
-Deno.test("a real SIGTERM makes a service exit 0 after its closers ran", async () => {
-  const script = `
-    import { createShutdown } from "${new URL("./mod.ts", import.meta.url).href}";
-    const s = createShutdown();
-    s.defer("x", () => console.log("closed"));
-    console.log("ready");
-    await s.done;
-    Deno.exit(0);
-  `;
-  const { code, text } = await sigtermWhenPrinted(script, "ready");
-  assert.equal(code, 0);
-  assert.match(text, /closed/);
-});
-
-Deno.test("a SIGHUP (its terminal closed) stops a service as cleanly as a SIGTERM", async () => {
-  const script = `
-    import { createShutdown } from "${new URL("./mod.ts", import.meta.url).href}";
-    const s = createShutdown();
-    s.defer("x", () => console.log("closed"));
-    console.log("ready");
-    await s.done;
-    Deno.exit(0);
-  `;
-  const { code, text } = await sigtermWhenPrinted(script, "ready", [], "SIGHUP");
-  assert.equal(code, 0);
-  assert.match(text, /closed/);
-});
+for (const [signal, why] of [["SIGTERM", ""], ["SIGHUP", " (its terminal closed)"]] as const) {
+  Deno.test(`a real ${signal}${why} makes a service exit 0 after its closers ran`, async () => {
+    const script = `
+      import { createShutdown } from "${new URL("./mod.ts", import.meta.url).href}";
+      const s = createShutdown();
+      s.defer("x", () => console.log("closed"));
+      console.log("ready");
+      await s.done;
+      Deno.exit(0);
+    `;
+    const { code, text } = await sigtermWhenPrinted(script, "ready", [], signal);
+    assert.equal(code, 0);
+    assert.match(text, /closed/);
+  });
+}
 
 Deno.test("a signal repeated right after the first (a Ctrl-C delivered twice) still stops cleanly", async () => {
   const script = `
