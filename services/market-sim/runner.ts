@@ -14,10 +14,12 @@ import {
   type MarketSpec,
   replyStream,
   type SimControl,
+  type StreamDef,
   streamKey,
   STREAMS,
   type Tick,
 } from "@lib/contracts";
+import type { z } from "zod";
 import { sleep } from "@lib/lifecycle";
 import { errorText, type Logger } from "@lib/log";
 import type { Registry } from "@lib/metrics";
@@ -420,16 +422,26 @@ export async function startMarketSim(deps: RunnerDeps, options: RunnerOptions): 
    * Whether an event entry is about a bot's user (`userIdOf` finds the user in the parsed JSON): the
    * other users' events are skipped before any validation.
    */
-  function aboutBot(
+  /**
+   * The message of an event entry when it is about one of the bots, checked against its contract;
+   * undefined for every other user's (most of the stream) or a message that does not decode. The
+   * payload is parsed once: the user id is read off it before the contract is checked.
+   */
+  function botMessage<S extends z.ZodType>(
+    stream: StreamDef<S>,
     entry: RawEntry,
     userIdOf: (json: { userId?: unknown; order?: { userId?: unknown } }) => unknown,
-  ): boolean {
+  ): z.output<S> | undefined {
+    let json: unknown;
     try {
-      const userId = userIdOf(JSON.parse(entry.message.payload ?? "null") ?? {});
-      return typeof userId === "string" && sim.isBotUser(userId);
+      json = JSON.parse(entry.message.payload ?? "null");
     } catch {
-      return false;
+      return undefined;
     }
+    const userId = json !== null && typeof json === "object" ? userIdOf(json) : undefined;
+    if (typeof userId !== "string" || !sim.isBotUser(userId)) return undefined;
+    const r = stream.schema.safeParse(json);
+    return r.success ? r.data : undefined;
   }
 
   /**
@@ -465,13 +477,11 @@ export async function startMarketSim(deps: RunnerDeps, options: RunnerOptions): 
         for (const entry of entries) {
           if (index === 0) onReplyEntry(entry);
           else if (index === 1) {
-            if (!aboutBot(entry, (j) => j.userId)) continue;
-            const d = decodeEntry(STREAMS.wallet, entry);
-            if (d.ok) sim.onWalletEvent(d.value);
+            const event = botMessage(STREAMS.wallet, entry, (j) => j.userId);
+            if (event) sim.onWalletEvent(event);
           } else {
-            if (!aboutBot(entry, (j) => j.order?.userId)) continue;
-            const d = decodeEntry(STREAMS.orderEvents, entry);
-            if (d.ok) sim.onOrderEvent(d.value);
+            const event = botMessage(STREAMS.orderEvents, entry, (j) => j.order?.userId);
+            if (event) sim.onOrderEvent(event);
           }
         }
       }
