@@ -279,13 +279,16 @@ export function orderRoutes(route: RouteFn, deps: GatewayDeps): void {
     }
     const fills = await deps.reads.fills(principal.userId, 1000);
     const byOrder = new Map<string, Execution[]>();
-    for (const f of fills) {
+    /** Files a fill under its maker's and taker's orders (only those in `only`, when given). */
+    const file = (f: Execution, only?: ReadonlySet<string>) => {
       for (const id of [f.makerOrderId, f.takerOrderId]) {
+        if (only && !only.has(id)) continue;
         const list = byOrder.get(id);
         if (list) list.push(f);
         else byOrder.set(id, [f]);
       }
-    }
+    };
+    for (const f of fills) file(f);
     // Redis keeps a user's newest fills only: an order whose fills there fall short of its filled
     // quantity takes them from the ledger (merged by trade id: the ledger may lag the newest)
     const short = picked.filter((o) => !fillsCover(o, byOrder.get(o.orderId) ?? []));
@@ -293,13 +296,7 @@ export function orderRoutes(route: RouteFn, deps: GatewayDeps): void {
       const known = new Set(fills.map((f) => f.tradeId));
       const ids = new Set(short.map((o) => o.orderId));
       for (const f of await fillsOfOrders(deps.sql, principal.userId, [...ids])) {
-        if (known.has(f.tradeId)) continue;
-        for (const id of [f.makerOrderId, f.takerOrderId]) {
-          if (!ids.has(id)) continue;
-          const list = byOrder.get(id);
-          if (list) list.push(f);
-          else byOrder.set(id, [f]);
-        }
+        if (!known.has(f.tradeId)) file(f, ids);
       }
     }
     const orders = picked.map((o) => ({
