@@ -311,8 +311,8 @@ export class EngineRunner {
   readonly #unreadable = new Set<string>();
 
   /** Starts reading the commands after `from`. */
-  #readAfter(from: string): { from: string; read: Promise<RawEntry[]> } {
-    const read = this.#deps.reader.read(this.#commandsKey, from, this.#o.batchSize, this.#o.blockMs);
+  #readAfter(from: string, blockMs = this.#o.blockMs): { from: string; read: Promise<RawEntry[]> } {
+    const read = this.#deps.reader.read(this.#commandsKey, from, this.#o.batchSize, blockMs);
     // awaited where it is used; one left behind at a stop or a rebuild must not go unhandled
     read.catch(() => {});
     return { from, read };
@@ -377,12 +377,7 @@ export class EngineRunner {
         entries = pending ? await pending.read : [];
         if (pending && pending.from !== this.#cursor) entries = []; // stale: read again below
         if (entries.length === 0) {
-          entries = await this.#deps.reader.read(
-            this.#commandsKey,
-            this.#cursor,
-            this.#o.batchSize,
-            STOP_QUIET_MS,
-          );
+          entries = await this.#readAfter(this.#cursor, STOP_QUIET_MS).read;
         }
       } catch {
         return; // Redis is going too: what is unread stays for the next start
