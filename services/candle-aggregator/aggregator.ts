@@ -4,7 +4,16 @@
  * @module
  */
 import { type Candle, type Timeframe, TIMEFRAME_MS, TIMEFRAMES } from "@lib/contracts";
-import { accToCandle, addTrade, type CandleAcc, candleToAcc, newAcc, SCALE, toScaled } from "@lib/candles";
+import {
+  accToCandle,
+  addTrade,
+  type CandleAcc,
+  CandleMathError,
+  candleToAcc,
+  newAcc,
+  SCALE,
+  toScaled,
+} from "@lib/candles";
 
 /** One trade as the aggregator needs it; decimals are strings as on the wire. */
 export interface TradeInput {
@@ -52,6 +61,11 @@ interface SymbolState {
 }
 
 const SCALE_ONE = 10n ** BigInt(SCALE);
+/**
+ * Candles are stored in numeric(38, 18) columns: 20 integer digits. A trade beyond that (only a forged
+ * stream entry can carry one) is refused, or its candles could never be written to PostgreSQL.
+ */
+const STORABLE_LIMIT = 10n ** 20n * SCALE_ONE;
 
 /** Builds candles of every timeframe from one source's trades. */
 export class CandleAggregator {
@@ -100,7 +114,8 @@ export class CandleAggregator {
   /**
    * Applies one trade to the forming candle of every timeframe, closing those whose bucket ended.
    * Returns false (and changes nothing) when the trade's sequence was already applied.
-   * @throws {CandleMathError} when an amount has more than 18 decimals; nothing is changed then
+   * @throws {CandleMathError} when an amount has more than 18 decimals, or 20 integer digits or more,
+   * or is negative; nothing is changed then
    */
   apply(trade: TradeInput): boolean {
     const s = this.#state(trade.symbol);
@@ -129,6 +144,9 @@ export class CandleAggregator {
     const price = trade.price === s.priceText ? s.price : toScaled(trade.price);
     const qty = toScaled(trade.qty);
     const quote = trade.quoteQty !== undefined ? toScaled(trade.quoteQty) : (price * qty) / SCALE_ONE;
+    unstorable("price", price, trade.price);
+    unstorable("qty", qty, trade.qty);
+    unstorable("quoteQty", quote, trade.quoteQty ?? "price x qty");
     s.priceText = trade.price;
     s.price = price;
     if (trade.seq !== undefined) s.lastSeq = trade.seq;
@@ -240,4 +258,13 @@ export function sortCandles(candles: Candle[]): Candle[] {
 export function tradeEpoch(tradeId: string): string | undefined {
   const m = /^trd-([0-9a-z]+)-[0-9]+$/.exec(tradeId);
   return m?.[1];
+}
+
+/** Throws when a scaled amount cannot be a candle's value (see {@linkcode STORABLE_LIMIT}). */
+function unstorable(name: string, scaled: bigint, text: string): void {
+  if (scaled >= STORABLE_LIMIT || scaled < 0n) {
+    throw new CandleMathError(
+      `${name} ${text} does not fit a candle's numeric(38,18) (non-negative, at most 20 integer digits)`,
+    );
+  }
 }

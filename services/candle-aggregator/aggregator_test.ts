@@ -135,8 +135,16 @@ Deno.test("CandleAggregator leaves its state untouched when an amount is unreada
   const agg = new CandleAggregator("trade", ["1s"]);
   agg.apply(trade(1, 100, "10", "1", "10"));
   assert.throws(() => agg.apply(trade(2, 200, "10", "0.0000000000000000001", "1")));
-  assert.equal(agg.lastSeq("BTC-USD"), 1);
-  assert.deepEqual(agg.takeChanges().forming.map((c) => c.volume), ["1"]);
+  // 20 integer digits do not fit the candle table's numeric(38,18); 99999999999999999999.5 does
+  assert.throws(() => agg.apply(trade(2, 200, "1" + "0".repeat(20), "1", "1")), /price .*numeric\(38,18\)/);
+  assert.throws(() => agg.apply(trade(2, 200, "10", "1", "1" + "0".repeat(20))), /quoteQty/);
+  assert.throws(
+    () => agg.apply({ symbol: "X-Y", price: "1" + "0".repeat(19), qty: "10", ts: T0 }),
+    /price x qty/,
+  );
+  assert.equal(agg.apply(trade(2, 200, "99999999999999999999.5", "1", "1")), true);
+  assert.equal(agg.lastSeq("BTC-USD"), 2);
+  assert.deepEqual(agg.takeChanges().forming.map((c) => c.volume), ["2"]);
 });
 
 Deno.test("CandleAggregator builds index candles from ticks: quote volume is price x volume", () => {

@@ -250,3 +250,35 @@ Deno.test("candle service: index candles are built from simulator ticks", async 
   assert.equal(candles[0].volume, "37.5");
   assert.equal(candles[0].open, "3200.5");
 });
+
+Deno.test("candle service: an execution whose numbers no candle column can hold is dead-lettered, not counted", async () => {
+  await using fx = await redisFixture("candles");
+  await using db = await dbFixture();
+  const flow = sampleExecutions({ count: 300, maxGapMs: 400, symbols: ["BTC-USD"] });
+  // a forged entry in the middle: a price far beyond numeric(38,18), with its own sequence number
+  const at = 150;
+  const forged = { ...flow[at], tradeId: `${flow[at].tradeId}x`, price: "1" + "0".repeat(38), quoteQty: "1" };
+  const published = [...flow.slice(0, at), forged, ...flow.slice(at).map((e) => ({ ...e, seq: e.seq + 1 }))];
+  await publishBatch(fx.redis, fx.prefix, STREAMS.executions, published);
+  const last = published.at(-1)!.seq;
+  await withService(fx, db.sql, async (service) => {
+    await waitFor(
+      async () => Number(await fx.redis.hGet(candleKeys.tradeSeqs(fx.prefix), "BTC-USD")) === last,
+      { what: "every trade applied" },
+    );
+    await waitFor(() => service.status().outbox === 0, { what: "the outbox flushed to PostgreSQL" });
+    const dead = (await fx.redis.xRange(`${streamKey(fx.prefix, STREAMS.executions)}:dead`, "-", "+")) ?? [];
+    assert.equal(dead.length, 1);
+    assert.match(dead[0].message.reason, /price .*numeric\(38,18\)/);
+    const expected = aggregateTrades(published.filter((e) => e !== forged));
+    const got = await readCandles(fx.redis, db.sql, fx.prefix, {
+      symbol: "BTC-USD",
+      tf: "1m",
+      from: T0,
+      fill: false,
+      limit: 1000,
+      now: NOW,
+    });
+    assert.deepEqual(comparable(got), comparable(expected.filter((c) => c.timeframe === "1m")));
+  });
+});
