@@ -36,6 +36,7 @@ import {
   BUY,
   EXPIRE_REASONS,
   type Market,
+  MAX_SAFE,
   type Order,
   ORDER_TYPES,
   SIDES,
@@ -266,7 +267,13 @@ class Engine implements MatchingEngine {
             `amount must have at most ${decimals} decimals for ${c.asset}`,
           );
         }
-        if (amount === "large") throw new Rejected("AMOUNT_TOO_LARGE", "amount", "amount is too large");
+        if (amount === "large") {
+          throw new Rejected(
+            "AMOUNT_TOO_LARGE",
+            "amount",
+            `amount must be at most ${amountText(MAX_SAFE, decimals)} ${c.asset}`,
+          );
+        }
         const user = this.#user(c.userId);
         const r = core.deposit(user, asset, amount);
         this.#check(r);
@@ -353,7 +360,13 @@ class Engine implements MatchingEngine {
           `quoteQty must have at most ${decimals} decimals (${m.spec.quote})`,
         );
       }
-      if (v === "large") throw new Rejected("AMOUNT_TOO_LARGE", "quoteQty", "quoteQty is too large");
+      if (v === "large") {
+        throw new Rejected(
+          "AMOUNT_TOO_LARGE",
+          "quoteQty",
+          `quoteQty must be at most ${amountText(MAX_SAFE, decimals)} ${m.spec.quote} on ${m.symbol}`,
+        );
+      }
       if (v === 0) throw new Rejected("INVALID_ORDER", "quoteQty", "quoteQty must be greater than 0");
       quoteQty = v;
     }

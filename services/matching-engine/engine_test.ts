@@ -219,6 +219,18 @@ Deno.test("apply() rejects with a stable reason and a message naming the field a
       /deposit at most/,
     ],
     [
+      "AMOUNT_TOO_LARGE",
+      [{ type: "deposit", cmdId: "d", userId: "u", asset: "USD", amount: "99999999999999999999" }],
+      "amount",
+      /amount must be at most 9007199254\.740991 USD/,
+    ],
+    [
+      "AMOUNT_TOO_LARGE",
+      [place("u", { quoteQty: "9007199254.740992" })],
+      "quoteQty",
+      /quoteQty must be at most 9007199254\.740991 USD on BTC-USD/,
+    ],
+    [
       "INVALID_AMOUNT",
       [{ type: "deposit", cmdId: "d", userId: "u", asset: "USD", amount: "1.0000001" }],
       "amount",

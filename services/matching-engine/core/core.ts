@@ -392,7 +392,13 @@ export class Core {
       }
     } else if (quoteQty < m.minNotional || quoteQty > MAX_SAFE) {
       return quoteQty > MAX_SAFE
-        ? this.#reject(R_AMOUNT_TOO_LARGE, "quoteQty", "quoteQty is too large")
+        ? this.#reject(
+          R_AMOUNT_TOO_LARGE,
+          "quoteQty",
+          `quoteQty must be at most ${
+            amountText(MAX_SAFE, this.assets[m.quote]!.decimals)
+          } ${m.spec.quote} on ${m.symbol}`,
+        )
         : this.#reject(
           R_NOTIONAL_TOO_SMALL,
           "quoteQty",
