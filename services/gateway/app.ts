@@ -23,7 +23,8 @@ import type { EngineGateway } from "./engine_client.ts";
 import { ApiError, errorHandler, notFoundHandler, problemResponse } from "./errors.ts";
 import { isWebSocketPath } from "./ws/routes.ts";
 import { asksForWebSocket } from "./ws/upgrade.ts";
-import { type AuthLevel, RouteRegistry, type RouteSpec } from "./openapi.ts";
+import { type AuthLevel, openApiPath, RouteRegistry, type RouteSpec } from "./openapi.ts";
+import { SymbolParams } from "./schemas.ts";
 import type { Bucket, RateLimiter } from "./rate_limit.ts";
 import type { ReadModels } from "./read_models.ts";
 import type { Principal, TokenService } from "./tokens.ts";
@@ -422,13 +423,29 @@ export function createApp(deps: GatewayDeps): {
     app.route("/", mount.routes);
     for (const r of mount.routes.routes) {
       if (r.method === "ALL") continue;
+      const withSymbol = r.path.includes(":symbol");
       registry.add({
         method: r.method.toLowerCase() as RouteSpec["method"],
         path: r.path,
-        summary: mount.describe(r.method, r.path),
+        summary: mount.describe(r.method, openApiPath(r.path)),
         tags: ["websocket"],
         auth: "none",
-        responses: { 101: { description: "Switching Protocols (WebSocket)" } },
+        // declared so the path template's parameter is defined, as OpenAPI requires (and with it
+        // the 404 of a symbol that is not listed)
+        ...(withSymbol ? { params: SymbolParams } : {}),
+        responses: {
+          101: { description: "Switching Protocols (WebSocket)" },
+          400: {
+            description: withSymbol
+              ? "The symbol is not BASE-QUOTE (INVALID_SYMBOL), or the upgrade request is invalid (BAD_UPGRADE)"
+              : "The upgrade request is invalid (BAD_UPGRADE)",
+          },
+          426: { description: "A plain HTTP request: connect with a WebSocket client (UPGRADE_REQUIRED)" },
+          429: {
+            description: "Too many requests (RATE_LIMITED) or open connections (TOO_MANY_CONNECTIONS) " +
+              "from the client address",
+          },
+        },
       });
     }
   }

@@ -71,6 +71,25 @@ Deno.test("createApp() documents every registered route in /v1/openapi.json", as
   assert.ok(symbolSchema.properties.profile && symbolSchema.properties.volatility);
 });
 
+Deno.test("every path template's parameters are declared, WebSocket routes too, with their refusals", async () => {
+  await using gw = await gatewayFixture({ feed: true });
+  const doc = (await gw.call("GET", "/v1/openapi.json")).json;
+  for (const [path, ops] of Object.entries(doc.paths as Record<string, Record<string, any>>)) {
+    const templated = [...path.matchAll(/\{([^}]+)\}/g)].map((m) => m[1]);
+    for (const [method, op] of Object.entries(ops)) {
+      const declared = (op.parameters ?? []).filter((p: any) => p.in === "path").map((p: any) => p.name);
+      assert.deepEqual(declared.sort(), templated.sort(), `${method.toUpperCase()} ${path} path parameters`);
+    }
+  }
+  const problem = (op: any, status: string) => op.responses[status]?.content?.["application/problem+json"];
+  const trades = doc.paths["/ws/trades/{symbol}"].get;
+  assert.equal(trades.summary, "WebSocket /ws/trades/{symbol}");
+  for (const status of ["400", "404", "426"]) assert.ok(problem(trades, status), `/ws/trades ${status}`);
+  const v1 = doc.paths["/v1/ws"].get;
+  for (const status of ["400", "426"]) assert.ok(problem(v1, status), `/v1/ws ${status}`);
+  assert.equal(problem(v1, "404"), undefined, "/v1/ws names nothing that can be missing");
+});
+
 Deno.test("GET /docs renders every operation without external resources", async () => {
   await using gw = await gatewayFixture();
   const r = await gw.call("GET", "/docs");
