@@ -90,6 +90,28 @@ Deno.test("every path template's parameters are declared, WebSocket routes too, 
   assert.equal(problem(v1, "404"), undefined, "/v1/ws names nothing that can be missing");
 });
 
+Deno.test("every route that waits for the engine lists its 504, and funding lists its unknown user", async () => {
+  await using gw = await gatewayFixture();
+  const doc = (await gw.call("GET", "/v1/openapi.json")).json;
+  const problem = (op: any, status: string) => op.responses[status]?.content?.["application/problem+json"];
+  for (
+    const [method, path] of [
+      ["post", "/v1/orders"],
+      ["delete", "/v1/orders"],
+      ["delete", "/v1/orders/{orderId}"],
+      ["get", "/v1/wallet"],
+      ["post", "/v1/admin/symbols/{symbol}/pause"],
+      ["post", "/v1/admin/symbols/{symbol}/resume"],
+      ["post", "/v1/admin/symbols/{symbol}/ensure"],
+      ["post", "/v1/admin/wallets/fund"],
+    ]
+  ) {
+    assert.ok(problem(doc.paths[path][method], "504"), `${method.toUpperCase()} ${path} 504`);
+  }
+  assert.equal(problem(doc.paths["/v1/markets"].get, "504"), undefined, "market reads never wait for it");
+  assert.match(doc.paths["/v1/admin/wallets/fund"].post.responses["404"].description, /UNKNOWN_USER/);
+});
+
 Deno.test("GET /docs renders every operation without external resources", async () => {
   await using gw = await gatewayFixture();
   const r = await gw.call("GET", "/docs");

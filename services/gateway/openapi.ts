@@ -41,6 +41,8 @@ export interface RouteSpec<
   rateLimit?: "auth" | "none";
   /** Public data whose whole response may be reused for a few milliseconds. */
   cache?: boolean;
+  /** The route waits for the matching engine's reply, so it can answer 504 ENGINE_TIMEOUT. */
+  engine?: boolean;
 }
 
 /** Every documented route of the app. */
@@ -140,6 +142,12 @@ function commonProblems(spec: RouteSpec): [string, string][] {
   if (spec.body) out.push(["413", "The body is larger than the limit (PAYLOAD_TOO_LARGE)"]);
   out.push(["429", "Too many requests (RATE_LIMITED); Retry-After says when to try again"]);
   out.push(["503", "A store the request needs is unreachable (SERVICE_UNAVAILABLE); try again shortly"]);
+  if (spec.engine) {
+    out.push([
+      "504",
+      "No answer from the matching engine in time (ENGINE_TIMEOUT); the command may still be applied",
+    ]);
+  }
   return out;
 }
 

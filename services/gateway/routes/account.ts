@@ -74,6 +74,7 @@ export function accountRoutes(route: RouteFn, deps: GatewayDeps): void {
     summary: "Your balances: available and reserved per asset, and a balances list",
     tags: ["account"],
     auth: "user",
+    engine: true, // the first read opens the account in the engine
     responses: { 200: { description: "Wallet", schema: WalletResponse } },
   }, async (c, { principal }) => {
     let wallet = await deps.reads.wallet(principal.userId);

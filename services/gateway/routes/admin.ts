@@ -256,6 +256,7 @@ export function adminRoutes(route: RouteFn, deps: GatewayDeps): void {
       } its orders and the simulator ${action === "pause" ? "stops" : "restarts"} it`,
       tags: ["admin"],
       auth: "admin",
+      engine: true,
       params: SymbolParams,
       responses: { 200: { description: "The symbol's state", schema: SymbolControlResponse } },
     }, async (c, { params }) => {
@@ -288,6 +289,7 @@ export function adminRoutes(route: RouteFn, deps: GatewayDeps): void {
       "step is a whole number of the quote asset's minor units.",
     tags: ["admin"],
     auth: "admin",
+    engine: true,
     params: SymbolParams,
     body: EnsureRequest,
     responses: {
@@ -319,8 +321,12 @@ export function adminRoutes(route: RouteFn, deps: GatewayDeps): void {
     summary: "Credit an amount of an asset to a user",
     tags: ["admin"],
     auth: "admin",
+    engine: true,
     body: FundRequest,
-    responses: { 200: { description: "The wallet afterwards", schema: WalletResponse } },
+    responses: {
+      200: { description: "The wallet afterwards", schema: WalletResponse },
+      404: { description: "The user (UNKNOWN_USER) or the asset (UNKNOWN_ASSET) does not exist" },
+    },
   }, async (c, { body }) => {
     // the engine opens a wallet for any id it is given: a typo must not make a funded phantom
     if (!(await findUser(deps.sql, { userId: body.userId }))) {

@@ -127,6 +127,7 @@ export function orderRoutes(route: RouteFn, deps: GatewayDeps): void {
       "The same clientOrderId with other parameters is a 409.",
     tags: ["orders"],
     auth: "user",
+    engine: true,
     body: PlaceOrderRequest,
     responses: {
       201: { description: "Order accepted (and possibly filled)", schema: OrderAckResponse },
@@ -199,6 +200,7 @@ export function orderRoutes(route: RouteFn, deps: GatewayDeps): void {
     summary: "Cancel by clientOrderId or orderId on a symbol, or cancel every open order on it",
     tags: ["orders"],
     auth: "user",
+    engine: true,
     query: CancelQuery,
     responses: { 200: { description: "The canceled orders", schema: OrderList } },
   }, async (c, { query, principal }) => {
@@ -333,6 +335,7 @@ export function orderRoutes(route: RouteFn, deps: GatewayDeps): void {
     summary: "Cancel one of your orders",
     tags: ["orders"],
     auth: "user",
+    engine: true,
     params: OrderIdParams,
     responses: { 200: { description: "The canceled order (status CANCELED)", schema: OrderAckResponse } },
   }, async (c, { params, principal }) => {
