@@ -66,6 +66,9 @@ Deno.test("createApp() documents every registered route in /v1/openapi.json", as
   assert.ok(schema.properties.volatility && schema.properties.intervalMs);
   const symbolSchema = schema.properties.symbols.items;
   assert.notEqual(symbolSchema.additionalProperties, false, "per-symbol fields pass too");
+  // every answer may gain fields (compatibility.md): no response schema is closed
+  assert.ok(!JSON.stringify(r.json.paths).includes('"additionalProperties":false'), "closed response schema");
+  assert.equal(problem(r.json.paths["/healthz"].get, "429"), undefined, "health checks are not rate limited");
   const order = r.json.paths["/v1/orders"].post.requestBody.content["application/json"].schema;
   assert.deepEqual(order.properties.price.anyOf, [{ type: "string" }, { type: "number" }], "no {} branch");
   assert.ok(symbolSchema.properties.profile && symbolSchema.properties.volatility);

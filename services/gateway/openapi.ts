@@ -64,7 +64,24 @@ function jsonSchema(schema: z.ZodType, io: "input" | "output"): Record<string, u
     unknown
   >;
   delete s.$schema;
-  return withoutOpenBranches(s) as Record<string, unknown>;
+  const open = withoutOpenBranches(s) as Record<string, unknown>;
+  return io === "output" ? withoutClosedObjects(open) as Record<string, unknown> : open;
+}
+
+/**
+ * Drops `additionalProperties: false` from a response schema: later versions add fields (see
+ * docs/compatibility.md), and a client that validates answers strictly must not break on one.
+ * Request schemas are left as zod gives them.
+ */
+function withoutClosedObjects(node: unknown): unknown {
+  if (Array.isArray(node)) return node.map(withoutClosedObjects);
+  if (typeof node !== "object" || node === null) return node;
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(node)) {
+    if (k === "additionalProperties" && v === false) continue;
+    out[k] = withoutClosedObjects(v);
+  }
+  return out;
 }
 
 /**
@@ -140,7 +157,9 @@ function commonProblems(spec: RouteSpec): [string, string][] {
     ]);
   }
   if (spec.body) out.push(["413", "The body is larger than the limit (PAYLOAD_TOO_LARGE)"]);
-  out.push(["429", "Too many requests (RATE_LIMITED); Retry-After says when to try again"]);
+  if (spec.rateLimit !== "none") {
+    out.push(["429", "Too many requests (RATE_LIMITED); Retry-After says when to try again"]);
+  }
   out.push(["503", "A store the request needs is unreachable (SERVICE_UNAVAILABLE); try again shortly"]);
   if (spec.engine) {
     out.push([
