@@ -29,6 +29,15 @@ Deno.test("signup, login, token, me: credentials are required and checked", asyn
     assert.equal(both.status, 400);
     assert.deepEqual(both.json.errors.map((e: { field: string }) => e.field), ["username", "password"]);
     assert.match(both.json.detail, /username must be 3 to 32 characters.*; password must be 8 to 256/);
+    // too long is the same rule as too short, with the same code
+    const long = await gw.call("POST", "/v1/auth/signup", {
+      body: { username: "d".repeat(65), password: "abc123-".repeat(40) },
+    });
+    assert.equal(long.status, 400);
+    assert.deepEqual(long.json.errors.map((e: { code: string }) => e.code), [
+      "INVALID_USERNAME",
+      "INVALID_PASSWORD",
+    ]);
   });
 
   await t.step("login", async () => {

@@ -250,6 +250,14 @@ export const Credentials = z.object({
   password: z.string().min(1).max(256).describe("8-256 characters"),
 });
 export const LoginRequest = Credentials;
+/**
+ * Sign-up leaves the length rules to the account checks, so every rule a name or password breaks
+ * is reported with its own code (INVALID_USERNAME, INVALID_PASSWORD) in one answer.
+ */
+export const SignupRequest = z.object({
+  username: z.string().min(1).describe("3-32 letters, digits, '_', '.', '-'"),
+  password: z.string().min(1).describe("8-256 characters"),
+});
 export const TokenRequest = z.object({
   userId: z.string().min(1).max(64).optional().describe("The original field: a user id or username"),
   username: z.string().min(1).max(64).optional(),

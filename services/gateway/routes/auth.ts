@@ -4,10 +4,10 @@ import type { Bucket } from "../rate_limit.ts";
 import { ApiError } from "../errors.ts";
 import {
   AuthResponse,
-  Credentials,
   LoginRequest,
   LogoutRequest,
   RefreshRequest,
+  SignupRequest,
   TokenRequest,
   TokenResponse,
 } from "../schemas.ts";
@@ -59,7 +59,7 @@ export function authRoutes(route: RouteFn, deps: GatewayDeps): void {
     tags: ["auth"],
     auth: "none",
     rateLimit: "auth",
-    body: Credentials,
+    body: SignupRequest,
     responses: {
       201: { description: "The new user and a token pair", schema: AuthResponse },
       409: { description: "The username is taken (USERNAME_TAKEN)" },
