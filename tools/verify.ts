@@ -15,7 +15,7 @@
 import { DEFAULT_DATABASE_URL, DEFAULT_PREFIX, DEFAULT_REDIS_URL } from "@lib/config";
 import { InterruptedError } from "./command.ts";
 import { fromScaled, readCandles, toScaled } from "@lib/candles";
-import { keys, streamKey, STREAMS, WalletView } from "@lib/contracts";
+import { Execution, keys, streamKey, STREAMS, WalletView } from "@lib/contracts";
 import { connectDb, type Sql } from "@lib/db";
 import { balancesFromPostings, EXTERNAL_ACCOUNT } from "@lib/ledger";
 import {
@@ -115,15 +115,17 @@ async function checkTrades(
     last = pageLast;
     const fresh: string[] = [];
     for (const e of expandEntries(page as RawEntry[])) {
-      let trade: { tradeId?: unknown; symbol?: unknown };
+      // entries that do not match the contract are dead-lettered by the consumers, not trades
+      let trade: Execution;
       try {
-        trade = JSON.parse(e.message.payload ?? "");
+        const parsed = Execution.safeParse(JSON.parse(e.message.payload ?? ""));
+        if (!parsed.success) continue;
+        trade = parsed.data;
       } catch {
-        continue; // undecodable entries are dead-lettered by the consumers, not trades
+        continue;
       }
-      if (typeof trade.tradeId !== "string") continue;
       if (!inStream.has(trade.tradeId)) fresh.push(trade.tradeId);
-      inStream.set(trade.tradeId, { id: e.id, symbol: String(trade.symbol) });
+      inStream.set(trade.tradeId, { id: e.id, symbol: trade.symbol });
     }
     const found = new Set(
       (await sql<{ trade_id: string }[]>`

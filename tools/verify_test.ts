@@ -100,6 +100,11 @@ Deno.test("runVerify() finds nothing in a consistent system and names every diff
   });
   await publishBatch(fx.redis, fx.prefix, STREAMS.wallet, funding);
   await publishBatch(fx.redis, fx.prefix, STREAMS.executions, flow);
+  // JSON that is not an execution: the consumers dead-letter it, so it is no trade the ledger lacks
+  await fx.redis.xAdd(streamKey(fx.prefix, STREAMS.executions), "*", {
+    type: "execution",
+    payload: JSON.stringify({ tradeId: "not-a-trade" }),
+  });
   const wallets = engineWallets(flow, funding);
   await fx.redis.hSet(
     keys.wallets(fx.prefix),
