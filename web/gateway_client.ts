@@ -647,6 +647,8 @@ export class MarketSocket {
   readonly url: string;
   #options: MarketSocketOptions;
   #listeners = new Map<string, Set<ChannelListener>>();
+  /** Channels the gateway confirmed on the current connection. */
+  #acked = new Set<string>();
   #statusListeners = new Set<(s: SocketStatus) => void>();
   #ws?: WebSocket;
   #status: SocketStatus = "closed";
@@ -673,6 +675,13 @@ export class MarketSocket {
       set = new Set();
       this.#listeners.set(channel, set);
       this.#sendSubscribe([channel]);
+    } else if (this.#acked.has(channel)) {
+      // The channel was confirmed before this listener came (another island subscribed first):
+      // it gets its own `subscribed`, or it would never refetch what its page's data missed.
+      const joined = set;
+      queueMicrotask(() => {
+        if (joined.has(listener) && this.#acked.has(channel)) listener({ channel, type: "subscribed" });
+      });
     }
     set.add(listener);
     this.#ensureOpen();
@@ -682,6 +691,7 @@ export class MarketSocket {
       s.delete(listener);
       if (s.size === 0) {
         this.#listeners.delete(channel);
+        this.#acked.delete(channel);
         this.#send({ op: "unsubscribe", channels: [channel] });
       }
     };
@@ -733,6 +743,7 @@ export class MarketSocket {
     const ws = new WS(this.url);
     this.#ws = ws;
     this.#authed = false;
+    this.#acked.clear();
     ws.onopen = () => {
       this.#attempt = 0;
       this.#setStatus("open");
@@ -752,6 +763,7 @@ export class MarketSocket {
   #dropped(ws: WebSocket) {
     if (this.#ws !== ws) return;
     this.#ws = undefined;
+    this.#acked.clear();
     clearTimeout(this.#watchdog);
     if (this.#stopped) return;
     this.#setStatus("reconnecting");
@@ -822,6 +834,7 @@ export class MarketSocket {
         this.#sendSubscribe(this.#privateChannels());
         return;
       case "subscribed":
+        if (channel && this.#listeners.has(channel)) this.#acked.add(channel);
         if (channel) this.#emit(channel, { channel, type: "subscribed" });
         return;
       case "heartbeat":

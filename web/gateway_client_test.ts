@@ -266,3 +266,30 @@ Deno.test("MarketSocket gives up on a frozen gateway's connection at once: recon
     s.close();
   }
 });
+
+Deno.test("MarketSocket tells a listener that joins a confirmed channel that it is subscribed", async () => {
+  const s = socket();
+  const header: string[] = [], tape: string[] = [];
+  s.subscribe("trades.BTC-USD", (m) => header.push(m.type));
+  try {
+    last().open();
+    last().receive({ type: "subscribed", channel: "trades.BTC-USD" });
+    // a second island hydrates after the gateway confirmed the channel to the first
+    s.subscribe("trades.BTC-USD", (m) => tape.push(m.type));
+    await wait(0);
+    assert.deepEqual(tape, ["subscribed"], "the late listener refetches what it may have missed");
+    assert.deepEqual(header, ["subscribed"]);
+    // one subscription on the wire, not two
+    assert.deepEqual(last().sent, [{ op: "subscribe", channels: ["trades.BTC-USD"] }]);
+    // before the confirmation, a second listener waits for the gateway's, like the first
+    s.subscribe("ticker.BTC-USD", (m) => header.push(m.type));
+    const early: string[] = [];
+    s.subscribe("ticker.BTC-USD", (m) => early.push(m.type));
+    await wait(0);
+    assert.deepEqual(early, []);
+    last().receive({ type: "subscribed", channel: "ticker.BTC-USD" });
+    assert.deepEqual(early, ["subscribed"]);
+  } finally {
+    s.close();
+  }
+});
