@@ -627,6 +627,63 @@ Deno.test("web app in chromium: sign up, trade between two users, cancel, field 
       },
     );
 
+    await t.step("trades made while the page's scripts load still reach the tape", async () => {
+      const signup = async (username: string) => {
+        const r = await fetch(`${sys.gatewayUrl}/v1/auth/signup`, {
+          method: "POST",
+          headers: { "content-type": "application/json" },
+          body: JSON.stringify({ username, password: "tape-password-1" }),
+        });
+        assert.equal(r.status, 201);
+        return (await r.json()).accessToken as string;
+      };
+      const maker = await signup("tape-maker"), taker = await signup("tape-taker");
+      // a slow connection: the islands' scripts arrive after the trade
+      let release = () => {};
+      const held = new Promise<void>((r) => release = r);
+      const islands = /\/static\/islands\/.+\.js$/;
+      await page.route(islands, async (route) => {
+        await held;
+        await route.continue();
+      });
+      try {
+        await page.goto(`${web}/trade/BTC-USD?tf=1s`, { waitUntil: "commit" });
+        await page.locator(".tape").waitFor({ state: "attached" });
+        // past the server's market data cache: the rendered page cannot have this trade
+        await page.waitForTimeout(MARKET_DATA_TTL_MS + 200);
+        for (
+          const [token, body] of [
+            [maker, { side: "SELL", type: "LIMIT", price: "65000", qty: "0.0037" }],
+            [taker, { side: "BUY", type: "MARKET", qty: "0.0037" }],
+          ] as const
+        ) {
+          const res = await fetch(`${sys.gatewayUrl}/v1/orders`, {
+            method: "POST",
+            headers: { "content-type": "application/json", authorization: `Bearer ${token}` },
+            body: JSON.stringify({ symbol: "BTC-USD", ...body }),
+          });
+          assert.equal(res.status, 201, await res.text());
+        }
+        // the market order's fills: the newest trades (other resting asks may fill it first)
+        const recent = await (await fetch(`${sys.gatewayUrl}/v1/markets/BTC-USD/trades?limit=10`))
+          .json() as { tradeId: string; takerOrderId: string; takerUserId: string }[];
+        const me =
+          await (await fetch(`${sys.gatewayUrl}/v1/me`, { headers: { authorization: `Bearer ${taker}` } }))
+            .json() as { userId: string };
+        const fills = recent.filter((tr) => tr.takerUserId === me.userId).map((tr) => tr.tradeId);
+        assert.ok(fills.length > 0);
+        await page.waitForTimeout(500);
+        release();
+        await page.locator('.chart-box[data-mounted="true"] canvas').waitFor();
+        for (const id of fills) {
+          await page.locator(`.tape li[data-trade-id="${id}"]`).waitFor({ state: "attached" });
+        }
+      } finally {
+        release();
+        await page.unroute(islands);
+      }
+    });
+
     await t.step("both wallets show the trade", async () => {
       await page.goto(`${web}/wallet`);
       const bal = page.getByTestId("balances");

@@ -16,6 +16,7 @@ import {
 } from "../utils/candles.ts";
 import { decimalPlaces } from "../utils/decimal.ts";
 import { chartTimeframe, dayClock, gateway, marketSocket } from "../utils/live.ts";
+import { followWithCatchUp } from "../utils/catch_up.ts";
 
 export type BarStyle = "candles" | "bars" | "line";
 
@@ -270,25 +271,30 @@ export default function CandleChart(props: CandleChartProps) {
 
   useEffect(() => plot.current?.redraw(false), [style, volume]);
 
-  // Live candles of the current timeframe; a resubscription (reconnect) refetches the recent ones.
-  useEffect(() => {
-    const socket = marketSocket(gatewayUrl);
-    let first = true;
-    return socket.subscribe(`candles.${symbol}.${tf}`, (m) => {
-      if (m.type === "subscribed") {
-        if (!first) void refetchLatest();
-        first = false;
-        return;
-      }
-      const list = Array.isArray(m.data) ? m.data : [m.data];
-      const incoming: Bar[] = [];
-      for (const item of list) {
-        const candle = parsePayload(Candle, item);
-        if (candle && (!candle.timeframe || candle.timeframe === tf)) incoming.push(toBar(candle));
-      }
-      if (incoming.length) update(mergeBars(bars.current, incoming, CHART_TIMEFRAMES[tf] / 1000), true);
-    });
-  }, [gatewayUrl, symbol, tf]);
+  // Live candles of the current timeframe. Each subscription, the first too, refetches the recent
+  // ones: bars that closed between the page's render (or a disconnection) and it come on no channel.
+  useEffect(
+    () =>
+      followWithCatchUp(
+        marketSocket(gatewayUrl),
+        `candles.${symbol}.${tf}`,
+        () => void refetchLatest(),
+        (m) => {
+          const list = Array.isArray(m.data) ? m.data : [m.data];
+          const incoming: Bar[] = [];
+          for (const item of list) {
+            const candle = parsePayload(Candle, item);
+            if (candle && (!candle.timeframe || candle.timeframe === tf)) {
+              incoming.push(toBar(candle));
+            }
+          }
+          if (incoming.length) {
+            update(mergeBars(bars.current, incoming, CHART_TIMEFRAMES[tf] / 1000), true);
+          }
+        },
+      ),
+    [gatewayUrl, symbol, tf],
+  );
 
   /** Replaces the data, keeping the view; when the view showed the newest bar, it keeps following. */
   function update(next: Bar[], follow: boolean) {

@@ -3,6 +3,7 @@ import { parsePayload, Trade } from "../gateway_client.ts";
 import { formatStep } from "../utils/decimal.ts";
 import { clock, gateway, marketSocket, pickedPrice, useMounted } from "../utils/live.ts";
 import type { MarketInfo } from "../utils/market.ts";
+import { followWithCatchUp } from "../utils/catch_up.ts";
 
 export interface TradesTapeProps {
   gatewayUrl: string;
@@ -25,25 +26,21 @@ export default function TradesTape({ gatewayUrl, market, trades: initial }: Trad
   const [trades, setTrades] = useState(initial);
   const mounted = useMounted();
 
-  useEffect(() => {
-    let first = true;
-    return marketSocket(gatewayUrl).subscribe(`trades.${market.symbol}`, (m) => {
-      if (m.type === "subscribed") {
-        // After a reconnect, fill in what was missed while away.
-        if (!first) {
-          gateway(gatewayUrl).trades(market.symbol, KEEP).then((list) =>
-            setTrades((cur) => mergeTrades(cur, list))
-          )
-            .catch(() => {});
-        }
-        first = false;
-        return;
-      }
-      const items = Array.isArray(m.data) ? m.data : [m.data];
-      const parsed = items.map((i) => parsePayload(Trade, i)).filter((t): t is Trade => t !== undefined);
-      if (parsed.length) setTrades((cur) => mergeTrades(cur, parsed));
-    });
-  }, [gatewayUrl, market.symbol]);
+  useEffect(() =>
+    followWithCatchUp(
+      marketSocket(gatewayUrl),
+      `trades.${market.symbol}`,
+      // what traded between the page's render (or a disconnection) and the subscription
+      () =>
+        void gateway(gatewayUrl).trades(market.symbol, KEEP).then((list) =>
+          setTrades((cur) => mergeTrades(cur, list))
+        ).catch(() => {}),
+      (m) => {
+        const items = Array.isArray(m.data) ? m.data : [m.data];
+        const parsed = items.map((i) => parsePayload(Trade, i)).filter((t): t is Trade => t !== undefined);
+        if (parsed.length) setTrades((cur) => mergeTrades(cur, parsed));
+      },
+    ), [gatewayUrl, market.symbol]);
 
   return (
     <section class="panel trades" aria-label="Recent trades">
