@@ -3,7 +3,7 @@ import { Change } from "../components/Change.tsx";
 import { parsePayload, type SocketStatus, Ticker, type Ticker as TickerT, Trade } from "../gateway_client.ts";
 import { compareDecimal, formatCompact, formatStep } from "../utils/decimal.ts";
 import { lastPrices, marketSocket, marketStatuses, useStore } from "../utils/live.ts";
-import type { MarketInfo } from "../utils/market.ts";
+import { dayRange, type MarketInfo } from "../utils/market.ts";
 
 export interface MarketHeaderProps {
   gatewayUrl: string;
@@ -62,6 +62,8 @@ export default function MarketHeader({ gatewayUrl, market, ticker: initial }: Ma
     document.title = `${last ? formatStep(last, market.tickSize) + " · " : ""}${market.symbol} · Kalency`;
   }, [last]);
 
+  const range = dayRange(ticker.high24h, ticker.low24h, last);
+
   return (
     <header class="panel market-header" aria-label={`${market.symbol} summary`}>
       <div class="pair-title">
@@ -98,11 +100,11 @@ export default function MarketHeader({ gatewayUrl, market, ticker: initial }: Ma
         </div>
         <div class="stat">
           <dt>24h high</dt>
-          <dd class="num">{formatStep(ticker.high24h, market.tickSize, true)}</dd>
+          <dd class="num">{formatStep(range.high, market.tickSize, true)}</dd>
         </div>
         <div class="stat">
           <dt>24h low</dt>
-          <dd class="num">{formatStep(ticker.low24h, market.tickSize, true)}</dd>
+          <dd class="num">{formatStep(range.low, market.tickSize, true)}</dd>
         </div>
         <div class="stat">
           <dt>24h volume ({market.base})</dt>

@@ -3,6 +3,7 @@
  * @module
  */
 import { lastPriceOf, type Market } from "../gateway_client.ts";
+import { compareDecimal, isDecimal } from "./decimal.ts";
 
 export interface MarketInfo {
   symbol: string;
@@ -138,4 +139,21 @@ export function profileChoice(
   const p = status?.profile;
   if (p === undefined) return { value: "normal", custom: false };
   return profiles.includes(p) ? { value: p, custom: false } : { value: "custom", custom: true };
+}
+
+/**
+ * The 24h high and low to show beside a live last price. The ticker comes every few seconds and
+ * trades in between: a trade below the ticker's low (or above its high) is the new low (or high),
+ * or the header would show a last price outside its own day's range.
+ */
+export function dayRange(
+  high: string | undefined,
+  low: string | undefined,
+  last: string | undefined,
+): { high?: string; low?: string } {
+  if (last === undefined || !isDecimal(last)) return { high, low };
+  return {
+    high: high !== undefined && isDecimal(high) && compareDecimal(last, high) > 0 ? last : high,
+    low: low !== undefined && isDecimal(low) && compareDecimal(last, low) < 0 ? last : low,
+  };
 }
