@@ -32,6 +32,12 @@ export const STREAMS = {
   simControl: defineStream("sim-control", SimControl, (m) => m.action),
 } as const;
 
+/**
+ * How long a reply stream lives after its last write or trim: the stream of a sender that went away
+ * (a crashed gateway, a tools command that gave up waiting) is removed by Redis.
+ */
+export const REPLY_STREAM_TTL_MS = 3_600_000;
+
 /** The reply stream of one gateway (or other sender) instance. */
 export function replyStream(senderId: string): StreamDef<typeof EngineReply> {
   return defineStream(`replies:${senderId}`, EngineReply, (m) => (m.ok ? "ok" : "rejected"));

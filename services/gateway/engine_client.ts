@@ -7,7 +7,14 @@
  * buffer, one native write), so the hot path never pays one round trip per request.
  * @module
  */
-import { type EngineCommandInput, type EngineReply, replyStream, streamKey, STREAMS } from "@lib/contracts";
+import {
+  type EngineCommandInput,
+  type EngineReply,
+  REPLY_STREAM_TTL_MS,
+  replyStream,
+  streamKey,
+  STREAMS,
+} from "@lib/contracts";
 import type { Logger } from "@lib/log";
 import type { Registry } from "@lib/metrics";
 import { sleep } from "@lib/lifecycle";
@@ -20,9 +27,6 @@ import {
   type StreamReader,
 } from "@lib/redis";
 import { ApiError, rejectionError } from "./errors.ts";
-
-/** How long an unread reply stream lives after its last trim (a crashed gateway's stream goes away). */
-const REPLY_STREAM_TTL_MS = 3_600_000;
 
 /**
  * The entry fields of a command. Orders and cancels come from routes that have already validated

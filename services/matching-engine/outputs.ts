@@ -16,6 +16,7 @@ import {
   keys,
   type OrderAck,
   type OrderEvent,
+  REPLY_STREAM_TTL_MS,
   streamKey,
   STREAMS,
 } from "@lib/contracts";
@@ -113,6 +114,7 @@ export class BatchBuilder {
   readonly #needs = new Map<string, { need: ConsumerNeed; since: number }>();
   readonly #replyPrefix: string;
   readonly #ttl: string;
+  readonly #replyTtl = String(REPLY_STREAM_TTL_MS);
   /** Entries added per user fills list / history since its last trim (trims are amortized). */
   readonly #fillsAdded = new Map<string, number>();
   readonly #historyAdded = new Map<string, number>();
@@ -192,7 +194,10 @@ export class BatchBuilder {
       const maxLen = this.#keep(key, this.#entryCap(key, l.length, cap));
       const trim = maxLen === undefined ? [] : ["MAXLEN", "~", String(maxLen)];
       cmds.push(["XADD", key, ...trim, "*", "type", BATCH_TYPE, "payload", l.join("\n")]);
-      if (!reply) cmds.push(["HINCRBY", counts, key.slice(streamsAt), String(l.length)]);
+      // a reply stream its sender deleted (or that expired) is created again by this XADD: it must
+      // expire again, or the stream of a sender that is gone stays for good
+      if (reply) cmds.push(["PEXPIRE", key, this.#replyTtl]);
+      else cmds.push(["HINCRBY", counts, key.slice(streamsAt), String(l.length)]);
     }
     function pushFill(e: Execution, json: string) {
       push(userFills, e.makerUserId, json);

@@ -167,6 +167,8 @@ Deno.test("BatchBuilder.build() ends with the checkpoint and packs each stream's
       ["ok", "c-2"],
     ],
   );
+  // a reply stream expires unless its sender keeps it (the engine may create it again)
+  assert.ok(cmds.some((c) => c.join(" ") === "PEXPIRE p:stream:replies:gw-1 3600000"));
   // each stream's count of messages goes to the messages-added hash
   assert.ok(cmds.some((c) => c.join(" ") === "HINCRBY p:stats:messages-added executions 1"));
   // one LPUSH per list, one ZADD per user and set, the closed order expires
