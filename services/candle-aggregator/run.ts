@@ -4,7 +4,7 @@
  * calls {@linkcode startCandleService}.
  * @module
  */
-import { type Candle, type Execution, keys, streamKey, STREAMS, type Tick } from "@lib/contracts";
+import { type Candle, type Execution, keys, streamKey, STREAMS, type Tick, Ticker } from "@lib/contracts";
 import { candleKeys, pruneShortCandles, upsertCandles } from "@lib/candles";
 import type { Sql } from "@lib/db";
 import {
@@ -58,6 +58,8 @@ export interface CandleServiceOptions {
   /** Days of 1s and 5s candles kept in PostgreSQL; 0 keeps them all. @default {0} */
   shortCandleDays?: number;
   lagIntervalMs: number;
+  /** How often the 24h windows of quiet symbols move on to the present. @default {60000} */
+  tickerRollMs?: number;
 }
 
 /** The service's options as the process's settings give them. */
@@ -154,6 +156,8 @@ export function startCandleService(
       if (c.timeframe !== "1m") continue;
       tickers.update(await loadRecent1m(redis, prefix, c.symbol, c.openTime - DAY_MS));
       tickers.update([c]);
+      const stored = storedTicker(await redis.get(keys.ticker(prefix, c.symbol)));
+      if (stored) tickers.noteLastTrade(c.symbol, stored.ts);
     }
     tradesDirty = false;
   }
@@ -418,6 +422,18 @@ export function startCandleService(
     })());
   }
 
+  // ---- 24h tickers of quiet symbols ----
+  // A ticker is written with each batch of trades; a symbol that stops trading (a paused market)
+  // would keep its old 24 hours for good. Every minute its window moves on, trades leave it.
+  loops.push(repeatUntilAborted(options.tickerRollMs ?? 60_000, signal, async () => {
+    if (tradesDirty) return;
+    const rolled = tickers.roll(Date.now());
+    if (rolled.length === 0) return;
+    const multi = redis.multi();
+    for (const t of rolled) multi.set(keys.ticker(prefix, t.symbol), JSON.stringify(t));
+    await multi.exec().catch((e) => log.warn("moving the 24h tickers on failed", { error: errorText(e) }));
+  }));
+
   // ---- lag probe ----
   const lagStreams: [string, string][] = [[STREAMS.executions.name, execKey]];
   if (options.indexCandles) lagStreams.push([STREAMS.ticks.name, tickKey]);
@@ -434,4 +450,15 @@ export function startCandleService(
   ));
 
   return { done: Promise.all(loops).then(() => {}), status: () => status, refresh: probe };
+}
+
+/** A ticker as written to Redis, or undefined when there is none (or it does not parse). */
+function storedTicker(text: string | null): Ticker | undefined {
+  if (text === null) return undefined;
+  try {
+    const t = Ticker.safeParse(JSON.parse(text));
+    return t.success ? t.data : undefined;
+  } catch {
+    return undefined;
+  }
 }

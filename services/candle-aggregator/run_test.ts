@@ -17,6 +17,7 @@ async function withService<T>(
   fx: { redis: Awaited<ReturnType<typeof connectRedis>>; prefix: string },
   sql: Parameters<typeof startCandleService>[0]["sql"],
   fn: (s: ReturnType<typeof startCandleService>) => Promise<T>,
+  extra: { tickerRollMs?: number } = {},
 ): Promise<T> {
   const tradeReader = await connectRedis(TEST_REDIS_URL);
   const tickReader = await connectRedis(TEST_REDIS_URL);
@@ -39,6 +40,7 @@ async function withService<T>(
     flushIntervalMs: 50,
     flushBatch: 500,
     lagIntervalMs: 100,
+    ...extra,
   }, stop.signal);
   try {
     return await fn(service);
@@ -281,4 +283,22 @@ Deno.test("candle service: an execution whose numbers no candle column can hold 
     });
     assert.deepEqual(comparable(got), comparable(expected.filter((c) => c.timeframe === "1m")));
   });
+});
+
+Deno.test("candle service: the 24h ticker of a symbol that stopped trading moves on with the clock", async () => {
+  await using fx = await redisFixture("candles");
+  // trades of long ago: by now they are all out of the 24 hours
+  const flow = sampleExecutions({ count: 50, maxGapMs: 400, symbols: ["BTC-USD"] });
+  await publishBatch(fx.redis, fx.prefix, STREAMS.executions, flow);
+  const read = async () => {
+    const text = await fx.redis.get(keys.ticker(fx.prefix, "BTC-USD"));
+    return text === null ? undefined : Ticker.parse(JSON.parse(text));
+  };
+  await withService(fx, undefined, async () => {
+    await waitFor(async () => (await read())?.volume24h === "0", { what: "the ticker moved on" });
+    const t = (await read())!;
+    assert.equal(t.last, flow.at(-1)!.price, "the last price stays");
+    assert.deepEqual([t.trades24h, t.change24h, t.open24h], [0, "0", t.last]);
+    assert.equal(t.ts, flow.at(-1)!.ts, "ts is still the time of the last trade");
+  }, { tickerRollMs: 50 });
 });

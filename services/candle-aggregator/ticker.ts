@@ -1,6 +1,8 @@
 /**
- * Rolling 24-hour statistics per symbol, computed from its 1m trade candles. Pure: the window ends
- * at the symbol's latest 1m bucket, so replaying the same trades gives the same tickers.
+ * Rolling 24-hour statistics per symbol, computed from its 1m trade candles. Pure: after a trade the
+ * window ends at the symbol's latest 1m bucket, so replaying the same trades gives the same tickers;
+ * {@linkcode TickerBook.roll} moves the windows of quiet symbols on to a given time, so that their
+ * old trades leave the 24 hours as they would on any exchange.
  * @module
  */
 import { type CandleAcc, candleToAcc, cloneAcc, fromScaled, mergeInto } from "@lib/candles";
@@ -23,6 +25,8 @@ export function changePct(change: bigint, open: bigint): string {
 /** Keeps the last 24 hours of 1m candles per symbol and derives {@linkcode Ticker}s from them. */
 export class TickerBook {
   #windows = new Map<string, Map<number, CandleAcc>>();
+  /** Per symbol: the last price and the time of the last trade, which outlive the window's candles. */
+  #last = new Map<string, { close: bigint; ts: number }>();
 
   /** Records 1m candles (closed or forming, any order within a batch); others are ignored. */
   update(candles: readonly Candle[]): void {
@@ -34,12 +38,17 @@ export class TickerBook {
     }
   }
 
-  /** The ticker of a symbol as of its latest 1m bucket; `ts` is the time of its last trade. */
-  ticker(symbol: string, ts: number): Ticker | undefined {
+  /**
+   * The ticker of a symbol as of its latest 1m bucket, or of `asOf`'s bucket when that is later;
+   * `ts` is the time of its last trade. With no trade left in the window: the last price, nothing
+   * traded (volume, change and trades 0).
+   */
+  ticker(symbol: string, ts: number, asOf?: number): Ticker | undefined {
     const w = this.#windows.get(symbol);
-    if (!w || w.size === 0) return undefined;
-    const latest = Math.max(...w.keys());
-    const first = latest - (TICKER_WINDOW_MINUTES - 1) * MINUTE;
+    if (!w || (w.size === 0 && !this.#last.has(symbol))) return undefined;
+    let end = w.size > 0 ? Math.max(...w.keys()) : -Infinity;
+    if (asOf !== undefined) end = Math.max(end, asOf - (asOf % MINUTE));
+    const first = end - (TICKER_WINDOW_MINUTES - 1) * MINUTE;
     for (const t of w.keys()) if (t < first) w.delete(t);
     const times = [...w.keys()].sort((a, b) => a - b);
     let acc: CandleAcc | undefined;
@@ -48,20 +57,52 @@ export class TickerBook {
       if (acc) mergeInto(acc, c);
       else acc = cloneAcc(c);
     }
-    const a = acc!;
-    const change = a.close - a.open;
+    if (acc) this.#last.set(symbol, { close: acc.close, ts });
+    const last = this.#last.get(symbol)!;
+    const close = acc?.close ?? last.close;
+    const open = acc?.open ?? last.close;
+    const change = close - open;
     return {
       symbol,
-      last: fromScaled(a.close),
-      open24h: fromScaled(a.open),
-      high24h: fromScaled(a.high),
-      low24h: fromScaled(a.low),
-      volume24h: fromScaled(a.volume),
-      quoteVolume24h: fromScaled(a.quoteVolume),
+      last: fromScaled(close),
+      open24h: fromScaled(open),
+      high24h: fromScaled(acc?.high ?? close),
+      low24h: fromScaled(acc?.low ?? close),
+      volume24h: fromScaled(acc?.volume ?? 0n),
+      quoteVolume24h: fromScaled(acc?.quoteVolume ?? 0n),
       change24h: fromScaled(change),
-      changePct24h: changePct(change, a.open),
-      trades24h: a.trades,
-      ts,
+      changePct24h: changePct(change, open),
+      trades24h: acc?.trades ?? 0,
+      ts: acc ? ts : last.ts,
     };
+  }
+
+  /** After a restart: the time of a symbol's last trade, as the ticker last written said it. */
+  noteLastTrade(symbol: string, ts: number): void {
+    this.ticker(symbol, ts);
+  }
+
+  /**
+   * The tickers that change when the window moves on to `now` without a trade: those of symbols
+   * whose oldest 1m bucket in the window has fallen out of it.
+   */
+  roll(now: number): Ticker[] {
+    const first = now - (now % MINUTE) - (TICKER_WINDOW_MINUTES - 1) * MINUTE;
+    const out: Ticker[] = [];
+    for (const [symbol, w] of this.#windows) {
+      let stale = false;
+      for (const t of w.keys()) {
+        if (t < first) {
+          stale = true;
+          break;
+        }
+      }
+      const last = this.#last.get(symbol);
+      // the time of its last trade is not known yet (see noteLastTrade): roll it after its next trade
+      if (!stale || last === undefined) continue;
+      const t = this.ticker(symbol, last.ts, now);
+      if (t) out.push(t);
+    }
+    return out;
   }
 }

@@ -163,7 +163,7 @@ export function marketRoutes(route: RouteFn, deps: GatewayDeps): void {
       throw new ApiError(
         404,
         "NO_TICKER",
-        `${params.symbol} has no ticker yet (no trade in the last 24 hours)`,
+        `${params.symbol} has no ticker yet (it has not traded)`,
       );
     }
     return c.json(t);
