@@ -525,7 +525,7 @@ export default function AdminPanel({ gatewayUrl, markets: initialMarkets }: Admi
             e.preventDefault();
             const symbol = newSymbol.trim().toUpperCase();
             const startPrice = newStartPrice.trim();
-            const problem = ensureProblem(symbol, startPrice);
+            const problem = ensureProblem(symbol, startPrice, markets.map((m) => m.symbol));
             if (problem) return refuse({ [problem.field]: problem.message });
             // the fields keep what was typed unless the market was listed
             void act(
@@ -552,8 +552,8 @@ export default function AdminPanel({ gatewayUrl, markets: initialMarkets }: Admi
             <span>Start price (new markets)</span>
             <input
               inputMode="decimal"
-              placeholder="implied by the listed markets"
-              title="Leave empty to start at the price the listed markets imply (else another market's in the same quote asset)"
+              placeholder="empty: implied by the listed markets"
+              title="Leave empty to start at the price the listed markets imply; a new asset needs one"
               value={newStartPrice}
               {...describedBy("startPrice")}
               onInput={(e) => setNewStartPrice((e.target as HTMLInputElement).value)}

@@ -114,11 +114,20 @@ export function parseBounded(
 export function ensureProblem(
   symbol: string,
   startPrice: string,
+  listed: readonly string[] = [],
 ): { field: "symbol" | "startPrice"; message: string } | undefined {
   if (!/^[A-Z0-9]{1,12}-[A-Z0-9]{1,12}$/.test(symbol)) {
     return { field: "symbol", message: "Enter the market as BASE-QUOTE, e.g. SOL-USD." };
   }
   const p = startPrice.trim();
+  const [base, quote] = symbol.split("-");
+  // the gateway would list it at another market's price (as the original did): 65,000 USD for SOL
+  if (p === "" && listed.length > 0 && !listed.includes(symbol) && !connected(base, quote, listed)) {
+    return {
+      field: "startPrice",
+      message: `No listed market prices ${base} in ${quote}: enter its start price in ${quote}.`,
+    };
+  }
   if (p !== "" && (!/^(0|[1-9][0-9]*)(\.[0-9]+)?$/.test(p) || Number(p) <= 0)) {
     return {
       field: "startPrice",
@@ -126,6 +135,25 @@ export function ensureProblem(
     };
   }
   return undefined;
+}
+
+/** True when listed markets lead from one asset to the other (so they imply a price). */
+function connected(from: string, to: string, symbols: readonly string[]): boolean {
+  const seen = new Set([from]);
+  const queue = [from];
+  while (queue.length > 0) {
+    const asset = queue.shift()!;
+    if (asset === to) return true;
+    for (const s of symbols) {
+      const [b, q] = s.split("-");
+      const next = b === asset ? q : q === asset ? b : undefined;
+      if (next !== undefined && !seen.has(next)) {
+        seen.add(next);
+        queue.push(next);
+      }
+    }
+  }
+  return false;
 }
 
 /**

@@ -65,6 +65,20 @@ Deno.test("ensureProblem() checks the symbol and the start price", () => {
   assert.equal(ensureProblem("SOL-USD", "abc")?.field, "startPrice");
   assert.match(ensureProblem("SOL-USD", "abc")!.message, /start price as a number above 0/);
   assert.match(ensureProblem("SOL-USD", "0")!.message, /above 0/);
+  // a new asset: no listed market implies its price, so it needs one
+  const listed = ["BTC-USD", "ETH-USD", "BTC-ETH"];
+  assert.deepEqual(ensureProblem("SOL-USD", "", listed), {
+    field: "startPrice",
+    message: "No listed market prices SOL in USD: enter its start price in USD.",
+  });
+  assert.equal(ensureProblem("SOL-USD", "150", listed), undefined);
+  assert.equal(ensureProblem("ETH-BTC", "", listed), undefined, "implied by BTC-ETH");
+  assert.equal(ensureProblem("BTC-USD", "", listed), undefined, "re-opening a listed market");
+  assert.equal(
+    ensureProblem("SOL-ETH", "", [...listed, "SOL-USD"]),
+    undefined,
+    "SOL-USD and ETH-USD imply it",
+  );
 });
 
 Deno.test("profileChoice() preselects the simulator's profile, custom for a raw volatility", () => {
