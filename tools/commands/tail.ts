@@ -70,6 +70,8 @@ export async function readLast(
   stream: ResolvedStream,
   count: number,
   filter: EntryFilter,
+  /** Collects the type of every message looked at. */
+  types?: Set<string>,
 ): Promise<ShownEntry[]> {
   const found: ShownEntry[] = [];
   let end = "+";
@@ -80,6 +82,7 @@ export async function readLast(
       const messages = expandEntries([e]);
       for (let i = messages.length - 1; i >= 0; i--) {
         const shown = showEntry(stream, messages[i]);
+        types?.add(shown.type);
         if (matchesFilter(shown, filter)) found.push(shown);
         if (found.length === count) break scan;
       }
@@ -155,9 +158,17 @@ async function run(ctx: CommandContext, args: ParsedArgs): Promise<number> {
   };
 
   if (start.kind === "last") {
-    for (const e of await readLast(redis, stream, start.count, filter)) print(e);
+    const types = new Set<string>();
+    for (const e of await readLast(redis, stream, start.count, filter, types)) print(e);
     if (printed === 0 && !(await redis.exists(stream.key))) {
       out.error(`${stream.key} does not exist: nothing was ever written to it (see: streams)`);
+      return 1;
+    }
+    if (printed === 0 && filter.type !== undefined && types.size > 0) {
+      // the whole stream was read: a type it never holds is most likely a typo
+      out.error(
+        `no entry of type ${filter.type} on ${stream.key}; its types: ${[...types].sort().join(", ")}`,
+      );
     }
     return 0;
   }

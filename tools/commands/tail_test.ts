@@ -86,7 +86,7 @@ Deno.test("tail filters by symbol, user and type", async () => {
   assert.deepEqual(canceled.stdout.match(/ord-\d/g), ["ord-8"]);
 });
 
-Deno.test("tail names an unknown market and a stream that does not exist instead of printing nothing", async () => {
+Deno.test("tail names an unknown market, a stream that does not exist and a type it never holds instead of printing nothing", async () => {
   await using fx = await redisFixture("tail");
   await fx.redis.hSet(keys.markets(fx.prefix), { "BTC-USD": "{}", "ETH-USD": "{}" });
   await publishBatch(fx.redis, fx.prefix, STREAMS.executions, [execution({ tradeId: "trd-1" })]);
@@ -96,9 +96,15 @@ Deno.test("tail names an unknown market and a stream that does not exist instead
   assert.equal(doge.code, 2, "a usage error");
   assert.match(doge.stderr, /unknown market DOGE-USD; markets: BTC-USD, ETH-USD/);
   const nobody = await tools(["tail", "replies:nobody", "--count", "1"], { prefix: fx.prefix });
-  assert.equal(nobody.code, 0);
+  assert.equal(nobody.code, 1);
   assert.equal(nobody.stdout, "");
   assert.match(nobody.stderr, /:stream:replies:nobody does not exist: nothing was ever written to it/);
+  const typo = await tools(["tail", "executions", "--count", "1", "--type", "exectuion"], {
+    prefix: fx.prefix,
+  });
+  assert.equal(typo.code, 0);
+  assert.equal(typo.stdout, "");
+  assert.match(typo.stderr, /no entry of type exectuion on .*:stream:executions; its types: execution/);
 });
 
 Deno.test("tail --from ID includes that entry; --since reads from a time; --no-follow stops at the end", async () => {
