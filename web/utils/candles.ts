@@ -134,14 +134,15 @@ export function sparklinePoints(values: number[], w: number, h: number): string 
 
 /**
  * The time axis' labels in 24-hour time with MM-DD dates, as the rest of the site writes times
- * (uPlot's default is 12-hour). Rows: smallest tick step in seconds, label, then the label added
+ * (uPlot's default is 12-hour). Intraday rows never add the year: the first label of the axis counts
+ * as a year's rollover, and a full date there is wider than the room at the left edge. Rows: smallest tick step in seconds, label, then the label added
  * when the year, month, day, hour, minute or second rolls over; the last column: append.
  */
 export const TIME_AXIS_STAMPS: (string | number | null)[][] = [
   [365 * 86400, "{YYYY}", null, null, null, null, null, null, 1],
   [28 * 86400, "{MMM}", "\n{YYYY}", null, null, null, null, null, 1],
   [86400, "{MM}-{DD}", "\n{YYYY}", null, null, null, null, null, 1],
-  [3600, "{HH}:{mm}", "\n{YYYY}-{MM}-{DD}", null, "\n{MM}-{DD}", null, null, null, 1],
-  [60, "{HH}:{mm}", "\n{YYYY}-{MM}-{DD}", null, "\n{MM}-{DD}", null, null, null, 1],
-  [1, ":{ss}", "\n{YYYY}-{MM}-{DD} {HH}:{mm}", null, "\n{MM}-{DD} {HH}:{mm}", null, "\n{HH}:{mm}", null, 1],
+  [3600, "{HH}:{mm}", "\n{MM}-{DD}", null, "\n{MM}-{DD}", null, null, null, 1],
+  [60, "{HH}:{mm}", "\n{MM}-{DD}", null, "\n{MM}-{DD}", null, null, null, 1],
+  [1, ":{ss}", "\n{MM}-{DD} {HH}:{mm}", null, "\n{MM}-{DD} {HH}:{mm}", null, "\n{HH}:{mm}", null, 1],
 ];

@@ -71,4 +71,7 @@ Deno.test("the chart's time axis writes 24-hour times and the site's MM-DD dates
   for (const t of templates) assert.doesNotMatch(t, /\{h\}|\{aa\}|\{M\}\/\{D\}/, t);
   const minutes = TIME_AXIS_STAMPS.find((row) => row[0] === 60)!;
   assert.equal(minutes[1], "{HH}:{mm}");
+  // the axis' first label counts as a year's rollover: a full date there was cut at the left edge
+  const intraday = TIME_AXIS_STAMPS.filter((row) => (row[0] as number) < 86400).flat();
+  assert.ok(!intraday.some((x) => typeof x === "string" && x.includes("{YYYY}")));
 });
