@@ -10,6 +10,7 @@ import {
 import { ActionButton } from "../components/ActionButton.tsx";
 import { clock, gateway, useSession } from "../utils/live.ts";
 import {
+  botSetting,
   ensureProblem,
   MAX_BOT_RATE,
   MAX_BOTS,
@@ -301,6 +302,8 @@ export default function AdminPanel({ gatewayUrl, markets: initialMarkets }: Admi
   const aboutMarkets = message !== undefined && /^(Ensure|Pause|Resume) /.test(message.text);
   const profile = picked ?? shown.value;
   /** An input's error text under it, tied to it for screen readers. */
+  // the bot form shows what the simulator runs now for the chosen kind
+  const botNow = botSetting(sim?.bots, botKind);
   const fieldError = (field: keyof typeof invalid) =>
     invalid[field] && (
       <span class="field-error" id={`admin-${field}-error`} role="alert">
@@ -428,7 +431,7 @@ export default function AdminPanel({ gatewayUrl, markets: initialMarkets }: Admi
             <span>Count</span>
             <input
               inputMode="numeric"
-              placeholder="2"
+              placeholder={String(botNow.count ?? "")}
               size={4}
               value={botCount}
               {...describedBy("count")}
@@ -440,7 +443,7 @@ export default function AdminPanel({ gatewayUrl, markets: initialMarkets }: Admi
             <span>Orders/s each</span>
             <input
               inputMode="decimal"
-              placeholder="1"
+              placeholder={String(botNow.ratePerSec ?? "")}
               size={4}
               value={botRate}
               {...describedBy("rate")}

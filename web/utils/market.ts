@@ -185,3 +185,19 @@ export function dayRange(
     low: low !== undefined && isDecimal(low) && compareDecimal(last, low) < 0 ? last : low,
   };
 }
+
+/**
+ * What the simulator runs now for one kind of bot (from its status' `bots`), for the bot form's
+ * placeholders; what the status does not say is left out.
+ */
+export function botSetting(bots: unknown, kind: string): { count?: number; ratePerSec?: number } {
+  const entry = typeof bots === "object" && bots !== null
+    ? (bots as Record<string, unknown>)[kind]
+    : undefined;
+  if (typeof entry !== "object" || entry === null) return {};
+  const { count, ratePerSec } = entry as { count?: unknown; ratePerSec?: unknown };
+  return {
+    ...(typeof count === "number" ? { count } : {}),
+    ...(typeof ratePerSec === "number" ? { ratePerSec } : {}),
+  };
+}

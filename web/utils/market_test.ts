@@ -1,6 +1,13 @@
 import assert from "node:assert/strict";
 import type { Market } from "../gateway_client.ts";
-import { defaultSymbol, ensureProblem, parseBounded, profileChoice, withNewPairs } from "./market.ts";
+import {
+  botSetting,
+  defaultSymbol,
+  ensureProblem,
+  parseBounded,
+  profileChoice,
+  withNewPairs,
+} from "./market.ts";
 
 const market = (symbol: string, extra: Partial<Market> = {}): Market => ({
   symbol,
@@ -87,4 +94,13 @@ Deno.test("profileChoice() preselects the simulator's profile, custom for a raw 
   assert.deepEqual(profileChoice(names, { profile: "volatile" }), { value: "volatile", custom: false });
   assert.deepEqual(profileChoice(names, { profile: "custom" }), { value: "custom", custom: true });
   assert.deepEqual(profileChoice(names, { profile: "calm-custom" }), { value: "custom", custom: true });
+});
+
+Deno.test("botSetting() reads one kind's count and rate from the simulator's status", () => {
+  const bots = { noise: { count: 4, ratePerSec: 0.5, active: 4 }, maker: { count: 2 } };
+  assert.deepEqual(botSetting(bots, "noise"), { count: 4, ratePerSec: 0.5 });
+  assert.deepEqual(botSetting(bots, "maker"), { count: 2 });
+  assert.deepEqual(botSetting(bots, "momentum"), {});
+  assert.deepEqual(botSetting(undefined, "noise"), {});
+  assert.deepEqual(botSetting({ noise: "x" }, "noise"), {});
 });
