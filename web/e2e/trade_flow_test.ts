@@ -31,6 +31,27 @@ async function placeLimit(page: Page, side: "Buy" | "Sell", price: string, qty: 
   await page.getByRole("button", { name: `${side} BTC` }).click();
 }
 
+/** Signs a user up through the API; returns the access token. */
+async function apiSignUp(gatewayUrl: string, username: string): Promise<string> {
+  const r = await fetch(`${gatewayUrl}/v1/auth/signup`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ username, password: `${username}-password-1` }),
+  });
+  assert.equal(r.status, 201);
+  return (await r.json()).accessToken as string;
+}
+
+/** Places a BTC-USD order through the API and expects it taken (201). */
+async function apiPlace(gatewayUrl: string, token: string, body: Record<string, unknown>): Promise<void> {
+  const res = await fetch(`${gatewayUrl}/v1/orders`, {
+    method: "POST",
+    headers: { "content-type": "application/json", authorization: `Bearer ${token}` },
+    body: JSON.stringify({ symbol: "BTC-USD", ...body }),
+  });
+  assert.equal(res.status, 201, await res.text());
+}
+
 /** Some seconds of two-sided trading around 65000 and a ladder of resting orders, for a picture. */
 async function busyMarket(gatewayUrl: string, alice: string, bob: string): Promise<void> {
   const send = async (token: string, body: Record<string, unknown>) => {
@@ -585,28 +606,10 @@ Deno.test("web app in chromium: sign up, trade between two users, cancel, field 
     await t.step(
       "the chart's legend follows a new timeframe; its two button groups are told apart",
       async () => {
-        const signup = async (username: string) => {
-          const r = await fetch(`${sys.gatewayUrl}/v1/auth/signup`, {
-            method: "POST",
-            headers: { "content-type": "application/json" },
-            body: JSON.stringify({ username, password: "chart-password-1" }),
-          });
-          assert.equal(r.status, 201);
-          return (await r.json()).accessToken as string;
-        };
-        for (
-          const [token, body] of [
-            [await signup("chart-maker"), { side: "SELL", type: "LIMIT", price: "65000", qty: "0.002" }],
-            [await signup("chart-taker"), { side: "BUY", type: "MARKET", qty: "0.002" }],
-          ] as const
-        ) {
-          const res = await fetch(`${sys.gatewayUrl}/v1/orders`, {
-            method: "POST",
-            headers: { "content-type": "application/json", authorization: `Bearer ${token}` },
-            body: JSON.stringify({ symbol: "BTC-USD", ...body }),
-          });
-          assert.equal(res.status, 201, await res.text());
-        }
+        const maker = await apiSignUp(sys.gatewayUrl, "chart-maker");
+        const taker = await apiSignUp(sys.gatewayUrl, "chart-taker");
+        await apiPlace(sys.gatewayUrl, maker, { side: "SELL", type: "LIMIT", price: "65000", qty: "0.002" });
+        await apiPlace(sys.gatewayUrl, taker, { side: "BUY", type: "MARKET", qty: "0.002" });
         // a second later the newest 1s bar is a flat one without volume
         await page.waitForTimeout(1500);
         await page.goto(`${web}/trade/BTC-USD?tf=1s`);
@@ -628,16 +631,8 @@ Deno.test("web app in chromium: sign up, trade between two users, cancel, field 
     );
 
     await t.step("trades made while the page's scripts load still reach the tape", async () => {
-      const signup = async (username: string) => {
-        const r = await fetch(`${sys.gatewayUrl}/v1/auth/signup`, {
-          method: "POST",
-          headers: { "content-type": "application/json" },
-          body: JSON.stringify({ username, password: "tape-password-1" }),
-        });
-        assert.equal(r.status, 201);
-        return (await r.json()).accessToken as string;
-      };
-      const maker = await signup("tape-maker"), taker = await signup("tape-taker");
+      const maker = await apiSignUp(sys.gatewayUrl, "tape-maker");
+      const taker = await apiSignUp(sys.gatewayUrl, "tape-taker");
       // a slow connection: the islands' scripts arrive after the trade
       let release = () => {};
       const held = new Promise<void>((r) => release = r);
@@ -651,19 +646,8 @@ Deno.test("web app in chromium: sign up, trade between two users, cancel, field 
         await page.locator(".tape").waitFor({ state: "attached" });
         // past the server's market data cache: the rendered page cannot have this trade
         await page.waitForTimeout(MARKET_DATA_TTL_MS + 200);
-        for (
-          const [token, body] of [
-            [maker, { side: "SELL", type: "LIMIT", price: "65000", qty: "0.0037" }],
-            [taker, { side: "BUY", type: "MARKET", qty: "0.0037" }],
-          ] as const
-        ) {
-          const res = await fetch(`${sys.gatewayUrl}/v1/orders`, {
-            method: "POST",
-            headers: { "content-type": "application/json", authorization: `Bearer ${token}` },
-            body: JSON.stringify({ symbol: "BTC-USD", ...body }),
-          });
-          assert.equal(res.status, 201, await res.text());
-        }
+        await apiPlace(sys.gatewayUrl, maker, { side: "SELL", type: "LIMIT", price: "65000", qty: "0.0037" });
+        await apiPlace(sys.gatewayUrl, taker, { side: "BUY", type: "MARKET", qty: "0.0037" });
         // the market order's fills: the newest trades (other resting asks may fill it first)
         const recent = await (await fetch(`${sys.gatewayUrl}/v1/markets/BTC-USD/trades?limit=10`))
           .json() as { tradeId: string; takerOrderId: string; takerUserId: string }[];
