@@ -5,7 +5,7 @@
  * Environment: KALENCY_WEB_PORT (8000), KALENCY_HOST (127.0.0.1), KALENCY_GATEWAY_URL (the gateway
  * as this server reaches it, http://127.0.0.1:8080), KALENCY_PUBLIC_GATEWAY_URL (as browsers reach
  * it; default: the page's host name with the gateway's port), KALENCY_WEB_ASSETS_DIR (built islands),
- * KALENCY_MAKER_FEE_BPS / KALENCY_TAKER_FEE_BPS (fee estimate fallback), LOG_LEVEL.
+ * KALENCY_MAKER_FEE_BPS / KALENCY_TAKER_FEE_BPS (fee estimate fallback), LOG_LEVEL, LOG_FORMAT.
  * @module
  */
 // first, so that a signal while the rest loads still stops the service cleanly
@@ -24,7 +24,7 @@ const HttpUrl = z.string().regex(
   "must be an http(s) URL without a path, e.g. http://127.0.0.1:8080",
 );
 
-const WebConfig = BaseConfig.pick({ KALENCY_HOST: true, LOG_LEVEL: true }).extend({
+const WebConfig = BaseConfig.pick({ KALENCY_HOST: true, LOG_LEVEL: true, LOG_FORMAT: true }).extend({
   KALENCY_WEB_PORT: Port.default(DEFAULT_PORTS.KALENCY_WEB_PORT),
   KALENCY_GATEWAY_URL: HttpUrl.default(`http://127.0.0.1:${DEFAULT_PORTS.KALENCY_GATEWAY_PORT}`),
   KALENCY_PUBLIC_GATEWAY_URL: HttpUrl.optional(),

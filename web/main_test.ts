@@ -41,3 +41,26 @@ Deno.test("web/main.ts stopped while it builds its islands exits 0 without start
     await Deno.remove(assetsDir, { recursive: true });
   }
 });
+
+Deno.test("web/main.ts refuses a bad LOG_FORMAT, naming it, as every service does", async () => {
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", MAIN],
+    env: {
+      KALENCY_WEB_PORT: String(await freePort()),
+      KALENCY_GATEWAY_URL: "http://127.0.0.1:9",
+      LOG_FORMAT: "xml",
+    },
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  // a web server that took the value would start and keep running: stop it, and fail on its exit code
+  const timer = setTimeout(() => child.kill("SIGTERM"), 15_000);
+  try {
+    const { code, stdout, stderr } = await child.output();
+    const text = new TextDecoder().decode(stdout) + new TextDecoder().decode(stderr);
+    assert.equal(code, 2, text);
+    assert.match(text, /LOG_FORMAT=\\?"xml\\?"/);
+  } finally {
+    clearTimeout(timer);
+  }
+});
