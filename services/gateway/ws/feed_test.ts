@@ -130,6 +130,11 @@ Deno.test("/v1/ws answers bad input with error messages and keeps the connection
   assert.match(tf.message, /1s, 5s, 1m, 5m, 1h, 1d/);
   const op = await c.request({ op: "hello" }, "error");
   assert.equal(op.code, "BAD_REQUEST");
+  // an id longer than the protocol allows is refused, and not echoed back
+  c.send({ op: "ping", id: "y".repeat(65) });
+  const longId = await c.take((m) => m.type === "error" && /id/.test(m.message));
+  assert.equal(longId.code, "BAD_REQUEST");
+  assert.equal(longId.id, undefined);
   const pong = await c.request({ op: "ping", id: "p1" });
   assert.equal(pong.type, "pong");
   assert.equal(typeof pong.ts, "number");

@@ -27,7 +27,8 @@ export const CLOSE = {
   SHUTDOWN: 4012,
 } as const;
 
-const RequestId = z.union([z.string().max(64), z.number()]).optional();
+const MAX_ID_LENGTH = 64;
+const RequestId = z.union([z.string().max(MAX_ID_LENGTH), z.number()]).optional();
 const ChannelList = z.array(z.string()).min(1).max(MAX_SUBSCRIPTIONS);
 
 export const ClientOp = z.discriminatedUnion("op", [
@@ -60,7 +61,8 @@ export function parseClientOp(text: string): ParsedOp {
     ok: false,
     message:
       `${where}: ${issue.message}; ops are subscribe {channels}, unsubscribe {channels}, auth {token}, ping`,
-    ...(typeof id === "string" || typeof id === "number" ? { id } : {}),
+    // an id is echoed only when it is one the protocol allows (a string of at most 64 characters)
+    ...((typeof id === "string" && id.length <= MAX_ID_LENGTH) || typeof id === "number" ? { id } : {}),
   };
 }
 
