@@ -55,7 +55,7 @@ function skeletonEnv(): { env: Record<string, string>; ports: Record<string, num
     DATABASE_URL: withDatabase(TEST_DATABASE_URL, dbName),
     KALENCY_PREFIX: uniquePrefix("up"),
     KALENCY_JWT_SECRET: "skeleton-test-secret-skeleton-test-secret",
-    KALENCY_RATE_LIMIT_ENABLED: "false",
+    KALENCY_RATE_LIMIT: "false",
     LOG_FORMAT: "json",
     LOG_LEVEL: "warn",
   };
