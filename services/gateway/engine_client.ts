@@ -197,7 +197,9 @@ export class EngineClient implements EngineGateway {
           504,
           "ENGINE_TIMEOUT",
           `The matching engine did not answer within ${this.#o.timeoutMs} ms. The command may still be ` +
-            `applied: check GET /v1/orders/open; retrying an order with the same clientOrderId is safe`,
+            "applied. Retrying an order with the same clientOrderId is safe: it is placed at most once, " +
+            "and a repeat answers 200 with the order as it was placed (GET /v1/orders/{orderId} gives " +
+            "its state now)",
         ),
       );
     }

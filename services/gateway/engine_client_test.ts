@@ -160,6 +160,8 @@ Deno.test({
       const first = await gw.call("POST", "/v1/orders", { headers: s.headers, body });
       assert.equal(first.status, 504);
       assert.equal(first.json.code, "ENGINE_TIMEOUT");
+      // it says what a retry answers, and where the order's state is now
+      assert.match(first.json.detail, /same clientOrderId is safe.*200 with the order as it was placed/);
       engine = await spawnEngine(gw.prefix);
       const retry = await gw.call("POST", "/v1/orders", { headers: s.headers, body });
       assert.equal(retry.status, 200, retry.text);
