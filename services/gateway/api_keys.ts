@@ -73,6 +73,13 @@ const MAX_RECV_WINDOW_MS = 60_000;
 const TOUCH_INTERVAL_MS = 60_000;
 /** How far ahead of the server clock a timestamp may be. */
 const FUTURE_SKEW_MS = 1000;
+/** Every key id `create` makes: "ak_" and 16 hex digits. */
+const KEY_ID_REGEXP = /^ak_[0-9a-f]{16}$/;
+/**
+ * Lookups (found and not found) kept in memory at most; past it the cache starts over. Unknown ids
+ * are cached too, and anyone can send those (REST or a WebSocket `auth`), so it must be bounded.
+ */
+const CACHE_MAX = 10_000;
 
 /** Creates, lists, revokes and verifies API keys. */
 export class ApiKeyService {
@@ -142,7 +149,19 @@ export class ApiKeyService {
     return rows.length > 0;
   }
 
+  /** How many key lookups are cached in this process. */
+  get cachedLookups(): number {
+    return this.#cache.size;
+  }
+
+  #remember(keyId: string, entry: CachedKey | { missing: true; until: number }): void {
+    if (this.#cache.size >= CACHE_MAX && !this.#cache.has(keyId)) this.#cache.clear();
+    this.#cache.set(keyId, entry);
+  }
+
   async #lookup(keyId: string): Promise<CachedKey> {
+    // no key has another shape: neither a database lookup nor a cache entry for it
+    if (!KEY_ID_REGEXP.test(keyId)) throw this.#unknown();
     const now = performance.now();
     const hit = this.#cache.get(keyId);
     if (hit && hit.until > now) {
@@ -153,7 +172,7 @@ export class ApiKeyService {
       SELECT k.user_id, k.secret_hash, k.salt, u.role FROM api_keys k JOIN users u USING (user_id)
       WHERE k.key_id = ${keyId} AND k.revoked_at IS NULL`;
     if (rows.length === 0) {
-      this.#cache.set(keyId, { missing: true, until: now + Math.min(this.options.cacheMs, 1000) });
+      this.#remember(keyId, { missing: true, until: now + Math.min(this.options.cacheMs, 1000) });
       throw this.#unknown();
     }
     const secret = await this.#derive(keyId, String(rows[0].salt));
@@ -177,7 +196,7 @@ export class ApiKeyService {
         "This API key was issued under another server key (KALENCY_API_KEY_SECRET changed); create a new key",
       );
     }
-    if (this.options.cacheMs > 0) this.#cache.set(keyId, entry);
+    if (this.options.cacheMs > 0) this.#remember(keyId, entry);
     return entry;
   }
 
