@@ -198,6 +198,10 @@ export async function createUser(
 /**
  * Creates the user when missing; when it exists, sets its role and password to the given ones.
  * Idempotent: what a process runs at start for its configured admin.
+ *
+ * A password it replaces also ends the account's refresh tokens and API keys: the name may have
+ * been signed up by someone else before it was configured, and that person must not keep a session
+ * (which would refresh into the admin role) or a key (which would sign as an admin).
  */
 export async function ensureUser(
   sql: Sql,
@@ -215,7 +219,12 @@ export async function ensureUser(
   const found = existing ?? (await findUser(sql, { username: input.username }))!;
   const row = await sql`SELECT password_hash FROM users WHERE user_id = ${found.userId}`;
   const samePassword = await verifyPassword(input.password, String(row[0].password_hash));
-  if (!samePassword) await setPassword(sql, found.userId, input.password, options);
+  if (!samePassword) {
+    await setPassword(sql, found.userId, input.password, options);
+    await sql`UPDATE refresh_tokens SET revoked_at = now(), revoked_reason = 'logout-all'
+              WHERE user_id = ${found.userId} AND revoked_at IS NULL`;
+    await sql`UPDATE api_keys SET revoked_at = now() WHERE user_id = ${found.userId} AND revoked_at IS NULL`;
+  }
   const user = found.role === input.role ? found : await setRole(sql, found.userId, input.role);
   return { user: user!, created: false };
 }

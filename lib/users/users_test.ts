@@ -72,6 +72,31 @@ Deno.test("ensureUser() is idempotent and repairs role and password", async () =
   assert.equal((await findUser(db.sql, { username: "Admin" }))?.role, "admin");
 });
 
+Deno.test("ensureUser() taking over a name someone signed up with ends that person's sessions and keys", async () => {
+  await using db = await dbFixture();
+  const squatter = await createUser(db.sql, { username: "Admin", password: "squatter-pass" }, FAST);
+  await db.sql`INSERT INTO refresh_tokens (token_hash, user_id, expires_at)
+               VALUES ('h1', ${squatter.userId}, now() + interval '1 day')`;
+  await db.sql`INSERT INTO api_keys (key_id, user_id, secret_hash) VALUES ('ak_1', ${squatter.userId}, 'x')`;
+  const { user, created } = await ensureUser(
+    db.sql,
+    { username: "admin", password: "operator-pass", role: "admin" },
+    FAST,
+  );
+  assert.equal(created, false);
+  assert.equal(user.role, "admin");
+  const live = await db.sql`SELECT 1 FROM refresh_tokens WHERE user_id = ${user.userId} AND revoked_at IS NULL
+                            UNION ALL
+                            SELECT 1 FROM api_keys WHERE user_id = ${user.userId} AND revoked_at IS NULL`;
+  assert.equal(live.length, 0, "the squatter's refresh token and API key must not become an admin's");
+  // the configured password already in place: nothing is revoked on a plain restart
+  await db.sql`INSERT INTO refresh_tokens (token_hash, user_id, expires_at)
+               VALUES ('h2', ${user.userId}, now() + interval '1 day')`;
+  await ensureUser(db.sql, { username: "admin", password: "operator-pass", role: "admin" }, FAST);
+  const [kept] = await db.sql`SELECT revoked_at FROM refresh_tokens WHERE token_hash = 'h2'`;
+  assert.equal(kept.revoked_at, null);
+});
+
 Deno.test("apiKeySignature() signs the newline-joined canonical request", async () => {
   const req = { timestamp: 1700000000000, method: "post", path: "/v1/orders", query: "a=1", body: "{}" };
   assert.equal(canonicalRequest(req), "1700000000000\nPOST\n/v1/orders\na=1\n{}");
