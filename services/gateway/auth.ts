@@ -7,6 +7,7 @@ import type { Context } from "hono";
 import { ApiError, unreachableStore } from "./errors.ts";
 import type { ApiKeyService } from "./api_keys.ts";
 import type { Principal, TokenService } from "./tokens.ts";
+import { findUser, type Role } from "@lib/users";
 
 export interface AuthenticatorDeps {
   tokens: TokenService;
@@ -58,6 +59,16 @@ export class Authenticator {
   }
 
   /**
+   * The principal's role now. An access token's role is as old as the token, so an admin claim is
+   * checked in the database: a demoted admin's token must not keep reading other users' data. API
+   * keys carry the role their (briefly cached) lookup read; legacy keys are never admins.
+   */
+  async currentRole(principal: Principal): Promise<Role> {
+    if (principal.role !== "admin" || principal.via !== "jwt") return principal.role;
+    return (await findUser(this.deps.tokens.sql, { userId: principal.userId }))?.role ?? "user";
+  }
+
+  /**
    * Authenticates a WebSocket login token: an access token, `<keyId>:<secret>` of an API key, or a
    * legacy key. Undefined when refused; throws when a store it needs cannot be reached.
    */
@@ -69,7 +80,10 @@ export class Authenticator {
       if (token.startsWith("ak_") && colon > 0) {
         return await this.deps.apiKeys.verifySecret(token.slice(0, colon), token.slice(colon + 1));
       }
-      return await this.deps.tokens.verifyAccess(token);
+      const principal = await this.deps.tokens.verifyAccess(token);
+      // an admin may watch any user's private channels: only while the database still says admin
+      const role = await this.currentRole(principal);
+      return role === principal.role ? principal : { ...principal, role };
     } catch (e) {
       // a refused token is no login; a store that cannot be asked is not an answer
       if (unreachableStore(e)) throw e;

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { sign } from "hono/jwt";
-import { apiKeySignature } from "@lib/users";
+import { apiKeySignature, setRole } from "@lib/users";
 import { waitFor } from "@lib/testing";
 import { gatewayFixture, TEST_JWT_SECRET } from "./testing.ts";
 import { TokenService } from "./tokens.ts";
@@ -438,4 +438,26 @@ Deno.test("API key labels must be printable: no bidi overrides, zero-width or br
     const fine = await gw.call("POST", "/v1/api-keys", { headers: s.headers, body: { label } });
     assert.equal(fine.status, 201, `${label}: ${fine.text}`);
   }
+});
+
+Deno.test("a demoted admin's access token no longer reads other users' orders or private channels", async () => {
+  await using gw = await gatewayFixture();
+  const alice = await gw.signup();
+  const bob = await gw.signup();
+  await setRole(gw.sql, bob.userId, "admin");
+  const { accessToken } = await gw.tokens.issue({ userId: bob.userId, role: "admin" });
+  await setRole(gw.sql, bob.userId, "user");
+
+  const order = { orderId: "ord-demoted-1", userId: alice.userId, symbol: "BTC-USD", status: "ACCEPTED" };
+  await gw.redis.set(`${gw.prefix}:order:${order.orderId}`, JSON.stringify(order));
+  const asBob = await gw.call("GET", `/v1/orders/${order.orderId}`, {
+    headers: { authorization: `Bearer ${accessToken}` },
+  });
+  assert.equal(asBob.status, 404, "the token's admin claim is older than the demotion");
+  // the WebSocket login that decides who may watch orders.{userId} and wallet.{userId}
+  assert.deepEqual(await gw.auth.token(accessToken), { userId: bob.userId, role: "user", via: "jwt" });
+
+  const admin = await gw.admin();
+  assert.equal((await gw.call("GET", `/v1/orders/${order.orderId}`, { headers: admin.headers })).status, 200);
+  assert.equal((await gw.auth.token(admin.accessToken))?.role, "admin");
 });

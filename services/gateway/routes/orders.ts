@@ -321,7 +321,10 @@ export function orderRoutes(route: RouteFn, deps: GatewayDeps): void {
     // closed orders leave Redis after a while; the ledger keeps every order's last state
     const order = (await deps.reads.order(params.orderId)) ??
       (await ordersFromLedger(deps, [params.orderId])).get(params.orderId);
-    if (!order || (order.userId !== principal.userId && principal.role !== "admin")) {
+    if (
+      !order ||
+      (order.userId !== principal.userId && await deps.auth.currentRole(principal) !== "admin")
+    ) {
       throw new ApiError(404, "UNKNOWN_ORDER", `order ${params.orderId} not found among your orders`, {
         field: "orderId",
       });
