@@ -60,6 +60,8 @@ export interface Bucket {
   scope: string;
   id: string;
   limit: number;
+  /** What is counted, for the 429's message (default: "the <scope> limit"). */
+  what?: string;
 }
 
 export interface RateLimiterOptions {
@@ -168,7 +170,8 @@ export class RateLimiter {
     throw new ApiError(
       429,
       "RATE_LIMITED",
-      `Too many requests: the ${over.scope} limit is ${over.limit} per ${windowMs} ms; retry after ${retryAfter} s`,
+      `Too many requests: ${over.what ?? `the ${over.scope} limit`} is ${over.limit} per ${windowMs} ms; ` +
+        `retry after ${retryAfter} s`,
       {
         headers: {
           "retry-after": String(retryAfter),

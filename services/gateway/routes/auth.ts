@@ -21,32 +21,49 @@ function badCredentials(): ApiError {
   return new ApiError(401, "INVALID_CREDENTIALS", "username (or userId) or password is wrong");
 }
 
-/** Failed logins one account takes per rate-limit window, from all addresses together. */
-export const FAILED_LOGINS_PER_ACCOUNT = 10;
+/** Failed logins one account takes per rate-limit window from one address. */
+export const FAILED_LOGINS_PER_ADDRESS = 10;
+/** Failed logins one account takes per rate-limit window from all addresses together. */
+export const FAILED_LOGINS_PER_ACCOUNT = 100;
 
 /** Signup, login, the original token route, refresh and logout. */
 export function authRoutes(route: RouteFn, deps: GatewayDeps): void {
   /**
-   * The user a login names, or a 401. Failed logins are also counted per account (by the user id
-   * the login resolves to, however it is spelled), not only per address: guesses spread over many
-   * addresses (a botnet, a proxy's clients) meet a limit too. Past it, the account's logins get 429
-   * until the window ends, right password or not (else the limit would stop no guess); a window is
-   * short, so an account someone keeps failing for is refused for seconds at a time.
+   * The user a login names, or a 401. Failed logins are counted per account (by the user id the
+   * login resolves to, however it is spelled) and address: one address gets
+   * {@linkcode FAILED_LOGINS_PER_ADDRESS} guesses a window. Guesses spread over many addresses (a
+   * botnet, a proxy's clients) meet the account's limit of {@linkcode FAILED_LOGINS_PER_ACCOUNT}
+   * too. Past a limit, those logins get 429 until the window ends, right password or not (else the
+   * limit would stop no guess). Someone who knows only a user id (every trade shows them) can thus
+   * keep an account's owner out only with many addresses, not with one.
    */
-  async function logIn(login: string, password: string): Promise<User> {
+  async function logIn(login: string, password: string, ip: string): Promise<User> {
     const limiter = deps.limiter;
-    let account: Bucket | undefined;
+    let buckets: Bucket[] | undefined;
     const user = await verifyCredentials(deps.sql, login, password, async (userId) => {
       // a login naming no account is counted under the name it gives: the same Redis calls as for a
       // real account, so the answer's timing does not tell whether the account exists
       const id = userId ?? `name:${login.toLowerCase()}`;
-      account = { scope: "login", id, limit: FAILED_LOGINS_PER_ACCOUNT };
-      // past the limit: refused before the password is even checked. Counted in Redis at once, so
+      buckets = [
+        {
+          scope: "login",
+          id: `${id}@${ip}`,
+          limit: FAILED_LOGINS_PER_ADDRESS,
+          what: "the limit of failed logins to this account from this address",
+        },
+        {
+          scope: "login-account",
+          id,
+          limit: FAILED_LOGINS_PER_ACCOUNT,
+          what: "the limit of failed logins to this account from all addresses",
+        },
+      ];
+      // past a limit: refused before the password is even checked. Counted in Redis at once, so
       // that a burst spread over several gateways meets the same limit as one gateway
-      if (await limiter?.isOverShared(account)) await limiter!.checkShared([account]);
+      for (const b of buckets) if (await limiter?.isOverShared(b)) await limiter!.checkShared(buckets);
     });
     if (!user) {
-      if (account) await limiter?.checkShared([account]);
+      if (buckets) await limiter?.checkShared(buckets);
       throw badCredentials();
     }
     return user;
@@ -109,7 +126,7 @@ export function authRoutes(route: RouteFn, deps: GatewayDeps): void {
       200: { description: "The user and a token pair", schema: AuthResponse },
     },
   }, async (c, { body }) => {
-    const user = await logIn(body.username, body.password);
+    const user = await logIn(body.username, body.password, deps.clientIp(c));
     return c.json(authBody(user, await deps.tokens.issue(user)));
   });
 
@@ -129,7 +146,7 @@ export function authRoutes(route: RouteFn, deps: GatewayDeps): void {
     },
   }, async (c, { body }) => {
     const login = (body.userId ?? body.username ?? "").trim();
-    const user = await logIn(login, body.password);
+    const user = await logIn(login, body.password, deps.clientIp(c));
     const tokens = await deps.tokens.issue(user);
     return c.json({ token: tokens.accessToken, ...authBody(user, tokens) });
   });
