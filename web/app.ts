@@ -41,18 +41,39 @@ const CONTENT_TYPES: Record<string, string> = {
 };
 
 /**
- * On every response. Scripts run only from this server's files and the layout's one inline script
- * (by its hash): markup that slipped into a page could not run code, and the session in
- * localStorage stays out of its reach. No other site may frame a page (clickjacking a logged-in
- * page). `same-origin` referrers: the gateway and outside links never learn which page the user was on.
+ * On every response (with {@linkcode contentSecurityPolicy}). No other site may frame a page
+ * (clickjacking a logged-in page). `same-origin` referrers: the gateway and outside links never
+ * learn which page the user was on.
  */
 export const SECURITY_HEADERS: Readonly<Record<string, string>> = {
-  "content-security-policy":
-    `script-src 'self' ${PALETTE_SCRIPT_HASH}; object-src 'none'; base-uri 'self'; frame-ancestors 'none'`,
   "x-frame-options": "DENY",
   "x-content-type-options": "nosniff",
   "referrer-policy": "same-origin",
 };
+
+/**
+ * The pages' Content-Security-Policy. Scripts run only from this server's files and the layout's
+ * one inline script (by its hash): markup that slipped into a page could not run code, and the
+ * session in localStorage stays out of its reach. Everything else comes from this server too, and
+ * the only other place a page may talk to is the gateway (`gatewayUrl`, HTTP and WebSocket), so
+ * such markup could not send anything elsewhere either: no fetch, image, form or socket to another
+ * site. Inline styles stay allowed: the chart sets its sizes through them.
+ */
+export function contentSecurityPolicy(gatewayUrl: string): string {
+  const gw = new URL(gatewayUrl);
+  const socket = `${gw.protocol === "https:" ? "wss:" : "ws:"}//${gw.host}`;
+  return [
+    "default-src 'self'",
+    `script-src 'self' ${PALETTE_SCRIPT_HASH}`,
+    "style-src 'self' 'unsafe-inline'",
+    "img-src 'self' data:",
+    `connect-src 'self' ${gw.origin} ${socket}`,
+    "form-action 'self'",
+    "object-src 'none'",
+    "base-uri 'self'",
+    "frame-ancestors 'none'",
+  ].join("; ");
+}
 
 /** The browser's gateway URL for a request: the page's host name with the gateway's port. */
 export function publicGatewayFor(requestUrl: string, port = "8080"): string {
@@ -90,6 +111,8 @@ export async function createApp(options: WebOptions): Promise<Hono> {
   // Server-side rendering's public reads, shared by concurrent and back-to-back page views.
   const gateway = new CachedGatewayClient({ baseUrl: options.gatewayUrl, timeoutMs: 5000 });
   const gatewayPort = new URL(options.gatewayUrl).port || "8080";
+  /** The gateway as the browser reaches it, for a page requested at `url`. */
+  const publicGateway = (url: string) => options.publicGatewayUrl ?? publicGatewayFor(url, gatewayPort);
   const requests = options.registry?.counter("web_requests_total", "Pages and files served, by status");
   const latency = options.registry?.histogram("web_request_seconds", "Time to answer a request");
 
@@ -98,6 +121,7 @@ export async function createApp(options: WebOptions): Promise<Hono> {
     const done = latency?.startTimer();
     await next();
     for (const [name, value] of Object.entries(SECURITY_HEADERS)) c.header(name, value);
+    c.header("content-security-policy", contentSecurityPolicy(publicGateway(c.req.url)));
     // Pages are rendered per request and show live prices: never stored, by the browser or on the way.
     if (c.res.headers.get("content-type")?.startsWith("text/html")) c.header("cache-control", "no-store");
     requests?.inc({ status: c.res.status });
@@ -140,7 +164,7 @@ export async function createApp(options: WebOptions): Promise<Hono> {
     styles: ["/static/styles.css"],
     state: (c) => ({
       gateway,
-      publicGatewayUrl: options.publicGatewayUrl ?? publicGatewayFor(c.req.url, gatewayPort),
+      publicGatewayUrl: publicGateway(c.req.url),
       fees: options.fees ?? { makerBps: 0, takerBps: 0 },
     }),
     onError: (error, req) => options.log?.error("page failed", { url: req.url, error }),

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { TEST_MARKET } from "./test_market.ts";
-import { createApp, publicGatewayFor, SECURITY_HEADERS } from "./app.ts";
+import { contentSecurityPolicy, createApp, publicGatewayFor, SECURITY_HEADERS } from "./app.ts";
 import { PALETTE_SCRIPT, PALETTE_SCRIPT_HASH } from "./head_script.ts";
 import { buildIslands } from "./build.ts";
 
@@ -92,7 +92,11 @@ function assertPageHeaders(res: Response): void {
   assert.match(res.headers.get("content-type")!, /^text\/html/);
   const csp = res.headers.get("content-security-policy")!;
   assert.match(csp, /frame-ancestors 'none'/);
-  assert.match(csp, /script-src 'self' 'sha256-[A-Za-z0-9+/]{43}='; object-src 'none'; base-uri 'self'/);
+  assert.match(csp, /^default-src 'self'; script-src 'self' 'sha256-[A-Za-z0-9+/]{43}=';/);
+  assert.match(csp, /object-src 'none'; base-uri 'self'/);
+  // a page talks to this server and the gateway only, over HTTP and WebSocket
+  assert.match(csp, /connect-src 'self' http:\/\/[^ ]+:\d+ ws:\/\/[^ ;]+:\d+;/);
+  assert.match(csp, /form-action 'self'/);
   assert.equal(res.headers.get("x-frame-options"), "DENY");
   assert.equal(res.headers.get("x-content-type-options"), "nosniff");
   assert.equal(res.headers.get("referrer-policy"), "same-origin");
@@ -154,5 +158,14 @@ Deno.test("the CSP's script hash is the hash of the one inline script the layout
   const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(PALETTE_SCRIPT));
   const hash = btoa(String.fromCharCode(...new Uint8Array(digest)));
   assert.equal(PALETTE_SCRIPT_HASH, `'sha256-${hash}'`);
-  assert.ok(SECURITY_HEADERS["content-security-policy"].includes(PALETTE_SCRIPT_HASH));
+  assert.ok(contentSecurityPolicy("http://localhost:8080").includes(PALETTE_SCRIPT_HASH));
+});
+
+Deno.test("contentSecurityPolicy() lets a page reach the gateway it is given, and nothing else", () => {
+  const csp = contentSecurityPolicy("http://localhost:8080");
+  assert.match(csp, /connect-src 'self' http:\/\/localhost:8080 ws:\/\/localhost:8080;/);
+  assert.match(
+    contentSecurityPolicy("https://api.example"),
+    /connect-src 'self' https:\/\/api.example wss:\/\/api.example;/,
+  );
 });
