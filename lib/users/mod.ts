@@ -10,8 +10,20 @@
  * ```
  * @module
  */
-import { argon2id, argon2Verify } from "hash-wasm";
 import type { Sql } from "@lib/db";
+import { hashPassword, type PasswordHashOptions } from "./passwords.ts";
+import { IN_THREAD, type PasswordHasher } from "./password_workers.ts";
+
+export { hashPassword, type PasswordHashOptions, verifyPassword } from "./passwords.ts";
+export { IN_THREAD, type PasswordHasher, PasswordWorkers } from "./password_workers.ts";
+
+/** The argon2id cost, and where the hashing runs (default: in the calling thread). */
+export type PasswordOptions = PasswordHashOptions & { hasher?: PasswordHasher };
+
+function hashWith(password: string, options: PasswordOptions): Promise<string> {
+  const { hasher = IN_THREAD, ...cost } = options;
+  return hasher.hash(password, cost);
+}
 
 export type Role = "user" | "admin";
 
@@ -21,18 +33,6 @@ export interface User {
   role: Role;
   createdAt: Date;
 }
-
-/** argon2id cost. The defaults (12 MiB, 3 passes, 1 lane) take about 40 ms here. */
-export interface PasswordHashOptions {
-  /** Memory in KiB. @default {12288} */
-  memorySize?: number;
-  /** Passes over memory. @default {3} */
-  iterations?: number;
-  /** Lanes. @default {1} */
-  parallelism?: number;
-}
-
-const DEFAULT_HASH: Required<PasswordHashOptions> = { memorySize: 12288, iterations: 3, parallelism: 1 };
 
 export const USERNAME_REGEXP = /^[A-Za-z0-9_.-]{3,32}$/;
 export const PASSWORD_MIN = 8;
@@ -50,29 +50,6 @@ export class UserError extends Error {
 export function newUserId(): string {
   const bytes = crypto.getRandomValues(new Uint8Array(8));
   return "usr_" + [...bytes].map((b) => b.toString(16).padStart(2, "0")).join("");
-}
-
-/** Hashes a password with argon2id and a random salt; returns the PHC-encoded string. */
-export async function hashPassword(password: string, options: PasswordHashOptions = {}): Promise<string> {
-  const o = { ...DEFAULT_HASH, ...options };
-  return await argon2id({
-    password,
-    salt: crypto.getRandomValues(new Uint8Array(16)),
-    memorySize: o.memorySize,
-    iterations: o.iterations,
-    parallelism: o.parallelism,
-    hashLength: 32,
-    outputType: "encoded",
-  });
-}
-
-/** Checks a password against a PHC-encoded argon2id hash. */
-export async function verifyPassword(password: string, encoded: string): Promise<boolean> {
-  try {
-    return await argon2Verify({ password, hash: encoded });
-  } catch {
-    return false;
-  }
 }
 
 // A fixed hash to verify against when the user does not exist, so an unknown username costs the
@@ -177,11 +154,11 @@ function toUser(row: Record<string, unknown>): User {
 export async function createUser(
   sql: Sql,
   input: { username: string; password: string; role?: Role; userId?: string },
-  options: PasswordHashOptions = {},
+  options: PasswordOptions = {},
 ): Promise<User> {
   checkUsername(input.username);
   checkPassword(input.password);
-  const hash = await hashPassword(input.password, options);
+  const hash = await hashWith(input.password, options);
   const userId = input.userId ?? newUserId();
   const rows = await sql`
     INSERT INTO users (user_id, username, password_hash, role)
@@ -206,7 +183,7 @@ export async function createUser(
 export async function ensureUser(
   sql: Sql,
   input: { username: string; password: string; role: Role },
-  options: PasswordHashOptions = {},
+  options: PasswordOptions = {},
 ): Promise<{ user: User; created: boolean }> {
   const existing = await findUser(sql, { username: input.username });
   if (!existing) {
@@ -218,7 +195,10 @@ export async function ensureUser(
   }
   const found = existing ?? (await findUser(sql, { username: input.username }))!;
   const row = await sql`SELECT password_hash FROM users WHERE user_id = ${found.userId}`;
-  const samePassword = await verifyPassword(input.password, String(row[0].password_hash));
+  const samePassword = await (options.hasher ?? IN_THREAD).verify(
+    input.password,
+    String(row[0].password_hash),
+  );
   if (!samePassword) {
     await setPassword(sql, found.userId, input.password, options);
     await sql`UPDATE refresh_tokens SET revoked_at = now(), revoked_reason = 'logout-all'
@@ -255,6 +235,7 @@ export async function verifyCredentials(
    * timing); may throw to refuse.
    */
   onAccount?: (userId: string | undefined) => void | Promise<void>,
+  hasher: PasswordHasher = IN_THREAD,
 ): Promise<User | undefined> {
   const rows = await sql`
     SELECT user_id, username, role, created_at, password_hash FROM users
@@ -264,10 +245,10 @@ export async function verifyCredentials(
   await onAccount?.(rows.length > 0 ? String(rows[0].user_id) : undefined);
   if (rows.length === 0) {
     dummyHash ??= hashPassword("not a real password");
-    await verifyPassword(password, await dummyHash);
+    await hasher.verify(password, await dummyHash);
     return undefined;
   }
-  return (await verifyPassword(password, String(rows[0].password_hash))) ? toUser(rows[0]) : undefined;
+  return (await hasher.verify(password, String(rows[0].password_hash))) ? toUser(rows[0]) : undefined;
 }
 
 /** Changes a user's role; returns the user, or undefined when there is no such user. */
@@ -299,10 +280,10 @@ export async function setPassword(
   sql: Sql,
   userId: string,
   password: string,
-  options: PasswordHashOptions = {},
+  options: PasswordOptions = {},
 ): Promise<boolean> {
   checkPassword(password);
-  const hash = await hashPassword(password, options);
+  const hash = await hashWith(password, options);
   const rows = await sql`UPDATE users SET password_hash = ${hash} WHERE user_id = ${userId} RETURNING 1`;
   return rows.length > 0;
 }

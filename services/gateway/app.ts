@@ -12,7 +12,7 @@ import { routePath } from "hono/route";
 import type { z } from "zod";
 import type { Candle, Timeframe } from "@lib/contracts";
 import type { Sql } from "@lib/db";
-import { findUser } from "@lib/users";
+import { findUser, type PasswordHasher } from "@lib/users";
 import type { HealthReport } from "@lib/health";
 import type { Logger } from "@lib/log";
 import type { Registry } from "@lib/metrics";
@@ -60,6 +60,8 @@ export interface GatewayDeps {
   tokens: TokenService;
   apiKeys: ApiKeyService;
   auth: Authenticator;
+  /** Where signup and login hash and check passwords: workers, so a login does not stall the others. */
+  passwords?: PasswordHasher;
   /** Undefined when rate limiting is off. */
   limiter?: RateLimiter;
   limits: { ip: number; user: number; auth: number };

@@ -3,6 +3,7 @@
  * models and the app. main.ts (env, signals, sockets) and the tests both build it this way.
  * @module
  */
+import { PasswordWorkers } from "@lib/users";
 import { readCandles } from "@lib/candles";
 import { keys, streamKey, STREAMS } from "@lib/contracts";
 import type { Sql } from "@lib/db";
@@ -146,6 +147,9 @@ export async function buildGateway(s: GatewaySettings, r: GatewayResources) {
     prefix: s.prefix,
   });
   const auth = new Authenticator({ tokens, apiKeys, legacyKeys: s.legacyKeys });
+  // argon2id takes tens of milliseconds a password: on the event loop, every login would hold up
+  // every order for that long
+  const passwords = new PasswordWorkers(2);
   const limiter = s.rateLimit
     ? new RateLimiter({
       redis,
@@ -165,6 +169,7 @@ export async function buildGateway(s: GatewaySettings, r: GatewayResources) {
     tokens,
     apiKeys,
     auth,
+    passwords,
     limiter,
     limits: s.rateLimit ? s.rateLimit : { ip: 0, user: 0, auth: 0 },
     log,
@@ -205,6 +210,7 @@ export async function buildGateway(s: GatewaySettings, r: GatewayResources) {
       await limiter?.close();
       await engine.close();
       await apiKeys.flush();
+      await passwords.close();
     },
   };
 }

@@ -61,7 +61,7 @@ export function authRoutes(route: RouteFn, deps: GatewayDeps): void {
       // past a limit: refused before the password is even checked. Counted in Redis at once, so
       // that a burst spread over several gateways meets the same limit as one gateway
       for (const b of buckets) if (await limiter?.isOverShared(b)) await limiter!.checkShared(buckets);
-    });
+    }, deps.passwords);
     if (!user) {
       if (buckets) await limiter?.checkShared(buckets);
       throw badCredentials();
@@ -96,7 +96,9 @@ export function authRoutes(route: RouteFn, deps: GatewayDeps): void {
     }
     let user: User;
     try {
-      user = await createUser(deps.sql, { username: body.username, password: body.password });
+      user = await createUser(deps.sql, { username: body.username, password: body.password }, {
+        hasher: deps.passwords,
+      });
     } catch (e) {
       if (!(e instanceof UserError)) throw e;
       if (e.code === "USERNAME_TAKEN") throw new ApiError(409, e.code, e.message, { field: "username" });
