@@ -30,7 +30,7 @@ export interface SimReportOptions {
   minutes: number;
   /** Print one JSON document instead of the table. */
   json?: boolean;
-  /** End of the window in ms (default: now), taken back to a whole minute. */
+  /** End of the window in ms (default: now). */
   untilMs?: number;
   /** Where the report goes, line by line (default: stdout). */
   write?: (line: string) => void;
@@ -235,9 +235,7 @@ export function formatSimReport(r: SimReport): string[] {
  * @example await runSimReport({ redisUrl: "redis://127.0.0.1:6379", prefix: "kalency:v1", symbol: "BTC-USD", minutes: 60 })
  */
 export async function runSimReport(o: SimReportOptions): Promise<SimReport> {
-  // whole minutes only: a minute still under way (or cut by the window's start) would give a
-  // return over part of a minute beside the others, which skews the kurtosis and autocorrelations
-  const toMs = Math.floor((o.untilMs ?? Date.now()) / 60_000) * 60_000;
+  const toMs = o.untilMs ?? Date.now();
   const fromMs = toMs - o.minutes * 60_000;
   const redis = await connectRedis(o.redisUrl, { reconnect: false });
   let report: SimReport;
