@@ -151,7 +151,9 @@ export function buildSimReport(
   trades: TradePoint[],
   changes: LevelChange[],
 ): SimReport {
-  const closes = bucketCloses(trades, 60_000, fromMs, toMs);
+  // returns of whole minutes only: the minute under way would give a return over part of a minute
+  // beside full ones, which skews the kurtosis and autocorrelations
+  const closes = bucketCloses(trades, 60_000, fromMs, Math.floor(toMs / 60_000) * 60_000);
   const f = returnFacts(closes);
   const prices = trades.map((t) => t.price);
   const roll = rollSpread(prices);

@@ -146,6 +146,15 @@ Deno.test("buildSimReport() counts trades per second over the time the trades co
   assert.ok(r.notes.some((n) => n.includes("the trades start later than the window")), r.notes.join("; "));
 });
 
+Deno.test("buildSimReport() takes returns of whole minutes only; the trades of the minute under way still count", () => {
+  // three whole minutes and half of a fourth, a trade every ten seconds
+  const end = 210_000;
+  const trades = Array.from({ length: 21 }, (_, i) => ({ ts: i * 10_000, price: 100 + i }));
+  const r = buildSimReport("X-USD", 0, end, "stream", trades, []);
+  assert.equal(r.returns, 2, "the closes of minutes 0, 1 and 2: the half minute gives no return");
+  assert.equal(r.trades, 21);
+});
+
 Deno.test("runSimReport() refuses a symbol the engine does not list, naming the markets", async () => {
   await using fx = await redisFixture("simreport");
   await fx.redis.hSet(keys.markets(fx.prefix), "BTC-USD", "{}");
