@@ -3,7 +3,7 @@ import { Change } from "../components/Change.tsx";
 import { parsePayload, type SocketStatus, Ticker, type Ticker as TickerT, Trade } from "../gateway_client.ts";
 import { compareDecimal, formatCompact, formatStep } from "../utils/decimal.ts";
 import { lastPrices, marketSocket, marketStatuses, useStore } from "../utils/live.ts";
-import { dayRange, type MarketInfo } from "../utils/market.ts";
+import { dayChange, dayRange, type MarketInfo } from "../utils/market.ts";
 
 export interface MarketHeaderProps {
   gatewayUrl: string;
@@ -63,6 +63,8 @@ export default function MarketHeader({ gatewayUrl, market, ticker: initial }: Ma
   }, [last]);
 
   const range = dayRange(ticker.high24h, ticker.low24h, last);
+  const change = dayChange(ticker.open24h, last) ??
+    (ticker.change24h ? { change: ticker.change24h, pct: ticker.changePct24h } : undefined);
 
   return (
     <header class="panel market-header" aria-label={`${market.symbol} summary`}>
@@ -93,9 +95,9 @@ export default function MarketHeader({ gatewayUrl, market, ticker: initial }: Ma
           <dt>24h change</dt>
           <dd>
             <span class="num">
-              {ticker.change24h ? formatStep(ticker.change24h, market.tickSize, true) : "—"}
+              {change ? formatStep(change.change, market.tickSize, true) : "—"}
             </span>{" "}
-            <Change pct={ticker.changePct24h} />
+            <Change pct={change?.pct} />
           </dd>
         </div>
         <div class="stat">

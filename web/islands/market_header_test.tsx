@@ -32,3 +32,17 @@ Deno.test("the header's 24h low and high never leave out the last price shown", 
   assert.equal(stat(above, "24h high"), "65,100.00");
   assert.equal(stat(above, "24h low"), "64,735.65");
 });
+
+Deno.test("the header's 24h change follows the live last price, not only the last ticker", () => {
+  const html = render(
+    <MarketHeader
+      gatewayUrl="http://gw.test"
+      market={market}
+      ticker={{ symbol: "BTC-USD", last: "65650", open24h: "65000", change24h: "100", changePct24h: "0.15" }}
+    />,
+  );
+  assert.match(
+    html,
+    /<dt>24h change<\/dt><dd><span class="num">650\.00<\/span> <span class="num buy">\+1\.00%/,
+  );
+});

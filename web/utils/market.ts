@@ -3,7 +3,7 @@
  * @module
  */
 import { lastPriceOf, type Market } from "../gateway_client.ts";
-import { compareDecimal, isDecimal } from "./decimal.ts";
+import { compareDecimal, decimalPlaces, isDecimal, subDecimal, toUnits } from "./decimal.ts";
 
 export interface MarketInfo {
   symbol: string;
@@ -184,6 +184,27 @@ export function dayRange(
     high: high !== undefined && isDecimal(high) && compareDecimal(last, high) > 0 ? last : high,
     low: low !== undefined && isDecimal(low) && compareDecimal(last, low) < 0 ? last : low,
   };
+}
+
+/**
+ * The 24h change to show beside a live last price: last - open24h, and its percent of open24h with
+ * two decimals rounded half away from zero (as the ticker computes it). The ticker comes every few
+ * seconds and trades in between; without this the change would lag the price shown next to it.
+ * Undefined when either price is missing.
+ */
+export function dayChange(
+  open: string | undefined,
+  last: string | undefined,
+): { change: string; pct: string } | undefined {
+  if (open === undefined || last === undefined || !isDecimal(open) || !isDecimal(last)) return undefined;
+  const d = Math.max(decimalPlaces(open), decimalPlaces(last));
+  const o = toUnits(open, d);
+  const diff = toUnits(last, d) - o;
+  if (o === 0n) return { change: subDecimal(last, open), pct: "0.00" };
+  const abs = diff < 0n ? -diff : diff;
+  const hundredths = (abs * 20_000n + o) / (2n * o); // round(abs * 10000 / o)
+  const text = `${hundredths / 100n}.${(hundredths % 100n).toString().padStart(2, "0")}`;
+  return { change: subDecimal(last, open), pct: diff < 0n && hundredths !== 0n ? `-${text}` : text };
 }
 
 /**

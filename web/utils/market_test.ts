@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import type { Market } from "../gateway_client.ts";
 import {
   botSetting,
+  dayChange,
   defaultSymbol,
   ensureProblem,
   parseBounded,
@@ -103,4 +104,16 @@ Deno.test("botSetting() reads one kind's count and rate from the simulator's sta
   assert.deepEqual(botSetting(bots, "momentum"), {});
   assert.deepEqual(botSetting(undefined, "noise"), {});
   assert.deepEqual(botSetting({ noise: "x" }, "noise"), {});
+});
+
+Deno.test("dayChange() is last - open24h and its percent, rounded as the ticker rounds it", () => {
+  assert.deepEqual(dayChange("65000", "65650"), { change: "650", pct: "1.00" });
+  assert.deepEqual(dayChange("65012.05", "64920.11"), { change: "-91.94", pct: "-0.14" });
+  // half a hundredth rounds away from zero, both ways
+  assert.deepEqual(dayChange("200", "200.01"), { change: "0.01", pct: "0.01" });
+  assert.deepEqual(dayChange("200", "199.99"), { change: "-0.01", pct: "-0.01" });
+  assert.deepEqual(dayChange("100", "100.004"), { change: "0.004", pct: "0.00" });
+  assert.deepEqual(dayChange("100", "99.996"), { change: "-0.004", pct: "0.00" }, "no minus on a zero");
+  assert.equal(dayChange(undefined, "1"), undefined);
+  assert.equal(dayChange("1", "abc"), undefined);
 });
