@@ -120,6 +120,11 @@ Deno.test("access tokens: missing, malformed, tampered, expired and foreign ones
   cases.push(["no issuer", { authorization: `Bearer ${noIssuer}` }, "INVALID_TOKEN"]);
   const noExpiry = await sign({ sub: s.userId, role: "user", iss: "kalency", iat: now }, TEST_JWT_SECRET);
   cases.push(["no expiry", { authorization: `Bearer ${noExpiry}` }, "INVALID_TOKEN"]);
+  const textExpiry = await sign(
+    { sub: s.userId, role: "user", iss: "kalency", iat: now, exp: String(now - 10) as unknown as number },
+    TEST_JWT_SECRET,
+  );
+  cases.push(["an expiry that is text", { authorization: `Bearer ${textExpiry}` }, "INVALID_TOKEN"]);
   for (const sub of ["usr_bad/../x", "x".repeat(65), "with space"]) {
     const odd = await sign({ sub, role: "user", iss: "kalency", iat: now, exp: now + 60 }, TEST_JWT_SECRET);
     cases.push([`subject ${sub.slice(0, 12)}`, { authorization: `Bearer ${odd}` }, "INVALID_TOKEN"]);

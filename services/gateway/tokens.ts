@@ -3,7 +3,7 @@
  * rotated on every use; reusing a rotated token revokes every session of the user).
  * @module
  */
-import { sign, verify } from "hono/jwt";
+import { decode, sign, verify } from "hono/jwt";
 import { USER_ID_REGEXP } from "@lib/contracts";
 import type { Sql } from "@lib/db";
 import type { Role, User } from "@lib/users";
@@ -126,7 +126,8 @@ export class TokenService {
       payload = await verify(token, this.options.secret, { alg: "HS256", iss: ISSUER });
     } catch (e) {
       const name = (e as Error).name;
-      if (name === "JwtTokenExpired") {
+      // an expiry that is not a number (only a holder of the key could sign one) is no expiry
+      if (name === "JwtTokenExpired" && typeof decode(token).payload.exp === "number") {
         throw new ApiError(
           401,
           "TOKEN_EXPIRED",
