@@ -11,7 +11,7 @@
  * @module
  */
 import type { Sql } from "@lib/db";
-import { hashPassword, type PasswordHashOptions } from "./passwords.ts";
+import type { PasswordHashOptions } from "./passwords.ts";
 import { IN_THREAD, type PasswordHasher } from "./password_workers.ts";
 
 export { hashPassword, type PasswordHashOptions, verifyPassword } from "./passwords.ts";
@@ -244,7 +244,7 @@ export async function verifyCredentials(
     LIMIT 1`;
   await onAccount?.(rows.length > 0 ? String(rows[0].user_id) : undefined);
   if (rows.length === 0) {
-    dummyHash ??= hashPassword("not a real password");
+    dummyHash ??= hasher.hash("not a real password");
     await hasher.verify(password, await dummyHash);
     return undefined;
   }
