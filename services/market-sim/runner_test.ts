@@ -151,9 +151,11 @@ Deno.test("market-sim applies controls from the stream and replays them after a 
     await control({ action: "volatility", profile: "volatile", symbol: "ETH-USD", ts: Date.now() });
     await control({ action: "ensure", symbol: "sol-usd", ts: Date.now() });
     await control({ action: "bots", kind: "momentumTraders", count: 0, ts: Date.now() });
-    await waitFor(async () => (await status(redis, prefix))?.symbols.length === 4, {
-      what: "ensure in status",
-    });
+    // the status may be written between two of the controls: wait for the last one's effect too
+    await waitFor(async () => {
+      const s = await status(redis, prefix);
+      return s?.symbols.length === 4 && s.bots.momentumTraders.count === 0;
+    }, { what: "ensure and bots in status" });
     const st = await status(redis, prefix);
     const by = (s: string) => st.symbols.find((x: { symbol: string }) => x.symbol === s);
     assert.equal(by("BTC-USD").paused, true);
