@@ -12,7 +12,7 @@ import { routePath } from "hono/route";
 import type { z } from "zod";
 import type { Candle, Timeframe } from "@lib/contracts";
 import type { Sql } from "@lib/db";
-import { findUser, type PasswordHasher } from "@lib/users";
+import type { PasswordHasher } from "@lib/users";
 import type { HealthReport } from "@lib/health";
 import type { Logger } from "@lib/log";
 import type { Registry } from "@lib/metrics";
@@ -155,13 +155,9 @@ function makeRouter(app: Hono<GatewayEnv>, registry: RouteRegistry, deps: Gatewa
         }
         throw e;
       }
-      if (auth === "admin") {
-        // The role in an access token is as old as the token. Admin routes are few and rare, so
-        // they ask the database too: a demoted admin's token must not keep (or give back) the role.
-        const role = principal.role === "admin" && principal.via !== "legacyKey"
-          ? (await findUser(deps.sql, { userId: principal.userId }))?.role
-          : principal.role;
-        if (role !== "admin") throw new ApiError(403, "ADMIN_REQUIRED", "This route needs the admin role");
+      // admin routes are few and rare: they ask the database (a demoted admin keeps no route)
+      if (auth === "admin" && await deps.auth.currentRole(principal) !== "admin") {
+        throw new ApiError(403, "ADMIN_REQUIRED", "This route needs the admin role");
       }
     }
     if (deps.limiter && rateLimit !== "none") {

@@ -59,12 +59,12 @@ export class Authenticator {
   }
 
   /**
-   * The principal's role now. An access token's role is as old as the token, so an admin claim is
-   * checked in the database: a demoted admin's token must not keep reading other users' data. API
-   * keys carry the role their (briefly cached) lookup read; legacy keys are never admins.
+   * The principal's role now. An access token's role is as old as the token, and an API key's as
+   * its cached lookup, so an admin claim is checked in the database: a demoted admin must not keep
+   * reading other users' data or using admin routes. Legacy keys are never admins.
    */
   async currentRole(principal: Principal): Promise<Role> {
-    if (principal.role !== "admin" || principal.via !== "jwt") return principal.role;
+    if (principal.role !== "admin") return principal.role;
     return (await findUser(this.deps.tokens.sql, { userId: principal.userId }))?.role ?? "user";
   }
 
