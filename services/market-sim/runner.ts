@@ -419,10 +419,6 @@ export async function startMarketSim(deps: RunnerDeps, options: RunnerOptions): 
   }
 
   /**
-   * Whether an event entry is about a bot's user (`userIdOf` finds the user in the parsed JSON): the
-   * other users' events are skipped before any validation.
-   */
-  /**
    * The message of an event entry when it is about one of the bots, checked against its contract;
    * undefined for every other user's (most of the stream) or a message that does not decode. The
    * payload is parsed once: the user id is read off it before the contract is checked.

@@ -578,8 +578,12 @@ export class Simulator {
     const out: StepOutput = { ticks: [], commands, sent, notes: [] };
     if (!this.running) return out;
     this.stepCount++;
+    // what the engine never answered is forgotten, with what it reserved
     const unanswered = this.stepCount - Math.round(ANSWER_TIMEOUT_SEC / this.dtSec);
-    for (const bot of this.#bots) bot.funds.forgetBefore(unanswered);
+    for (const bot of this.#bots) {
+      bot.funds.forgetBefore(unanswered);
+      for (const s of bot.symbols.values()) forgetUnanswered(s.orders, unanswered);
+    }
     const dt = this.dtSec;
     const fastK = 1 - Math.exp(-dt / FAST_EMA_SEC);
     const slowK = 1 - Math.exp(-dt / SLOW_EMA_SEC);
@@ -664,7 +668,6 @@ export class Simulator {
       unitLots: sym.unitLots,
       orderAllowance: Math.floor(this.params.maxOpenOrders / this.#symbols.size),
     };
-    const unanswered = this.stepCount - Math.round(ANSWER_TIMEOUT_SEC / this.dtSec);
     for (const bot of this.#bots) {
       if (!bot.userId) continue;
       if (!bot.funds.known) {
@@ -678,7 +681,6 @@ export class Simulator {
         s = { rng: createRng(this.options.seed, `bot/${bot.key}/${symbol}`), orders: [] };
         bot.symbols.set(symbol, s);
       }
-      forgetUnanswered(s.orders, unanswered);
       const ids = {
         next: () => {
           const seq = ++bot.seq;
