@@ -15,12 +15,13 @@
 import { DEFAULT_DATABASE_URL, DEFAULT_PREFIX, DEFAULT_REDIS_URL } from "@lib/config";
 import { InterruptedError } from "./command.ts";
 import { fromScaled, readCandles, toScaled } from "@lib/candles";
-import { Execution, keys, streamKey, STREAMS, WalletView } from "@lib/contracts";
+import { keys, streamKey, STREAMS, WalletView } from "@lib/contracts";
 import { connectDb, type Sql } from "@lib/db";
 import { balancesFromPostings, EXTERNAL_ACCOUNT } from "@lib/ledger";
 import {
   compareStreamIds,
   connectRedis,
+  decodeEntry,
   expandEntries,
   groupLag,
   type RawEntry,
@@ -116,14 +117,9 @@ async function checkTrades(
     const fresh: string[] = [];
     for (const e of expandEntries(page as RawEntry[])) {
       // entries that do not match the contract are dead-lettered by the consumers, not trades
-      let trade: Execution;
-      try {
-        const parsed = Execution.safeParse(JSON.parse(e.message.payload ?? ""));
-        if (!parsed.success) continue;
-        trade = parsed.data;
-      } catch {
-        continue;
-      }
+      const decoded = decodeEntry(STREAMS.executions, e);
+      if (!decoded.ok) continue;
+      const trade = decoded.value;
       if (!inStream.has(trade.tradeId)) fresh.push(trade.tradeId);
       inStream.set(trade.tradeId, { id: e.id, symbol: trade.symbol });
     }
