@@ -1,8 +1,9 @@
 /**
  * Process lifecycle: SIGINT, SIGTERM and SIGHUP start one orderly shutdown (stop accepting, drain,
  * close), and the process exits 0 when it is done. SIGHUP is there because a closed terminal sends
- * it to the whole foreground process group: without a listener it ends a service at once. A second signal while shutting down exits at once, unless it comes
- * within REPEAT_SIGNAL_MS of the shutdown's start (the same Ctrl-C, delivered twice).
+ * it to the whole foreground process group: without a listener it ends a service at once. A second
+ * signal while shutting down exits at once, unless it comes within REPEAT_SIGNAL_MS of the
+ * shutdown's start (the same Ctrl-C, delivered twice).
  * @module
  */
 
