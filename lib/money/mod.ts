@@ -96,3 +96,18 @@ export function fromStepsTrimmed(steps: number | bigint, step: string): string {
   const decimals = decimalPlaces(step);
   return formatUnitsTrimmed(BigInt(steps) * parseUnits(step, decimals), decimals);
 }
+
+/**
+ * `part` as a percent of `whole` (both in the same units), with two decimals rounded half away from
+ * zero ("-1.25"); "0.00" when `whole` is 0. The 24h change percent of a ticker, on the server and in
+ * the browser.
+ */
+export function percentText(part: bigint, whole: bigint): string {
+  if (whole === 0n) return "0.00";
+  const neg = (part < 0n) !== (whole < 0n);
+  const p = part < 0n ? -part : part;
+  const w = whole < 0n ? -whole : whole;
+  const hundredths = (p * 20_000n + w) / (2n * w); // round(p * 10000 / w)
+  const text = `${hundredths / 100n}.${(hundredths % 100n).toString().padStart(2, "0")}`;
+  return neg && hundredths !== 0n ? `-${text}` : text;
+}

@@ -8,6 +8,7 @@ import {
   fromStepsTrimmed,
   isDecimalString,
   parseUnits,
+  percentText,
   toSteps,
 } from "./mod.ts";
 
@@ -52,4 +53,13 @@ Deno.test("isDecimalString() and decimalPlaces() read decimal text", () => {
   assert.ok(!isDecimalString("-0.5"));
   assert.equal(decimalPlaces("1.2300"), 2);
   assert.equal(decimalPlaces("7"), 0);
+});
+
+Deno.test("percentText() is a percent with two decimals, rounded half away from zero", () => {
+  assert.equal(percentText(650n, 65000n), "1.00");
+  assert.equal(percentText(-9194n, 6501205n), "-0.14");
+  assert.equal(percentText(1n, 20000n), "0.01", "0.005 % rounds up");
+  assert.equal(percentText(-1n, 20000n), "-0.01", "and down");
+  assert.equal(percentText(-4n, 100000n), "0.00", "no minus on a zero");
+  assert.equal(percentText(5n, 0n), "0.00");
 });

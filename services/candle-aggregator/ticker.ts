@@ -7,20 +7,11 @@
  */
 import { type CandleAcc, candleToAcc, cloneAcc, fromScaled, mergeInto } from "@lib/candles";
 import type { Candle, Ticker } from "@lib/contracts";
+import { percentText } from "@lib/money";
 
 const MINUTE = 60_000;
 /** 1m buckets in the window, the current one included. */
 export const TICKER_WINDOW_MINUTES = 1440;
-
-/** Percent change with two decimals, rounded half away from zero ("-1.25"). */
-export function changePct(change: bigint, open: bigint): string {
-  if (open === 0n) return "0.00";
-  const neg = change < 0n;
-  const abs = neg ? -change : change;
-  const hundredths = (abs * 20_000n + open) / (2n * open); // round(abs * 10000 / open)
-  const text = `${hundredths / 100n}.${(hundredths % 100n).toString().padStart(2, "0")}`;
-  return neg && hundredths !== 0n ? `-${text}` : text;
-}
 
 /** Keeps the last 24 hours of 1m candles per symbol and derives {@linkcode Ticker}s from them. */
 export class TickerBook {
@@ -71,7 +62,7 @@ export class TickerBook {
       volume24h: fromScaled(acc?.volume ?? 0n),
       quoteVolume24h: fromScaled(acc?.quoteVolume ?? 0n),
       change24h: fromScaled(change),
-      changePct24h: changePct(change, open),
+      changePct24h: percentText(change, open),
       trades24h: acc?.trades ?? 0,
       ts: acc ? ts : last.ts,
     };

@@ -3,6 +3,7 @@
  * @module
  */
 import { lastPriceOf, type Market } from "../gateway_client.ts";
+import { percentText } from "@lib/money";
 import { compareDecimal, decimalPlaces, isDecimal, subDecimal, toUnits } from "./decimal.ts";
 
 export interface MarketInfo {
@@ -199,12 +200,7 @@ export function dayChange(
   if (open === undefined || last === undefined || !isDecimal(open) || !isDecimal(last)) return undefined;
   const d = Math.max(decimalPlaces(open), decimalPlaces(last));
   const o = toUnits(open, d);
-  const diff = toUnits(last, d) - o;
-  if (o === 0n) return { change: subDecimal(last, open), pct: "0.00" };
-  const abs = diff < 0n ? -diff : diff;
-  const hundredths = (abs * 20_000n + o) / (2n * o); // round(abs * 10000 / o)
-  const text = `${hundredths / 100n}.${(hundredths % 100n).toString().padStart(2, "0")}`;
-  return { change: subDecimal(last, open), pct: diff < 0n && hundredths !== 0n ? `-${text}` : text };
+  return { change: subDecimal(last, open), pct: percentText(toUnits(last, d) - o, o) };
 }
 
 /**
